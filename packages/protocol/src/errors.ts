@@ -1,0 +1,82 @@
+/**
+ * Stable error codes. Every refusal on every wire carries one of these; the client surfaces
+ * them as `PlazaError.code`. Numbers are the wire form and never change meaning.
+ */
+export enum ErrorCode {
+  OK = 0,
+  // framing and validation
+  MALFORMED_FRAME = 1,
+  UNKNOWN_FRAME = 2,
+  FRAME_TOO_LARGE = 3,
+  UNSUPPORTED_VERSION = 4,
+  INVALID_USER_ID = 5,
+  INVALID_CHANNEL_ID = 6,
+  INVALID_MESSAGE = 7,
+  INVALID_ARGUMENT = 8,
+  TOO_MANY_IDS = 9,
+  UNEXPECTED_FRAME = 10,
+  // auth and session
+  INVALID_APP_ID = 20,
+  INVALID_TOKEN = 21,
+  TOKEN_EXPIRED = 22,
+  NOT_LOGGED_IN = 23,
+  ALREADY_LOGGED_IN = 24,
+  REMOTE_LOGIN = 25,
+  BANNED = 26,
+  // limits
+  TOO_OFTEN = 30,
+  // routing
+  PEER_OFFLINE = 40,
+  PEER_UNREACHABLE = 41,
+  // node and client
+  TIMEOUT = 50,
+  INTERNAL = 51,
+  SHUTTING_DOWN = 52,
+  DESTROYED = 53,
+  NOT_CONNECTED = 54,
+}
+
+const KNOWN_CODES = new Set<number>(
+  Object.values(ErrorCode).filter((v): v is number => typeof v === 'number'),
+)
+
+export function isErrorCode(n: number): n is ErrorCode {
+  return KNOWN_CODES.has(n)
+}
+
+/** An error with a stable code; thrown by the codec and used by client and rendezvous alike. */
+export class PlazaError extends Error {
+  readonly code: ErrorCode
+  constructor(code: ErrorCode, message?: string) {
+    super(message ?? ErrorCode[code] ?? `error ${code}`)
+    this.name = 'PlazaError'
+    this.code = code
+  }
+  /** The code's name, e.g. "TOO_OFTEN". */
+  get codeName(): string {
+    return ErrorCode[this.code] ?? String(this.code)
+  }
+}
+
+/** Thrown by the codec for bytes that are not a valid frame. */
+export class ProtocolError extends PlazaError {
+  constructor(code: ErrorCode, message?: string) {
+    super(code, message)
+    this.name = 'ProtocolError'
+  }
+}
+
+/** WebSocket close codes a node uses (4000–4999 are the application's range). */
+export enum CloseCode {
+  GOING_AWAY = 1001,
+  POLICY = 1008,
+  TOO_BIG = 1009,
+  /** Another connection resumed this session. */
+  REPLACED = 4000,
+  LOGIN_TIMEOUT = 4001,
+  TOO_MANY_ERRORS = 4002,
+  REMOTE_LOGIN = 4003,
+  LOGOUT = 4004,
+  TOKEN_EXPIRED = 4005,
+  LOGIN_FAILED = 4006,
+}

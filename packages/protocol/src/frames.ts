@@ -1,0 +1,413 @@
+/**
+ * Frames between a client and the rendezvous, over one WebSocket (binary messages).
+ * Each frame: a varuint tag, then its fields. See PROTOCOL.md for the table.
+ */
+import { Decoder, Encoder } from './binary.js'
+import { ErrorCode, ProtocolError, isErrorCode } from './errors.js'
+import { isValidId } from './ids.js'
+import {
+  MAX_DESCRIPTION_BYTES,
+  MAX_ID_BYTES,
+  MAX_IDS_PER_LIST,
+  MAX_OFFLINE_BATCH,
+  MAX_PEER_FRAME_BYTES,
+  MAX_SIGNAL_BYTES,
+  MAX_TOKEN_BYTES,
+} from './limits.js'
+import { PEER_ONLINE_STATES, PeerOnlineState, RelayStatus } from './states.js'
+
+export enum FrameType {
+  // client -> rendezvous
+  LOGIN = 1,
+  LOGOUT = 2,
+  PING = 3,
+  RENEW_TOKEN = 4,
+  QUERY_PRESENCE = 5,
+  SUBSCRIBE_PRESENCE = 6,
+  UNSUBSCRIBE_PRESENCE = 7,
+  SIGNAL_TO = 8,
+  RELAY_TO = 9,
+  OFFLINE_ACK = 10,
+  // rendezvous -> client
+  LOGIN_OK = 32,
+  LOGIN_FAILED = 33,
+  PONG = 34,
+  RESULT = 35,
+  PRESENCE_STATES = 36,
+  SIGNAL_FROM = 37,
+  SIGNAL_FAILED = 38,
+  RELAY_FROM = 39,
+  RELAY_RESULT = 40,
+  OFFLINE_MESSAGES = 41,
+  KICKED = 42,
+  TOKEN_WILL_EXPIRE = 43,
+  ERROR = 44,
+}
+
+export interface PresenceEntry {
+  uid: string
+  state: PeerOnlineState
+}
+
+export interface OfflineMessage {
+  /** Store-assigned id, unique per receiver; the client acknowledges it with OFFLINE_ACK. */
+  id: number
+  from: string
+  serverTs: number
+  payload: Uint8Array
+}
+
+export type LoginFrame = {
+  type: FrameType.LOGIN
+  version: number
+  appId: string
+  uid: string
+  token: string
+  /** Session id from an earlier LOGIN_OK, to resume it; '' for a fresh session. */
+  resume: string
+}
+export type LogoutFrame = { type: FrameType.LOGOUT; reqId: number }
+export type PingFrame = { type: FrameType.PING; ts: number }
+export type RenewTokenFrame = { type: FrameType.RENEW_TOKEN; reqId: number; token: string }
+export type QueryPresenceFrame = { type: FrameType.QUERY_PRESENCE; reqId: number; uids: string[] }
+export type SubscribePresenceFrame = { type: FrameType.SUBSCRIBE_PRESENCE; reqId: number; uids: string[] }
+export type UnsubscribePresenceFrame = { type: FrameType.UNSUBSCRIBE_PRESENCE; reqId: number; uids: string[] }
+/** A WebRTC signal (JSON text from simple-peer) for one user; the node adds the sender. */
+export type SignalToFrame = { type: FrameType.SIGNAL_TO; to: string; data: string }
+/** A peer frame for one user through the node; reqId 0 asks for no RELAY_RESULT. */
+export type RelayToFrame = { type: FrameType.RELAY_TO; reqId: number; to: string; offline: boolean; payload: Uint8Array }
+export type OfflineAckFrame = { type: FrameType.OFFLINE_ACK; ids: number[] }
+
+export type LoginOkFrame = {
+  type: FrameType.LOGIN_OK
+  sessionId: string
+  resumed: boolean
+  serverTs: number
+  pingIntervalMs: number
+  /** Token expiry, ms since epoch. */
+  tokenExpiresAt: number
+}
+export type LoginFailedFrame = { type: FrameType.LOGIN_FAILED; code: ErrorCode; message: string }
+export type PongFrame = { type: FrameType.PONG; ts: number; serverTs: number }
+export type ResultFrame = { type: FrameType.RESULT; reqId: number; code: ErrorCode; message: string }
+/** Answer to QUERY/SUBSCRIBE_PRESENCE (reqId > 0), or a change event (reqId 0). */
+export type PresenceStatesFrame = { type: FrameType.PRESENCE_STATES; reqId: number; states: PresenceEntry[] }
+export type SignalFromFrame = { type: FrameType.SIGNAL_FROM; from: string; data: string }
+export type SignalFailedFrame = { type: FrameType.SIGNAL_FAILED; to: string; code: ErrorCode }
+export type RelayFromFrame = { type: FrameType.RELAY_FROM; from: string; serverTs: number; payload: Uint8Array }
+export type RelayResultFrame = { type: FrameType.RELAY_RESULT; reqId: number; status: RelayStatus; serverTs: number }
+export type OfflineMessagesFrame = { type: FrameType.OFFLINE_MESSAGES; messages: OfflineMessage[] }
+export type KickedFrame = { type: FrameType.KICKED; code: ErrorCode; message: string }
+export type TokenWillExpireFrame = { type: FrameType.TOKEN_WILL_EXPIRE; expiresAt: number }
+/** An unsolicited error: a frame that could not be answered otherwise (malformed, too often). */
+export type ErrorFrame = { type: FrameType.ERROR; code: ErrorCode; message: string }
+
+export type ClientFrame =
+  | LoginFrame
+  | LogoutFrame
+  | PingFrame
+  | RenewTokenFrame
+  | QueryPresenceFrame
+  | SubscribePresenceFrame
+  | UnsubscribePresenceFrame
+  | SignalToFrame
+  | RelayToFrame
+  | OfflineAckFrame
+
+export type ServerFrame =
+  | LoginOkFrame
+  | LoginFailedFrame
+  | PongFrame
+  | ResultFrame
+  | PresenceStatesFrame
+  | SignalFromFrame
+  | SignalFailedFrame
+  | RelayFromFrame
+  | RelayResultFrame
+  | OfflineMessagesFrame
+  | KickedFrame
+  | TokenWillExpireFrame
+  | ErrorFrame
+
+export type Frame = ClientFrame | ServerFrame
+
+const MAX_TEXT = 1024
+
+function writeIds(e: Encoder, ids: string[]): void {
+  e.varuint(ids.length)
+  for (const id of ids) e.string(id)
+}
+
+function readId(d: Decoder): string {
+  const id = d.string(MAX_ID_BYTES)
+  if (!isValidId(id)) throw new ProtocolError(ErrorCode.INVALID_USER_ID, `invalid user id in frame`)
+  return id
+}
+
+function readIds(d: Decoder): string[] {
+  const n = d.count(MAX_IDS_PER_LIST)
+  const ids: string[] = []
+  for (let i = 0; i < n; i++) ids.push(readId(d))
+  return ids
+}
+
+function readCode(d: Decoder): ErrorCode {
+  const c = d.varuint()
+  if (!isErrorCode(c)) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, `unknown error code ${c}`)
+  return c
+}
+
+function readPresenceState(d: Decoder): PeerOnlineState {
+  const s = PEER_ONLINE_STATES[d.uint8()]
+  if (s === undefined) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'unknown presence state')
+  return s
+}
+
+function readRelayStatus(d: Decoder): RelayStatus {
+  const s = d.uint8()
+  if (s > RelayStatus.PEER_OFFLINE) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'unknown relay status')
+  return s
+}
+
+export function encodeFrame(f: Frame): Uint8Array {
+  const e = new Encoder(f.type === FrameType.RELAY_TO || f.type === FrameType.RELAY_FROM ? f.payload.length + 96 : 64)
+  e.varuint(f.type)
+  switch (f.type) {
+    case FrameType.LOGIN:
+      e.varuint(f.version)
+      e.string(f.appId)
+      e.string(f.uid)
+      e.string(f.token)
+      e.string(f.resume)
+      break
+    case FrameType.LOGOUT:
+      e.varuint(f.reqId)
+      break
+    case FrameType.PING:
+      e.varuint(f.ts)
+      break
+    case FrameType.RENEW_TOKEN:
+      e.varuint(f.reqId)
+      e.string(f.token)
+      break
+    case FrameType.QUERY_PRESENCE:
+    case FrameType.SUBSCRIBE_PRESENCE:
+    case FrameType.UNSUBSCRIBE_PRESENCE:
+      e.varuint(f.reqId)
+      writeIds(e, f.uids)
+      break
+    case FrameType.SIGNAL_TO:
+      e.string(f.to)
+      e.string(f.data)
+      break
+    case FrameType.RELAY_TO:
+      e.varuint(f.reqId)
+      e.string(f.to)
+      e.bool(f.offline)
+      e.bytes(f.payload)
+      break
+    case FrameType.OFFLINE_ACK:
+      e.varuint(f.ids.length)
+      for (const id of f.ids) e.varuint(id)
+      break
+    case FrameType.LOGIN_OK:
+      e.string(f.sessionId)
+      e.bool(f.resumed)
+      e.varuint(f.serverTs)
+      e.varuint(f.pingIntervalMs)
+      e.varuint(f.tokenExpiresAt)
+      break
+    case FrameType.LOGIN_FAILED:
+    case FrameType.KICKED:
+    case FrameType.ERROR:
+      e.varuint(f.code)
+      e.string(f.message)
+      break
+    case FrameType.PONG:
+      e.varuint(f.ts)
+      e.varuint(f.serverTs)
+      break
+    case FrameType.RESULT:
+      e.varuint(f.reqId)
+      e.varuint(f.code)
+      e.string(f.message)
+      break
+    case FrameType.PRESENCE_STATES:
+      e.varuint(f.reqId)
+      e.varuint(f.states.length)
+      for (const s of f.states) {
+        e.string(s.uid)
+        e.uint8(PEER_ONLINE_STATES.indexOf(s.state))
+      }
+      break
+    case FrameType.SIGNAL_FROM:
+      e.string(f.from)
+      e.string(f.data)
+      break
+    case FrameType.SIGNAL_FAILED:
+      e.string(f.to)
+      e.varuint(f.code)
+      break
+    case FrameType.RELAY_FROM:
+      e.string(f.from)
+      e.varuint(f.serverTs)
+      e.bytes(f.payload)
+      break
+    case FrameType.RELAY_RESULT:
+      e.varuint(f.reqId)
+      e.uint8(f.status)
+      e.varuint(f.serverTs)
+      break
+    case FrameType.OFFLINE_MESSAGES:
+      e.varuint(f.messages.length)
+      for (const m of f.messages) {
+        e.varuint(m.id)
+        e.string(m.from)
+        e.varuint(m.serverTs)
+        e.bytes(m.payload)
+      }
+      break
+    case FrameType.TOKEN_WILL_EXPIRE:
+      e.varuint(f.expiresAt)
+      break
+    default:
+      throw new TypeError(`cannot encode frame ${(f as Frame).type}`)
+  }
+  return e.finish()
+}
+
+/** Decodes one frame; throws ProtocolError with a code for anything that is not a valid frame. */
+export function decodeFrame(bytes: Uint8Array): Frame {
+  const d = new Decoder(bytes)
+  const type = d.varuint()
+  let f: Frame
+  switch (type) {
+    case FrameType.LOGIN:
+      f = {
+        type,
+        version: d.varuint(),
+        appId: d.string(MAX_ID_BYTES),
+        uid: d.string(MAX_ID_BYTES),
+        token: d.string(MAX_TOKEN_BYTES),
+        resume: d.string(MAX_ID_BYTES),
+      }
+      break
+    case FrameType.LOGOUT:
+      f = { type, reqId: d.varuint() }
+      break
+    case FrameType.PING:
+      f = { type, ts: d.varuint() }
+      break
+    case FrameType.RENEW_TOKEN:
+      f = { type, reqId: d.varuint(), token: d.string(MAX_TOKEN_BYTES) }
+      break
+    case FrameType.QUERY_PRESENCE:
+    case FrameType.SUBSCRIBE_PRESENCE:
+    case FrameType.UNSUBSCRIBE_PRESENCE:
+      f = { type, reqId: d.varuint(), uids: readIds(d) }
+      break
+    case FrameType.SIGNAL_TO:
+      f = { type, to: readId(d), data: d.string(MAX_SIGNAL_BYTES) }
+      break
+    case FrameType.RELAY_TO:
+      f = { type, reqId: d.varuint(), to: readId(d), offline: d.bool(), payload: d.bytes(MAX_PEER_FRAME_BYTES) }
+      break
+    case FrameType.OFFLINE_ACK: {
+      const n = d.count(MAX_OFFLINE_BATCH)
+      const ids: number[] = []
+      for (let i = 0; i < n; i++) ids.push(d.varuint())
+      f = { type, ids }
+      break
+    }
+    case FrameType.LOGIN_OK:
+      f = {
+        type,
+        sessionId: d.string(MAX_ID_BYTES),
+        resumed: d.bool(),
+        serverTs: d.varuint(),
+        pingIntervalMs: d.varuint(),
+        tokenExpiresAt: d.varuint(),
+      }
+      break
+    case FrameType.LOGIN_FAILED:
+    case FrameType.KICKED:
+    case FrameType.ERROR:
+      f = { type, code: readCode(d), message: d.string(MAX_TEXT) }
+      break
+    case FrameType.PONG:
+      f = { type, ts: d.varuint(), serverTs: d.varuint() }
+      break
+    case FrameType.RESULT:
+      f = { type, reqId: d.varuint(), code: readCode(d), message: d.string(MAX_TEXT) }
+      break
+    case FrameType.PRESENCE_STATES: {
+      const reqId = d.varuint()
+      const n = d.count(MAX_IDS_PER_LIST)
+      const states: PresenceEntry[] = []
+      for (let i = 0; i < n; i++) states.push({ uid: readId(d), state: readPresenceState(d) })
+      f = { type, reqId, states }
+      break
+    }
+    case FrameType.SIGNAL_FROM:
+      f = { type, from: readId(d), data: d.string(MAX_SIGNAL_BYTES) }
+      break
+    case FrameType.SIGNAL_FAILED:
+      f = { type, to: readId(d), code: readCode(d) }
+      break
+    case FrameType.RELAY_FROM:
+      f = { type, from: readId(d), serverTs: d.varuint(), payload: d.bytes(MAX_PEER_FRAME_BYTES) }
+      break
+    case FrameType.RELAY_RESULT:
+      f = { type, reqId: d.varuint(), status: readRelayStatus(d), serverTs: d.varuint() }
+      break
+    case FrameType.OFFLINE_MESSAGES: {
+      const n = d.count(MAX_OFFLINE_BATCH)
+      const messages: OfflineMessage[] = []
+      for (let i = 0; i < n; i++) {
+        messages.push({ id: d.varuint(), from: readId(d), serverTs: d.varuint(), payload: d.bytes(MAX_PEER_FRAME_BYTES) })
+      }
+      f = { type, messages }
+      break
+    }
+    case FrameType.TOKEN_WILL_EXPIRE:
+      f = { type, expiresAt: d.varuint() }
+      break
+    default:
+      throw new ProtocolError(ErrorCode.UNKNOWN_FRAME, `unknown frame type ${type}`)
+  }
+  d.end()
+  return f
+}
+
+const CLIENT_FRAME_TYPES = new Set<FrameType>([
+  FrameType.LOGIN,
+  FrameType.LOGOUT,
+  FrameType.PING,
+  FrameType.RENEW_TOKEN,
+  FrameType.QUERY_PRESENCE,
+  FrameType.SUBSCRIBE_PRESENCE,
+  FrameType.UNSUBSCRIBE_PRESENCE,
+  FrameType.SIGNAL_TO,
+  FrameType.RELAY_TO,
+  FrameType.OFFLINE_ACK,
+])
+
+export function isClientFrame(f: Frame): f is ClientFrame {
+  return CLIENT_FRAME_TYPES.has(f.type)
+}
+
+/** Decodes a frame a client may send; a server frame sent by a client is UNEXPECTED_FRAME. */
+export function decodeClientFrame(bytes: Uint8Array): ClientFrame {
+  const f = decodeFrame(bytes)
+  if (!isClientFrame(f)) throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, `frame ${FrameType[f.type]} is not sent by clients`)
+  return f
+}
+
+export function decodeServerFrame(bytes: Uint8Array): ServerFrame {
+  const f = decodeFrame(bytes)
+  if (isClientFrame(f)) throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, `frame ${FrameType[f.type]} is not sent by nodes`)
+  return f
+}
+
+// Re-exported for peer-frames.ts and callers that size buffers.
+export { MAX_DESCRIPTION_BYTES }

@@ -1,0 +1,28 @@
+import type { RateLimit } from './limits.js'
+
+/**
+ * Token bucket for "`count` per `windowMs`": a burst of `count`, refilled evenly over the
+ * window. Pure: the caller passes the clock, so client and rendezvous count the same way.
+ */
+export class RateBucket {
+  private tokens: number
+  private last: number
+  constructor(
+    private readonly limit: RateLimit,
+    now: number,
+  ) {
+    this.tokens = limit.count
+    this.last = now
+  }
+  /** Takes `n` tokens if there are enough; false (and nothing taken) otherwise. */
+  take(now: number, n = 1): boolean {
+    const elapsed = now - this.last
+    if (elapsed > 0) {
+      this.tokens = Math.min(this.limit.count, this.tokens + (elapsed * this.limit.count) / this.limit.windowMs)
+      this.last = now
+    }
+    if (this.tokens < n) return false
+    this.tokens -= n
+    return true
+  }
+}

@@ -1,0 +1,90 @@
+import { defaultConfig, type NodeConfig } from './config.js'
+
+export const HELP = `plaza-rendezvous — a Plaza rendezvous node (HTTP + WebSocket on one port)
+
+Usage: plaza-rendezvous [options]
+
+Options (each also read from the environment variable shown):
+  --port N                 port to listen on, 0 for any free one     PLAZA_PORT      (7420)
+  --host ADDR              address to listen on                      PLAZA_HOST      (0.0.0.0)
+  --data-dir DIR           embedded store directory                  PLAZA_DATA_DIR  (./.plaza-data)
+  --app ID:SECRET          an app and its token secret; repeatable   PLAZA_APPS      (ID:SECRET,ID:SECRET)
+                           Without any, a development app "plaza-dev" is made with a
+                           secret kept in the data dir, and /dev/token is served.
+  --dev-tokens             serve GET /dev/token?uid= for the first app PLAZA_DEV_TOKENS (off)
+  --static-dir DIR         serve this directory at / (the demo)      PLAZA_STATIC_DIR
+  --log-level LEVEL        fatal|error|warn|info|debug|trace         PLAZA_LOG_LEVEL (info)
+  --unreachable-after MS   silence before a user shows UNREACHABLE   PLAZA_UNREACHABLE_AFTER_MS (6000)
+  --offline-after MS       silence before a session ends (OFFLINE)   PLAZA_OFFLINE_AFTER_MS (30000)
+  --offline-per-receiver N offline messages kept per receiver        PLAZA_OFFLINE_PER_RECEIVER (200)
+  --offline-retention-ms MS how long offline messages are kept       PLAZA_OFFLINE_RETENTION_MS (604800000)
+  --help                   show this text
+`
+
+const FLAGS: Record<string, keyof NodeConfig | 'app'> = {
+  '--port': 'port',
+  '--host': 'host',
+  '--data-dir': 'dataDir',
+  '--app': 'app',
+  '--static-dir': 'staticDir',
+  '--log-level': 'logLevel',
+  '--unreachable-after': 'unreachableAfterMs',
+  '--offline-after': 'offlineAfterMs',
+  '--offline-per-receiver': 'offlinePerReceiver',
+  '--offline-retention-ms': 'offlineRetentionMs',
+}
+
+const ENV: Record<string, keyof NodeConfig | 'app'> = {
+  PLAZA_PORT: 'port',
+  PLAZA_HOST: 'host',
+  PLAZA_DATA_DIR: 'dataDir',
+  PLAZA_APPS: 'app',
+  PLAZA_STATIC_DIR: 'staticDir',
+  PLAZA_LOG_LEVEL: 'logLevel',
+  PLAZA_UNREACHABLE_AFTER_MS: 'unreachableAfterMs',
+  PLAZA_OFFLINE_AFTER_MS: 'offlineAfterMs',
+  PLAZA_OFFLINE_PER_RECEIVER: 'offlinePerReceiver',
+  PLAZA_OFFLINE_RETENTION_MS: 'offlineRetentionMs',
+}
+
+export class UsageError extends Error {}
+
+function setOption(cfg: NodeConfig, key: keyof NodeConfig | 'app', value: string): void {
+  if (key === 'app') {
+    for (const pair of value.split(',').filter(Boolean)) {
+      const i = pair.indexOf(':')
+      if (i <= 0 || i === pair.length - 1) throw new UsageError(`--app wants ID:SECRET, got "${pair}"`)
+      cfg.apps[pair.slice(0, i)] = pair.slice(i + 1)
+    }
+    return
+  }
+  const current = cfg[key]
+  if (typeof current === 'number') {
+    const n = Number(value)
+    if (!Number.isFinite(n) || n < 0) throw new UsageError(`${key} wants a number, got "${value}"`)
+    ;(cfg as unknown as Record<string, number>)[key] = n
+  } else if (typeof current === 'string') {
+    ;(cfg as unknown as Record<string, string>)[key] = value
+  }
+}
+
+/** Reads options from the environment, then the command line (which wins). */
+export function parseArgs(argv: string[], env: Record<string, string | undefined> = {}): NodeConfig & { help: boolean } {
+  const cfg = { ...defaultConfig(), help: false }
+  for (const [name, key] of Object.entries(ENV)) {
+    const v = env[name]
+    if (v !== undefined && v !== '') setOption(cfg, key, v)
+  }
+  if (env.PLAZA_DEV_TOKENS === '1' || env.PLAZA_DEV_TOKENS === 'true') cfg.devTokens = true
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--help' || arg === '-h') cfg.help = true
+    else if (arg === '--dev-tokens') cfg.devTokens = true
+    else if (FLAGS[arg]) {
+      const v = argv[++i]
+      if (v === undefined) throw new UsageError(`${arg} wants a value`)
+      setOption(cfg, FLAGS[arg], v)
+    } else throw new UsageError(`unknown option ${arg} (see --help)`)
+  }
+  return cfg
+}

@@ -1,0 +1,63 @@
+import { DEFAULT_LIMITS, DEFAULT_RATE_LIMITS } from '@plaza/protocol'
+import type { SessionLimits } from './session.js'
+
+/** Everything a node can be told; every field has a default (see `defaultConfig`). */
+export interface NodeConfig {
+  /** TCP port for HTTP and WebSocket; 0 picks a free one. Default 7420. */
+  port: number
+  /** Address to listen on. Default 0.0.0.0. */
+  host: string
+  /** Directory of the embedded store. Default ./.plaza-data */
+  dataDir: string
+  /** appId -> HMAC secret. Tokens are verified against the secret of their app. */
+  apps: Record<string, string>
+  /**
+   * Serve GET /dev/token?uid= minting tokens for the first app. Only for local development
+   * (the demo uses it); `npm start` turns it on when no app secret was configured.
+   */
+  devTokens: boolean
+  /** Directory served at / (the demo). Empty: none. */
+  staticDir: string
+  logLevel: string
+  /** A session with no contact this long is UNREACHABLE to others. Default 6 s. */
+  unreachableAfterMs: number
+  /** ...and this long ends it (OFFLINE). Default 30 s. */
+  offlineAfterMs: number
+  pingIntervalMs: number
+  /** TokenPrivilegeWillExpire is sent this long before expiry. Default 30 s. */
+  tokenWillExpireMs: number
+  /** A socket must log in within this time. Default 10 s. */
+  loginTimeoutMs: number
+  offlinePerReceiver: number
+  offlineRetentionMs: number
+  presenceQueryIds: number
+  presenceSubscribeIds: number
+  rateLimits: SessionLimits
+}
+
+export function defaultConfig(): NodeConfig {
+  return {
+    port: 7420,
+    host: '0.0.0.0',
+    dataDir: '.plaza-data',
+    apps: {},
+    devTokens: false,
+    staticDir: '',
+    logLevel: 'info',
+    unreachableAfterMs: DEFAULT_LIMITS.unreachableAfterMs,
+    offlineAfterMs: DEFAULT_LIMITS.offlineAfterMs,
+    pingIntervalMs: DEFAULT_LIMITS.pingIntervalMs,
+    tokenWillExpireMs: DEFAULT_LIMITS.tokenWillExpireMs,
+    loginTimeoutMs: 10_000,
+    offlinePerReceiver: DEFAULT_LIMITS.offlineMessagesPerReceiver,
+    offlineRetentionMs: DEFAULT_LIMITS.offlineRetentionMs,
+    presenceQueryIds: DEFAULT_LIMITS.presenceQueryIds,
+    presenceSubscribeIds: DEFAULT_LIMITS.presenceSubscribeIds,
+    rateLimits: {
+      messages: { ...DEFAULT_RATE_LIMITS.messages },
+      presenceQueries: { ...DEFAULT_RATE_LIMITS.presenceQueries },
+      signaling: { ...DEFAULT_RATE_LIMITS.signaling },
+      session: { ...DEFAULT_RATE_LIMITS.session },
+    },
+  }
+}

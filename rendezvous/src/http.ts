@@ -1,0 +1,62 @@
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { extname, join, normalize, sep } from 'node:path'
+import { isValidId, mintToken } from '@plaza/protocol'
+import type { RendezvousNode } from './node.js'
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+/** Health, the development token endpoint, and the demo's static files. */
+export async function handleHttp(node: RendezvousNode, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost')
+  try {
+    if (url.pathname === '/healthz') return json(res, 200, { status: 'ok' })
+    if (url.pathname === '/readyz') return json(res, 200, { status: 'ready', ...node.stats() })
+    if (url.pathname === '/dev/token') return await devToken(node, url, res)
+    if (req.method === 'GET' && node.config.staticDir) return await serveStatic(node.config.staticDir, url.pathname, res)
+    json(res, 404, { error: 'NOT_FOUND' })
+  } catch (err) {
+    node.log.error({ err }, 'http handler failed')
+    if (!res.headersSent) json(res, 500, { error: 'INTERNAL' })
+    else res.destroy()
+  }
+}
+
+/** Mints a token for the first configured app. Off unless the node runs with devTokens. */
+async function devToken(node: RendezvousNode, url: URL, res: ServerResponse): Promise<void> {
+  const appId = Object.keys(node.config.apps)[0]
+  if (!node.config.devTokens || appId === undefined) return json(res, 404, { error: 'NOT_FOUND' })
+  const uid = url.searchParams.get('uid')
+  if (!isValidId(uid)) return json(res, 400, { error: 'INVALID_USER_ID', message: 'uid: 1-64 printable ASCII characters' })
+  const token = await mintToken(node.config.apps[appId], { appId, uid, ttlSeconds: 3600 })
+  json(res, 200, { appId, uid, token })
+}
+
+async function serveStatic(root: string, pathname: string, res: ServerResponse): Promise<void> {
+  const rel = normalize(decodeURIComponent(pathname)).replace(/^([/\\])+/, '')
+  let file = join(root, rel)
+  if (!file.startsWith(normalize(root) + sep) && file !== normalize(root)) return json(res, 403, { error: 'FORBIDDEN' })
+  let info = await stat(file).catch(() => null)
+  if (info?.isDirectory()) {
+    file = join(file, 'index.html')
+    info = await stat(file).catch(() => null)
+  }
+  if (!info?.isFile()) return json(res, 404, { error: 'NOT_FOUND' })
+  res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': info.size })
+  createReadStream(file).pipe(res)
+}

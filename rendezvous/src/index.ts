@@ -1,0 +1,8 @@
+export { RendezvousNode } from './node.js'
+export { defaultConfig } from './config.js'
+export type { NodeConfig } from './config.js'
+export type { Engine, SessionHandle } from './engine/engine.js'
+export { LocalEngine } from './engine/local-engine.js'
+export { LevelOfflineStore } from './store/offline-store.js'
+export type { OfflineStore, OfflineStoreOptions } from './store/offline-store.js'
+export { parseArgs } from './cli.js'

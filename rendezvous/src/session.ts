@@ -1,0 +1,103 @@
+import { ErrorCode, PeerOnlineState, RateBucket, encodeFrame, FrameType, type RateLimit } from '@plaza/protocol'
+import type { WebSocket } from 'ws'
+import type { SessionHandle } from './engine/engine.js'
+
+/** Frames kept for a session whose socket is gone (it may resume) or not yet ready. */
+const MAX_PENDING_FRAMES = 4096
+const MAX_PENDING_BYTES = 8 * 1024 * 1024
+
+export interface SessionLimits {
+  messages: RateLimit
+  presenceQueries: RateLimit
+  signaling: RateLimit
+  session: RateLimit
+}
+
+/**
+ * One logged-in user on this node. It outlives its socket: after a drop it waits, detached,
+ * for a resume (frames for it are queued, bounded) until the liveness sweep ends it.
+ */
+export class Session implements SessionHandle {
+  socket: WebSocket | null = null
+  presence = PeerOnlineState.ONLINE
+  lastContact: number
+  tokenExpiresAt: number
+  /** False while offline messages are being handed over, so live frames do not overtake them. */
+  ready = false
+  ended = false
+  private pending: Uint8Array[] = []
+  private pendingBytes = 0
+  readonly offlineInFlight = new Set<number>()
+  offlineLoading = false
+  offlineAgain = false
+  readonly buckets: Record<keyof SessionLimits, RateBucket>
+  tokenTimers: NodeJS.Timeout[] = []
+  /** Users whose presence this session follows. */
+  readonly subscriptions = new Set<string>()
+
+  constructor(
+    readonly id: string,
+    readonly appId: string,
+    readonly uid: string,
+    tokenExpiresAt: number,
+    limits: SessionLimits,
+    private readonly onKick: (s: Session, code: ErrorCode, message: string) => void,
+  ) {
+    const now = Date.now()
+    this.lastContact = now
+    this.tokenExpiresAt = tokenExpiresAt
+    this.buckets = {
+      messages: new RateBucket(limits.messages, now),
+      presenceQueries: new RateBucket(limits.presenceQueries, now),
+      signaling: new RateBucket(limits.signaling, now),
+      session: new RateBucket(limits.session, now),
+    }
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.ended) return
+    if (this.socket && this.ready && this.socket.readyState === this.socket.OPEN) {
+      this.socket.send(frame)
+      return
+    }
+    // Detached or not ready: queue, bounded. Dropping is safe: senders retransmit until acked.
+    if (this.pending.length >= MAX_PENDING_FRAMES || this.pendingBytes + frame.length > MAX_PENDING_BYTES) return
+    this.pending.push(frame)
+    this.pendingBytes += frame.length
+  }
+
+  /** Sends straight away, ahead of the queue (login answers, offline batches). */
+  sendNow(frame: Uint8Array): void {
+    if (this.socket && this.socket.readyState === this.socket.OPEN) this.socket.send(frame)
+  }
+
+  flush(): void {
+    if (!this.socket || !this.ready) return
+    const frames = this.pending
+    this.pending = []
+    this.pendingBytes = 0
+    for (const f of frames) this.socket.send(f)
+  }
+
+  kick(code: ErrorCode, message: string): void {
+    this.onKick(this, code === 0 ? ErrorCode.REMOTE_LOGIN : code, message)
+  }
+
+  /** Sends KICKED and closes the socket; the node forgets the session. */
+  closeWith(code: ErrorCode, message: string, wsCode: number): void {
+    if (this.socket) {
+      this.sendNow(encodeFrame({ type: FrameType.KICKED, code, message }))
+      this.socket.close(wsCode, message.slice(0, 100))
+      this.socket = null
+    }
+    this.dispose()
+  }
+
+  dispose(): void {
+    this.ended = true
+    for (const t of this.tokenTimers) clearTimeout(t)
+    this.tokenTimers = []
+    this.pending = []
+    this.pendingBytes = 0
+  }
+}
