@@ -1,0 +1,206 @@
+import {
+  ErrorCode,
+  MessageKind,
+  PeerFrameType,
+  PeerMessageState,
+  PlazaError,
+  RelayStatus,
+  encodePeerFrame,
+} from '@plaza/protocol'
+
+export type Path = 'direct' | 'relay' | 'offline'
+
+export interface SendResult {
+  state: PeerMessageState
+  /** True when the receiver's app got the message (RECEIVED_BY_PEER). */
+  hasPeerReceived: boolean
+  /** The path of the copy that settled it; null when it never left. */
+  path: Path | null
+}
+
+export interface OutgoingBody {
+  kind: MessageKind
+  text: string
+  bytes: Uint8Array
+  description: string
+}
+
+interface Outgoing extends OutgoingBody {
+  seq: number
+  offline: boolean
+  size: number
+  deadline: number
+  /** When the last copy left; 0 = never sent. */
+  sentAt: number
+  path: Path | null
+  attempts: number
+  resolve: (r: SendResult) => void
+}
+
+export interface OutboxTransport {
+  /** Sends over an open direct link; false if there is none (or it is full). */
+  direct(uid: string, bytes: Uint8Array): boolean
+  /** Relays through the rendezvous; rejects with PlazaError (NOT_CONNECTED when offline). */
+  relay(uid: string, bytes: Uint8Array, offline: boolean): Promise<RelayStatus>
+  /** The peer was reached through the relay, so it is online: a direct link is worth building. */
+  peerReachable(uid: string): void
+}
+
+export interface OutboxOptions {
+  /** A message not settled in this time resolves SENT_TIMEOUT. Default 10 s. */
+  timeoutMs: number
+  /** An unacknowledged copy is sent again after this long. Default 2 s. */
+  retransmitMs: number
+  /** Flow control: most messages and bytes unacknowledged per receiver. */
+  windowMessages: number
+  windowBytes: number
+}
+
+/**
+ * The sending half towards one user: an ordered stream (`stream`, seq from 1) with a bounded
+ * window of unacknowledged messages. Each copy goes the fastest way that works now; a message
+ * is settled only by the receiver's acknowledgement, the store's, or the node's "offline".
+ */
+export class PeerOutbox {
+  private nextSeq = 1
+  private readonly inflight = new Map<number, Outgoing>()
+  private readonly queue: Outgoing[] = []
+  private inflightBytes = 0
+
+  constructor(
+    readonly uid: string,
+    readonly stream: string,
+    private readonly transport: OutboxTransport,
+    private readonly opts: OutboxOptions,
+  ) {}
+
+  get idle(): boolean {
+    return this.inflight.size === 0 && this.queue.length === 0
+  }
+
+  send(body: OutgoingBody, offline: boolean, size: number, now: number): Promise<SendResult> {
+    return new Promise((resolve) => {
+      this.queue.push({
+        ...body,
+        seq: this.nextSeq++,
+        offline,
+        size,
+        deadline: now + this.opts.timeoutMs,
+        sentAt: 0,
+        path: null,
+        attempts: 0,
+        resolve,
+      })
+      this.pump(now)
+    })
+  }
+
+  /** Cumulative acknowledgement from the receiver. */
+  onAck(upTo: number, now: number): void {
+    for (const o of [...this.inflight.values()]) {
+      if (o.seq > upTo) break
+      this.settle(o, PeerMessageState.RECEIVED_BY_PEER)
+    }
+    this.pump(now)
+  }
+
+  /** Timer tick: time out, and send again what was not acknowledged in time. */
+  tick(now: number): void {
+    for (const o of [...this.inflight.values(), ...this.queue]) {
+      if (o.deadline <= now) this.settle(o, PeerMessageState.SENT_TIMEOUT)
+    }
+    for (const o of this.inflight.values()) {
+      if (now - o.sentAt >= this.opts.retransmitMs) this.transmit(o, now)
+    }
+    this.pump(now)
+  }
+
+  /** A path came back (link open, rendezvous reconnected): resend what waits on a dead path. */
+  resendVia(path: Path | null, now: number): void {
+    for (const o of this.inflight.values()) if (o.path === path || o.sentAt === 0) this.transmit(o, now)
+    this.pump(now)
+  }
+
+  /** Ends everything pending with `state` (logout). */
+  failAll(state: PeerMessageState): void {
+    for (const o of [...this.inflight.values(), ...this.queue]) this.settle(o, state)
+  }
+
+  private floor(): number {
+    const first = this.inflight.keys().next()
+    if (!first.done) return first.value
+    return this.queue[0]?.seq ?? this.nextSeq
+  }
+
+  private pump(now: number): void {
+    while (
+      this.queue.length > 0 &&
+      this.inflight.size < this.opts.windowMessages &&
+      (this.inflight.size === 0 || this.inflightBytes + this.queue[0].size <= this.opts.windowBytes)
+    ) {
+      const o = this.queue.shift()!
+      this.inflight.set(o.seq, o)
+      this.inflightBytes += o.size
+      this.transmit(o, now)
+    }
+  }
+
+  private transmit(o: Outgoing, now: number): void {
+    const bytes = encodePeerFrame({
+      type: PeerFrameType.MESSAGE,
+      stream: this.stream,
+      seq: o.seq,
+      floor: this.floor(),
+      sentTs: now,
+      kind: o.kind,
+      text: o.text,
+      bytes: o.bytes,
+      description: o.description,
+    })
+    o.sentAt = now
+    o.attempts++
+    if (this.transport.direct(this.uid, bytes)) {
+      o.path = 'direct'
+      return
+    }
+    o.path = 'relay'
+    const attempt = o.attempts
+    this.transport.relay(this.uid, bytes, o.offline).then(
+      (status) => {
+        if (!this.inflight.has(o.seq)) return
+        if (status === RelayStatus.RELAYED) this.transport.peerReachable(this.uid)
+        else if (status === RelayStatus.STORED) {
+          o.path = 'offline'
+          this.settle(o, PeerMessageState.CACHED_BY_SERVER)
+        } else this.settle(o, PeerMessageState.PEER_UNREACHABLE)
+        this.pump(Date.now())
+      },
+      (err: unknown) => {
+        if (!this.inflight.has(o.seq)) return
+        const code = err instanceof PlazaError ? err.code : ErrorCode.INTERNAL
+        // First attempts report refusals; a refused retransmission just waits for the next try.
+        if (code === ErrorCode.TOO_OFTEN && attempt === 1) this.settle(o, PeerMessageState.TOO_OFTEN)
+        else if (code === ErrorCode.INVALID_USER_ID) this.settle(o, PeerMessageState.INVALID_USER_ID)
+        else if (code === ErrorCode.INVALID_MESSAGE || code === ErrorCode.FRAME_TOO_LARGE) {
+          this.settle(o, PeerMessageState.INVALID_MESSAGE)
+        } else o.sentAt = Math.min(o.sentAt, Date.now() - this.opts.retransmitMs / 2)
+        this.pump(Date.now())
+      },
+    )
+  }
+
+  private settle(o: Outgoing, state: PeerMessageState): void {
+    if (this.inflight.delete(o.seq)) this.inflightBytes -= o.size
+    else {
+      const i = this.queue.indexOf(o)
+      if (i < 0) return
+      this.queue.splice(i, 1)
+    }
+    const sent = o.sentAt !== 0
+    o.resolve({
+      state,
+      hasPeerReceived: state === PeerMessageState.RECEIVED_BY_PEER,
+      path: sent ? o.path : null,
+    })
+  }
+}

@@ -1,0 +1,43 @@
+import { ErrorCode, PlazaError } from '@plaza/protocol'
+import { PlazaClient } from './client.js'
+import type { WebSocketConstructor } from './signaling/session.js'
+import type { ClientOptions } from './types.js'
+
+/**
+ * Creates a client for `appId`.
+ *
+ * @example
+ *   const client = createClient('my-app', { rendezvousUrl: 'wss://plaza.example.com' })
+ *   await client.login({ uid: 'alice', token })
+ *   client.on('MessageFromPeer', (msg, from) => console.log(from, msg))
+ */
+export function createClient(appId: string, options: ClientOptions): PlazaClient {
+  const WebSocketCtor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+  if (!WebSocketCtor) {
+    throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'no WebSocket available: pass options.WebSocket (e.g. from "ws")')
+  }
+  return new PlazaClient(appId, { ...options, WebSocket: WebSocketCtor })
+}
+
+export { PlazaClient }
+export type {
+  ClientEvents,
+  ClientOptions,
+  PeerMessageProps,
+  PeersOnlineStatus,
+  RawMessage,
+  ReceivedMessage,
+  RtmMessage,
+  SendMessageOptions,
+  TextMessage,
+} from './types.js'
+export type { SendResult, Path } from './delivery/outbox.js'
+export type { WebSocketConstructor, WebSocketLike } from './signaling/session.js'
+export {
+  ConnectionState,
+  ConnectionChangeReason,
+  ErrorCode,
+  PeerMessageState,
+  PeerOnlineState,
+  PlazaError,
+} from '@plaza/protocol'

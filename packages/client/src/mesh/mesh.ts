@@ -1,0 +1,251 @@
+import SimplePeer from 'simple-peer'
+import { Emitter } from '../emitter.js'
+
+export interface MeshOptions {
+  /** WebRTC implementation for Node (`@roamhq/wrtc`); the browser's own when absent. */
+  wrtc?: object
+  /** RTCPeerConnection configuration (ICE servers, transport policy). */
+  rtcConfig?: RTCConfiguration
+  /** Most links open at once; past it the least recently used idle link is closed. Default 32. */
+  maxLinks: number
+  /** A link with no traffic this long is closed. Default 60 s. */
+  idleTimeoutMs: number
+  /** A link not open within this time has failed. Default 15 s. */
+  connectTimeoutMs: number
+  /** After a failure, no new attempt to that user for this long, doubling up to 2 min. Default 5 s. */
+  retryAfterFailureMs: number
+}
+
+type LinkState = 'connecting' | 'open'
+
+/** The data channel buffer above which we stop sending (wrtc drops silently past ~16 MiB). */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024
+const MAX_REMEMBERED_FAILURES = 1024
+
+interface Link {
+  uid: string
+  linkId: string
+  initiator: boolean
+  peer: SimplePeer.Instance
+  state: LinkState
+  lastActive: number
+  connectTimer: ReturnType<typeof setTimeout> | null
+}
+
+type MeshEvents = {
+  open: [uid: string]
+  close: [uid: string]
+  data: [uid: string, bytes: Uint8Array]
+}
+
+const randomId = () => Math.random().toString(36).slice(2, 10) + Date.now().toString(36).slice(-4)
+
+/**
+ * One WebRTC link per remote user, shared by peer messages and (later) every channel.
+ * Links are made on demand, closed when idle, capped in number; simultaneous offers are
+ * settled by uid order (the smaller uid's offer wins).
+ */
+export class Mesh extends Emitter<MeshEvents> {
+  private readonly links = new Map<string, Link>()
+  private readonly failures = new Map<string, { until: number; delayMs: number }>()
+  private idleTimer: ReturnType<typeof setInterval> | null = null
+  private closed = false
+
+  constructor(
+    private readonly self: () => string,
+    private readonly sendSignal: (to: string, data: string) => boolean,
+    private readonly opts: MeshOptions,
+  ) {
+    super()
+  }
+
+  isOpen(uid: string): boolean {
+    return this.links.get(uid)?.state === 'open'
+  }
+
+  linkState(uid: string): LinkState | 'none' {
+    return this.links.get(uid)?.state ?? 'none'
+  }
+
+  get size(): number {
+    return this.links.size
+  }
+
+  /** Sends over the open link; false when there is none or its buffer is full. */
+  send(uid: string, bytes: Uint8Array): boolean {
+    const link = this.links.get(uid)
+    if (!link || link.state !== 'open') return false
+    if (link.peer.bufferSize > MAX_BUFFERED_BYTES) return false
+    try {
+      link.peer.send(bytes)
+    } catch {
+      this.drop(link, true)
+      return false
+    }
+    link.lastActive = Date.now()
+    return true
+  }
+
+  /** Starts building a link to `uid` unless one exists, it failed recently, or the cap is reached. */
+  connect(uid: string): void {
+    if (this.closed || this.links.has(uid) || uid === this.self()) return
+    const failed = this.failures.get(uid)
+    if (failed && failed.until > Date.now()) return
+    if (!this.makeRoom()) return
+    this.create(uid, randomId(), true)
+  }
+
+  /** A signal from `from`, relayed by the rendezvous. */
+  onSignal(from: string, data: string): void {
+    if (this.closed) return
+    let msg: { l?: unknown; s?: unknown }
+    try {
+      msg = JSON.parse(data)
+    } catch {
+      return
+    }
+    if (typeof msg !== 'object' || msg === null || typeof msg.l !== 'string' || typeof msg.s !== 'object' || msg.s === null) {
+      return
+    }
+    const signal = msg.s as SimplePeer.SignalData
+    const link = this.links.get(from)
+    if (link && link.linkId === msg.l) {
+      this.feed(link, signal)
+      return
+    }
+    // A new link id: only an offer starts a link; other signals belong to a link we dropped.
+    if (signal.type !== 'offer') return
+    if (link) {
+      // Glare: both sides offered at once. The smaller uid's offer wins on both sides.
+      if (link.state === 'connecting' && link.initiator && this.self() < from) return
+      this.drop(link, false)
+    } else if (!this.makeRoom()) return
+    this.failures.delete(from)
+    this.feed(this.create(from, msg.l, false), signal)
+  }
+
+  /** The rendezvous could not deliver our signal: the user is offline. */
+  onSignalFailed(uid: string): void {
+    const link = this.links.get(uid)
+    if (link && link.state === 'connecting') this.drop(link, true)
+  }
+
+  /** Closes one link (e.g. its user logged out). */
+  disconnect(uid: string): void {
+    const link = this.links.get(uid)
+    if (link) this.drop(link, false)
+  }
+
+  close(): void {
+    this.closed = true
+    if (this.idleTimer) clearInterval(this.idleTimer)
+    this.idleTimer = null
+    for (const link of [...this.links.values()]) this.drop(link, false)
+    this.failures.clear()
+  }
+
+  /** Re-opens a mesh closed by logout, for the next login. */
+  reset(): void {
+    this.close()
+    this.closed = false
+  }
+
+  private feed(link: Link, signal: SimplePeer.SignalData): void {
+    try {
+      link.peer.signal(signal)
+    } catch {
+      this.drop(link, true)
+    }
+  }
+
+  private create(uid: string, linkId: string, initiator: boolean): Link {
+    const peer = new SimplePeer({
+      initiator,
+      trickle: true,
+      wrtc: this.opts.wrtc as SimplePeer.Options['wrtc'],
+      config: this.opts.rtcConfig,
+      channelConfig: { ordered: true },
+    })
+    const link: Link = { uid, linkId, initiator, peer, state: 'connecting', lastActive: Date.now(), connectTimer: null }
+    this.links.set(uid, link)
+    link.connectTimer = setTimeout(() => this.drop(link, true), this.opts.connectTimeoutMs)
+    peer.on('signal', (signal: SimplePeer.SignalData) => {
+      if (this.links.get(uid) !== link) return
+      if (!this.sendSignal(uid, JSON.stringify({ l: linkId, s: signal }))) this.drop(link, true)
+    })
+    peer.on('connect', () => {
+      if (this.links.get(uid) !== link) return
+      if (link.connectTimer) clearTimeout(link.connectTimer)
+      link.connectTimer = null
+      link.state = 'open'
+      link.lastActive = Date.now()
+      this.failures.delete(uid)
+      this.startIdleTimer()
+      this.emit('open', uid)
+    })
+    peer.on('data', (data: Uint8Array) => {
+      if (this.links.get(uid) !== link) return
+      link.lastActive = Date.now()
+      this.emit('data', uid, data)
+    })
+    peer.on('close', () => {
+      if (this.links.get(uid) === link) this.drop(link, link.state === 'connecting')
+    })
+    peer.on('error', () => {
+      if (this.links.get(uid) === link) this.drop(link, true)
+    })
+    return link
+  }
+
+  private drop(link: Link, failed: boolean): void {
+    if (this.links.get(link.uid) !== link) return
+    this.links.delete(link.uid)
+    if (link.connectTimer) clearTimeout(link.connectTimer)
+    const wasOpen = link.state === 'open'
+    try {
+      link.peer.destroy()
+    } catch {
+      /* already destroyed */
+    }
+    if (failed && !wasOpen) this.rememberFailure(link.uid)
+    if (wasOpen) this.emit('close', link.uid)
+  }
+
+  private rememberFailure(uid: string): void {
+    const prev = this.failures.get(uid)
+    const delayMs = prev ? Math.min(prev.delayMs * 2, 120_000) : this.opts.retryAfterFailureMs
+    this.failures.delete(uid)
+    if (this.failures.size >= MAX_REMEMBERED_FAILURES) {
+      const oldest = this.failures.keys().next().value
+      if (oldest !== undefined) this.failures.delete(oldest)
+    }
+    this.failures.set(uid, { until: Date.now() + delayMs, delayMs })
+  }
+
+  /** Below the cap, or made so by closing the least recently used link idle for 5 s. */
+  private makeRoom(): boolean {
+    if (this.links.size < this.opts.maxLinks) return true
+    let lru: Link | null = null
+    for (const l of this.links.values()) if (l.state === 'open' && (!lru || l.lastActive < lru.lastActive)) lru = l
+    if (!lru || Date.now() - lru.lastActive < 5000) return false
+    this.drop(lru, false)
+    return true
+  }
+
+  private startIdleTimer(): void {
+    if (this.idleTimer) return
+    this.idleTimer = setInterval(
+      () => {
+        const now = Date.now()
+        for (const l of [...this.links.values()]) {
+          if (l.state === 'open' && now - l.lastActive > this.opts.idleTimeoutMs) this.drop(l, false)
+        }
+        if (this.links.size === 0 && this.idleTimer) {
+          clearInterval(this.idleTimer)
+          this.idleTimer = null
+        }
+      },
+      Math.min(5000, this.opts.idleTimeoutMs),
+    )
+  }
+}

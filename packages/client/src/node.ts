@@ -1,0 +1,33 @@
+/**
+ * The Node entry: `ws` for the WebSocket and `@roamhq/wrtc` for WebRTC, loaded when
+ * installed. Without wrtc the client still works, through the relay only.
+ */
+import { createRequire } from 'node:module'
+import { WebSocket } from 'ws'
+import { createClient as createBaseClient, type PlazaClient } from './index.js'
+import type { WebSocketConstructor } from './signaling/session.js'
+import type { ClientOptions } from './types.js'
+
+export * from './index.js'
+
+let wrtc: object | null | undefined
+function loadWrtc(): object | null {
+  if (wrtc === undefined) {
+    try {
+      wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as object
+    } catch {
+      wrtc = null
+    }
+  }
+  return wrtc
+}
+
+export function createClient(appId: string, options: ClientOptions): PlazaClient {
+  const w = options.wrtc ?? loadWrtc()
+  return createBaseClient(appId, {
+    ...options,
+    WebSocket: options.WebSocket ?? (WebSocket as unknown as WebSocketConstructor),
+    wrtc: w ?? undefined,
+    directLinks: w ? options.directLinks : false,
+  })
+}

@@ -1,0 +1,352 @@
+import {
+  CloseCode,
+  ConnectionChangeReason as Reason,
+  ConnectionState as State,
+  ErrorCode,
+  FrameType,
+  PROTOCOL_VERSION,
+  PlazaError,
+  decodeServerFrame,
+  encodeFrame,
+  type ClientFrame,
+  type ServerFrame,
+} from '@plaza/protocol'
+import { Emitter } from '../emitter.js'
+
+/** The subset of the WebSocket API we use; the browser's and `ws`'s both fit. */
+export interface WebSocketLike {
+  binaryType: string
+  readyState: number
+  onopen: ((ev: unknown) => void) | null
+  onclose: ((ev: { code: number; reason: string }) => void) | null
+  onerror: ((ev: unknown) => void) | null
+  onmessage: ((ev: { data: unknown }) => void) | null
+  send(data: Uint8Array): void
+  close(code?: number, reason?: string): void
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike
+
+export interface SignalingOptions {
+  url: string
+  appId: string
+  WebSocket: WebSocketConstructor
+  /** Login must complete within this time. Default 10 s. */
+  loginTimeoutMs: number
+  /** A request without an answer in this time fails with TIMEOUT. Default 10 s. */
+  requestTimeoutMs: number
+  /** Reconnect backoff: first delay and cap, ms (each with ±50 % jitter). Defaults 500 / 10 000. */
+  reconnectMinMs: number
+  reconnectMaxMs: number
+}
+
+type SessionEvents = {
+  state: [State, Reason]
+  /** Logged in (again). `resumed`: the node kept our session, subscriptions and all. */
+  ready: [{ resumed: boolean }]
+  frame: [ServerFrame]
+  tokenWillExpire: []
+  tokenExpired: []
+}
+
+interface PendingRequest {
+  resolve: (f: ServerFrame) => void
+  reject: (e: PlazaError) => void
+  timer: ReturnType<typeof setTimeout>
+}
+
+const OPEN = 1
+
+/**
+ * One WebSocket session to the rendezvous: login, keepalive, reconnect with backoff and
+ * jitter, session resume, and request/response with timeouts.
+ */
+export class SignalingSession extends Emitter<SessionEvents> {
+  state: State = State.DISCONNECTED
+  uid = ''
+  private token = ''
+  private ws: WebSocketLike | null = null
+  private sessionId = ''
+  private nextReqId = 1
+  private readonly requests = new Map<number, PendingRequest>()
+  private pingTimer: ReturnType<typeof setInterval> | null = null
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null
+  private loginTimer: ReturnType<typeof setTimeout> | null = null
+  private lastHeard = 0
+  private pingIntervalMs = 2000
+  private attempts = 0
+  tokenExpiresAt = 0
+  /** Offset to add to the local clock to get the node's. */
+  clockOffset = 0
+  private loginWaiter: { resolve: () => void; reject: (e: PlazaError) => void } | null = null
+
+  constructor(private readonly opts: SignalingOptions) {
+    super()
+  }
+
+  get connected(): boolean {
+    return this.state === State.CONNECTED
+  }
+
+  login(uid: string, token: string): Promise<void> {
+    if (this.state !== State.DISCONNECTED && this.state !== State.ABORTED) {
+      return Promise.reject(new PlazaError(ErrorCode.ALREADY_LOGGED_IN, `cannot log in while ${this.state}`))
+    }
+    this.uid = uid
+    this.token = token
+    this.sessionId = ''
+    this.attempts = 0
+    this.setState(State.CONNECTING, Reason.LOGIN)
+    return new Promise((resolve, reject) => {
+      this.loginWaiter = { resolve, reject }
+      this.open()
+    })
+  }
+
+  async logout(): Promise<void> {
+    if (this.state === State.DISCONNECTED) return
+    if (this.connected) {
+      await this.request((reqId) => ({ type: FrameType.LOGOUT, reqId }), 3000).catch(() => undefined)
+    }
+    this.shutdown(State.DISCONNECTED, Reason.LOGOUT)
+  }
+
+  setToken(token: string): void {
+    this.token = token
+  }
+
+  /** Sends a frame now; false if not connected (the caller decides whether to retry). */
+  send(frame: ClientFrame): boolean {
+    if (!this.connected || !this.ws || this.ws.readyState !== OPEN) return false
+    this.ws.send(encodeFrame(frame))
+    return true
+  }
+
+  /** Sends a request frame built with a fresh reqId and waits for the frame that answers it. */
+  request(build: (reqId: number) => ClientFrame, timeoutMs = this.opts.requestTimeoutMs): Promise<ServerFrame> {
+    const reqId = this.nextReqId++
+    if (this.nextReqId > 2 ** 31) this.nextReqId = 1
+    return new Promise((resolve, reject) => {
+      if (!this.send(build(reqId))) return reject(new PlazaError(ErrorCode.NOT_CONNECTED, 'not connected'))
+      const timer = setTimeout(() => {
+        this.requests.delete(reqId)
+        reject(new PlazaError(ErrorCode.TIMEOUT, 'request timed out'))
+      }, timeoutMs)
+      this.requests.set(reqId, { resolve, reject, timer })
+    })
+  }
+
+  /** Closes for good (no reconnect). */
+  shutdown(state: State, reason: Reason): void {
+    this.clearTimers()
+    this.failRequests(new PlazaError(ErrorCode.NOT_CONNECTED, 'session closed'))
+    const ws = this.ws
+    this.ws = null
+    if (ws) {
+      ws.onclose = ws.onerror = ws.onmessage = ws.onopen = null
+      try {
+        ws.close(1000, reason)
+      } catch {
+        /* already closed */
+      }
+    }
+    this.sessionId = ''
+    if (this.loginWaiter) {
+      this.loginWaiter.reject(new PlazaError(ErrorCode.NOT_CONNECTED, `login ended: ${reason}`))
+      this.loginWaiter = null
+    }
+    this.setState(state, reason)
+  }
+
+  private setState(state: State, reason: Reason): void {
+    if (this.state === state && reason !== Reason.LOGIN_SUCCESS) return
+    this.state = state
+    this.emit('state', state, reason)
+  }
+
+  private open(): void {
+    let ws: WebSocketLike
+    try {
+      ws = new this.opts.WebSocket(this.opts.url)
+    } catch (err) {
+      return this.onLost(new PlazaError(ErrorCode.NOT_CONNECTED, String(err)))
+    }
+    this.ws = ws
+    ws.binaryType = 'arraybuffer'
+    ws.onopen = () => {
+      ws.send(
+        encodeFrame({
+          type: FrameType.LOGIN,
+          version: PROTOCOL_VERSION,
+          appId: this.opts.appId,
+          uid: this.uid,
+          token: this.token,
+          resume: this.sessionId,
+        }),
+      )
+    }
+    ws.onmessage = (ev) => this.onMessage(ev.data)
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return
+      this.onLost(new PlazaError(ErrorCode.NOT_CONNECTED, `socket closed (${ev.code})`))
+    }
+    ws.onerror = () => {
+      /* onclose follows */
+    }
+    this.loginTimer = setTimeout(() => {
+      if (this.ws === ws) this.onLoginTimeout()
+    }, this.opts.loginTimeoutMs)
+  }
+
+  private onLoginTimeout(): void {
+    if (this.state === State.CONNECTING) {
+      this.shutdown(State.DISCONNECTED, Reason.LOGIN_TIMEOUT)
+      return
+    }
+    this.onLost(new PlazaError(ErrorCode.TIMEOUT, 'login timed out'))
+  }
+
+  private onMessage(data: unknown): void {
+    if (!(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) return
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    let f: ServerFrame
+    try {
+      f = decodeServerFrame(bytes)
+    } catch {
+      return // a node that speaks nonsense is not our user's problem; liveness decides
+    }
+    this.lastHeard = Date.now()
+    switch (f.type) {
+      case FrameType.LOGIN_OK:
+        return this.onLoginOk(f.sessionId, f.resumed, f.pingIntervalMs, f.serverTs, f.tokenExpiresAt)
+      case FrameType.LOGIN_FAILED:
+        return this.onLoginFailed(new PlazaError(f.code, f.message))
+      case FrameType.KICKED: {
+        const reason =
+          f.code === ErrorCode.REMOTE_LOGIN
+            ? Reason.REMOTE_LOGIN
+            : f.code === ErrorCode.TOKEN_EXPIRED
+              ? Reason.TOKEN_EXPIRED
+              : Reason.BANNED_BY_SERVER
+        if (reason === Reason.TOKEN_EXPIRED) this.emit('tokenExpired')
+        return this.shutdown(State.ABORTED, reason)
+      }
+      case FrameType.TOKEN_WILL_EXPIRE:
+        return this.emit('tokenWillExpire')
+      case FrameType.PONG:
+        this.clockOffset = f.serverTs - Math.round((f.ts + Date.now()) / 2)
+        return
+      case FrameType.RESULT:
+      case FrameType.RELAY_RESULT:
+      case FrameType.PRESENCE_STATES:
+        if (f.reqId !== 0) {
+          const req = this.requests.get(f.reqId)
+          if (req) {
+            this.requests.delete(f.reqId)
+            clearTimeout(req.timer)
+            if (f.type === FrameType.RESULT && f.code !== ErrorCode.OK) req.reject(new PlazaError(f.code, f.message))
+            else req.resolve(f)
+          }
+          return
+        }
+        return this.emit('frame', f)
+      default:
+        return this.emit('frame', f)
+    }
+  }
+
+  private onLoginOk(sessionId: string, resumed: boolean, pingIntervalMs: number, serverTs: number, exp: number): void {
+    if (this.loginTimer) clearTimeout(this.loginTimer)
+    this.loginTimer = null
+    this.sessionId = sessionId
+    this.attempts = 0
+    this.tokenExpiresAt = exp
+    this.clockOffset = serverTs - Date.now()
+    this.pingIntervalMs = Math.max(250, pingIntervalMs)
+    this.startKeepalive()
+    this.setState(State.CONNECTED, Reason.LOGIN_SUCCESS)
+    this.emit('ready', { resumed })
+    if (this.loginWaiter) {
+      this.loginWaiter.resolve()
+      this.loginWaiter = null
+    }
+  }
+
+  private onLoginFailed(err: PlazaError): void {
+    if (this.state === State.CONNECTING) {
+      const waiter = this.loginWaiter
+      this.loginWaiter = null
+      this.shutdown(State.DISCONNECTED, Reason.LOGIN_FAILURE)
+      waiter?.reject(err)
+      return
+    }
+    // While reconnecting: a token that no longer works ends the session; anything else retries.
+    if (err.code === ErrorCode.TOKEN_EXPIRED) {
+      this.emit('tokenExpired')
+      return this.shutdown(State.ABORTED, Reason.TOKEN_EXPIRED)
+    }
+    if (err.code === ErrorCode.INVALID_TOKEN || err.code === ErrorCode.INVALID_APP_ID) {
+      return this.shutdown(State.ABORTED, Reason.LOGIN_FAILURE)
+    }
+    this.onLost(err)
+  }
+
+  private startKeepalive(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer)
+    this.lastHeard = Date.now()
+    const deadAfter = Math.max(3 * this.pingIntervalMs, 4000)
+    this.pingTimer = setInterval(() => {
+      if (Date.now() - this.lastHeard > deadAfter) {
+        this.onLost(new PlazaError(ErrorCode.TIMEOUT, 'no answer from the rendezvous'))
+        return
+      }
+      this.send({ type: FrameType.PING, ts: Date.now() })
+    }, this.pingIntervalMs)
+  }
+
+  /** The socket is gone or silent: reconnect with backoff, unless we never logged in. */
+  private onLost(err: PlazaError): void {
+    if (this.state === State.CONNECTING) {
+      const waiter = this.loginWaiter
+      this.loginWaiter = null
+      this.shutdown(State.DISCONNECTED, Reason.LOGIN_FAILURE)
+      waiter?.reject(err)
+      return
+    }
+    if (this.state !== State.CONNECTED && this.state !== State.RECONNECTING) return
+    this.clearTimers()
+    this.failRequests(new PlazaError(ErrorCode.NOT_CONNECTED, 'connection lost'))
+    const ws = this.ws
+    this.ws = null
+    if (ws) {
+      ws.onclose = ws.onerror = ws.onmessage = ws.onopen = null
+      try {
+        ws.close(CloseCode.GOING_AWAY)
+      } catch {
+        /* already closed */
+      }
+    }
+    this.setState(State.RECONNECTING, Reason.INTERRUPTED)
+    const base = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectMinMs * 2 ** this.attempts)
+    const delay = base * (0.5 + Math.random())
+    this.attempts = Math.min(this.attempts + 1, 16)
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null
+      this.open()
+    }, delay)
+  }
+
+  private failRequests(err: PlazaError): void {
+    for (const [id, req] of this.requests) {
+      clearTimeout(req.timer)
+      req.reject(err)
+      this.requests.delete(id)
+    }
+  }
+
+  private clearTimers(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer)
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
+    if (this.loginTimer) clearTimeout(this.loginTimer)
+    this.pingTimer = this.reconnectTimer = this.loginTimer = null
+  }
+}

@@ -1,0 +1,83 @@
+import type {
+  ConnectionChangeReason,
+  ConnectionState,
+  PeerOnlineState,
+} from '@plaza/protocol'
+import type { WebSocketConstructor } from './signaling/session.js'
+
+/** A text message. */
+export interface TextMessage {
+  messageType?: 'TEXT'
+  text: string
+}
+
+/** Raw bytes with a short description (≤ 256 bytes). */
+export interface RawMessage {
+  messageType: 'RAW'
+  rawMessage: Uint8Array
+  description?: string
+}
+
+export type RtmMessage = TextMessage | RawMessage
+
+/** A received message always says which type it is. */
+export type ReceivedMessage = { messageType: 'TEXT'; text: string } | { messageType: 'RAW'; rawMessage: Uint8Array; description: string }
+
+export interface SendMessageOptions {
+  /** Keep the message on the rendezvous if the peer is offline (CACHED_BY_SERVER). Default false. */
+  enableOfflineMessaging?: boolean
+}
+
+export interface PeerMessageProps {
+  /**
+   * When the rendezvous took the message (relay and offline paths, node clock, ms); for the
+   * direct path, the sender's clock when it sent it.
+   */
+  serverReceivedTs: number
+  /** Delivered from the offline store at login. */
+  isOfflineMessage: boolean
+  /** How this copy arrived (beyond the hosted SDKs). */
+  path: 'direct' | 'relay' | 'offline'
+}
+
+export type PeersOnlineStatus = Record<string, PeerOnlineState>
+
+export interface ClientEvents extends Record<string, unknown[]> {
+  ConnectionStateChanged: [newState: ConnectionState, reason: ConnectionChangeReason]
+  MessageFromPeer: [message: ReceivedMessage, peerId: string, props: PeerMessageProps]
+  PeersOnlineStatusChanged: [status: PeersOnlineStatus]
+  TokenPrivilegeWillExpire: []
+  TokenExpired: []
+  /** A direct WebRTC link to a user opened or closed (beyond). */
+  PeerLinkStateChanged: [peerId: string, state: 'open' | 'closed']
+}
+
+export interface ClientOptions {
+  /** The rendezvous node, e.g. `wss://plaza.example.com` or `ws://localhost:7420`. */
+  rendezvousUrl: string
+  /** WebRTC for Node (`@roamhq/wrtc`); browsers use their own. */
+  wrtc?: object
+  /** WebSocket constructor; defaults to the global one (the `node` entry supplies `ws`). */
+  WebSocket?: WebSocketConstructor
+  /** RTCPeerConnection configuration: ICE (STUN/TURN) servers, transport policy. */
+  rtcConfig?: RTCConfiguration
+  /** Build direct links at all. Default true; false sends everything through the relay. */
+  directLinks?: boolean
+  /** Most direct links open at once. Default 32. */
+  maxLinks?: number
+  /** Close a direct link after this long without traffic. Default 60 000 ms. */
+  linkIdleTimeoutMs?: number
+  /** A direct link not open in this time has failed (messages keep using the relay). Default 15 000 ms. */
+  linkConnectTimeoutMs?: number
+  /** SENT_TIMEOUT after this long. Default 10 000 ms. */
+  messageTimeoutMs?: number
+  /** Login must complete within this time (LOGIN_TIMEOUT). Default 10 000 ms. */
+  loginTimeoutMs?: number
+  /** Requests to the rendezvous time out after this long. Default 10 000 ms. */
+  requestTimeoutMs?: number
+  /** Reconnect backoff, first delay and cap (each with ±50 % jitter). Defaults 500 and 10 000 ms. */
+  reconnectMinMs?: number
+  reconnectMaxMs?: number
+  /** Client-side message rate limit (peer and channel messages). Default 1500 per 3000 ms. */
+  messageRateLimit?: { count: number; windowMs: number }
+}

@@ -1,0 +1,111 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { mintToken } from '@plaza/protocol'
+
+export const APP_ID = 'test-app'
+export const SECRET = 'test-secret-please-change'
+const BIN = resolve(__dirname, '../../rendezvous/dist/bin.js')
+
+export interface RendezvousProcess {
+  url: string
+  httpUrl: string
+  port: number
+  dataDir: string
+  proc: ChildProcess
+  /** Log lines (JSON) the node printed. */
+  logs: string[]
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<void>
+  /** SIGKILL and wait for exit. */
+  kill(): Promise<void>
+  /** Starts the node again on the same port and data dir. */
+  restart(): Promise<void>
+  token(uid: string, ttlSeconds?: number): Promise<string>
+}
+
+export interface StartOptions {
+  args?: string[]
+  port?: number
+  dataDir?: string
+}
+
+const live = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const p of live) p.kill('SIGKILL')
+})
+
+function launch(port: number, dataDir: string, args: string[]): Promise<{ proc: ChildProcess; port: number; logs: string[] }> {
+  const proc = spawn(
+    process.execPath,
+    [BIN, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--app', `${APP_ID}:${SECRET}`, ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  live.add(proc)
+  proc.on('exit', () => live.delete(proc))
+  const logs: string[] = []
+  return new Promise((resolvePort, reject) => {
+    const timer = setTimeout(() => reject(new Error(`rendezvous did not start:\n${logs.join('\n')}`)), 15_000)
+    proc.stderr!.on('data', (d) => logs.push(String(d)))
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      logs.push(line)
+      if (logs.length > 2000) logs.shift()
+      try {
+        const rec = JSON.parse(line)
+        if (rec.msg === 'listening') {
+          clearTimeout(timer)
+          resolvePort({ proc, port: rec.port, logs })
+        }
+      } catch {
+        /* not JSON */
+      }
+    })
+    proc.on('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`rendezvous exited with ${code}:\n${logs.join('\n')}`))
+    })
+  })
+}
+
+function exited(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve()
+  return new Promise((r) => proc.once('exit', () => r()))
+}
+
+/** Starts a real rendezvous process on a free port with a fresh data dir. */
+export async function startRendezvous(opts: StartOptions = {}): Promise<RendezvousProcess> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'plaza-test-'))
+  const args = opts.args ?? []
+  const first = await launch(opts.port ?? 0, dataDir, args)
+  const node: RendezvousProcess = {
+    url: `ws://127.0.0.1:${first.port}`,
+    httpUrl: `http://127.0.0.1:${first.port}`,
+    port: first.port,
+    dataDir,
+    proc: first.proc,
+    logs: first.logs,
+    async stop() {
+      node.proc.kill('SIGTERM')
+      await exited(node.proc)
+    },
+    async kill() {
+      node.proc.kill('SIGKILL')
+      await exited(node.proc)
+    },
+    async restart() {
+      const next = await launch(node.port, dataDir, args)
+      node.proc = next.proc
+      node.logs = next.logs
+    },
+    token: (uid, ttlSeconds) => mintToken(SECRET, { appId: APP_ID, uid, ttlSeconds }),
+  }
+  return node
+}
+
+export async function stopRendezvous(node: RendezvousProcess | undefined): Promise<void> {
+  if (!node) return
+  await node.kill()
+  rmSync(node.dataDir, { recursive: true, force: true })
+}
