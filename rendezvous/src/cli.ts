@@ -16,6 +16,8 @@ Options (each also read from the environment variable shown):
   --log-level LEVEL        fatal|error|warn|info|debug|trace         PLAZA_LOG_LEVEL (info)
   --unreachable-after MS   silence before a user shows UNREACHABLE   PLAZA_UNREACHABLE_AFTER_MS (6000)
   --offline-after MS       silence before a session ends (OFFLINE)   PLAZA_OFFLINE_AFTER_MS (30000)
+  --ping-interval MS       how often clients ping                    PLAZA_PING_INTERVAL_MS (2000)
+  --token-will-expire MS   TokenPrivilegeWillExpire lead time        PLAZA_TOKEN_WILL_EXPIRE_MS (30000)
   --offline-per-receiver N offline messages kept per receiver        PLAZA_OFFLINE_PER_RECEIVER (200)
   --offline-retention-ms MS how long offline messages are kept       PLAZA_OFFLINE_RETENTION_MS (604800000)
   --help                   show this text
@@ -30,6 +32,8 @@ const FLAGS: Record<string, keyof NodeConfig | 'app'> = {
   '--log-level': 'logLevel',
   '--unreachable-after': 'unreachableAfterMs',
   '--offline-after': 'offlineAfterMs',
+  '--ping-interval': 'pingIntervalMs',
+  '--token-will-expire': 'tokenWillExpireMs',
   '--offline-per-receiver': 'offlinePerReceiver',
   '--offline-retention-ms': 'offlineRetentionMs',
 }
@@ -43,6 +47,8 @@ const ENV: Record<string, keyof NodeConfig | 'app'> = {
   PLAZA_LOG_LEVEL: 'logLevel',
   PLAZA_UNREACHABLE_AFTER_MS: 'unreachableAfterMs',
   PLAZA_OFFLINE_AFTER_MS: 'offlineAfterMs',
+  PLAZA_PING_INTERVAL_MS: 'pingIntervalMs',
+  PLAZA_TOKEN_WILL_EXPIRE_MS: 'tokenWillExpireMs',
   PLAZA_OFFLINE_PER_RECEIVER: 'offlinePerReceiver',
   PLAZA_OFFLINE_RETENTION_MS: 'offlineRetentionMs',
 }

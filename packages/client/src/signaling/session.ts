@@ -139,16 +139,7 @@ export class SignalingSession extends Emitter<SessionEvents> {
   shutdown(state: State, reason: Reason): void {
     this.clearTimers()
     this.failRequests(new PlazaError(ErrorCode.NOT_CONNECTED, 'session closed'))
-    const ws = this.ws
-    this.ws = null
-    if (ws) {
-      ws.onclose = ws.onerror = ws.onmessage = ws.onopen = null
-      try {
-        ws.close(1000, reason)
-      } catch {
-        /* already closed */
-      }
-    }
+    this.discardSocket(1000, reason)
     this.sessionId = ''
     if (this.loginWaiter) {
       this.loginWaiter.reject(new PlazaError(ErrorCode.NOT_CONNECTED, `login ended: ${reason}`))
@@ -293,7 +284,7 @@ export class SignalingSession extends Emitter<SessionEvents> {
   private startKeepalive(): void {
     if (this.pingTimer) clearInterval(this.pingTimer)
     this.lastHeard = Date.now()
-    const deadAfter = Math.max(3 * this.pingIntervalMs, 4000)
+    const deadAfter = Math.max(3 * this.pingIntervalMs, 1000)
     this.pingTimer = setInterval(() => {
       if (Date.now() - this.lastHeard > deadAfter) {
         this.onLost(new PlazaError(ErrorCode.TIMEOUT, 'no answer from the rendezvous'))
@@ -315,16 +306,7 @@ export class SignalingSession extends Emitter<SessionEvents> {
     if (this.state !== State.CONNECTED && this.state !== State.RECONNECTING) return
     this.clearTimers()
     this.failRequests(new PlazaError(ErrorCode.NOT_CONNECTED, 'connection lost'))
-    const ws = this.ws
-    this.ws = null
-    if (ws) {
-      ws.onclose = ws.onerror = ws.onmessage = ws.onopen = null
-      try {
-        ws.close(CloseCode.GOING_AWAY)
-      } catch {
-        /* already closed */
-      }
-    }
+    this.discardSocket(CloseCode.GOING_AWAY, 'connection lost')
     this.setState(State.RECONNECTING, Reason.INTERRUPTED)
     const base = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectMinMs * 2 ** this.attempts)
     const delay = base * (0.5 + Math.random())
@@ -333,6 +315,21 @@ export class SignalingSession extends Emitter<SessionEvents> {
       this.reconnectTimer = null
       this.open()
     }, delay)
+  }
+
+  /** Closes the socket and stops listening to it; ws reports closing a connecting socket as an error. */
+  private discardSocket(code: number, reason: string): void {
+    const ws = this.ws
+    this.ws = null
+    if (!ws) return
+    const ignore = () => undefined
+    ws.onclose = ws.onmessage = ws.onopen = null
+    ws.onerror = ignore
+    try {
+      ws.close(code, reason)
+    } catch {
+      /* already closed */
+    }
   }
 
   private failRequests(err: PlazaError): void {
