@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { PeerMessageState, type PlazaClient, type ReceivedMessage } from '@plaza/client'
+import { PeerMessageState, type PlazaClient, type ReceivedMessage, type SendResult } from '@plaza/client'
 import { closeClients, loggedIn } from '../helpers/clients.js'
 import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
-import { waitForEvent } from '../helpers/wait.js'
+import { until, waitForEvent } from '../helpers/wait.js'
 
 let node: RendezvousProcess
 beforeAll(async () => {
@@ -11,27 +11,182 @@ beforeAll(async () => {
 afterAll(() => stopRendezvous(node))
 afterEach(() => closeClients())
 
-function collect(client: PlazaClient) {
-  const got: { text: string; from: string; path: string; offline: boolean }[] = []
+interface Got {
+  text: string
+  from: string
+  path: string
+  offline: boolean
+}
+
+function collect(client: PlazaClient): Got[] {
+  const got: Got[] = []
   client.on('MessageFromPeer', (m: ReceivedMessage, from, props) => {
     got.push({ text: m.messageType === 'TEXT' ? m.text : '', from, path: props.path, offline: props.isOfflineMessage })
   })
   return got
 }
 
-describe('peer messages', () => {
+describe('path choice', () => {
   it('sends the first message through the relay and later ones over the direct link', async () => {
-    const alice = await loggedIn(node, 'alice')
-    const bob = await loggedIn(node, 'bob')
+    const alice = await loggedIn(node, 'p-alice')
+    const bob = await loggedIn(node, 'p-bob')
     const got = collect(bob)
-    const first = await alice.sendMessageToPeer({ text: 'hello' }, 'bob')
+    const first = await alice.sendMessageToPeer({ text: 'hello' }, 'p-bob')
     expect(first).toMatchObject({ state: PeerMessageState.RECEIVED_BY_PEER, path: 'relay', hasPeerReceived: true })
-    await waitForEvent(alice, 'PeerLinkStateChanged', (peer, state) => peer === 'bob' && state === 'open', 20_000)
-    const second = await alice.sendMessageToPeer({ text: 'direct now' }, 'bob')
+    await waitForEvent(alice, 'PeerLinkStateChanged', (peer, state) => peer === 'p-bob' && state === 'open', 20_000)
+    const second = await alice.sendMessageToPeer({ text: 'direct now' }, 'p-bob')
     expect(second).toMatchObject({ state: PeerMessageState.RECEIVED_BY_PEER, path: 'direct' })
+    // The link is shared: bob's replies go direct too.
+    const reply = await bob.sendMessageToPeer({ text: 'reply' }, 'p-alice')
+    expect(reply.path).toBe('direct')
     expect(got.map((g) => [g.text, g.path])).toEqual([
       ['hello', 'relay'],
       ['direct now', 'direct'],
     ])
+  })
+
+  it('delivers 1000 messages exactly once and in order across the switch from relay to direct', async () => {
+    const alice = await loggedIn(node, 'k-alice')
+    const bob = await loggedIn(node, 'k-bob')
+    const got = collect(bob)
+    const linkOpen = waitForEvent(alice, 'PeerLinkStateChanged', (peer, state) => peer === 'k-bob' && state === 'open', 20_000)
+    const send = (i: number) => alice.sendMessageToPeer({ text: String(i) }, 'k-bob')
+    // Half before the link exists (relay), half once it is open (direct), not awaiting the first half.
+    const pending = Array.from({ length: 500 }, (_, i) => send(i))
+    await linkOpen
+    for (let i = 500; i < 1000; i++) pending.push(send(i))
+    const results = await Promise.all(pending)
+    expect(results.every((r) => r.state === PeerMessageState.RECEIVED_BY_PEER)).toBe(true)
+    const paths = new Set(results.map((r) => r.path))
+    expect(paths).toEqual(new Set(['relay', 'direct']))
+    expect(got.map((g) => g.text)).toEqual(Array.from({ length: 1000 }, (_, i) => String(i)))
+    expect(new Set(got.map((g) => g.path))).toEqual(new Set(['relay', 'direct']))
+  })
+
+  it('sends raw bytes with their description', async () => {
+    const alice = await loggedIn(node, 'raw-alice')
+    const bob = await loggedIn(node, 'raw-bob')
+    const got = waitForEvent<[ReceivedMessage, string]>(bob, 'MessageFromPeer')
+    const bytes = new Uint8Array([0, 1, 2, 250, 255])
+    const r = await alice.sendMessageToPeer({ messageType: 'RAW', rawMessage: bytes, description: 'five bytes' }, 'raw-bob')
+    expect(r.state).toBe(PeerMessageState.RECEIVED_BY_PEER)
+    const [msg, from] = await got
+    expect(from).toBe('raw-alice')
+    expect(msg).toEqual({ messageType: 'RAW', rawMessage: bytes, description: 'five bytes' })
+  })
+
+  it('still delivers through the relay when the direct link cannot be built', async () => {
+    // No ICE servers and relay-only transport: no candidate can ever pair.
+    const noIce = { rtcConfig: { iceServers: [], iceTransportPolicy: 'relay' as const }, linkConnectTimeoutMs: 1500 }
+    const alice = await loggedIn(node, 'f-alice', noIce)
+    const bob = await loggedIn(node, 'f-bob', noIce)
+    const got = collect(bob)
+    let opened = false
+    alice.on('PeerLinkStateChanged', (_p, s) => (opened ||= s === 'open'))
+    const first = await alice.sendMessageToPeer({ text: 'm0' }, 'f-bob')
+    expect(first.path).toBe('relay')
+    expect(alice.getPeerLinkState('f-bob')).toBe('connecting')
+    await until(() => alice.getPeerLinkState('f-bob') === 'none', 10_000, 'the link attempt to fail')
+    const rest: SendResult[] = []
+    for (let i = 1; i < 20; i++) rest.push(await alice.sendMessageToPeer({ text: `m${i}` }, 'f-bob'))
+    expect(rest.every((r) => r.state === PeerMessageState.RECEIVED_BY_PEER && r.path === 'relay')).toBe(true)
+    expect(got.map((g) => g.text)).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`))
+    expect(opened).toBe(false)
+  })
+})
+
+describe('outcomes', () => {
+  it('answers PEER_UNREACHABLE for an offline peer without offline messaging', async () => {
+    const alice = await loggedIn(node, 'o-alice')
+    const r = await alice.sendMessageToPeer({ text: 'anyone?' }, 'o-nobody')
+    expect(r).toEqual({ state: PeerMessageState.PEER_UNREACHABLE, hasPeerReceived: false, path: 'relay' })
+  })
+
+  it('refuses an oversize message with INVALID_MESSAGE and a bad id with INVALID_USER_ID', async () => {
+    const alice = await loggedIn(node, 'v-alice')
+    const big = await alice.sendMessageToPeer({ text: 'x'.repeat(32 * 1024 + 1) }, 'v-bob')
+    expect(big.state).toBe(PeerMessageState.INVALID_MESSAGE)
+    const exact = await alice.sendMessageToPeer({ text: 'é'.repeat(16 * 1024) + 'x' }, 'v-bob')
+    expect(exact.state).toBe(PeerMessageState.INVALID_MESSAGE) // 32 KB + 1 in UTF-8
+    expect((await alice.sendMessageToPeer({ text: 'hi' }, '')).state).toBe(PeerMessageState.INVALID_USER_ID)
+    expect((await alice.sendMessageToPeer({ text: 'hi' }, 'a'.repeat(65))).state).toBe(PeerMessageState.INVALID_USER_ID)
+    expect((await alice.sendMessageToPeer({ text: 'me' }, 'v-alice')).state).toBe(PeerMessageState.INVALID_USER_ID)
+    expect((await alice.sendMessageToPeer({ text: 42 } as never, 'v-bob')).state).toBe(PeerMessageState.INVALID_MESSAGE)
+  })
+
+  it('delivers a message of exactly 32 KB', async () => {
+    const alice = await loggedIn(node, 'e-alice')
+    await loggedIn(node, 'e-bob')
+    const r = await alice.sendMessageToPeer({ text: 'x'.repeat(32 * 1024) }, 'e-bob')
+    expect(r.state).toBe(PeerMessageState.RECEIVED_BY_PEER)
+  })
+
+  it('answers NOT_LOGGED_IN after logout', async () => {
+    const alice = await loggedIn(node, 'n-alice')
+    await alice.logout()
+    expect((await alice.sendMessageToPeer({ text: 'hi' }, 'n-bob')).state).toBe(PeerMessageState.NOT_LOGGED_IN)
+  })
+
+  it('answers TOO_OFTEN past 1500 messages in 3 s, and recovers', async () => {
+    const alice = await loggedIn(node, 't-alice', { directLinks: false })
+    await loggedIn(node, 't-bob', { directLinks: false })
+    const results = await Promise.all(Array.from({ length: 1600 }, (_, i) => alice.sendMessageToPeer({ text: `${i}` }, 't-bob')))
+    const tooOften = results.filter((r) => r.state === PeerMessageState.TOO_OFTEN).length
+    expect(tooOften).toBeGreaterThanOrEqual(50)
+    expect(results.filter((r) => r.state === PeerMessageState.RECEIVED_BY_PEER).length).toBe(1600 - tooOften)
+    await until(
+      async () => (await alice.sendMessageToPeer({ text: 'again' }, 't-bob')).state === PeerMessageState.RECEIVED_BY_PEER,
+      5000,
+      'the limit to recover',
+    )
+  })
+})
+
+describe('offline messages', () => {
+  it('stores a message for an offline peer, survives a rendezvous restart, and delivers it once', async () => {
+    const own = await startRendezvous()
+    try {
+      const alice = await loggedIn(own, 'off-alice')
+      const r1 = await alice.sendMessageToPeer({ text: 'one' }, 'off-carol', { enableOfflineMessaging: true })
+      const r2 = await alice.sendMessageToPeer({ text: 'two' }, 'off-carol', { enableOfflineMessaging: true })
+      expect(r1).toEqual({ state: PeerMessageState.CACHED_BY_SERVER, hasPeerReceived: false, path: 'offline' })
+      expect(r2.state).toBe(PeerMessageState.CACHED_BY_SERVER)
+      await alice.logout()
+      await own.kill() // SIGKILL: only what was written durably survives
+      await own.restart()
+
+      let carol = await loggedIn(own, 'off-carol')
+      const got = collect(carol)
+      await until(() => got.length === 2, 5000, 'offline messages')
+      expect(got).toEqual([
+        { text: 'one', from: 'off-alice', path: 'offline', offline: true },
+        { text: 'two', from: 'off-alice', path: 'offline', offline: true },
+      ])
+      // Acknowledged: a second login gets nothing again.
+      await carol.logout()
+      carol = await loggedIn(own, 'off-carol')
+      const again = collect(carol)
+      const probe = await loggedIn(own, 'off-probe')
+      const marker = waitForEvent(carol, 'MessageFromPeer')
+      await probe.sendMessageToPeer({ text: 'marker' }, 'off-carol')
+      await marker
+      expect(again.map((g) => g.text)).toEqual(['marker'])
+    } finally {
+      await stopRendezvous(own)
+    }
+  })
+
+  it('keeps stored messages ahead of live ones from the same sender', async () => {
+    const alice = await loggedIn(node, 'ord-alice', { directLinks: false })
+    for (let i = 0; i < 5; i++) {
+      const r = await alice.sendMessageToPeer({ text: `stored ${i}` }, 'ord-dave', { enableOfflineMessaging: true })
+      expect(r.state).toBe(PeerMessageState.CACHED_BY_SERVER)
+    }
+    const dave = await loggedIn(node, 'ord-dave', { directLinks: false })
+    const got = collect(dave)
+    const live = await alice.sendMessageToPeer({ text: 'live' }, 'ord-dave', { enableOfflineMessaging: true })
+    expect(live.state).toBe(PeerMessageState.RECEIVED_BY_PEER)
+    await until(() => got.length === 6, 5000, 'six messages')
+    expect(got.map((g) => g.text)).toEqual(['stored 0', 'stored 1', 'stored 2', 'stored 3', 'stored 4', 'live'])
   })
 })
