@@ -52,13 +52,13 @@ export class Inbox {
     if (f.seq === st.expected) {
       this.deliver(from, f, arrival)
       st.expected++
-      for (let next = st.waiting.get(st.expected); next; next = st.waiting.get(st.expected)) {
-        st.waiting.delete(st.expected)
-        this.deliver(from, next.frame, next.arrival)
-        st.expected++
-      }
     } else if (f.seq > st.expected && !st.waiting.has(f.seq) && st.waiting.size < MAX_WAITING) {
       st.waiting.set(f.seq, { frame: f, arrival })
+    }
+    for (let next = st.waiting.get(st.expected); next; next = st.waiting.get(st.expected)) {
+      st.waiting.delete(st.expected)
+      this.deliver(from, next.frame, next.arrival)
+      st.expected++
     }
     // Below expected: a duplicate; acknowledging again tells the sender to stop.
     if (st.expected > 1) this.ack(from, f.stream, st.expected - 1)

@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest'
+import {
+  ErrorCode,
+  FrameType,
+  MessageKind,
+  PeerFrameType,
+  PeerOnlineState,
+  ProtocolError,
+  RelayStatus,
+  decodeClientFrame,
+  decodeFrame,
+  decodePeerFrame,
+  decodeServerFrame,
+  encodeFrame,
+  encodePeerFrame,
+  type Frame,
+  type PeerFrame,
+} from '../src/index.js'
+
+const roundTrip = (f: Frame) => expect(decodeFrame(encodeFrame(f))).toEqual(f)
+const bytes = (...b: number[]) => new Uint8Array(b)
+
+function codeOf(fn: () => unknown): ErrorCode | null {
+  try {
+    fn()
+    return null
+  } catch (err) {
+    expect(err).toBeInstanceOf(ProtocolError)
+    return (err as ProtocolError).code
+  }
+}
+
+describe('frames', () => {
+  it('round-trips every frame type', () => {
+    const frames: Frame[] = [
+      { type: FrameType.LOGIN, version: 1, appId: 'app', uid: 'alice', token: 'v1.a.b', resume: '' },
+      { type: FrameType.LOGOUT, reqId: 7 },
+      { type: FrameType.PING, ts: Date.now() },
+      { type: FrameType.RENEW_TOKEN, reqId: 1, token: 't' },
+      { type: FrameType.QUERY_PRESENCE, reqId: 2, uids: ['a', 'b'] },
+      { type: FrameType.SUBSCRIBE_PRESENCE, reqId: 3, uids: ['a'] },
+      { type: FrameType.UNSUBSCRIBE_PRESENCE, reqId: 4, uids: ['a'] },
+      { type: FrameType.SIGNAL_TO, to: 'bob', data: '{"x":1}' },
+      { type: FrameType.RELAY_TO, reqId: 5, to: 'bob', offline: true, payload: bytes(1, 2, 3) },
+      { type: FrameType.OFFLINE_ACK, ids: [1, 2, 2 ** 40] },
+      { type: FrameType.LOGIN_OK, sessionId: 's', resumed: true, serverTs: 1, pingIntervalMs: 2000, tokenExpiresAt: 9 },
+      { type: FrameType.LOGIN_FAILED, code: ErrorCode.INVALID_TOKEN, message: 'no' },
+      { type: FrameType.PONG, ts: 1, serverTs: 2 },
+      { type: FrameType.RESULT, reqId: 9, code: ErrorCode.TOO_OFTEN, message: 'slow down' },
+      {
+        type: FrameType.PRESENCE_STATES,
+        reqId: 0,
+        states: [
+          { uid: 'a', state: PeerOnlineState.UNREACHABLE },
+          { uid: 'b', state: PeerOnlineState.OFFLINE },
+        ],
+      },
+      { type: FrameType.SIGNAL_FROM, from: 'a', data: 'x' },
+      { type: FrameType.SIGNAL_FAILED, to: 'a', code: ErrorCode.PEER_OFFLINE },
+      { type: FrameType.RELAY_FROM, from: 'a', serverTs: 5, payload: bytes(9) },
+      { type: FrameType.RELAY_RESULT, reqId: 3, status: RelayStatus.STORED, serverTs: 5 },
+      { type: FrameType.OFFLINE_MESSAGES, messages: [{ id: 1, from: 'a', serverTs: 2, payload: bytes(1) }] },
+      { type: FrameType.KICKED, code: ErrorCode.REMOTE_LOGIN, message: '' },
+      { type: FrameType.TOKEN_WILL_EXPIRE, expiresAt: 123 },
+      { type: FrameType.ERROR, code: ErrorCode.MALFORMED_FRAME, message: 'bad' },
+    ]
+    for (const f of frames) roundTrip(f)
+    expect(new Set(frames.map((f) => f.type)).size).toBe(Object.keys(FrameType).length / 2)
+  })
+
+  it('refuses malformed input with a code, never reading past the end', () => {
+    const login = encodeFrame({ type: FrameType.LOGIN, version: 1, appId: 'app', uid: 'alice', token: 't', resume: '' })
+    const table: [string, Uint8Array, ErrorCode][] = [
+      ['empty', bytes(), ErrorCode.MALFORMED_FRAME],
+      ['unknown tag', bytes(99), ErrorCode.UNKNOWN_FRAME],
+      ['truncated', login.slice(0, login.length - 1), ErrorCode.MALFORMED_FRAME],
+      ['trailing bytes', new Uint8Array([...login, 0]), ErrorCode.MALFORMED_FRAME],
+      ['endless varuint', bytes(3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), ErrorCode.MALFORMED_FRAME],
+      ['length past the end', bytes(FrameType.SIGNAL_TO, 10, 97), ErrorCode.MALFORMED_FRAME],
+      ['field over its cap', bytes(FrameType.SIGNAL_TO, 100, 97), ErrorCode.FRAME_TOO_LARGE],
+      ['bad boolean', encodeFrame({ type: FrameType.RELAY_TO, reqId: 1, to: 'b', offline: false, payload: bytes() }).map((b, i) => (i === 4 ? 7 : b)), ErrorCode.MALFORMED_FRAME],
+      ['invalid utf-8', bytes(FrameType.SIGNAL_TO, 1, 0xff, 0), ErrorCode.MALFORMED_FRAME],
+      ['empty uid', bytes(FrameType.SIGNAL_TO, 0, 0), ErrorCode.INVALID_USER_ID],
+      ['unprintable uid', bytes(FrameType.SIGNAL_TO, 1, 7, 0), ErrorCode.INVALID_USER_ID],
+      ['too many ids', bytes(FrameType.QUERY_PRESENCE, 1, 0x81, 0x04), ErrorCode.TOO_MANY_IDS],
+      ['unknown error code', bytes(FrameType.ERROR, 0x7f, 0), ErrorCode.MALFORMED_FRAME],
+    ]
+    for (const [name, input, code] of table) expect([name, codeOf(() => decodeFrame(input))]).toEqual([name, code])
+  })
+
+  it('refuses a relay payload above the peer frame limit with FRAME_TOO_LARGE', () => {
+    const f = encodeFrame({ type: FrameType.RELAY_TO, reqId: 1, to: 'b', offline: false, payload: new Uint8Array(40_000) })
+    expect(codeOf(() => decodeFrame(f))).toBe(ErrorCode.FRAME_TOO_LARGE)
+  })
+
+  it('tells client frames from server frames', () => {
+    const pong = encodeFrame({ type: FrameType.PONG, ts: 1, serverTs: 1 })
+    const ping = encodeFrame({ type: FrameType.PING, ts: 1 })
+    expect(codeOf(() => decodeClientFrame(pong))).toBe(ErrorCode.UNEXPECTED_FRAME)
+    expect(codeOf(() => decodeServerFrame(ping))).toBe(ErrorCode.UNEXPECTED_FRAME)
+    expect(decodeClientFrame(ping).type).toBe(FrameType.PING)
+  })
+})
+
+describe('peer frames', () => {
+  it('round-trips text, raw and ack frames', () => {
+    const frames: PeerFrame[] = [
+      { type: PeerFrameType.MESSAGE, stream: 's.0', seq: 3, floor: 2, sentTs: 10, kind: MessageKind.TEXT, text: 'héllo', bytes: new Uint8Array(0), description: '' },
+      { type: PeerFrameType.MESSAGE, stream: 's.0', seq: 1, floor: 1, sentTs: 10, kind: MessageKind.RAW, text: '', bytes: bytes(0, 255), description: 'd' },
+      { type: PeerFrameType.ACK, stream: 's.0', upTo: 5 },
+    ]
+    for (const f of frames) expect(decodePeerFrame(encodePeerFrame(f))).toEqual(f)
+  })
+
+  it('refuses a floor above the seq, seq 0, unknown kinds and oversize bodies', () => {
+    const base = { type: PeerFrameType.MESSAGE, stream: 's', sentTs: 1, text: 'x', bytes: new Uint8Array(0), description: '' } as const
+    expect(codeOf(() => decodePeerFrame(encodePeerFrame({ ...base, seq: 1, floor: 2, kind: MessageKind.TEXT })))).toBe(ErrorCode.MALFORMED_FRAME)
+    expect(codeOf(() => decodePeerFrame(encodePeerFrame({ ...base, seq: 0, floor: 0, kind: MessageKind.TEXT })))).toBe(ErrorCode.MALFORMED_FRAME)
+    expect(codeOf(() => decodePeerFrame(encodePeerFrame({ ...base, seq: 1, floor: 1, kind: 9 as MessageKind })))).toBe(ErrorCode.MALFORMED_FRAME)
+    const big = encodePeerFrame({ ...base, seq: 1, floor: 1, kind: MessageKind.TEXT, text: 'x'.repeat(32 * 1024 + 1) })
+    expect(codeOf(() => decodePeerFrame(big))).toBe(ErrorCode.FRAME_TOO_LARGE)
+    expect(codeOf(() => decodePeerFrame(bytes(7, 1, 97)))).toBe(ErrorCode.UNKNOWN_FRAME)
+  })
+
+  it('survives 20k random and mutated inputs with only ProtocolErrors', () => {
+    let seed = 12345
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
+    const valid = encodeFrame({ type: FrameType.RELAY_TO, reqId: 5, to: 'bob', offline: true, payload: bytes(1, 2, 3) })
+    for (let i = 0; i < 20_000; i++) {
+      const input = i % 2 ? valid.map((b) => (rand() < 0.1 ? Math.floor(rand() * 256) : b)) : Uint8Array.from({ length: Math.floor(rand() * 40) }, () => Math.floor(rand() * 256))
+      for (const decode of [decodeFrame, decodePeerFrame]) {
+        try {
+          decode(input)
+        } catch (err) {
+          if (!(err instanceof ProtocolError)) throw new Error(`seed ${i}: ${String(err)}`)
+        }
+      }
+    }
+  })
+})

@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import {
+  CloseCode,
+  ErrorCode,
+  FrameType,
+  PROTOCOL_VERSION,
+  PeerFrameType,
+  decodeServerFrame,
+  encodeFrame,
+  encodePeerFrame,
+  MessageKind,
+  type ClientFrame,
+  type ServerFrame,
+} from '@plaza/protocol'
+import { PeerMessageState } from '@plaza/client'
+import { loggedIn, closeClients } from '../helpers/clients.js'
+import { APP_ID, startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
+
+/** A bare protocol speaker: what a buggy or hostile client can send. */
+class RawClient {
+  readonly frames: ServerFrame[] = []
+  private waiters: { test: (f: ServerFrame) => boolean; resolve: (f: ServerFrame) => void }[] = []
+  closed: Promise<{ code: number }>
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => {
+      const f = decodeServerFrame(new Uint8Array(data))
+      this.frames.push(f)
+      this.waiters = this.waiters.filter((w) => !(w.test(f) && (w.resolve(f), true)))
+    })
+    this.closed = new Promise((r) => ws.on('close', (code) => r({ code })))
+  }
+  static async open(url: string): Promise<RawClient> {
+    const ws = new WebSocket(url)
+    await new Promise((r, j) => ws.once('open', r).once('error', j))
+    return new RawClient(ws)
+  }
+  send(f: ClientFrame | Uint8Array): void {
+    this.ws.send(f instanceof Uint8Array ? f : encodeFrame(f))
+  }
+  next(test: (f: ServerFrame) => boolean, timeoutMs = 5000): Promise<ServerFrame> {
+    const seen = this.frames.find(test)
+    if (seen) {
+      this.frames.splice(this.frames.indexOf(seen), 1)
+      return Promise.resolve(seen)
+    }
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no such frame')), timeoutMs)
+      this.waiters.push({ test, resolve: (f) => (clearTimeout(t), this.frames.splice(this.frames.indexOf(f), 1), resolve(f)) })
+    })
+  }
+  async login(uid: string, token: string): Promise<void> {
+    this.send({ type: FrameType.LOGIN, version: PROTOCOL_VERSION, appId: APP_ID, uid, token, resume: '' })
+    const f = await this.next((f) => f.type === FrameType.LOGIN_OK || f.type === FrameType.LOGIN_FAILED)
+    if (f.type !== FrameType.LOGIN_OK) throw new Error('login failed')
+  }
+  error(code: ErrorCode) {
+    return this.next((f) => (f.type === FrameType.ERROR || f.type === FrameType.RESULT) && f.code === code)
+  }
+  close(): void {
+    this.ws.close()
+  }
+}
+
+let node: RendezvousProcess
+beforeAll(async () => {
+  node = await startRendezvous()
+})
+afterAll(async () => {
+  await closeClients()
+  await stopRendezvous(node)
+})
+
+/** A bystander's conversation keeps working through whatever the attacker did. */
+async function bystandersUnaffected(tag: string): Promise<void> {
+  const a = await loggedIn(node, `${tag}-a`, { directLinks: false })
+  await loggedIn(node, `${tag}-b`, { directLinks: false })
+  expect((await a.sendMessageToPeer({ text: 'still here' }, `${tag}-b`)).state).toBe(PeerMessageState.RECEIVED_BY_PEER)
+}
+
+describe('bad input at the rendezvous', () => {
+  it('answers malformed and unknown frames with codes and keeps the connection', async () => {
+    const raw = await RawClient.open(node.url)
+    raw.send(new Uint8Array([]))
+    await raw.error(ErrorCode.MALFORMED_FRAME)
+    raw.send(new Uint8Array([99]))
+    await raw.error(ErrorCode.UNKNOWN_FRAME)
+    raw.send(encodeFrame({ type: FrameType.PONG, ts: 1, serverTs: 1 }))
+    await raw.error(ErrorCode.UNEXPECTED_FRAME)
+    raw.ws.send('text is not spoken')
+    await raw.error(ErrorCode.MALFORMED_FRAME)
+    await raw.login('wire-1', await node.token('wire-1'))
+    raw.send({ type: FrameType.PING, ts: 1 })
+    await raw.next((f) => f.type === FrameType.PONG)
+    raw.close()
+    await bystandersUnaffected('wire-1')
+  })
+
+  it('refuses frames before login with NOT_LOGGED_IN', async () => {
+    const raw = await RawClient.open(node.url)
+    raw.send({ type: FrameType.RELAY_TO, reqId: 1, to: 'someone', offline: true, payload: new Uint8Array([1]) })
+    await raw.error(ErrorCode.NOT_LOGGED_IN)
+    raw.close()
+  })
+
+  it('refuses an unsupported protocol version with UNSUPPORTED_VERSION', async () => {
+    const raw = await RawClient.open(node.url)
+    raw.send({ type: FrameType.LOGIN, version: 99, appId: APP_ID, uid: 'v', token: await node.token('v'), resume: '' })
+    const f = await raw.next((f) => f.type === FrameType.LOGIN_FAILED)
+    expect(f).toMatchObject({ code: ErrorCode.UNSUPPORTED_VERSION })
+    expect((await raw.closed).code).toBe(CloseCode.LOGIN_FAILED)
+  })
+
+  it('closes a frame over 128 KiB with 1009 and no harm to others', async () => {
+    const raw = await RawClient.open(node.url)
+    raw.ws.send(new Uint8Array(200 * 1024))
+    expect((await raw.closed).code).toBe(CloseCode.TOO_BIG)
+    await bystandersUnaffected('wire-big')
+  })
+
+  it('refuses an oversize relay payload with FRAME_TOO_LARGE', async () => {
+    const raw = await RawClient.open(node.url)
+    await raw.login('wire-2', await node.token('wire-2'))
+    raw.send({ type: FrameType.RELAY_TO, reqId: 1, to: 'x', offline: false, payload: new Uint8Array(60_000) })
+    await raw.error(ErrorCode.FRAME_TOO_LARGE)
+    raw.close()
+  })
+
+  it('sets the sender of relayed and signaled frames itself: a client cannot speak as another uid', async () => {
+    const raw = await RawClient.open(node.url)
+    await raw.login('wire-mallory', await node.token('wire-mallory'))
+    const victim = await loggedIn(node, 'wire-victim', { directLinks: false })
+    const seen: string[] = []
+    victim.on('MessageFromPeer', (_m, from) => seen.push(from))
+    const frame = encodePeerFrame({ type: PeerFrameType.MESSAGE, stream: 'x', seq: 1, floor: 1, sentTs: 1, kind: MessageKind.TEXT, text: 'hi', bytes: new Uint8Array(0), description: '' })
+    raw.send({ type: FrameType.RELAY_TO, reqId: 7, to: 'wire-victim', offline: false, payload: frame })
+    await raw.next((f) => f.type === FrameType.RELAY_RESULT)
+    await raw.next((f) => f.type === FrameType.RELAY_FROM) // the victim's acknowledgement comes back
+    expect(seen).toEqual(['wire-mallory'])
+    raw.close()
+  })
+
+  it('answers a flood past the message limit with TOO_OFTEN and stays connected', async () => {
+    const raw = await RawClient.open(node.url)
+    await raw.login('wire-flood', await node.token('wire-flood'))
+    const frame = encodePeerFrame({ type: PeerFrameType.MESSAGE, stream: 'x', seq: 1, floor: 1, sentTs: 1, kind: MessageKind.TEXT, text: 'x', bytes: new Uint8Array(0), description: '' })
+    for (let i = 1; i <= 1700; i++) raw.send({ type: FrameType.RELAY_TO, reqId: i, to: 'wire-nobody', offline: false, payload: frame })
+    await raw.error(ErrorCode.TOO_OFTEN)
+    raw.send({ type: FrameType.PING, ts: 1 })
+    await raw.next((f) => f.type === FrameType.PONG)
+    const tooOften = raw.frames.filter((f) => f.type === FrameType.RESULT && f.code === ErrorCode.TOO_OFTEN).length + 1
+    expect(tooOften).toBeGreaterThanOrEqual(150)
+    raw.close()
+    await bystandersUnaffected('wire-flood')
+  })
+
+  it('closes a connection that keeps sending garbage with TOO_MANY_ERRORS', async () => {
+    const raw = await RawClient.open(node.url)
+    for (let i = 0; i < 60; i++) raw.send(new Uint8Array([255, 255]))
+    expect((await raw.closed).code).toBe(CloseCode.TOO_MANY_ERRORS)
+  })
+
+  it('refuses a signal to an offline user with SIGNAL_FAILED/PEER_OFFLINE', async () => {
+    const raw = await RawClient.open(node.url)
+    await raw.login('wire-sig', await node.token('wire-sig'))
+    raw.send({ type: FrameType.SIGNAL_TO, to: 'wire-ghost', data: '{}' })
+    expect(await raw.next((f) => f.type === FrameType.SIGNAL_FAILED)).toMatchObject({ to: 'wire-ghost', code: ErrorCode.PEER_OFFLINE })
+    raw.close()
+  })
+})
