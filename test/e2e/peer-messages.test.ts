@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { PeerMessageState, type PlazaClient, type ReceivedMessage, type SendResult } from '@plaza/client'
-import { closeClients, loggedIn } from '../helpers/clients.js'
+import { closeClients, linkOpen, loggedIn } from '../helpers/clients.js'
 import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
 import { until, waitForEvent } from '../helpers/wait.js'
 
@@ -33,7 +33,7 @@ describe('path choice', () => {
     const got = collect(bob)
     const first = await alice.sendMessageToPeer({ text: 'hello' }, 'p-bob')
     expect(first).toMatchObject({ state: PeerMessageState.RECEIVED_BY_PEER, path: 'relay', hasPeerReceived: true })
-    await waitForEvent(alice, 'PeerLinkStateChanged', (peer, state) => peer === 'p-bob' && state === 'open', 20_000)
+    await linkOpen(alice, 'p-bob')
     const second = await alice.sendMessageToPeer({ text: 'direct now' }, 'p-bob')
     expect(second).toMatchObject({ state: PeerMessageState.RECEIVED_BY_PEER, path: 'direct' })
     // The link is shared: bob's replies go direct too.
@@ -49,11 +49,10 @@ describe('path choice', () => {
     const alice = await loggedIn(node, 'k-alice')
     const bob = await loggedIn(node, 'k-bob')
     const got = collect(bob)
-    const linkOpen = waitForEvent(alice, 'PeerLinkStateChanged', (peer, state) => peer === 'k-bob' && state === 'open', 20_000)
     const send = (i: number) => alice.sendMessageToPeer({ text: String(i) }, 'k-bob')
     // Half before the link exists (relay), half once it is open (direct), not awaiting the first half.
     const pending = Array.from({ length: 500 }, (_, i) => send(i))
-    await linkOpen
+    await linkOpen(alice, 'k-bob')
     for (let i = 500; i < 1000; i++) pending.push(send(i))
     const results = await Promise.all(pending)
     expect(results.every((r) => r.state === PeerMessageState.RECEIVED_BY_PEER)).toBe(true)

@@ -21,3 +21,21 @@ export async function closeClients(): Promise<void> {
   const all = made.splice(0)
   await Promise.all(all.map((c) => c.logout().catch(() => undefined)))
 }
+
+/** Resolves when the direct link from `client` to `peerId` is open (now or later). */
+export async function linkOpen(client: PlazaClient, peerId: string, timeoutMs = 20_000): Promise<void> {
+  if (client.getPeerLinkState(peerId) === 'open') return
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('PeerLinkStateChanged', fn)
+      reject(new Error(`link to ${peerId} did not open in ${timeoutMs} ms`))
+    }, timeoutMs)
+    const fn = (peer: string, state: string) => {
+      if (peer !== peerId || state !== 'open') return
+      clearTimeout(timer)
+      client.off('PeerLinkStateChanged', fn)
+      resolve()
+    }
+    client.on('PeerLinkStateChanged', fn)
+  })
+}
