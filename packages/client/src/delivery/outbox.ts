@@ -167,9 +167,11 @@ export class PeerOutbox {
     const attempt = o.attempts
     this.transport.relay(this.uid, bytes, o.offline).then(
       (status) => {
-        if (!this.inflight.has(o.seq)) return
+        // The peer is online even if its acknowledgement overtook this answer (same socket read).
         if (status === RelayStatus.RELAYED) this.transport.peerReachable(this.uid)
-        else if (status === RelayStatus.STORED) {
+        if (!this.inflight.has(o.seq)) return
+        if (status === RelayStatus.RELAYED) return
+        if (status === RelayStatus.STORED) {
           o.path = 'offline'
           this.settle(o, PeerMessageState.CACHED_BY_SERVER)
         } else this.settle(o, PeerMessageState.PEER_UNREACHABLE)
