@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { PeerMessageState, type PlazaClient, type ReceivedMessage, type SendResult } from '@plaza/client'
 import { closeClients, linkOpen, loggedIn } from '../helpers/clients.js'
+import { startProxy } from '../helpers/proxy.js'
 import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
 import { until, waitForEvent } from '../helpers/wait.js'
 
@@ -138,6 +139,34 @@ describe('outcomes', () => {
       5000,
       'the limit to recover',
     )
+  })
+})
+
+describe('timeouts and volume', () => {
+  it('answers SENT_TIMEOUT when an online peer never acknowledges', async () => {
+    const proxy = await startProxy(node.port)
+    try {
+      const alice = await loggedIn(node, 'to-alice', { directLinks: false, messageTimeoutMs: 1500 })
+      await loggedIn(node, 'to-bob', { directLinks: false, rendezvousUrl: proxy.url })
+      proxy.blackhole(true) // bob's session is alive on the node, but nothing reaches him
+      const r = await alice.sendMessageToPeer({ text: 'hello?' }, 'to-bob')
+      expect(r).toEqual({ state: PeerMessageState.SENT_TIMEOUT, hasPeerReceived: false, path: 'relay' })
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('moves 300 messages of 32 KB over the direct link without loss (flow control)', async () => {
+    const alice = await loggedIn(node, 'bulk-alice')
+    const bob = await loggedIn(node, 'bulk-bob')
+    await alice.sendMessageToPeer({ text: 'open' }, 'bulk-bob')
+    await linkOpen(alice, 'bulk-bob')
+    const got = collect(bob)
+    const body = (i: number) => String(i).padStart(8, '0') + 'x'.repeat(32 * 1024 - 8)
+    const results = await Promise.all(Array.from({ length: 300 }, (_, i) => alice.sendMessageToPeer({ text: body(i) }, 'bulk-bob')))
+    expect(results.filter((r) => r.state !== PeerMessageState.RECEIVED_BY_PEER)).toEqual([])
+    expect(got.map((g) => Number(g.text.slice(0, 8)))).toEqual(Array.from({ length: 300 }, (_, i) => i))
+    expect(results.filter((r) => r.path === 'direct').length).toBeGreaterThan(0)
   })
 })
 
