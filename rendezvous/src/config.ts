@@ -32,6 +32,10 @@ export interface NodeConfig {
   offlineRetentionMs: number
   presenceQueryIds: number
   presenceSubscribeIds: number
+  /** A channel's document (attributes) is kept this long after its last member left. Default 7 days. */
+  channelRetentionMs: number
+  /** MemberCountUpdated at most this often (3× above 512 members). Default 1 s. */
+  memberCountIntervalMs: number
   rateLimits: SessionLimits
 }
 
@@ -53,11 +57,8 @@ export function defaultConfig(): NodeConfig {
     offlineRetentionMs: DEFAULT_LIMITS.offlineRetentionMs,
     presenceQueryIds: DEFAULT_LIMITS.presenceQueryIds,
     presenceSubscribeIds: DEFAULT_LIMITS.presenceSubscribeIds,
-    rateLimits: {
-      messages: { ...DEFAULT_RATE_LIMITS.messages },
-      presenceQueries: { ...DEFAULT_RATE_LIMITS.presenceQueries },
-      signaling: { ...DEFAULT_RATE_LIMITS.signaling },
-      session: { ...DEFAULT_RATE_LIMITS.session },
-    },
+    channelRetentionMs: 7 * 24 * 3600 * 1000,
+    memberCountIntervalMs: DEFAULT_LIMITS.memberCountIntervalMs,
+    rateLimits: structuredClone(DEFAULT_RATE_LIMITS) as SessionLimits,
   }
 }

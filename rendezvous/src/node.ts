@@ -11,6 +11,7 @@ import {
   PROTOCOL_VERSION,
   PeerFrameType,
   PeerOnlineState,
+  peekMessageChannel,
   PlazaError,
   RelayStatus,
   decodeClientFrame,
@@ -24,9 +25,11 @@ import {
 import { defaultConfig, type NodeConfig } from './config.js'
 import type { Engine } from './engine/engine.js'
 import { LocalEngine } from './engine/local-engine.js'
-import { LevelOfflineStore } from './store/offline-store.js'
-import { Session } from './session.js'
+import { Session, type SessionLimits } from './session.js'
 import { handleHttp } from './http.js'
+import { ChannelService } from './channels/channel-service.js'
+import { UserAttributes } from './user-attributes.js'
+import type { NodeContext } from './context.js'
 
 /** Malformed frames tolerated per connection (per minute) before it is closed. */
 const MAX_BAD_FRAMES = 50
@@ -48,10 +51,12 @@ const encode = (f: ServerFrame) => encodeFrame(f)
  * presence, relays WebRTC signaling and fallback peer frames, and stores offline messages.
  * State shared between users lives behind the Engine.
  */
-export class RendezvousNode {
+export class RendezvousNode implements NodeContext {
   readonly config: NodeConfig
   readonly log: Logger
   readonly engine: Engine
+  readonly channels: ChannelService
+  private readonly userAttributes: UserAttributes
   private readonly http: Server
   private readonly wss: WebSocketServer
   private readonly sessions = new Map<string, Session>()
@@ -65,12 +70,12 @@ export class RendezvousNode {
     this.log = deps.logger ?? pino({ level: this.config.logLevel, base: { node: 'rendezvous' } })
     this.engine =
       deps.engine ??
-      new LocalEngine(
-        new LevelOfflineStore(this.config.dataDir, {
-          perReceiver: this.config.offlinePerReceiver,
-          retentionMs: this.config.offlineRetentionMs,
-        }),
-      )
+      new LocalEngine(this.config.dataDir, {
+        perReceiver: this.config.offlinePerReceiver,
+        retentionMs: this.config.offlineRetentionMs,
+      })
+    this.channels = new ChannelService(this)
+    this.userAttributes = new UserAttributes(this)
     this.http = createServer((req, res) => handleHttp(this, req, res))
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME_BYTES })
     this.http.on('upgrade', (req, socket, head) => {
@@ -94,7 +99,7 @@ export class RendezvousNode {
   }
 
   stats() {
-    return { ...this.engine.stats(), connections: this.connections.size, localSessions: this.sessions.size }
+    return { ...this.engine.stats(), connections: this.connections.size, localSessions: this.sessions.size, documents: this.channels.docs.size }
   }
 
   /** Stops accepting, tells every client to come back later, flushes the store. */
@@ -105,6 +110,8 @@ export class RendezvousNode {
     if (this.storeSweepTimer) clearInterval(this.storeSweepTimer)
     for (const c of this.connections) c.ws.close(CloseCode.GOING_AWAY, 'node shutting down')
     await new Promise<void>((resolve) => this.http.close(() => resolve()))
+    this.channels.close()
+    await this.channels.docs.flushAll()
     for (const s of this.sessions.values()) s.dispose()
     this.sessions.clear()
     await this.engine.close()
@@ -193,7 +200,7 @@ export class RendezvousNode {
             ? new PlazaError(ErrorCode.TOO_MANY_IDS, `at most ${this.config.presenceSubscribeIds} subscriptions`)
             : null)
         if (err) return this.result(s, f.reqId, err)
-        this.engine.subscribe(s, fresh)
+        this.engine.subscribe(s, 'presence', fresh)
         for (const u of fresh) s.subscriptions.add(u)
         const states = this.engine.presenceOf(s.appId, fresh).map((state, i) => ({ uid: fresh[i], state }))
         return s.sendNow(encode({ type: FrameType.PRESENCE_STATES, reqId: f.reqId, states }))
@@ -201,7 +208,7 @@ export class RendezvousNode {
       case FrameType.UNSUBSCRIBE_PRESENCE: {
         const err = this.checkList(f.uids, this.config.presenceSubscribeIds)
         if (err) return this.result(s, f.reqId, err)
-        this.engine.unsubscribe(s, f.uids)
+        this.engine.unsubscribe(s, 'presence', f.uids)
         for (const u of f.uids) s.subscriptions.delete(u)
         return this.result(s, f.reqId, null)
       }
@@ -216,6 +223,19 @@ export class RendezvousNode {
       }
       case FrameType.RELAY_TO:
         return this.onRelay(s, f)
+      case FrameType.JOIN_CHANNEL:
+      case FrameType.LEAVE_CHANNEL:
+      case FrameType.GET_MEMBERS:
+      case FrameType.GET_MEMBER_COUNTS:
+      case FrameType.CHANNEL_SYNC_TO_NODE:
+      case FrameType.CHANNEL_ATTRS_WRITE:
+      case FrameType.CHANNEL_ATTRS_GET:
+        return this.channels.handle(s, f)
+      case FrameType.USER_ATTRS_WRITE:
+      case FrameType.USER_ATTRS_GET:
+      case FrameType.USER_ATTRS_SUBSCRIBE:
+      case FrameType.USER_ATTRS_UNSUBSCRIBE:
+        return this.userAttributes.handle(s, f)
       case FrameType.OFFLINE_ACK: {
         for (const id of f.ids) s.offlineInFlight.delete(id)
         this.engine.offline.remove(s.appId, s.uid, f.ids).catch((err) => this.log.error({ err }, 'offline remove failed'))
@@ -231,11 +251,11 @@ export class RendezvousNode {
     return null
   }
 
-  private checkRate(s: Session, name: keyof Session['buckets']): PlazaError | null {
+  checkRate(s: Session, name: keyof SessionLimits): PlazaError | null {
     return s.buckets[name].take(Date.now()) ? null : new PlazaError(ErrorCode.TOO_OFTEN, `${name} too often`)
   }
 
-  private result(s: Session, reqId: number, err: PlazaError | null): void {
+  result(s: Session, reqId: number, err: PlazaError | null): void {
     s.sendNow(
       encode({ type: FrameType.RESULT, reqId, code: err ? err.code : ErrorCode.OK, message: err ? err.message : '' }),
     )
@@ -283,7 +303,7 @@ export class RendezvousNode {
       this.sessions.set(s.id, s)
       const wasOnline = this.engine.lookup(f.appId, f.uid) !== undefined
       this.engine.register(s)
-      if (!wasOnline) this.engine.publishPresence(s.appId, s.uid, PeerOnlineState.ONLINE)
+      if (!wasOnline) this.publishPresence(s, PeerOnlineState.ONLINE)
     }
     s.socket = conn.ws
     conn.session = s
@@ -351,18 +371,24 @@ export class RendezvousNode {
   private endSession(s: Session, publishOffline: boolean): void {
     if (!this.sessions.has(s.id)) return
     this.sessions.delete(s.id)
+    this.channels.leaveAll(s)
+    if (s.userAttrs.size) this.userAttributes.published(s, true)
     s.dispose()
     this.engine.unregister(s)
     if (publishOffline && !this.engine.lookup(s.appId, s.uid)) {
-      this.engine.publishPresence(s.appId, s.uid, PeerOnlineState.OFFLINE)
+      this.publishPresence(s, PeerOnlineState.OFFLINE)
     }
+  }
+
+  private publishPresence(s: Session, state: PeerOnlineState): void {
+    this.engine.publish('presence', s.appId, s.uid, encode({ type: FrameType.PRESENCE_STATES, reqId: 0, states: [{ uid: s.uid, state }] }))
   }
 
   private touch(s: Session): void {
     s.lastContact = Date.now()
     if (s.presence === PeerOnlineState.UNREACHABLE) {
       s.presence = PeerOnlineState.ONLINE
-      this.engine.publishPresence(s.appId, s.uid, PeerOnlineState.ONLINE)
+      this.publishPresence(s, PeerOnlineState.ONLINE)
     }
   }
 
@@ -377,7 +403,7 @@ export class RendezvousNode {
         this.endSession(s, true)
       } else if (idle >= this.config.unreachableAfterMs && s.presence === PeerOnlineState.ONLINE) {
         s.presence = PeerOnlineState.UNREACHABLE
-        this.engine.publishPresence(s.appId, s.uid, PeerOnlineState.UNREACHABLE)
+        this.publishPresence(s, PeerOnlineState.UNREACHABLE)
       }
     }
   }
@@ -387,6 +413,10 @@ export class RendezvousNode {
     try {
       const n = await store.sweepExpired?.()
       if (n) this.log.info({ n }, 'expired offline messages removed')
+      const docs = await this.engine.docs.sweep(Date.now() - this.config.channelRetentionMs, (appId, channel) =>
+        this.engine.channelCount(appId, channel) > 0,
+      )
+      if (docs) this.log.info({ docs }, 'channel documents past retention removed')
     } catch (err) {
       this.log.error({ err }, 'offline sweep failed')
     }
@@ -395,18 +425,31 @@ export class RendezvousNode {
   // ---- relay and offline store ---------------------------------------------------------
 
   private onRelay(s: Session, f: RelayToFrame): void {
-    const isMessage = f.payload[0] === PeerFrameType.MESSAGE
+    const kind = f.payload[0]
+    const isMessage = kind === PeerFrameType.MESSAGE
     const reply = (status: RelayStatus) => {
       if (f.reqId) s.sendNow(encode({ type: FrameType.RELAY_RESULT, reqId: f.reqId, status, serverTs }))
     }
-    if (isMessage && !s.buckets.messages.take(Date.now())) {
-      return this.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often'))
+    if (!isMessage && kind !== PeerFrameType.ACK) {
+      return this.result(s, f.reqId, new PlazaError(ErrorCode.INVALID_ARGUMENT, 'only messages and acknowledgements are relayed'))
     }
     if (f.to === s.uid) return this.result(s, f.reqId, new PlazaError(ErrorCode.INVALID_USER_ID, 'cannot relay to yourself'))
+    // A channel message goes only between members of that channel, on the channel's budget.
+    const channel = isMessage ? peekMessageChannel(f.payload) : ''
+    if (channel) {
+      if (!s.channels.has(channel) || !this.engine.isMember(s.appId, channel, f.to)) {
+        return this.result(s, f.reqId, new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'sender and receiver must both be members'))
+      }
+      if (!s.buckets.channelRelay.take(Date.now())) {
+        return this.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'channel messages too often'))
+      }
+    } else if (!(isMessage ? s.buckets.messages : s.buckets.channelRelay).take(Date.now())) {
+      return this.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often'))
+    }
     const serverTs = Date.now()
     const frame = encode({ type: FrameType.RELAY_FROM, from: s.uid, serverTs, payload: f.payload })
     if (this.engine.deliver(s.appId, f.to, frame)) return reply(RelayStatus.RELAYED)
-    if (!f.offline || !isMessage) return reply(RelayStatus.PEER_OFFLINE)
+    if (!f.offline || !isMessage || channel) return reply(RelayStatus.PEER_OFFLINE)
     // Copy: the payload is a view into the socket's receive buffer.
     const payload = Uint8Array.prototype.slice.call(f.payload)
     this.engine.offline.put(s.appId, f.to, s.uid, serverTs, payload).then(

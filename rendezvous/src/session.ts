@@ -11,6 +11,12 @@ export interface SessionLimits {
   presenceQueries: RateLimit
   signaling: RateLimit
   session: RateLimit
+  attributeWrites: RateLimit
+  attributeReads: RateLimit
+  joins: RateLimit
+  sameChannelJoins: RateLimit
+  memberCounts: RateLimit
+  channelRelay: RateLimit
 }
 
 /**
@@ -34,6 +40,14 @@ export class Session implements SessionHandle {
   tokenTimers: NodeJS.Timeout[] = []
   /** Users whose presence this session follows. */
   readonly subscriptions = new Set<string>()
+  /** Users whose attributes this session follows. */
+  readonly attributeSubscriptions = new Set<string>()
+  /** Channels joined (at most 20). */
+  readonly channels = new Set<string>()
+  /** Per-channel join buckets (same channel 2 per 5 s), bounded. */
+  readonly joinBuckets = new Map<string, RateBucket>()
+  /** This user's attributes; cleared with the session. */
+  userAttrs = new Map<string, { value: string; ts: number }>()
 
   constructor(
     readonly id: string,
@@ -46,12 +60,9 @@ export class Session implements SessionHandle {
     const now = Date.now()
     this.lastContact = now
     this.tokenExpiresAt = tokenExpiresAt
-    this.buckets = {
-      messages: new RateBucket(limits.messages, now),
-      presenceQueries: new RateBucket(limits.presenceQueries, now),
-      signaling: new RateBucket(limits.signaling, now),
-      session: new RateBucket(limits.session, now),
-    }
+    this.buckets = Object.fromEntries(
+      Object.entries(limits).map(([name, limit]) => [name, new RateBucket(limit, now)]),
+    ) as Record<keyof SessionLimits, RateBucket>
   }
 
   send(frame: Uint8Array): void {

@@ -132,7 +132,7 @@ describe('bad input at the rendezvous', () => {
     const victim = await loggedIn(node, 'wire-victim', { directLinks: false })
     const seen: string[] = []
     victim.on('MessageFromPeer', (_m, from) => seen.push(from))
-    const frame = encodePeerFrame({ type: PeerFrameType.MESSAGE, stream: 'x', seq: 1, floor: 1, sentTs: 1, kind: MessageKind.TEXT, text: 'hi', bytes: new Uint8Array(0), description: '' })
+    const frame = encodePeerFrame({ type: PeerFrameType.MESSAGE, stream: 'x', channel: '', seq: 1, floor: 1, sentTs: 1, kind: MessageKind.TEXT, text: 'hi', bytes: new Uint8Array(0), description: '' })
     raw.send({ type: FrameType.RELAY_TO, reqId: 7, to: 'wire-victim', offline: false, payload: frame })
     await raw.next((f) => f.type === FrameType.RELAY_RESULT)
     await raw.next((f) => f.type === FrameType.RELAY_FROM) // the victim's acknowledgement comes back
@@ -143,7 +143,7 @@ describe('bad input at the rendezvous', () => {
   it('answers a flood past the message limit with TOO_OFTEN and stays connected', async () => {
     const raw = await RawClient.open(node.url)
     await raw.login('wire-flood', await node.token('wire-flood'))
-    const frame = encodePeerFrame({ type: PeerFrameType.MESSAGE, stream: 'x', seq: 1, floor: 1, sentTs: 1, kind: MessageKind.TEXT, text: 'x', bytes: new Uint8Array(0), description: '' })
+    const frame = encodePeerFrame({ type: PeerFrameType.MESSAGE, stream: 'x', channel: '', seq: 1, floor: 1, sentTs: 1, kind: MessageKind.TEXT, text: 'x', bytes: new Uint8Array(0), description: '' })
     for (let i = 1; i <= 1700; i++) raw.send({ type: FrameType.RELAY_TO, reqId: i, to: 'wire-nobody', offline: false, payload: frame })
     await raw.error(ErrorCode.TOO_OFTEN)
     raw.send({ type: FrameType.PING, ts: 1 })

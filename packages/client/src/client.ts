@@ -1,6 +1,8 @@
 import {
+  AttributeOp,
   ConnectionChangeReason as Reason,
   ConnectionState as State,
+  DEFAULT_LIMITS,
   DEFAULT_RATE_LIMITS,
   ErrorCode,
   FrameType,
@@ -8,6 +10,7 @@ import {
   MAX_MESSAGE_BYTES,
   MessageKind,
   PeerFrameType,
+  SyncKind,
   PeerMessageState,
   PeerOnlineState,
   PlazaError,
@@ -26,9 +29,12 @@ import {
 } from '@plaza/protocol'
 import { Emitter } from './emitter.js'
 import { Inbox, type Arrival } from './delivery/inbox.js'
-import { PeerOutbox, type OutgoingBody, type SendResult } from './delivery/outbox.js'
+import { PeerOutbox, type SendResult } from './delivery/outbox.js'
 import { Mesh } from './mesh/mesh.js'
 import { SignalingSession, type WebSocketConstructor } from './signaling/session.js'
+import { PlazaChannel, type ChannelAttributes, type ChannelHost } from './channels/channel.js'
+import { AttributesApi, toUserAttributes, type ChannelAttributeOptions } from './attributes-api.js'
+import { toBody } from './messages.js'
 import type {
   ClientEvents,
   ClientOptions,
@@ -65,6 +71,10 @@ export class PlazaClient extends Emitter<ClientEvents> {
   private readonly subscriptions = new Map<string, PeerOnlineState>()
   private readonly messageBucket: RateBucket
   private tick: ReturnType<typeof setInterval> | null = null
+  private readonly channels = new Map<string, PlazaChannel>()
+  private readonly channelHost: ChannelHost
+  private readonly attrs: AttributesApi
+  private requestTimeoutMs: number
   private readonly opts: Required<Pick<ClientOptions, 'messageTimeoutMs' | 'directLinks'>>
 
   constructor(appId: string, options: ClientOptions & { WebSocket: WebSocketConstructor }) {
@@ -74,6 +84,12 @@ export class PlazaClient extends Emitter<ClientEvents> {
     this.appId = appId
     this.opts = { messageTimeoutMs: options.messageTimeoutMs ?? 10_000, directLinks: options.directLinks ?? true }
     this.messageBucket = new RateBucket(options.messageRateLimit ?? DEFAULT_RATE_LIMITS.messages, Date.now())
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000
+    this.attrs = new AttributesApi(
+      { request: (build) => this.session.request(build), channel: (id) => this.channels.get(id) },
+      DEFAULT_RATE_LIMITS.attributeWrites,
+    )
+    this.channelHost = this.makeChannelHost()
     this.session = new SignalingSession({
       url: options.rendezvousUrl,
       appId,
@@ -108,6 +124,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
     this.mesh.on('data', (uid, bytes) => this.onPeerBytes(uid, bytes, { path: 'direct', serverTs: 0 }))
     this.mesh.on('open', (uid) => {
       this.emit('PeerLinkStateChanged', uid, 'open')
+      for (const ch of this.channels.values()) ch._onLinkOpen(uid)
     })
     this.mesh.on('close', (uid) => {
       this.emit('PeerLinkStateChanged', uid, 'closed')
@@ -170,7 +187,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
     const now = Date.now()
     if (!this.messageBucket.take(now)) return fail(PeerMessageState.TOO_OFTEN)
     this.startTick()
-    return this.outboxFor(peerId, now).send(body, options.enableOfflineMessaging === true, size, now)
+    return this.outboxFor(peerId, now).send(body, size, now, { offline: options.enableOfflineMessaging === true })
   }
 
   /** ONLINE or OFFLINE for each id (up to 256). */
@@ -205,7 +222,119 @@ export class PlazaClient extends Emitter<ClientEvents> {
     return this.mesh.linkState(peerId)
   }
 
+  // ---- channels and attributes ---------------------------------------------------------
+
+  /** The channel object for `channelId` (one per id and client); call `join()` on it. */
+  createChannel(channelId: string): PlazaChannel {
+    let ch = this.channels.get(channelId)
+    if (!ch) this.channels.set(channelId, (ch = new PlazaChannel(channelId, this.channelHost)))
+    return ch
+  }
+
+  /** Member counts of up to 32 channels (no membership needed; unknown channels count 0). */
+  getChannelMemberCount(channelIds: string[]): Promise<Record<string, number>> {
+    return this.attrs.memberCounts(channelIds)
+  }
+
+  /** Replaces all of a channel's attributes. Members read and write their replica; others go through the node. */
+  setChannelAttributes(channelId: string, attributes: Record<string, string>, options?: ChannelAttributeOptions): Promise<void> {
+    return this.attrs.writeChannel(channelId, AttributeOp.SET, attributes, [], options)
+  }
+
+  addOrUpdateChannelAttributes(channelId: string, attributes: Record<string, string>, options?: ChannelAttributeOptions): Promise<void> {
+    return this.attrs.writeChannel(channelId, AttributeOp.ADD_OR_UPDATE, attributes, [], options)
+  }
+
+  deleteChannelAttributesByKeys(channelId: string, keys: string[], options?: ChannelAttributeOptions): Promise<void> {
+    return this.attrs.writeChannel(channelId, AttributeOp.DELETE_KEYS, {}, keys, options)
+  }
+
+  clearChannelAttributes(channelId: string, options?: ChannelAttributeOptions): Promise<void> {
+    return this.attrs.writeChannel(channelId, AttributeOp.CLEAR, {}, [], options)
+  }
+
+  /** `{ key: { value, lastUpdateUserId, lastUpdateTs } }` */
+  getChannelAttributes(channelId: string): Promise<ChannelAttributes> {
+    return this.attrs.getChannel(channelId, [])
+  }
+
+  getChannelAttributesByKeys(channelId: string, keys: string[]): Promise<ChannelAttributes> {
+    return this.attrs.getChannel(channelId, keys)
+  }
+
+  /** Replaces this user's attributes (kept while logged in; restored after a reconnect). */
+  setLocalUserAttributes(attributes: Record<string, string>): Promise<void> {
+    return this.attrs.writeUser(AttributeOp.SET, attributes, [])
+  }
+
+  addOrUpdateLocalUserAttributes(attributes: Record<string, string>): Promise<void> {
+    return this.attrs.writeUser(AttributeOp.ADD_OR_UPDATE, attributes, [])
+  }
+
+  deleteLocalUserAttributesByKeys(keys: string[]): Promise<void> {
+    return this.attrs.writeUser(AttributeOp.DELETE_KEYS, {}, keys)
+  }
+
+  clearLocalUserAttributes(): Promise<void> {
+    return this.attrs.writeUser(AttributeOp.CLEAR, {}, [])
+  }
+
+  /** Another (logged-in) user's attributes; PEER_OFFLINE if they are not logged in. */
+  getUserAttributes(userId: string): Promise<Record<string, string>> {
+    return this.attrs.getUser(userId, [])
+  }
+
+  getUserAttributesByKeys(userId: string, keys: string[]): Promise<Record<string, string>> {
+    return this.attrs.getUser(userId, keys)
+  }
+
+  /** Follows users' attributes (beyond): UserAttributesUpdated now and on every change. */
+  async subscribeUserAttributes(userIds: string[]): Promise<void> {
+    const uids = checkIds(userIds)
+    await this.session.request((reqId) => ({ type: FrameType.USER_ATTRS_SUBSCRIBE, reqId, uids }))
+  }
+
+  async unsubscribeUserAttributes(userIds: string[]): Promise<void> {
+    const uids = checkIds(userIds)
+    await this.session.request((reqId) => ({ type: FrameType.USER_ATTRS_UNSUBSCRIBE, reqId, uids }))
+  }
+
   // ---- internals -----------------------------------------------------------------------
+
+  private makeChannelHost(): ChannelHost {
+    const client = this
+    return {
+      get uid() {
+        return client.session.uid
+      },
+      requestTimeoutMs: this.requestTimeoutMs,
+      request: (build) => this.session.request(build),
+      sendToNode: (frame) => this.session.send(frame),
+      sendChannelMessage: (channel, members, body, size) => {
+        const now = Date.now()
+        if (!this.messageBucket.take(now)) throw new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often')
+        this.startTick()
+        for (const m of members) {
+          void this.outboxFor(m, now).send(body, size, now, {
+            offline: false,
+            timeoutMs: DEFAULT_LIMITS.channelRecoveryMs,
+            recoverable: true,
+          })
+        }
+      },
+      sendSyncDirect: (uid, channel, kind, notify, payload) =>
+        this.mesh.send(uid, encodePeerFrame({ type: PeerFrameType.SYNC, channel, kind, notify, payload })),
+      wantLink: (uid) => {
+        if (this.opts.directLinks) this.mesh.connect(uid)
+      },
+      dropMember: (channel, uid) => {
+        const now = Date.now()
+        if (uid) this.outboxes.get(uid)?.box.dropChannel(channel, now)
+        else for (const { box } of this.outboxes.values()) box.dropChannel(channel, now)
+      },
+      checkAttributeWriteRate: () => this.attrs.checkWriteRate(),
+    }
+  }
 
   private outboxFor(uid: string, now: number): PeerOutbox {
     let entry = this.outboxes.get(uid)
@@ -221,7 +350,13 @@ export class PlazaClient extends Emitter<ClientEvents> {
             if (this.opts.directLinks) this.mesh.connect(to)
           },
         },
-        { timeoutMs: this.opts.messageTimeoutMs, retransmitMs: 2000, windowMessages: WINDOW_MESSAGES, windowBytes: WINDOW_BYTES },
+        {
+          timeoutMs: this.opts.messageTimeoutMs,
+          retransmitMs: 2000,
+          windowMessages: WINDOW_MESSAGES,
+          windowBytes: WINDOW_BYTES,
+          recoveryMessages: DEFAULT_LIMITS.channelRecoveryMessages,
+        },
       )
       this.outboxes.set(uid, (entry = { box, lastUsed: now }))
     }
@@ -264,7 +399,11 @@ export class PlazaClient extends Emitter<ClientEvents> {
       this.outboxes.clear()
       this.stopTick()
       this.inbox.clear()
-      if (reason === Reason.LOGOUT || state === State.ABORTED) this.subscriptions.clear()
+      for (const ch of this.channels.values()) ch._reset()
+      if (reason === Reason.LOGOUT || state === State.ABORTED) {
+        this.subscriptions.clear()
+        this.attrs.mine.clear()
+      }
     }
     this.emit('ConnectionStateChanged', state, reason)
   }
@@ -273,6 +412,10 @@ export class PlazaClient extends Emitter<ClientEvents> {
     const now = Date.now()
     for (const { box } of this.outboxes.values()) box.resendVia('relay', now)
     if (!resumed && this.subscriptions.size > 0) void this.restoreSubscriptions()
+    if (!resumed) {
+      this.attrs.restoreUser().catch(() => undefined)
+      for (const ch of this.channels.values()) void ch._rejoin()
+    }
   }
 
   /** After a fresh session (the node lost ours), subscribe again and report what changed. */
@@ -307,6 +450,14 @@ export class PlazaClient extends Emitter<ClientEvents> {
         if (changed.length) this.emit('PeersOnlineStatusChanged', toStatus(changed))
         return
       }
+      case FrameType.MEMBER_EVENT:
+        return this.channels.get(f.channel)?._onMemberEvent(f.uid, f.joined)
+      case FrameType.MEMBER_COUNT_UPDATED:
+        return this.channels.get(f.channel)?._onMemberCount(f.count)
+      case FrameType.CHANNEL_SYNC_FROM_NODE:
+        return this.channels.get(f.channel)?._onSync(f.kind, f.notify, f.payload, null)
+      case FrameType.USER_ATTRS_CHANGED:
+        return this.emit('UserAttributesUpdated', f.uid, toUserAttributes(f.attrs))
       case FrameType.OFFLINE_MESSAGES: {
         for (const m of f.messages) this.onPeerBytes(m.from, m.payload, { path: 'offline', serverTs: m.serverTs })
         this.session.send({ type: FrameType.OFFLINE_ACK, ids: f.messages.map((m) => m.id) })
@@ -329,6 +480,12 @@ export class PlazaClient extends Emitter<ClientEvents> {
       if (entry && entry.box.stream === f.stream) entry.box.onAck(f.upTo, Date.now())
       return
     }
+    if (f.type === PeerFrameType.SYNC) {
+      // Only over a direct link, and only from a member of that channel.
+      const ch = this.channels.get(f.channel)
+      if (arrival.path === 'direct' && ch?._hasMember(from)) ch._onSync(f.kind, f.notify, f.payload, from)
+      return
+    }
     if (arrival.path === 'direct') arrival = { path: 'direct', serverTs: f.sentTs }
     this.inbox.onMessage(from, f, arrival)
   }
@@ -338,24 +495,13 @@ export class PlazaClient extends Emitter<ClientEvents> {
       f.kind === MessageKind.TEXT
         ? { messageType: 'TEXT', text: f.text }
         : { messageType: 'RAW', rawMessage: f.bytes.slice(), description: f.description }
+    if (f.channel) return this.channels.get(f.channel)?._onMessage(message, from)
     this.emit('MessageFromPeer', message, from, {
       serverReceivedTs: arrival.serverTs,
       isOfflineMessage: arrival.path === 'offline',
       path: arrival.path,
     })
   }
-}
-
-function toBody(m: RtmMessage): OutgoingBody | null {
-  if (typeof m !== 'object' || m === null) return null
-  if (m.messageType === 'RAW') {
-    if (!(m.rawMessage instanceof Uint8Array)) return null
-    const description = m.description ?? ''
-    if (typeof description !== 'string') return null
-    return { kind: MessageKind.RAW, text: '', bytes: m.rawMessage, description }
-  }
-  if (typeof m.text !== 'string') return null
-  return { kind: MessageKind.TEXT, text: m.text, bytes: new Uint8Array(0), description: '' }
 }
 
 function checkIds(ids: string[]): string[] {

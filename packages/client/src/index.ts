@@ -20,6 +20,9 @@ export function createClient(appId: string, options: ClientOptions): PlazaClient
 }
 
 export { PlazaClient }
+export { PlazaChannel } from './channels/channel.js'
+export type { ChannelAttributes, ChannelEvents } from './channels/channel.js'
+export type { ChannelAttributeOptions } from './attributes-api.js'
 export type {
   ClientEvents,
   ClientOptions,

@@ -50,6 +50,8 @@ export interface ClientEvents extends Record<string, unknown[]> {
   TokenExpired: []
   /** A direct WebRTC link to a user opened or closed (beyond). */
   PeerLinkStateChanged: [peerId: string, state: 'open' | 'closed']
+  /** A followed user's attributes, in full (beyond; see subscribeUserAttributes). */
+  UserAttributesUpdated: [userId: string, attributes: Record<string, string>]
 }
 
 export interface ClientOptions {

@@ -53,13 +53,13 @@ async function simulate(seed: number, count: number) {
         }),
       peerReachable: () => undefined,
     },
-    { timeoutMs: 60_000, retransmitMs: 40, windowMessages: 32, windowBytes: 1 << 20 },
+    { timeoutMs: 60_000, retransmitMs: 40, windowMessages: 32, windowBytes: 1 << 20, recoveryMessages: 32 },
   )
   const tick = setInterval(() => outbox.tick(Date.now()), 10)
   const sends: Promise<SendResult>[] = []
   for (let i = 0; i < count; i++) {
     const text = String(i)
-    sends.push(outbox.send({ kind: MessageKind.TEXT, text, bytes: new Uint8Array(0), description: '' }, false, text.length, Date.now()))
+    sends.push(outbox.send({ channel: '', kind: MessageKind.TEXT, text, bytes: new Uint8Array(0), description: '' }, text.length, Date.now(), { offline: false }))
     if (rand() < 0.1) await new Promise((r) => setTimeout(r, 1))
   }
   const results = await Promise.all(sends)
@@ -82,6 +82,7 @@ describe('Inbox', () => {
   const msg = (seq: number, floor: number) => ({
     type: PeerFrameType.MESSAGE as const,
     stream: 's',
+    channel: '',
     seq,
     floor,
     sentTs: 0,

@@ -5,7 +5,14 @@
 import { Decoder, Encoder } from './binary.js'
 import { ErrorCode, ProtocolError, isErrorCode } from './errors.js'
 import { isValidId } from './ids.js'
+import { AttributeOp } from './attributes.js'
+import { SyncKind } from './peer-frames.js'
 import {
+  MAX_ATTRIBUTE_KEYS,
+  MAX_ATTRIBUTE_KEY_BYTES,
+  MAX_ATTRIBUTE_VALUE_BYTES,
+  MAX_DOC_PAYLOAD_BYTES,
+  MAX_MEMBER_COUNT_CHANNELS,
   MAX_DESCRIPTION_BYTES,
   MAX_ID_BYTES,
   MAX_IDS_PER_LIST,
@@ -28,6 +35,18 @@ export enum FrameType {
   SIGNAL_TO = 8,
   RELAY_TO = 9,
   OFFLINE_ACK = 10,
+  JOIN_CHANNEL = 11,
+  LEAVE_CHANNEL = 12,
+  GET_MEMBERS = 13,
+  GET_MEMBER_COUNTS = 14,
+  /** A y-protocols sync message for the node's replica of a channel document. */
+  CHANNEL_SYNC_TO_NODE = 15,
+  CHANNEL_ATTRS_WRITE = 16,
+  CHANNEL_ATTRS_GET = 17,
+  USER_ATTRS_WRITE = 18,
+  USER_ATTRS_GET = 19,
+  USER_ATTRS_SUBSCRIBE = 20,
+  USER_ATTRS_UNSUBSCRIBE = 21,
   // rendezvous -> client
   LOGIN_OK = 32,
   LOGIN_FAILED = 33,
@@ -42,6 +61,14 @@ export enum FrameType {
   KICKED = 42,
   TOKEN_WILL_EXPIRE = 43,
   ERROR = 44,
+  /** Answer to JOIN_CHANNEL and GET_MEMBERS: up to 512 members and the full count. */
+  MEMBERS = 45,
+  MEMBER_COUNTS = 46,
+  MEMBER_EVENT = 47,
+  MEMBER_COUNT_UPDATED = 48,
+  CHANNEL_SYNC_FROM_NODE = 49,
+  ATTRIBUTES = 50,
+  USER_ATTRS_CHANGED = 51,
 }
 
 export interface PresenceEntry {
@@ -102,6 +129,59 @@ export type TokenWillExpireFrame = { type: FrameType.TOKEN_WILL_EXPIRE; expiresA
 /** An unsolicited error: a frame that could not be answered otherwise (malformed, too often). */
 export type ErrorFrame = { type: FrameType.ERROR; code: ErrorCode; message: string }
 
+export interface AttributeEntry {
+  key: string
+  value: string
+  /** Channel attributes only ('' for user attributes). */
+  lastUpdateUserId: string
+  lastUpdateTs: number
+}
+
+export type JoinChannelFrame = { type: FrameType.JOIN_CHANNEL; reqId: number; channel: string }
+export type LeaveChannelFrame = { type: FrameType.LEAVE_CHANNEL; reqId: number; channel: string }
+export type GetMembersFrame = { type: FrameType.GET_MEMBERS; reqId: number; channel: string }
+export type GetMemberCountsFrame = { type: FrameType.GET_MEMBER_COUNTS; reqId: number; channels: string[] }
+/** `kind`: SyncKind.DOC (y-protocols sync, applied to the node's replica) or AWARENESS (forwarded). */
+export type ChannelSyncToNodeFrame = {
+  type: FrameType.CHANNEL_SYNC_TO_NODE
+  /** 0: no answer; else a RESULT once the node stored (or refused) the update. */
+  reqId: number
+  channel: string
+  kind: SyncKind
+  notify: boolean
+  payload: Uint8Array
+}
+export type ChannelAttrsWriteFrame = {
+  type: FrameType.CHANNEL_ATTRS_WRITE
+  reqId: number
+  channel: string
+  op: AttributeOp
+  attrs: [string, string][]
+  keys: string[]
+  notify: boolean
+}
+export type ChannelAttrsGetFrame = { type: FrameType.CHANNEL_ATTRS_GET; reqId: number; channel: string; keys: string[] }
+export type UserAttrsWriteFrame = { type: FrameType.USER_ATTRS_WRITE; reqId: number; op: AttributeOp; attrs: [string, string][]; keys: string[] }
+export type UserAttrsGetFrame = { type: FrameType.USER_ATTRS_GET; reqId: number; uid: string; keys: string[] }
+export type UserAttrsSubscribeFrame = { type: FrameType.USER_ATTRS_SUBSCRIBE; reqId: number; uids: string[] }
+export type UserAttrsUnsubscribeFrame = { type: FrameType.USER_ATTRS_UNSUBSCRIBE; reqId: number; uids: string[] }
+
+export type MembersFrame = { type: FrameType.MEMBERS; reqId: number; channel: string; count: number; members: string[] }
+export type MemberCountsFrame = { type: FrameType.MEMBER_COUNTS; reqId: number; counts: { channel: string; count: number }[] }
+export type MemberEventFrame = { type: FrameType.MEMBER_EVENT; channel: string; uid: string; joined: boolean }
+export type MemberCountUpdatedFrame = { type: FrameType.MEMBER_COUNT_UPDATED; channel: string; count: number }
+export type ChannelSyncFromNodeFrame = {
+  type: FrameType.CHANNEL_SYNC_FROM_NODE
+  channel: string
+  /** Who wrote it ('' when the node answers a sync step itself). */
+  from: string
+  kind: SyncKind
+  notify: boolean
+  payload: Uint8Array
+}
+export type AttributesFrame = { type: FrameType.ATTRIBUTES; reqId: number; attrs: AttributeEntry[] }
+export type UserAttrsChangedFrame = { type: FrameType.USER_ATTRS_CHANGED; uid: string; attrs: AttributeEntry[] }
+
 export type ClientFrame =
   | LoginFrame
   | LogoutFrame
@@ -113,6 +193,17 @@ export type ClientFrame =
   | SignalToFrame
   | RelayToFrame
   | OfflineAckFrame
+  | JoinChannelFrame
+  | LeaveChannelFrame
+  | GetMembersFrame
+  | GetMemberCountsFrame
+  | ChannelSyncToNodeFrame
+  | ChannelAttrsWriteFrame
+  | ChannelAttrsGetFrame
+  | UserAttrsWriteFrame
+  | UserAttrsGetFrame
+  | UserAttrsSubscribeFrame
+  | UserAttrsUnsubscribeFrame
 
 export type ServerFrame =
   | LoginOkFrame
@@ -128,6 +219,13 @@ export type ServerFrame =
   | KickedFrame
   | TokenWillExpireFrame
   | ErrorFrame
+  | MembersFrame
+  | MemberCountsFrame
+  | MemberEventFrame
+  | MemberCountUpdatedFrame
+  | ChannelSyncFromNodeFrame
+  | AttributesFrame
+  | UserAttrsChangedFrame
 
 export type Frame = ClientFrame | ServerFrame
 
@@ -149,6 +247,82 @@ function readIds(d: Decoder): string[] {
   const ids: string[] = []
   for (let i = 0; i < n; i++) ids.push(readId(d))
   return ids
+}
+
+function readChannel(d: Decoder): string {
+  const id = d.string(MAX_ID_BYTES)
+  if (!isValidId(id)) throw new ProtocolError(ErrorCode.INVALID_CHANNEL_ID, `invalid channel id in frame`)
+  return id
+}
+
+function readChannels(d: Decoder, max: number): string[] {
+  const n = d.count(max)
+  const out: string[] = []
+  for (let i = 0; i < n; i++) out.push(readChannel(d))
+  return out
+}
+
+function writeStrings(e: Encoder, list: string[]): void {
+  e.varuint(list.length)
+  for (const s of list) e.string(s)
+}
+
+function readKeys(d: Decoder): string[] {
+  const n = d.count(MAX_ATTRIBUTE_KEYS)
+  const out: string[] = []
+  for (let i = 0; i < n; i++) out.push(d.string(MAX_ATTRIBUTE_KEY_BYTES))
+  return out
+}
+
+function writePairs(e: Encoder, pairs: [string, string][]): void {
+  e.varuint(pairs.length)
+  for (const [k, v] of pairs) {
+    e.string(k)
+    e.string(v)
+  }
+}
+
+function readPairs(d: Decoder): [string, string][] {
+  const n = d.count(MAX_ATTRIBUTE_KEYS)
+  const out: [string, string][] = []
+  for (let i = 0; i < n; i++) out.push([d.string(MAX_ATTRIBUTE_KEY_BYTES), d.string(MAX_ATTRIBUTE_VALUE_BYTES)])
+  return out
+}
+
+function readSyncKind(d: Decoder): SyncKind {
+  const k = d.uint8()
+  if (k !== SyncKind.DOC && k !== SyncKind.AWARENESS) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'unknown sync kind')
+  return k
+}
+
+function readOp(d: Decoder): AttributeOp {
+  const op = d.uint8()
+  if (op > AttributeOp.CLEAR) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'unknown attribute operation')
+  return op
+}
+
+function writeEntries(e: Encoder, entries: AttributeEntry[]): void {
+  e.varuint(entries.length)
+  for (const a of entries) {
+    e.string(a.key)
+    e.string(a.value)
+    e.string(a.lastUpdateUserId)
+    e.varuint(a.lastUpdateTs)
+  }
+}
+
+function readEntries(d: Decoder): AttributeEntry[] {
+  const n = d.count(MAX_ATTRIBUTE_KEYS)
+  const out: AttributeEntry[] = []
+  for (let i = 0; i < n; i++) {
+    out.push({
+      key: d.string(MAX_ATTRIBUTE_KEY_BYTES),
+      value: d.string(MAX_ATTRIBUTE_VALUE_BYTES),
+      lastUpdateUserId: d.string(MAX_ID_BYTES),
+      lastUpdateTs: d.varuint(),
+    })
+  }
+  return out
 }
 
 function readCode(d: Decoder): ErrorCode {
@@ -270,6 +444,90 @@ export function encodeFrame(f: Frame): Uint8Array {
     case FrameType.TOKEN_WILL_EXPIRE:
       e.varuint(f.expiresAt)
       break
+    case FrameType.JOIN_CHANNEL:
+    case FrameType.LEAVE_CHANNEL:
+    case FrameType.GET_MEMBERS:
+      e.varuint(f.reqId)
+      e.string(f.channel)
+      break
+    case FrameType.GET_MEMBER_COUNTS:
+      e.varuint(f.reqId)
+      writeStrings(e, f.channels)
+      break
+    case FrameType.CHANNEL_SYNC_TO_NODE:
+      e.varuint(f.reqId)
+      e.string(f.channel)
+      e.uint8(f.kind)
+      e.bool(f.notify)
+      e.bytes(f.payload)
+      break
+    case FrameType.CHANNEL_SYNC_FROM_NODE:
+      e.string(f.channel)
+      e.string(f.from)
+      e.uint8(f.kind)
+      e.bool(f.notify)
+      e.bytes(f.payload)
+      break
+    case FrameType.CHANNEL_ATTRS_WRITE:
+      e.varuint(f.reqId)
+      e.string(f.channel)
+      e.uint8(f.op)
+      writePairs(e, f.attrs)
+      writeStrings(e, f.keys)
+      e.bool(f.notify)
+      break
+    case FrameType.CHANNEL_ATTRS_GET:
+      e.varuint(f.reqId)
+      e.string(f.channel)
+      writeStrings(e, f.keys)
+      break
+    case FrameType.USER_ATTRS_WRITE:
+      e.varuint(f.reqId)
+      e.uint8(f.op)
+      writePairs(e, f.attrs)
+      writeStrings(e, f.keys)
+      break
+    case FrameType.USER_ATTRS_GET:
+      e.varuint(f.reqId)
+      e.string(f.uid)
+      writeStrings(e, f.keys)
+      break
+    case FrameType.USER_ATTRS_SUBSCRIBE:
+    case FrameType.USER_ATTRS_UNSUBSCRIBE:
+      e.varuint(f.reqId)
+      writeIds(e, f.uids)
+      break
+    case FrameType.MEMBERS:
+      e.varuint(f.reqId)
+      e.string(f.channel)
+      e.varuint(f.count)
+      writeIds(e, f.members)
+      break
+    case FrameType.MEMBER_COUNTS:
+      e.varuint(f.reqId)
+      e.varuint(f.counts.length)
+      for (const c of f.counts) {
+        e.string(c.channel)
+        e.varuint(c.count)
+      }
+      break
+    case FrameType.MEMBER_EVENT:
+      e.string(f.channel)
+      e.string(f.uid)
+      e.bool(f.joined)
+      break
+    case FrameType.MEMBER_COUNT_UPDATED:
+      e.string(f.channel)
+      e.varuint(f.count)
+      break
+    case FrameType.ATTRIBUTES:
+      e.varuint(f.reqId)
+      writeEntries(e, f.attrs)
+      break
+    case FrameType.USER_ATTRS_CHANGED:
+      e.string(f.uid)
+      writeEntries(e, f.attrs)
+      break
     default:
       throw new TypeError(`cannot encode frame ${(f as Frame).type}`)
   }
@@ -372,6 +630,63 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     case FrameType.TOKEN_WILL_EXPIRE:
       f = { type, expiresAt: d.varuint() }
       break
+    case FrameType.JOIN_CHANNEL:
+    case FrameType.LEAVE_CHANNEL:
+    case FrameType.GET_MEMBERS:
+      f = { type, reqId: d.varuint(), channel: readChannel(d) }
+      break
+    case FrameType.GET_MEMBER_COUNTS:
+      f = { type, reqId: d.varuint(), channels: readChannels(d, MAX_MEMBER_COUNT_CHANNELS) }
+      break
+    case FrameType.CHANNEL_SYNC_TO_NODE:
+      f = { type, reqId: d.varuint(), channel: readChannel(d), kind: readSyncKind(d), notify: d.bool(), payload: d.bytes(MAX_DOC_PAYLOAD_BYTES) }
+      break
+    case FrameType.CHANNEL_SYNC_FROM_NODE: {
+      const channel = readChannel(d)
+      const from = d.string(MAX_ID_BYTES)
+      if (from !== '' && !isValidId(from)) throw new ProtocolError(ErrorCode.INVALID_USER_ID, 'invalid user id in frame')
+      f = { type, channel, from, kind: readSyncKind(d), notify: d.bool(), payload: d.bytes(MAX_DOC_PAYLOAD_BYTES) }
+      break
+    }
+    case FrameType.CHANNEL_ATTRS_WRITE:
+      f = { type, reqId: d.varuint(), channel: readChannel(d), op: readOp(d), attrs: readPairs(d), keys: readKeys(d), notify: d.bool() }
+      break
+    case FrameType.CHANNEL_ATTRS_GET:
+      f = { type, reqId: d.varuint(), channel: readChannel(d), keys: readKeys(d) }
+      break
+    case FrameType.USER_ATTRS_WRITE:
+      f = { type, reqId: d.varuint(), op: readOp(d), attrs: readPairs(d), keys: readKeys(d) }
+      break
+    case FrameType.USER_ATTRS_GET:
+      f = { type, reqId: d.varuint(), uid: readId(d), keys: readKeys(d) }
+      break
+    case FrameType.USER_ATTRS_SUBSCRIBE:
+    case FrameType.USER_ATTRS_UNSUBSCRIBE:
+      f = { type, reqId: d.varuint(), uids: readIds(d) }
+      break
+    case FrameType.MEMBERS:
+      f = { type, reqId: d.varuint(), channel: readChannel(d), count: d.varuint(), members: readIds(d) }
+      break
+    case FrameType.MEMBER_COUNTS: {
+      const reqId = d.varuint()
+      const n = d.count(MAX_MEMBER_COUNT_CHANNELS)
+      const counts: { channel: string; count: number }[] = []
+      for (let i = 0; i < n; i++) counts.push({ channel: readChannel(d), count: d.varuint() })
+      f = { type, reqId, counts }
+      break
+    }
+    case FrameType.MEMBER_EVENT:
+      f = { type, channel: readChannel(d), uid: readId(d), joined: d.bool() }
+      break
+    case FrameType.MEMBER_COUNT_UPDATED:
+      f = { type, channel: readChannel(d), count: d.varuint() }
+      break
+    case FrameType.ATTRIBUTES:
+      f = { type, reqId: d.varuint(), attrs: readEntries(d) }
+      break
+    case FrameType.USER_ATTRS_CHANGED:
+      f = { type, uid: readId(d), attrs: readEntries(d) }
+      break
     default:
       throw new ProtocolError(ErrorCode.UNKNOWN_FRAME, `unknown frame type ${type}`)
   }
@@ -390,6 +705,17 @@ const CLIENT_FRAME_TYPES = new Set<FrameType>([
   FrameType.SIGNAL_TO,
   FrameType.RELAY_TO,
   FrameType.OFFLINE_ACK,
+  FrameType.JOIN_CHANNEL,
+  FrameType.LEAVE_CHANNEL,
+  FrameType.GET_MEMBERS,
+  FrameType.GET_MEMBER_COUNTS,
+  FrameType.CHANNEL_SYNC_TO_NODE,
+  FrameType.CHANNEL_ATTRS_WRITE,
+  FrameType.CHANNEL_ATTRS_GET,
+  FrameType.USER_ATTRS_WRITE,
+  FrameType.USER_ATTRS_GET,
+  FrameType.USER_ATTRS_SUBSCRIBE,
+  FrameType.USER_ATTRS_UNSUBSCRIBE,
 ])
 
 export function isClientFrame(f: Frame): f is ClientFrame {

@@ -35,16 +35,37 @@ export type {
   OfflineMessagesFrame,
   KickedFrame,
   ErrorFrame,
+  AttributeEntry,
+  MembersFrame,
+  MemberEventFrame,
+  AttributesFrame,
+  ChannelSyncFromNodeFrame,
+  ChannelSyncToNodeFrame,
+  ChannelAttrsWriteFrame,
+  UserAttrsChangedFrame,
 } from './frames.js'
 export {
   PeerFrameType,
   MessageKind,
+  SyncKind,
   MAX_STREAM_ID_BYTES,
   encodePeerFrame,
   decodePeerFrame,
   messageBodyBytes,
+  peekMessageChannel,
 } from './peer-frames.js'
-export type { PeerFrame, PeerMessageFrame, PeerAckFrame } from './peer-frames.js'
+export type { PeerFrame, PeerMessageFrame, PeerAckFrame, PeerSyncFrame } from './peer-frames.js'
 export { RateBucket } from './rate-limit.js'
+export {
+  AttributeOp,
+  CHANNEL_ATTRIBUTES_MAP,
+  checkAttributeKey,
+  checkAttributeWrite,
+  applyAttributeWrite,
+  checkAttributeTotals,
+  readChannelAttributes,
+  writeChannelAttributes,
+} from './attributes.js'
+export type { ChannelAttribute, AttributeScope, AttributeMapLike } from './attributes.js'
 export { mintToken, verifyToken, readTokenClaims } from './token.js'
 export type { TokenClaims, MintTokenOptions } from './token.js'

@@ -14,6 +14,20 @@ export const MAX_TOKEN_BYTES = 2048
 export const MAX_SIGNAL_BYTES = 16 * 1024
 export const MAX_IDS_PER_LIST = 512
 export const MAX_OFFLINE_BATCH = 200
+/** Yjs sync and awareness messages on either wire. */
+export const MAX_DOC_PAYLOAD_BYTES = 96 * 1024
+/** A channel document's whole state on the node (attributes plus Yjs bookkeeping). */
+export const MAX_DOC_STATE_BYTES = 64 * 1024
+
+export const MAX_CHANNELS_JOINED = 20
+export const MAX_MEMBER_COUNT_CHANNELS = 32
+/** getMembers answers at most this many (a random sample above it); no join/leave events above it. */
+export const MAX_MEMBERS_LISTED = 512
+export const MAX_ATTRIBUTE_KEYS = 32
+export const MAX_ATTRIBUTE_KEY_BYTES = 32
+export const MAX_ATTRIBUTE_VALUE_BYTES = 8 * 1024
+export const MAX_CHANNEL_ATTRIBUTES_BYTES = 32 * 1024
+export const MAX_USER_ATTRIBUTES_BYTES = 16 * 1024
 
 /** Defaults from SPEC.md; a node may configure its own and tells clients in LOGIN_OK. */
 export const DEFAULT_LIMITS = {
@@ -25,6 +39,12 @@ export const DEFAULT_LIMITS = {
   offlineAfterMs: 30_000,
   pingIntervalMs: 2_000,
   tokenWillExpireMs: 30_000,
+  /** A channel message copy is kept for a member that does not acknowledge it this long... */
+  channelRecoveryMs: 30_000,
+  /** ...but at most this many per member beyond the normal send timeout. */
+  channelRecoveryMessages: 32,
+  /** MemberCountUpdated at most this often (and every 3 s above MAX_MEMBERS_LISTED members). */
+  memberCountIntervalMs: 1000,
 } as const
 
 /** Rate limits per session: `count` events per `windowMs`. */
@@ -41,6 +61,17 @@ export const DEFAULT_RATE_LIMITS = {
   signaling: { count: 600, windowMs: 3000 },
   /** Token renewals and other session requests. */
   session: { count: 20, windowMs: 5000 },
+  attributeWrites: { count: 100, windowMs: 5000 },
+  attributeReads: { count: 400, windowMs: 5000 },
+  joins: { count: 50, windowMs: 3000 },
+  /** Joins of one and the same channel. */
+  sameChannelJoins: { count: 2, windowMs: 5000 },
+  memberCounts: { count: 1, windowMs: 1000 },
+  /**
+   * Relayed copies of channel messages and Yjs updates. A channel message to n members costs
+   * n copies; the SDK enforces the logical 1500 messages per 3 s, the node bounds the copies.
+   */
+  channelRelay: { count: 12000, windowMs: 3000 },
 } as const satisfies Record<string, RateLimit>
 
 export type RateLimitName = keyof typeof DEFAULT_RATE_LIMITS

@@ -5,18 +5,28 @@
  */
 import { Decoder, Encoder, utf8Length } from './binary.js'
 import { ErrorCode, ProtocolError } from './errors.js'
-import { MAX_DESCRIPTION_BYTES, MAX_MESSAGE_BYTES } from './limits.js'
+import { isValidId } from './ids.js'
+import { MAX_DESCRIPTION_BYTES, MAX_DOC_PAYLOAD_BYTES, MAX_ID_BYTES, MAX_MESSAGE_BYTES } from './limits.js'
 
 export enum PeerFrameType {
-  /** A peer message: one step of the sender's ordered stream to this receiver. */
+  /** A peer or channel message: one step of the sender's ordered stream to this receiver. */
   MESSAGE = 1,
   /** Cumulative acknowledgement: every seq ≤ upTo of the stream was delivered to the app. */
   ACK = 2,
+  /** A channel's Yjs sync or awareness message (idempotent; not sequenced, not acknowledged). */
+  SYNC = 3,
 }
 
 export enum MessageKind {
   TEXT = 0,
   RAW = 1,
+}
+
+export enum SyncKind {
+  /** A y-protocols sync message for the channel document. */
+  DOC = 2,
+  /** A y-protocols awareness update for the channel. */
+  AWARENESS = 3,
 }
 
 export const MAX_STREAM_ID_BYTES = 32
@@ -29,6 +39,8 @@ export const MAX_STREAM_ID_BYTES = 32
 export type PeerMessageFrame = {
   type: PeerFrameType.MESSAGE
   stream: string
+  /** The channel this message was sent to; '' for a peer message. */
+  channel: string
   seq: number
   floor: number
   sentTs: number
@@ -40,7 +52,16 @@ export type PeerMessageFrame = {
 
 export type PeerAckFrame = { type: PeerFrameType.ACK; stream: string; upTo: number }
 
-export type PeerFrame = PeerMessageFrame | PeerAckFrame
+export type PeerSyncFrame = {
+  type: PeerFrameType.SYNC
+  channel: string
+  kind: SyncKind
+  /** DOC: the writer asked members to be told (AttributesUpdated). */
+  notify: boolean
+  payload: Uint8Array
+}
+
+export type PeerFrame = PeerMessageFrame | PeerAckFrame | PeerSyncFrame
 
 /** Size of a message body as the limits count it (UTF-8 for text). */
 export function messageBodyBytes(kind: MessageKind, text: string, bytes: Uint8Array): number {
@@ -48,13 +69,23 @@ export function messageBodyBytes(kind: MessageKind, text: string, bytes: Uint8Ar
 }
 
 export function encodePeerFrame(f: PeerFrame): Uint8Array {
-  const e = new Encoder(f.type === PeerFrameType.MESSAGE ? 64 + f.bytes.length + f.text.length * 3 : 48)
+  if (f.type === PeerFrameType.SYNC) {
+    const e = new Encoder(f.payload.length + 80)
+    e.varuint(f.type)
+    e.string(f.channel)
+    e.uint8(f.kind)
+    e.bool(f.notify)
+    e.bytes(f.payload)
+    return e.finish()
+  }
+  const e = new Encoder(f.type === PeerFrameType.MESSAGE ? 96 + f.bytes.length + f.text.length * 3 : 48)
   e.varuint(f.type)
   e.string(f.stream)
   if (f.type === PeerFrameType.ACK) {
     e.varuint(f.upTo)
     return e.finish()
   }
+  e.string(f.channel)
   e.varuint(f.seq)
   e.varuint(f.floor)
   e.varuint(f.sentTs)
@@ -69,9 +100,25 @@ export function encodePeerFrame(f: PeerFrame): Uint8Array {
 
 const EMPTY = new Uint8Array(0)
 
+function readChannel(d: Decoder, optional: boolean): string {
+  const channel = d.string(MAX_ID_BYTES)
+  if ((channel !== '' || !optional) && !isValidId(channel)) {
+    throw new ProtocolError(ErrorCode.INVALID_CHANNEL_ID, 'invalid channel id')
+  }
+  return channel
+}
+
 export function decodePeerFrame(bytes: Uint8Array): PeerFrame {
   const d = new Decoder(bytes)
   const type = d.varuint()
+  if (type === PeerFrameType.SYNC) {
+    const channel = readChannel(d, false)
+    const kind = d.uint8()
+    if (kind !== SyncKind.DOC && kind !== SyncKind.AWARENESS) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'unknown sync kind')
+    const f: PeerSyncFrame = { type, channel, kind, notify: d.bool(), payload: d.bytes(MAX_DOC_PAYLOAD_BYTES) }
+    d.end()
+    return f
+  }
   if (type !== PeerFrameType.MESSAGE && type !== PeerFrameType.ACK) {
     throw new ProtocolError(ErrorCode.UNKNOWN_FRAME, `unknown peer frame type ${type}`)
   }
@@ -82,22 +129,30 @@ export function decodePeerFrame(bytes: Uint8Array): PeerFrame {
     d.end()
     return f
   }
+  const channel = readChannel(d, true)
   const seq = d.varuint()
   const floor = d.varuint()
   const sentTs = d.varuint()
   const kind = d.uint8()
   if (seq < 1 || floor < 1 || floor > seq) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'bad sequence numbers')
+  const base = { type: PeerFrameType.MESSAGE as const, stream, channel, seq, floor, sentTs, text: '', bytes: EMPTY, description: '' }
   let f: PeerMessageFrame
-  if (kind === MessageKind.TEXT) {
-    const text = d.string(MAX_MESSAGE_BYTES)
-    f = { type, stream, seq, floor, sentTs, kind, text, bytes: EMPTY, description: '' }
-  } else if (kind === MessageKind.RAW) {
-    const body = d.bytes(MAX_MESSAGE_BYTES)
-    const description = d.string(MAX_DESCRIPTION_BYTES)
-    f = { type, stream, seq, floor, sentTs, kind, text: '', bytes: body, description }
-  } else {
-    throw new ProtocolError(ErrorCode.MALFORMED_FRAME, `unknown message kind ${kind}`)
-  }
+  if (kind === MessageKind.TEXT) f = { ...base, kind, text: d.string(MAX_MESSAGE_BYTES) }
+  else if (kind === MessageKind.RAW) {
+    f = { ...base, kind, bytes: d.bytes(MAX_MESSAGE_BYTES), description: d.string(MAX_DESCRIPTION_BYTES) }
+  } else throw new ProtocolError(ErrorCode.MALFORMED_FRAME, `unknown message kind ${kind}`)
   d.end()
   return f
+}
+
+/** The channel of a MESSAGE frame without decoding the body ('' for a peer message or another frame). */
+export function peekMessageChannel(bytes: Uint8Array): string {
+  try {
+    const d = new Decoder(bytes)
+    if (d.varuint() !== PeerFrameType.MESSAGE) return ''
+    d.string(MAX_STREAM_ID_BYTES)
+    return d.string(MAX_ID_BYTES)
+  } catch {
+    return ''
+  }
 }

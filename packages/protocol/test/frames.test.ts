@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
+  AttributeOp,
+  SyncKind,
   ErrorCode,
   FrameType,
   MessageKind,
@@ -63,6 +65,24 @@ describe('frames', () => {
       { type: FrameType.KICKED, code: ErrorCode.REMOTE_LOGIN, message: '' },
       { type: FrameType.TOKEN_WILL_EXPIRE, expiresAt: 123 },
       { type: FrameType.ERROR, code: ErrorCode.MALFORMED_FRAME, message: 'bad' },
+      { type: FrameType.JOIN_CHANNEL, reqId: 1, channel: 'room' },
+      { type: FrameType.LEAVE_CHANNEL, reqId: 1, channel: 'room' },
+      { type: FrameType.GET_MEMBERS, reqId: 1, channel: 'room' },
+      { type: FrameType.GET_MEMBER_COUNTS, reqId: 1, channels: ['a', 'b'] },
+      { type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 3, channel: 'room', kind: SyncKind.DOC, notify: true, payload: bytes(0, 1) },
+      { type: FrameType.CHANNEL_ATTRS_WRITE, reqId: 1, channel: 'room', op: AttributeOp.ADD_OR_UPDATE, attrs: [['k', 'v']], keys: [], notify: true },
+      { type: FrameType.CHANNEL_ATTRS_GET, reqId: 1, channel: 'room', keys: ['k'] },
+      { type: FrameType.USER_ATTRS_WRITE, reqId: 1, op: AttributeOp.DELETE_KEYS, attrs: [], keys: ['k'] },
+      { type: FrameType.USER_ATTRS_GET, reqId: 1, uid: 'a', keys: [] },
+      { type: FrameType.USER_ATTRS_SUBSCRIBE, reqId: 1, uids: ['a'] },
+      { type: FrameType.USER_ATTRS_UNSUBSCRIBE, reqId: 1, uids: ['a'] },
+      { type: FrameType.MEMBERS, reqId: 1, channel: 'room', count: 3, members: ['a', 'b', 'c'] },
+      { type: FrameType.MEMBER_COUNTS, reqId: 1, counts: [{ channel: 'room', count: 0 }] },
+      { type: FrameType.MEMBER_EVENT, channel: 'room', uid: 'a', joined: false },
+      { type: FrameType.MEMBER_COUNT_UPDATED, channel: 'room', count: 7 },
+      { type: FrameType.CHANNEL_SYNC_FROM_NODE, channel: 'room', from: '', kind: SyncKind.AWARENESS, notify: false, payload: bytes(9) },
+      { type: FrameType.ATTRIBUTES, reqId: 1, attrs: [{ key: 'k', value: 'v', lastUpdateUserId: 'a', lastUpdateTs: 5 }] },
+      { type: FrameType.USER_ATTRS_CHANGED, uid: 'a', attrs: [] },
     ]
     for (const f of frames) roundTrip(f)
     expect(new Set(frames.map((f) => f.type)).size).toBe(Object.keys(FrameType).length / 2)
@@ -105,15 +125,16 @@ describe('frames', () => {
 describe('peer frames', () => {
   it('round-trips text, raw and ack frames', () => {
     const frames: PeerFrame[] = [
-      { type: PeerFrameType.MESSAGE, stream: 's.0', seq: 3, floor: 2, sentTs: 10, kind: MessageKind.TEXT, text: 'héllo', bytes: new Uint8Array(0), description: '' },
-      { type: PeerFrameType.MESSAGE, stream: 's.0', seq: 1, floor: 1, sentTs: 10, kind: MessageKind.RAW, text: '', bytes: bytes(0, 255), description: 'd' },
+      { type: PeerFrameType.MESSAGE, stream: 's.0', channel: '', seq: 3, floor: 2, sentTs: 10, kind: MessageKind.TEXT, text: 'héllo', bytes: new Uint8Array(0), description: '' },
+      { type: PeerFrameType.MESSAGE, stream: 's.0', channel: 'room', seq: 1, floor: 1, sentTs: 10, kind: MessageKind.RAW, text: '', bytes: bytes(0, 255), description: 'd' },
       { type: PeerFrameType.ACK, stream: 's.0', upTo: 5 },
+      { type: PeerFrameType.SYNC, channel: 'room', kind: SyncKind.DOC, notify: true, payload: bytes(1, 2) },
     ]
     for (const f of frames) expect(decodePeerFrame(encodePeerFrame(f))).toEqual(f)
   })
 
   it('refuses a floor above the seq, seq 0, unknown kinds and oversize bodies', () => {
-    const base = { type: PeerFrameType.MESSAGE, stream: 's', sentTs: 1, text: 'x', bytes: new Uint8Array(0), description: '' } as const
+    const base = { type: PeerFrameType.MESSAGE, stream: 's', channel: '', sentTs: 1, text: 'x', bytes: new Uint8Array(0), description: '' } as const
     expect(codeOf(() => decodePeerFrame(encodePeerFrame({ ...base, seq: 1, floor: 2, kind: MessageKind.TEXT })))).toBe(ErrorCode.MALFORMED_FRAME)
     expect(codeOf(() => decodePeerFrame(encodePeerFrame({ ...base, seq: 0, floor: 0, kind: MessageKind.TEXT })))).toBe(ErrorCode.MALFORMED_FRAME)
     expect(codeOf(() => decodePeerFrame(encodePeerFrame({ ...base, seq: 1, floor: 1, kind: 9 as MessageKind })))).toBe(ErrorCode.MALFORMED_FRAME)

@@ -1,4 +1,5 @@
 import type { PeerOnlineState } from '@plaza/protocol'
+import type { DocStore } from '../store/doc-store.js'
 import type { OfflineStore } from '../store/offline-store.js'
 
 /** What the engine needs of a live session held by this node. */
@@ -14,18 +15,23 @@ export interface SessionHandle {
   kick(code: number, message: string): void
 }
 
+/** What users can follow about another user. */
+export type Topic = 'presence' | 'attributes'
+
 /**
- * Where a node keeps the state that users share: who is online, who listens to whose
- * presence, how a frame reaches a user, and the offline store. In the manner of Socket.IO's
+ * Where a node keeps the state that users share: who is online, who follows whom, channel
+ * membership, how a frame reaches a user, and the stores. In the manner of Socket.IO's
  * adapters, the in-process engine is the working default; an engine for many nodes (Redis)
  * implements the same contract so that the node code does not change.
  *
  * Contract: `register` makes `session` the one session of its uid in its app, everywhere,
  * kicking any older one; `deliver` hands a frame to the uid's session wherever it is held and
- * says whether one was found; presence changes published on any node reach every subscriber.
+ * says whether one was found; `publish` reaches every subscriber of the topic on any node;
+ * channel membership and `sendToChannel` span all nodes.
  */
 export interface Engine {
   readonly offline: OfflineStore
+  readonly docs: DocStore
   open(): Promise<void>
   close(): Promise<void>
 
@@ -37,11 +43,22 @@ export interface Engine {
   deliver(appId: string, uid: string, frame: Uint8Array): boolean
 
   presenceOf(appId: string, uids: string[]): PeerOnlineState[]
-  subscribe(session: SessionHandle, uids: string[]): void
-  unsubscribe(session: SessionHandle, uids: string[]): void
-  /** Everyone subscribed to `uid` hears its new state. */
-  publishPresence(appId: string, uid: string, state: PeerOnlineState): void
+  subscribe(session: SessionHandle, topic: Topic, uids: string[]): void
+  unsubscribe(session: SessionHandle, topic: Topic, uids: string[]): void
+  /** Everyone subscribed to `topic` of `uid` gets `frame`. */
+  publish(topic: Topic, appId: string, uid: string, frame: Uint8Array): void
+
+  /** Adds the session to the channel; returns the member count after. */
+  joinChannel(session: SessionHandle, channel: string): number
+  /** Removes it; returns the member count after. */
+  leaveChannel(session: SessionHandle, channel: string): number
+  isMember(appId: string, channel: string, uid: string): boolean
+  /** Member uids (all of them; callers sample). */
+  channelMembers(appId: string, channel: string): string[]
+  channelCount(appId: string, channel: string): number
+  /** Sends `frame` to every member of the channel but `exceptUid`. */
+  sendToChannel(appId: string, channel: string, frame: Uint8Array, exceptUid?: string): void
 
   /** Counts for health and metrics. */
-  stats(): { sessions: number; subscriptions: number }
+  stats(): { sessions: number; subscriptions: number; channels: number }
 }

@@ -1,25 +1,37 @@
-import { encodeFrame, FrameType, PeerOnlineState } from '@plaza/protocol'
-import type { OfflineStore } from '../store/offline-store.js'
-import type { Engine, SessionHandle } from './engine.js'
+import { PeerOnlineState } from '@plaza/protocol'
+import { openDatabase, type Database } from '../store/database.js'
+import { DocStore } from '../store/doc-store.js'
+import { LevelOfflineStore, type OfflineStoreOptions } from '../store/offline-store.js'
+import type { Engine, SessionHandle, Topic } from './engine.js'
 
-const key = (appId: string, uid: string) => `${appId}\u0000${uid}`
+const key = (appId: string, id: string) => `${appId}\u0000${id}`
 
-/** The default engine: one node, state in this process, offline messages in the embedded store. */
+/** The default engine: one node, state in this process, stores in the embedded database. */
 export class LocalEngine implements Engine {
+  readonly offline: LevelOfflineStore
+  readonly docs: DocStore
+  private readonly db: Database
   private readonly sessions = new Map<string, SessionHandle>()
-  /** target (app+uid) -> sessions subscribed to its presence */
+  /** topic + target (app+uid) -> sessions following it */
   private readonly subscribers = new Map<string, Set<SessionHandle>>()
-  /** session -> targets it subscribes to, to clean up when it ends */
+  /** session -> the topic+target keys it follows, to clean up when it ends */
   private readonly subscriptionsOf = new Map<SessionHandle, Set<string>>()
+  /** app+channel -> uid -> session */
+  private readonly channels = new Map<string, Map<string, SessionHandle>>()
 
-  constructor(readonly offline: OfflineStore & { open?(): Promise<void> }) {}
+  constructor(dataDir: string, offline: OfflineStoreOptions) {
+    this.db = openDatabase(dataDir)
+    this.offline = new LevelOfflineStore(this.db, offline)
+    this.docs = new DocStore(this.db)
+  }
 
   async open(): Promise<void> {
-    await this.offline.open?.()
+    await this.db.open()
   }
 
   async close(): Promise<void> {
     await this.offline.close()
+    await this.db.close()
   }
 
   register(session: SessionHandle): void {
@@ -54,11 +66,11 @@ export class LocalEngine implements Engine {
     return uids.map((uid) => this.sessions.get(key(appId, uid))?.presence ?? PeerOnlineState.OFFLINE)
   }
 
-  subscribe(session: SessionHandle, uids: string[]): void {
+  subscribe(session: SessionHandle, topic: Topic, uids: string[]): void {
     let mine = this.subscriptionsOf.get(session)
     if (!mine) this.subscriptionsOf.set(session, (mine = new Set()))
     for (const uid of uids) {
-      const t = key(session.appId, uid)
+      const t = `${topic}\u0000${key(session.appId, uid)}`
       mine.add(t)
       let set = this.subscribers.get(t)
       if (!set) this.subscribers.set(t, (set = new Set()))
@@ -66,10 +78,10 @@ export class LocalEngine implements Engine {
     }
   }
 
-  unsubscribe(session: SessionHandle, uids: string[]): void {
+  unsubscribe(session: SessionHandle, topic: Topic, uids: string[]): void {
     const mine = this.subscriptionsOf.get(session)
     for (const uid of uids) {
-      const t = key(session.appId, uid)
+      const t = `${topic}\u0000${key(session.appId, uid)}`
       mine?.delete(t)
       this.dropSubscriber(t, session)
     }
@@ -82,16 +94,49 @@ export class LocalEngine implements Engine {
     if (set.size === 0) this.subscribers.delete(target)
   }
 
-  publishPresence(appId: string, uid: string, state: PeerOnlineState): void {
-    const set = this.subscribers.get(key(appId, uid))
-    if (!set || set.size === 0) return
-    const frame = encodeFrame({ type: FrameType.PRESENCE_STATES, reqId: 0, states: [{ uid, state }] })
-    for (const s of set) s.send(frame)
+  publish(topic: Topic, appId: string, uid: string, frame: Uint8Array): void {
+    const set = this.subscribers.get(`${topic}\u0000${key(appId, uid)}`)
+    if (set) for (const s of set) s.send(frame)
   }
 
-  stats(): { sessions: number; subscriptions: number } {
+  joinChannel(session: SessionHandle, channel: string): number {
+    const k = key(session.appId, channel)
+    let members = this.channels.get(k)
+    if (!members) this.channels.set(k, (members = new Map()))
+    members.set(session.uid, session)
+    return members.size
+  }
+
+  leaveChannel(session: SessionHandle, channel: string): number {
+    const k = key(session.appId, channel)
+    const members = this.channels.get(k)
+    if (!members) return 0
+    if (members.get(session.uid) === session) members.delete(session.uid)
+    if (members.size === 0) this.channels.delete(k)
+    return members.size
+  }
+
+  isMember(appId: string, channel: string, uid: string): boolean {
+    return this.channels.get(key(appId, channel))?.has(uid) ?? false
+  }
+
+  channelMembers(appId: string, channel: string): string[] {
+    return [...(this.channels.get(key(appId, channel))?.keys() ?? [])]
+  }
+
+  channelCount(appId: string, channel: string): number {
+    return this.channels.get(key(appId, channel))?.size ?? 0
+  }
+
+  sendToChannel(appId: string, channel: string, frame: Uint8Array, exceptUid?: string): void {
+    const members = this.channels.get(key(appId, channel))
+    if (!members) return
+    for (const [uid, s] of members) if (uid !== exceptUid) s.send(frame)
+  }
+
+  stats(): { sessions: number; subscriptions: number; channels: number } {
     let subscriptions = 0
     for (const set of this.subscriptionsOf.values()) subscriptions += set.size
-    return { sessions: this.sessions.size, subscriptions }
+    return { sessions: this.sessions.size, subscriptions, channels: this.channels.size }
   }
 }

@@ -1,4 +1,4 @@
-import { ClassicLevel } from 'classic-level'
+import type { ClassicLevel } from 'classic-level'
 import { Decoder, Encoder, MAX_PEER_FRAME_BYTES, MAX_ID_BYTES, type OfflineMessage } from '@plaza/protocol'
 
 export interface OfflineStoreOptions {
@@ -56,23 +56,17 @@ function decodeValue(id: number, value: Uint8Array): OfflineMessage {
  * written with `sync: true`, so a put resolves only after its bytes reached the disk.
  */
 export class LevelOfflineStore implements OfflineStore {
-  private readonly db: ClassicLevel<string, Uint8Array>
   private queue: PendingPut[] = []
   private writing = false
   /** Next id per receiver, learnt from disk on first use (bounded: ids re-read on a miss). */
   private readonly nextIds = new Map<string, number>()
   private static readonly MAX_CACHED_RECEIVERS = 50_000
 
+  /** `db` is shared with other stores (keys here start with "o\0"); its owner opens and closes it. */
   constructor(
-    dir: string,
+    private readonly db: ClassicLevel<string, Uint8Array>,
     private readonly opts: OfflineStoreOptions,
-  ) {
-    this.db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' })
-  }
-
-  open(): Promise<void> {
-    return this.db.open()
-  }
+  ) {}
 
   put(appId: string, uid: string, from: string, serverTs: number, payload: Uint8Array): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -173,8 +167,8 @@ export class LevelOfflineStore implements OfflineStore {
     return dead.length
   }
 
+  /** Waits for queued writes; the database itself is closed by its owner. */
   async close(): Promise<void> {
     while (this.writing || this.queue.length) await new Promise((r) => setTimeout(r, 5))
-    await this.db.close()
   }
 }

@@ -19,6 +19,8 @@ export interface SendResult {
 }
 
 export interface OutgoingBody {
+  /** '' for a peer message. */
+  channel: string
   kind: MessageKind
   text: string
   bytes: Uint8Array
@@ -29,7 +31,10 @@ interface Outgoing extends OutgoingBody {
   seq: number
   offline: boolean
   size: number
+  createdAt: number
   deadline: number
+  /** Kept past the send timeout, for a member that comes back (channel messages). */
+  recoverable: boolean
   /** When the last copy left; 0 = never sent. */
   sentAt: number
   path: Path | null
@@ -54,6 +59,15 @@ export interface OutboxOptions {
   /** Flow control: most messages and bytes unacknowledged per receiver. */
   windowMessages: number
   windowBytes: number
+  /** Recoverable messages past `timeoutMs` kept at most this many per receiver. */
+  recoveryMessages: number
+}
+
+export interface SendOptions {
+  offline: boolean
+  /** Overrides the options' timeout (channel copies are kept longer). */
+  timeoutMs?: number
+  recoverable?: boolean
 }
 
 /**
@@ -78,14 +92,16 @@ export class PeerOutbox {
     return this.inflight.size === 0 && this.queue.length === 0
   }
 
-  send(body: OutgoingBody, offline: boolean, size: number, now: number): Promise<SendResult> {
+  send(body: OutgoingBody, size: number, now: number, options: SendOptions): Promise<SendResult> {
     return new Promise((resolve) => {
       this.queue.push({
         ...body,
         seq: this.nextSeq++,
-        offline,
+        offline: options.offline,
         size,
-        deadline: now + this.opts.timeoutMs,
+        createdAt: now,
+        deadline: now + (options.timeoutMs ?? this.opts.timeoutMs),
+        recoverable: options.recoverable ?? false,
         sentAt: 0,
         path: null,
         attempts: 0,
@@ -106,8 +122,14 @@ export class PeerOutbox {
 
   /** Timer tick: time out, and send again what was not acknowledged in time. */
   tick(now: number): void {
+    const recovering: Outgoing[] = []
     for (const o of [...this.inflight.values(), ...this.queue]) {
       if (o.deadline <= now) this.settle(o, PeerMessageState.SENT_TIMEOUT)
+      else if (o.recoverable && now - o.createdAt > this.opts.timeoutMs) recovering.push(o)
+    }
+    // Beyond the send timeout only the most recent few are kept for the receiver's return.
+    for (const o of recovering.slice(0, Math.max(0, recovering.length - this.opts.recoveryMessages))) {
+      this.settle(o, PeerMessageState.SENT_TIMEOUT)
     }
     for (const o of this.inflight.values()) {
       if (now - o.sentAt >= this.opts.retransmitMs) this.transmit(o, now)
@@ -118,6 +140,12 @@ export class PeerOutbox {
   /** A path came back (link open, rendezvous reconnected): resend what waits on a dead path. */
   resendVia(path: Path | null, now: number): void {
     for (const o of this.inflight.values()) if (o.path === path || o.sentAt === 0) this.transmit(o, now)
+    this.pump(now)
+  }
+
+  /** Gives up a channel's pending copies (the receiver or we left it). */
+  dropChannel(channel: string, now: number): void {
+    for (const o of [...this.inflight.values(), ...this.queue]) if (o.channel === channel) this.settle(o, PeerMessageState.FAILURE)
     this.pump(now)
   }
 
@@ -149,6 +177,7 @@ export class PeerOutbox {
     const bytes = encodePeerFrame({
       type: PeerFrameType.MESSAGE,
       stream: this.stream,
+      channel: o.channel,
       seq: o.seq,
       floor: this.floor(),
       sentTs: now,

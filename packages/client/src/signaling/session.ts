@@ -226,10 +226,9 @@ export class SignalingSession extends Emitter<SessionEvents> {
       case FrameType.PONG:
         this.clockOffset = f.serverTs - Math.round((f.ts + Date.now()) / 2)
         return
-      case FrameType.RESULT:
-      case FrameType.RELAY_RESULT:
-      case FrameType.PRESENCE_STATES:
-        if (f.reqId !== 0) {
+      default:
+        // Answers carry the reqId of their request; reqId 0 (or none) is an event.
+        if ('reqId' in f && f.reqId !== 0) {
           const req = this.requests.get(f.reqId)
           if (req) {
             this.requests.delete(f.reqId)
@@ -239,8 +238,6 @@ export class SignalingSession extends Emitter<SessionEvents> {
           }
           return
         }
-        return this.emit('frame', f)
-      default:
         return this.emit('frame', f)
     }
   }
