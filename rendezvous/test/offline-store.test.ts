@@ -2,15 +2,24 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { openDatabase } from '../src/store/database.js'
+import { DocStore } from '../src/store/doc-store.js'
 import { LevelOfflineStore } from '../src/store/offline-store.js'
 
 const dirs: string[] = []
 async function open(opts = { perReceiver: 200, retentionMs: 7 * 86400_000 }, dir?: string) {
   const d = dir ?? mkdtempSync(join(tmpdir(), 'plaza-store-'))
   if (!dir) dirs.push(d)
-  const store = new LevelOfflineStore(d, opts)
-  await store.open()
-  return { store, dir: d }
+  const db = openDatabase(d)
+  await db.open()
+  const offline = new LevelOfflineStore(db, opts)
+  const store = Object.assign(offline, {
+    close: async () => {
+      await LevelOfflineStore.prototype.close.call(offline)
+      await db.close()
+    },
+  })
+  return { store, dir: d, db }
 }
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
@@ -64,5 +73,21 @@ describe('LevelOfflineStore', () => {
     expect(list[0].id).toBe(second.id)
     expect(list[1].id).toBeGreaterThan(second.id)
     await again.store.close()
+  })
+})
+
+describe('DocStore', () => {
+  it('keeps a channel document, and sweeps those empty past the retention unless live', async () => {
+    const { db, store } = await open()
+    const docs = new DocStore(db)
+    await docs.save('app', 'old', { state: new Uint8Array([1, 2]), lastActiveTs: 1000 })
+    await docs.save('app', 'old-but-live', { state: new Uint8Array([3]), lastActiveTs: 1000 })
+    await docs.save('app', 'fresh', { state: new Uint8Array([4]), lastActiveTs: Date.now() })
+    expect(await docs.load('app', 'old')).toEqual({ state: new Uint8Array([1, 2]), lastActiveTs: 1000 })
+    expect(await docs.sweep(Date.now() - 60_000, (_app, channel) => channel === 'old-but-live')).toBe(1)
+    expect(await docs.load('app', 'old')).toBeNull()
+    expect(await docs.load('app', 'old-but-live')).not.toBeNull()
+    expect(await docs.load('app', 'fresh')).not.toBeNull()
+    await store.close()
   })
 })

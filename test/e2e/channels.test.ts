@@ -1,12 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorCode, PlazaError, type ChannelAttributes, type PlazaChannel, type PlazaClient } from '@plaza/client'
 import { closeClients, loggedIn } from '../helpers/clients.js'
+import { startProxy } from '../helpers/proxy.js'
 import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
 import { until, waitForEvent } from '../helpers/wait.js'
 
 let node: RendezvousProcess
 beforeAll(async () => {
-  node = await startRendezvous()
+  // Quick liveness so that a silenced client notices within ~1.5 s.
+  node = await startRendezvous({ args: ['--ping-interval', '500'] })
 })
 afterAll(() => stopRendezvous(node))
 afterEach(() => closeClients())
@@ -42,6 +44,15 @@ describe('membership', () => {
     await b.channel.leave()
     await left
     expect(await a.client.getChannelMemberCount(['room-m', 'room-nobody'])).toEqual({ 'room-m': 1, 'room-nobody': 0 })
+  })
+
+  it('coalesces MemberCountUpdated to at most one a second', async () => {
+    const watcher = await member('mc-watch', 'room-mc')
+    const counts: number[] = []
+    watcher.channel.on('MemberCountUpdated', (n) => counts.push(n))
+    await Promise.all(['mc-1', 'mc-2', 'mc-3', 'mc-4', 'mc-5'].map((u) => member(u, 'room-mc')))
+    await until(() => counts.at(-1) === 6, 5000, 'count of 6')
+    expect(counts.length).toBeLessThanOrEqual(2)
   })
 
   it('refuses a second join, a leave when not joined, and more than 20 channels', async () => {
@@ -103,6 +114,30 @@ describe('channel messages', () => {
     await until(() => got.length === 10 && back.length === 1, 15_000, 'relay delivery')
     expect(got).toEqual(Array.from({ length: 10 }, (_, i) => `to blocked ${i}`))
     expect(blocked.client.getPeerLinkState('r-a')).not.toBe('open')
+  })
+
+  it('gives a member who reconnects the channel messages it missed, each exactly once', async () => {
+    const proxy = await startProxy(node.port)
+    try {
+      const a = await member('rc-a', 'room-rc', { directLinks: false })
+      const b = await member('rc-b', 'room-rc', { directLinks: false, rendezvousUrl: proxy.url, loginTimeoutMs: 1000 })
+      const got: string[] = []
+      b.channel.on('ChannelMessage', (m) => got.push(m.messageType === 'TEXT' ? m.text : ''))
+      await a.channel.sendMessage({ text: 'before' })
+      await until(() => got.length === 1, 5000, 'first message')
+      const reconnecting = waitForEvent(b.client, 'ConnectionStateChanged', (s) => s === 'RECONNECTING', 10_000)
+      proxy.blackhole(true)
+      for (let i = 0; i < 10; i++) await a.channel.sendMessage({ text: `missed ${i}` })
+      await reconnecting
+      const back = waitForEvent(b.client, 'ConnectionStateChanged', (s) => s === 'CONNECTED', 10_000)
+      proxy.blackhole(false)
+      proxy.cut()
+      await back
+      await until(() => got.length >= 11, 10_000, 'missed messages')
+      expect(got).toEqual(['before', ...Array.from({ length: 10 }, (_, i) => `missed ${i}`)])
+    } finally {
+      await proxy.close()
+    }
   })
 
   it('refuses messages when not joined and oversize messages', async () => {
@@ -193,6 +228,15 @@ describe('channel attributes', () => {
       expect(await codeOf(c.setChannelAttributes('room-lim', heavy))).toBe(ErrorCode.ATTRIBUTES_TOO_LARGE)
     }
     expect(await outsider.getChannelAttributes('room-lim')).toEqual({})
+  })
+
+  it('answers TOO_OFTEN past 100 attribute writes in 5 s', async () => {
+    const outsider = await loggedIn(node, 'rate-out')
+    const results = await Promise.all(
+      Array.from({ length: 110 }, (_, i) => codeOf(outsider.addOrUpdateChannelAttributes('room-rate', { k: String(i) }))),
+    )
+    expect(results.filter((c) => c === ErrorCode.TOO_OFTEN).length).toBeGreaterThanOrEqual(5)
+    expect(results.filter((c) => c === null).length).toBeGreaterThanOrEqual(90)
   })
 })
 

@@ -14,6 +14,10 @@ import {
   type ServerFrame,
 } from '@plaza/protocol'
 import { PeerMessageState } from '@plaza/client'
+import * as Y from 'yjs'
+import * as encoding from 'lib0/encoding'
+import * as sync from 'y-protocols/sync'
+import { SyncKind } from '@plaza/protocol'
 import { loggedIn, closeClients } from '../helpers/clients.js'
 import { APP_ID, startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
 
@@ -165,6 +169,49 @@ describe('bad input at the rendezvous', () => {
     await raw.login('wire-sig', await node.token('wire-sig'))
     raw.send({ type: FrameType.SIGNAL_TO, to: 'wire-ghost', data: '{}' })
     expect(await raw.next((f) => f.type === FrameType.SIGNAL_FAILED)).toMatchObject({ to: 'wire-ghost', code: ErrorCode.PEER_OFFLINE })
+    raw.close()
+  })
+
+  it('refuses a member’s document update past the limits or with foreign data, keeping the replica intact', async () => {
+    const raw = await RawClient.open(node.url)
+    await raw.login('wire-doc', await node.token('wire-doc'))
+    raw.send({ type: FrameType.JOIN_CHANNEL, reqId: 1, channel: 'wire-room' })
+    await raw.next((f) => f.type === FrameType.MEMBERS)
+    const updateOf = (fill: (doc: Y.Doc) => void) => {
+      const doc = new Y.Doc()
+      fill(doc)
+      const e = encoding.createEncoder()
+      sync.writeUpdate(e, Y.encodeStateAsUpdate(doc))
+      return encoding.toUint8Array(e)
+    }
+    const tooBig = updateOf((d) => {
+      const m = d.getMap('attributes')
+      for (let i = 0; i < 5; i++) m.set(`k${i}`, { value: 'x'.repeat(8000), lastUpdateUserId: 'wire-doc', lastUpdateTs: 1 })
+    })
+    raw.send({ type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 2, channel: 'wire-room', kind: SyncKind.DOC, notify: false, payload: tooBig })
+    expect(await raw.next((f) => f.type === FrameType.RESULT && f.reqId === 2)).toMatchObject({ code: ErrorCode.ATTRIBUTES_TOO_LARGE })
+    const foreign = updateOf((d) => d.getArray('junk').push(['x']))
+    raw.send({ type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 3, channel: 'wire-room', kind: SyncKind.DOC, notify: false, payload: foreign })
+    expect(await raw.next((f) => f.type === FrameType.RESULT && f.reqId === 3)).toMatchObject({ code: ErrorCode.INVALID_ARGUMENT })
+    const malformed = updateOf((d) => d.getMap('attributes').set('k', 'not an attribute object'))
+    raw.send({ type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 4, channel: 'wire-room', kind: SyncKind.DOC, notify: false, payload: malformed })
+    expect(await raw.next((f) => f.type === FrameType.RESULT && f.reqId === 4)).toMatchObject({ code: ErrorCode.INVALID_ARGUMENT })
+    raw.send({ type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 5, channel: 'wire-room', kind: SyncKind.DOC, notify: false, payload: new Uint8Array([1, 200]) })
+    expect(await raw.next((f) => f.type === FrameType.RESULT && f.reqId === 5)).toMatchObject({ code: ErrorCode.MALFORMED_FRAME })
+    raw.send({ type: FrameType.CHANNEL_ATTRS_GET, reqId: 6, channel: 'wire-room', keys: [] })
+    expect(await raw.next((f) => f.type === FrameType.ATTRIBUTES && f.reqId === 6)).toMatchObject({ attrs: [] })
+    raw.close()
+  })
+
+  it('refuses a channel message relayed to a non-member, and sync for a channel not joined', async () => {
+    const raw = await RawClient.open(node.url)
+    await raw.login('wire-chan', await node.token('wire-chan'))
+    await loggedIn(node, 'wire-outsider', { directLinks: false })
+    const frame = encodePeerFrame({ type: PeerFrameType.MESSAGE, stream: 'x', channel: 'wire-room2', seq: 1, floor: 1, sentTs: 1, kind: MessageKind.TEXT, text: 'x', bytes: new Uint8Array(0), description: '' })
+    raw.send({ type: FrameType.RELAY_TO, reqId: 1, to: 'wire-outsider', offline: false, payload: frame })
+    expect(await raw.next((f) => f.type === FrameType.RESULT && f.reqId === 1)).toMatchObject({ code: ErrorCode.NOT_IN_CHANNEL })
+    raw.send({ type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 2, channel: 'wire-room2', kind: SyncKind.AWARENESS, notify: false, payload: new Uint8Array([0]) })
+    expect(await raw.next((f) => f.type === FrameType.RESULT && f.reqId === 2)).toMatchObject({ code: ErrorCode.NOT_IN_CHANNEL })
     raw.close()
   })
 })

@@ -121,3 +121,24 @@ describe('Inbox', () => {
   })
 })
 
+
+describe('PeerOutbox recovery window', () => {
+  it('keeps at most recoveryMessages channel copies past the send timeout, the newest ones', async () => {
+    const outbox = new PeerOutbox(
+      'away',
+      's',
+      { direct: () => false, relay: () => new Promise(() => undefined), peerReachable: () => undefined },
+      { timeoutMs: 100, retransmitMs: 10_000, windowMessages: 256, windowBytes: 1 << 20, recoveryMessages: 3 },
+    )
+    const t0 = 1_000_000
+    const body = (i: number) => ({ channel: 'room', kind: MessageKind.TEXT, text: String(i), bytes: new Uint8Array(0), description: '' })
+    const results = Array.from({ length: 5 }, (_, i) => outbox.send(body(i), 1, t0, { offline: false, timeoutMs: 30_000, recoverable: true }))
+    const peer = outbox.send({ ...body(9), channel: '' }, 1, t0, { offline: false })
+    outbox.tick(t0 + 50) // within the send timeout: all kept
+    outbox.tick(t0 + 200) // past it: the peer message times out, channel copies are capped at 3
+    const settled = await Promise.all([...results.slice(0, 2), peer])
+    expect(settled.map((r) => r.state)).toEqual([PeerMessageState.SENT_TIMEOUT, PeerMessageState.SENT_TIMEOUT, PeerMessageState.SENT_TIMEOUT])
+    outbox.tick(t0 + 30_001) // past the recovery window: the rest go too
+    expect((await Promise.all(results.slice(2))).map((r) => r.state)).toEqual(Array(3).fill(PeerMessageState.SENT_TIMEOUT))
+  })
+})

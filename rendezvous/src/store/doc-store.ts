@@ -1,4 +1,4 @@
-import { Decoder, Encoder, MAX_DOC_STATE_BYTES } from '@plaza/protocol'
+import { Decoder, Encoder } from '@plaza/protocol'
 import type { Database } from './database.js'
 
 /** A channel document as stored: its Yjs state and when the channel last had a member. */
@@ -7,6 +7,8 @@ export interface StoredDoc {
   lastActiveTs: number
 }
 
+/** Our own stored data, not a peer's: read generously (the node caps what it accepts, not what it wrote). */
+const MAX_STORED_STATE_BYTES = 16 * 1024 * 1024
 const SEP = '\u0000'
 const keyOf = (appId: string, channel: string) => `d${SEP}${appId}${SEP}${channel}`
 
@@ -18,7 +20,7 @@ export class DocStore {
     const value = await this.db.get(keyOf(appId, channel))
     if (value === undefined) return null
     const d = new Decoder(value)
-    return { lastActiveTs: d.varuint(), state: d.bytes(MAX_DOC_STATE_BYTES * 2) }
+    return { lastActiveTs: d.varuint(), state: Uint8Array.from(d.bytes(MAX_STORED_STATE_BYTES)) }
   }
 
   /** Durable (fsynced) before it resolves. */

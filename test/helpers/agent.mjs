@@ -1,0 +1,54 @@
+// A Plaza client in its own process, driven by its parent over IPC (child_process.fork).
+// Commands: { id, cmd, ...args } -> { id, ok, value | error }. Events: { event, ... }.
+import { createClient } from '@plaza/client'
+
+let client = null
+const channels = new Map()
+const send = (m) => process.send?.(m)
+let batch = []
+let flushTimer = null
+function report(ev) {
+  batch.push(ev)
+  if (!flushTimer) {
+    flushTimer = setTimeout(() => {
+      send({ event: 'batch', items: batch })
+      batch = []
+      flushTimer = null
+    }, 20)
+  }
+}
+
+const commands = {
+  async login({ url, appId, uid, token }) {
+    client = createClient(appId, { rendezvousUrl: url })
+    client.on('ConnectionStateChanged', (state, reason) => report({ event: 'state', state, reason }))
+    await client.login({ uid, token })
+  },
+  async join({ channel }) {
+    const ch = client.createChannel(channel)
+    ch.on('ChannelMessage', (m, from) => report({ event: 'message', channel, from, text: m.text }))
+    ch.on('MemberLeft', (uid) => report({ event: 'memberLeft', channel, uid }))
+    ch.on('MemberJoined', (uid) => report({ event: 'memberJoined', channel, uid }))
+    channels.set(channel, ch)
+    await ch.join()
+  },
+  async members({ channel }) {
+    return (await channels.get(channel).getMembers()).sort()
+  },
+  async send({ channel, count, prefix }) {
+    for (let i = 0; i < count; i++) await channels.get(channel).sendMessage({ text: `${prefix}${i}` })
+  },
+  async logout() {
+    await client.logout()
+  },
+}
+
+process.on('message', async (m) => {
+  try {
+    const value = await commands[m.cmd](m)
+    send({ id: m.id, ok: true, value })
+  } catch (err) {
+    send({ id: m.id, ok: false, error: String(err?.message ?? err), code: err?.code })
+  }
+})
+send({ event: 'ready' })
