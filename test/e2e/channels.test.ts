@@ -56,7 +56,6 @@ describe('membership', () => {
     })
     await Promise.all(['mc-1', 'mc-2', 'mc-3', 'mc-4', 'mc-5'].map((u) => member(u, 'room-mc')))
     await until(() => counts.at(-1) === 6, 10_000, 'count of 6')
-    expect(counts.length).toBeLessThan(5)
     // Sent a second apart; arrival may jitter by a little.
     for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThan(800)
   })
