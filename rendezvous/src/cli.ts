@@ -20,6 +20,11 @@ Options (each also read from the environment variable shown):
   --token-will-expire MS   TokenPrivilegeWillExpire lead time        PLAZA_TOKEN_WILL_EXPIRE_MS (30000)
   --offline-per-receiver N offline messages kept per receiver        PLAZA_OFFLINE_PER_RECEIVER (200)
   --offline-retention-ms MS how long offline messages are kept       PLAZA_OFFLINE_RETENTION_MS (604800000)
+  --channel-retention-ms MS keep a channel's attributes this long after
+                           its last member left                      PLAZA_CHANNEL_RETENTION_MS (604800000)
+  --invitation-offline-ms MS   callee still offline: PEER_OFFLINE    PLAZA_INVITATION_OFFLINE_MS (30000)
+  --invitation-no-response-ms MS no acknowledgement: PEER_NO_RESPONSE PLAZA_INVITATION_NO_RESPONSE_MS (30000)
+  --invitation-expire-ms MS    received, unanswered: INVITATION_EXPIRE PLAZA_INVITATION_EXPIRE_MS (60000)
   --help                   show this text
 `
 
@@ -36,6 +41,10 @@ const FLAGS: Record<string, keyof NodeConfig | 'app'> = {
   '--token-will-expire': 'tokenWillExpireMs',
   '--offline-per-receiver': 'offlinePerReceiver',
   '--offline-retention-ms': 'offlineRetentionMs',
+  '--channel-retention-ms': 'channelRetentionMs',
+  '--invitation-offline-ms': 'invitationOfflineMs',
+  '--invitation-no-response-ms': 'invitationNoResponseMs',
+  '--invitation-expire-ms': 'invitationExpireMs',
 }
 
 const ENV: Record<string, keyof NodeConfig | 'app'> = {
@@ -51,6 +60,10 @@ const ENV: Record<string, keyof NodeConfig | 'app'> = {
   PLAZA_TOKEN_WILL_EXPIRE_MS: 'tokenWillExpireMs',
   PLAZA_OFFLINE_PER_RECEIVER: 'offlinePerReceiver',
   PLAZA_OFFLINE_RETENTION_MS: 'offlineRetentionMs',
+  PLAZA_CHANNEL_RETENTION_MS: 'channelRetentionMs',
+  PLAZA_INVITATION_OFFLINE_MS: 'invitationOfflineMs',
+  PLAZA_INVITATION_NO_RESPONSE_MS: 'invitationNoResponseMs',
+  PLAZA_INVITATION_EXPIRE_MS: 'invitationExpireMs',
 }
 
 export class UsageError extends Error {}

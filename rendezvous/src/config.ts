@@ -36,6 +36,10 @@ export interface NodeConfig {
   channelRetentionMs: number
   /** MemberCountUpdated at most this often (3× above 512 members). Default 1 s. */
   memberCountIntervalMs: number
+  /** Invitation timeouts: callee still offline, no acknowledgement, no answer. Defaults 30 s, 30 s, 60 s. */
+  invitationOfflineMs: number
+  invitationNoResponseMs: number
+  invitationExpireMs: number
   rateLimits: SessionLimits
 }
 
@@ -59,6 +63,9 @@ export function defaultConfig(): NodeConfig {
     presenceSubscribeIds: DEFAULT_LIMITS.presenceSubscribeIds,
     channelRetentionMs: 7 * 24 * 3600 * 1000,
     memberCountIntervalMs: DEFAULT_LIMITS.memberCountIntervalMs,
+    invitationOfflineMs: DEFAULT_LIMITS.invitationOfflineMs,
+    invitationNoResponseMs: DEFAULT_LIMITS.invitationNoResponseMs,
+    invitationExpireMs: DEFAULT_LIMITS.invitationExpireMs,
     rateLimits: structuredClone(DEFAULT_RATE_LIMITS) as SessionLimits,
   }
 }

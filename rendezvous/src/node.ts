@@ -29,6 +29,7 @@ import { Session, type SessionLimits } from './session.js'
 import { handleHttp } from './http.js'
 import { ChannelService } from './channels/channel-service.js'
 import { UserAttributes } from './user-attributes.js'
+import { Invitations } from './invitations.js'
 import type { NodeContext } from './context.js'
 
 /** Malformed frames tolerated per connection (per minute) before it is closed. */
@@ -57,6 +58,7 @@ export class RendezvousNode implements NodeContext {
   readonly engine: Engine
   readonly channels: ChannelService
   private readonly userAttributes: UserAttributes
+  readonly invitations: Invitations
   private readonly http: Server
   private readonly wss: WebSocketServer
   private readonly sessions = new Map<string, Session>()
@@ -76,6 +78,7 @@ export class RendezvousNode implements NodeContext {
       })
     this.channels = new ChannelService(this)
     this.userAttributes = new UserAttributes(this)
+    this.invitations = new Invitations(this)
     this.http = createServer((req, res) => handleHttp(this, req, res))
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME_BYTES })
     this.http.on('upgrade', (req, socket, head) => {
@@ -111,6 +114,7 @@ export class RendezvousNode implements NodeContext {
     for (const c of this.connections) c.ws.close(CloseCode.GOING_AWAY, 'node shutting down')
     await new Promise<void>((resolve) => this.http.close(() => resolve()))
     this.channels.close()
+    this.invitations.close()
     await this.channels.docs.flushAll()
     for (const s of this.sessions.values()) s.dispose()
     this.sessions.clear()
@@ -236,6 +240,11 @@ export class RendezvousNode implements NodeContext {
       case FrameType.USER_ATTRS_SUBSCRIBE:
       case FrameType.USER_ATTRS_UNSUBSCRIBE:
         return this.userAttributes.handle(s, f)
+      case FrameType.INVITE_SEND:
+      case FrameType.INVITE_CANCEL:
+      case FrameType.INVITE_ACK:
+      case FrameType.INVITE_ANSWER:
+        return this.invitations.handle(s, f)
       case FrameType.OFFLINE_ACK: {
         for (const id of f.ids) s.offlineInFlight.delete(id)
         this.engine.offline.remove(s.appId, s.uid, f.ids).catch((err) => this.log.error({ err }, 'offline remove failed'))
@@ -326,6 +335,7 @@ export class RendezvousNode implements NodeContext {
       s.ready = false
     }
     await this.deliverOffline(s)
+    if (!resumed) this.invitations.onLogin(s.appId, s.uid)
   }
 
   private async onRenewToken(s: Session, reqId: number, token: string): Promise<void> {
@@ -373,6 +383,7 @@ export class RendezvousNode implements NodeContext {
     this.sessions.delete(s.id)
     this.channels.leaveAll(s)
     if (s.userAttrs.size) this.userAttributes.published(s, true)
+    this.invitations.onSessionEnd(s.appId, s.uid)
     s.dispose()
     this.engine.unregister(s)
     if (publishOffline && !this.engine.lookup(s.appId, s.uid)) {

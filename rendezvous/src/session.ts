@@ -17,6 +17,7 @@ export interface SessionLimits {
   sameChannelJoins: RateLimit
   memberCounts: RateLimit
   channelRelay: RateLimit
+  invitations: RateLimit
 }
 
 /**

@@ -35,6 +35,7 @@ import { SignalingSession, type WebSocketConstructor } from './signaling/session
 import { PlazaChannel, type ChannelAttributes, type ChannelHost } from './channels/channel.js'
 import { AttributesApi, toUserAttributes, type ChannelAttributeOptions } from './attributes-api.js'
 import { toBody } from './messages.js'
+import { InvitationBook, type LocalInvitation } from './invitations.js'
 import type {
   ClientEvents,
   ClientOptions,
@@ -75,11 +76,13 @@ export class PlazaClient extends Emitter<ClientEvents> {
   private readonly channelHost: ChannelHost
   private readonly attrs: AttributesApi
   private requestTimeoutMs: number
+  private readonly invitations: InvitationBook
   private readonly opts: Required<Pick<ClientOptions, 'messageTimeoutMs' | 'directLinks'>>
 
   constructor(appId: string, options: ClientOptions & { WebSocket: WebSocketConstructor }) {
     super()
     if (!isValidId(appId)) throw new PlazaError(ErrorCode.INVALID_APP_ID, 'invalid app id')
+    const client = this
     if (typeof options?.rendezvousUrl !== 'string') throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'rendezvousUrl is required')
     this.appId = appId
     this.opts = { messageTimeoutMs: options.messageTimeoutMs ?? 10_000, directLinks: options.directLinks ?? true }
@@ -90,6 +93,16 @@ export class PlazaClient extends Emitter<ClientEvents> {
       DEFAULT_RATE_LIMITS.attributeWrites,
     )
     this.channelHost = this.makeChannelHost()
+    this.invitations = new InvitationBook(
+      {
+        get loggedIn() {
+          return client.session.connected
+        },
+        request: (build) => this.session.request(build),
+        send: (frame) => this.session.send(frame),
+      },
+      (inv) => this.emit('RemoteInvitationReceived', inv),
+    )
     this.session = new SignalingSession({
       url: options.rendezvousUrl,
       appId,
@@ -229,6 +242,11 @@ export class PlazaClient extends Emitter<ClientEvents> {
     let ch = this.channels.get(channelId)
     if (!ch) this.channels.set(channelId, (ch = new PlazaChannel(channelId, this.channelHost)))
     return ch
+  }
+
+  /** A call invitation to `calleeId`; set `content` / `channelId`, then `send()`. */
+  createLocalInvitation(calleeId: string): LocalInvitation {
+    return this.invitations.create(calleeId)
   }
 
   /** Member counts of up to 32 channels (no membership needed; unknown channels count 0). */
@@ -400,6 +418,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
       this.stopTick()
       this.inbox.clear()
       for (const ch of this.channels.values()) ch._reset()
+      this.invitations.reset()
       if (reason === Reason.LOGOUT || state === State.ABORTED) {
         this.subscriptions.clear()
         this.attrs.mine.clear()
@@ -456,6 +475,10 @@ export class PlazaClient extends Emitter<ClientEvents> {
         return this.channels.get(f.channel)?._onMemberCount(f.count)
       case FrameType.CHANNEL_SYNC_FROM_NODE:
         return this.channels.get(f.channel)?._onSync(f.kind, f.notify, f.payload, null)
+      case FrameType.INVITE_RECEIVED:
+        return this.invitations.onReceived_(f)
+      case FrameType.INVITE_EVENT:
+        return this.invitations.onEvent(f)
       case FrameType.USER_ATTRS_CHANGED:
         return this.emit('UserAttributesUpdated', f.uid, toUserAttributes(f.attrs))
       case FrameType.OFFLINE_MESSAGES: {

@@ -23,6 +23,8 @@ export { PlazaClient }
 export { PlazaChannel } from './channels/channel.js'
 export type { ChannelAttributes, ChannelEvents } from './channels/channel.js'
 export type { ChannelAttributeOptions } from './attributes-api.js'
+export { LocalInvitation, RemoteInvitation } from './invitations.js'
+export type { LocalInvitationEvents, RemoteInvitationEvents } from './invitations.js'
 export type {
   ClientEvents,
   ClientOptions,
@@ -43,4 +45,7 @@ export {
   PeerMessageState,
   PeerOnlineState,
   PlazaError,
+  LocalInvitationState,
+  RemoteInvitationState,
+  InvitationFailureReason,
 } from '@plaza/protocol'

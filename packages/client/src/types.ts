@@ -4,6 +4,7 @@ import type {
   PeerOnlineState,
 } from '@plaza/protocol'
 import type { WebSocketConstructor } from './signaling/session.js'
+import type { RemoteInvitation } from './invitations.js'
 
 /** A text message. */
 export interface TextMessage {
@@ -50,6 +51,8 @@ export interface ClientEvents extends Record<string, unknown[]> {
   TokenExpired: []
   /** A direct WebRTC link to a user opened or closed (beyond). */
   PeerLinkStateChanged: [peerId: string, state: 'open' | 'closed']
+  /** A call invitation arrived: answer with invitation.accept() or refuse(). */
+  RemoteInvitationReceived: [invitation: RemoteInvitation]
   /** A followed user's attributes, in full (beyond; see subscribeUserAttributes). */
   UserAttributesUpdated: [userId: string, attributes: Record<string, string>]
 }

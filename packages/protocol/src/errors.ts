@@ -20,6 +20,9 @@ export enum ErrorCode {
   TOO_MANY_CHANNELS = 13,
   ALREADY_IN_CHANNEL = 14,
   NOT_IN_CHANNEL = 15,
+  /** A method called in a state that does not allow it (e.g. accept() after refuse()). */
+  INVALID_STATE = 16,
+  UNKNOWN_INVITATION = 17,
   // auth and session
   INVALID_APP_ID = 20,
   INVALID_TOKEN = 21,

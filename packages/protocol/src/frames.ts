@@ -15,13 +15,21 @@ import {
   MAX_MEMBER_COUNT_CHANNELS,
   MAX_DESCRIPTION_BYTES,
   MAX_ID_BYTES,
+  MAX_INVITATION_CONTENT_BYTES,
   MAX_IDS_PER_LIST,
   MAX_OFFLINE_BATCH,
   MAX_PEER_FRAME_BYTES,
   MAX_SIGNAL_BYTES,
   MAX_TOKEN_BYTES,
 } from './limits.js'
-import { PEER_ONLINE_STATES, PeerOnlineState, RelayStatus } from './states.js'
+import {
+  INVITATION_FAILURE_REASONS,
+  InvitationEventKind,
+  InvitationFailureReason,
+  PEER_ONLINE_STATES,
+  PeerOnlineState,
+  RelayStatus,
+} from './states.js'
 
 export enum FrameType {
   // client -> rendezvous
@@ -47,6 +55,11 @@ export enum FrameType {
   USER_ATTRS_GET = 19,
   USER_ATTRS_SUBSCRIBE = 20,
   USER_ATTRS_UNSUBSCRIBE = 21,
+  INVITE_SEND = 22,
+  INVITE_CANCEL = 23,
+  /** The callee's client got the invitation (caller sees RECEIVED_BY_REMOTE). */
+  INVITE_ACK = 24,
+  INVITE_ANSWER = 25,
   // rendezvous -> client
   LOGIN_OK = 32,
   LOGIN_FAILED = 33,
@@ -69,6 +82,8 @@ export enum FrameType {
   CHANNEL_SYNC_FROM_NODE = 49,
   ATTRIBUTES = 50,
   USER_ATTRS_CHANGED = 51,
+  INVITE_RECEIVED = 52,
+  INVITE_EVENT = 53,
 }
 
 export interface PresenceEntry {
@@ -182,6 +197,24 @@ export type ChannelSyncFromNodeFrame = {
 export type AttributesFrame = { type: FrameType.ATTRIBUTES; reqId: number; attrs: AttributeEntry[] }
 export type UserAttrsChangedFrame = { type: FrameType.USER_ATTRS_CHANGED; uid: string; attrs: AttributeEntry[] }
 
+/** Invitations are named by caller + id (the caller's choice, unique among its own). */
+export type InviteSendFrame = { type: FrameType.INVITE_SEND; reqId: number; id: string; callee: string; content: string; channel: string }
+export type InviteCancelFrame = { type: FrameType.INVITE_CANCEL; reqId: number; id: string }
+export type InviteAckFrame = { type: FrameType.INVITE_ACK; caller: string; id: string }
+export type InviteAnswerFrame = { type: FrameType.INVITE_ANSWER; reqId: number; caller: string; id: string; accept: boolean; response: string }
+export type InviteReceivedFrame = { type: FrameType.INVITE_RECEIVED; caller: string; id: string; content: string; channel: string }
+/** To the caller (`peer` = callee) or the callee (`peer` = caller): what happened to invitation `id`. */
+export type InviteEventFrame = {
+  type: FrameType.INVITE_EVENT
+  peer: string
+  id: string
+  /** True when this side is the caller. */
+  outgoing: boolean
+  event: InvitationEventKind
+  reason: InvitationFailureReason | null
+  response: string
+}
+
 export type ClientFrame =
   | LoginFrame
   | LogoutFrame
@@ -204,6 +237,10 @@ export type ClientFrame =
   | UserAttrsGetFrame
   | UserAttrsSubscribeFrame
   | UserAttrsUnsubscribeFrame
+  | InviteSendFrame
+  | InviteCancelFrame
+  | InviteAckFrame
+  | InviteAnswerFrame
 
 export type ServerFrame =
   | LoginOkFrame
@@ -226,6 +263,8 @@ export type ServerFrame =
   | ChannelSyncFromNodeFrame
   | AttributesFrame
   | UserAttrsChangedFrame
+  | InviteReceivedFrame
+  | InviteEventFrame
 
 export type Frame = ClientFrame | ServerFrame
 
@@ -323,6 +362,18 @@ function readEntries(d: Decoder): AttributeEntry[] {
     })
   }
   return out
+}
+
+function readInvitationId(d: Decoder): string {
+  const id = d.string(MAX_ID_BYTES)
+  if (!isValidId(id)) throw new ProtocolError(ErrorCode.INVALID_ARGUMENT, 'invalid invitation id')
+  return id
+}
+
+function readOptionalChannel(d: Decoder): string {
+  const id = d.string(MAX_ID_BYTES)
+  if (id !== '' && !isValidId(id)) throw new ProtocolError(ErrorCode.INVALID_CHANNEL_ID, 'invalid channel id')
+  return id
 }
 
 function readCode(d: Decoder): ErrorCode {
@@ -528,6 +579,42 @@ export function encodeFrame(f: Frame): Uint8Array {
       e.string(f.uid)
       writeEntries(e, f.attrs)
       break
+    case FrameType.INVITE_SEND:
+      e.varuint(f.reqId)
+      e.string(f.id)
+      e.string(f.callee)
+      e.string(f.content)
+      e.string(f.channel)
+      break
+    case FrameType.INVITE_CANCEL:
+      e.varuint(f.reqId)
+      e.string(f.id)
+      break
+    case FrameType.INVITE_ACK:
+      e.string(f.caller)
+      e.string(f.id)
+      break
+    case FrameType.INVITE_ANSWER:
+      e.varuint(f.reqId)
+      e.string(f.caller)
+      e.string(f.id)
+      e.bool(f.accept)
+      e.string(f.response)
+      break
+    case FrameType.INVITE_RECEIVED:
+      e.string(f.caller)
+      e.string(f.id)
+      e.string(f.content)
+      e.string(f.channel)
+      break
+    case FrameType.INVITE_EVENT:
+      e.string(f.peer)
+      e.string(f.id)
+      e.bool(f.outgoing)
+      e.uint8(f.event)
+      e.uint8(f.reason === null ? 255 : INVITATION_FAILURE_REASONS.indexOf(f.reason))
+      e.string(f.response)
+      break
     default:
       throw new TypeError(`cannot encode frame ${(f as Frame).type}`)
   }
@@ -687,6 +774,40 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     case FrameType.USER_ATTRS_CHANGED:
       f = { type, uid: readId(d), attrs: readEntries(d) }
       break
+    case FrameType.INVITE_SEND:
+      f = {
+        type,
+        reqId: d.varuint(),
+        id: readInvitationId(d),
+        callee: readId(d),
+        content: d.string(MAX_INVITATION_CONTENT_BYTES),
+        channel: readOptionalChannel(d),
+      }
+      break
+    case FrameType.INVITE_CANCEL:
+      f = { type, reqId: d.varuint(), id: readInvitationId(d) }
+      break
+    case FrameType.INVITE_ACK:
+      f = { type, caller: readId(d), id: readInvitationId(d) }
+      break
+    case FrameType.INVITE_ANSWER:
+      f = { type, reqId: d.varuint(), caller: readId(d), id: readInvitationId(d), accept: d.bool(), response: d.string(MAX_INVITATION_CONTENT_BYTES) }
+      break
+    case FrameType.INVITE_RECEIVED:
+      f = { type, caller: readId(d), id: readInvitationId(d), content: d.string(MAX_INVITATION_CONTENT_BYTES), channel: readOptionalChannel(d) }
+      break
+    case FrameType.INVITE_EVENT: {
+      const peer = readId(d)
+      const id = readInvitationId(d)
+      const outgoing = d.bool()
+      const event = d.uint8()
+      if (event > InvitationEventKind.FAILURE) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'unknown invitation event')
+      const r = d.uint8()
+      const reason = r === 255 ? null : INVITATION_FAILURE_REASONS[r]
+      if (reason === undefined) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'unknown failure reason')
+      f = { type, peer, id, outgoing, event, reason, response: d.string(MAX_INVITATION_CONTENT_BYTES) }
+      break
+    }
     default:
       throw new ProtocolError(ErrorCode.UNKNOWN_FRAME, `unknown frame type ${type}`)
   }
@@ -716,6 +837,10 @@ const CLIENT_FRAME_TYPES = new Set<FrameType>([
   FrameType.USER_ATTRS_GET,
   FrameType.USER_ATTRS_SUBSCRIBE,
   FrameType.USER_ATTRS_UNSUBSCRIBE,
+  FrameType.INVITE_SEND,
+  FrameType.INVITE_CANCEL,
+  FrameType.INVITE_ACK,
+  FrameType.INVITE_ANSWER,
 ])
 
 export function isClientFrame(f: Frame): f is ClientFrame {

@@ -9,6 +9,10 @@ export {
   PeerOnlineState,
   PEER_ONLINE_STATES,
   RelayStatus,
+  LocalInvitationState,
+  RemoteInvitationState,
+  InvitationFailureReason,
+  InvitationEventKind,
 } from './states.js'
 export {
   FrameType,
@@ -43,6 +47,8 @@ export type {
   ChannelSyncToNodeFrame,
   ChannelAttrsWriteFrame,
   UserAttrsChangedFrame,
+  InviteEventFrame,
+  InviteReceivedFrame,
 } from './frames.js'
 export {
   PeerFrameType,

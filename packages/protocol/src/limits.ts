@@ -19,6 +19,10 @@ export const MAX_DOC_PAYLOAD_BYTES = 96 * 1024
 /** A channel document's whole state on the node (attributes plus Yjs bookkeeping). */
 export const MAX_DOC_STATE_BYTES = 64 * 1024
 
+export const MAX_INVITATION_CONTENT_BYTES = 8 * 1024
+/** Outgoing invitations a session may have under way at once. */
+export const MAX_PENDING_INVITATIONS = 64
+
 export const MAX_CHANNELS_JOINED = 20
 export const MAX_MEMBER_COUNT_CHANNELS = 32
 /** getMembers answers at most this many (a random sample above it); no join/leave events above it. */
@@ -45,6 +49,12 @@ export const DEFAULT_LIMITS = {
   channelRecoveryMessages: 32,
   /** MemberCountUpdated at most this often (and every 3 s above MAX_MEMBERS_LISTED members). */
   memberCountIntervalMs: 1000,
+  /** An invitation to a callee still offline this long after it was sent fails PEER_OFFLINE. */
+  invitationOfflineMs: 30_000,
+  /** ...to an online callee that does not acknowledge it in this time, PEER_NO_RESPONSE. */
+  invitationNoResponseMs: 30_000,
+  /** ...received but not answered in this time, INVITATION_EXPIRE. */
+  invitationExpireMs: 60_000,
 } as const
 
 /** Rate limits per session: `count` events per `windowMs`. */
@@ -67,6 +77,7 @@ export const DEFAULT_RATE_LIMITS = {
   /** Joins of one and the same channel. */
   sameChannelJoins: { count: 2, windowMs: 5000 },
   memberCounts: { count: 1, windowMs: 1000 },
+  invitations: { count: 30, windowMs: 5000 },
   /**
    * Relayed copies of channel messages and Yjs updates. A channel message to n members costs
    * n copies; the SDK enforces the logical 1500 messages per 3 s, the node bounds the copies.

@@ -50,3 +50,52 @@ export enum RelayStatus {
   /** Receiver offline and the frame asked not to be stored. */
   PEER_OFFLINE = 2,
 }
+
+export enum LocalInvitationState {
+  IDLE = 'IDLE',
+  SENT_TO_REMOTE = 'SENT_TO_REMOTE',
+  RECEIVED_BY_REMOTE = 'RECEIVED_BY_REMOTE',
+  ACCEPTED_BY_REMOTE = 'ACCEPTED_BY_REMOTE',
+  REFUSED_BY_REMOTE = 'REFUSED_BY_REMOTE',
+  CANCELED = 'CANCELED',
+  FAILURE = 'FAILURE',
+}
+
+export enum RemoteInvitationState {
+  INVITATION_RECEIVED = 'INVITATION_RECEIVED',
+  ACCEPT_SENT_TO_LOCAL = 'ACCEPT_SENT_TO_LOCAL',
+  REFUSED = 'REFUSED',
+  ACCEPTED = 'ACCEPTED',
+  CANCELED = 'CANCELED',
+  FAILURE = 'FAILURE',
+}
+
+export enum InvitationFailureReason {
+  /** The callee stayed offline 30 s after the invitation was sent (for the callee: the caller went offline). */
+  PEER_OFFLINE = 'PEER_OFFLINE',
+  /** The callee did not acknowledge it within 30 s. */
+  PEER_NO_RESPONSE = 'PEER_NO_RESPONSE',
+  /** Not answered 60 s after it was received. */
+  INVITATION_EXPIRE = 'INVITATION_EXPIRE',
+  NOT_LOGGEDIN = 'NOT_LOGGEDIN',
+  /** The callee's acceptance did not reach the caller. */
+  ACCEPT_FAILURE = 'ACCEPT_FAILURE',
+}
+
+/** Wire codes of InvitationFailureReason (index = code). */
+export const INVITATION_FAILURE_REASONS = [
+  InvitationFailureReason.PEER_OFFLINE,
+  InvitationFailureReason.PEER_NO_RESPONSE,
+  InvitationFailureReason.INVITATION_EXPIRE,
+  InvitationFailureReason.NOT_LOGGEDIN,
+  InvitationFailureReason.ACCEPT_FAILURE,
+] as const
+
+/** What happened to an invitation, as the node tells caller and callee. */
+export enum InvitationEventKind {
+  RECEIVED_BY_PEER = 0,
+  ACCEPTED = 1,
+  REFUSED = 2,
+  CANCELED = 3,
+  FAILURE = 4,
+}

@@ -1,0 +1,249 @@
+import {
+  ErrorCode,
+  FrameType,
+  InvitationEventKind,
+  InvitationFailureReason,
+  LocalInvitationState,
+  MAX_INVITATION_CONTENT_BYTES,
+  PlazaError,
+  RemoteInvitationState,
+  assertUserId,
+  isValidId,
+  utf8Length,
+  type ClientFrame,
+  type InviteEventFrame,
+  type InviteReceivedFrame,
+  type ServerFrame,
+} from '@plaza/protocol'
+import { Emitter } from './emitter.js'
+
+interface InvitationHost {
+  readonly loggedIn: boolean
+  request(build: (reqId: number) => ClientFrame): Promise<ServerFrame>
+  send(frame: ClientFrame): boolean
+}
+
+export interface LocalInvitationEvents extends Record<string, unknown[]> {
+  LocalInvitationReceivedByPeer: []
+  LocalInvitationAccepted: [response: string]
+  LocalInvitationRefused: [response: string]
+  LocalInvitationCanceled: []
+  LocalInvitationFailure: [reason: InvitationFailureReason]
+}
+
+export interface RemoteInvitationEvents extends Record<string, unknown[]> {
+  RemoteInvitationAccepted: []
+  RemoteInvitationRefused: []
+  RemoteInvitationCanceled: []
+  RemoteInvitationFailure: [reason: InvitationFailureReason]
+}
+
+function checkText(what: string, s: unknown): asserts s is string {
+  if (typeof s !== 'string') throw new PlazaError(ErrorCode.INVALID_ARGUMENT, `${what} must be a string`)
+  if (utf8Length(s) > MAX_INVITATION_CONTENT_BYTES) {
+    throw new PlazaError(ErrorCode.INVALID_ARGUMENT, `${what} is at most ${MAX_INVITATION_CONTENT_BYTES} bytes`)
+  }
+}
+
+const randomId = () => `i${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`
+
+/** A call invitation this user sends. Set `content` and `channelId`, then `send()`. */
+export class LocalInvitation extends Emitter<LocalInvitationEvents> {
+  readonly calleeId: string
+  readonly id = randomId()
+  /** Up to 8 KB, for the callee. */
+  content = ''
+  /** A channel to meet in, for the callee ('' for none). */
+  channelId = ''
+  /** The callee's answer, once accepted or refused. */
+  response = ''
+  state = LocalInvitationState.IDLE
+
+  constructor(
+    calleeId: string,
+    private readonly host: InvitationHost,
+    private readonly track: (inv: LocalInvitation | null, id: string) => void,
+  ) {
+    super()
+    assertUserId(calleeId)
+    this.calleeId = calleeId
+  }
+
+  /** Sends it. Failures later arrive as LocalInvitationFailure (NOT_LOGGEDIN at once when logged out). */
+  async send(): Promise<void> {
+    if (this.state !== LocalInvitationState.IDLE) throw new PlazaError(ErrorCode.INVALID_STATE, `cannot send an invitation that is ${this.state}`)
+    checkText('content', this.content)
+    if (this.channelId !== '' && !isValidId(this.channelId)) throw new PlazaError(ErrorCode.INVALID_CHANNEL_ID, 'invalid channel id')
+    if (!this.host.loggedIn) return this.failed(InvitationFailureReason.NOT_LOGGEDIN)
+    this.state = LocalInvitationState.SENT_TO_REMOTE
+    this.track(this, this.id)
+    try {
+      await this.host.request((reqId) => ({ type: FrameType.INVITE_SEND, reqId, id: this.id, callee: this.calleeId, content: this.content, channel: this.channelId }))
+    } catch (err) {
+      this.state = LocalInvitationState.IDLE
+      this.track(null, this.id)
+      throw err
+    }
+  }
+
+  /** Withdraws it while the callee has not answered. */
+  async cancel(): Promise<void> {
+    if (this.state !== LocalInvitationState.SENT_TO_REMOTE && this.state !== LocalInvitationState.RECEIVED_BY_REMOTE) {
+      throw new PlazaError(ErrorCode.INVALID_STATE, `cannot cancel an invitation that is ${this.state}`)
+    }
+    await this.host.request((reqId) => ({ type: FrameType.INVITE_CANCEL, reqId, id: this.id }))
+    if (this.state !== LocalInvitationState.SENT_TO_REMOTE && this.state !== LocalInvitationState.RECEIVED_BY_REMOTE) return
+    this.state = LocalInvitationState.CANCELED
+    this.track(null, this.id)
+    this.emit('LocalInvitationCanceled')
+  }
+
+  _onEvent(f: InviteEventFrame): void {
+    switch (f.event) {
+      case InvitationEventKind.RECEIVED_BY_PEER:
+        if (this.state !== LocalInvitationState.SENT_TO_REMOTE) return
+        this.state = LocalInvitationState.RECEIVED_BY_REMOTE
+        return this.emit('LocalInvitationReceivedByPeer')
+      case InvitationEventKind.ACCEPTED:
+        this.response = f.response
+        this.state = LocalInvitationState.ACCEPTED_BY_REMOTE
+        this.track(null, this.id)
+        return this.emit('LocalInvitationAccepted', f.response)
+      case InvitationEventKind.REFUSED:
+        this.response = f.response
+        this.state = LocalInvitationState.REFUSED_BY_REMOTE
+        this.track(null, this.id)
+        return this.emit('LocalInvitationRefused', f.response)
+      case InvitationEventKind.FAILURE:
+        return this.failed(f.reason ?? InvitationFailureReason.PEER_OFFLINE)
+      default:
+        return
+    }
+  }
+
+  _failed(reason: InvitationFailureReason): void {
+    this.failed(reason)
+  }
+
+  private failed(reason: InvitationFailureReason): void {
+    this.state = LocalInvitationState.FAILURE
+    this.track(null, this.id)
+    this.emit('LocalInvitationFailure', reason)
+  }
+}
+
+/** A call invitation this user received (RemoteInvitationReceived). Answer with accept() or refuse(). */
+export class RemoteInvitation extends Emitter<RemoteInvitationEvents> {
+  readonly callerId: string
+  readonly id: string
+  readonly content: string
+  readonly channelId: string
+  /** Sent back with accept() or refuse() (up to 8 KB). */
+  response = ''
+  state = RemoteInvitationState.INVITATION_RECEIVED
+
+  constructor(
+    f: InviteReceivedFrame,
+    private readonly host: InvitationHost,
+    private readonly untrack: () => void,
+  ) {
+    super()
+    this.callerId = f.caller
+    this.id = f.id
+    this.content = f.content
+    this.channelId = f.channel
+  }
+
+  async accept(): Promise<void> {
+    this.checkAnswerable()
+    this.state = RemoteInvitationState.ACCEPT_SENT_TO_LOCAL
+    try {
+      await this.answer(true)
+    } catch {
+      if (this.state === RemoteInvitationState.ACCEPT_SENT_TO_LOCAL) this.failed(InvitationFailureReason.ACCEPT_FAILURE)
+      return
+    }
+    if (this.state !== RemoteInvitationState.ACCEPT_SENT_TO_LOCAL) return
+    this.state = RemoteInvitationState.ACCEPTED
+    this.untrack()
+    this.emit('RemoteInvitationAccepted')
+  }
+
+  async refuse(): Promise<void> {
+    this.checkAnswerable()
+    this.state = RemoteInvitationState.REFUSED
+    this.untrack()
+    try {
+      await this.answer(false)
+    } finally {
+      this.emit('RemoteInvitationRefused')
+    }
+  }
+
+  _onEvent(f: InviteEventFrame): void {
+    if (this.state !== RemoteInvitationState.INVITATION_RECEIVED && this.state !== RemoteInvitationState.ACCEPT_SENT_TO_LOCAL) return
+    if (f.event === InvitationEventKind.CANCELED) {
+      this.state = RemoteInvitationState.CANCELED
+      this.untrack()
+      this.emit('RemoteInvitationCanceled')
+    } else if (f.event === InvitationEventKind.FAILURE) {
+      this.failed(f.reason ?? InvitationFailureReason.PEER_OFFLINE)
+    }
+  }
+
+  private checkAnswerable(): void {
+    if (this.state !== RemoteInvitationState.INVITATION_RECEIVED) {
+      throw new PlazaError(ErrorCode.INVALID_STATE, `cannot answer an invitation that is ${this.state}`)
+    }
+    checkText('response', this.response)
+  }
+
+  private async answer(accept: boolean): Promise<void> {
+    await this.host.request((reqId) => ({ type: FrameType.INVITE_ANSWER, reqId, caller: this.callerId, id: this.id, accept, response: this.response }))
+  }
+
+  private failed(reason: InvitationFailureReason): void {
+    this.state = RemoteInvitationState.FAILURE
+    this.untrack()
+    this.emit('RemoteInvitationFailure', reason)
+  }
+}
+
+/** The client's invitations under way, both ways. */
+export class InvitationBook {
+  private readonly outgoing = new Map<string, LocalInvitation>()
+  private readonly incoming = new Map<string, RemoteInvitation>()
+
+  constructor(
+    private readonly host: InvitationHost,
+    private readonly onReceived: (inv: RemoteInvitation) => void,
+  ) {}
+
+  create(calleeId: string): LocalInvitation {
+    return new LocalInvitation(calleeId, this.host, (inv, id) => {
+      if (inv) this.outgoing.set(id, inv)
+      else this.outgoing.delete(id)
+    })
+  }
+
+  onReceived_(f: InviteReceivedFrame): void {
+    const key = `${f.caller}\u0000${f.id}`
+    this.host.send({ type: FrameType.INVITE_ACK, caller: f.caller, id: f.id })
+    if (this.incoming.has(key)) return
+    const inv = new RemoteInvitation(f, this.host, () => this.incoming.delete(key))
+    this.incoming.set(key, inv)
+    this.onReceived(inv)
+  }
+
+  onEvent(f: InviteEventFrame): void {
+    if (f.outgoing) this.outgoing.get(f.id)?._onEvent(f)
+    else this.incoming.get(`${f.peer}\u0000${f.id}`)?._onEvent(f)
+  }
+
+  /** Logged out or aborted: what was under way cannot finish. */
+  reset(): void {
+    for (const inv of [...this.outgoing.values()]) inv._failed(InvitationFailureReason.NOT_LOGGEDIN)
+    this.outgoing.clear()
+    this.incoming.clear()
+  }
+}

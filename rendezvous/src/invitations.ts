@@ -1,0 +1,178 @@
+import {
+  ErrorCode,
+  FrameType,
+  InvitationEventKind,
+  InvitationFailureReason,
+  MAX_PENDING_INVITATIONS,
+  PlazaError,
+  encodeFrame,
+  type ClientFrame,
+} from '@plaza/protocol'
+import type { NodeContext } from './context.js'
+import type { Session } from './session.js'
+
+type InviteFrame = Extract<
+  ClientFrame,
+  { type: FrameType.INVITE_SEND | FrameType.INVITE_CANCEL | FrameType.INVITE_ACK | FrameType.INVITE_ANSWER }
+>
+
+interface Invitation {
+  key: string
+  appId: string
+  caller: string
+  callee: string
+  id: string
+  content: string
+  channel: string
+  /** waiting: callee offline; delivered: sent to the callee's session; received: its client acknowledged. */
+  state: 'waiting' | 'delivered' | 'received'
+  timer: NodeJS.Timeout | null
+}
+
+const keyOf = (appId: string, caller: string, id: string) => `${appId}\u0000${caller}\u0000${id}`
+const userKey = (appId: string, uid: string) => `${appId}\u0000${uid}`
+
+/**
+ * Call invitations, routed by the node: an invitation waits up to 30 s for an offline callee,
+ * fails PEER_NO_RESPONSE if the callee's client does not acknowledge it in 30 s, and
+ * INVITATION_EXPIRE if it is not answered 60 s after it was received. Everything here is
+ * bounded: at most 64 under way per caller, each with one timer.
+ */
+export class Invitations {
+  private readonly all = new Map<string, Invitation>()
+  /** app+user -> invitations where that user is caller or callee */
+  private readonly byUser = new Map<string, Set<Invitation>>()
+
+  constructor(private readonly ctx: NodeContext) {}
+
+  handle(s: Session, f: InviteFrame): void {
+    switch (f.type) {
+      case FrameType.INVITE_SEND:
+        return this.send(s, f)
+      case FrameType.INVITE_CANCEL: {
+        const inv = this.all.get(keyOf(s.appId, s.uid, f.id))
+        if (!inv) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.UNKNOWN_INVITATION, 'no such invitation under way'))
+        if (inv.state !== 'waiting') this.tell(inv, false, InvitationEventKind.CANCELED, null, '')
+        this.finish(inv)
+        return this.ctx.result(s, f.reqId, null)
+      }
+      case FrameType.INVITE_ACK: {
+        const inv = this.all.get(keyOf(s.appId, f.caller, f.id))
+        if (!inv || inv.callee !== s.uid || inv.state !== 'delivered') return
+        inv.state = 'received'
+        this.tell(inv, true, InvitationEventKind.RECEIVED_BY_PEER, null, '')
+        this.arm(inv, this.ctx.config.invitationExpireMs, () => this.fail(inv, InvitationFailureReason.INVITATION_EXPIRE, true))
+        return
+      }
+      case FrameType.INVITE_ANSWER: {
+        const inv = this.all.get(keyOf(s.appId, f.caller, f.id))
+        if (!inv || inv.callee !== s.uid || inv.state === 'waiting') {
+          return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.UNKNOWN_INVITATION, 'the invitation is no longer under way'))
+        }
+        const delivered = this.tell(inv, true, f.accept ? InvitationEventKind.ACCEPTED : InvitationEventKind.REFUSED, null, f.response)
+        this.finish(inv)
+        return this.ctx.result(s, f.reqId, delivered ? null : new PlazaError(ErrorCode.PEER_OFFLINE, 'the caller is gone'))
+      }
+    }
+  }
+
+  private send(s: Session, f: Extract<InviteFrame, { type: FrameType.INVITE_SEND }>): void {
+    const key = keyOf(s.appId, s.uid, f.id)
+    const err =
+      (f.callee === s.uid ? new PlazaError(ErrorCode.INVALID_USER_ID, 'cannot invite yourself') : null) ??
+      (this.all.has(key) ? new PlazaError(ErrorCode.INVALID_STATE, 'invitation id already under way') : null) ??
+      (this.count(s.appId, s.uid) >= MAX_PENDING_INVITATIONS
+        ? new PlazaError(ErrorCode.TOO_OFTEN, `at most ${MAX_PENDING_INVITATIONS} invitations under way`)
+        : null) ??
+      this.ctx.checkRate(s, 'invitations')
+    if (err) return this.ctx.result(s, f.reqId, err)
+    const inv: Invitation = { key, appId: s.appId, caller: s.uid, callee: f.callee, id: f.id, content: f.content, channel: f.channel, state: 'waiting', timer: null }
+    this.all.set(key, inv)
+    for (const uid of [inv.caller, inv.callee]) {
+      let set = this.byUser.get(userKey(s.appId, uid))
+      if (!set) this.byUser.set(userKey(s.appId, uid), (set = new Set()))
+      set.add(inv)
+    }
+    this.ctx.result(s, f.reqId, null)
+    if (!this.deliver(inv)) {
+      this.arm(inv, this.ctx.config.invitationOfflineMs, () => this.fail(inv, InvitationFailureReason.PEER_OFFLINE, false))
+    }
+  }
+
+  /** A user logged in: hand over invitations waiting for them. */
+  onLogin(appId: string, uid: string): void {
+    for (const inv of this.byUser.get(userKey(appId, uid)) ?? []) if (inv.callee === uid && inv.state === 'waiting') this.deliver(inv)
+  }
+
+  /** A session ended: the other side of each of its invitations hears PEER_OFFLINE. */
+  onSessionEnd(appId: string, uid: string): void {
+    for (const inv of [...(this.byUser.get(userKey(appId, uid)) ?? [])]) {
+      if (inv.caller === uid) {
+        if (inv.state !== 'waiting') this.tell(inv, false, InvitationEventKind.FAILURE, InvitationFailureReason.PEER_OFFLINE, '')
+        this.finish(inv)
+      } else if (inv.state !== 'waiting') {
+        this.tell(inv, true, InvitationEventKind.FAILURE, InvitationFailureReason.PEER_OFFLINE, '')
+        this.finish(inv)
+      }
+    }
+  }
+
+  get size(): number {
+    return this.all.size
+  }
+
+  close(): void {
+    for (const inv of this.all.values()) if (inv.timer) clearTimeout(inv.timer)
+    this.all.clear()
+    this.byUser.clear()
+  }
+
+  private deliver(inv: Invitation): boolean {
+    const frame = encodeFrame({ type: FrameType.INVITE_RECEIVED, caller: inv.caller, id: inv.id, content: inv.content, channel: inv.channel })
+    if (!this.ctx.engine.deliver(inv.appId, inv.callee, frame)) return false
+    inv.state = 'delivered'
+    this.arm(inv, this.ctx.config.invitationNoResponseMs, () => this.fail(inv, InvitationFailureReason.PEER_NO_RESPONSE, false))
+    return true
+  }
+
+  private fail(inv: Invitation, reason: InvitationFailureReason, tellCallee: boolean): void {
+    this.tell(inv, true, InvitationEventKind.FAILURE, reason, '')
+    if (tellCallee) this.tell(inv, false, InvitationEventKind.FAILURE, reason, '')
+    this.finish(inv)
+  }
+
+  /** Tells the caller (`toCaller`) or the callee; false when that user has no session. */
+  private tell(inv: Invitation, toCaller: boolean, event: InvitationEventKind, reason: InvitationFailureReason | null, response: string): boolean {
+    const frame = encodeFrame({
+      type: FrameType.INVITE_EVENT,
+      peer: toCaller ? inv.callee : inv.caller,
+      id: inv.id,
+      outgoing: toCaller,
+      event,
+      reason,
+      response,
+    })
+    return this.ctx.engine.deliver(inv.appId, toCaller ? inv.caller : inv.callee, frame)
+  }
+
+  private arm(inv: Invitation, ms: number, fn: () => void): void {
+    if (inv.timer) clearTimeout(inv.timer)
+    inv.timer = setTimeout(fn, ms)
+  }
+
+  private finish(inv: Invitation): void {
+    if (inv.timer) clearTimeout(inv.timer)
+    this.all.delete(inv.key)
+    for (const uid of [inv.caller, inv.callee]) {
+      const set = this.byUser.get(userKey(inv.appId, uid))
+      set?.delete(inv)
+      if (set?.size === 0) this.byUser.delete(userKey(inv.appId, uid))
+    }
+  }
+
+  private count(appId: string, caller: string): number {
+    let n = 0
+    for (const inv of this.byUser.get(userKey(appId, caller)) ?? []) if (inv.caller === caller) n++
+    return n
+  }
+}
