@@ -37,7 +37,8 @@ describe('path choice', () => {
     await linkOpen(alice, 'p-bob')
     const second = await alice.sendMessageToPeer({ text: 'direct now' }, 'p-bob')
     expect(second).toMatchObject({ state: PeerMessageState.RECEIVED_BY_PEER, path: 'direct' })
-    // The link is shared: bob's replies go direct too.
+    // The link is shared: bob's replies go direct too (once his end has opened as well).
+    await linkOpen(bob, 'p-alice')
     const reply = await bob.sendMessageToPeer({ text: 'reply' }, 'p-alice')
     expect(reply.path).toBe('direct')
     expect(got.map((g) => [g.text, g.path])).toEqual([
