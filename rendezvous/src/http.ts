@@ -28,6 +28,12 @@ export async function handleHttp(node: RendezvousNode, req: IncomingMessage, res
     if (url.pathname === '/healthz') return json(res, 200, { status: 'ok' })
     if (url.pathname === '/readyz') return json(res, 200, { status: 'ready', ...node.stats() })
     if (url.pathname === '/dev/token') return await devToken(node, url, res)
+    if (url.pathname === '/metrics') {
+      const text = await node.metrics.registry.metrics()
+      res.writeHead(200, { 'content-type': node.metrics.registry.contentType })
+      return void res.end(text)
+    }
+    if (url.pathname.startsWith('/v1/')) return await node.rest.handle(req, res, url)
     if (req.method === 'GET' && node.config.staticDir) return await serveStatic(node.config.staticDir, url.pathname, res)
     json(res, 404, { error: 'NOT_FOUND' })
   } catch (err) {

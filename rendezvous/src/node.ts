@@ -30,6 +30,8 @@ import { handleHttp } from './http.js'
 import { ChannelService } from './channels/channel-service.js'
 import { UserAttributes } from './user-attributes.js'
 import { Invitations } from './invitations.js'
+import { NodeMetrics } from './metrics.js'
+import { RestApi } from './rest.js'
 import type { NodeContext } from './context.js'
 
 /** Malformed frames tolerated per connection (per minute) before it is closed. */
@@ -59,6 +61,8 @@ export class RendezvousNode implements NodeContext {
   readonly channels: ChannelService
   private readonly userAttributes: UserAttributes
   readonly invitations: Invitations
+  readonly metrics: NodeMetrics
+  readonly rest: RestApi
   private readonly http: Server
   private readonly wss: WebSocketServer
   private readonly sessions = new Map<string, Session>()
@@ -79,6 +83,8 @@ export class RendezvousNode implements NodeContext {
     this.channels = new ChannelService(this)
     this.userAttributes = new UserAttributes(this)
     this.invitations = new Invitations(this)
+    this.metrics = new NodeMetrics(() => this.stats())
+    this.rest = new RestApi(this)
     this.http = createServer((req, res) => handleHttp(this, req, res))
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME_BYTES })
     this.http.on('upgrade', (req, socket, head) => {
@@ -103,6 +109,12 @@ export class RendezvousNode implements NodeContext {
 
   stats() {
     return { ...this.engine.stats(), connections: this.connections.size, localSessions: this.sessions.size, documents: this.channels.docs.size }
+  }
+
+  /** The live session of a user on this node, if any. */
+  userSession(appId: string, uid: string): Session | undefined {
+    const s = this.engine.lookup(appId, uid)
+    return s instanceof Session ? s : undefined
   }
 
   /** Stops accepting, tells every client to come back later, flushes the store. */
@@ -165,6 +177,7 @@ export class RendezvousNode implements NodeContext {
       conn.badFrames = 0
     }
     conn.badFrames++
+    this.metrics.errors.inc({ code: ErrorCode[code] ?? String(code) })
     if (conn.ws.readyState === conn.ws.OPEN) conn.ws.send(encode({ type: FrameType.ERROR, code, message }))
     if (conn.badFrames > MAX_BAD_FRAMES) conn.ws.close(CloseCode.TOO_MANY_ERRORS, 'too many bad frames')
   }
@@ -220,6 +233,7 @@ export class RendezvousNode implements NodeContext {
         if (!s.buckets.signaling.take(Date.now())) {
           return s.sendNow(encode({ type: FrameType.ERROR, code: ErrorCode.TOO_OFTEN, message: 'signaling too often' }))
         }
+        this.metrics.signaling.inc()
         const delivered =
           f.to !== s.uid && this.engine.deliver(s.appId, f.to, encode({ type: FrameType.SIGNAL_FROM, from: s.uid, data: f.data }))
         if (!delivered) s.sendNow(encode({ type: FrameType.SIGNAL_FAILED, to: f.to, code: ErrorCode.PEER_OFFLINE }))
@@ -246,7 +260,9 @@ export class RendezvousNode implements NodeContext {
       case FrameType.INVITE_ANSWER:
         return this.invitations.handle(s, f)
       case FrameType.OFFLINE_ACK: {
-        for (const id of f.ids) s.offlineInFlight.delete(id)
+        let acked = 0
+        for (const id of f.ids) if (s.offlineInFlight.delete(id)) acked++
+        this.metrics.offlineDelivered.inc(acked)
         this.engine.offline.remove(s.appId, s.uid, f.ids).catch((err) => this.log.error({ err }, 'offline remove failed'))
         if (s.offlineInFlight.size === 0) void this.deliverOffline(s)
         return
@@ -265,6 +281,7 @@ export class RendezvousNode implements NodeContext {
   }
 
   result(s: Session, reqId: number, err: PlazaError | null): void {
+    if (err) this.metrics.errors.inc({ code: err.codeName })
     s.sendNow(
       encode({ type: FrameType.RESULT, reqId, code: err ? err.code : ErrorCode.OK, message: err ? err.message : '' }),
     )
@@ -290,6 +307,7 @@ export class RendezvousNode implements NodeContext {
     } catch (err) {
       const e = err instanceof PlazaError ? err : new PlazaError(ErrorCode.INVALID_TOKEN, 'bad token')
       this.log.info({ uid: f.uid, code: e.codeName }, 'login refused')
+      this.metrics.logins.inc({ result: e.codeName })
       return fail(e.code, e.message)
     } finally {
       conn.loggingIn = false
@@ -329,6 +347,7 @@ export class RendezvousNode implements NodeContext {
       }),
     )
     this.log.debug({ uid: s.uid, resumed }, 'logged in')
+    this.metrics.logins.inc({ result: resumed ? 'RESUMED' : 'OK' })
     if (resumed) {
       // Offline batches in flight on the old socket are sent again.
       s.offlineInFlight.clear()
@@ -457,14 +476,20 @@ export class RendezvousNode implements NodeContext {
     } else if (!(isMessage ? s.buckets.messages : s.buckets.channelRelay).take(Date.now())) {
       return this.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often'))
     }
+    // Acknowledgements of messages the node sent for an app's server (REST) end here.
+    if (!isMessage && this.rest.onAck(f.payload)) return
     const serverTs = Date.now()
     const frame = encode({ type: FrameType.RELAY_FROM, from: s.uid, serverTs, payload: f.payload })
-    if (this.engine.deliver(s.appId, f.to, frame)) return reply(RelayStatus.RELAYED)
+    if (this.engine.deliver(s.appId, f.to, frame)) {
+      this.metrics.relayed.inc({ kind: channel ? 'channel' : isMessage ? 'peer' : 'ack' })
+      return reply(RelayStatus.RELAYED)
+    }
     if (!f.offline || !isMessage || channel) return reply(RelayStatus.PEER_OFFLINE)
     // Copy: the payload is a view into the socket's receive buffer.
     const payload = Uint8Array.prototype.slice.call(f.payload)
     this.engine.offline.put(s.appId, f.to, s.uid, serverTs, payload).then(
       () => {
+        this.metrics.offlineStored.inc()
         const receiver = this.engine.lookup(s.appId, f.to)
         if (receiver instanceof Session) void this.deliverOffline(receiver)
         reply(RelayStatus.STORED)

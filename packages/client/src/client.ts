@@ -390,7 +390,10 @@ export class PlazaClient extends Emitter<ClientEvents> {
 
   private sendAck(to: string, stream: string, upTo: number): void {
     const bytes = encodePeerFrame({ type: PeerFrameType.ACK, stream, upTo })
-    if (!this.mesh.send(to, bytes)) this.session.send({ type: FrameType.RELAY_TO, reqId: 0, to, offline: false, payload: bytes })
+    // Streams starting with "~" were sent by the node for an app server: it waits for their ack.
+    if (stream.startsWith('~') || !this.mesh.send(to, bytes)) {
+      this.session.send({ type: FrameType.RELAY_TO, reqId: 0, to, offline: false, payload: bytes })
+    }
   }
 
   private startTick(): void {

@@ -7,6 +7,7 @@ import {
   RateBucket,
   SyncKind,
   encodeFrame,
+  type AttributeOp,
   type ClientFrame,
 } from '@plaza/protocol'
 import type { NodeContext } from '../context.js'
@@ -172,15 +173,27 @@ export class ChannelService {
   }
 
   private async writeAttributes(s: Session, f: Extract<ChannelFrame, { type: FrameType.CHANNEL_ATTRS_WRITE }>): Promise<void> {
-    const update = await this.docs.write(s.appId, f.channel, s.uid, f.op, Object.fromEntries(f.attrs), f.keys)
-    if (update) {
-      this.ctx.engine.sendToChannel(
-        s.appId,
-        f.channel,
-        encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel: f.channel, from: s.uid, kind: SyncKind.DOC, notify: f.notify, payload: update }),
-      )
-    }
+    await this.writeAttributesFor(s.appId, f.channel, s.uid, f.op, Object.fromEntries(f.attrs), f.keys, f.notify)
     this.ctx.result(s, f.reqId, null)
+  }
+
+  /** An attribute verb on the node's replica (from a session or the REST API); members get the update. */
+  async writeAttributesFor(
+    appId: string,
+    channel: string,
+    by: string,
+    op: AttributeOp,
+    attrs: Record<string, string>,
+    keys: string[],
+    notify: boolean,
+  ): Promise<void> {
+    const update = await this.docs.write(appId, channel, by, op, attrs, keys)
+    if (!update) return
+    this.ctx.engine.sendToChannel(
+      appId,
+      channel,
+      encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel, from: by, kind: SyncKind.DOC, notify, payload: update }),
+    )
   }
 
   private countChanged(appId: string, channel: string): void {

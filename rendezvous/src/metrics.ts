@@ -1,0 +1,45 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** The node's Prometheus metrics, on a registry of its own (several nodes may share a process in tests). */
+export class NodeMetrics {
+  readonly registry = new Registry()
+  readonly relayed = new Counter({
+    name: 'plaza_messages_relayed_total',
+    help: 'Peer frames relayed through the node, by kind (peer message, channel message, acknowledgement)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  })
+  readonly offlineStored = new Counter({ name: 'plaza_offline_messages_stored_total', help: 'Offline messages written durably', registers: [this.registry] })
+  readonly offlineDelivered = new Counter({
+    name: 'plaza_offline_messages_delivered_total',
+    help: 'Offline messages delivered and acknowledged by their receiver',
+    registers: [this.registry],
+  })
+  readonly signaling = new Counter({ name: 'plaza_signaling_frames_total', help: 'WebRTC signaling frames relayed', registers: [this.registry] })
+  readonly logins = new Counter({ name: 'plaza_logins_total', help: 'Logins, by result', labelNames: ['result'] as const, registers: [this.registry] })
+  readonly errors = new Counter({ name: 'plaza_errors_total', help: 'Errors answered to clients, by code', labelNames: ['code'] as const, registers: [this.registry] })
+  readonly restRequests = new Counter({
+    name: 'plaza_rest_requests_total',
+    help: 'REST API requests, by status',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  })
+
+  constructor(stats: () => { sessions: number; channels: number; connections: number; subscriptions: number; documents: number }) {
+    const gauge = (name: string, help: string, pick: (s: ReturnType<typeof stats>) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(pick(stats()))
+        },
+      })
+    gauge('plaza_sessions', 'Logged-in sessions', (s) => s.sessions)
+    gauge('plaza_connections', 'Open WebSocket connections', (s) => s.connections)
+    gauge('plaza_channels', 'Channels with at least one member', (s) => s.channels)
+    gauge('plaza_presence_subscriptions', 'Presence and attribute subscriptions', (s) => s.subscriptions)
+    gauge('plaza_channel_documents', 'Channel documents held in memory', (s) => s.documents)
+    collectDefaultMetrics({ register: this.registry, prefix: 'plaza_' })
+  }
+}
