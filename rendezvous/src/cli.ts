@@ -25,10 +25,17 @@ Options (each also read from the environment variable shown):
   --invitation-offline-ms MS   callee still offline: PEER_OFFLINE    PLAZA_INVITATION_OFFLINE_MS (30000)
   --invitation-no-response-ms MS no acknowledgement: PEER_NO_RESPONSE PLAZA_INVITATION_NO_RESPONSE_MS (30000)
   --invitation-expire-ms MS    received, unanswered: INVITATION_EXPIRE PLAZA_INVITATION_EXPIRE_MS (60000)
+  --rate-limit NAME=N/MS   a per-session rate limit; repeatable     PLAZA_RATE_LIMITS (NAME=N/MS,...)
+                           names: messages (1500/3000), presenceQueries (100/5000),
+                           signaling (600/3000), session (20/5000), attributeWrites (100/5000),
+                           attributeReads (400/5000), joins (50/3000), sameChannelJoins (2/5000),
+                           memberCounts (1/1000), channelRelay (12000/3000), invitations (30/5000)
   --help                   show this text
 `
 
-const FLAGS: Record<string, keyof NodeConfig | 'app'> = {
+type OptionKey = keyof NodeConfig | 'app' | 'rateLimit'
+
+const FLAGS: Record<string, OptionKey> = {
   '--port': 'port',
   '--host': 'host',
   '--data-dir': 'dataDir',
@@ -45,9 +52,10 @@ const FLAGS: Record<string, keyof NodeConfig | 'app'> = {
   '--invitation-offline-ms': 'invitationOfflineMs',
   '--invitation-no-response-ms': 'invitationNoResponseMs',
   '--invitation-expire-ms': 'invitationExpireMs',
+  '--rate-limit': 'rateLimit',
 }
 
-const ENV: Record<string, keyof NodeConfig | 'app'> = {
+const ENV: Record<string, OptionKey> = {
   PLAZA_PORT: 'port',
   PLAZA_HOST: 'host',
   PLAZA_DATA_DIR: 'dataDir',
@@ -64,11 +72,23 @@ const ENV: Record<string, keyof NodeConfig | 'app'> = {
   PLAZA_INVITATION_OFFLINE_MS: 'invitationOfflineMs',
   PLAZA_INVITATION_NO_RESPONSE_MS: 'invitationNoResponseMs',
   PLAZA_INVITATION_EXPIRE_MS: 'invitationExpireMs',
+  PLAZA_RATE_LIMITS: 'rateLimit',
 }
 
 export class UsageError extends Error {}
 
-function setOption(cfg: NodeConfig, key: keyof NodeConfig | 'app', value: string): void {
+function setOption(cfg: NodeConfig, key: OptionKey, value: string): void {
+  if (key === 'rateLimit') {
+    for (const item of value.split(',').filter(Boolean)) {
+      const m = /^(\w+)=(\d+)\/(\d+)$/.exec(item)
+      const name = m?.[1] as keyof NodeConfig['rateLimits'] | undefined
+      if (!m || !name || !(name in cfg.rateLimits) || Number(m[2]) < 1 || Number(m[3]) < 1) {
+        throw new UsageError(`--rate-limit wants NAME=COUNT/WINDOW_MS with a known name, got "${item}"`)
+      }
+      cfg.rateLimits[name] = { count: Number(m[2]), windowMs: Number(m[3]) }
+    }
+    return
+  }
   if (key === 'app') {
     for (const pair of value.split(',').filter(Boolean)) {
       const i = pair.indexOf(':')

@@ -24,6 +24,22 @@ describe('running a node', () => {
     const bad = await promisify(execFile)(process.execPath, [BIN, '--nope']).catch((e: { code: number; stderr: string }) => e)
     expect(bad).toMatchObject({ code: 2 })
     expect((bad as { stderr: string }).stderr).toContain('unknown option --nope')
+    const badLimit = await promisify(execFile)(process.execPath, [BIN, '--rate-limit', 'nonsense=1/2']).catch((e: { code: number; stderr: string }) => e)
+    expect(badLimit).toMatchObject({ code: 2 })
+  })
+
+  it('takes rate limits from --rate-limit', async () => {
+    const own = await startRendezvous({ args: ['--rate-limit', 'messages=5/60000'] })
+    try {
+      const a = await loggedIn(own, 'rl-a', { directLinks: false, messageRateLimit: { count: 100, windowMs: 1000 } })
+      await loggedIn(own, 'rl-b', { directLinks: false })
+      const states = []
+      for (let i = 0; i < 7; i++) states.push((await a.sendMessageToPeer({ text: `${i}` }, 'rl-b')).state)
+      expect(states.slice(0, 5).every((s) => s === PeerMessageState.RECEIVED_BY_PEER)).toBe(true)
+      expect(states.slice(5)).toEqual([PeerMessageState.TOO_OFTEN, PeerMessageState.TOO_OFTEN])
+    } finally {
+      await stopRendezvous(own)
+    }
   })
 
   it('serves /healthz, /readyz and Prometheus /metrics', async () => {
