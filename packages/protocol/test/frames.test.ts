@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import {
   AttributeOp,
+  InvitationEventKind,
+  InvitationFailureReason,
   SyncKind,
   ErrorCode,
   FrameType,
@@ -83,6 +85,13 @@ describe('frames', () => {
       { type: FrameType.CHANNEL_SYNC_FROM_NODE, channel: 'room', from: '', kind: SyncKind.AWARENESS, notify: false, payload: bytes(9) },
       { type: FrameType.ATTRIBUTES, reqId: 1, attrs: [{ key: 'k', value: 'v', lastUpdateUserId: 'a', lastUpdateTs: 5 }] },
       { type: FrameType.USER_ATTRS_CHANGED, uid: 'a', attrs: [] },
+      { type: FrameType.INVITE_SEND, reqId: 1, id: 'inv1', callee: 'b', content: 'call me', channel: '' },
+      { type: FrameType.INVITE_CANCEL, reqId: 2, id: 'inv1' },
+      { type: FrameType.INVITE_ACK, caller: 'a', id: 'inv1' },
+      { type: FrameType.INVITE_ANSWER, reqId: 3, caller: 'a', id: 'inv1', accept: true, response: 'ok' },
+      { type: FrameType.INVITE_RECEIVED, caller: 'a', id: 'inv1', content: 'call me', channel: 'room' },
+      { type: FrameType.INVITE_EVENT, peer: 'b', id: 'inv1', outgoing: true, event: InvitationEventKind.FAILURE, reason: InvitationFailureReason.PEER_NO_RESPONSE, response: '' },
+      { type: FrameType.INVITE_EVENT, peer: 'b', id: 'inv1', outgoing: false, event: InvitationEventKind.ACCEPTED, reason: null, response: 'yes' },
     ]
     for (const f of frames) roundTrip(f)
     expect(new Set(frames.map((f) => f.type)).size).toBe(Object.keys(FrameType).length / 2)
