@@ -36,6 +36,8 @@ import { PlazaChannel, type ChannelAttributes, type ChannelHost } from './channe
 import { AttributesApi, toUserAttributes, type ChannelAttributeOptions } from './attributes-api.js'
 import { toBody } from './messages.js'
 import { InvitationBook, type LocalInvitation } from './invitations.js'
+import { DebouncedWriter, MemoryStorage, type PlazaStorage } from './storage/storage.js'
+import type { OutboxSnapshot } from './delivery/outbox.js'
 import type {
   ClientEvents,
   ClientOptions,
@@ -77,6 +79,8 @@ export class PlazaClient extends Emitter<ClientEvents> {
   private readonly attrs: AttributesApi
   private requestTimeoutMs: number
   private readonly invitations: InvitationBook
+  private readonly storage: PlazaStorage
+  private readonly writer: DebouncedWriter
   private readonly opts: Required<Pick<ClientOptions, 'messageTimeoutMs' | 'directLinks'>>
 
   constructor(appId: string, options: ClientOptions & { WebSocket: WebSocketConstructor }) {
@@ -88,6 +92,8 @@ export class PlazaClient extends Emitter<ClientEvents> {
     this.opts = { messageTimeoutMs: options.messageTimeoutMs ?? 10_000, directLinks: options.directLinks ?? true }
     this.messageBucket = new RateBucket(options.messageRateLimit ?? DEFAULT_RATE_LIMITS.messages, Date.now())
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000
+    this.storage = options.storage ?? new MemoryStorage()
+    this.writer = new DebouncedWriter(this.storage)
     this.attrs = new AttributesApi(
       { request: (build) => this.session.request(build), channel: (id) => this.channels.get(id) },
       DEFAULT_RATE_LIMITS.attributeWrites,
@@ -161,6 +167,12 @@ export class PlazaClient extends Emitter<ClientEvents> {
     if (typeof token !== 'string' || token.length === 0) throw new PlazaError(ErrorCode.INVALID_TOKEN, 'token is required')
     this.mesh.reset()
     await this.session.login(uid, token)
+    await this.restoreOutbox()
+  }
+
+  /** Writes what is due to storage now (call it before a page unloads). */
+  flushStorage(): Promise<void> {
+    return this.writer.flush()
   }
 
   /** Logs out: others see OFFLINE at once; pending messages resolve NOT_LOGGED_IN. */
@@ -351,13 +363,15 @@ export class PlazaClient extends Emitter<ClientEvents> {
         else for (const { box } of this.outboxes.values()) box.dropChannel(channel, now)
       },
       checkAttributeWriteRate: () => this.attrs.checkWriteRate(),
+      loadCache: (channel) => this.storage.get(`doc/${this.appId}/${channel}`),
+      saveCache: (channel, produce) => this.writer.schedule(`doc/${this.appId}/${channel}`, produce),
     }
   }
 
-  private outboxFor(uid: string, now: number): PeerOutbox {
+  private outboxFor(uid: string, now: number, restoredStream?: string): PeerOutbox {
     let entry = this.outboxes.get(uid)
     if (!entry) {
-      const stream = `${this.instanceId}.${(this.outboxCounter++).toString(36)}`
+      const stream = restoredStream ?? `${this.instanceId}.${(this.outboxCounter++).toString(36)}`
       const box = new PeerOutbox(
         uid,
         stream,
@@ -375,11 +389,48 @@ export class PlazaClient extends Emitter<ClientEvents> {
           windowBytes: WINDOW_BYTES,
           recoveryMessages: DEFAULT_LIMITS.channelRecoveryMessages,
         },
+        () => this.saveOutbox(),
       )
       this.outboxes.set(uid, (entry = { box, lastUsed: now }))
     }
     entry.lastUsed = now
     return entry.box
+  }
+
+  private outboxKey(): string {
+    return `outbox/${this.appId}/${this.session.uid}`
+  }
+
+  private saveOutbox(): void {
+    const uid = this.session.uid
+    if (!uid) return
+    this.writer.schedule(this.outboxKey(), () => {
+      const peers = [...this.outboxes].map(([peer, { box }]) => ({ peer, ...box.snapshot() })).filter((p) => p.items.length > 0)
+      return peers.length ? encodeOutboxes(peers) : null
+    })
+  }
+
+  /** After a reload: the messages that were not acknowledged go again, on their old streams. */
+  private async restoreOutbox(): Promise<void> {
+    let saved: (OutboxSnapshot & { peer: string })[]
+    try {
+      const bytes = await this.storage.get(this.outboxKey())
+      saved = bytes ? decodeOutboxes(bytes) : []
+    } catch {
+      return // unreadable: nothing to restore
+    }
+    const now = Date.now()
+    for (const snap of saved) {
+      if (this.outboxes.has(snap.peer) || !isValidId(snap.peer)) continue
+      this.startTick()
+      this.outboxFor(snap.peer, now, snap.stream).restore(snap, now, (item, result) => {
+        const message: ReceivedMessage =
+          item.kind === MessageKind.TEXT
+            ? { messageType: 'TEXT', text: item.text }
+            : { messageType: 'RAW', rawMessage: item.bytes, description: item.description }
+        this.emit('OutboxMessageSettled', snap.peer, message, result)
+      })
+    }
   }
 
   private async relay(to: string, bytes: Uint8Array, offline: boolean): Promise<RelayStatus> {
@@ -539,5 +590,30 @@ function checkIds(ids: string[]): string[] {
 function toStatus(states: PresenceEntry[]): PeersOnlineStatus {
   const out: PeersOnlineStatus = {}
   for (const s of states) out[s.uid] = s.state
+  return out
+}
+
+/** The outbox in storage: JSON, raw bodies in base64. */
+function encodeOutboxes(peers: (OutboxSnapshot & { peer: string })[]): Uint8Array {
+  const plain = peers.map((p) => ({ ...p, items: p.items.map((i) => ({ ...i, bytes: bytesToBase64(i.bytes) })) }))
+  return new TextEncoder().encode(JSON.stringify({ v: 1, peers: plain }))
+}
+
+function decodeOutboxes(bytes: Uint8Array): (OutboxSnapshot & { peer: string })[] {
+  const doc = JSON.parse(new TextDecoder().decode(bytes)) as { v: number; peers: (OutboxSnapshot & { peer: string })[] }
+  if (doc.v !== 1 || !Array.isArray(doc.peers)) return []
+  return doc.peers.map((p) => ({ ...p, items: p.items.map((i) => ({ ...i, bytes: base64ToBytes(i.bytes as unknown as string) })) }))
+}
+
+function bytesToBase64(b: Uint8Array): string {
+  let s = ''
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i])
+  return btoa(s)
+}
+
+function base64ToBytes(s: string): Uint8Array {
+  const bin = atob(s)
+  const out = new Uint8Array(bin.length)
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i)
   return out
 }

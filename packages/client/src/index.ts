@@ -2,6 +2,7 @@ import { ErrorCode, PlazaError } from '@plaza/protocol'
 import { PlazaClient } from './client.js'
 import type { WebSocketConstructor } from './signaling/session.js'
 import type { ClientOptions } from './types.js'
+import { IdbStorage } from './storage/idb-storage.js'
 
 /**
  * Creates a client for `appId`.
@@ -16,10 +17,13 @@ export function createClient(appId: string, options: ClientOptions): PlazaClient
   if (!WebSocketCtor) {
     throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'no WebSocket available: pass options.WebSocket (e.g. from "ws")')
   }
-  return new PlazaClient(appId, { ...options, WebSocket: WebSocketCtor })
+  const storage = options.storage ?? (typeof indexedDB !== 'undefined' ? new IdbStorage() : undefined)
+  return new PlazaClient(appId, { ...options, WebSocket: WebSocketCtor, storage })
 }
 
 export { PlazaClient }
+export { MemoryStorage, type PlazaStorage } from './storage/storage.js'
+export { IdbStorage }
 export { PlazaChannel } from './channels/channel.js'
 export type { ChannelAttributes, ChannelEvents } from './channels/channel.js'
 export type { ChannelAttributeOptions } from './attributes-api.js'

@@ -9,6 +9,7 @@ import type { WebSocketConstructor } from './signaling/session.js'
 import type { ClientOptions } from './types.js'
 
 export * from './index.js'
+export { FileStorage } from './storage/file-storage.js'
 
 let wrtc: object | null | undefined
 function loadWrtc(): object | null {

@@ -5,6 +5,8 @@ import type {
 } from '@plaza/protocol'
 import type { WebSocketConstructor } from './signaling/session.js'
 import type { RemoteInvitation } from './invitations.js'
+import type { PlazaStorage } from './storage/storage.js'
+import type { SendResult } from './delivery/outbox.js'
 
 /** A text message. */
 export interface TextMessage {
@@ -51,6 +53,8 @@ export interface ClientEvents extends Record<string, unknown[]> {
   TokenExpired: []
   /** A direct WebRTC link to a user opened or closed (beyond). */
   PeerLinkStateChanged: [peerId: string, state: 'open' | 'closed']
+  /** A message restored from storage after a reload has settled (its original promise is gone). */
+  OutboxMessageSettled: [peerId: string, message: ReceivedMessage, result: SendResult]
   /** A call invitation arrived: answer with invitation.accept() or refuse(). */
   RemoteInvitationReceived: [invitation: RemoteInvitation]
   /** A followed user's attributes, in full (beyond; see subscribeUserAttributes). */
@@ -83,6 +87,11 @@ export interface ClientOptions {
   /** Reconnect backoff, first delay and cap (each with ±50 % jitter). Defaults 500 and 10 000 ms. */
   reconnectMinMs?: number
   reconnectMaxMs?: number
+  /**
+   * Where the outbox and cached channel documents live. Default: IndexedDB (idb-keyval) in a
+   * browser, memory in Node (use `FileStorage` from the node entry to keep them on disk).
+   */
+  storage?: PlazaStorage
   /** Client-side message rate limit (peer and channel messages). Default 1500 per 3000 ms. */
   messageRateLimit?: { count: number; windowMs: number }
 }

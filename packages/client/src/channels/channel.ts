@@ -52,9 +52,13 @@ export interface ChannelHost {
   dropMember(channel: string, uid: string | null): void
   checkAttributeWriteRate(): void
   readonly requestTimeoutMs: number
+  /** The cached state of the channel's document, if any (offline-first). */
+  loadCache(channel: string): Promise<Uint8Array | undefined>
+  saveCache(channel: string, produce: () => Uint8Array | null): void
 }
 
 const REMOTE = 'remote'
+const CACHE = 'cache'
 /** Awareness state field naming the user behind an awareness client id. */
 const UID_FIELD = 'uid'
 
@@ -72,6 +76,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   private state: 'left' | 'joining' | 'joined' = 'left'
   private synced: (() => void) | null = null
   private memberCount = 0
+  private cacheLoaded: Promise<void> | null = null
 
   constructor(
     channelId: string,
@@ -84,6 +89,9 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     // HACK: y-protocols' renewal interval is ref'd; in Node it would keep an app's process alive.
     ;(this.awareness as unknown as { _checkInterval?: { unref?: () => void } })._checkInterval?.unref?.()
     this.awareness.setLocalState(null)
+    this.doc.on('update', (_u: Uint8Array, origin: unknown) => {
+      if (origin !== CACHE) this.host.saveCache(this.channelId, () => Y.encodeStateAsUpdate(this.doc))
+    })
     this.awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
       if (origin === REMOTE || this.state === 'left') return
       const changed = [...added, ...updated, ...removed].filter((id) => id === this.awareness.clientID)
@@ -95,11 +103,26 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     return this.state === 'joined'
   }
 
+  /**
+   * The attributes as last seen on this device (IndexedDB in a browser), before joining:
+   * show them at once, then join to bring them up to date.
+   */
+  loadCached(): Promise<ChannelAttributes> {
+    this.cacheLoaded ??= this.host
+      .loadCache(this.channelId)
+      .then((state) => {
+        if (state) Y.applyUpdate(this.doc, state, CACHE)
+      })
+      .catch(() => undefined)
+    return this.cacheLoaded.then(() => this.attributes())
+  }
+
   /** Joins (at most 20 channels at once). Resolves once members are known and attributes are in sync. */
   async join(): Promise<void> {
     if (this.state !== 'left') throw new PlazaError(ErrorCode.ALREADY_IN_CHANNEL, `already ${this.state} ${this.channelId}`)
     this.state = 'joining'
     try {
+      await this.loadCached()
       await this.joinOnNode()
     } catch (err) {
       this.state = 'left'

@@ -6,6 +6,7 @@ import {
   PlazaError,
   RelayStatus,
   encodePeerFrame,
+  messageBodyBytes,
 } from '@plaza/protocol'
 
 export type Path = 'direct' | 'relay' | 'offline'
@@ -63,6 +64,13 @@ export interface OutboxOptions {
   recoveryMessages: number
 }
 
+/** What survives a reload: the stream, where it stands, and its unsettled peer messages. */
+export interface OutboxSnapshot {
+  stream: string
+  nextSeq: number
+  items: { seq: number; offline: boolean; kind: MessageKind; text: string; bytes: Uint8Array; description: string }[]
+}
+
 export interface SendOptions {
   offline: boolean
   /** Overrides the options' timeout (channel copies are kept longer). */
@@ -86,7 +94,42 @@ export class PeerOutbox {
     readonly stream: string,
     private readonly transport: OutboxTransport,
     private readonly opts: OutboxOptions,
+    private readonly onChange: () => void = () => undefined,
   ) {}
+
+  /** The unsettled peer messages (channel copies are not kept across a reload). */
+  snapshot(): OutboxSnapshot {
+    const items = [...this.inflight.values(), ...this.queue]
+      .filter((o) => o.channel === '')
+      .map(({ seq, offline, kind, text, bytes, description }) => ({ seq, offline, kind, text, bytes, description }))
+    return { stream: this.stream, nextSeq: this.nextSeq, items }
+  }
+
+  /** Takes back a snapshot's messages (before anything new is sent); each settles through `settled`. */
+  restore(snap: OutboxSnapshot, now: number, settled: (item: OutboxSnapshot['items'][number], r: SendResult) => void): void {
+    this.nextSeq = Math.max(this.nextSeq, snap.nextSeq)
+    for (const item of snap.items) {
+      this.queue.push({
+        channel: '',
+        kind: item.kind,
+        text: item.text,
+        bytes: item.bytes,
+        description: item.description,
+        seq: item.seq,
+        offline: item.offline,
+        size: messageBodyBytes(item.kind, item.text, item.bytes),
+        createdAt: now,
+        deadline: now + this.opts.timeoutMs,
+        recoverable: false,
+        sentAt: 0,
+        path: null,
+        attempts: 0,
+        resolve: (r) => settled(item, r),
+      })
+    }
+    this.queue.sort((a, b) => a.seq - b.seq)
+    this.pump(now)
+  }
 
   get idle(): boolean {
     return this.inflight.size === 0 && this.queue.length === 0
@@ -108,6 +151,7 @@ export class PeerOutbox {
         resolve,
       })
       this.pump(now)
+      if (body.channel === '') this.onChange()
     })
   }
 
@@ -228,6 +272,7 @@ export class PeerOutbox {
       this.queue.splice(i, 1)
     }
     const sent = o.sentAt !== 0
+    if (o.channel === '') this.onChange()
     o.resolve({
       state,
       hasPeerReceived: state === PeerMessageState.RECEIVED_BY_PEER,
