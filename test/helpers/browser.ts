@@ -1,0 +1,56 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
+
+/** Installs Debian's Chromium through the project's script when it is missing. */
+export function ensureChromium(): void {
+  execFileSync('bash', [resolve(__dirname, '../../scripts/ensure-chromium.sh')], { stdio: 'inherit' })
+}
+
+export interface BrowserUser {
+  context: BrowserContext
+  page: Page
+  close(): Promise<void>
+}
+
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+]
+
+/** A fresh Chromium profile (its own IndexedDB: its own user) with one page. */
+export async function openBrowser(extraArgs: string[] = []): Promise<BrowserUser> {
+  const dir = mkdtempSync(join(tmpdir(), 'plaza-chromium-'))
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [...ARGS, ...extraArgs],
+    viewport: { width: 1280, height: 860 },
+  })
+  const page = context.pages()[0] ?? (await context.newPage())
+  return {
+    context,
+    page,
+    async close() {
+      await context.close().catch(() => undefined)
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Logs in through the demo's form and waits until the room is connected. */
+export async function enterRoom(page: Page, url: string, name: string, room: string, role: 'teacher' | 'student'): Promise<void> {
+  await page.goto(url)
+  await page.getByTestId('login-name').fill(name)
+  await page.getByTestId('login-room').fill(room)
+  await page.getByTestId('login-role').selectOption(role)
+  await page.getByTestId('login-submit').click()
+  await page.locator('[data-testid="conn-state"][data-state="CONNECTED"]').waitFor({ timeout: 20_000 })
+}
