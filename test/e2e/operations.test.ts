@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ConnectionState, PeerMessageState } from '@plaza/client'
-import { closeClients, loggedIn } from '../helpers/clients.js'
+import { closeClients, loggedIn, makeClient } from '../helpers/clients.js'
 import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
 import { waitForEvent } from '../helpers/wait.js'
 
@@ -77,8 +77,10 @@ describe('running a node', () => {
       await own.restart()
       await back
       expect((await a.getChannelAttributes('gs-room')).kept.value).toBe('yes')
-      const away = await loggedIn(own, 'gs-away', { directLinks: false })
-      const [msg] = await waitForEvent(away, 'MessageFromPeer')
+      const away = makeClient(own, { directLinks: false })
+      const arrived = waitForEvent(away, 'MessageFromPeer')
+      await away.login({ uid: 'gs-away', token: await own.token('gs-away') })
+      const [msg] = await arrived
       expect(msg).toEqual({ messageType: 'TEXT', text: 'for later' })
     } finally {
       await stopRendezvous(own)

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { PeerMessageState, type PlazaClient, type ReceivedMessage, type SendResult } from '@plaza/client'
-import { closeClients, linkOpen, loggedIn } from '../helpers/clients.js'
+import { closeClients, linkOpen, loggedIn, makeClient } from '../helpers/clients.js'
 import { startProxy } from '../helpers/proxy.js'
 import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
 import { until, waitForEvent } from '../helpers/wait.js'
@@ -188,8 +188,10 @@ describe('offline messages', () => {
       await own.kill() // SIGKILL: only what was written durably survives
       await own.restart()
 
-      let carol = await loggedIn(own, 'off-carol')
+      // Listen before logging in: stored messages arrive right after the login answer.
+      let carol = makeClient(own)
       const got = collect(carol)
+      await carol.login({ uid: 'off-carol', token: await own.token('off-carol') })
       await until(() => got.length === 2, 5000, 'offline messages')
       expect(got).toEqual([
         { text: 'one', from: 'off-alice', path: 'offline', offline: true },
@@ -197,8 +199,9 @@ describe('offline messages', () => {
       ])
       // Acknowledged: a second login gets nothing again.
       await carol.logout()
-      carol = await loggedIn(own, 'off-carol')
+      carol = makeClient(own)
       const again = collect(carol)
+      await carol.login({ uid: 'off-carol', token: await own.token('off-carol') })
       const probe = await loggedIn(own, 'off-probe')
       const marker = waitForEvent(carol, 'MessageFromPeer')
       await probe.sendMessageToPeer({ text: 'marker' }, 'off-carol')
@@ -215,8 +218,9 @@ describe('offline messages', () => {
       const r = await alice.sendMessageToPeer({ text: `stored ${i}` }, 'ord-dave', { enableOfflineMessaging: true })
       expect(r.state).toBe(PeerMessageState.CACHED_BY_SERVER)
     }
-    const dave = await loggedIn(node, 'ord-dave', { directLinks: false })
+    const dave = makeClient(node, { directLinks: false })
     const got = collect(dave)
+    await dave.login({ uid: 'ord-dave', token: await node.token('ord-dave') })
     const live = await alice.sendMessageToPeer({ text: 'live' }, 'ord-dave', { enableOfflineMessaging: true })
     expect(live.state).toBe(PeerMessageState.RECEIVED_BY_PEER)
     await until(() => got.length === 6, 5000, 'six messages')

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { PeerMessageState, type ChannelAttributes } from '@plaza/client'
-import { closeClients, loggedIn } from '../helpers/clients.js'
+import { closeClients, loggedIn, makeClient } from '../helpers/clients.js'
 import { APP_ID, SECRET, startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
 import { until, waitForEvent } from '../helpers/wait.js'
 
@@ -45,8 +45,10 @@ describe('REST API', () => {
     expect((await api('POST', '/v1/peer-messages', { from: 'system', to: 'rest-away', text: 'x' })).body.state).toBe(PeerMessageState.PEER_UNREACHABLE)
     const cached = await api('POST', '/v1/peer-messages', { from: 'system', to: 'rest-away', text: 'kept', enableOfflineMessaging: true })
     expect(cached.body.state).toBe(PeerMessageState.CACHED_BY_SERVER)
-    const away = await loggedIn(node, 'rest-away')
-    const [m2, , p2] = await waitForEvent(away, 'MessageFromPeer')
+    const away = makeClient(node)
+    const arrived = waitForEvent(away, 'MessageFromPeer')
+    await away.login({ uid: 'rest-away', token: await node.token('rest-away') })
+    const [m2, , p2] = await arrived
     expect(m2).toEqual({ messageType: 'TEXT', text: 'kept' })
     expect(p2).toMatchObject({ isOfflineMessage: true })
   })
