@@ -7,6 +7,8 @@ export default defineConfig({
     // Real processes and real WebRTC: one file per core, generous per-test budgets.
     pool: 'forks',
     maxWorkers: 2,
+    // Leak tests call gc() before they measure.
+    execArgv: ['--expose-gc'],
     testTimeout: 60_000,
     hookTimeout: 90_000,
   },

@@ -22,6 +22,7 @@ const commands = {
   async login({ url, appId, uid, token }) {
     client = createClient(appId, { rendezvousUrl: url })
     client.on('ConnectionStateChanged', (state, reason) => report({ event: 'state', state, reason }))
+    client.on('MessageFromPeer', (m, from, props) => report({ event: 'peerMessage', from, text: m.text, path: props.path }))
     await client.login({ uid, token })
   },
   async join({ channel }) {

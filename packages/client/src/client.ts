@@ -381,6 +381,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
           peerReachable: (to) => {
             if (this.opts.directLinks) this.mesh.connect(to)
           },
+          peerGone: (to) => this.mesh.disconnect(to),
         },
         {
           timeoutMs: this.opts.messageTimeoutMs,

@@ -52,6 +52,7 @@ async function simulate(seed: number, count: number) {
           delay(() => resolve(RelayStatus.RELAYED))
         }),
       peerReachable: () => undefined,
+      peerGone: () => undefined,
     },
     { timeoutMs: 60_000, retransmitMs: 40, windowMessages: 32, windowBytes: 1 << 20, recoveryMessages: 32 },
   )
@@ -127,7 +128,7 @@ describe('PeerOutbox recovery window', () => {
     const outbox = new PeerOutbox(
       'away',
       's',
-      { direct: () => false, relay: () => new Promise(() => undefined), peerReachable: () => undefined },
+      { direct: () => false, relay: () => new Promise(() => undefined), peerReachable: () => undefined, peerGone: () => undefined },
       { timeoutMs: 100, retransmitMs: 10_000, windowMessages: 256, windowBytes: 1 << 20, recoveryMessages: 3 },
     )
     const t0 = 1_000_000

@@ -50,6 +50,8 @@ export interface OutboxTransport {
   relay(uid: string, bytes: Uint8Array, offline: boolean): Promise<RelayStatus>
   /** The peer was reached through the relay, so it is online: a direct link is worth building. */
   peerReachable(uid: string): void
+  /** The node says the peer has no session: any direct link to it is dead. */
+  peerGone(uid: string): void
 }
 
 export interface OutboxOptions {
@@ -176,7 +178,8 @@ export class PeerOutbox {
       this.settle(o, PeerMessageState.SENT_TIMEOUT)
     }
     for (const o of this.inflight.values()) {
-      if (now - o.sentAt >= this.opts.retransmitMs) this.transmit(o, now)
+      // A copy sent direct and not acknowledged goes again through the relay: the link may be dead.
+      if (now - o.sentAt >= this.opts.retransmitMs) this.transmit(o, now, o.path === 'direct')
     }
     this.pump(now)
   }
@@ -217,7 +220,7 @@ export class PeerOutbox {
     }
   }
 
-  private transmit(o: Outgoing, now: number): void {
+  private transmit(o: Outgoing, now: number, viaRelay = false): void {
     const bytes = encodePeerFrame({
       type: PeerFrameType.MESSAGE,
       stream: this.stream,
@@ -232,7 +235,7 @@ export class PeerOutbox {
     })
     o.sentAt = now
     o.attempts++
-    if (this.transport.direct(this.uid, bytes)) {
+    if (!viaRelay && this.transport.direct(this.uid, bytes)) {
       o.path = 'direct'
       return
     }
@@ -242,6 +245,7 @@ export class PeerOutbox {
       (status) => {
         // The peer is online even if its acknowledgement overtook this answer (same socket read).
         if (status === RelayStatus.RELAYED) this.transport.peerReachable(this.uid)
+        else this.transport.peerGone(this.uid)
         if (!this.inflight.has(o.seq)) return
         if (status === RelayStatus.RELAYED) return
         if (status === RelayStatus.STORED) {

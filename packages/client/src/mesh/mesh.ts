@@ -14,6 +14,8 @@ export interface MeshOptions {
   connectTimeoutMs: number
   /** After a failure, no new attempt to that user for this long, doubling up to 2 min. Default 5 s. */
   retryAfterFailureMs: number
+  /** An open link whose ICE stays disconnected this long is dropped (the peer is likely gone). Default 3 s. */
+  disconnectedGraceMs?: number
 }
 
 type LinkState = 'connecting' | 'open'
@@ -30,6 +32,8 @@ interface Link {
   state: LinkState
   lastActive: number
   connectTimer: ReturnType<typeof setTimeout> | null
+  /** Set while ICE reports "disconnected" on an open link. */
+  disconnectedTimer: ReturnType<typeof setTimeout> | null
 }
 
 type MeshEvents = {
@@ -166,7 +170,7 @@ export class Mesh extends Emitter<MeshEvents> {
       config: this.opts.rtcConfig,
       channelConfig: { ordered: true },
     })
-    const link: Link = { uid, linkId, initiator, peer, state: 'connecting', lastActive: Date.now(), connectTimer: null }
+    const link: Link = { uid, linkId, initiator, peer, state: 'connecting', lastActive: Date.now(), connectTimer: null, disconnectedTimer: null }
     this.links.set(uid, link)
     link.connectTimer = setTimeout(() => this.drop(link, true), this.opts.connectTimeoutMs)
     peer.on('signal', (signal: SimplePeer.SignalData) => {
@@ -188,6 +192,17 @@ export class Mesh extends Emitter<MeshEvents> {
       link.lastActive = Date.now()
       this.emit('data', uid, data)
     })
+    // simple-peer only gives up on ICE "failed" (~30 s after a peer vanishes); a link that stays
+    // "disconnected" for a few seconds is as good as dead, and the relay is right there.
+    peer.on('iceStateChange', (state: string) => {
+      if (this.links.get(uid) !== link || link.state !== 'open') return
+      if (state === 'disconnected' && !link.disconnectedTimer) {
+        link.disconnectedTimer = setTimeout(() => this.drop(link, false), this.opts.disconnectedGraceMs ?? 3000)
+      } else if (state === 'connected' || state === 'completed') {
+        if (link.disconnectedTimer) clearTimeout(link.disconnectedTimer)
+        link.disconnectedTimer = null
+      }
+    })
     peer.on('close', () => {
       if (this.links.get(uid) === link) this.drop(link, link.state === 'connecting')
     })
@@ -201,6 +216,7 @@ export class Mesh extends Emitter<MeshEvents> {
     if (this.links.get(link.uid) !== link) return
     this.links.delete(link.uid)
     if (link.connectTimer) clearTimeout(link.connectTimer)
+    if (link.disconnectedTimer) clearTimeout(link.disconnectedTimer)
     const wasOpen = link.state === 'open'
     try {
       link.peer.destroy()
