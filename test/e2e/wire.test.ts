@@ -219,4 +219,17 @@ describe('bad input at the rendezvous', () => {
     expect(await raw.next((f) => f.type === FrameType.RESULT && f.reqId === 2)).toMatchObject({ code: ErrorCode.NOT_IN_CHANNEL })
     raw.close()
   })
+
+  it('answers a signaling flood with TOO_OFTEN, keeps the flooder connected, and spares the target', async () => {
+    const raw = await RawClient.open(node.url)
+    await raw.login('wire-sigflood', await node.token('wire-sigflood'))
+    const target = await loggedIn(node, 'wire-sigtarget', { directLinks: false })
+    for (let i = 0; i < 1000; i++) raw.send({ type: FrameType.SIGNAL_TO, to: 'wire-sigtarget', data: '{"l":"x","s":{"type":"candidate"}}' })
+    await raw.error(ErrorCode.TOO_OFTEN)
+    raw.send({ type: FrameType.PING, ts: 1 })
+    await raw.next((f) => f.type === FrameType.PONG)
+    expect(target.connectionState).toBe('CONNECTED')
+    raw.close()
+    await bystandersUnaffected('wire-sig')
+  })
 })
