@@ -19,8 +19,8 @@ function report(ev) {
 }
 
 const commands = {
-  async login({ url, appId, uid, token }) {
-    client = createClient(appId, { rendezvousUrl: url })
+  async login({ url, appId, uid, token, options }) {
+    client = createClient(appId, { rendezvousUrl: url, ...(options ?? {}) })
     client.on('ConnectionStateChanged', (state, reason) => report({ event: 'state', state, reason }))
     client.on('MessageFromPeer', (m, from, props) => report({ event: 'peerMessage', from, text: m.text, path: props.path }))
     await client.login({ uid, token })
@@ -38,6 +38,16 @@ const commands = {
   },
   async send({ channel, count, prefix }) {
     for (let i = 0; i < count; i++) await channels.get(channel).sendMessage({ text: `${prefix}${i}` })
+  },
+  /** Sends `count` peer messages at once; answers the count of each outcome and of each path. */
+  async sendPeer({ to, count, prefix }) {
+    const results = await Promise.all(Array.from({ length: count }, (_, i) => client.sendMessageToPeer({ text: `${prefix}${i}` }, to)))
+    const tally = {}
+    for (const r of results) tally[`${r.state}/${r.path}`] = (tally[`${r.state}/${r.path}`] ?? 0) + 1
+    return tally
+  },
+  async linkState({ peer }) {
+    return client.getPeerLinkState(peer)
   },
   async logout() {
     await client.logout()

@@ -30,11 +30,16 @@ export class Agent {
     this.exited = new Promise((r) => proc.once('exit', () => r()))
   }
 
-  static async start(node: RendezvousProcess, uid: string): Promise<Agent> {
-    const proc = fork(resolve(__dirname, 'agent.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  /** `prefix` runs it inside e.g. a network namespace (`ip netns exec NS`); `options` go to createClient. */
+  static async start(node: RendezvousProcess, uid: string, opts: { prefix?: string[]; options?: Record<string, unknown> } = {}): Promise<Agent> {
+    const prefix = opts.prefix ?? []
+    const proc = fork(resolve(__dirname, 'agent.mjs'), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      ...(prefix.length ? { execPath: prefix[0], execArgv: [...prefix.slice(1), process.execPath] } : {}),
+    })
     const agent = new Agent(uid, proc)
     await new Promise<void>((r) => proc.once('message', () => r()))
-    await agent.call('login', { url: node.url, appId: APP_ID, uid, token: await node.token(uid) })
+    await agent.call('login', { url: node.url, appId: APP_ID, uid, token: await node.token(uid), options: opts.options ?? {} })
     return agent
   }
 

@@ -30,6 +30,10 @@ export interface StartOptions {
   args?: string[]
   port?: number
   dataDir?: string
+  /** Address to listen on and to reach it at. Default 127.0.0.1. */
+  host?: string
+  /** A command that runs the node, e.g. `ip netns exec NS` (default: none). */
+  prefix?: string[]
 }
 
 const live = new Set<ChildProcess>()
@@ -37,12 +41,15 @@ process.on('exit', () => {
   for (const p of live) p.kill('SIGKILL')
 })
 
-function launch(port: number, dataDir: string, args: string[]): Promise<{ proc: ChildProcess; port: number; logs: string[] }> {
-  const proc = spawn(
-    process.execPath,
-    [BIN, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--app', `${APP_ID}:${SECRET}`, ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
+function launch(
+  port: number,
+  dataDir: string,
+  args: string[],
+  host = '127.0.0.1',
+  prefix: string[] = [],
+): Promise<{ proc: ChildProcess; port: number; logs: string[] }> {
+  const command = [...prefix, process.execPath, BIN, '--port', String(port), '--host', host, '--data-dir', dataDir, '--app', `${APP_ID}:${SECRET}`, ...args]
+  const proc = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
   live.add(proc)
   proc.on('exit', () => live.delete(proc))
   const logs: string[] = []
@@ -78,10 +85,11 @@ function exited(proc: ChildProcess): Promise<void> {
 export async function startRendezvous(opts: StartOptions = {}): Promise<RendezvousProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'plaza-test-'))
   const args = opts.args ?? []
-  const first = await launch(opts.port ?? 0, dataDir, args)
+  const host = opts.host ?? '127.0.0.1'
+  const first = await launch(opts.port ?? 0, dataDir, args, host, opts.prefix)
   const node: RendezvousProcess = {
-    url: `ws://127.0.0.1:${first.port}`,
-    httpUrl: `http://127.0.0.1:${first.port}`,
+    url: `ws://${host}:${first.port}`,
+    httpUrl: `http://${host}:${first.port}`,
     port: first.port,
     dataDir,
     proc: first.proc,
@@ -95,7 +103,7 @@ export async function startRendezvous(opts: StartOptions = {}): Promise<Rendezvo
       await exited(node.proc)
     },
     async restart() {
-      const next = await launch(node.port, dataDir, args)
+      const next = await launch(node.port, dataDir, args, host, opts.prefix)
       node.proc = next.proc
       node.logs = next.logs
     },
