@@ -1,15 +1,35 @@
 import { defineConfig } from 'vitest/config'
 
+// Real processes and real WebRTC: two files at a time (one per core), generous budgets.
+// The browser tests run last and alone: two Chromium profiles are the heaviest thing here.
+const shared = {
+  pool: 'forks' as const,
+  testTimeout: 60_000,
+  hookTimeout: 90_000,
+  // Leak tests call gc() before they measure.
+  execArgv: ['--expose-gc'],
+}
+
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'rendezvous/test/**/*.test.ts', 'test/**/*.test.ts'],
-    exclude: ['**/node_modules/**', 'test/bench/**'],
-    // Real processes and real WebRTC: one file per core, generous per-test budgets.
-    pool: 'forks',
     maxWorkers: 2,
-    // Leak tests call gc() before they measure.
-    execArgv: ['--expose-gc'],
-    testTimeout: 60_000,
-    hookTimeout: 90_000,
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'core',
+          include: ['packages/*/test/**/*.test.ts', 'rendezvous/test/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/faults/**/*.test.ts'],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 })

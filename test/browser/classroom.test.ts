@@ -100,7 +100,14 @@ describe('the classroom demo in Chromium', () => {
     await bo.page.getByTestId('chat-to').selectOption('Cy')
     await bo.page.getByTestId('chat-input').fill('Written while offline')
     await bo.page.getByTestId('chat-send').click()
-    await bo.page.locator('li.pending[data-stored]', { hasText: 'Written while offline' }).waitFor()
+    await bo.page
+      .locator('li.pending[data-stored]', { hasText: 'Written while offline' })
+      .waitFor()
+      .catch(async (err: Error) => {
+        const state = await bo.page.getByTestId('conn-state').textContent()
+        const log = await bo.page.getByTestId('chat-log').innerHTML()
+        throw new Error(`${err.message}\nBo's state: ${state}\nBo's chat: ${log}`)
+      })
     await bo.page.reload()
     // The attributes show from this browser's cache while there is still no connection.
     await bo.page.getByTestId('notice-text').filter({ hasText: 'Lab reports due Friday' }).waitFor({ timeout: 5000 })
