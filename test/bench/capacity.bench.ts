@@ -56,7 +56,7 @@ async function startTargets(): Promise<Target[]> {
   const p = await startServer(
     [process.execPath, resolve(root, 'node_modules/peer/dist/bin/peerjs.js'), '--port', String(pPort), '--host', '127.0.0.1', '-c', '1000000'],
     {},
-    /Started PeerServer on .*?:(\d+)/,
+    /Started PeerServer on .*port: (\d+)/,
   )
   return [
     { name: 'Plaza rendezvous', kind: 'plaza', url: node.url, pid: node.proc.pid!, stop: () => stopRendezvous(node) },

@@ -39,9 +39,12 @@ async function session(kind, url, id, onMessage) {
     if (onMessage) ws.on('message', (d) => onMessage(JSON.parse(String(d))))
     return ws
   }
-  // peerjs: the server answers OPEN once the id is registered
-  const ws = await open(`${url}/peerjs?key=peerjs&id=${id}&token=t${id}`)
-  await new Promise((r) => ws.once('message', r))
+  // peerjs: the server answers OPEN once the id is registered (listen before it can arrive)
+  const ws = new WebSocket(`${url}/peerjs?key=peerjs&id=${id}&token=t${id}`)
+  await new Promise((resolve, reject) => {
+    ws.once('message', resolve)
+    ws.once('error', reject)
+  })
   if (onMessage) ws.on('message', (d) => onMessage(JSON.parse(String(d))))
   return ws
 }
