@@ -27,11 +27,23 @@ const commands = {
   },
   async join({ channel }) {
     const ch = client.createChannel(channel)
-    ch.on('ChannelMessage', (m, from) => report({ event: 'message', channel, from, text: m.text }))
+    ch.on('ChannelMessage', (m, from) => {
+      // Bench messages carry their send time ("t:<ms>:<n>"): report the latency, measured here.
+      if (m.text?.startsWith('t:')) report({ event: 'latency', from, ms: Date.now() - Number(m.text.split(':')[1]) })
+      else report({ event: 'message', channel, from, text: m.text })
+    })
     ch.on('MemberLeft', (uid) => report({ event: 'memberLeft', channel, uid }))
     ch.on('MemberJoined', (uid) => report({ event: 'memberJoined', channel, uid }))
     channels.set(channel, ch)
     await ch.join()
+  },
+  /** Sends `count` timestamped channel messages, `perTick` at a time. */
+  async broadcast({ channel, count, perTick }) {
+    const ch = channels.get(channel)
+    for (let i = 0; i < count; i++) {
+      await ch.sendMessage({ text: `t:${Date.now()}:${i}` })
+      if (i % perTick === perTick - 1) await new Promise((r) => setTimeout(r, 1))
+    }
   },
   async members({ channel }) {
     return (await channels.get(channel).getMembers()).sort()
