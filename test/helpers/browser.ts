@@ -6,7 +6,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core'
 
 /** Installs Debian's Chromium through the project's script when it is missing. */
 export function ensureChromium(): void {
-  execFileSync('bash', [resolve(__dirname, '../../scripts/ensure-chromium.sh')], { stdio: 'inherit' })
+  execFileSync('bash', [resolve(__dirname, '../../scripts/ensure-tool.sh'), 'chromium', 'chromium'], { stdio: 'inherit' })
 }
 
 export interface BrowserUser {

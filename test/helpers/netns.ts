@@ -20,7 +20,7 @@ export interface LossyPair {
 const sh = (cmd: string, args: string[], input?: string) => execFileSync(cmd, args, { input, stdio: ['pipe', 'pipe', 'pipe'] })
 
 export function ensureNftables(): void {
-  execFileSync('bash', [resolve(__dirname, '../../scripts/ensure-nftables.sh')], { stdio: 'inherit' })
+  execFileSync('bash', [resolve(__dirname, '../../scripts/ensure-tool.sh'), 'nft', 'nftables'], { stdio: 'inherit' })
 }
 
 export function createLossyPair(lossPercent: number): LossyPair {

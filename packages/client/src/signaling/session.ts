@@ -190,8 +190,7 @@ export class SignalingSession extends Emitter<SessionEvents> {
 
   private onLoginTimeout(): void {
     if (this.state === State.CONNECTING) {
-      this.shutdown(State.DISCONNECTED, Reason.LOGIN_TIMEOUT)
-      return
+      return this.failFirstLogin(Reason.LOGIN_TIMEOUT, new PlazaError(ErrorCode.TIMEOUT, 'login timed out'))
     }
     this.onLost(new PlazaError(ErrorCode.TIMEOUT, 'login timed out'))
   }
@@ -259,14 +258,16 @@ export class SignalingSession extends Emitter<SessionEvents> {
     }
   }
 
+  /** The first login (not a reconnect) failed: DISCONNECTED with `reason`, login() rejects with `err`. */
+  private failFirstLogin(reason: Reason, err: PlazaError): void {
+    const waiter = this.loginWaiter
+    this.loginWaiter = null
+    this.shutdown(State.DISCONNECTED, reason)
+    waiter?.reject(err)
+  }
+
   private onLoginFailed(err: PlazaError): void {
-    if (this.state === State.CONNECTING) {
-      const waiter = this.loginWaiter
-      this.loginWaiter = null
-      this.shutdown(State.DISCONNECTED, Reason.LOGIN_FAILURE)
-      waiter?.reject(err)
-      return
-    }
+    if (this.state === State.CONNECTING) return this.failFirstLogin(Reason.LOGIN_FAILURE, err)
     // While reconnecting: a token that no longer works ends the session; anything else retries.
     if (err.code === ErrorCode.TOKEN_EXPIRED) {
       this.emit('tokenExpired')
@@ -293,13 +294,7 @@ export class SignalingSession extends Emitter<SessionEvents> {
 
   /** The socket is gone or silent: reconnect with backoff, unless we never logged in. */
   private onLost(err: PlazaError): void {
-    if (this.state === State.CONNECTING) {
-      const waiter = this.loginWaiter
-      this.loginWaiter = null
-      this.shutdown(State.DISCONNECTED, Reason.LOGIN_FAILURE)
-      waiter?.reject(err)
-      return
-    }
+    if (this.state === State.CONNECTING) return this.failFirstLogin(Reason.LOGIN_FAILURE, err)
     if (this.state !== State.CONNECTED && this.state !== State.RECONNECTING) return
     this.clearTimers()
     this.failRequests(new PlazaError(ErrorCode.NOT_CONNECTED, 'connection lost'))
