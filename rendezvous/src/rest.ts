@@ -104,6 +104,8 @@ export class RestApi {
 
   /** An ACK addressed to a node-sent stream: settles its waiter; true if it was one (not to forward). */
   onAck(payload: Uint8Array): boolean {
+    // Fast path for ordinary acks: [ACK tag][1-byte length (stream ids are ≤ 32 bytes)][stream...]
+    if (payload[0] !== PeerFrameType.ACK || payload[2] !== SERVER_STREAM_PREFIX.charCodeAt(0)) return false
     try {
       const f = decodePeerFrame(payload)
       if (f.type !== PeerFrameType.ACK || !f.stream.startsWith(SERVER_STREAM_PREFIX)) return false
