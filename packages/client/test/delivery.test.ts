@@ -113,6 +113,29 @@ describe('Inbox', () => {
     expect(acks).toEqual([1, 1])
   })
 
+  it('holds at most 256 out-of-order messages per stream; a resend fills in what was dropped', () => {
+    const got: string[] = []
+    const inbox = new Inbox((_f, m) => got.push(m.text), () => undefined)
+    const msgOf = (stream: string, seq: number) => ({ ...msg(seq, 1), stream })
+    for (let seq = 2; seq <= 400; seq++) inbox.onMessage('a', msgOf('s', seq), { path: 'relay', serverTs: 0 })
+    inbox.onMessage('a', msgOf('s', 1), { path: 'relay', serverTs: 0 })
+    expect(got.length).toBe(257) // 1, then the 256 held
+    for (let seq = 258; seq <= 400; seq++) inbox.onMessage('a', msgOf('s', seq), { path: 'relay', serverTs: 0 })
+    expect(got).toEqual(Array.from({ length: 400 }, (_, i) => String(i + 1)))
+  })
+
+  it('holds at most 4096 out-of-order messages across all streams', () => {
+    const got: string[] = []
+    const inbox = new Inbox((_f, m) => got.push(m.text), () => undefined)
+    // A hostile peer opens 20 streams and fills each with 256 messages that can never be delivered.
+    for (let s = 0; s < 20; s++) {
+      for (let seq = 2; seq <= 257; seq++) inbox.onMessage('evil', { ...msg(seq, 1), stream: `s${s}` }, { path: 'relay', serverTs: 0 })
+    }
+    // Releasing every gap delivers exactly what was held: 16 streams' worth, not 20.
+    for (let s = 0; s < 20; s++) inbox.onMessage('evil', { ...msg(1, 1), stream: `s${s}` }, { path: 'relay', serverTs: 0 })
+    expect(got.length).toBe(20 + 4096)
+  })
+
   it('keeps streams of different senders apart', () => {
     const got: string[] = []
     const inbox = new Inbox((from, m) => got.push(`${from}:${m.text}`), () => undefined)

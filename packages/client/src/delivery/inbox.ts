@@ -14,8 +14,10 @@ interface InboundStream {
 }
 
 const MAX_STREAMS = 10_000
-/** Senders keep at most their window in flight, so more than this is a broken or hostile peer. */
-const MAX_WAITING = 1024
+/** Senders keep at most their window (256) in flight, so more than this is a broken or hostile peer. */
+const MAX_WAITING_PER_STREAM = 256
+/** Out-of-order messages held across all streams: bounds what peers can make us keep (≤ 32 KB each). */
+const MAX_WAITING_TOTAL = 4096
 
 /**
  * The receiving half of peer messages: hands each message of each sender's stream to the app
@@ -23,6 +25,7 @@ const MAX_WAITING = 1024
  */
 export class Inbox {
   private readonly streams = new Map<string, InboundStream>()
+  private waitingTotal = 0
 
   constructor(
     private readonly deliver: (from: string, frame: PeerMessageFrame, arrival: Arrival) => void,
@@ -36,8 +39,8 @@ export class Inbox {
       // First contact: everything below the sender's floor is settled already.
       st = { expected: f.floor, waiting: new Map() }
       if (this.streams.size >= MAX_STREAMS) {
-        const oldest = this.streams.keys().next().value
-        if (oldest !== undefined) this.streams.delete(oldest)
+        const oldest = this.streams.keys().next()
+        if (!oldest.done) this.forget(oldest.value)
       }
     } else {
       this.streams.delete(key) // re-insert: the map's order is recency
@@ -47,16 +50,23 @@ export class Inbox {
     if (f.floor > st.expected) {
       // The sender gave up on [expected, floor): stop waiting for them.
       st.expected = f.floor
-      for (const seq of st.waiting.keys()) if (seq < st.expected) st.waiting.delete(seq)
+      for (const seq of st.waiting.keys()) if (seq < st.expected) this.unwait(st, seq)
     }
     if (f.seq === st.expected) {
       this.deliver(from, f, arrival)
       st.expected++
-    } else if (f.seq > st.expected && !st.waiting.has(f.seq) && st.waiting.size < MAX_WAITING) {
+    } else if (
+      f.seq > st.expected &&
+      !st.waiting.has(f.seq) &&
+      st.waiting.size < MAX_WAITING_PER_STREAM &&
+      this.waitingTotal < MAX_WAITING_TOTAL
+    ) {
+      // Beyond the caps a frame is dropped unacknowledged: an honest sender sends it again.
       st.waiting.set(f.seq, { frame: f, arrival })
+      this.waitingTotal++
     }
     for (let next = st.waiting.get(st.expected); next; next = st.waiting.get(st.expected)) {
-      st.waiting.delete(st.expected)
+      this.unwait(st, st.expected)
       this.deliver(from, next.frame, next.arrival)
       st.expected++
     }
@@ -66,5 +76,16 @@ export class Inbox {
 
   clear(): void {
     this.streams.clear()
+    this.waitingTotal = 0
+  }
+
+  private unwait(st: InboundStream, seq: number): void {
+    if (st.waiting.delete(seq)) this.waitingTotal--
+  }
+
+  private forget(key: string): void {
+    const st = this.streams.get(key)
+    if (st) this.waitingTotal -= st.waiting.size
+    this.streams.delete(key)
   }
 }
