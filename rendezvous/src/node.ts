@@ -439,9 +439,8 @@ export class RendezvousNode implements NodeContext {
   }
 
   private async sweepStore(): Promise<void> {
-    const store = this.engine.offline as { sweepExpired?: () => Promise<number> }
     try {
-      const n = await store.sweepExpired?.()
+      const n = await this.engine.offline.sweepExpired()
       if (n) this.log.info({ n }, 'expired offline messages removed')
       const docs = await this.engine.docs.sweep(Date.now() - this.config.channelRetentionMs, (appId, channel) =>
         this.engine.channelCount(appId, channel) > 0,

@@ -92,7 +92,7 @@ export class Session implements SessionHandle {
   }
 
   kick(code: ErrorCode, message: string): void {
-    this.onKick(this, code === 0 ? ErrorCode.REMOTE_LOGIN : code, message)
+    this.onKick(this, code, message)
   }
 
   /** Sends KICKED and closes the socket; the node forgets the session. */

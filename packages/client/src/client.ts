@@ -10,7 +10,6 @@ import {
   MAX_MESSAGE_BYTES,
   MessageKind,
   PeerFrameType,
-  SyncKind,
   PeerMessageState,
   PeerOnlineState,
   PlazaError,
@@ -35,6 +34,7 @@ import { SignalingSession, type WebSocketConstructor } from './signaling/session
 import { PlazaChannel, type ChannelAttributes, type ChannelHost } from './channels/channel.js'
 import { AttributesApi, toUserAttributes, type ChannelAttributeOptions } from './attributes-api.js'
 import { toBody } from './messages.js'
+import { randomId } from './random.js'
 import { InvitationBook, type LocalInvitation } from './invitations.js'
 import { DebouncedWriter, MemoryStorage, type PlazaStorage } from './storage/storage.js'
 import type { OutboxSnapshot } from './delivery/outbox.js'
@@ -53,11 +53,6 @@ const WINDOW_BYTES = 1024 * 1024
 /** Outboxes idle this long are forgotten (a later message starts a new stream). */
 const OUTBOX_IDLE_MS = 10 * 60_000
 
-const randomStreamId = () => {
-  const b = new Uint8Array(9)
-  crypto.getRandomValues(b)
-  return btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_')
-}
 
 /**
  * A Plaza client: one user's session with the rendezvous, its direct links, and its messages.
@@ -69,7 +64,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
   private readonly mesh: Mesh
   private readonly inbox: Inbox
   private readonly outboxes = new Map<string, { box: PeerOutbox; lastUsed: number }>()
-  private readonly instanceId = randomStreamId()
+  private readonly instanceId = randomId()
   private outboxCounter = 0
   private readonly subscriptions = new Map<string, PeerOnlineState>()
   private readonly messageBucket: RateBucket
@@ -340,7 +335,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
       requestTimeoutMs: this.requestTimeoutMs,
       request: (build) => this.session.request(build),
       sendToNode: (frame) => this.session.send(frame),
-      sendChannelMessage: (channel, members, body, size) => {
+      sendChannelMessage: (members, body, size) => {
         const now = Date.now()
         if (!this.messageBucket.take(now)) throw new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often')
         this.startTick()
@@ -354,9 +349,6 @@ export class PlazaClient extends Emitter<ClientEvents> {
       },
       sendSyncDirect: (uid, channel, kind, notify, payload) =>
         this.mesh.send(uid, encodePeerFrame({ type: PeerFrameType.SYNC, channel, kind, notify, payload })),
-      wantLink: (uid) => {
-        if (this.opts.directLinks) this.mesh.connect(uid)
-      },
       dropMember: (channel, uid) => {
         const now = Date.now()
         if (uid) this.outboxes.get(uid)?.box.dropChannel(channel, now)

@@ -16,6 +16,7 @@ import {
   type ServerFrame,
 } from '@plaza/protocol'
 import { Emitter } from './emitter.js'
+import { randomId } from './random.js'
 
 interface InvitationHost {
   readonly loggedIn: boolean
@@ -45,7 +46,6 @@ function checkText(what: string, s: unknown): asserts s is string {
   }
 }
 
-const randomId = () => `i${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`
 
 /** A call invitation this user sends. Set `content` and `channelId`, then `send()`. */
 export class LocalInvitation extends Emitter<LocalInvitationEvents> {

@@ -1,4 +1,4 @@
-import type { PeerOnlineState } from '@plaza/protocol'
+import type { ErrorCode, PeerOnlineState } from '@plaza/protocol'
 import type { DocStore } from '../store/doc-store.js'
 import type { OfflineStore } from '../store/offline-store.js'
 
@@ -12,7 +12,7 @@ export interface SessionHandle {
   /** Sends (or, while detached, queues) one encoded server frame. */
   send(frame: Uint8Array): void
   /** Ends the session because another took its place or the node ended it. */
-  kick(code: number, message: string): void
+  kick(code: ErrorCode, message: string): void
 }
 
 /** What users can follow about another user. */

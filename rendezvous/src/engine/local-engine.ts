@@ -1,4 +1,4 @@
-import { PeerOnlineState } from '@plaza/protocol'
+import { ErrorCode, PeerOnlineState } from '@plaza/protocol'
 import { openDatabase, type Database } from '../store/database.js'
 import { DocStore } from '../store/doc-store.js'
 import { LevelOfflineStore, type OfflineStoreOptions } from '../store/offline-store.js'
@@ -38,7 +38,7 @@ export class LocalEngine implements Engine {
     const k = key(session.appId, session.uid)
     const older = this.sessions.get(k)
     this.sessions.set(k, session)
-    if (older && older !== session) older.kick(0, 'REMOTE_LOGIN')
+    if (older && older !== session) older.kick(ErrorCode.REMOTE_LOGIN, 'logged in elsewhere')
   }
 
   unregister(session: SessionHandle): void {

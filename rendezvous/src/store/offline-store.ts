@@ -16,6 +16,8 @@ export interface OfflineStore {
   list(appId: string, uid: string, limit: number): Promise<OfflineMessage[]>
   /** Deletes acknowledged messages. */
   remove(appId: string, uid: string, ids: number[]): Promise<void>
+  /** Deletes every message past the retention; returns how many. */
+  sweepExpired(): Promise<number>
   close(): Promise<void>
 }
 
@@ -97,26 +99,22 @@ export class LevelOfflineStore implements OfflineStore {
   }
 
   private async opsFor(batch: PendingPut[]): Promise<Op[]> {
-    const ops: Op[] = []
-    const receivers = new Set<string>()
+    const puts = new Map<string, Op[]>()
     for (const p of batch) {
       const prefix = prefixOf(p.appId, p.uid)
       const id = await this.takeId(prefix)
-      ops.push({ type: 'put', key: prefix + idKey(id), value: encodeValue(p.from, p.serverTs, p.payload) })
-      receivers.add(prefix)
+      let list = puts.get(prefix)
+      if (!list) puts.set(prefix, (list = []))
+      list.push({ type: 'put', key: prefix + idKey(id), value: encodeValue(p.from, p.serverTs, p.payload) })
     }
-    // Oldest dropped first: trim each receiver to the limit, counting this batch's writes.
-    for (const prefix of receivers) {
+    // Oldest dropped first: trim each receiver to the limit, counting this batch's writes
+    // (stored ones go first; past them, the batch's own oldest are simply not written).
+    const ops: Op[] = []
+    for (const [prefix, list] of puts) {
       const existing = await this.db.keys({ gte: prefix, lt: prefix + '\uffff' }).all()
-      const batchKeys = ops.filter((o) => o.type === 'put' && o.key.startsWith(prefix)).map((o) => o.key)
-      const all = [...existing, ...batchKeys]
-      const excess = all.length - this.opts.perReceiver
-      for (let i = 0; i < excess; i++) {
-        const key = all[i]
-        const inBatch = ops.findIndex((o) => o.type === 'put' && o.key === key)
-        if (inBatch >= 0) ops.splice(inBatch, 1)
-        else ops.push({ type: 'del', key })
-      }
+      const excess = Math.max(0, existing.length + list.length - this.opts.perReceiver)
+      for (const key of existing.slice(0, excess)) ops.push({ type: 'del', key })
+      ops.push(...list.slice(Math.max(0, excess - existing.length)))
     }
     return ops
   }

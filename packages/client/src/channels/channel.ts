@@ -42,12 +42,10 @@ export interface ChannelHost {
   request(build: (reqId: number) => ClientFrame): Promise<ServerFrame>
   /** Sends to the node now; false when not connected. */
   sendToNode(frame: ClientFrame): boolean
-  /** Hands a channel message to each member's outbox; throws TOO_OFTEN when over the limit. */
-  sendChannelMessage(channel: string, members: string[], body: OutgoingBody, size: number): void
+  /** Hands a channel message (body.channel says which) to each member's outbox; throws TOO_OFTEN when over the limit. */
+  sendChannelMessage(members: string[], body: OutgoingBody, size: number): void
   /** Sends a sync frame over the open direct link to `uid`, if any. */
   sendSyncDirect(uid: string, channel: string, kind: SyncKind, notify: boolean, payload: Uint8Array): boolean
-  /** Builds direct links to members we will talk to. */
-  wantLink(uid: string): void
   /** The channel no longer involves `uid` (left, or we left): drop pending copies. */
   dropMember(channel: string, uid: string | null): void
   checkAttributeWriteRate(): void
@@ -174,7 +172,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     if (size > MAX_MESSAGE_BYTES || utf8Length(body.description) > MAX_DESCRIPTION_BYTES) {
       throw new PlazaError(ErrorCode.INVALID_MESSAGE, `messages are at most ${MAX_MESSAGE_BYTES} bytes`)
     }
-    this.host.sendChannelMessage(this.channelId, [...this.members], body, size)
+    this.host.sendChannelMessage([...this.members], body, size)
   }
 
   /** Member ids, from the rendezvous (at most 512: a random 512 in larger channels). */

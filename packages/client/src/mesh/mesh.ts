@@ -1,5 +1,6 @@
 import SimplePeer from 'simple-peer'
 import { Emitter } from '../emitter.js'
+import { randomId } from '../random.js'
 
 export interface MeshOptions {
   /** WebRTC implementation for Node (`@roamhq/wrtc`); the browser's own when absent. */
@@ -42,7 +43,6 @@ type MeshEvents = {
   data: [uid: string, bytes: Uint8Array]
 }
 
-const randomId = () => Math.random().toString(36).slice(2, 10) + Date.now().toString(36).slice(-4)
 
 /**
  * One WebRTC link per remote user, shared by peer messages and (later) every channel.
@@ -69,10 +69,6 @@ export class Mesh extends Emitter<MeshEvents> {
 
   linkState(uid: string): LinkState | 'none' {
     return this.links.get(uid)?.state ?? 'none'
-  }
-
-  get size(): number {
-    return this.links.size
   }
 
   /** Sends over the open link; false when there is none or its buffer is full. */
