@@ -41,6 +41,8 @@ export interface NodeConfig {
   invitationNoResponseMs: number
   invitationExpireMs: number
   rateLimits: SessionLimits
+  /** Collect the Node process metrics (CPU, memory, event loop) on /metrics. Default true. */
+  processMetrics: boolean
 }
 
 export function defaultConfig(): NodeConfig {
@@ -67,5 +69,6 @@ export function defaultConfig(): NodeConfig {
     invitationNoResponseMs: DEFAULT_LIMITS.invitationNoResponseMs,
     invitationExpireMs: DEFAULT_LIMITS.invitationExpireMs,
     rateLimits: structuredClone(DEFAULT_RATE_LIMITS) as SessionLimits,
+    processMetrics: true,
   }
 }

@@ -63,6 +63,14 @@ async function serveStatic(root: string, pathname: string, res: ServerResponse):
     info = await stat(file).catch(() => null)
   }
   if (!info?.isFile()) return json(res, 404, { error: 'NOT_FOUND' })
-  res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': info.size })
-  createReadStream(file).pipe(res)
+  const stream = createReadStream(file)
+  // A read error (a file gone or unreadable mid-way) ends this response only, never the node.
+  stream.on('error', (err) => {
+    if (!res.headersSent) json(res, 500, { error: 'INTERNAL' })
+    else res.destroy(err)
+  })
+  stream.once('open', () => {
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': info.size })
+    stream.pipe(res)
+  })
 }

@@ -7,14 +7,32 @@ import {
   PlazaError,
   encodeFrame,
   type ClientFrame,
+  type InviteSyncEntry,
+  type TimerHandle,
 } from '@plaza/protocol'
 import type { NodeContext } from './context.js'
 import type { Session } from './session.js'
 
 type InviteFrame = Extract<
   ClientFrame,
-  { type: FrameType.INVITE_SEND | FrameType.INVITE_CANCEL | FrameType.INVITE_ACK | FrameType.INVITE_ANSWER }
+  { type: FrameType.INVITE_SEND | FrameType.INVITE_CANCEL | FrameType.INVITE_ACK | FrameType.INVITE_ANSWER | FrameType.INVITE_SYNC }
 >
+
+/** How an invitation ended, for each side, kept a while for clients that missed the event. */
+interface Outcome {
+  caller: OutcomeEvent | null
+  callee: OutcomeEvent | null
+  at: number
+}
+interface OutcomeEvent {
+  event: InvitationEventKind
+  reason: InvitationFailureReason | null
+  response: string
+}
+
+/** Ended invitations remembered (for INVITE_SYNC), and for how long. */
+const MAX_OUTCOMES = 10_000
+const OUTCOME_TTL_MS = 5 * 60_000
 
 interface Invitation {
   key: string
@@ -26,7 +44,9 @@ interface Invitation {
   channel: string
   /** waiting: callee offline; delivered: sent to the callee's session; received: its client acknowledged. */
   state: 'waiting' | 'delivered' | 'received'
-  timer: NodeJS.Timeout | null
+  timer: TimerHandle | null
+  /** What each side was told last (kept as the outcome when it ends). */
+  told: { caller: OutcomeEvent | null; callee: OutcomeEvent | null }
 }
 
 const keyOf = (appId: string, caller: string, id: string) => `${appId}\u0000${caller}\u0000${id}`
@@ -42,6 +62,7 @@ export class Invitations {
   private readonly all = new Map<string, Invitation>()
   /** app+user -> invitations where that user is caller or callee */
   private readonly byUser = new Map<string, Set<Invitation>>()
+  private readonly outcomes = new Map<string, Outcome>()
 
   constructor(private readonly ctx: NodeContext) {}
 
@@ -73,7 +94,34 @@ export class Invitations {
         this.finish(inv)
         return this.ctx.result(s, f.reqId, delivered ? null : new PlazaError(ErrorCode.PEER_OFFLINE, 'the caller is gone'))
       }
+      case FrameType.INVITE_SYNC: {
+        const entries: InviteSyncEntry[] = []
+        for (const id of f.outgoing) entries.push(this.syncEntry(s.appId, s.uid, id, true, s.uid))
+        for (const { caller, id } of f.incoming) entries.push(this.syncEntry(s.appId, caller, id, false, s.uid))
+        return s.sendNow(encodeFrame({ type: FrameType.INVITE_SYNC_RESULT, reqId: f.reqId, entries }))
+      }
     }
+  }
+
+  /** Where an invitation stands for one side: under way (with RECEIVED if so), its outcome, or unknown. */
+  private syncEntry(appId: string, caller: string, id: string, outgoing: boolean, uid: string): InviteSyncEntry {
+    const key = keyOf(appId, caller, id)
+    const peerOf = (inv: { caller: string; callee: string }) => (outgoing ? inv.callee : inv.caller)
+    const inv = this.all.get(key)
+    if (inv && (outgoing || inv.callee === uid)) {
+      const received = outgoing && inv.state === 'received'
+      if (!outgoing && inv.state === 'delivered') this.deliver(inv) // the first copy may be what was lost
+      return { peer: peerOf(inv), id, outgoing, known: true, event: received ? InvitationEventKind.RECEIVED_BY_PEER : null, reason: null, response: '' }
+    }
+    const o = this.outcomes.get(key)
+    const told = o && (outgoing ? o.caller : o.callee)
+    if (o && told) return { peer: outgoing ? '' : caller, id, outgoing, known: true, ...told }
+    return { peer: outgoing ? uid : caller, id, outgoing, known: false, event: null, reason: null, response: '' }
+  }
+
+  /** A session resumed after frames for it were lost: invitations delivered to it go again. */
+  redeliver(appId: string, uid: string): void {
+    for (const inv of this.byUser.get(userKey(appId, uid)) ?? []) if (inv.callee === uid && inv.state === 'delivered') this.deliver(inv)
   }
 
   private send(s: Session, f: Extract<InviteFrame, { type: FrameType.INVITE_SEND }>): void {
@@ -86,7 +134,18 @@ export class Invitations {
         : null) ??
       this.ctx.checkRate(s, 'invitations')
     if (err) return this.ctx.result(s, f.reqId, err)
-    const inv: Invitation = { key, appId: s.appId, caller: s.uid, callee: f.callee, id: f.id, content: f.content, channel: f.channel, state: 'waiting', timer: null }
+    const inv: Invitation = {
+      key,
+      appId: s.appId,
+      caller: s.uid,
+      callee: f.callee,
+      id: f.id,
+      content: f.content,
+      channel: f.channel,
+      state: 'waiting',
+      timer: null,
+      told: { caller: null, callee: null },
+    }
     this.all.set(key, inv)
     for (const uid of [inv.caller, inv.callee]) {
       let set = this.byUser.get(userKey(s.appId, uid))
@@ -122,7 +181,7 @@ export class Invitations {
   }
 
   close(): void {
-    for (const inv of this.all.values()) if (inv.timer) clearTimeout(inv.timer)
+    for (const inv of this.all.values()) this.ctx.rt.clock.clearTimeout(inv.timer)
     this.all.clear()
     this.byUser.clear()
   }
@@ -152,21 +211,35 @@ export class Invitations {
       reason,
       response,
     })
+    inv.told[toCaller ? 'caller' : 'callee'] = { event, reason, response }
     return this.ctx.engine.deliver(inv.appId, toCaller ? inv.caller : inv.callee, frame)
   }
 
   private arm(inv: Invitation, ms: number, fn: () => void): void {
-    if (inv.timer) clearTimeout(inv.timer)
-    inv.timer = setTimeout(fn, ms)
+    this.ctx.rt.clock.clearTimeout(inv.timer)
+    inv.timer = this.ctx.rt.clock.setTimeout(fn, ms)
   }
 
   private finish(inv: Invitation): void {
-    if (inv.timer) clearTimeout(inv.timer)
+    this.ctx.rt.clock.clearTimeout(inv.timer)
+    this.remember(inv)
     this.all.delete(inv.key)
     for (const uid of [inv.caller, inv.callee]) {
       const set = this.byUser.get(userKey(inv.appId, uid))
       set?.delete(inv)
       if (set?.size === 0) this.byUser.delete(userKey(inv.appId, uid))
+    }
+  }
+
+  /** Keeps how the invitation ended for each side (only final events: RECEIVED is not an ending). */
+  private remember(inv: Invitation): void {
+    const now = this.ctx.rt.clock.now()
+    const final = (e: OutcomeEvent | null) => (e && e.event !== InvitationEventKind.RECEIVED_BY_PEER ? e : null)
+    this.outcomes.delete(inv.key)
+    this.outcomes.set(inv.key, { caller: final(inv.told.caller), callee: final(inv.told.callee), at: now })
+    for (const [k, o] of this.outcomes) {
+      if (this.outcomes.size <= MAX_OUTCOMES && now - o.at < OUTCOME_TTL_MS) break
+      this.outcomes.delete(k)
     }
   }
 

@@ -25,7 +25,10 @@ export class NodeMetrics {
     registers: [this.registry],
   })
 
-  constructor(stats: () => { sessions: number; channels: number; connections: number; subscriptions: number; documents: number }) {
+  constructor(
+    stats: () => { sessions: number; channels: number; connections: number; subscriptions: number; documents: number },
+    processMetrics = true,
+  ) {
     const gauge = (name: string, help: string, pick: (s: ReturnType<typeof stats>) => number) =>
       new Gauge({
         name,
@@ -40,6 +43,6 @@ export class NodeMetrics {
     gauge('plaza_channels', 'Channels with at least one member', (s) => s.channels)
     gauge('plaza_presence_subscriptions', 'Presence and attribute subscriptions', (s) => s.subscriptions)
     gauge('plaza_channel_documents', 'Channel documents held in memory', (s) => s.documents)
-    collectDefaultMetrics({ register: this.registry, prefix: 'plaza_' })
+    if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'plaza_' })
   }
 }

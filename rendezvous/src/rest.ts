@@ -24,12 +24,12 @@ import {
   encodePeerFrame,
   messageBodyBytes,
   MAX_MESSAGE_BYTES,
+  BROADCAST_STREAM_PREFIX,
+  NODE_STREAM_PREFIX,
 } from '@plaza/protocol'
 import type { RendezvousNode } from './node.js'
 
 const MAX_BODY_BYTES = 64 * 1024
-/** Streams of messages the node itself sends start with this; receivers acknowledge them via the node. */
-export const SERVER_STREAM_PREFIX = '~'
 const REST_RATE = { count: 200, windowMs: 1000 }
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -105,10 +105,10 @@ export class RestApi {
   /** An ACK addressed to a node-sent stream: settles its waiter; true if it was one (not to forward). */
   onAck(payload: Uint8Array): boolean {
     // Fast path for ordinary acks: [ACK tag][1-byte length (stream ids are ≤ 32 bytes)][stream...]
-    if (payload[0] !== PeerFrameType.ACK || payload[2] !== SERVER_STREAM_PREFIX.charCodeAt(0)) return false
+    if (payload[0] !== PeerFrameType.ACK || payload[2] !== NODE_STREAM_PREFIX.charCodeAt(0)) return false
     try {
       const f = decodePeerFrame(payload)
-      if (f.type !== PeerFrameType.ACK || !f.stream.startsWith(SERVER_STREAM_PREFIX)) return false
+      if (f.type !== PeerFrameType.ACK || !f.stream.startsWith(NODE_STREAM_PREFIX)) return false
       this.awaiting.get(f.stream)?.(PeerMessageState.RECEIVED_BY_PEER)
       return true
     } catch {
@@ -120,9 +120,9 @@ export class RestApi {
     let status = 500
     try {
       const appId = this.authenticate(req)
-      const bucket = this.buckets.get(appId) ?? new RateBucket(REST_RATE, Date.now())
+      const bucket = this.buckets.get(appId) ?? new RateBucket(REST_RATE, this.node.rt.clock.now())
       this.buckets.set(appId, bucket)
-      if (!bucket.take(Date.now())) throw new HttpError(429, ErrorCode.TOO_OFTEN, `at most ${REST_RATE.count} requests per second`)
+      if (!bucket.take(this.node.rt.clock.now())) throw new HttpError(429, ErrorCode.TOO_OFTEN, `at most ${REST_RATE.count} requests per second`)
       const body = await this.route(appId, req, url)
       status = 200
       send(res, 200, body)
@@ -223,8 +223,10 @@ export class RestApi {
     if (messageBodyBytes(body.kind, body.text, body.bytes) > MAX_MESSAGE_BYTES) {
       throw new HttpError(400, ErrorCode.INVALID_MESSAGE, `messages are at most ${MAX_MESSAGE_BYTES} bytes`)
     }
-    const stream = SERVER_STREAM_PREFIX + randomBytes(12).toString('base64url')
-    return { stream, bytes: encodePeerFrame({ type: PeerFrameType.MESSAGE, stream, channel, seq: 1, floor: 1, sentTs: Date.now(), ...body }) }
+    // Channel messages go out on a broadcast stream (nobody acknowledges them); peer messages on a
+    // node stream whose acknowledgement the node waits for.
+    const stream = (channel ? BROADCAST_STREAM_PREFIX : NODE_STREAM_PREFIX) + randomBytes(12).toString('base64url')
+    return { stream, bytes: encodePeerFrame({ type: PeerFrameType.MESSAGE, stream, channel, seq: 1, floor: 1, sentTs: this.node.rt.clock.now(), ...body }) }
   }
 
   /** Sends like a client would, with the same outcome states. */
@@ -234,13 +236,14 @@ export class RestApi {
     assertUserId(from)
     assertUserId(to)
     const { stream, bytes } = this.encodeMessage('', this.body(b))
-    const serverTs = Date.now()
+    const serverTs = this.node.rt.clock.now()
     if (this.node.engine.deliver(appId, to, encodeFrame({ type: FrameType.RELAY_FROM, from, serverTs, payload: bytes }))) {
       this.node.metrics.relayed.inc({ kind: 'peer' })
       const state = await new Promise<PeerMessageState>((resolve) => {
-        const timer = setTimeout(() => done(PeerMessageState.SENT_TIMEOUT), 10_000)
+        const clock = this.node.rt.clock
+        const timer = clock.setTimeout(() => done(PeerMessageState.SENT_TIMEOUT), 10_000)
         const done = (s: PeerMessageState) => {
-          clearTimeout(timer)
+          clock.clearTimeout(timer)
           this.awaiting.delete(stream)
           resolve(s)
         }
@@ -249,7 +252,7 @@ export class RestApi {
       return { state, serverReceivedTs: serverTs }
     }
     if (b.enableOfflineMessaging !== true) return { state: PeerMessageState.PEER_UNREACHABLE, serverReceivedTs: serverTs }
-    await this.node.engine.offline.put(appId, to, from, serverTs, bytes)
+    await this.node.engine.offline.put({ appId, uid: to, from, serverTs, stream, seq: 1, payload: bytes })
     this.node.metrics.offlineStored.inc()
     return { state: PeerMessageState.CACHED_BY_SERVER, serverReceivedTs: serverTs }
   }
@@ -261,7 +264,7 @@ export class RestApi {
     assertUserId(from)
     assertChannelId(channel)
     const { bytes } = this.encodeMessage(channel, this.body(b))
-    const serverTs = Date.now()
+    const serverTs = this.node.rt.clock.now()
     const members = this.node.engine.channelMembers(appId, channel).filter((m) => m !== from)
     for (const m of members) this.node.engine.deliver(appId, m, encodeFrame({ type: FrameType.RELAY_FROM, from, serverTs, payload: bytes }))
     this.node.metrics.relayed.inc({ kind: 'channel' }, members.length)

@@ -1,5 +1,5 @@
-import { ErrorCode, PeerOnlineState, RateBucket, encodeFrame, FrameType, type RateLimit } from '@plaza/protocol'
-import type { WebSocket } from 'ws'
+import { ErrorCode, PeerOnlineState, RateBucket, encodeFrame, FrameType, type OfflineDrop, type RateLimit, type TimerHandle } from '@plaza/protocol'
+import type { Connection } from './connection.js'
 import type { SessionHandle } from './engine/engine.js'
 
 /** Frames kept for a session whose socket is gone (it may resume) or not yet ready. */
@@ -25,7 +25,7 @@ export interface SessionLimits {
  * for a resume (frames for it are queued, bounded) until the liveness sweep ends it.
  */
 export class Session implements SessionHandle {
-  socket: WebSocket | null = null
+  socket: Connection | null = null
   presence = PeerOnlineState.ONLINE
   lastContact: number
   tokenExpiresAt: number
@@ -34,11 +34,15 @@ export class Session implements SessionHandle {
   ended = false
   private pending: Uint8Array[] = []
   private pendingBytes = 0
+  /** Frames for this session were dropped (the queue was full): it must resynchronise on resume. */
+  lostFrames = false
   readonly offlineInFlight = new Set<number>()
+  /** Drop notices sent with the batch in flight: deleted from the store when that batch is acknowledged. */
+  offlineDrops: OfflineDrop[] = []
   offlineLoading = false
   offlineAgain = false
   readonly buckets: Record<keyof SessionLimits, RateBucket>
-  tokenTimers: NodeJS.Timeout[] = []
+  tokenTimers: TimerHandle[] = []
   /** Users whose presence this session follows. */
   readonly subscriptions = new Set<string>()
   /** Users whose attributes this session follows. */
@@ -56,9 +60,10 @@ export class Session implements SessionHandle {
     readonly uid: string,
     tokenExpiresAt: number,
     limits: SessionLimits,
+    now: number,
     private readonly onKick: (s: Session, code: ErrorCode, message: string) => void,
+    private readonly onDispose: (s: Session) => void = () => undefined,
   ) {
-    const now = Date.now()
     this.lastContact = now
     this.tokenExpiresAt = tokenExpiresAt
     this.buckets = Object.fromEntries(
@@ -68,19 +73,30 @@ export class Session implements SessionHandle {
 
   send(frame: Uint8Array): void {
     if (this.ended) return
-    if (this.socket && this.ready && this.socket.readyState === this.socket.OPEN) {
+    if (this.socket && this.ready && this.socket.open) {
       this.socket.send(frame)
       return
     }
-    // Detached or not ready: queue, bounded. Dropping is safe: senders retransmit until acked.
-    if (this.pending.length >= MAX_PENDING_FRAMES || this.pendingBytes + frame.length > MAX_PENDING_BYTES) return
+    // Detached or not ready: queue, bounded. Past the bound frames are dropped and the session
+    // is marked: peer messages are retransmitted by their senders, the rest is resynchronised.
+    if (this.pending.length >= MAX_PENDING_FRAMES || this.pendingBytes + frame.length > MAX_PENDING_BYTES) {
+      this.lostFrames = true
+      return
+    }
     this.pending.push(frame)
     this.pendingBytes += frame.length
   }
 
   /** Sends straight away, ahead of the queue (login answers, offline batches). */
   sendNow(frame: Uint8Array): void {
-    if (this.socket && this.socket.readyState === this.socket.OPEN) this.socket.send(frame)
+    if (this.socket && this.socket.open) this.socket.send(frame)
+  }
+
+  /** Forgets what was queued (the client resynchronises instead). */
+  discardQueue(): void {
+    this.pending = []
+    this.pendingBytes = 0
+    this.lostFrames = false
   }
 
   flush(): void {
@@ -107,7 +123,7 @@ export class Session implements SessionHandle {
 
   dispose(): void {
     this.ended = true
-    for (const t of this.tokenTimers) clearTimeout(t)
+    this.onDispose(this)
     this.tokenTimers = []
     this.pending = []
     this.pendingBytes = 0

@@ -30,7 +30,7 @@ export class UserAttributes {
         } catch (err) {
           return this.ctx.result(s, f.reqId, err as PlazaError)
         }
-        const now = Date.now()
+        const now = this.ctx.rt.clock.now()
         const written = new Set(f.op === AttributeOp.SET || f.op === AttributeOp.ADD_OR_UPDATE ? f.attrs.map(([k]) => k) : [])
         s.userAttrs = new Map([...next].map(([k, value]) => [k, { value, ts: written.has(k) ? now : s.userAttrs.get(k)!.ts }]))
         this.ctx.result(s, f.reqId, null)

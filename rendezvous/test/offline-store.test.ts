@@ -27,48 +27,91 @@ afterEach(() => {
 
 const payload = (n: number) => new TextEncoder().encode(`m${n}`)
 const text = (p: Uint8Array) => new TextDecoder().decode(p)
+/** Message `n` of `from`'s stream `s.<from>` to `uid`. */
+const put = (uid: string, from: string, n: number, serverTs = Date.now()) => ({
+  appId: 'app',
+  uid,
+  from,
+  serverTs,
+  stream: `s.${from}`,
+  seq: n + 1,
+  payload: payload(n),
+})
 
 describe('LevelOfflineStore', () => {
   it('lists a receiver’s messages oldest first, apart from other receivers and apps', async () => {
     const { store } = await open()
-    await Promise.all([0, 1, 2].map((i) => store.put('app', 'carol', 'alice', Date.now(), payload(i))))
-    await store.put('app', 'dave', 'alice', Date.now(), payload(9))
-    await store.put('app2', 'carol', 'alice', Date.now(), payload(8))
-    const list = await store.list('app', 'carol', 200)
-    expect(list.map((m) => text(m.payload))).toEqual(['m0', 'm1', 'm2'])
-    expect(list.every((m) => m.from === 'alice')).toBe(true)
+    await Promise.all([0, 1, 2].map((i) => store.put(put('carol', 'alice', i))))
+    await store.put(put('dave', 'alice', 9))
+    await store.put({ ...put('carol', 'alice', 8), appId: 'app2' })
+    const { messages, dropped } = await store.list('app', 'carol', 200)
+    expect(messages.map((m) => text(m.payload))).toEqual(['m0', 'm1', 'm2'])
+    expect(messages.every((m) => m.from === 'alice')).toBe(true)
+    expect(dropped).toEqual([])
     await store.close()
   })
 
-  it('keeps at most perReceiver messages, dropping the oldest first', async () => {
+  it('keeps at most perReceiver messages, dropping the oldest first, and records what it dropped per stream', async () => {
     const { store } = await open({ perReceiver: 5, retentionMs: 86400_000 })
-    for (let i = 0; i < 8; i++) await store.put('app', 'carol', 'alice', Date.now(), payload(i))
-    // and in one group-committed batch
-    await Promise.all([8, 9, 10].map((i) => store.put('app', 'carol', 'alice', Date.now(), payload(i))))
-    expect((await store.list('app', 'carol', 200)).map((m) => text(m.payload))).toEqual(['m6', 'm7', 'm8', 'm9', 'm10'])
+    for (let i = 0; i < 8; i++) await store.put(put('carol', 'alice', i))
+    // and in one group-committed batch, which drops some of its own
+    await Promise.all([8, 9, 10, 11, 12, 13, 14].map((i) => store.put(put('carol', i % 2 ? 'bob' : 'alice', i))))
+    const { messages, dropped } = await store.list('app', 'carol', 200)
+    expect(messages.map((m) => text(m.payload))).toEqual(['m10', 'm11', 'm12', 'm13', 'm14'])
+    expect(dropped).toEqual([
+      { from: 'alice', stream: 's.alice', ranges: [[1, 9]], count: 9 },
+      { from: 'bob', stream: 's.bob', ranges: [[10, 10]], count: 1 },
+    ])
     await store.close()
   })
 
-  it('leaves out and deletes messages older than the retention', async () => {
+  it('forgets drop records once the receiver was told, unless more were dropped since', async () => {
+    const { store } = await open({ perReceiver: 2, retentionMs: 86400_000 })
+    for (let i = 0; i < 4; i++) await store.put(put('carol', 'alice', i))
+    const first = await store.list('app', 'carol', 200)
+    await store.put(put('carol', 'alice', 4)) // drops one more after the listing
+    await store.remove('app', 'carol', [], first.dropped)
+    expect((await store.list('app', 'carol', 200)).dropped).toEqual([{ from: 'alice', stream: 's.alice', ranges: [[1, 3]], count: 3 }])
+    const second = await store.list('app', 'carol', 200)
+    await store.remove('app', 'carol', second.messages.map((m) => m.id), second.dropped)
+    expect(await store.list('app', 'carol', 200)).toEqual({ messages: [], dropped: [] })
+    await store.close()
+  })
+
+  it('leaves out, deletes and records as dropped the messages older than the retention', async () => {
     const { store } = await open({ perReceiver: 200, retentionMs: 60_000 })
-    await store.put('app', 'carol', 'alice', Date.now() - 120_000, payload(0))
-    await store.put('app', 'carol', 'alice', Date.now(), payload(1))
-    expect((await store.list('app', 'carol', 200)).map((m) => text(m.payload))).toEqual(['m1'])
-    await store.put('app', 'erin', 'alice', Date.now() - 120_000, payload(2))
+    await store.put(put('carol', 'alice', 0, Date.now() - 120_000))
+    await store.put(put('carol', 'alice', 1))
+    const { messages, dropped } = await store.list('app', 'carol', 200)
+    expect(messages.map((m) => text(m.payload))).toEqual(['m1'])
+    expect(dropped).toEqual([{ from: 'alice', stream: 's.alice', ranges: [[1, 1]], count: 1 }])
+    await store.put(put('erin', 'alice', 2, Date.now() - 120_000))
     expect(await store.sweepExpired()).toBe(1)
+    expect((await store.list('app', 'erin', 200)).dropped).toEqual([{ from: 'alice', stream: 's.alice', ranges: [[3, 3]], count: 1 }])
+    await store.close()
+  })
+
+  it('tells when every write for a receiver under way is done', async () => {
+    const { store } = await open()
+    let written = 0
+    const puts = [0, 1, 2].map((i) => store.put(put('carol', 'alice', i)).then(() => written++))
+    await store.settled('app', 'carol')
+    expect(written).toBe(3)
+    await Promise.all(puts)
+    await store.settled('app', 'nobody')
     await store.close()
   })
 
   it('removes acknowledged messages, and keeps ids growing across a reopen', async () => {
     const { store, dir } = await open()
-    await store.put('app', 'carol', 'alice', Date.now(), payload(0))
-    await store.put('app', 'carol', 'alice', Date.now(), payload(1))
-    const [first, second] = await store.list('app', 'carol', 200)
-    await store.remove('app', 'carol', [first.id])
+    await store.put(put('carol', 'alice', 0))
+    await store.put(put('carol', 'alice', 1))
+    const [first, second] = (await store.list('app', 'carol', 200)).messages
+    await store.remove('app', 'carol', [first.id], [])
     await store.close()
     const again = await open(undefined, dir)
-    await again.store.put('app', 'carol', 'alice', Date.now(), payload(2))
-    const list = await again.store.list('app', 'carol', 200)
+    await again.store.put(put('carol', 'alice', 2))
+    const list = (await again.store.list('app', 'carol', 200)).messages
     expect(list.map((m) => text(m.payload))).toEqual(['m1', 'm2'])
     expect(list[0].id).toBe(second.id)
     expect(list[1].id).toBeGreaterThan(second.id)
@@ -77,17 +120,28 @@ describe('LevelOfflineStore', () => {
 })
 
 describe('DocStore', () => {
-  it('keeps a channel document, and sweeps those empty past the retention unless live', async () => {
+  it('keeps a channel document with its generation, and sweeps those empty past the retention unless live', async () => {
     const { db, store } = await open()
     const docs = new DocStore(db)
-    await docs.save('app', 'old', { state: new Uint8Array([1, 2]), lastActiveTs: 1000 })
-    await docs.save('app', 'old-but-live', { state: new Uint8Array([3]), lastActiveTs: 1000 })
-    await docs.save('app', 'fresh', { state: new Uint8Array([4]), lastActiveTs: Date.now() })
-    expect(await docs.load('app', 'old')).toEqual({ state: new Uint8Array([1, 2]), lastActiveTs: 1000 })
+    await docs.save('app', 'old', { state: new Uint8Array([1, 2]), epoch: 7, lastActiveTs: 1000 })
+    await docs.save('app', 'old-but-live', { state: new Uint8Array([3]), epoch: 8, lastActiveTs: 1000 })
+    await docs.save('app', 'fresh', { state: new Uint8Array([4]), epoch: 9, lastActiveTs: Date.now() })
+    expect(await docs.load('app', 'old')).toEqual({ state: new Uint8Array([1, 2]), epoch: 7, lastActiveTs: 1000 })
     expect(await docs.sweep(Date.now() - 60_000, (_app, channel) => channel === 'old-but-live')).toBe(1)
     expect(await docs.load('app', 'old')).toBeNull()
     expect(await docs.load('app', 'old-but-live')).not.toBeNull()
     expect(await docs.load('app', 'fresh')).not.toBeNull()
+    await store.close()
+  })
+
+  it('reads documents stored by version 0.1 (no generation) and moves them on the next save', async () => {
+    const { db, store } = await open()
+    await db.put('d\u0000app\u0000room', Uint8Array.from([0x80, 0x01, 2, 9, 9]))
+    const docs = new DocStore(db)
+    expect(await docs.load('app', 'room')).toEqual({ state: new Uint8Array([9, 9]), epoch: 0, lastActiveTs: 128 })
+    await docs.save('app', 'room', { state: new Uint8Array([9, 9]), epoch: 3, lastActiveTs: 128 })
+    expect(await db.get('d\u0000app\u0000room')).toBeUndefined()
+    expect((await docs.load('app', 'room'))?.epoch).toBe(3)
     await store.close()
   })
 })

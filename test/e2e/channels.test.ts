@@ -128,11 +128,12 @@ describe('channel messages', () => {
       const b = await member('rc-b', 'room-rc', { directLinks: false, rendezvousUrl: proxy.url, loginTimeoutMs: 1000 })
       const got: string[] = []
       b.channel.on('ChannelMessage', (m) => got.push(m.messageType === 'TEXT' ? m.text : ''))
-      await a.channel.sendMessage({ text: 'before' })
+      expect(await a.channel.sendMessage({ text: 'before' })).toEqual({ members: 1, received: 1, failures: [], unconfirmed: 0 })
       await until(() => got.length === 1, 5000, 'first message')
       const reconnecting = waitForEvent(b.client, 'ConnectionStateChanged', (s) => s === 'RECONNECTING', 10_000)
       proxy.blackhole(true)
-      for (let i = 0; i < 10; i++) await a.channel.sendMessage({ text: `missed ${i}` })
+      // Not awaited: each resolves once its copy is confirmed (or after 10 s), and they stay in order.
+      const missed = Array.from({ length: 10 }, (_, i) => a.channel.sendMessage({ text: `missed ${i}` }))
       await reconnecting
       const back = waitForEvent(b.client, 'ConnectionStateChanged', (s) => s === 'CONNECTED', 10_000)
       proxy.blackhole(false)
@@ -140,6 +141,8 @@ describe('channel messages', () => {
       await back
       await until(() => got.length >= 11, 10_000, 'missed messages')
       expect(got).toEqual(['before', ...Array.from({ length: 10 }, (_, i) => `missed ${i}`)])
+      // Each either confirmed, or not confirmed within 10 s (SENT_TIMEOUT) and delivered later: never a failure.
+      for (const r of await Promise.all(missed)) expect(r.failures.every((f) => f.state === 'SENT_TIMEOUT')).toBe(true)
     } finally {
       await proxy.close()
     }

@@ -51,7 +51,7 @@ const SEEDS: ClientFrame[] = [
   { type: FrameType.SIGNAL_TO, to: 'fz-victim', data: '{"l":"x","s":{"type":"offer","sdp":"v=0"}}' },
   { type: FrameType.RELAY_TO, reqId: 3, to: 'fz-victim', offline: true, payload: peerMessage },
   { type: FrameType.JOIN_CHANNEL, reqId: 4, channel: 'fz-room' },
-  { type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 5, channel: 'fz-room', kind: SyncKind.DOC, notify: true, payload: Uint8Array.from([0, 1, 0]) },
+  { type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 5, channel: 'fz-room', epoch: 0, kind: SyncKind.DOC, notify: true, payload: Uint8Array.from([0, 1, 0]) },
   { type: FrameType.CHANNEL_ATTRS_WRITE, reqId: 6, channel: 'fz-room', op: AttributeOp.SET, attrs: [['k', 'v']], keys: [], notify: true },
   { type: FrameType.USER_ATTRS_WRITE, reqId: 7, op: AttributeOp.ADD_OR_UPDATE, attrs: [['k', 'v']], keys: [] },
   { type: FrameType.INVITE_SEND, reqId: 8, id: 'i1', callee: 'fz-victim', content: 'x', channel: '' },
@@ -147,8 +147,8 @@ describe(`fuzzing (seed ${SEED})`, () => {
     await new Promise((r) => ws.once('message', r))
     const peerSeeds = [
       peerMessage,
-      encodePeerFrame({ type: PeerFrameType.ACK, stream: 'fz', upTo: 9 }),
-      encodePeerFrame({ type: PeerFrameType.SYNC, channel: 'fz-room', kind: SyncKind.DOC, notify: true, payload: Uint8Array.from([0, 1, 0]) }),
+      encodePeerFrame({ type: PeerFrameType.ACK, stream: 'fz', upTo: 9, missing: [[2, 3]], known: 1 }),
+      encodePeerFrame({ type: PeerFrameType.SYNC, channel: 'fz-room', epoch: 0, kind: SyncKind.AWARENESS, notify: true, payload: Uint8Array.from([0, 1, 0]) }),
     ]
     let direct = 0
     let relayed = 0

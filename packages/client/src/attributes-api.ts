@@ -25,6 +25,7 @@ export interface ChannelAttributeOptions {
 interface Host {
   request(build: (reqId: number) => ClientFrame): Promise<ServerFrame>
   channel(id: string): PlazaChannel | undefined
+  now(): number
 }
 
 function toChannelAttributes(entries: AttributeEntry[]): ChannelAttributes {
@@ -49,11 +50,11 @@ export class AttributesApi {
     private readonly host: Host,
     writeLimit: { count: number; windowMs: number },
   ) {
-    this.writes = new RateBucket(writeLimit, Date.now())
+    this.writes = new RateBucket(writeLimit, host.now())
   }
 
   checkWriteRate(): void {
-    if (!this.writes.take(Date.now())) throw new PlazaError(ErrorCode.TOO_OFTEN, 'attribute writes too often')
+    if (!this.writes.take(this.host.now())) throw new PlazaError(ErrorCode.TOO_OFTEN, 'attribute writes too often')
   }
 
   async writeUser(op: AttributeOp, attrs: Record<string, string>, keys: string[]): Promise<void> {

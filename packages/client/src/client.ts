@@ -2,7 +2,6 @@ import {
   AttributeOp,
   ConnectionChangeReason as Reason,
   ConnectionState as State,
-  DEFAULT_LIMITS,
   DEFAULT_RATE_LIMITS,
   ErrorCode,
   FrameType,
@@ -15,29 +14,29 @@ import {
   PlazaError,
   RateBucket,
   RelayStatus,
+  SyncKind,
   assertUserId,
-  decodePeerFrame,
   encodePeerFrame,
   isValidId,
   messageBodyBytes,
   utf8Length,
-  type PeerFrame,
   type PeerMessageFrame,
   type PresenceEntry,
   type ServerFrame,
 } from '@plaza/protocol'
 import { Emitter } from './emitter.js'
-import { Inbox, type Arrival } from './delivery/inbox.js'
-import { PeerOutbox, type SendResult } from './delivery/outbox.js'
+import type { Arrival } from './delivery/inbox.js'
+import type { OutgoingBody, SendResult } from './delivery/outbox.js'
+import { PeerDelivery } from './delivery/peer-delivery.js'
 import { Mesh } from './mesh/mesh.js'
+import type { CreateLink } from './mesh/link.js'
 import { SignalingSession, type WebSocketConstructor } from './signaling/session.js'
 import { PlazaChannel, type ChannelAttributes, type ChannelHost } from './channels/channel.js'
 import { AttributesApi, toUserAttributes, type ChannelAttributeOptions } from './attributes-api.js'
 import { toBody } from './messages.js'
-import { randomId } from './random.js'
 import { InvitationBook, type LocalInvitation } from './invitations.js'
 import { DebouncedWriter, MemoryStorage, type PlazaStorage } from './storage/storage.js'
-import type { OutboxSnapshot } from './delivery/outbox.js'
+import { systemRuntime, type Runtime } from './runtime.js'
 import type {
   ClientEvents,
   ClientOptions,
@@ -47,12 +46,12 @@ import type {
   SendMessageOptions,
 } from './types.js'
 
-const TICK_MS = 250
-const WINDOW_MESSAGES = 256
-const WINDOW_BYTES = 1024 * 1024
-/** Outboxes idle this long are forgotten (a later message starts a new stream). */
-const OUTBOX_IDLE_MS = 10 * 60_000
-
+/** What the client takes from outside besides its options (tests and simulations inject their own). */
+export interface ClientDeps {
+  runtime?: Runtime
+  /** Makes WebRTC links; simple-peer by default. */
+  createLink?: CreateLink
+}
 
 /**
  * A Plaza client: one user's session with the rendezvous, its direct links, and its messages.
@@ -62,13 +61,9 @@ export class PlazaClient extends Emitter<ClientEvents> {
   readonly appId: string
   private readonly session: SignalingSession
   private readonly mesh: Mesh
-  private readonly inbox: Inbox
-  private readonly outboxes = new Map<string, { box: PeerOutbox; lastUsed: number }>()
-  private readonly instanceId = randomId()
-  private outboxCounter = 0
+  private readonly delivery: PeerDelivery
   private readonly subscriptions = new Map<string, PeerOnlineState>()
   private readonly messageBucket: RateBucket
-  private tick: ReturnType<typeof setInterval> | null = null
   private readonly channels = new Map<string, PlazaChannel>()
   private readonly channelHost: ChannelHost
   private readonly attrs: AttributesApi
@@ -76,21 +71,24 @@ export class PlazaClient extends Emitter<ClientEvents> {
   private readonly invitations: InvitationBook
   private readonly storage: PlazaStorage
   private readonly writer: DebouncedWriter
+  private readonly rt: Runtime
   private readonly opts: Required<Pick<ClientOptions, 'messageTimeoutMs' | 'directLinks'>>
 
-  constructor(appId: string, options: ClientOptions & { WebSocket: WebSocketConstructor }) {
+  constructor(appId: string, options: ClientOptions & { WebSocket: WebSocketConstructor }, deps: ClientDeps = {}) {
     super()
     if (!isValidId(appId)) throw new PlazaError(ErrorCode.INVALID_APP_ID, 'invalid app id')
     const client = this
     if (typeof options?.rendezvousUrl !== 'string') throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'rendezvousUrl is required')
     this.appId = appId
+    this.rt = deps.runtime ?? systemRuntime
+    const now = () => this.rt.clock.now()
     this.opts = { messageTimeoutMs: options.messageTimeoutMs ?? 10_000, directLinks: options.directLinks ?? true }
-    this.messageBucket = new RateBucket(options.messageRateLimit ?? DEFAULT_RATE_LIMITS.messages, Date.now())
+    this.messageBucket = new RateBucket(options.messageRateLimit ?? DEFAULT_RATE_LIMITS.messages, now())
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000
     this.storage = options.storage ?? new MemoryStorage()
-    this.writer = new DebouncedWriter(this.storage)
+    this.writer = new DebouncedWriter(this.storage, this.rt.clock)
     this.attrs = new AttributesApi(
-      { request: (build) => this.session.request(build), channel: (id) => this.channels.get(id) },
+      { request: (build) => this.session.request(build), channel: (id) => this.channels.get(id), now },
       DEFAULT_RATE_LIMITS.attributeWrites,
     )
     this.channelHost = this.makeChannelHost()
@@ -103,16 +101,20 @@ export class PlazaClient extends Emitter<ClientEvents> {
         send: (frame) => this.session.send(frame),
       },
       (inv) => this.emit('RemoteInvitationReceived', inv),
+      () => this.rt.randomId(),
     )
-    this.session = new SignalingSession({
-      url: options.rendezvousUrl,
-      appId,
-      WebSocket: options.WebSocket,
-      loginTimeoutMs: options.loginTimeoutMs ?? 10_000,
-      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
-      reconnectMinMs: options.reconnectMinMs ?? 500,
-      reconnectMaxMs: options.reconnectMaxMs ?? 10_000,
-    })
+    this.session = new SignalingSession(
+      {
+        url: options.rendezvousUrl,
+        appId,
+        WebSocket: options.WebSocket,
+        loginTimeoutMs: options.loginTimeoutMs ?? 10_000,
+        requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+        reconnectMinMs: options.reconnectMinMs ?? 500,
+        reconnectMaxMs: options.reconnectMaxMs ?? 10_000,
+      },
+      this.rt,
+    )
     this.mesh = new Mesh(
       () => this.session.uid,
       (to, data) => this.session.send({ type: FrameType.SIGNAL_TO, to, data }),
@@ -123,16 +125,33 @@ export class PlazaClient extends Emitter<ClientEvents> {
         idleTimeoutMs: options.linkIdleTimeoutMs ?? 60_000,
         connectTimeoutMs: options.linkConnectTimeoutMs ?? 15_000,
         retryAfterFailureMs: 5_000,
+        createLink: deps.createLink,
       },
+      this.rt,
     )
-    this.inbox = new Inbox(
-      (from, f, arrival) => this.deliverToApp(from, f, arrival),
-      (from, stream, upTo) => this.sendAck(from, stream, upTo),
+    this.delivery = new PeerDelivery(
+      {
+        appId,
+        linkSend: (uid, bytes) => this.mesh.send(uid, bytes),
+        linkWanted: (uid) => {
+          if (this.opts.directLinks) this.mesh.connect(uid)
+        },
+        linkGone: (uid) => this.mesh.disconnect(uid),
+        relay: (to, bytes, offline) => this.relay(to, bytes, offline),
+        sendToNode: (frame) => this.session.send(frame),
+        deliver: (from, f, arrival) => this.deliverToApp(from, f, arrival),
+        restoredSettled: (peer, message, result) => this.emit('OutboxMessageSettled', peer, message, result),
+        offlineDropped: (from, count) => this.emit('OfflineMessagesDropped', from, count),
+      },
+      this.storage,
+      this.rt,
+      { messageTimeoutMs: this.opts.messageTimeoutMs },
     )
 
     this.session.on('state', (state, reason) => this.onSessionState(state, reason))
-    this.session.on('ready', ({ resumed }) => this.onReady(resumed))
+    this.session.on('ready', ({ resumed, resync }) => this.onReady(resumed, resync))
     this.session.on('frame', (f) => this.onServerFrame(f))
+    this.session.on('protocolError', (err) => this.emit('ProtocolError', err))
     this.session.on('tokenWillExpire', () => this.emit('TokenPrivilegeWillExpire'))
     this.session.on('tokenExpired', () => this.emit('TokenExpired'))
     this.mesh.on('data', (uid, bytes) => this.onPeerBytes(uid, bytes, { path: 'direct', serverTs: 0 }))
@@ -142,7 +161,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
     })
     this.mesh.on('close', (uid) => {
       this.emit('PeerLinkStateChanged', uid, 'closed')
-      this.outboxes.get(uid)?.box.resendVia('direct', Date.now())
+      this.delivery.onLinkClosed(uid)
     })
   }
 
@@ -156,18 +175,25 @@ export class PlazaClient extends Emitter<ClientEvents> {
     return this.session.uid
   }
 
-  /** Logs in with a token from your app server (see `mintToken` in @plaza/protocol). */
+  /**
+   * Logs in with a token from your app server (see `mintToken` in @plaza/protocol). Messages a
+   * previous run left unsent (durable storage) go again as soon as the session is up.
+   */
   async login({ uid, token }: { uid: string; token: string }): Promise<void> {
     assertUserId(uid)
     if (typeof token !== 'string' || token.length === 0) throw new PlazaError(ErrorCode.INVALID_TOKEN, 'token is required')
+    if (this.session.state !== State.DISCONNECTED && this.session.state !== State.ABORTED) {
+      throw new PlazaError(ErrorCode.ALREADY_LOGGED_IN, `cannot log in while ${this.session.state}`)
+    }
     this.mesh.reset()
+    // Before the session exists, so that nothing the app sends can overtake what is restored.
+    await this.delivery.load(uid)
     await this.session.login(uid, token)
-    await this.restoreOutbox()
   }
 
   /** Writes what is due to storage now (call it before a page unloads). */
-  flushStorage(): Promise<void> {
-    return this.writer.flush()
+  async flushStorage(): Promise<void> {
+    await Promise.all([this.writer.flush(), this.delivery.flushStorage()])
   }
 
   /** Logs out: others see OFFLINE at once; pending messages resolve NOT_LOGGED_IN. */
@@ -185,8 +211,9 @@ export class PlazaClient extends Emitter<ClientEvents> {
 
   /**
    * Sends a peer message; resolves with its outcome (never rejects): RECEIVED_BY_PEER,
-   * CACHED_BY_SERVER, PEER_UNREACHABLE, SENT_TIMEOUT, TOO_OFTEN, INVALID_USER_ID,
-   * INVALID_MESSAGE or NOT_LOGGED_IN, with the path the settling copy took.
+   * CACHED_BY_SERVER, PEER_UNREACHABLE, SENT_TIMEOUT, FAILURE, TOO_OFTEN, INVALID_USER_ID,
+   * INVALID_MESSAGE or NOT_LOGGED_IN, with the path the settling copy took (see the README for
+   * what each state promises).
    *
    * @example
    *   const r = await client.sendMessageToPeer({ text: 'hi' }, 'bob', { enableOfflineMessaging: true })
@@ -204,10 +231,8 @@ export class PlazaClient extends Emitter<ClientEvents> {
     if (size > MAX_MESSAGE_BYTES || utf8Length(body.description) > MAX_DESCRIPTION_BYTES) {
       return fail(PeerMessageState.INVALID_MESSAGE)
     }
-    const now = Date.now()
-    if (!this.messageBucket.take(now)) return fail(PeerMessageState.TOO_OFTEN)
-    this.startTick()
-    return this.outboxFor(peerId, now).send(body, size, now, { offline: options.enableOfflineMessaging === true })
+    if (!this.messageBucket.take(this.rt.clock.now())) return fail(PeerMessageState.TOO_OFTEN)
+    return this.delivery.send(peerId, body, size, options.enableOfflineMessaging === true)
   }
 
   /** ONLINE or OFFLINE for each id (up to 256). */
@@ -247,7 +272,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
   /** The channel object for `channelId` (one per id and client); call `join()` on it. */
   createChannel(channelId: string): PlazaChannel {
     let ch = this.channels.get(channelId)
-    if (!ch) this.channels.set(channelId, (ch = new PlazaChannel(channelId, this.channelHost)))
+    if (!ch) this.channels.set(channelId, (ch = new PlazaChannel(channelId, this.channelHost, this.rt)))
     return ch
   }
 
@@ -335,95 +360,30 @@ export class PlazaClient extends Emitter<ClientEvents> {
       requestTimeoutMs: this.requestTimeoutMs,
       request: (build) => this.session.request(build),
       sendToNode: (frame) => this.session.send(frame),
-      sendChannelMessage: (members, body, size) => {
-        const now = Date.now()
-        if (!this.messageBucket.take(now)) throw new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often')
-        this.startTick()
-        for (const m of members) {
-          void this.outboxFor(m, now).send(body, size, now, {
-            offline: false,
-            timeoutMs: DEFAULT_LIMITS.channelRecoveryMs,
-            recoverable: true,
-          })
-        }
+      sendChannelCopies: async (members, body, size) => {
+        this.takeMessageToken()
+        return this.delivery.sendChannelCopies(members, body, size)
       },
-      sendSyncDirect: (uid, channel, kind, notify, payload) =>
-        this.mesh.send(uid, encodePeerFrame({ type: PeerFrameType.SYNC, channel, kind, notify, payload })),
-      dropMember: (channel, uid) => {
-        const now = Date.now()
-        if (uid) this.outboxes.get(uid)?.box.dropChannel(channel, now)
-        else for (const { box } of this.outboxes.values()) box.dropChannel(channel, now)
+      broadcast: async (channel, body, size, stream, seq) => {
+        this.takeMessageToken()
+        const payload = this.encodeBroadcast(body, stream, seq)
+        await this.session.request((reqId) => ({ type: FrameType.CHANNEL_BROADCAST, reqId, channel, payload }))
       },
+      sendAwarenessDirect: (uid, channel, payload) =>
+        this.mesh.send(uid, encodePeerFrame({ type: PeerFrameType.SYNC, channel, epoch: 0, kind: SyncKind.AWARENESS, notify: false, payload })),
+      dropMember: (channel, uid) => this.delivery.dropChannel(channel, uid),
       checkAttributeWriteRate: () => this.attrs.checkWriteRate(),
       loadCache: (channel) => this.storage.get(`doc/${this.appId}/${channel}`),
       saveCache: (channel, produce) => this.writer.schedule(`doc/${this.appId}/${channel}`, produce),
     }
   }
 
-  private outboxFor(uid: string, now: number, restoredStream?: string): PeerOutbox {
-    let entry = this.outboxes.get(uid)
-    if (!entry) {
-      const stream = restoredStream ?? `${this.instanceId}.${(this.outboxCounter++).toString(36)}`
-      const box = new PeerOutbox(
-        uid,
-        stream,
-        {
-          direct: (to, bytes) => this.mesh.send(to, bytes),
-          relay: (to, bytes, offline) => this.relay(to, bytes, offline),
-          peerReachable: (to) => {
-            if (this.opts.directLinks) this.mesh.connect(to)
-          },
-          peerGone: (to) => this.mesh.disconnect(to),
-        },
-        {
-          timeoutMs: this.opts.messageTimeoutMs,
-          retransmitMs: 2000,
-          windowMessages: WINDOW_MESSAGES,
-          windowBytes: WINDOW_BYTES,
-          recoveryMessages: DEFAULT_LIMITS.channelRecoveryMessages,
-        },
-        () => this.saveOutbox(),
-      )
-      this.outboxes.set(uid, (entry = { box, lastUsed: now }))
-    }
-    entry.lastUsed = now
-    return entry.box
+  private takeMessageToken(): void {
+    if (!this.messageBucket.take(this.rt.clock.now())) throw new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often')
   }
 
-  private outboxKey(): string {
-    return `outbox/${this.appId}/${this.session.uid}`
-  }
-
-  private saveOutbox(): void {
-    const uid = this.session.uid
-    if (!uid) return
-    this.writer.schedule(this.outboxKey(), () => {
-      const peers = [...this.outboxes].map(([peer, { box }]) => ({ peer, ...box.snapshot() })).filter((p) => p.items.length > 0)
-      return peers.length ? encodeOutboxes(peers) : null
-    })
-  }
-
-  /** After a reload: the messages that were not acknowledged go again, on their old streams. */
-  private async restoreOutbox(): Promise<void> {
-    let saved: (OutboxSnapshot & { peer: string })[]
-    try {
-      const bytes = await this.storage.get(this.outboxKey())
-      saved = bytes ? decodeOutboxes(bytes) : []
-    } catch {
-      return // unreadable: nothing to restore
-    }
-    const now = Date.now()
-    for (const snap of saved) {
-      if (this.outboxes.has(snap.peer) || !isValidId(snap.peer)) continue
-      this.startTick()
-      this.outboxFor(snap.peer, now, snap.stream).restore(snap, now, (item, result) => {
-        const message: ReceivedMessage =
-          item.kind === MessageKind.TEXT
-            ? { messageType: 'TEXT', text: item.text }
-            : { messageType: 'RAW', rawMessage: item.bytes, description: item.description }
-        this.emit('OutboxMessageSettled', snap.peer, message, result)
-      })
-    }
+  private encodeBroadcast(body: OutgoingBody, stream: string, seq: number): Uint8Array {
+    return encodePeerFrame({ type: PeerFrameType.MESSAGE, stream, seq, floor: seq, sentTs: this.rt.clock.now(), ...body })
   }
 
   private async relay(to: string, bytes: Uint8Array, offline: boolean): Promise<RelayStatus> {
@@ -432,38 +392,11 @@ export class PlazaClient extends Emitter<ClientEvents> {
     return f.status
   }
 
-  private sendAck(to: string, stream: string, upTo: number): void {
-    const bytes = encodePeerFrame({ type: PeerFrameType.ACK, stream, upTo })
-    // Streams starting with "~" were sent by the node for an app server: it waits for their ack.
-    if (stream.startsWith('~') || !this.mesh.send(to, bytes)) {
-      this.session.send({ type: FrameType.RELAY_TO, reqId: 0, to, offline: false, payload: bytes })
-    }
-  }
-
-  private startTick(): void {
-    if (this.tick) return
-    this.tick = setInterval(() => {
-      const now = Date.now()
-      for (const [uid, entry] of this.outboxes) {
-        entry.box.tick(now)
-        if (entry.box.idle && now - entry.lastUsed > OUTBOX_IDLE_MS) this.outboxes.delete(uid)
-      }
-      if (this.outboxes.size === 0) this.stopTick()
-    }, TICK_MS)
-  }
-
-  private stopTick(): void {
-    if (this.tick) clearInterval(this.tick)
-    this.tick = null
-  }
-
   private onSessionState(state: State, reason: Reason): void {
     if (state === State.DISCONNECTED || state === State.ABORTED) {
       this.mesh.close()
-      for (const { box } of this.outboxes.values()) box.failAll(PeerMessageState.NOT_LOGGED_IN)
-      this.outboxes.clear()
-      this.stopTick()
-      this.inbox.clear()
+      // A first login that failed leaves what was restored from storage for the next attempt.
+      if (reason === Reason.LOGOUT || state === State.ABORTED) this.delivery.endSession(PeerMessageState.NOT_LOGGED_IN)
       for (const ch of this.channels.values()) ch._reset()
       this.invitations.reset()
       if (reason === Reason.LOGOUT || state === State.ABORTED) {
@@ -474,14 +407,19 @@ export class PlazaClient extends Emitter<ClientEvents> {
     this.emit('ConnectionStateChanged', state, reason)
   }
 
-  private onReady(resumed: boolean): void {
-    const now = Date.now()
-    for (const { box } of this.outboxes.values()) box.resendVia('relay', now)
-    if (!resumed && this.subscriptions.size > 0) void this.restoreSubscriptions()
-    if (!resumed) {
-      this.attrs.restoreUser().catch(() => undefined)
+  /**
+   * Logged in (again). A fresh session after a lost one, or a resumed one whose queued frames
+   * were lost: everything the node keeps for us is brought back to what we hold.
+   */
+  private onReady(resumed: boolean, resync: boolean): void {
+    this.delivery.onReady()
+    if (!resumed) this.invitations.reset()
+    else void this.invitations.resync()
+    if (!resumed || resync) {
+      if (this.subscriptions.size > 0) void this.restoreSubscriptions()
       for (const ch of this.channels.values()) void ch._rejoin()
     }
+    if (!resumed) this.attrs.restoreUser().catch(() => undefined)
   }
 
   /** After a fresh session (the node lost ours), subscribe again and report what changed. */
@@ -490,8 +428,8 @@ export class PlazaClient extends Emitter<ClientEvents> {
     try {
       const f = await this.session.request((reqId) => ({ type: FrameType.SUBSCRIBE_PRESENCE, reqId, uids }))
       if (f.type !== FrameType.PRESENCE_STATES) return
-      const changed = f.states.filter((s) => this.subscriptions.get(s.uid) !== s.state)
-      for (const s of f.states) this.subscriptions.set(s.uid, s.state)
+      const changed = f.states.filter((s) => this.subscriptions.has(s.uid) && this.subscriptions.get(s.uid) !== s.state)
+      for (const s of changed) this.subscriptions.set(s.uid, s.state)
       if (changed.length) this.emit('PeersOnlineStatusChanged', toStatus(changed))
     } catch {
       // Connection dropped again; the next ready retries.
@@ -510,67 +448,47 @@ export class PlazaClient extends Emitter<ClientEvents> {
       case FrameType.PRESENCE_STATES: {
         const changed = f.states.filter((s) => this.subscriptions.has(s.uid) && this.subscriptions.get(s.uid) !== s.state)
         for (const s of changed) this.subscriptions.set(s.uid, s.state)
-        if (changed.some((s) => s.state === PeerOnlineState.OFFLINE)) {
-          for (const s of changed) if (s.state === PeerOnlineState.OFFLINE) this.mesh.disconnect(s.uid)
-        }
+        for (const s of changed) if (s.state === PeerOnlineState.OFFLINE) this.mesh.disconnect(s.uid)
         if (changed.length) this.emit('PeersOnlineStatusChanged', toStatus(changed))
         return
       }
       case FrameType.MEMBER_EVENT:
-        return this.channels.get(f.channel)?._onMemberEvent(f.uid, f.joined)
+        return this.channels.get(f.channel)?._onMemberEvent(f.uid, f.joined, f.count)
       case FrameType.MEMBER_COUNT_UPDATED:
         return this.channels.get(f.channel)?._onMemberCount(f.count)
       case FrameType.CHANNEL_SYNC_FROM_NODE:
-        return this.channels.get(f.channel)?._onSync(f.kind, f.notify, f.payload, null)
+        return this.channels.get(f.channel)?._onNodeSync(f.epoch, f.kind, f.notify, f.payload)
       case FrameType.INVITE_RECEIVED:
         return this.invitations.onReceived_(f)
       case FrameType.INVITE_EVENT:
         return this.invitations.onEvent(f)
       case FrameType.USER_ATTRS_CHANGED:
         return this.emit('UserAttributesUpdated', f.uid, toUserAttributes(f.attrs))
-      case FrameType.OFFLINE_MESSAGES: {
-        for (const m of f.messages) this.onPeerBytes(m.from, m.payload, { path: 'offline', serverTs: m.serverTs })
-        this.session.send({ type: FrameType.OFFLINE_ACK, ids: f.messages.map((m) => m.id) })
-        return
-      }
+      case FrameType.OFFLINE_MESSAGES:
+        return this.delivery.onOffline(f)
       default:
         return
     }
   }
 
   private onPeerBytes(from: string, bytes: Uint8Array, arrival: Arrival): void {
-    let f: PeerFrame
-    try {
-      f = decodePeerFrame(bytes)
-    } catch {
-      return // a malformed peer frame is dropped; the sender's retransmission decides
-    }
-    if (f.type === PeerFrameType.ACK) {
-      const entry = this.outboxes.get(from)
-      if (entry && entry.box.stream === f.stream) entry.box.onAck(f.upTo, Date.now())
-      return
-    }
-    if (f.type === PeerFrameType.SYNC) {
-      // Only over a direct link, and only from a member of that channel.
-      const ch = this.channels.get(f.channel)
-      if (arrival.path === 'direct' && ch?._hasMember(from)) ch._onSync(f.kind, f.notify, f.payload, from)
-      return
-    }
-    if (arrival.path === 'direct') arrival = { path: 'direct', serverTs: f.sentTs }
-    this.inbox.onMessage(from, f, arrival)
+    const sync = this.delivery.onPeerBytes(from, bytes, arrival)
+    // Channel state over a direct link: awareness only, and only from a member of that channel.
+    if (sync && arrival.path === 'direct') this.channels.get(sync.channel)?._onPeerSync(from, sync.kind, sync.payload)
   }
 
-  private deliverToApp(from: string, f: PeerMessageFrame, arrival: Arrival): void {
+  private deliverToApp(from: string, f: PeerMessageFrame, arrival: Arrival): boolean {
     const message: ReceivedMessage =
       f.kind === MessageKind.TEXT
         ? { messageType: 'TEXT', text: f.text }
         : { messageType: 'RAW', rawMessage: f.bytes.slice(), description: f.description }
-    if (f.channel) return this.channels.get(f.channel)?._onMessage(message, from)
+    if (f.channel) return this.channels.get(f.channel)?._onMessage(message, from) ?? false
     this.emit('MessageFromPeer', message, from, {
       serverReceivedTs: arrival.serverTs,
       isOfflineMessage: arrival.path === 'offline',
       path: arrival.path,
     })
+    return true
   }
 }
 
@@ -583,30 +501,5 @@ function checkIds(ids: string[]): string[] {
 function toStatus(states: PresenceEntry[]): PeersOnlineStatus {
   const out: PeersOnlineStatus = {}
   for (const s of states) out[s.uid] = s.state
-  return out
-}
-
-/** The outbox in storage: JSON, raw bodies in base64. */
-function encodeOutboxes(peers: (OutboxSnapshot & { peer: string })[]): Uint8Array {
-  const plain = peers.map((p) => ({ ...p, items: p.items.map((i) => ({ ...i, bytes: bytesToBase64(i.bytes) })) }))
-  return new TextEncoder().encode(JSON.stringify({ v: 1, peers: plain }))
-}
-
-function decodeOutboxes(bytes: Uint8Array): (OutboxSnapshot & { peer: string })[] {
-  const doc = JSON.parse(new TextDecoder().decode(bytes)) as { v: number; peers: (OutboxSnapshot & { peer: string })[] }
-  if (doc.v !== 1 || !Array.isArray(doc.peers)) return []
-  return doc.peers.map((p) => ({ ...p, items: p.items.map((i) => ({ ...i, bytes: base64ToBytes(i.bytes as unknown as string) })) }))
-}
-
-function bytesToBase64(b: Uint8Array): string {
-  let s = ''
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i])
-  return btoa(s)
-}
-
-function base64ToBytes(s: string): Uint8Array {
-  const bin = atob(s)
-  const out = new Uint8Array(bin.length)
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i)
   return out
 }

@@ -13,10 +13,10 @@ import {
   type ClientFrame,
   type InviteEventFrame,
   type InviteReceivedFrame,
+  type InviteSyncEntry,
   type ServerFrame,
 } from '@plaza/protocol'
 import { Emitter } from './emitter.js'
-import { randomId } from './random.js'
 
 interface InvitationHost {
   readonly loggedIn: boolean
@@ -50,7 +50,7 @@ function checkText(what: string, s: unknown): asserts s is string {
 /** A call invitation this user sends. Set `content` and `channelId`, then `send()`. */
 export class LocalInvitation extends Emitter<LocalInvitationEvents> {
   readonly calleeId: string
-  readonly id = randomId()
+  readonly id: string
   /** Up to 8 KB, for the callee. */
   content = ''
   /** A channel to meet in, for the callee ('' for none). */
@@ -61,15 +61,21 @@ export class LocalInvitation extends Emitter<LocalInvitationEvents> {
 
   constructor(
     calleeId: string,
+    id: string,
     private readonly host: InvitationHost,
     private readonly track: (inv: LocalInvitation | null, id: string) => void,
   ) {
     super()
     assertUserId(calleeId)
     this.calleeId = calleeId
+    this.id = id
   }
 
-  /** Sends it. Failures later arrive as LocalInvitationFailure (NOT_LOGGEDIN at once when logged out). */
+  /**
+   * Sends it. Failures later arrive as LocalInvitationFailure (NOT_LOGGEDIN at once when logged
+   * out). Rejects, back to IDLE, when the node refused it; if the connection dropped before the
+   * node answered, it stays SENT_TO_REMOTE and the client finds out from the node what became of it.
+   */
   async send(): Promise<void> {
     if (this.state !== LocalInvitationState.IDLE) throw new PlazaError(ErrorCode.INVALID_STATE, `cannot send an invitation that is ${this.state}`)
     checkText('content', this.content)
@@ -80,6 +86,10 @@ export class LocalInvitation extends Emitter<LocalInvitationEvents> {
     try {
       await this.host.request((reqId) => ({ type: FrameType.INVITE_SEND, reqId, id: this.id, callee: this.calleeId, content: this.content, channel: this.channelId }))
     } catch (err) {
+      const code = err instanceof PlazaError ? err.code : ErrorCode.INTERNAL
+      // Lost on the way or unanswered: the node may hold it. Keep it; the next sync tells.
+      if (code === ErrorCode.CONNECTION_LOST || code === ErrorCode.TIMEOUT) return
+      if (this.state !== LocalInvitationState.SENT_TO_REMOTE) return
       this.state = LocalInvitationState.IDLE
       this.track(null, this.id)
       throw err
@@ -98,12 +108,21 @@ export class LocalInvitation extends Emitter<LocalInvitationEvents> {
     this.emit('LocalInvitationCanceled')
   }
 
-  _onEvent(f: InviteEventFrame): void {
+  get underWay(): boolean {
+    return this.state === LocalInvitationState.SENT_TO_REMOTE || this.state === LocalInvitationState.RECEIVED_BY_REMOTE
+  }
+
+  _onEvent(f: Pick<InviteEventFrame, 'event' | 'reason' | 'response'>): void {
+    if (!this.underWay) return
     switch (f.event) {
       case InvitationEventKind.RECEIVED_BY_PEER:
         if (this.state !== LocalInvitationState.SENT_TO_REMOTE) return
         this.state = LocalInvitationState.RECEIVED_BY_REMOTE
         return this.emit('LocalInvitationReceivedByPeer')
+      case InvitationEventKind.CANCELED:
+        this.state = LocalInvitationState.CANCELED
+        this.track(null, this.id)
+        return this.emit('LocalInvitationCanceled')
       case InvitationEventKind.ACCEPTED:
         this.response = f.response
         this.state = LocalInvitationState.ACCEPTED_BY_REMOTE
@@ -122,7 +141,7 @@ export class LocalInvitation extends Emitter<LocalInvitationEvents> {
   }
 
   _failed(reason: InvitationFailureReason): void {
-    this.failed(reason)
+    if (this.underWay) this.failed(reason)
   }
 
   private failed(reason: InvitationFailureReason): void {
@@ -180,8 +199,12 @@ export class RemoteInvitation extends Emitter<RemoteInvitationEvents> {
     }
   }
 
-  _onEvent(f: InviteEventFrame): void {
-    if (this.state !== RemoteInvitationState.INVITATION_RECEIVED && this.state !== RemoteInvitationState.ACCEPT_SENT_TO_LOCAL) return
+  get underWay(): boolean {
+    return this.state === RemoteInvitationState.INVITATION_RECEIVED || this.state === RemoteInvitationState.ACCEPT_SENT_TO_LOCAL
+  }
+
+  _onEvent(f: Pick<InviteEventFrame, 'event' | 'reason'>): void {
+    if (!this.underWay) return
     if (f.event === InvitationEventKind.CANCELED) {
       this.state = RemoteInvitationState.CANCELED
       this.untrack()
@@ -202,6 +225,10 @@ export class RemoteInvitation extends Emitter<RemoteInvitationEvents> {
     await this.host.request((reqId) => ({ type: FrameType.INVITE_ANSWER, reqId, caller: this.callerId, id: this.id, accept, response: this.response }))
   }
 
+  _failed(reason: InvitationFailureReason): void {
+    if (this.underWay) this.failed(reason)
+  }
+
   private failed(reason: InvitationFailureReason): void {
     this.state = RemoteInvitationState.FAILURE
     this.untrack()
@@ -217,10 +244,11 @@ export class InvitationBook {
   constructor(
     private readonly host: InvitationHost,
     private readonly onReceived: (inv: RemoteInvitation) => void,
+    private readonly randomId: () => string,
   ) {}
 
   create(calleeId: string): LocalInvitation {
-    return new LocalInvitation(calleeId, this.host, (inv, id) => {
+    return new LocalInvitation(calleeId, this.randomId(), this.host, (inv, id) => {
       if (inv) this.outgoing.set(id, inv)
       else this.outgoing.delete(id)
     })
@@ -240,10 +268,36 @@ export class InvitationBook {
     else this.incoming.get(`${f.peer}\u0000${f.id}`)?._onEvent(f)
   }
 
-  /** Logged out or aborted: what was under way cannot finish. */
+  /**
+   * Logged out, aborted, or logged in again with a fresh session (the node ended our old one and
+   * its invitations with it): what was under way cannot finish.
+   */
   reset(): void {
     for (const inv of [...this.outgoing.values()]) inv._failed(InvitationFailureReason.NOT_LOGGEDIN)
+    for (const inv of [...this.incoming.values()]) inv._failed(InvitationFailureReason.NOT_LOGGEDIN)
     this.outgoing.clear()
     this.incoming.clear()
+  }
+
+  /** Our session resumed: ask the node where each invitation under way stands (events may have been lost). */
+  async resync(): Promise<void> {
+    const outgoing = [...this.outgoing.keys()]
+    const incoming = [...this.incoming.values()].map((inv) => ({ caller: inv.callerId, id: inv.id }))
+    if (outgoing.length === 0 && incoming.length === 0) return
+    let f: ServerFrame
+    try {
+      f = await this.host.request((reqId) => ({ type: FrameType.INVITE_SYNC, reqId, outgoing, incoming }))
+    } catch {
+      return // connection gone again: the next ready asks again
+    }
+    if (f.type !== FrameType.INVITE_SYNC_RESULT) return
+    for (const e of f.entries) this.applySync(e)
+  }
+
+  private applySync(e: InviteSyncEntry): void {
+    const inv = e.outgoing ? this.outgoing.get(e.id) : this.incoming.get(`${e.peer}\u0000${e.id}`)
+    if (!inv) return
+    if (!e.known) return inv._failed(InvitationFailureReason.NOT_LOGGEDIN)
+    if (e.event !== null) inv._onEvent({ event: e.event, reason: e.reason, response: e.response })
   }
 }

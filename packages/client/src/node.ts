@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module'
 import { WebSocket } from 'ws'
-import { createClient as createBaseClient, type PlazaClient } from './index.js'
+import { createClient as createBaseClient, type ClientDeps, type PlazaClient } from './index.js'
 import type { WebSocketConstructor } from './signaling/session.js'
 import type { ClientOptions } from './types.js'
 
@@ -23,12 +23,16 @@ function loadWrtc(): object | null {
   return wrtc
 }
 
-export function createClient(appId: string, options: ClientOptions): PlazaClient {
+export function createClient(appId: string, options: ClientOptions, deps?: ClientDeps): PlazaClient {
   const w = options.wrtc ?? loadWrtc()
-  return createBaseClient(appId, {
-    ...options,
-    WebSocket: options.WebSocket ?? (WebSocket as unknown as WebSocketConstructor),
-    wrtc: w ?? undefined,
-    directLinks: w ? options.directLinks : false,
-  })
+  return createBaseClient(
+    appId,
+    {
+      ...options,
+      WebSocket: options.WebSocket ?? (WebSocket as unknown as WebSocketConstructor),
+      wrtc: w ?? undefined,
+      directLinks: w || deps?.createLink ? options.directLinks : false,
+    },
+    deps,
+  )
 }

@@ -2,6 +2,7 @@ import type {
   ConnectionChangeReason,
   ConnectionState,
   PeerOnlineState,
+  PlazaError,
 } from '@plaza/protocol'
 import type { WebSocketConstructor } from './signaling/session.js'
 import type { RemoteInvitation } from './invitations.js'
@@ -59,6 +60,13 @@ export interface ClientEvents extends Record<string, unknown[]> {
   RemoteInvitationReceived: [invitation: RemoteInvitation]
   /** A followed user's attributes, in full (beyond; see subscribeUserAttributes). */
   UserAttributesUpdated: [userId: string, attributes: Record<string, string>]
+  /**
+   * At login, before that sender's stored messages: the node kept at most 200 messages for this
+   * user while it was offline and dropped `count` older ones from `peerId`.
+   */
+  OfflineMessagesDropped: [peerId: string, count: number]
+  /** The node sent a frame this client could not read (and that answered no request of ours). */
+  ProtocolError: [error: PlazaError]
 }
 
 export interface ClientOptions {

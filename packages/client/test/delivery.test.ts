@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { MessageKind, PeerFrameType, PeerMessageState, RelayStatus, decodePeerFrame } from '@plaza/protocol'
-import { Inbox } from '../src/delivery/inbox.js'
+import { GAP_TIMEOUT_MS, Inbox } from '../src/delivery/inbox.js'
 import { PeerOutbox, type SendResult } from '../src/delivery/outbox.js'
 
 /** mulberry32: a seeded PRNG, so a failing seed can be replayed. */
@@ -29,13 +29,16 @@ async function simulate(seed: number, count: number) {
     delay(fn)
     if (rand() < 0.05) delay(fn) // duplicated
   }
-  const inbox = new Inbox(
-    (_from, f) => delivered.push(f.text),
-    (_from, _stream, upTo) => lossy(() => outbox.onAck(upTo, Date.now())),
+  const inbox: Inbox = new Inbox(
+    (_from, f) => (delivered.push(f.text), true),
+    (from, stream) => {
+      const ack = inbox.ackState(from, stream)
+      if (ack) lossy(() => outbox.onAck(ack))
+    },
   )
   const receive = (bytes: Uint8Array) => {
     const f = decodePeerFrame(bytes)
-    if (f.type === PeerFrameType.MESSAGE) inbox.onMessage('sender', f, { path: 'direct', serverTs: 0 })
+    if (f.type === PeerFrameType.MESSAGE) inbox.onMessage('sender', f, { path: 'direct', serverTs: 0 }, Date.now())
   }
   const outbox = new PeerOutbox(
     'receiver',
@@ -55,12 +58,13 @@ async function simulate(seed: number, count: number) {
       peerGone: () => undefined,
     },
     { timeoutMs: 60_000, retransmitMs: 40, windowMessages: 32, windowBytes: 1 << 20, recoveryMessages: 32 },
+    () => Date.now(),
   )
-  const tick = setInterval(() => outbox.tick(Date.now()), 10)
+  const tick = setInterval(() => outbox.tick(), 10)
   const sends: Promise<SendResult>[] = []
   for (let i = 0; i < count; i++) {
     const text = String(i)
-    sends.push(outbox.send({ channel: '', kind: MessageKind.TEXT, text, bytes: new Uint8Array(0), description: '' }, text.length, Date.now(), { offline: false }))
+    sends.push(outbox.send({ channel: '', kind: MessageKind.TEXT, text, bytes: new Uint8Array(0), description: '' }, text.length, { offline: false }))
     if (rand() < 0.1) await new Promise((r) => setTimeout(r, 1))
   }
   const results = await Promise.all(sends)
@@ -80,9 +84,9 @@ describe('delivery over lossy, reordering paths', () => {
 })
 
 describe('Inbox', () => {
-  const msg = (seq: number, floor: number) => ({
+  const msg = (seq: number, floor: number, stream = 's') => ({
     type: PeerFrameType.MESSAGE as const,
-    stream: 's',
+    stream,
     channel: '',
     seq,
     floor,
@@ -92,77 +96,186 @@ describe('Inbox', () => {
     bytes: new Uint8Array(0),
     description: '',
   })
-
-  it('skips seqs below a raised floor (the sender gave up on them) and drops them if they come late', () => {
+  const relay = { path: 'relay' as const, serverTs: 0 }
+  const collect = (accept: (text: string) => boolean = () => true) => {
     const got: string[] = []
-    const inbox = new Inbox((_f, m) => got.push(m.text), () => undefined)
-    inbox.onMessage('a', msg(1, 1), { path: 'relay', serverTs: 0 })
-    inbox.onMessage('a', msg(3, 2), { path: 'relay', serverTs: 0 }) // waits for 2
-    expect(got).toEqual(['1'])
-    inbox.onMessage('a', msg(4, 3), { path: 'relay', serverTs: 0 }) // 2 given up
-    expect(got).toEqual(['1', '3', '4'])
-    inbox.onMessage('a', msg(2, 1), { path: 'relay', serverTs: 0 }) // too late
-    expect(got).toEqual(['1', '3', '4'])
+    const inbox = new Inbox((from, m) => (got.push(`${from}:${m.text}`), accept(m.text)), () => undefined)
+    return { got, inbox }
+  }
+
+  it('hands over what it holds below a raised floor and skips the rest', () => {
+    const { got, inbox } = collect()
+    inbox.onMessage('a', msg(1, 1), relay, 0)
+    inbox.onMessage('a', msg(3, 1), relay, 0) // waits for 2
+    expect(got).toEqual(['a:1'])
+    inbox.onMessage('a', msg(5, 5), relay, 0) // the sender gave up on 2 and 4 (3 is in hand)
+    expect(got).toEqual(['a:1', 'a:3', 'a:5'])
+    // The skipped 2 and 4 are below the sender's floor: it settled them already, so the ACK leaves them out.
+    expect(inbox.ackState('a', 's')).toEqual({ upTo: 5, missing: [], known: 1 })
+    inbox.onMessage('a', msg(2, 1), relay, 0) // too late: never delivered out of order
+    expect(got).toEqual(['a:1', 'a:3', 'a:5'])
+  })
+
+  it('reports messages the app refused as missing, never as received', () => {
+    const { got, inbox } = collect((t) => t !== '2')
+    for (const seq of [1, 2, 3]) inbox.onMessage('a', msg(seq, 1), relay, 0)
+    expect(got).toEqual(['a:1', 'a:2', 'a:3'])
+    expect(inbox.ackState('a', 's')).toEqual({ upTo: 3, missing: [[2, 2]], known: 1 })
+  })
+
+  it('stops waiting for seqs the store dropped, delivering any copy it has of them', () => {
+    const { got, inbox } = collect()
+    inbox.onMessage('a', msg(4, 1), relay, 0)
+    inbox.onMessage('a', msg(2, 1), relay, 0)
+    expect(got).toEqual([])
+    inbox.onDropped('a', 's', [[1, 3]], 0)
+    expect(got).toEqual(['a:2', 'a:4'])
+    expect(inbox.ackState('a', 's')).toEqual({ upTo: 4, missing: [[1, 1], [3, 3]], known: 1 })
+  })
+
+  it('applies drop notices that come before the stream itself', () => {
+    const { got, inbox } = collect()
+    inbox.onDropped('a', 's', [[1, 50]], 0)
+    inbox.onMessage('a', msg(51, 1), relay, 0)
+    expect(got).toEqual(['a:51'])
+  })
+
+  it('skips a gap nobody fills after GAP_TIMEOUT_MS, and reports it', () => {
+    const { got, inbox } = collect()
+    inbox.onMessage('a', msg(1, 1), relay, 0)
+    inbox.onMessage('a', msg(3, 1), relay, 100)
+    inbox.tick(100 + GAP_TIMEOUT_MS - 1)
+    expect(got).toEqual(['a:1'])
+    inbox.tick(100 + GAP_TIMEOUT_MS)
+    expect(got).toEqual(['a:1', 'a:3'])
+    expect(inbox.ackState('a', 's')).toEqual({ upTo: 3, missing: [[2, 2]], known: 1 })
   })
 
   it('acknowledges duplicates so the sender stops', () => {
-    const acks: number[] = []
-    const inbox = new Inbox(() => undefined, (_f, _s, upTo) => acks.push(upTo))
-    inbox.onMessage('a', msg(1, 1), { path: 'relay', serverTs: 0 })
-    inbox.onMessage('a', msg(1, 1), { path: 'direct', serverTs: 0 })
-    expect(acks).toEqual([1, 1])
+    let acks = 0
+    const inbox = new Inbox(() => true, () => acks++)
+    inbox.onMessage('a', msg(1, 1), relay, 0)
+    inbox.onMessage('a', msg(1, 1), { path: 'direct', serverTs: 0 }, 0)
+    expect(acks).toBe(2)
+    expect(inbox.ackState('a', 's')).toEqual({ upTo: 1, missing: [], known: 1 })
   })
 
   it('holds at most 256 out-of-order messages per stream; a resend fills in what was dropped', () => {
-    const got: string[] = []
-    const inbox = new Inbox((_f, m) => got.push(m.text), () => undefined)
-    const msgOf = (stream: string, seq: number) => ({ ...msg(seq, 1), stream })
-    for (let seq = 2; seq <= 400; seq++) inbox.onMessage('a', msgOf('s', seq), { path: 'relay', serverTs: 0 })
-    inbox.onMessage('a', msgOf('s', 1), { path: 'relay', serverTs: 0 })
+    const { got, inbox } = collect()
+    for (let seq = 2; seq <= 400; seq++) inbox.onMessage('a', msg(seq, 1), relay, 0)
+    inbox.onMessage('a', msg(1, 1), relay, 0)
     expect(got.length).toBe(257) // 1, then the 256 held
-    for (let seq = 258; seq <= 400; seq++) inbox.onMessage('a', msgOf('s', seq), { path: 'relay', serverTs: 0 })
-    expect(got).toEqual(Array.from({ length: 400 }, (_, i) => String(i + 1)))
+    for (let seq = 258; seq <= 400; seq++) inbox.onMessage('a', msg(seq, 1), relay, 0)
+    expect(got).toEqual(Array.from({ length: 400 }, (_, i) => `a:${i + 1}`))
   })
 
-  it('holds at most 4096 out-of-order messages across all streams', () => {
-    const got: string[] = []
-    const inbox = new Inbox((_f, m) => got.push(m.text), () => undefined)
-    // A hostile peer opens 20 streams and fills each with 256 messages that can never be delivered.
+  it('holds at most 4096 out-of-order messages across all streams and senders', () => {
+    const { got, inbox } = collect()
+    // Hostile peers open streams and fill each with 256 messages that can never be delivered.
     for (let s = 0; s < 20; s++) {
-      for (let seq = 2; seq <= 257; seq++) inbox.onMessage('evil', { ...msg(seq, 1), stream: `s${s}` }, { path: 'relay', serverTs: 0 })
+      for (let seq = 2; seq <= 257; seq++) inbox.onMessage(`evil${s % 4}`, msg(seq, 1, `s${s}`), relay, 0)
     }
     // Releasing every gap delivers exactly what was held: 16 streams' worth, not 20.
-    for (let s = 0; s < 20; s++) inbox.onMessage('evil', { ...msg(1, 1), stream: `s${s}` }, { path: 'relay', serverTs: 0 })
+    for (let s = 0; s < 20; s++) inbox.onMessage(`evil${s % 4}`, msg(1, 1, `s${s}`), relay, 0)
     expect(got.length).toBe(20 + 4096)
   })
 
-  it('keeps streams of different senders apart', () => {
+  it('does not let one sender push out what it remembers of others (no duplicate after a flood of streams)', () => {
+    const { got, inbox } = collect()
+    inbox.onMessage('honest', msg(1, 1), relay, 0)
+    for (let s = 0; s < 20_000; s++) inbox.onMessage('evil', msg(1, 1, `e${s}`), relay, 0)
+    inbox.onMessage('honest', msg(1, 1), relay, 0) // a retransmission after a lost ACK
+    expect(got.filter((g) => g.startsWith('honest:'))).toEqual(['honest:1'])
+  })
+
+  it('remembers what it delivered across a restore (a reload with durable storage)', () => {
+    const first = collect()
+    for (const seq of [1, 2, 3]) first.inbox.onMessage('a', msg(seq, 1), relay, 0)
+    const saved = first.inbox.snapshot(512)
+    const second = collect()
+    second.inbox.restore(saved)
+    second.inbox.onMessage('a', msg(3, 1), relay, 0) // resent: the ACK was lost before the reload
+    second.inbox.onMessage('a', msg(4, 1), relay, 0)
+    expect(second.got).toEqual(['a:4'])
+  })
+
+  it('delivers broadcast streams in order, once, without waiting and without ACKs', () => {
+    let acks = 0
     const got: string[] = []
-    const inbox = new Inbox((from, m) => got.push(`${from}:${m.text}`), () => undefined)
-    inbox.onMessage('a', msg(1, 1), { path: 'relay', serverTs: 0 })
-    inbox.onMessage('b', msg(1, 1), { path: 'relay', serverTs: 0 })
-    expect(got).toEqual(['a:1', 'b:1'])
+    const inbox = new Inbox((_f, m) => (got.push(m.text), true), () => acks++)
+    for (const seq of [1, 3, 2, 3, 4]) inbox.onMessage('a', msg(seq, seq, '*b'), relay, 0)
+    expect(got).toEqual(['1', '3', '4'])
+    expect(acks).toBe(0)
   })
 })
 
+describe('PeerOutbox', () => {
+  const body = (text: string, channel = '') => ({ channel, kind: MessageKind.TEXT, text, bytes: new Uint8Array(0), description: '' })
+  const opts = { timeoutMs: 100, retransmitMs: 10_000, windowMessages: 256, windowBytes: 1 << 20, recoveryMessages: 3 }
 
-describe('PeerOutbox recovery window', () => {
   it('keeps at most recoveryMessages channel copies past the send timeout, the newest ones', async () => {
+    let now = 1_000_000
     const outbox = new PeerOutbox(
       'away',
       's',
       { direct: () => false, relay: () => new Promise(() => undefined), peerReachable: () => undefined, peerGone: () => undefined },
-      { timeoutMs: 100, retransmitMs: 10_000, windowMessages: 256, windowBytes: 1 << 20, recoveryMessages: 3 },
+      opts,
+      () => now,
     )
-    const t0 = 1_000_000
-    const body = (i: number) => ({ channel: 'room', kind: MessageKind.TEXT, text: String(i), bytes: new Uint8Array(0), description: '' })
-    const results = Array.from({ length: 5 }, (_, i) => outbox.send(body(i), 1, t0, { offline: false, timeoutMs: 30_000, recoverable: true }))
-    const peer = outbox.send({ ...body(9), channel: '' }, 1, t0, { offline: false })
-    outbox.tick(t0 + 50) // within the send timeout: all kept
-    outbox.tick(t0 + 200) // past it: the peer message times out, channel copies are capped at 3
+    const t0 = now
+    const results = Array.from({ length: 5 }, (_, i) => outbox.send(body(String(i), 'room'), 1, { offline: false, timeoutMs: 30_000, recoverable: true }))
+    const peer = outbox.send(body('9'), 1, { offline: false })
+    now = t0 + 50
+    outbox.tick() // within the send timeout: all kept
+    now = t0 + 200
+    outbox.tick() // past it: the peer message times out, channel copies are capped at 3
     const settled = await Promise.all([...results.slice(0, 2), peer])
     expect(settled.map((r) => r.state)).toEqual([PeerMessageState.SENT_TIMEOUT, PeerMessageState.SENT_TIMEOUT, PeerMessageState.SENT_TIMEOUT])
-    outbox.tick(t0 + 30_001) // past the recovery window: the rest go too
+    now = t0 + 30_001
+    outbox.tick() // past the recovery window: the rest go too
     expect((await Promise.all(results.slice(2))).map((r) => r.state)).toEqual(Array(3).fill(PeerMessageState.SENT_TIMEOUT))
+  })
+
+  it('never answers PEER_UNREACHABLE once a copy may have arrived', async () => {
+    let now = 0
+    let directUp = true
+    const answers: RelayStatus[] = []
+    const outbox = new PeerOutbox(
+      'bob',
+      's',
+      { direct: () => directUp, relay: async () => answers.shift() ?? RelayStatus.PEER_OFFLINE, peerReachable: () => undefined, peerGone: () => undefined },
+      { ...opts, timeoutMs: 10_000, retransmitMs: 100 },
+      () => now,
+    )
+    const sentDirect = outbox.send(body('a'), 1, { offline: false }) // went over the link, then the link died
+    directUp = false
+    const neverLeft = outbox.send(body('b'), 1, { offline: false })
+    await new Promise((r) => setTimeout(r, 0))
+    expect((await neverLeft).state).toBe(PeerMessageState.PEER_UNREACHABLE)
+    now = 200
+    outbox.tick() // the direct copy goes again through the relay: PEER_OFFLINE, but the first copy may have arrived
+    await new Promise((r) => setTimeout(r, 0))
+    now = 10_001
+    outbox.tick()
+    expect((await sentDirect).state).toBe(PeerMessageState.SENT_TIMEOUT)
+  })
+
+  it('settles what the receiver says it skipped as FAILURE, and what it forgot as SENT_TIMEOUT', async () => {
+    const outbox = new PeerOutbox(
+      'bob',
+      's',
+      { direct: () => true, relay: () => new Promise(() => undefined), peerReachable: () => undefined, peerGone: () => undefined },
+      opts,
+      () => 0,
+    )
+    const sends = [1, 2, 3, 4, 5].map((i) => outbox.send(body(String(i)), 1, { offline: false }))
+    outbox.onAck({ upTo: 5, missing: [[3, 3]], known: 2 })
+    expect((await Promise.all(sends)).map((r) => r.state)).toEqual([
+      PeerMessageState.SENT_TIMEOUT,
+      PeerMessageState.RECEIVED_BY_PEER,
+      PeerMessageState.FAILURE,
+      PeerMessageState.RECEIVED_BY_PEER,
+      PeerMessageState.RECEIVED_BY_PEER,
+    ])
   })
 })

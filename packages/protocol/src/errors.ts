@@ -23,6 +23,8 @@ export enum ErrorCode {
   /** A method called in a state that does not allow it (e.g. accept() after refuse()). */
   INVALID_STATE = 16,
   UNKNOWN_INVITATION = 17,
+  /** A channel document update made on an older generation of the document (it was compacted). */
+  STALE_EPOCH = 18,
   // auth and session
   INVALID_APP_ID = 20,
   INVALID_TOKEN = 21,
@@ -42,6 +44,8 @@ export enum ErrorCode {
   SHUTTING_DOWN = 52,
   DESTROYED = 53,
   NOT_CONNECTED = 54,
+  /** The connection dropped after the request was sent: whether the node acted on it is unknown. */
+  CONNECTION_LOST = 55,
 }
 
 const KNOWN_CODES = new Set<number>(

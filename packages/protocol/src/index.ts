@@ -1,4 +1,7 @@
 export { Encoder, Decoder, utf8Length } from './binary.js'
+export { systemClock } from './clock.js'
+export type { Clock, TimerHandle } from './clock.js'
+export type { SeqRange } from './ranges.js'
 export { ErrorCode, CloseCode, PlazaError, ProtocolError, isErrorCode } from './errors.js'
 export { isValidId, assertUserId, assertChannelId } from './ids.js'
 export * from './limits.js'
@@ -21,6 +24,7 @@ export {
   decodeClientFrame,
   decodeServerFrame,
   isClientFrame,
+  peekRequestId,
 } from './frames.js'
 export type {
   Frame,
@@ -49,16 +53,24 @@ export type {
   UserAttrsChangedFrame,
   InviteEventFrame,
   InviteReceivedFrame,
+  InviteSyncEntry,
+  ChannelBroadcastFrame,
+  InviteSyncFrame,
+  InviteSyncResultFrame,
+  OfflineDrop,
 } from './frames.js'
 export {
   PeerFrameType,
   MessageKind,
   SyncKind,
   MAX_STREAM_ID_BYTES,
+  NODE_STREAM_PREFIX,
+  BROADCAST_STREAM_PREFIX,
   encodePeerFrame,
   decodePeerFrame,
   messageBodyBytes,
   peekMessageChannel,
+  peekMessageHeader,
 } from './peer-frames.js'
 export type { PeerFrame, PeerMessageFrame, PeerAckFrame, PeerSyncFrame } from './peer-frames.js'
 export { RateBucket } from './rate-limit.js'

@@ -1,5 +1,5 @@
 /** Protocol version spoken by this build; sent in LOGIN, refused by a node that does not speak it. */
-export const PROTOCOL_VERSION = 1
+export const PROTOCOL_VERSION = 2
 
 /** Hard limits of the wire format. Nodes may be configured tighter, never looser. */
 export const MAX_ID_BYTES = 64
@@ -14,6 +14,12 @@ export const MAX_TOKEN_BYTES = 2048
 export const MAX_SIGNAL_BYTES = 16 * 1024
 export const MAX_IDS_PER_LIST = 512
 export const MAX_OFFLINE_BATCH = 200
+/** Streams a drop notice names in one offline batch. */
+export const MAX_OFFLINE_DROPS = 256
+/** Sequence ranges in one acknowledgement or drop notice. */
+export const MAX_SEQ_RANGES = 16
+/** Invitations one INVITE_SYNC asks about (each direction). */
+export const MAX_INVITE_SYNC = 256
 /** Yjs sync and awareness messages on either wire. */
 export const MAX_DOC_PAYLOAD_BYTES = 96 * 1024
 /** A channel document's whole state on the node (attributes plus Yjs bookkeeping). */

@@ -7,6 +7,7 @@ import { Decoder, Encoder, utf8Length } from './binary.js'
 import { ErrorCode, ProtocolError } from './errors.js'
 import { isValidId } from './ids.js'
 import { MAX_DESCRIPTION_BYTES, MAX_DOC_PAYLOAD_BYTES, MAX_ID_BYTES, MAX_MESSAGE_BYTES } from './limits.js'
+import { readRanges, writeRanges, type SeqRange } from './ranges.js'
 
 export enum PeerFrameType {
   /** A peer or channel message: one step of the sender's ordered stream to this receiver. */
@@ -30,6 +31,10 @@ export enum SyncKind {
 }
 
 export const MAX_STREAM_ID_BYTES = 32
+/** Streams of messages the node sends for an app's server (REST): acknowledged through the node. */
+export const NODE_STREAM_PREFIX = '~'
+/** Streams of channel messages the node fans out to every member (large channels): never acknowledged. */
+export const BROADCAST_STREAM_PREFIX = '*'
 
 /**
  * `stream` names one sender's outbox towards one receiver (random, new per client instance);
@@ -50,11 +55,18 @@ export type PeerMessageFrame = {
   description: string
 }
 
-export type PeerAckFrame = { type: PeerFrameType.ACK; stream: string; upTo: number }
+/**
+ * Every seq ≤ `upTo` of the stream was handed to the receiver's app, except those in `missing`
+ * (skipped: the receiver will never deliver them). Seqs below `known` are beyond what the
+ * receiver remembers: their fate is unknown to it.
+ */
+export type PeerAckFrame = { type: PeerFrameType.ACK; stream: string; upTo: number; missing: SeqRange[]; known: number }
 
 export type PeerSyncFrame = {
   type: PeerFrameType.SYNC
   channel: string
+  /** DOC: the generation of the channel document the payload belongs to. */
+  epoch: number
   kind: SyncKind
   /** DOC: the writer asked members to be told (AttributesUpdated). */
   notify: boolean
@@ -73,6 +85,7 @@ export function encodePeerFrame(f: PeerFrame): Uint8Array {
     const e = new Encoder(f.payload.length + 80)
     e.varuint(f.type)
     e.string(f.channel)
+    e.varuint(f.epoch)
     e.uint8(f.kind)
     e.bool(f.notify)
     e.bytes(f.payload)
@@ -83,6 +96,8 @@ export function encodePeerFrame(f: PeerFrame): Uint8Array {
   e.string(f.stream)
   if (f.type === PeerFrameType.ACK) {
     e.varuint(f.upTo)
+    writeRanges(e, f.missing)
+    e.varuint(f.known)
     return e.finish()
   }
   e.string(f.channel)
@@ -113,9 +128,10 @@ export function decodePeerFrame(bytes: Uint8Array): PeerFrame {
   const type = d.varuint()
   if (type === PeerFrameType.SYNC) {
     const channel = readChannel(d, false)
+    const epoch = d.varuint()
     const kind = d.uint8()
     if (kind !== SyncKind.DOC && kind !== SyncKind.AWARENESS) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'unknown sync kind')
-    const f: PeerSyncFrame = { type, channel, kind, notify: d.bool(), payload: d.bytes(MAX_DOC_PAYLOAD_BYTES) }
+    const f: PeerSyncFrame = { type, channel, epoch, kind, notify: d.bool(), payload: d.bytes(MAX_DOC_PAYLOAD_BYTES) }
     d.end()
     return f
   }
@@ -125,7 +141,7 @@ export function decodePeerFrame(bytes: Uint8Array): PeerFrame {
   const stream = d.string(MAX_STREAM_ID_BYTES)
   if (stream.length === 0) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'empty stream id')
   if (type === PeerFrameType.ACK) {
-    const f: PeerAckFrame = { type, stream, upTo: d.varuint() }
+    const f: PeerAckFrame = { type, stream, upTo: d.varuint(), missing: readRanges(d), known: d.varuint() }
     d.end()
     return f
   }
@@ -145,14 +161,20 @@ export function decodePeerFrame(bytes: Uint8Array): PeerFrame {
   return f
 }
 
-/** The channel of a MESSAGE frame without decoding the body ('' for a peer message or another frame). */
-export function peekMessageChannel(bytes: Uint8Array): string {
+/** The header of a MESSAGE frame without decoding the body; null for another frame or bad bytes. */
+export function peekMessageHeader(bytes: Uint8Array): { stream: string; channel: string; seq: number } | null {
   try {
     const d = new Decoder(bytes)
-    if (d.varuint() !== PeerFrameType.MESSAGE) return ''
-    d.string(MAX_STREAM_ID_BYTES)
-    return d.string(MAX_ID_BYTES)
+    if (d.varuint() !== PeerFrameType.MESSAGE) return null
+    const stream = d.string(MAX_STREAM_ID_BYTES)
+    const channel = d.string(MAX_ID_BYTES)
+    return { stream, channel, seq: d.varuint() }
   } catch {
-    return ''
+    return null
   }
+}
+
+/** The channel of a MESSAGE frame without decoding the body ('' for a peer message or another frame). */
+export function peekMessageChannel(bytes: Uint8Array): string {
+  return peekMessageHeader(bytes)?.channel ?? ''
 }

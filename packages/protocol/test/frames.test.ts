@@ -16,6 +16,7 @@ import {
   decodePeerFrame,
   decodeServerFrame,
   encodeFrame,
+  peekRequestId,
   encodePeerFrame,
   type Frame,
   type PeerFrame,
@@ -37,7 +38,7 @@ function codeOf(fn: () => unknown): ErrorCode | null {
 describe('frames', () => {
   it('round-trips every frame type', () => {
     const frames: Frame[] = [
-      { type: FrameType.LOGIN, version: 1, appId: 'app', uid: 'alice', token: 'v1.a.b', resume: '' },
+      { type: FrameType.LOGIN, version: 2, appId: 'app', uid: 'alice', token: 'v1.a.b', resume: '' },
       { type: FrameType.LOGOUT, reqId: 7 },
       { type: FrameType.PING, ts: Date.now() },
       { type: FrameType.RENEW_TOKEN, reqId: 1, token: 't' },
@@ -47,7 +48,7 @@ describe('frames', () => {
       { type: FrameType.SIGNAL_TO, to: 'bob', data: '{"x":1}' },
       { type: FrameType.RELAY_TO, reqId: 5, to: 'bob', offline: true, payload: bytes(1, 2, 3) },
       { type: FrameType.OFFLINE_ACK, ids: [1, 2, 2 ** 40] },
-      { type: FrameType.LOGIN_OK, sessionId: 's', resumed: true, serverTs: 1, pingIntervalMs: 2000, tokenExpiresAt: 9 },
+      { type: FrameType.LOGIN_OK, sessionId: 's', resumed: true, resync: true, serverTs: 1, pingIntervalMs: 2000, tokenExpiresAt: 9 },
       { type: FrameType.LOGIN_FAILED, code: ErrorCode.INVALID_TOKEN, message: 'no' },
       { type: FrameType.PONG, ts: 1, serverTs: 2 },
       { type: FrameType.RESULT, reqId: 9, code: ErrorCode.TOO_OFTEN, message: 'slow down' },
@@ -63,7 +64,11 @@ describe('frames', () => {
       { type: FrameType.SIGNAL_FAILED, to: 'a', code: ErrorCode.PEER_OFFLINE },
       { type: FrameType.RELAY_FROM, from: 'a', serverTs: 5, payload: bytes(9) },
       { type: FrameType.RELAY_RESULT, reqId: 3, status: RelayStatus.STORED, serverTs: 5 },
-      { type: FrameType.OFFLINE_MESSAGES, messages: [{ id: 1, from: 'a', serverTs: 2, payload: bytes(1) }] },
+      {
+        type: FrameType.OFFLINE_MESSAGES,
+        messages: [{ id: 1, from: 'a', serverTs: 2, payload: bytes(1) }],
+        dropped: [{ from: 'b', stream: 's.1', ranges: [[1, 50], [60, 60]], count: 51 }],
+      },
       { type: FrameType.KICKED, code: ErrorCode.REMOTE_LOGIN, message: '' },
       { type: FrameType.TOKEN_WILL_EXPIRE, expiresAt: 123 },
       { type: FrameType.ERROR, code: ErrorCode.MALFORMED_FRAME, message: 'bad' },
@@ -71,7 +76,17 @@ describe('frames', () => {
       { type: FrameType.LEAVE_CHANNEL, reqId: 1, channel: 'room' },
       { type: FrameType.GET_MEMBERS, reqId: 1, channel: 'room' },
       { type: FrameType.GET_MEMBER_COUNTS, reqId: 1, channels: ['a', 'b'] },
-      { type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 3, channel: 'room', kind: SyncKind.DOC, notify: true, payload: bytes(0, 1) },
+      { type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 3, channel: 'room', epoch: 77, kind: SyncKind.DOC, notify: true, payload: bytes(0, 1) },
+      { type: FrameType.CHANNEL_BROADCAST, reqId: 4, channel: 'room', payload: bytes(1, 2) },
+      { type: FrameType.INVITE_SYNC, reqId: 5, outgoing: ['inv1'], incoming: [{ caller: 'a', id: 'inv2' }] },
+      {
+        type: FrameType.INVITE_SYNC_RESULT,
+        reqId: 5,
+        entries: [
+          { peer: 'b', id: 'inv1', outgoing: true, known: true, event: InvitationEventKind.ACCEPTED, reason: null, response: 'yes' },
+          { peer: 'a', id: 'inv2', outgoing: false, known: false, event: null, reason: null, response: '' },
+        ],
+      },
       { type: FrameType.CHANNEL_ATTRS_WRITE, reqId: 1, channel: 'room', op: AttributeOp.ADD_OR_UPDATE, attrs: [['k', 'v']], keys: [], notify: true },
       { type: FrameType.CHANNEL_ATTRS_GET, reqId: 1, channel: 'room', keys: ['k'] },
       { type: FrameType.USER_ATTRS_WRITE, reqId: 1, op: AttributeOp.DELETE_KEYS, attrs: [], keys: ['k'] },
@@ -80,9 +95,9 @@ describe('frames', () => {
       { type: FrameType.USER_ATTRS_UNSUBSCRIBE, reqId: 1, uids: ['a'] },
       { type: FrameType.MEMBERS, reqId: 1, channel: 'room', count: 3, members: ['a', 'b', 'c'] },
       { type: FrameType.MEMBER_COUNTS, reqId: 1, counts: [{ channel: 'room', count: 0 }] },
-      { type: FrameType.MEMBER_EVENT, channel: 'room', uid: 'a', joined: false },
+      { type: FrameType.MEMBER_EVENT, channel: 'room', uid: 'a', joined: false, count: 4 },
       { type: FrameType.MEMBER_COUNT_UPDATED, channel: 'room', count: 7 },
-      { type: FrameType.CHANNEL_SYNC_FROM_NODE, channel: 'room', from: '', kind: SyncKind.AWARENESS, notify: false, payload: bytes(9) },
+      { type: FrameType.CHANNEL_SYNC_FROM_NODE, channel: 'room', from: '', epoch: 0, kind: SyncKind.AWARENESS, notify: false, payload: bytes(9) },
       { type: FrameType.ATTRIBUTES, reqId: 1, attrs: [{ key: 'k', value: 'v', lastUpdateUserId: 'a', lastUpdateTs: 5 }] },
       { type: FrameType.USER_ATTRS_CHANGED, uid: 'a', attrs: [] },
       { type: FrameType.INVITE_SEND, reqId: 1, id: 'inv1', callee: 'b', content: 'call me', channel: '' },
@@ -122,6 +137,23 @@ describe('frames', () => {
     expect(codeOf(() => decodeFrame(f))).toBe(ErrorCode.FRAME_TOO_LARGE)
   })
 
+  it('reads the reqId of an answer it cannot decode, and 0 for anything else', () => {
+    const answer = encodeFrame({ type: FrameType.ATTRIBUTES, reqId: 41, attrs: [{ key: 'k'.repeat(200), value: 'v', lastUpdateUserId: 'a', lastUpdateTs: 1 }] })
+    expect(codeOf(() => decodeFrame(answer))).toBe(ErrorCode.FRAME_TOO_LARGE)
+    expect(peekRequestId(answer)).toBe(41)
+    expect(peekRequestId(encodeFrame({ type: FrameType.RESULT, reqId: 7, code: ErrorCode.OK, message: '' }))).toBe(7)
+    expect(peekRequestId(encodeFrame({ type: FrameType.PONG, ts: 1, serverTs: 1 }))).toBe(0)
+    expect(peekRequestId(bytes())).toBe(0)
+    expect(peekRequestId(bytes(FrameType.RESULT, 0xff))).toBe(0)
+  })
+
+  it('refuses sequence ranges that start at 0 or overflow', () => {
+    const ack = (first: number, span: number) => bytes(PeerFrameType.ACK, 1, 115, 5, 1, first, span, 1)
+    expect(decodePeerFrame(ack(2, 3))).toEqual({ type: PeerFrameType.ACK, stream: 's', upTo: 5, missing: [[2, 5]], known: 1 })
+    expect(codeOf(() => decodePeerFrame(ack(0, 3)))).toBe(ErrorCode.MALFORMED_FRAME)
+    expect(codeOf(() => decodePeerFrame(bytes(PeerFrameType.ACK, 1, 115, 5, 17)))).toBe(ErrorCode.TOO_MANY_IDS)
+  })
+
   it('tells client frames from server frames', () => {
     const pong = encodeFrame({ type: FrameType.PONG, ts: 1, serverTs: 1 })
     const ping = encodeFrame({ type: FrameType.PING, ts: 1 })
@@ -136,8 +168,9 @@ describe('peer frames', () => {
     const frames: PeerFrame[] = [
       { type: PeerFrameType.MESSAGE, stream: 's.0', channel: '', seq: 3, floor: 2, sentTs: 10, kind: MessageKind.TEXT, text: 'héllo', bytes: new Uint8Array(0), description: '' },
       { type: PeerFrameType.MESSAGE, stream: 's.0', channel: 'room', seq: 1, floor: 1, sentTs: 10, kind: MessageKind.RAW, text: '', bytes: bytes(0, 255), description: 'd' },
-      { type: PeerFrameType.ACK, stream: 's.0', upTo: 5 },
-      { type: PeerFrameType.SYNC, channel: 'room', kind: SyncKind.DOC, notify: true, payload: bytes(1, 2) },
+      { type: PeerFrameType.ACK, stream: 's.0', upTo: 5, missing: [], known: 1 },
+      { type: PeerFrameType.ACK, stream: 's.0', upTo: 90, missing: [[3, 3], [10, 20]], known: 2 },
+      { type: PeerFrameType.SYNC, channel: 'room', epoch: 9, kind: SyncKind.DOC, notify: true, payload: bytes(1, 2) },
     ]
     for (const f of frames) expect(decodePeerFrame(encodePeerFrame(f))).toEqual(f)
   })

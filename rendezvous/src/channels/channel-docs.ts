@@ -5,33 +5,66 @@ import * as sync from 'y-protocols/sync'
 import {
   CHANNEL_ATTRIBUTES_MAP,
   ErrorCode,
-  MAX_DOC_STATE_BYTES,
+  MAX_ATTRIBUTE_VALUE_BYTES,
   PlazaError,
+  checkAttributeKey,
   checkAttributeTotals,
+  isValidId,
   readChannelAttributes,
+  utf8Length,
   writeChannelAttributes,
   type AttributeEntry,
   type AttributeOp,
+  type ChannelAttribute,
 } from '@plaza/protocol'
 import type { DocStore } from '../store/doc-store.js'
+import type { NodeRuntime } from '../runtime.js'
 
 interface Replica {
   doc: Y.Doc
+  /** The document's generation: a new one starts at every compaction. */
+  epoch: number
   saving: Promise<void> | null
   dirty: boolean
   lastActiveTs: number
   lastUsed: number
 }
 
+/** What a change did, for the caller to tell members. */
+export interface DocChange {
+  /** The update to pass on (a y-protocols update message), when the generation did not change. */
+  update: Uint8Array | null
+  /** The generation `update` belongs to. */
+  epoch: number
+  /** Set when the change started a new generation: the whole new state, as a sync step 2. */
+  fresh: { epoch: number; payload: Uint8Array } | null
+}
+
 /** Replicas kept in memory besides those of live channels. */
 const MAX_IDLE_REPLICAS = 1000
 const SAVE_DELAY_MS = 20
+/**
+ * A document whose state exceeds twice what a fresh one holding the same attributes would
+ * take, plus this, is compacted. Yjs keeps a few bytes for every writer that ever wrote; a
+ * fresh generation keeps none of that history.
+ */
+const COMPACT_SLACK_BYTES = 4096
+
+/** Roughly what a fresh document holding these attributes takes. */
+function liveBytes(attrs: Map<string, ChannelAttribute>): number {
+  let n = 0
+  for (const [k, a] of attrs) n += utf8Length(k) + utf8Length(a.value) + a.lastUpdateUserId.length + 48
+  return n
+}
 
 /**
- * The node's replica of each channel's Yjs document: loaded from the store on first use,
- * changed by members' sync messages and by attribute verbs, persisted after each change.
- * Updates from members are checked on a scratch copy first: a peer cannot push the document
- * past the attribute limits or fill it with other data.
+ * The node's replica of each channel's Yjs document, the authority for every member: loaded
+ * from the store on first use, changed by members' updates and by attribute verbs, persisted
+ * after each change. Every update is checked on a scratch copy first (the same limits on every
+ * path: key names, value sizes, key count, total size, no other shared types), so a peer can
+ * neither break the limits nor make the document unreadable for others. When Yjs bookkeeping
+ * outgrows the live attributes the document is compacted into a new generation (`epoch`)
+ * seeded from the current values; members on another generation start over from the node's.
  */
 export class ChannelDocs {
   private readonly replicas = new Map<string, Replica>()
@@ -39,23 +72,35 @@ export class ChannelDocs {
 
   constructor(
     private readonly store: DocStore,
+    private readonly rt: NodeRuntime,
     private readonly onError: (err: unknown) => void,
   ) {}
+
+  private newEpoch(): number {
+    return 1 + Math.floor(this.rt.random() * 0x7ffffffe)
+  }
+
+  private newDoc(): Y.Doc {
+    const doc = new Y.Doc({ gc: true })
+    doc.clientID = Math.floor(this.rt.random() * 0xffffffff) >>> 0
+    return doc
+  }
 
   private async replica(appId: string, channel: string): Promise<Replica> {
     const k = `${appId}\u0000${channel}`
     const ready = this.replicas.get(k)
     if (ready) {
-      ready.lastUsed = Date.now()
+      ready.lastUsed = this.rt.clock.now()
       return ready
     }
     let pending = this.loading.get(k)
     if (!pending) {
       pending = (async () => {
         const stored = await this.store.load(appId, channel)
-        const doc = new Y.Doc({ gc: true })
+        const doc = this.newDoc()
         if (stored) Y.applyUpdate(doc, stored.state)
-        const r: Replica = { doc, saving: null, dirty: false, lastActiveTs: stored?.lastActiveTs ?? Date.now(), lastUsed: Date.now() }
+        const now = this.rt.clock.now()
+        const r: Replica = { doc, epoch: stored?.epoch || this.newEpoch(), saving: null, dirty: !stored?.epoch, lastActiveTs: stored?.lastActiveTs ?? now, lastUsed: now }
         this.replicas.set(k, r)
         this.loading.delete(k)
         this.evictIdle()
@@ -67,11 +112,18 @@ export class ChannelDocs {
     return pending
   }
 
+  /** The replica's generation and whole state, as a sync step 2 (for a member that must start over). */
+  async fullState(appId: string, channel: string): Promise<{ epoch: number; payload: Uint8Array }> {
+    const r = await this.replica(appId, channel)
+    return { epoch: r.epoch, payload: stateMessage(r.doc) }
+  }
+
   /**
-   * A member's y-protocols sync message. Returns the answer for that member (step 2 to its
-   * step 1) and, for an accepted update, the update to pass on to the other members.
+   * A member's y-protocols sync message on generation `epoch`. A step 1 gets the node's step 2
+   * (the whole state when the member is on another generation); an update is checked, applied
+   * and returned to be passed on. An update on another generation is refused with STALE_EPOCH.
    */
-  async onSync(appId: string, channel: string, payload: Uint8Array): Promise<{ reply: Uint8Array | null; update: Uint8Array | null }> {
+  async onSync(appId: string, channel: string, epoch: number, payload: Uint8Array): Promise<{ reply: { epoch: number; payload: Uint8Array } | null; change: DocChange | null }> {
     const r = await this.replica(appId, channel)
     let type: number
     let body: Uint8Array
@@ -83,57 +135,45 @@ export class ChannelDocs {
       throw new PlazaError(ErrorCode.MALFORMED_FRAME, 'not a y-protocols sync message')
     }
     if (type === sync.messageYjsSyncStep1) {
+      if (epoch !== r.epoch) return { reply: { epoch: r.epoch, payload: stateMessage(r.doc) }, change: null }
       const encoder = encoding.createEncoder()
       try {
         sync.writeSyncStep2(encoder, r.doc, body)
       } catch {
         throw new PlazaError(ErrorCode.MALFORMED_FRAME, 'bad state vector')
       }
-      return { reply: encoding.toUint8Array(encoder), update: null }
+      return { reply: { epoch: r.epoch, payload: encoding.toUint8Array(encoder) }, change: null }
     }
     if (type !== sync.messageYjsSyncStep2 && type !== sync.messageYjsUpdate) {
       throw new PlazaError(ErrorCode.MALFORMED_FRAME, `unknown sync message ${type}`)
     }
-    this.check(r.doc, body)
-    Y.applyUpdate(r.doc, body, 'member')
-    this.changed(appId, channel, r)
-    const encoder = encoding.createEncoder()
-    sync.writeUpdate(encoder, body)
-    return { reply: null, update: encoding.toUint8Array(encoder) }
+    if (epoch !== r.epoch) throw new PlazaError(ErrorCode.STALE_EPOCH, 'the channel document was compacted: sync again')
+    const after = this.check(r.doc, body)
+    let changed = false
+    const mark = () => (changed = true)
+    r.doc.on('update', mark)
+    try {
+      Y.applyUpdate(r.doc, body, 'member')
+    } finally {
+      r.doc.off('update', mark)
+    }
+    if (!changed) return { reply: null, change: null }
+    return { reply: null, change: await this.changed(appId, channel, r, updateMessage(body), after) }
   }
 
-  /** A sync step 1 for a member that just joined (so it sends what the node lacks). */
-  async syncStep1(appId: string, channel: string): Promise<Uint8Array> {
-    const r = await this.replica(appId, channel)
-    const encoder = encoding.createEncoder()
-    sync.writeSyncStep1(encoder, r.doc)
-    return encoding.toUint8Array(encoder)
-  }
-
-  /** An attribute verb from anyone (member or not). Durable before it resolves; returns the update message. */
-  async write(
-    appId: string,
-    channel: string,
-    uid: string,
-    op: AttributeOp,
-    attrs: Record<string, string>,
-    keys: string[],
-  ): Promise<Uint8Array | null> {
+  /** An attribute verb from anyone (member or not). Durable before it resolves. */
+  async write(appId: string, channel: string, uid: string, op: AttributeOp, attrs: Record<string, string>, keys: string[]): Promise<DocChange | null> {
     const r = await this.replica(appId, channel)
     let update: Uint8Array | null = null
     const capture = (u: Uint8Array) => (update = u)
     r.doc.on('update', capture)
     try {
-      r.doc.transact(() => writeChannelAttributes(r.doc.getMap(CHANNEL_ATTRIBUTES_MAP), op, attrs, keys, uid, Date.now()), 'node')
+      r.doc.transact(() => writeChannelAttributes(r.doc.getMap(CHANNEL_ATTRIBUTES_MAP), op, attrs, keys, uid, this.rt.clock.now()), 'node')
     } finally {
       r.doc.off('update', capture)
     }
     if (!update) return null
-    this.changed(appId, channel, r)
-    await this.flush(appId, channel)
-    const encoder = encoding.createEncoder()
-    sync.writeUpdate(encoder, update)
-    return encoding.toUint8Array(encoder)
+    return this.changed(appId, channel, r, updateMessage(update), readChannelAttributes(r.doc.getMap(CHANNEL_ATTRIBUTES_MAP)))
   }
 
   async read(appId: string, channel: string, keys: string[]): Promise<AttributeEntry[]> {
@@ -146,8 +186,8 @@ export class ChannelDocs {
   /** The channel had a member now (retention counts from the last such moment). */
   async touch(appId: string, channel: string): Promise<void> {
     const r = await this.replica(appId, channel)
-    r.lastActiveTs = Date.now()
-    this.changed(appId, channel, r)
+    r.lastActiveTs = this.rt.clock.now()
+    this.schedule(appId, channel, r)
   }
 
   /** Persists now (waits for a save under way). */
@@ -171,7 +211,32 @@ export class ChannelDocs {
     return this.replicas.size
   }
 
-  private check(doc: Y.Doc, update: Uint8Array): void {
+  /** Size of a channel document's state in bytes (for metrics and tests). */
+  async stateBytes(appId: string, channel: string): Promise<number> {
+    return Y.encodeStateAsUpdate((await this.replica(appId, channel)).doc).length
+  }
+
+  /** Persists a change (compacting first if the document outgrew its content); durable on return. */
+  private async changed(appId: string, channel: string, r: Replica, update: Uint8Array, attrs: Map<string, ChannelAttribute>): Promise<DocChange> {
+    let fresh: DocChange['fresh'] = null
+    if (Y.encodeStateAsUpdate(r.doc).length > 2 * liveBytes(attrs) + COMPACT_SLACK_BYTES) {
+      const doc = this.newDoc()
+      const map = doc.getMap(CHANNEL_ATTRIBUTES_MAP)
+      doc.transact(() => {
+        for (const [k, a] of attrs) map.set(k, { value: a.value, lastUpdateUserId: a.lastUpdateUserId, lastUpdateTs: a.lastUpdateTs })
+      })
+      r.doc.destroy()
+      r.doc = doc
+      r.epoch = this.newEpoch()
+      fresh = { epoch: r.epoch, payload: stateMessage(doc) }
+    }
+    this.schedule(appId, channel, r)
+    await this.flush(appId, channel)
+    return { update: fresh ? null : update, epoch: r.epoch, fresh }
+  }
+
+  /** The attributes the document would hold after `update`; throws if they break a limit or it is not ours. */
+  private check(doc: Y.Doc, update: Uint8Array): Map<string, ChannelAttribute> {
     const scratch = new Y.Doc({ gc: true })
     try {
       Y.applyUpdate(scratch, Y.encodeStateAsUpdate(doc))
@@ -179,34 +244,40 @@ export class ChannelDocs {
     } catch {
       throw new PlazaError(ErrorCode.MALFORMED_FRAME, 'not a Yjs update')
     }
-    if (Y.encodeStateAsUpdate(scratch).length > MAX_DOC_STATE_BYTES) {
-      throw new PlazaError(ErrorCode.ATTRIBUTES_TOO_LARGE, `channel document over ${MAX_DOC_STATE_BYTES} bytes`)
-    }
     for (const name of scratch.share.keys()) {
       if (name !== CHANNEL_ATTRIBUTES_MAP) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, `unexpected shared type ${name}`)
     }
     const attrs = readChannelAttributes(scratch.getMap(CHANNEL_ATTRIBUTES_MAP))
+    scratch.destroy()
+    for (const [k, a] of attrs) {
+      checkAttributeKey(k)
+      if (utf8Length(a.value) > MAX_ATTRIBUTE_VALUE_BYTES) {
+        throw new PlazaError(ErrorCode.ATTRIBUTES_TOO_LARGE, `attribute ${k}: value over ${MAX_ATTRIBUTE_VALUE_BYTES} bytes`)
+      }
+      if (!isValidId(a.lastUpdateUserId) || a.lastUpdateTs < 0) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, `attribute ${k}: bad writer or time`)
+    }
     checkAttributeTotals('channel', new Map([...attrs].map(([k, a]) => [k, a.value])))
+    return attrs
   }
 
-  private changed(appId: string, channel: string, r: Replica): void {
+  private schedule(appId: string, channel: string, r: Replica): void {
     r.dirty = true
-    r.lastUsed = Date.now()
+    r.lastUsed = this.rt.clock.now()
     if (r.saving) return
-    r.saving = new Promise<void>((resolve) => setTimeout(resolve, SAVE_DELAY_MS)).then(() => this.save(appId, channel, r))
+    r.saving = new Promise<void>((resolve) => this.rt.clock.setTimeout(resolve, SAVE_DELAY_MS)).then(() => this.save(appId, channel, r))
   }
 
   private async save(appId: string, channel: string, r: Replica): Promise<void> {
     r.dirty = false
     try {
-      await this.store.save(appId, channel, { state: Y.encodeStateAsUpdate(r.doc), lastActiveTs: r.lastActiveTs })
+      await this.store.save(appId, channel, { state: Y.encodeStateAsUpdate(r.doc), epoch: r.epoch, lastActiveTs: r.lastActiveTs })
     } catch (err) {
       r.dirty = true
       this.onError(err)
     } finally {
       r.saving = null
     }
-    if (r.dirty) this.changed(appId, channel, r)
+    if (r.dirty) this.schedule(appId, channel, r)
   }
 
   private evictIdle(): void {
@@ -217,4 +288,17 @@ export class ChannelDocs {
       this.replicas.delete(k)
     }
   }
+}
+
+/** The whole state of `doc` as a sync step 2 (what a member starting from nothing needs). */
+function stateMessage(doc: Y.Doc): Uint8Array {
+  const encoder = encoding.createEncoder()
+  sync.writeSyncStep2(encoder, doc)
+  return encoding.toUint8Array(encoder)
+}
+
+function updateMessage(update: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder()
+  sync.writeUpdate(encoder, update)
+  return encoding.toUint8Array(encoder)
 }

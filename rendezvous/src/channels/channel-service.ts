@@ -9,10 +9,12 @@ import {
   encodeFrame,
   type AttributeOp,
   type ClientFrame,
+  type TimerHandle,
 } from '@plaza/protocol'
 import type { NodeContext } from '../context.js'
 import type { Session } from '../session.js'
-import { ChannelDocs } from './channel-docs.js'
+import { ChannelDocs, type DocChange } from './channel-docs.js'
+import { AwarenessStore } from './awareness-store.js'
 
 type ChannelFrame = Extract<
   ClientFrame,
@@ -31,11 +33,11 @@ type ChannelFrame = Extract<
 const MAX_JOIN_BUCKETS = 256
 
 /** A random sample of at most `n` (Fisher–Yates on a copy). */
-function sample<T>(list: T[], n: number): T[] {
+function sample<T>(list: T[], n: number, random: () => number): T[] {
   if (list.length <= n) return list
   const a = [...list]
   for (let i = 0; i < n; i++) {
-    const j = i + Math.floor(Math.random() * (a.length - i))
+    const j = i + Math.floor(random() * (a.length - i))
     ;[a[i], a[j]] = [a[j], a[i]]
   }
   return a.slice(0, n)
@@ -47,11 +49,12 @@ function sample<T>(list: T[], n: number): T[] {
  */
 export class ChannelService {
   readonly docs: ChannelDocs
+  readonly awareness = new AwarenessStore()
   /** Pending MemberCountUpdated per channel: at most one a second (3 s above 512 members). */
-  private readonly countTimers = new Map<string, { timer: NodeJS.Timeout; dirty: boolean }>()
+  private readonly countTimers = new Map<string, { timer: TimerHandle; dirty: boolean }>()
 
   constructor(private readonly ctx: NodeContext) {
-    this.docs = new ChannelDocs(ctx.engine.docs, (err) => ctx.log.error({ err }, 'channel document save failed'))
+    this.docs = new ChannelDocs(ctx.engine.docs, ctx.rt, (err) => ctx.log.error({ err }, 'channel document save failed'))
   }
 
   handle(s: Session, f: ChannelFrame): void {
@@ -96,38 +99,50 @@ export class ChannelService {
   }
 
   private join(s: Session, reqId: number, channel: string): void {
-    if (s.channels.has(channel)) return this.sendMembers(s, reqId, channel) // a retried join
+    if (s.channels.has(channel)) {
+      // A retried join, or a member resynchronising: the list and everyone's state again.
+      this.sendMembers(s, reqId, channel)
+      return this.sendAwareness(s, channel)
+    }
     const err =
       (s.channels.size >= MAX_CHANNELS_JOINED
         ? new PlazaError(ErrorCode.TOO_MANY_CHANNELS, `at most ${MAX_CHANNELS_JOINED} channels`)
         : null) ??
       this.ctx.checkRate(s, 'joins') ??
-      (this.sameChannelBucket(s, channel).take(Date.now()) ? null : new PlazaError(ErrorCode.TOO_OFTEN, 'joins of this channel too often'))
+      (this.sameChannelBucket(s, channel).take(this.ctx.rt.clock.now()) ? null : new PlazaError(ErrorCode.TOO_OFTEN, 'joins of this channel too often'))
     if (err) return this.ctx.result(s, reqId, err)
     s.channels.add(channel)
     const count = this.ctx.engine.joinChannel(s, channel)
-    if (count <= MAX_MEMBERS_LISTED) {
-      this.ctx.engine.sendToChannel(s.appId, channel, encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid: s.uid, joined: true }), s.uid)
+    // Above 512 members nobody follows members one by one; the count tells them so.
+    if (count <= MAX_MEMBERS_LISTED + 1) {
+      this.ctx.engine.sendToChannel(s.appId, channel, encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid: s.uid, joined: true, count }), s.uid)
     }
     this.countChanged(s.appId, channel)
     this.sendMembers(s, reqId, channel)
-    // Ask the new member for what the node's replica lacks (it answers with its step 2).
+    this.sendAwareness(s, channel)
+    // The member then syncs the document itself (its step 1 carries its generation).
     this.docs.touch(s.appId, channel).catch((e) => this.ctx.log.error({ err: e }, 'touch failed'))
-    this.docs.syncStep1(s.appId, channel).then(
-      (payload) => s.send(encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel, from: '', kind: SyncKind.DOC, notify: false, payload })),
-      (e) => this.ctx.log.error({ err: e }, 'sync step 1 failed'),
-    )
+  }
+
+  /** Everyone's awareness state, to a member that just joined or resynchronised. */
+  private sendAwareness(s: Session, channel: string): void {
+    const payload = this.awareness.snapshot(s.appId, channel)
+    if (payload) s.send(encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel, from: '', epoch: 0, kind: SyncKind.AWARENESS, notify: false, payload }))
   }
 
   /** Leaves one channel (explicitly, or because the session ended). */
   leave(s: Session, channel: string): void {
     if (!s.channels.delete(channel)) return
     const count = this.ctx.engine.leaveChannel(s, channel)
+    this.awareness.removeOwner(s.appId, channel, s.uid)
     if (count < MAX_MEMBERS_LISTED) {
-      this.ctx.engine.sendToChannel(s.appId, channel, encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid: s.uid, joined: false }))
+      this.ctx.engine.sendToChannel(s.appId, channel, encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid: s.uid, joined: false, count }))
     }
     this.countChanged(s.appId, channel)
-    if (count === 0) this.docs.touch(s.appId, channel).catch((e) => this.ctx.log.error({ err: e }, 'touch failed'))
+    if (count === 0) {
+      this.awareness.dropChannel(s.appId, channel)
+      this.docs.touch(s.appId, channel).catch((e) => this.ctx.log.error({ err: e }, 'touch failed'))
+    }
   }
 
   leaveAll(s: Session): void {
@@ -136,40 +151,66 @@ export class ChannelService {
 
   private sendMembers(s: Session, reqId: number, channel: string): void {
     const all = this.ctx.engine.channelMembers(s.appId, channel)
-    s.sendNow(encodeFrame({ type: FrameType.MEMBERS, reqId, channel, count: all.length, members: sample(all, MAX_MEMBERS_LISTED) }))
+    s.sendNow(encodeFrame({ type: FrameType.MEMBERS, reqId, channel, count: all.length, members: sample(all, MAX_MEMBERS_LISTED, this.ctx.rt.random) }))
   }
 
   private sameChannelBucket(s: Session, channel: string): RateBucket {
     let b = s.joinBuckets.get(channel)
     if (!b) {
       if (s.joinBuckets.size >= MAX_JOIN_BUCKETS) s.joinBuckets.delete(s.joinBuckets.keys().next().value!)
-      s.joinBuckets.set(channel, (b = new RateBucket(this.ctx.config.rateLimits.sameChannelJoins, Date.now())))
+      s.joinBuckets.set(channel, (b = new RateBucket(this.ctx.config.rateLimits.sameChannelJoins, this.ctx.rt.clock.now())))
     }
     return b
   }
 
   private async onSync(s: Session, f: Extract<ChannelFrame, { type: FrameType.CHANNEL_SYNC_TO_NODE }>): Promise<void> {
     if (!s.channels.has(f.channel)) throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'not a member')
-    if (!s.buckets.channelRelay.take(Date.now())) throw new PlazaError(ErrorCode.TOO_OFTEN, 'channel sync too often')
-    const forward = (payload: Uint8Array) =>
+    if (!s.buckets.channelRelay.take(this.ctx.rt.clock.now())) throw new PlazaError(ErrorCode.TOO_OFTEN, 'channel sync too often')
+    if (f.kind === SyncKind.AWARENESS) {
+      this.awareness.apply(s.appId, f.channel, s.uid, f.payload)
       this.ctx.engine.sendToChannel(
         s.appId,
         f.channel,
-        encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel: f.channel, from: s.uid, kind: f.kind, notify: f.notify, payload }),
+        encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel: f.channel, from: s.uid, epoch: 0, kind: f.kind, notify: false, payload: f.payload }),
         s.uid,
       )
-    if (f.kind === SyncKind.AWARENESS) {
-      forward(f.payload)
       if (f.reqId) this.ctx.result(s, f.reqId, null)
       return
     }
-    const { reply, update } = await this.docs.onSync(s.appId, f.channel, f.payload)
-    if (reply) s.send(encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel: f.channel, from: '', kind: SyncKind.DOC, notify: false, payload: reply }))
-    if (update) {
-      forward(update)
-      if (f.reqId) await this.docs.flush(s.appId, f.channel)
+    let answer: Awaited<ReturnType<ChannelDocs['onSync']>>
+    try {
+      answer = await this.docs.onSync(s.appId, f.channel, f.epoch, f.payload)
+    } catch (err) {
+      // On an old generation: the member starts over from the current one.
+      if (err instanceof PlazaError && err.code === ErrorCode.STALE_EPOCH) await this.sendFullState(s, f.channel)
+      throw err
     }
+    const { reply, change } = answer
+    if (reply) s.send(encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel: f.channel, from: '', epoch: reply.epoch, kind: SyncKind.DOC, notify: false, payload: reply.payload }))
+    if (change) this.announce(s.appId, f.channel, s.uid, f.notify, change, s.uid)
     if (f.reqId) this.ctx.result(s, f.reqId, null)
+  }
+
+  private async sendFullState(s: Session, channel: string): Promise<void> {
+    const { epoch, payload } = await this.docs.fullState(s.appId, channel)
+    s.send(encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel, from: '', epoch, kind: SyncKind.DOC, notify: false, payload }))
+  }
+
+  /** Tells the members about an accepted change: the update, or the whole new generation. */
+  private announce(appId: string, channel: string, by: string, notify: boolean, change: DocChange, except?: string): void {
+    if (change.fresh) {
+      // Everyone, the writer included, moves to the new generation.
+      const { epoch, payload } = change.fresh
+      this.ctx.engine.sendToChannel(appId, channel, encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel, from: by, epoch, kind: SyncKind.DOC, notify, payload }))
+    } else if (change.update) {
+      const epoch = change.epoch
+      this.ctx.engine.sendToChannel(
+        appId,
+        channel,
+        encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel, from: by, epoch, kind: SyncKind.DOC, notify, payload: change.update }),
+        except,
+      )
+    }
   }
 
   private async writeAttributes(s: Session, f: Extract<ChannelFrame, { type: FrameType.CHANNEL_ATTRS_WRITE }>): Promise<void> {
@@ -187,13 +228,8 @@ export class ChannelService {
     keys: string[],
     notify: boolean,
   ): Promise<void> {
-    const update = await this.docs.write(appId, channel, by, op, attrs, keys)
-    if (!update) return
-    this.ctx.engine.sendToChannel(
-      appId,
-      channel,
-      encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel, from: by, kind: SyncKind.DOC, notify, payload: update }),
-    )
+    const change = await this.docs.write(appId, channel, by, op, attrs, keys)
+    if (change) this.announce(appId, channel, by, notify, change)
   }
 
   private countChanged(appId: string, channel: string): void {
@@ -211,7 +247,7 @@ export class ChannelService {
     const arm = (count: number) => {
       const entry = {
         dirty: false,
-        timer: setTimeout(
+        timer: this.ctx.rt.clock.setTimeout(
           () => {
             if (entry.dirty) arm(send())
             else this.countTimers.delete(k)
@@ -225,7 +261,7 @@ export class ChannelService {
   }
 
   close(): void {
-    for (const { timer } of this.countTimers.values()) clearTimeout(timer)
+    for (const { timer } of this.countTimers.values()) this.ctx.rt.clock.clearTimeout(timer)
     this.countTimers.clear()
   }
 }

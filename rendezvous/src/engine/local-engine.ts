@@ -1,5 +1,5 @@
 import { ErrorCode, PeerOnlineState } from '@plaza/protocol'
-import { openDatabase, type Database } from '../store/database.js'
+import type { Database } from '../store/database.js'
 import { DocStore } from '../store/doc-store.js'
 import { LevelOfflineStore, type OfflineStoreOptions } from '../store/offline-store.js'
 import type { Engine, SessionHandle, Topic } from './engine.js'
@@ -19,9 +19,10 @@ export class LocalEngine implements Engine {
   /** app+channel -> uid -> session */
   private readonly channels = new Map<string, Map<string, SessionHandle>>()
 
-  constructor(dataDir: string, offline: OfflineStoreOptions) {
-    this.db = openDatabase(dataDir)
-    this.offline = new LevelOfflineStore(this.db, offline)
+  /** `db`: the embedded database (opened by `open`); `now`: the clock for retention. */
+  constructor(db: Database, offline: OfflineStoreOptions, now: () => number = Date.now) {
+    this.db = db
+    this.offline = new LevelOfflineStore(this.db, offline, now)
     this.docs = new DocStore(this.db)
   }
 

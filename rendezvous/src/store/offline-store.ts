@@ -1,120 +1,257 @@
-import type { ClassicLevel } from 'classic-level'
-import { Decoder, Encoder, MAX_PEER_FRAME_BYTES, MAX_ID_BYTES, type OfflineMessage } from '@plaza/protocol'
+import {
+  Decoder,
+  Encoder,
+  MAX_ID_BYTES,
+  MAX_OFFLINE_DROPS,
+  MAX_PEER_FRAME_BYTES,
+  MAX_SEQ_RANGES,
+  MAX_STREAM_ID_BYTES,
+  type OfflineDrop,
+  type OfflineMessage,
+  type SeqRange,
+} from '@plaza/protocol'
+import { DURABLE, type Database } from './database.js'
 
 export interface OfflineStoreOptions {
-  /** Most messages kept per receiver; the oldest are dropped first. */
+  /** Most messages kept per receiver; the oldest are dropped first (and the receiver is told). */
   perReceiver: number
   /** How long a message is kept, ms. */
   retentionMs: number
 }
 
+/** A message to keep for an offline receiver; `stream` and `seq` come from its peer frame header. */
+export interface OfflinePut {
+  appId: string
+  uid: string
+  from: string
+  serverTs: number
+  stream: string
+  seq: number
+  payload: Uint8Array
+}
+
+/** What a receiver gets at login: its stored messages, oldest first, and what the cap dropped. */
+export interface OfflineListing {
+  messages: OfflineMessage[]
+  dropped: OfflineDrop[]
+}
+
 /** Offline messages for users who are not logged in. */
 export interface OfflineStore {
-  /** Resolves once the message is durable (fsynced); only then may the sender hear CACHED_BY_SERVER. */
-  put(appId: string, uid: string, from: string, serverTs: number, payload: Uint8Array): Promise<void>
-  /** Up to `limit` messages for the receiver, oldest first, expired ones left out. */
-  list(appId: string, uid: string, limit: number): Promise<OfflineMessage[]>
-  /** Deletes acknowledged messages. */
-  remove(appId: string, uid: string, ids: number[]): Promise<void>
+  /**
+   * Resolves once the message is durable (fsynced); only then may the sender hear
+   * CACHED_BY_SERVER. If the cap drops it (or older ones) the drop is recorded for the receiver.
+   */
+  put(p: OfflinePut): Promise<void>
+  /** Resolves once every put for this receiver accepted so far is written (or failed). */
+  settled(appId: string, uid: string): Promise<void>
+  /** Up to `limit` messages for the receiver, oldest first, expired ones left out; and the drop records. */
+  list(appId: string, uid: string, limit: number): Promise<OfflineListing>
+  /** Deletes acknowledged messages, and the drop records that were delivered with them. */
+  remove(appId: string, uid: string, ids: number[], drops: OfflineDrop[]): Promise<void>
   /** Deletes every message past the retention; returns how many. */
   sweepExpired(): Promise<number>
   close(): Promise<void>
 }
 
 type Op = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string }
-interface PendingPut {
-  appId: string
-  uid: string
-  from: string
-  serverTs: number
-  payload: Uint8Array
+interface PendingPut extends OfflinePut {
   resolve: () => void
   reject: (err: Error) => void
+}
+interface Stored {
+  key: string
+  from: string
+  stream: string
+  seq: number
 }
 
 const SEP = '\u0000'
 const idKey = (id: number) => id.toString(16).padStart(13, '0')
 const prefixOf = (appId: string, uid: string) => `o${SEP}${appId}${SEP}${uid}${SEP}`
+const dropPrefixOf = (appId: string, uid: string) => `x${SEP}${appId}${SEP}${uid}${SEP}`
+const dropKey = (appId: string, uid: string, from: string, stream: string) => `${dropPrefixOf(appId, uid)}${from}${SEP}${stream}`
 
-function encodeValue(from: string, serverTs: number, payload: Uint8Array): Uint8Array {
-  const e = new Encoder(payload.length + 80)
-  e.varuint(serverTs)
-  e.string(from)
-  e.bytes(payload)
+function encodeValue(p: OfflinePut): Uint8Array {
+  const e = new Encoder(p.payload.length + 96)
+  e.varuint(p.serverTs)
+  e.string(p.from)
+  e.string(p.stream)
+  e.varuint(p.seq)
+  e.bytes(p.payload)
   return e.finish()
 }
 
-function decodeValue(id: number, value: Uint8Array): OfflineMessage {
+function decodeValue(id: number, value: Uint8Array): OfflineMessage & { stream: string; seq: number } {
   const d = new Decoder(value)
   const serverTs = d.varuint()
   const from = d.string(MAX_ID_BYTES)
-  const payload = d.bytes(MAX_PEER_FRAME_BYTES)
-  return { id, from, serverTs, payload }
+  const stream = d.string(MAX_STREAM_ID_BYTES)
+  const seq = d.varuint()
+  return { id, from, serverTs, stream, seq, payload: d.bytes(MAX_PEER_FRAME_BYTES) }
+}
+
+function encodeDrop(ranges: SeqRange[], count: number): Uint8Array {
+  const e = new Encoder(16 + ranges.length * 8)
+  e.varuint(count)
+  e.varuint(ranges.length)
+  for (const [a, b] of ranges) {
+    e.varuint(a)
+    e.varuint(b)
+  }
+  return e.finish()
+}
+
+function decodeDrop(value: Uint8Array): { ranges: SeqRange[]; count: number } {
+  const d = new Decoder(value)
+  const count = d.varuint()
+  const ranges: SeqRange[] = []
+  for (let n = d.count(MAX_SEQ_RANGES); n > 0; n--) ranges.push([d.varuint(), d.varuint()])
+  return { ranges, count }
+}
+
+/** Adds `seq` to sorted, merged ranges, keeping the most recent MAX_SEQ_RANGES. */
+function addSeq(ranges: SeqRange[], seq: number): SeqRange[] {
+  const out = ranges.map((r) => [r[0], r[1]] as SeqRange)
+  out.push([seq, seq])
+  out.sort((a, b) => a[0] - b[0])
+  const merged: SeqRange[] = []
+  for (const r of out) {
+    const last = merged[merged.length - 1]
+    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1])
+    else merged.push(r)
+  }
+  return merged.slice(-MAX_SEQ_RANGES)
 }
 
 /**
  * The embedded default: LevelDB (classic-level) on disk. Writes are group-committed: puts
  * that arrive while a batch is being written go together in the next one, each batch
- * written with `sync: true`, so a put resolves only after its bytes reached the disk.
+ * written with `sync: true`, so a put resolves only after its bytes reached the disk. The cap
+ * drops a receiver's oldest messages in the same batch that adds new ones, and records what it
+ * dropped (per sender stream) so that the receiver is told instead of waiting for them.
  */
 export class LevelOfflineStore implements OfflineStore {
   private queue: PendingPut[] = []
-  private writing = false
+  private writing: Promise<void> | null = null
   /** Next id per receiver, learnt from disk on first use (bounded: ids re-read on a miss). */
   private readonly nextIds = new Map<string, number>()
+  /** Puts accepted and not yet written, per receiver. */
+  private readonly inFlight = new Map<string, number>()
+  private readonly waiters = new Map<string, (() => void)[]>()
   private static readonly MAX_CACHED_RECEIVERS = 50_000
 
-  /** `db` is shared with other stores (keys here start with "o\0"); its owner opens and closes it. */
+  /** `db` is shared with other stores (keys here start with "o\0" and "x\0"); its owner opens and closes it. */
   constructor(
-    private readonly db: ClassicLevel<string, Uint8Array>,
+    private readonly db: Database,
     private readonly opts: OfflineStoreOptions,
+    private readonly now: () => number = Date.now,
   ) {}
 
-  put(appId: string, uid: string, from: string, serverTs: number, payload: Uint8Array): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ appId, uid, from, serverTs, payload, resolve, reject })
-      if (!this.writing) void this.writeLoop()
+  put(p: OfflinePut): Promise<void> {
+    const k = prefixOf(p.appId, p.uid)
+    this.inFlight.set(k, (this.inFlight.get(k) ?? 0) + 1)
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ ...p, resolve, reject })
+      this.writing ??= this.writeLoop()
+    })
+  }
+
+  settled(appId: string, uid: string): Promise<void> {
+    const k = prefixOf(appId, uid)
+    if (!this.inFlight.get(k)) return Promise.resolve()
+    return new Promise((resolve) => {
+      const list = this.waiters.get(k) ?? []
+      list.push(resolve)
+      this.waiters.set(k, list)
     })
   }
 
   private async writeLoop(): Promise<void> {
-    this.writing = true
     try {
       while (this.queue.length > 0) {
         const batch = this.queue
         this.queue = []
         try {
           const ops = await this.opsFor(batch)
-          await this.db.batch(ops, { sync: true })
+          await this.db.batch(ops, DURABLE)
           for (const p of batch) p.resolve()
         } catch (err) {
           // Forget cached ids: the failed batch may have consumed some.
           for (const p of batch) this.nextIds.delete(prefixOf(p.appId, p.uid))
           for (const p of batch) p.reject(err as Error)
+        } finally {
+          for (const p of batch) this.done(prefixOf(p.appId, p.uid))
         }
       }
     } finally {
-      this.writing = false
+      this.writing = null
     }
   }
 
+  private done(k: string): void {
+    const n = (this.inFlight.get(k) ?? 1) - 1
+    if (n > 0) return void this.inFlight.set(k, n)
+    this.inFlight.delete(k)
+    for (const w of this.waiters.get(k) ?? []) w()
+    this.waiters.delete(k)
+  }
+
   private async opsFor(batch: PendingPut[]): Promise<Op[]> {
-    const puts = new Map<string, Op[]>()
+    const byReceiver = new Map<string, { appId: string; uid: string; puts: { key: string; p: PendingPut }[] }>()
     for (const p of batch) {
       const prefix = prefixOf(p.appId, p.uid)
       const id = await this.takeId(prefix)
-      let list = puts.get(prefix)
-      if (!list) puts.set(prefix, (list = []))
-      list.push({ type: 'put', key: prefix + idKey(id), value: encodeValue(p.from, p.serverTs, p.payload) })
+      let r = byReceiver.get(prefix)
+      if (!r) byReceiver.set(prefix, (r = { appId: p.appId, uid: p.uid, puts: [] }))
+      r.puts.push({ key: prefix + idKey(id), p })
     }
-    // Oldest dropped first: trim each receiver to the limit, counting this batch's writes
-    // (stored ones go first; past them, the batch's own oldest are simply not written).
+    // Oldest dropped first: trim each receiver to the cap, counting this batch's writes (stored
+    // ones go first; past them, the batch's own oldest are not written), and record the drops.
     const ops: Op[] = []
-    for (const [prefix, list] of puts) {
+    for (const [prefix, r] of byReceiver) {
       const existing = await this.db.keys({ gte: prefix, lt: prefix + '\uffff' }).all()
-      const excess = Math.max(0, existing.length + list.length - this.opts.perReceiver)
-      for (const key of existing.slice(0, excess)) ops.push({ type: 'del', key })
-      ops.push(...list.slice(Math.max(0, excess - existing.length)))
+      const excess = Math.max(0, existing.length + r.puts.length - this.opts.perReceiver)
+      const droppedStored = existing.slice(0, excess)
+      const droppedNew = r.puts.slice(0, Math.max(0, excess - existing.length))
+      const dropped: Stored[] = []
+      const values = droppedStored.length ? await this.db.getMany(droppedStored) : []
+      droppedStored.forEach((key, i) => {
+        const v = values[i]
+        if (v) {
+          const m = decodeValue(0, v)
+          dropped.push({ key, from: m.from, stream: m.stream, seq: m.seq })
+        }
+        ops.push({ type: 'del', key })
+      })
+      for (const { key, p } of droppedNew) dropped.push({ key, from: p.from, stream: p.stream, seq: p.seq })
+      for (const { key, p } of r.puts.slice(droppedNew.length)) ops.push({ type: 'put', key, value: encodeValue(p) })
+      if (dropped.length) ops.push(...(await this.recordDrops(r.appId, r.uid, dropped)))
+    }
+    return ops
+  }
+
+  /** Merges the dropped messages into the receiver's drop records (bounded per receiver). */
+  private async recordDrops(appId: string, uid: string, dropped: Stored[]): Promise<Op[]> {
+    const byStream = new Map<string, Stored[]>()
+    for (const d of dropped) {
+      const k = dropKey(appId, uid, d.from, d.stream)
+      byStream.set(k, [...(byStream.get(k) ?? []), d])
+    }
+    const prefix = dropPrefixOf(appId, uid)
+    const known = new Set(await this.db.keys({ gte: prefix, lt: prefix + '\uffff' }).all())
+    const ops: Op[] = []
+    for (const [key, list] of byStream) {
+      // Past the cap on records a drop is still counted, without its seqs (under its sender's '' stream).
+      let k = key
+      if (!known.has(k) && known.size >= MAX_OFFLINE_DROPS) k = dropKey(appId, uid, list[0].from, '')
+      if (!known.has(k) && known.size >= MAX_OFFLINE_DROPS) continue
+      const stored = known.has(k) ? await this.db.get(k) : undefined
+      let { ranges, count } = stored ? decodeDrop(stored) : { ranges: [] as SeqRange[], count: 0 }
+      if (k === key) for (const d of list) ranges = addSeq(ranges, d.seq)
+      count += list.length
+      known.add(k)
+      ops.push({ type: 'put', key: k, value: encodeDrop(ranges, count) })
     }
     return ops
   }
@@ -133,40 +270,73 @@ export class LevelOfflineStore implements OfflineStore {
     return next
   }
 
-  async list(appId: string, uid: string, limit: number): Promise<OfflineMessage[]> {
+  async list(appId: string, uid: string, limit: number): Promise<OfflineListing> {
     const prefix = prefixOf(appId, uid)
-    const cutoff = Date.now() - this.opts.retentionMs
-    const out: OfflineMessage[] = []
+    const cutoff = this.now() - this.opts.retentionMs
+    const messages: OfflineMessage[] = []
     const expired: string[] = []
     for await (const [key, value] of this.db.iterator({ gte: prefix, lt: prefix + '\uffff' })) {
-      const msg = decodeValue(parseInt(key.slice(prefix.length), 16), value)
-      if (msg.serverTs < cutoff) expired.push(key)
-      else out.push(msg)
-      if (out.length >= limit) break
+      const m = decodeValue(parseInt(key.slice(prefix.length), 16), value)
+      if (m.serverTs < cutoff) expired.push(key)
+      else messages.push({ id: m.id, from: m.from, serverTs: m.serverTs, payload: m.payload })
+      if (messages.length >= limit) break
     }
-    if (expired.length) await this.db.batch(expired.map((key) => ({ type: 'del' as const, key })))
-    return out
+    if (expired.length) await this.expire(expired)
+    const dropped: OfflineDrop[] = []
+    const dp = dropPrefixOf(appId, uid)
+    for await (const [key, value] of this.db.iterator({ gte: dp, lt: dp + '\uffff', limit: MAX_OFFLINE_DROPS })) {
+      const [from, stream] = key.slice(dp.length).split(SEP)
+      dropped.push({ from, stream, ...decodeDrop(value) })
+    }
+    return { messages, dropped }
   }
 
-  async remove(appId: string, uid: string, ids: number[]): Promise<void> {
-    if (ids.length === 0) return
+  async remove(appId: string, uid: string, ids: number[], drops: OfflineDrop[]): Promise<void> {
+    if (ids.length === 0 && drops.length === 0) return
     const prefix = prefixOf(appId, uid)
-    await this.db.batch(ids.map((id) => ({ type: 'del' as const, key: prefix + idKey(id) })))
+    const ops: Op[] = ids.map((id) => ({ type: 'del', key: prefix + idKey(id) }))
+    // A drop record told to the receiver goes, unless more drops were added to it since.
+    for (const d of drops) {
+      const key = dropKey(appId, uid, d.from, d.stream)
+      const v = await this.db.get(key)
+      if (v && decodeDrop(v).count === d.count) ops.push({ type: 'del', key })
+    }
+    await this.db.batch(ops, DURABLE)
   }
 
   /** Deletes every expired message (run now and then by the node). */
   async sweepExpired(): Promise<number> {
-    const cutoff = Date.now() - this.opts.retentionMs
+    const cutoff = this.now() - this.opts.retentionMs
     const dead: string[] = []
     for await (const [key, value] of this.db.iterator({ gte: 'o' + SEP, lt: 'o' + SEP + '\uffff' })) {
       if (new Decoder(value).varuint() < cutoff) dead.push(key)
     }
-    if (dead.length) await this.db.batch(dead.map((key) => ({ type: 'del' as const, key })))
+    if (dead.length) await this.expire(dead)
     return dead.length
+  }
+
+  /** Deletes messages past the retention, recorded as dropped so that their receivers are told. */
+  private async expire(keys: string[]): Promise<void> {
+    const values = await this.db.getMany(keys)
+    const byReceiver = new Map<string, Stored[]>()
+    keys.forEach((key, i) => {
+      const v = values[i]
+      if (!v) return
+      const [, appId, uid] = key.split(SEP)
+      const m = decodeValue(0, v)
+      const k = `${appId}${SEP}${uid}`
+      byReceiver.set(k, [...(byReceiver.get(k) ?? []), { key, from: m.from, stream: m.stream, seq: m.seq }])
+    })
+    const ops: Op[] = keys.map((key) => ({ type: 'del', key }))
+    for (const [k, list] of byReceiver) {
+      const [appId, uid] = k.split(SEP)
+      ops.push(...(await this.recordDrops(appId, uid, list)))
+    }
+    await this.db.batch(ops, DURABLE)
   }
 
   /** Waits for queued writes; the database itself is closed by its owner. */
   async close(): Promise<void> {
-    while (this.writing || this.queue.length) await new Promise((r) => setTimeout(r, 5))
+    while (this.writing) await this.writing
   }
 }

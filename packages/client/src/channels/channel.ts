@@ -1,32 +1,29 @@
 import * as Y from 'yjs'
-import * as decoding from 'lib0/decoding'
-import * as encoding from 'lib0/encoding'
-import * as sync from 'y-protocols/sync'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import {
-  CHANNEL_ATTRIBUTES_MAP,
   ErrorCode,
   FrameType,
   MAX_DESCRIPTION_BYTES,
+  MAX_MEMBERS_LISTED,
   MAX_MESSAGE_BYTES,
+  PeerMessageState,
   PlazaError,
   SyncKind,
   assertChannelId,
   messageBodyBytes,
-  readChannelAttributes,
   utf8Length,
-  writeChannelAttributes,
   type AttributeOp,
-  type ChannelAttribute,
   type ClientFrame,
   type ServerFrame,
 } from '@plaza/protocol'
 import { Emitter } from '../emitter.js'
-import type { OutgoingBody } from '../delivery/outbox.js'
+import type { OutgoingBody, SendResult } from '../delivery/outbox.js'
+import type { Runtime } from '../runtime.js'
 import type { ReceivedMessage, RtmMessage } from '../types.js'
 import { toBody } from '../messages.js'
+import { ChannelDoc, type ChannelAttributes } from './channel-doc.js'
 
-export type ChannelAttributes = Record<string, ChannelAttribute>
+export type { ChannelAttributes }
 
 export interface ChannelEvents extends Record<string, unknown[]> {
   ChannelMessage: [message: ReceivedMessage, memberId: string]
@@ -36,64 +33,97 @@ export interface ChannelEvents extends Record<string, unknown[]> {
   AttributesUpdated: [attributes: ChannelAttributes]
 }
 
+/**
+ * What `channel.sendMessage` resolves with, once every member's copy has settled or 10 s have
+ * passed. A copy not confirmed by then counts as SENT_TIMEOUT (unknown) and is still kept for
+ * 30 s in all, so a member that drops out and comes back within that time still gets it.
+ */
+export interface ChannelSendResult {
+  /** Members it was addressed to: everyone in the channel but the sender, when it was sent. */
+  members: number
+  /** How many of them confirmed that their app got it. */
+  received: number
+  /** Members whose copy did not arrive, or was not confirmed in time (SENT_TIMEOUT: unknown). */
+  failures: { memberId: string; state: PeerMessageState }[]
+  /**
+   * Members reached without confirmation: above 512 members the node hands one copy to every
+   * member's session and nobody acknowledges it.
+   */
+  unconfirmed: number
+}
+
 /** What a channel needs from its client. */
 export interface ChannelHost {
   readonly uid: string
+  readonly requestTimeoutMs: number
   request(build: (reqId: number) => ClientFrame): Promise<ServerFrame>
   /** Sends to the node now; false when not connected. */
   sendToNode(frame: ClientFrame): boolean
-  /** Hands a channel message (body.channel says which) to each member's outbox; throws TOO_OFTEN when over the limit. */
-  sendChannelMessage(members: string[], body: OutgoingBody, size: number): void
-  /** Sends a sync frame over the open direct link to `uid`, if any. */
-  sendSyncDirect(uid: string, channel: string, kind: SyncKind, notify: boolean, payload: Uint8Array): boolean
+  /** One copy per member over the mesh or the relay; throws TOO_OFTEN over the client's limit. */
+  sendChannelCopies(members: string[], body: OutgoingBody, size: number): Promise<{ member: string; result: SendResult }[]>
+  /** One message (seq of a broadcast stream) the node fans out to every member (large channels); throws TOO_OFTEN over the limit. */
+  broadcast(channel: string, body: OutgoingBody, size: number, stream: string, seq: number): Promise<void>
+  /** Sends awareness over the open direct link to `uid`, if any. */
+  sendAwarenessDirect(uid: string, channel: string, payload: Uint8Array): boolean
   /** The channel no longer involves `uid` (left, or we left): drop pending copies. */
   dropMember(channel: string, uid: string | null): void
   checkAttributeWriteRate(): void
-  readonly requestTimeoutMs: number
-  /** The cached state of the channel's document, if any (offline-first). */
   loadCache(channel: string): Promise<Uint8Array | undefined>
   saveCache(channel: string, produce: () => Uint8Array | null): void
 }
 
 const REMOTE = 'remote'
-const CACHE = 'cache'
 /** Awareness state field naming the user behind an awareness client id. */
 const UID_FIELD = 'uid'
+/** Above 512 members a member stops tracking the others one by one; back below this it does again. */
+const EXACT_AGAIN_AT = 448
 
 /**
- * A channel: members (the rendezvous is the authority), messages over the mesh, attributes
- * in a Yjs document replicated by every member and by the rendezvous, and member state in
- * Yjs awareness. Made by `client.createChannel(id)`.
+ * A channel: members (the rendezvous is the authority), messages over the mesh, attributes in
+ * a Yjs document replicated by every member and by the rendezvous, and member state in Yjs
+ * awareness. Made by `client.createChannel(id)`.
  */
 export class PlazaChannel extends Emitter<ChannelEvents> {
   readonly channelId: string
   /** Member state (role, hand raised, cursor...): y-protocols awareness, replicated per channel. */
   readonly awareness: awarenessProtocol.Awareness
-  private readonly doc = new Y.Doc()
+  private readonly doc: ChannelDoc
   private readonly members = new Set<string>()
   private state: 'left' | 'joining' | 'joined' = 'left'
-  private synced: (() => void) | null = null
-  private memberCount = 0
-  private cacheLoaded: Promise<void> | null = null
+  private count = 0
+  /** The count MemberCountUpdated last reported. */
+  private reported = 0
+  /** `members` holds every member (channels up to 512); else messages go through the node's fan-out. */
+  private exact = true
+  private broadcastSeq = 0
+  private refreshing = false
+  private readonly broadcastStream: string
 
   constructor(
     channelId: string,
     private readonly host: ChannelHost,
+    private readonly rt: Runtime,
   ) {
     super()
     assertChannelId(channelId)
     this.channelId = channelId
-    this.awareness = new awarenessProtocol.Awareness(this.doc)
-    // HACK: y-protocols' renewal interval is ref'd; in Node it would keep an app's process alive.
-    ;(this.awareness as unknown as { _checkInterval?: { unref?: () => void } })._checkInterval?.unref?.()
-    this.awareness.setLocalState(null)
-    this.doc.on('update', (_u: Uint8Array, origin: unknown) => {
-      if (origin !== CACHE) this.host.saveCache(this.channelId, () => Y.encodeStateAsUpdate(this.doc))
+    this.broadcastStream = `*${rt.randomId()}`
+    this.doc = new ChannelDoc(channelId, host, rt, (notify) => {
+      if (notify && this.state !== 'left') this.emit('AttributesUpdated', this.attributes())
     })
+    // Awareness lives on a document of its own: the attribute document is replaced on compaction.
+    const awarenessDoc = new Y.Doc()
+    awarenessDoc.clientID = Math.floor(rt.random() * 0xffffffff) >>> 0
+    this.awareness = new awarenessProtocol.Awareness(awarenessDoc)
+    const timer = (this.awareness as unknown as { _checkInterval?: { unref?: () => void } })._checkInterval
+    // HACK: y-protocols' renewal interval is ref'd; in Node it would keep an app's process alive.
+    timer?.unref?.()
+    // Under a simulated clock its real-time timer would fire at random points of the run.
+    if (rt.virtualTime) clearInterval(timer as Parameters<typeof clearInterval>[0])
+    this.awareness.setLocalState(null)
     this.awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
       if (origin === REMOTE || this.state === 'left') return
-      const changed = [...added, ...updated, ...removed].filter((id) => id === this.awareness.clientID)
-      if (changed.length) this.broadcast(SyncKind.AWARENESS, false, awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed))
+      if ([...added, ...updated, ...removed].includes(this.awareness.clientID)) this.broadcastAwareness()
     })
   }
 
@@ -101,70 +131,74 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     return this.state === 'joined'
   }
 
+  /** Members in the channel, this one included, as the node last said (0 before joining). */
+  get memberCount(): number {
+    return this.count
+  }
+
   /**
    * The attributes as last seen on this device (IndexedDB in a browser), before joining:
    * show them at once, then join to bring them up to date.
    */
-  loadCached(): Promise<ChannelAttributes> {
-    this.cacheLoaded ??= this.host
-      .loadCache(this.channelId)
-      .then((state) => {
-        if (state) Y.applyUpdate(this.doc, state, CACHE)
-      })
-      .catch(() => undefined)
-    return this.cacheLoaded.then(() => this.attributes())
+  async loadCached(): Promise<ChannelAttributes> {
+    await this.doc.loadCached()
+    return this.attributes()
   }
 
-  /** Joins (at most 20 channels at once). Resolves once members are known and attributes are in sync. */
+  /**
+   * Joins (at most 20 channels at once). Resolves once members are known and attributes are in
+   * sync; MemberCountUpdated follows with the count. Messages from members may arrive (and
+   * ChannelMessage fire) while it is under way: attach listeners first.
+   */
   async join(): Promise<void> {
     if (this.state !== 'left') throw new PlazaError(ErrorCode.ALREADY_IN_CHANNEL, `already ${this.state} ${this.channelId}`)
     this.state = 'joining'
     try {
-      await this.loadCached()
-      await this.joinOnNode()
+      await this.doc.loadCached()
+      await this.joinOnNode(false)
     } catch (err) {
       this.state = 'left'
+      this.doc.stop()
+      this.members.clear()
+      // The node may count us in (our join reached it): it must not, since we think we are out.
+      this.host.sendToNode({ type: FrameType.LEAVE_CHANNEL, reqId: 0, channel: this.channelId })
       throw err
     }
+    this.state = 'joined'
     this.awareness.setLocalState({ [UID_FIELD]: this.host.uid, ...(this.awareness.getLocalState() ?? {}) })
+    this.reported = this.count
+    this.emit('MemberCountUpdated', this.count)
   }
 
-  /** Sends join to the node, then syncs the document with its replica. */
-  private async joinOnNode(): Promise<void> {
+  /** Sends join to the node (again, for a resync), takes its member list, then syncs the document. */
+  private async joinOnNode(announce: boolean): Promise<void> {
     const f = await this.host.request((reqId) => ({ type: FrameType.JOIN_CHANNEL, reqId, channel: this.channelId }))
     if (f.type !== FrameType.MEMBERS) throw new PlazaError(ErrorCode.INTERNAL, 'unexpected answer to join')
-    this.members.clear()
-    for (const m of f.members) if (m !== this.host.uid) this.members.add(m)
-    this.memberCount = f.count
-    const synced = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new PlazaError(ErrorCode.TIMEOUT, 'channel document did not sync')), this.host.requestTimeoutMs)
-      this.synced = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    const encoder = encoding.createEncoder()
-    sync.writeSyncStep1(encoder, this.doc)
-    this.host.sendToNode({ type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 0, channel: this.channelId, kind: SyncKind.DOC, notify: false, payload: encoding.toUint8Array(encoder) })
-    await synced
-    this.state = 'joined'
+    if (this.state === 'left') throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'left while joining')
+    this.takeMembers(f.members, f.count, announce)
+    await this.doc.sync()
   }
 
   async leave(): Promise<void> {
     if (this.state === 'left') throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, `not in ${this.channelId}`)
     this.awareness.setLocalState(null) // tells the others, before we stop listening
     this.state = 'left'
+    this.doc.stop()
     this.host.dropMember(this.channelId, null)
     this.members.clear()
+    this.count = this.reported = 0
     try {
       await this.host.request((reqId) => ({ type: FrameType.LEAVE_CHANNEL, reqId, channel: this.channelId }))
     } catch (err) {
-      if (!(err instanceof PlazaError) || err.code !== ErrorCode.NOT_CONNECTED) throw err
+      if (!(err instanceof PlazaError) || (err.code !== ErrorCode.NOT_CONNECTED && err.code !== ErrorCode.CONNECTION_LOST)) throw err
     }
   }
 
-  /** Sends to every other member (the sender does not get its own). Resolves once handed to the mesh. */
-  async sendMessage(message: RtmMessage): Promise<void> {
+  /**
+   * Sends to every other member (the sender does not get its own) and resolves with what became
+   * of each copy (see ChannelSendResult). Throws NOT_IN_CHANNEL, INVALID_MESSAGE or TOO_OFTEN.
+   */
+  async sendMessage(message: RtmMessage): Promise<ChannelSendResult> {
     if (this.state !== 'joined') throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, `not in ${this.channelId}`)
     const body = toBody(message, this.channelId)
     if (!body) throw new PlazaError(ErrorCode.INVALID_MESSAGE, 'a message is { text } or { messageType: "RAW", rawMessage }')
@@ -172,7 +206,14 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     if (size > MAX_MESSAGE_BYTES || utf8Length(body.description) > MAX_DESCRIPTION_BYTES) {
       throw new PlazaError(ErrorCode.INVALID_MESSAGE, `messages are at most ${MAX_MESSAGE_BYTES} bytes`)
     }
-    this.host.sendChannelMessage([...this.members], body, size)
+    if (!this.exact) {
+      const others = Math.max(0, this.count - 1)
+      await this.host.broadcast(this.channelId, body, size, this.broadcastStream, ++this.broadcastSeq)
+      return { members: others, received: 0, failures: [], unconfirmed: others }
+    }
+    const copies = await this.host.sendChannelCopies([...this.members], body, size)
+    const failures = copies.filter((c) => !c.result.hasPeerReceived).map((c) => ({ memberId: c.member, state: c.result.state }))
+    return { members: copies.length, received: copies.length - failures.length, failures, unconfirmed: 0 }
   }
 
   /** Member ids, from the rendezvous (at most 512: a random 512 in larger channels). */
@@ -184,121 +225,72 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
 
   /** Attributes as this member holds them (in sync with the others). */
   attributes(): ChannelAttributes {
-    return Object.fromEntries(readChannelAttributes(this.doc.getMap(CHANNEL_ATTRIBUTES_MAP)))
+    return this.doc.attributes()
   }
 
-  /** Applies an attribute verb locally, spreads it, and waits until the node stored it. */
-  async writeAttributes(op: AttributeOp, attrs: Record<string, string>, keys: string[], notify: boolean): Promise<void> {
+  /** Applies an attribute verb locally, sends it, and waits until the node stored it. */
+  writeAttributes(op: AttributeOp, attrs: Record<string, string>, keys: string[], notify: boolean): Promise<void> {
     this.host.checkAttributeWriteRate()
-    let update: Uint8Array | null = null
-    const capture = (u: Uint8Array) => (update = u)
-    this.doc.on('update', capture)
-    try {
-      this.doc.transact(() => writeChannelAttributes(this.doc.getMap(CHANNEL_ATTRIBUTES_MAP), op, attrs, keys, this.host.uid, Date.now()))
-    } finally {
-      this.doc.off('update', capture)
-    }
-    if (!update) return
-    if (notify) this.emit('AttributesUpdated', this.attributes())
-    const encoder = encoding.createEncoder()
-    sync.writeUpdate(encoder, update)
-    const payload = encoding.toUint8Array(encoder)
-    for (const m of this.members) this.host.sendSyncDirect(m, this.channelId, SyncKind.DOC, notify, payload)
-    try {
-      await this.host.request((reqId) => ({ type: FrameType.CHANNEL_SYNC_TO_NODE, reqId, channel: this.channelId, kind: SyncKind.DOC, notify, payload }))
-    } catch (err) {
-      // Not connected: the write stands locally and reaches the node at the next sync.
-      if (!(err instanceof PlazaError) || err.code !== ErrorCode.NOT_CONNECTED) throw err
-    }
+    return this.doc.write(op, attrs, keys, notify)
   }
 
   // ---- called by the client -------------------------------------------------------------
 
-  /** A fresh session (the node forgot us): join again and re-sync. */
+  /**
+   * The node forgot our session (a fresh one), or frames for ours were lost: join again and
+   * bring members, attributes and awareness up to date.
+   */
   async _rejoin(): Promise<void> {
     if (this.state !== 'joined') return
     this.state = 'joining'
     try {
-      await this.joinOnNode()
-      const state = this.awareness.getLocalState()
-      if (state) this.broadcast(SyncKind.AWARENESS, false, awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.awareness.clientID]))
+      await this.joinOnNode(true)
+      this.state = 'joined'
+      if (this.awareness.getLocalState()) this.broadcastAwareness()
     } catch {
-      this.state = 'joined' // try again at the next reconnect
+      if (this.state === 'joining') this.state = 'joined' // try again at the next reconnect
     }
   }
 
-  _onMessage(message: ReceivedMessage, from: string): void {
-    if (this.state === 'joined') this.emit('ChannelMessage', message, from)
+  /** A message for this channel; false (refused) when not a member. */
+  _onMessage(message: ReceivedMessage, from: string): boolean {
+    if (this.state === 'left') return false
+    this.emit('ChannelMessage', message, from)
+    return true
   }
 
-  _onMemberEvent(uid: string, joined: boolean): void {
+  _onMemberEvent(uid: string, joined: boolean, count: number): void {
     if (this.state === 'left' || uid === this.host.uid) return
+    this.setCount(count, false)
     if (joined) {
       if (this.members.has(uid)) return
       this.members.add(uid)
-      this.emit('MemberJoined', uid)
-      // Let the newcomer see our state at once rather than at the next renewal.
-      if (this.awareness.getLocalState()) {
-        this.broadcast(SyncKind.AWARENESS, false, awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.awareness.clientID]))
-      }
-    } else {
-      if (!this.members.delete(uid)) return
-      this.host.dropMember(this.channelId, uid)
-      const gone = [...this.awareness.getStates()].filter(([, st]) => st?.[UID_FIELD] === uid).map(([id]) => id)
-      if (gone.length) awarenessProtocol.removeAwarenessStates(this.awareness, gone, REMOTE)
-      this.emit('MemberLeft', uid)
-    }
+      if (this.count <= MAX_MEMBERS_LISTED) this.emit('MemberJoined', uid)
+    } else this.memberGone(uid, this.count < MAX_MEMBERS_LISTED)
   }
 
   _onMemberCount(count: number): void {
-    if (this.state === 'left' || count === this.memberCount) return
-    this.memberCount = count
-    this.emit('MemberCountUpdated', count)
-  }
-
-  /** A sync or awareness message from the node (`via` null) or from a member's direct link. */
-  _onSync(kind: SyncKind, notify: boolean, payload: Uint8Array, viaPeer: string | null): void {
     if (this.state === 'left') return
-    try {
-      if (kind === SyncKind.AWARENESS) {
-        awarenessProtocol.applyAwarenessUpdate(this.awareness, payload, REMOTE)
-        return
-      }
-      let changed = false
-      const mark = () => (changed = true)
-      this.doc.on('update', mark)
-      const decoder = decoding.createDecoder(payload)
-      const encoder = encoding.createEncoder()
-      let type: number
-      try {
-        type = sync.readSyncMessage(decoder, encoder, this.doc, REMOTE)
-      } finally {
-        this.doc.off('update', mark)
-      }
-      if (encoding.length(encoder) > 0) {
-        const reply = encoding.toUint8Array(encoder)
-        if (viaPeer) this.host.sendSyncDirect(viaPeer, this.channelId, SyncKind.DOC, false, reply)
-        else this.host.sendToNode({ type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 0, channel: this.channelId, kind: SyncKind.DOC, notify: false, payload: reply })
-      }
-      if (type === sync.messageYjsSyncStep2 && viaPeer === null && this.synced) {
-        this.synced()
-        this.synced = null
-      }
-      if (changed && notify) this.emit('AttributesUpdated', this.attributes())
-    } catch {
-      // A malformed sync message from a peer changes nothing.
-    }
+    this.setCount(count, true)
   }
 
-  /** A direct link to `uid` opened: sync our document with theirs over it. */
+  /** A sync or awareness message from the node. */
+  _onNodeSync(epoch: number, kind: SyncKind, notify: boolean, payload: Uint8Array): void {
+    if (this.state === 'left') return
+    if (kind === SyncKind.AWARENESS) return this.applyAwareness(payload)
+    this.doc.onNodeSync(epoch, notify, payload)
+  }
+
+  /** A member's awareness over a direct link (document updates come only through the node). */
+  _onPeerSync(from: string, kind: SyncKind, payload: Uint8Array): void {
+    if (this.state === 'left' || !this.members.has(from) || kind !== SyncKind.AWARENESS) return
+    this.applyAwareness(payload)
+  }
+
+  /** A direct link to `uid` opened: show it our state over it. */
   _onLinkOpen(uid: string): void {
-    if (this.state !== 'joined' || !this.members.has(uid)) return
-    const encoder = encoding.createEncoder()
-    sync.writeSyncStep1(encoder, this.doc)
-    this.host.sendSyncDirect(uid, this.channelId, SyncKind.DOC, false, encoding.toUint8Array(encoder))
-    if (this.awareness.getLocalState()) {
-      this.host.sendSyncDirect(uid, this.channelId, SyncKind.AWARENESS, false, awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.awareness.clientID]))
-    }
+    if (this.state !== 'joined' || !this.members.has(uid) || !this.awareness.getLocalState()) return
+    this.host.sendAwarenessDirect(uid, this.channelId, awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.awareness.clientID]))
   }
 
   _hasMember(uid: string): boolean {
@@ -308,13 +300,69 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   /** The client logged out or was aborted. */
   _reset(): void {
     this.state = 'left'
+    this.doc.stop()
     this.members.clear()
-    this.synced = null
+    this.count = this.reported = 0
     awarenessProtocol.removeAwarenessStates(this.awareness, [...this.awareness.getStates().keys()].filter((id) => id !== this.awareness.clientID), REMOTE)
   }
 
-  private broadcast(kind: SyncKind, notify: boolean, payload: Uint8Array): void {
-    for (const m of this.members) this.host.sendSyncDirect(m, this.channelId, kind, notify, payload)
-    this.host.sendToNode({ type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 0, channel: this.channelId, kind, notify, payload })
+  private takeMembers(list: string[], count: number, announce: boolean): void {
+    const next = new Set(list.filter((m) => m !== this.host.uid))
+    const wasExact = this.exact
+    this.count = count
+    this.exact = count <= MAX_MEMBERS_LISTED
+    const events = announce && wasExact && this.exact
+    for (const m of [...this.members]) if (!next.has(m)) this.memberGone(m, events)
+    for (const m of next) {
+      if (this.members.has(m)) continue
+      this.members.add(m)
+      if (events) this.emit('MemberJoined', m)
+    }
+  }
+
+  private memberGone(uid: string, announce: boolean): void {
+    if (!this.members.delete(uid)) return
+    this.host.dropMember(this.channelId, uid)
+    const gone = [...this.awareness.getStates()].filter(([, st]) => st?.[UID_FIELD] === uid).map(([id]) => id)
+    if (gone.length) awarenessProtocol.removeAwarenessStates(this.awareness, gone, REMOTE)
+    if (announce) this.emit('MemberLeft', uid)
+  }
+
+  private setCount(count: number, announce: boolean): void {
+    if (count > MAX_MEMBERS_LISTED) this.exact = false
+    else if (!this.exact && count <= EXACT_AGAIN_AT && !this.refreshing) {
+      // Back to tracking members one by one: the list we kept while above 512 is not complete.
+      void this.refreshMembers()
+    }
+    this.count = count
+    if (!announce || count === this.reported || this.state !== 'joined') return
+    this.reported = count
+    this.emit('MemberCountUpdated', count)
+  }
+
+  private async refreshMembers(): Promise<void> {
+    this.refreshing = true
+    try {
+      const f = await this.host.request((reqId) => ({ type: FrameType.GET_MEMBERS, reqId, channel: this.channelId }))
+      if (f.type === FrameType.MEMBERS && f.count <= MAX_MEMBERS_LISTED && this.state !== 'left') this.takeMembers(f.members, f.count, false)
+    } catch {
+      // Still inexact; the next count change tries again.
+    } finally {
+      this.refreshing = false
+    }
+  }
+
+  private applyAwareness(payload: Uint8Array): void {
+    try {
+      awarenessProtocol.applyAwarenessUpdate(this.awareness, payload, REMOTE)
+    } catch {
+      // A malformed awareness update changes nothing.
+    }
+  }
+
+  private broadcastAwareness(): void {
+    const payload = awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.awareness.clientID])
+    for (const m of this.members) this.host.sendAwarenessDirect(m, this.channelId, payload)
+    this.host.sendToNode({ type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 0, channel: this.channelId, epoch: 0, kind: SyncKind.AWARENESS, notify: false, payload })
   }
 }

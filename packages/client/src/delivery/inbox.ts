@@ -1,4 +1,4 @@
-import type { PeerMessageFrame } from '@plaza/protocol'
+import { BROADCAST_STREAM_PREFIX, type PeerMessageFrame, type SeqRange } from '@plaza/protocol'
 
 export interface Arrival {
   /** Which way this copy came. */
@@ -7,54 +7,95 @@ export interface Arrival {
   serverTs: number
 }
 
-interface InboundStream {
+/** What an ACK says about one stream (see PeerAckFrame). */
+export interface AckState {
+  upTo: number
+  missing: SeqRange[]
+  known: number
+}
+
+/** One stream's receiving state as it is kept across a reload (waiting frames are not: senders resend them). */
+export interface StreamRecord {
+  from: string
+  stream: string
+  expected: number
+  known: number
+  missing: SeqRange[]
+  lastActive: number
+}
+
+interface StreamState {
+  /** Next seq to hand to the app; 0 until the first frame says where the stream starts. */
   expected: number
   /** Out-of-order arrivals waiting for a gap to fill, by seq. */
   waiting: Map<number, { frame: PeerMessageFrame; arrival: Arrival }>
+  /** Seqs below `expected` that were not handed to the app, oldest first (bounded). */
+  missing: SeqRange[]
+  /** Lowest seq this state describes exactly; older missing ranges were forgotten. */
+  known: number
+  /** Seqs the node's store dropped (the per-receiver cap): never waited for. */
+  dropped: SeqRange[]
+  /** The highest floor the sender announced. */
+  senderFloor: number
+  /** Since when the stream has been waiting at `expected` with later seqs in hand (null: no gap). */
+  gapSince: number | null
+  lastActive: number
 }
 
-const MAX_STREAMS = 10_000
+/** Distinct senders remembered; past it the least recently heard sender is forgotten. */
+const MAX_SENDERS = 4096
+/** Streams remembered per sender: one sender can only push out its own older streams. */
+const MAX_STREAMS_PER_SENDER = 16
 /** Senders keep at most their window (256) in flight, so more than this is a broken or hostile peer. */
 const MAX_WAITING_PER_STREAM = 256
 /** Out-of-order messages held across all streams: bounds what peers can make us keep (≤ 32 KB each). */
 const MAX_WAITING_TOTAL = 4096
+const MAX_MISSING_RANGES = 32
+/** Ranges one ACK carries (the wire's cap is 16). */
+const MAX_ACK_RANGES = 16
+/**
+ * A gap nobody fills for this long is skipped. A sender retries a message for at most 30 s
+ * (channel copies), so past this it gave up without telling us (it crashed, say).
+ */
+export const GAP_TIMEOUT_MS = 40_000
 
 /**
- * The receiving half of peer messages: hands each message of each sender's stream to the app
- * exactly once and in the sender's order, whichever path its copies took.
+ * The receiving half of peer and channel messages: hands each message of each sender's stream
+ * to the app exactly once and in the sender's order, whichever path its copies took. It never
+ * skips a message silently: what it skips (the sender gave up on it, the store dropped it, the
+ * app refused it, a gap outlived every retry) is reported back in the stream's ACK as missing,
+ * so the sender's outcome stays honest.
  */
 export class Inbox {
-  private readonly streams = new Map<string, InboundStream>()
+  private readonly senders = new Map<string, Map<string, StreamState>>()
+  private readonly gaps = new Set<StreamState>()
+  private readonly streamKeys = new Map<StreamState, [string, string]>()
   private waitingTotal = 0
 
+  /**
+   * `deliver` hands a message to the app and says whether it was taken (false: refused, e.g. a
+   * channel this client is not in). `changed` says a stream's ACK should go out.
+   */
   constructor(
-    private readonly deliver: (from: string, frame: PeerMessageFrame, arrival: Arrival) => void,
-    private readonly ack: (from: string, stream: string, upTo: number) => void,
+    private readonly deliver: (from: string, frame: PeerMessageFrame, arrival: Arrival) => boolean,
+    private readonly changed: (from: string, stream: string) => void,
   ) {}
 
-  onMessage(from: string, f: PeerMessageFrame, arrival: Arrival): void {
-    const key = `${from}\u0000${f.stream}`
-    let st = this.streams.get(key)
-    if (!st) {
-      // First contact: everything below the sender's floor is settled already.
-      st = { expected: f.floor, waiting: new Map() }
-      if (this.streams.size >= MAX_STREAMS) {
-        const oldest = this.streams.keys().next()
-        if (!oldest.done) this.forget(oldest.value)
+  onMessage(from: string, f: PeerMessageFrame, arrival: Arrival, now: number): void {
+    const st = this.state(from, f.stream, now)
+    if (f.stream.startsWith(BROADCAST_STREAM_PREFIX)) {
+      // Fanned out by the node, never acknowledged: in order, once, no waiting.
+      if (f.seq >= st.expected) {
+        st.expected = f.seq + 1
+        this.deliver(from, f, arrival)
       }
-    } else {
-      this.streams.delete(key) // re-insert: the map's order is recency
+      return
     }
-    this.streams.set(key, st)
-
-    if (f.floor > st.expected) {
-      // The sender gave up on [expected, floor): stop waiting for them.
-      st.expected = f.floor
-      for (const seq of st.waiting.keys()) if (seq < st.expected) this.unwait(st, seq)
-    }
+    if (st.expected === 0) st.expected = st.known = f.floor
+    if (f.floor > st.senderFloor) st.senderFloor = f.floor
+    if (f.floor > st.expected) this.skipTo(st, from, f.floor)
     if (f.seq === st.expected) {
-      this.deliver(from, f, arrival)
-      st.expected++
+      this.hand(st, from, f, arrival)
     } else if (
       f.seq > st.expected &&
       !st.waiting.has(f.seq) &&
@@ -65,27 +106,175 @@ export class Inbox {
       st.waiting.set(f.seq, { frame: f, arrival })
       this.waitingTotal++
     }
-    for (let next = st.waiting.get(st.expected); next; next = st.waiting.get(st.expected)) {
-      this.unwait(st, st.expected)
-      this.deliver(from, next.frame, next.arrival)
-      st.expected++
-    }
+    this.drain(st, from, now)
     // Below expected: a duplicate; acknowledging again tells the sender to stop.
-    if (st.expected > 1) this.ack(from, f.stream, st.expected - 1)
+    if (st.expected > 1) this.changed(from, f.stream)
+  }
+
+  /** The node's store dropped these seqs of a stream (its per-receiver cap): stop waiting for them. */
+  onDropped(from: string, stream: string, ranges: SeqRange[], now: number): void {
+    const st = this.state(from, stream, now)
+    for (const r of ranges) st.dropped.push([r[0], r[1]])
+    st.dropped.sort((a, b) => a[0] - b[0])
+    if (st.dropped.length > MAX_MISSING_RANGES) st.dropped.splice(0, st.dropped.length - MAX_MISSING_RANGES)
+    if (st.expected === 0) return // the first frame will say where the stream starts
+    this.drain(st, from, now)
+    if (st.expected > 1) this.changed(from, stream)
+  }
+
+  /** Skips gaps that nobody filled in time (see GAP_TIMEOUT_MS). */
+  tick(now: number): void {
+    for (const st of [...this.gaps]) {
+      if (st.gapSince === null || now - st.gapSince < GAP_TIMEOUT_MS) continue
+      const [from, stream] = this.streamKeys.get(st)!
+      const first = Math.min(...st.waiting.keys())
+      this.skipTo(st, from, first)
+      this.drain(st, from, now)
+      this.changed(from, stream)
+    }
+  }
+
+  /** Some stream waits on a gap (the tick must run to time it out). */
+  get hasGaps(): boolean {
+    return this.gaps.size > 0
+  }
+
+  /** What the ACK of a stream says now; null if nothing was handed out yet. */
+  ackState(from: string, stream: string): AckState | null {
+    const st = this.senders.get(from)?.get(stream)
+    if (!st || st.expected <= 1) return null
+    const upTo = st.expected - 1
+    // Ranges the sender may still care about: at or above its floor.
+    const relevant = st.missing.filter((r) => r[1] >= st.senderFloor)
+    const missing = relevant.slice(-MAX_ACK_RANGES)
+    let known = st.known
+    if (missing.length < relevant.length) known = Math.max(known, relevant[relevant.length - MAX_ACK_RANGES - 1][1] + 1)
+    return { upTo, missing, known }
+  }
+
+  /** The streams worth keeping across a reload, most recently heard first. */
+  snapshot(limit: number): StreamRecord[] {
+    const out: StreamRecord[] = []
+    for (const [from, streams] of this.senders) {
+      for (const [stream, st] of streams) {
+        if (stream.startsWith(BROADCAST_STREAM_PREFIX) || st.expected <= 1) continue
+        out.push({ from, stream, expected: st.expected, known: st.known, missing: st.missing.slice(-MAX_ACK_RANGES), lastActive: st.lastActive })
+      }
+    }
+    out.sort((a, b) => b.lastActive - a.lastActive)
+    return out.slice(0, limit)
+  }
+
+  /** Takes back saved stream states (before any frame arrives). */
+  restore(records: StreamRecord[]): void {
+    for (const r of [...records].sort((a, b) => a.lastActive - b.lastActive)) {
+      const st = this.state(r.from, r.stream, r.lastActive)
+      st.expected = Math.max(st.expected, r.expected)
+      st.known = r.known
+      st.missing = r.missing.map((m) => [m[0], m[1]] as SeqRange)
+      st.senderFloor = 0
+    }
   }
 
   clear(): void {
-    this.streams.clear()
+    this.senders.clear()
+    this.gaps.clear()
+    this.streamKeys.clear()
     this.waitingTotal = 0
   }
 
-  private unwait(st: InboundStream, seq: number): void {
+  /** Hands `f` (seq == expected) to the app; a refusal is recorded as missing. */
+  private hand(st: StreamState, from: string, f: PeerMessageFrame, arrival: Arrival): void {
+    st.expected = f.seq + 1
+    if (!this.deliver(from, f, arrival)) this.addMissing(st, f.seq, f.seq)
+  }
+
+  /** Moves `expected` up to `to`: frames in hand below it go to the app in order, the rest is missing. */
+  private skipTo(st: StreamState, from: string, to: number): void {
+    for (const seq of [...st.waiting.keys()].sort((a, b) => a - b)) {
+      if (seq >= to) break
+      if (seq > st.expected) this.addMissing(st, st.expected, seq - 1)
+      const w = st.waiting.get(seq)!
+      this.unwait(st, seq)
+      this.hand(st, from, w.frame, w.arrival)
+    }
+    if (to > st.expected) {
+      this.addMissing(st, st.expected, to - 1)
+      st.expected = to
+    }
+  }
+
+  /** Delivers what became contiguous and steps over dropped seqs. */
+  private drain(st: StreamState, from: string, now: number): void {
+    for (;;) {
+      const next = st.waiting.get(st.expected)
+      if (next) {
+        this.unwait(st, st.expected)
+        this.hand(st, from, next.frame, next.arrival)
+        continue
+      }
+      const drop = st.dropped.find((r) => r[0] <= st.expected && st.expected <= r[1])
+      if (!drop) break
+      // Deliver any copy in hand inside the dropped range; skip the rest.
+      const inHand = [...st.waiting.keys()].filter((s) => s <= drop[1]).sort((a, b) => a - b)
+      this.skipTo(st, from, (inHand[0] ?? drop[1] + 1))
+    }
+    st.dropped = st.dropped.filter((r) => r[1] >= st.expected)
+    if (st.waiting.size > 0) {
+      st.gapSince ??= now
+      this.gaps.add(st)
+    } else {
+      st.gapSince = null
+      this.gaps.delete(st)
+    }
+  }
+
+  private addMissing(st: StreamState, first: number, last: number): void {
+    const tail = st.missing[st.missing.length - 1]
+    if (tail && tail[1] + 1 >= first) tail[1] = Math.max(tail[1], last)
+    else st.missing.push([first, last])
+    if (st.missing.length > MAX_MISSING_RANGES) {
+      const forgotten = st.missing.shift()!
+      st.known = forgotten[1] + 1
+    }
+  }
+
+  private state(from: string, stream: string, now: number): StreamState {
+    let streams = this.senders.get(from)
+    if (streams) {
+      this.senders.delete(from) // re-insert: the map's order is recency
+    } else {
+      streams = new Map()
+      if (this.senders.size >= MAX_SENDERS) {
+        const oldest = this.senders.keys().next().value!
+        for (const st of this.senders.get(oldest)!.values()) this.forget(st)
+        this.senders.delete(oldest)
+      }
+    }
+    this.senders.set(from, streams)
+    let st = streams.get(stream)
+    if (st) streams.delete(stream)
+    else {
+      st = { expected: 0, waiting: new Map(), missing: [], known: 0, dropped: [], senderFloor: 0, gapSince: null, lastActive: now }
+      if (streams.size >= MAX_STREAMS_PER_SENDER) {
+        const oldest = streams.keys().next().value!
+        this.forget(streams.get(oldest)!)
+        streams.delete(oldest)
+      }
+      this.streamKeys.set(st, [from, stream])
+    }
+    streams.set(stream, st)
+    st.lastActive = now
+    return st
+  }
+
+  private unwait(st: StreamState, seq: number): void {
     if (st.waiting.delete(seq)) this.waitingTotal--
   }
 
-  private forget(key: string): void {
-    const st = this.streams.get(key)
-    if (st) this.waitingTotal -= st.waiting.size
-    this.streams.delete(key)
+  private forget(st: StreamState): void {
+    this.waitingTotal -= st.waiting.size
+    this.gaps.delete(st)
+    this.streamKeys.delete(st)
   }
 }

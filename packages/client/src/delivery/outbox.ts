@@ -7,6 +7,7 @@ import {
   RelayStatus,
   encodePeerFrame,
   messageBodyBytes,
+  type PeerAckFrame,
 } from '@plaza/protocol'
 
 export type Path = 'direct' | 'relay' | 'offline'
@@ -40,6 +41,13 @@ interface Outgoing extends OutgoingBody {
   sentAt: number
   path: Path | null
   attempts: number
+  /**
+   * A copy may have reached the receiver (it went over a direct link, the node relayed it, or
+   * the node's answer was lost): from then on no outcome may claim it was not received.
+   */
+  uncertain: boolean
+  /** The caller was told already (SENT_TIMEOUT at the send timeout while a recoverable copy goes on). */
+  reported: boolean
   resolve: (r: SendResult) => void
 }
 
@@ -66,11 +74,23 @@ export interface OutboxOptions {
   recoveryMessages: number
 }
 
+/** A peer message as it survives a reload. */
+export interface SavedMessage {
+  seq: number
+  offline: boolean
+  /** A copy had left before the reload (so it may have arrived). */
+  sent: boolean
+  kind: MessageKind
+  text: string
+  bytes: Uint8Array
+  description: string
+}
+
 /** What survives a reload: the stream, where it stands, and its unsettled peer messages. */
 export interface OutboxSnapshot {
   stream: string
   nextSeq: number
-  items: { seq: number; offline: boolean; kind: MessageKind; text: string; bytes: Uint8Array; description: string }[]
+  items: SavedMessage[]
 }
 
 export interface SendOptions {
@@ -80,10 +100,15 @@ export interface SendOptions {
   recoverable?: boolean
 }
 
+const inRanges = (seq: number, ranges: [number, number][]) => ranges.some(([a, b]) => a <= seq && seq <= b)
+
 /**
  * The sending half towards one user: an ordered stream (`stream`, seq from 1) with a bounded
  * window of unacknowledged messages. Each copy goes the fastest way that works now; a message
- * is settled only by the receiver's acknowledgement, the store's, or the node's "offline".
+ * is settled only by the receiver's acknowledgement, the store's, or a refusal that proves
+ * no copy arrived. Outcomes never claim more than is known: once a copy may have arrived, the
+ * message ends RECEIVED_BY_PEER, CACHED_BY_SERVER, FAILURE (the receiver says it skipped it)
+ * or SENT_TIMEOUT (unknown) — never PEER_UNREACHABLE.
  */
 export class PeerOutbox {
   private nextSeq = 1
@@ -96,6 +121,7 @@ export class PeerOutbox {
     readonly stream: string,
     private readonly transport: OutboxTransport,
     private readonly opts: OutboxOptions,
+    private readonly now: () => number,
     private readonly onChange: () => void = () => undefined,
   ) {}
 
@@ -103,12 +129,24 @@ export class PeerOutbox {
   snapshot(): OutboxSnapshot {
     const items = [...this.inflight.values(), ...this.queue]
       .filter((o) => o.channel === '')
-      .map(({ seq, offline, kind, text, bytes, description }) => ({ seq, offline, kind, text, bytes, description }))
+      .map(({ seq, offline, sentAt, uncertain, kind, text, bytes, description }) => ({
+        seq,
+        offline,
+        sent: sentAt !== 0 || uncertain,
+        kind,
+        text,
+        bytes,
+        description,
+      }))
     return { stream: this.stream, nextSeq: this.nextSeq, items }
   }
 
-  /** Takes back a snapshot's messages (before anything new is sent); each settles through `settled`. */
-  restore(snap: OutboxSnapshot, now: number, settled: (item: OutboxSnapshot['items'][number], r: SendResult) => void): void {
+  /**
+   * Takes back a snapshot's messages (before anything new is sent); each settles through
+   * `settled`. Their send timeout starts at `startClock` (when the session is up), not now.
+   */
+  restore(snap: OutboxSnapshot, settled: (item: SavedMessage, r: SendResult) => void): void {
+    const now = this.now()
     this.nextSeq = Math.max(this.nextSeq, snap.nextSeq)
     for (const item of snap.items) {
       this.queue.push({
@@ -121,23 +159,37 @@ export class PeerOutbox {
         offline: item.offline,
         size: messageBodyBytes(item.kind, item.text, item.bytes),
         createdAt: now,
-        deadline: now + this.opts.timeoutMs,
+        deadline: Infinity,
         recoverable: false,
         sentAt: 0,
         path: null,
         attempts: 0,
+        uncertain: item.sent,
+        reported: false,
         resolve: (r) => settled(item, r),
       })
     }
     this.queue.sort((a, b) => a.seq - b.seq)
-    this.pump(now)
+    this.pump()
+  }
+
+  /** The session is up: restored messages start their send timeout now. */
+  startClock(): void {
+    const now = this.now()
+    for (const o of [...this.inflight.values(), ...this.queue]) {
+      if (o.deadline === Infinity) {
+        o.createdAt = now
+        o.deadline = now + this.opts.timeoutMs
+      }
+    }
   }
 
   get idle(): boolean {
     return this.inflight.size === 0 && this.queue.length === 0
   }
 
-  send(body: OutgoingBody, size: number, now: number, options: SendOptions): Promise<SendResult> {
+  send(body: OutgoingBody, size: number, options: SendOptions): Promise<SendResult> {
+    const now = this.now()
     return new Promise((resolve) => {
       this.queue.push({
         ...body,
@@ -150,28 +202,38 @@ export class PeerOutbox {
         sentAt: 0,
         path: null,
         attempts: 0,
+        uncertain: false,
+        reported: false,
         resolve,
       })
-      this.pump(now)
+      this.pump()
       if (body.channel === '') this.onChange()
     })
   }
 
-  /** Cumulative acknowledgement from the receiver. */
-  onAck(upTo: number, now: number): void {
+  /** The receiver's acknowledgement: everything up to `upTo` reached its app but what it says is missing. */
+  onAck(ack: Pick<PeerAckFrame, 'upTo' | 'missing' | 'known'>): void {
     for (const o of [...this.inflight.values()]) {
-      if (o.seq > upTo) break
-      this.settle(o, PeerMessageState.RECEIVED_BY_PEER)
+      if (o.seq > ack.upTo) break
+      if (inRanges(o.seq, ack.missing)) this.settle(o, PeerMessageState.FAILURE)
+      else if (o.seq < ack.known) this.settle(o, PeerMessageState.SENT_TIMEOUT)
+      else this.settle(o, PeerMessageState.RECEIVED_BY_PEER)
     }
-    this.pump(now)
+    this.pump()
   }
 
   /** Timer tick: time out, and send again what was not acknowledged in time. */
-  tick(now: number): void {
+  tick(): void {
+    const now = this.now()
     const recovering: Outgoing[] = []
     for (const o of [...this.inflight.values(), ...this.queue]) {
       if (o.deadline <= now) this.settle(o, PeerMessageState.SENT_TIMEOUT)
-      else if (o.recoverable && now - o.createdAt > this.opts.timeoutMs) recovering.push(o)
+      else if (o.recoverable && now - o.createdAt > this.opts.timeoutMs) {
+        // Past the send timeout the sender hears SENT_TIMEOUT (not confirmed); the copy stays,
+        // for a member that comes back within the recovery window.
+        this.report(o, PeerMessageState.SENT_TIMEOUT)
+        recovering.push(o)
+      }
     }
     // Beyond the send timeout only the most recent few are kept for the receiver's return.
     for (const o of recovering.slice(0, Math.max(0, recovering.length - this.opts.recoveryMessages))) {
@@ -179,21 +241,23 @@ export class PeerOutbox {
     }
     for (const o of this.inflight.values()) {
       // A copy sent direct and not acknowledged goes again through the relay: the link may be dead.
-      if (now - o.sentAt >= this.opts.retransmitMs) this.transmit(o, now, o.path === 'direct')
+      if (now - o.sentAt >= this.opts.retransmitMs) this.transmit(o, o.path === 'direct')
     }
-    this.pump(now)
+    this.pump()
   }
 
   /** A path came back (link open, rendezvous reconnected): resend what waits on a dead path. */
-  resendVia(path: Path | null, now: number): void {
-    for (const o of this.inflight.values()) if (o.path === path || o.sentAt === 0) this.transmit(o, now)
-    this.pump(now)
+  resendVia(path: Path | null): void {
+    for (const o of this.inflight.values()) if (o.path === path || o.sentAt === 0) this.transmit(o)
+    this.pump()
   }
 
   /** Gives up a channel's pending copies (the receiver or we left it). */
-  dropChannel(channel: string, now: number): void {
-    for (const o of [...this.inflight.values(), ...this.queue]) if (o.channel === channel) this.settle(o, PeerMessageState.FAILURE)
-    this.pump(now)
+  dropChannel(channel: string): void {
+    for (const o of [...this.inflight.values(), ...this.queue]) {
+      if (o.channel === channel) this.settle(o, o.uncertain ? PeerMessageState.SENT_TIMEOUT : PeerMessageState.FAILURE)
+    }
+    this.pump()
   }
 
   /** Ends everything pending with `state` (logout). */
@@ -207,7 +271,7 @@ export class PeerOutbox {
     return this.queue[0]?.seq ?? this.nextSeq
   }
 
-  private pump(now: number): void {
+  private pump(): void {
     while (
       this.queue.length > 0 &&
       this.inflight.size < this.opts.windowMessages &&
@@ -216,11 +280,12 @@ export class PeerOutbox {
       const o = this.queue.shift()!
       this.inflight.set(o.seq, o)
       this.inflightBytes += o.size
-      this.transmit(o, now)
+      this.transmit(o)
     }
   }
 
-  private transmit(o: Outgoing, now: number, viaRelay = false): void {
+  private transmit(o: Outgoing, viaRelay = false): void {
+    const now = this.now()
     const bytes = encodePeerFrame({
       type: PeerFrameType.MESSAGE,
       stream: this.stream,
@@ -237,35 +302,51 @@ export class PeerOutbox {
     o.attempts++
     if (!viaRelay && this.transport.direct(this.uid, bytes)) {
       o.path = 'direct'
+      o.uncertain = true
       return
     }
     o.path = 'relay'
     const attempt = o.attempts
     this.transport.relay(this.uid, bytes, o.offline).then(
-      (status) => {
-        // The peer is online even if its acknowledgement overtook this answer (same socket read).
-        if (status === RelayStatus.RELAYED) this.transport.peerReachable(this.uid)
-        else this.transport.peerGone(this.uid)
-        if (!this.inflight.has(o.seq)) return
-        if (status === RelayStatus.RELAYED) return
-        if (status === RelayStatus.STORED) {
-          o.path = 'offline'
-          this.settle(o, PeerMessageState.CACHED_BY_SERVER)
-        } else this.settle(o, PeerMessageState.PEER_UNREACHABLE)
-        this.pump(Date.now())
-      },
-      (err: unknown) => {
-        if (!this.inflight.has(o.seq)) return
-        const code = err instanceof PlazaError ? err.code : ErrorCode.INTERNAL
-        // First attempts report refusals; a refused retransmission just waits for the next try.
-        if (code === ErrorCode.TOO_OFTEN && attempt === 1) this.settle(o, PeerMessageState.TOO_OFTEN)
-        else if (code === ErrorCode.INVALID_USER_ID) this.settle(o, PeerMessageState.INVALID_USER_ID)
-        else if (code === ErrorCode.INVALID_MESSAGE || code === ErrorCode.FRAME_TOO_LARGE) {
-          this.settle(o, PeerMessageState.INVALID_MESSAGE)
-        } else o.sentAt = Math.min(o.sentAt, Date.now() - this.opts.retransmitMs / 2)
-        this.pump(Date.now())
-      },
+      (status) => this.onRelayStatus(o, status),
+      (err: unknown) => this.onRelayError(o, attempt, err instanceof PlazaError ? err.code : ErrorCode.INTERNAL),
     )
+  }
+
+  private onRelayStatus(o: Outgoing, status: RelayStatus): void {
+    // The peer is online even if its acknowledgement overtook this answer (same socket read).
+    if (status === RelayStatus.RELAYED) this.transport.peerReachable(this.uid)
+    else this.transport.peerGone(this.uid)
+    if (!this.inflight.has(o.seq)) return
+    if (status === RelayStatus.RELAYED) {
+      o.uncertain = true
+      return
+    }
+    if (status === RelayStatus.STORED) {
+      o.path = 'offline'
+      this.settle(o, PeerMessageState.CACHED_BY_SERVER)
+      // The peer is offline: what is still in flight before it goes the same way now, so that
+      // the store keeps (or refuses) it too rather than leaving a gap the receiver waits on.
+      for (const earlier of this.inflight.values()) if (earlier.seq < o.seq && earlier.path !== 'offline') this.transmit(earlier, true)
+    } else if (!o.uncertain) this.settle(o, PeerMessageState.PEER_UNREACHABLE)
+    this.pump()
+  }
+
+  private onRelayError(o: Outgoing, attempt: number, code: ErrorCode): void {
+    if (!this.inflight.has(o.seq)) return
+    const certain = !o.uncertain
+    if (code === ErrorCode.TOO_OFTEN && attempt === 1 && certain && !o.recoverable) this.settle(o, PeerMessageState.TOO_OFTEN)
+    else if (code === ErrorCode.INVALID_USER_ID && certain) this.settle(o, PeerMessageState.INVALID_USER_ID)
+    else if ((code === ErrorCode.INVALID_MESSAGE || code === ErrorCode.FRAME_TOO_LARGE) && certain) {
+      this.settle(o, PeerMessageState.INVALID_MESSAGE)
+    } else if (code === ErrorCode.NOT_IN_CHANNEL && certain) this.settle(o, PeerMessageState.FAILURE)
+    else {
+      // The node may have relayed it before the answer was lost.
+      if (code === ErrorCode.CONNECTION_LOST || code === ErrorCode.TIMEOUT) o.uncertain = true
+      // Transient (not connected, too often for now, lost): the next tick tries again, sooner.
+      o.sentAt = Math.min(o.sentAt, this.now() - this.opts.retransmitMs / 2)
+    }
+    this.pump()
   }
 
   private settle(o: Outgoing, state: PeerMessageState): void {
@@ -275,12 +356,17 @@ export class PeerOutbox {
       if (i < 0) return
       this.queue.splice(i, 1)
     }
-    const sent = o.sentAt !== 0
     if (o.channel === '') this.onChange()
+    this.report(o, state)
+  }
+
+  private report(o: Outgoing, state: PeerMessageState): void {
+    if (o.reported) return
+    o.reported = true
     o.resolve({
       state,
       hasPeerReceived: state === PeerMessageState.RECEIVED_BY_PEER,
-      path: sent ? o.path : null,
+      path: o.sentAt !== 0 ? o.path : null,
     })
   }
 }

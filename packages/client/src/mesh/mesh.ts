@@ -1,6 +1,7 @@
-import SimplePeer from 'simple-peer'
+import type { TimerHandle } from '@plaza/protocol'
 import { Emitter } from '../emitter.js'
-import { randomId } from '../random.js'
+import type { Runtime } from '../runtime.js'
+import { createSimplePeerLink, type CreateLink, type PeerLink } from './link.js'
 
 export interface MeshOptions {
   /** WebRTC implementation for Node (`@roamhq/wrtc`); the browser's own when absent. */
@@ -17,6 +18,8 @@ export interface MeshOptions {
   retryAfterFailureMs: number
   /** An open link whose ICE stays disconnected this long is dropped (the peer is likely gone). Default 3 s. */
   disconnectedGraceMs?: number
+  /** Makes links; simple-peer by default. */
+  createLink?: CreateLink
 }
 
 type LinkState = 'connecting' | 'open'
@@ -29,12 +32,12 @@ interface Link {
   uid: string
   linkId: string
   initiator: boolean
-  peer: SimplePeer.Instance
+  peer: PeerLink
   state: LinkState
   lastActive: number
-  connectTimer: ReturnType<typeof setTimeout> | null
+  connectTimer: TimerHandle | null
   /** Set while ICE reports "disconnected" on an open link. */
-  disconnectedTimer: ReturnType<typeof setTimeout> | null
+  disconnectedTimer: TimerHandle | null
 }
 
 type MeshEvents = {
@@ -52,15 +55,18 @@ type MeshEvents = {
 export class Mesh extends Emitter<MeshEvents> {
   private readonly links = new Map<string, Link>()
   private readonly failures = new Map<string, { until: number; delayMs: number }>()
-  private idleTimer: ReturnType<typeof setInterval> | null = null
+  private idleTimer: TimerHandle | null = null
   private closed = false
+  private readonly createLink: CreateLink
 
   constructor(
     private readonly self: () => string,
     private readonly sendSignal: (to: string, data: string) => boolean,
     private readonly opts: MeshOptions,
+    private readonly rt: Runtime,
   ) {
     super()
+    this.createLink = opts.createLink ?? createSimplePeerLink
   }
 
   isOpen(uid: string): boolean {
@@ -82,7 +88,7 @@ export class Mesh extends Emitter<MeshEvents> {
       this.drop(link, true)
       return false
     }
-    link.lastActive = Date.now()
+    link.lastActive = this.rt.clock.now()
     return true
   }
 
@@ -90,9 +96,9 @@ export class Mesh extends Emitter<MeshEvents> {
   connect(uid: string): void {
     if (this.closed || this.links.has(uid) || uid === this.self()) return
     const failed = this.failures.get(uid)
-    if (failed && failed.until > Date.now()) return
+    if (failed && failed.until > this.rt.clock.now()) return
     if (!this.makeRoom()) return
-    this.create(uid, randomId(), true)
+    this.create(uid, this.rt.randomId(), true)
   }
 
   /** A signal from `from`, relayed by the rendezvous. */
@@ -107,7 +113,7 @@ export class Mesh extends Emitter<MeshEvents> {
     if (typeof msg !== 'object' || msg === null || typeof msg.l !== 'string' || typeof msg.s !== 'object' || msg.s === null) {
       return
     }
-    const signal = msg.s as SimplePeer.SignalData
+    const signal = msg.s as { type?: string }
     const link = this.links.get(from)
     if (link && link.linkId === msg.l) {
       this.feed(link, signal)
@@ -138,7 +144,7 @@ export class Mesh extends Emitter<MeshEvents> {
 
   close(): void {
     this.closed = true
-    if (this.idleTimer) clearInterval(this.idleTimer)
+    this.rt.clock.clearInterval(this.idleTimer)
     this.idleTimer = null
     for (const link of [...this.links.values()]) this.drop(link, false)
     this.failures.clear()
@@ -150,7 +156,7 @@ export class Mesh extends Emitter<MeshEvents> {
     this.closed = false
   }
 
-  private feed(link: Link, signal: SimplePeer.SignalData): void {
+  private feed(link: Link, signal: object): void {
     try {
       link.peer.signal(signal)
     } catch {
@@ -159,33 +165,28 @@ export class Mesh extends Emitter<MeshEvents> {
   }
 
   private create(uid: string, linkId: string, initiator: boolean): Link {
-    const peer = new SimplePeer({
-      initiator,
-      trickle: true,
-      wrtc: this.opts.wrtc as SimplePeer.Options['wrtc'],
-      config: this.opts.rtcConfig,
-      channelConfig: { ordered: true },
-    })
-    const link: Link = { uid, linkId, initiator, peer, state: 'connecting', lastActive: Date.now(), connectTimer: null, disconnectedTimer: null }
+    const clock = this.rt.clock
+    const peer = this.createLink({ initiator, wrtc: this.opts.wrtc, rtcConfig: this.opts.rtcConfig })
+    const link: Link = { uid, linkId, initiator, peer, state: 'connecting', lastActive: clock.now(), connectTimer: null, disconnectedTimer: null }
     this.links.set(uid, link)
-    link.connectTimer = setTimeout(() => this.drop(link, true), this.opts.connectTimeoutMs)
-    peer.on('signal', (signal: SimplePeer.SignalData) => {
+    link.connectTimer = clock.setTimeout(() => this.drop(link, true), this.opts.connectTimeoutMs)
+    peer.on('signal', (signal: object) => {
       if (this.links.get(uid) !== link) return
       if (!this.sendSignal(uid, JSON.stringify({ l: linkId, s: signal }))) this.drop(link, true)
     })
     peer.on('connect', () => {
       if (this.links.get(uid) !== link) return
-      if (link.connectTimer) clearTimeout(link.connectTimer)
+      clock.clearTimeout(link.connectTimer)
       link.connectTimer = null
       link.state = 'open'
-      link.lastActive = Date.now()
+      link.lastActive = clock.now()
       this.failures.delete(uid)
       this.startIdleTimer()
       this.emit('open', uid)
     })
     peer.on('data', (data: Uint8Array) => {
       if (this.links.get(uid) !== link) return
-      link.lastActive = Date.now()
+      link.lastActive = clock.now()
       this.emit('data', uid, data)
     })
     // simple-peer only gives up on ICE "failed" (~30 s after a peer vanishes); a link that stays
@@ -193,9 +194,9 @@ export class Mesh extends Emitter<MeshEvents> {
     peer.on('iceStateChange', (state: string) => {
       if (this.links.get(uid) !== link || link.state !== 'open') return
       if (state === 'disconnected' && !link.disconnectedTimer) {
-        link.disconnectedTimer = setTimeout(() => this.drop(link, false), this.opts.disconnectedGraceMs ?? 3000)
+        link.disconnectedTimer = clock.setTimeout(() => this.drop(link, false), this.opts.disconnectedGraceMs ?? 3000)
       } else if (state === 'connected' || state === 'completed') {
-        if (link.disconnectedTimer) clearTimeout(link.disconnectedTimer)
+        clock.clearTimeout(link.disconnectedTimer)
         link.disconnectedTimer = null
       }
     })
@@ -211,8 +212,8 @@ export class Mesh extends Emitter<MeshEvents> {
   private drop(link: Link, failed: boolean): void {
     if (this.links.get(link.uid) !== link) return
     this.links.delete(link.uid)
-    if (link.connectTimer) clearTimeout(link.connectTimer)
-    if (link.disconnectedTimer) clearTimeout(link.disconnectedTimer)
+    this.rt.clock.clearTimeout(link.connectTimer)
+    this.rt.clock.clearTimeout(link.disconnectedTimer)
     const wasOpen = link.state === 'open'
     try {
       link.peer.destroy()
@@ -231,7 +232,7 @@ export class Mesh extends Emitter<MeshEvents> {
       const oldest = this.failures.keys().next().value
       if (oldest !== undefined) this.failures.delete(oldest)
     }
-    this.failures.set(uid, { until: Date.now() + delayMs, delayMs })
+    this.failures.set(uid, { until: this.rt.clock.now() + delayMs, delayMs })
   }
 
   /** Below the cap, or made so by closing the least recently used link idle for 5 s. */
@@ -239,21 +240,21 @@ export class Mesh extends Emitter<MeshEvents> {
     if (this.links.size < this.opts.maxLinks) return true
     let lru: Link | null = null
     for (const l of this.links.values()) if (l.state === 'open' && (!lru || l.lastActive < lru.lastActive)) lru = l
-    if (!lru || Date.now() - lru.lastActive < 5000) return false
+    if (!lru || this.rt.clock.now() - lru.lastActive < 5000) return false
     this.drop(lru, false)
     return true
   }
 
   private startIdleTimer(): void {
     if (this.idleTimer) return
-    this.idleTimer = setInterval(
+    this.idleTimer = this.rt.clock.setInterval(
       () => {
-        const now = Date.now()
+        const now = this.rt.clock.now()
         for (const l of [...this.links.values()]) {
           if (l.state === 'open' && now - l.lastActive > this.opts.idleTimeoutMs) this.drop(l, false)
         }
         if (this.links.size === 0 && this.idleTimer) {
-          clearInterval(this.idleTimer)
+          this.rt.clock.clearInterval(this.idleTimer)
           this.idleTimer = null
         }
       },

@@ -8,10 +8,13 @@ import {
   PlazaError,
   decodeServerFrame,
   encodeFrame,
+  peekRequestId,
   type ClientFrame,
   type ServerFrame,
+  type TimerHandle,
 } from '@plaza/protocol'
 import { Emitter } from '../emitter.js'
+import type { Runtime } from '../runtime.js'
 
 /** The subset of the WebSocket API we use; the browser's and `ws`'s both fit. */
 export interface WebSocketLike {
@@ -41,9 +44,14 @@ export interface SignalingOptions {
 
 type SessionEvents = {
   state: [State, Reason]
-  /** Logged in (again). `resumed`: the node kept our session, subscriptions and all. */
-  ready: [{ resumed: boolean }]
+  /**
+   * Logged in (again). `resumed`: the node kept our session, subscriptions and all;
+   * `resync`: but frames queued for it were lost, so what they carried must be fetched again.
+   */
+  ready: [{ resumed: boolean; resync: boolean }]
   frame: [ServerFrame]
+  /** A frame from the node that could not be decoded and answered no pending request. */
+  protocolError: [PlazaError]
   tokenWillExpire: []
   tokenExpired: []
 }
@@ -51,7 +59,7 @@ type SessionEvents = {
 interface PendingRequest {
   resolve: (f: ServerFrame) => void
   reject: (e: PlazaError) => void
-  timer: ReturnType<typeof setTimeout>
+  timer: TimerHandle
 }
 
 const OPEN = 1
@@ -68,9 +76,9 @@ export class SignalingSession extends Emitter<SessionEvents> {
   private sessionId = ''
   private nextReqId = 1
   private readonly requests = new Map<number, PendingRequest>()
-  private pingTimer: ReturnType<typeof setInterval> | null = null
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null
-  private loginTimer: ReturnType<typeof setTimeout> | null = null
+  private pingTimer: TimerHandle | null = null
+  private reconnectTimer: TimerHandle | null = null
+  private loginTimer: TimerHandle | null = null
   private lastHeard = 0
   private pingIntervalMs = 2000
   private attempts = 0
@@ -79,7 +87,10 @@ export class SignalingSession extends Emitter<SessionEvents> {
   clockOffset = 0
   private loginWaiter: { resolve: () => void; reject: (e: PlazaError) => void } | null = null
 
-  constructor(private readonly opts: SignalingOptions) {
+  constructor(
+    private readonly opts: SignalingOptions,
+    private readonly rt: Runtime,
+  ) {
     super()
   }
 
@@ -121,13 +132,17 @@ export class SignalingSession extends Emitter<SessionEvents> {
     return true
   }
 
-  /** Sends a request frame built with a fresh reqId and waits for the frame that answers it. */
+  /**
+   * Sends a request frame built with a fresh reqId and waits for the frame that answers it.
+   * Rejects NOT_CONNECTED if it could not be sent; CONNECTION_LOST or TIMEOUT if it was sent
+   * but no answer came (the node may or may not have acted on it).
+   */
   request(build: (reqId: number) => ClientFrame, timeoutMs = this.opts.requestTimeoutMs): Promise<ServerFrame> {
     const reqId = this.nextReqId++
     if (this.nextReqId > 2 ** 31) this.nextReqId = 1
     return new Promise((resolve, reject) => {
       if (!this.send(build(reqId))) return reject(new PlazaError(ErrorCode.NOT_CONNECTED, 'not connected'))
-      const timer = setTimeout(() => {
+      const timer = this.rt.clock.setTimeout(() => {
         this.requests.delete(reqId)
         reject(new PlazaError(ErrorCode.TIMEOUT, 'request timed out'))
       }, timeoutMs)
@@ -138,7 +153,7 @@ export class SignalingSession extends Emitter<SessionEvents> {
   /** Closes for good (no reconnect). */
   shutdown(state: State, reason: Reason): void {
     this.clearTimers()
-    this.failRequests(new PlazaError(ErrorCode.NOT_CONNECTED, 'session closed'))
+    this.failRequests(new PlazaError(ErrorCode.CONNECTION_LOST, 'session closed'))
     this.discardSocket(1000, reason)
     this.sessionId = ''
     if (this.loginWaiter) {
@@ -183,7 +198,7 @@ export class SignalingSession extends Emitter<SessionEvents> {
     ws.onerror = () => {
       /* onclose follows */
     }
-    this.loginTimer = setTimeout(() => {
+    this.loginTimer = this.rt.clock.setTimeout(() => {
       if (this.ws === ws) this.onLoginTimeout()
     }, this.opts.loginTimeoutMs)
   }
@@ -198,16 +213,24 @@ export class SignalingSession extends Emitter<SessionEvents> {
   private onMessage(data: unknown): void {
     if (!(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) return
     const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    this.lastHeard = this.rt.clock.now()
     let f: ServerFrame
     try {
       f = decodeServerFrame(bytes)
-    } catch {
-      return // a node that speaks nonsense is not our user's problem; liveness decides
+    } catch (err) {
+      // Never a silent timeout: the request this answered (if any) fails with the codec's code.
+      const e = err instanceof PlazaError ? err : new PlazaError(ErrorCode.MALFORMED_FRAME, String(err))
+      const req = this.requests.get(peekRequestId(bytes))
+      if (req) {
+        this.requests.delete(peekRequestId(bytes))
+        this.rt.clock.clearTimeout(req.timer)
+        req.reject(e)
+      } else this.emit('protocolError', e)
+      return
     }
-    this.lastHeard = Date.now()
     switch (f.type) {
       case FrameType.LOGIN_OK:
-        return this.onLoginOk(f.sessionId, f.resumed, f.pingIntervalMs, f.serverTs, f.tokenExpiresAt)
+        return this.onLoginOk(f.sessionId, f.resumed, f.resync, f.pingIntervalMs, f.serverTs, f.tokenExpiresAt)
       case FrameType.LOGIN_FAILED:
         return this.onLoginFailed(new PlazaError(f.code, f.message))
       case FrameType.KICKED: {
@@ -223,7 +246,7 @@ export class SignalingSession extends Emitter<SessionEvents> {
       case FrameType.TOKEN_WILL_EXPIRE:
         return this.emit('tokenWillExpire')
       case FrameType.PONG:
-        this.clockOffset = f.serverTs - Math.round((f.ts + Date.now()) / 2)
+        this.clockOffset = f.serverTs - Math.round((f.ts + this.rt.clock.now()) / 2)
         return
       default:
         // Answers carry the reqId of their request; reqId 0 (or none) is an event.
@@ -231,7 +254,7 @@ export class SignalingSession extends Emitter<SessionEvents> {
           const req = this.requests.get(f.reqId)
           if (req) {
             this.requests.delete(f.reqId)
-            clearTimeout(req.timer)
+            this.rt.clock.clearTimeout(req.timer)
             if (f.type === FrameType.RESULT && f.code !== ErrorCode.OK) req.reject(new PlazaError(f.code, f.message))
             else req.resolve(f)
           }
@@ -241,17 +264,17 @@ export class SignalingSession extends Emitter<SessionEvents> {
     }
   }
 
-  private onLoginOk(sessionId: string, resumed: boolean, pingIntervalMs: number, serverTs: number, exp: number): void {
-    if (this.loginTimer) clearTimeout(this.loginTimer)
+  private onLoginOk(sessionId: string, resumed: boolean, resync: boolean, pingIntervalMs: number, serverTs: number, exp: number): void {
+    this.rt.clock.clearTimeout(this.loginTimer)
     this.loginTimer = null
     this.sessionId = sessionId
     this.attempts = 0
     this.tokenExpiresAt = exp
-    this.clockOffset = serverTs - Date.now()
+    this.clockOffset = serverTs - this.rt.clock.now()
     this.pingIntervalMs = Math.max(250, pingIntervalMs)
     this.startKeepalive()
     this.setState(State.CONNECTED, Reason.LOGIN_SUCCESS)
-    this.emit('ready', { resumed })
+    this.emit('ready', { resumed, resync })
     if (this.loginWaiter) {
       this.loginWaiter.resolve()
       this.loginWaiter = null
@@ -280,15 +303,16 @@ export class SignalingSession extends Emitter<SessionEvents> {
   }
 
   private startKeepalive(): void {
-    if (this.pingTimer) clearInterval(this.pingTimer)
-    this.lastHeard = Date.now()
+    const clock = this.rt.clock
+    clock.clearInterval(this.pingTimer)
+    this.lastHeard = clock.now()
     const deadAfter = Math.max(3 * this.pingIntervalMs, 1000)
-    this.pingTimer = setInterval(() => {
-      if (Date.now() - this.lastHeard > deadAfter) {
+    this.pingTimer = clock.setInterval(() => {
+      if (clock.now() - this.lastHeard > deadAfter) {
         this.onLost(new PlazaError(ErrorCode.TIMEOUT, 'no answer from the rendezvous'))
         return
       }
-      this.send({ type: FrameType.PING, ts: Date.now() })
+      this.send({ type: FrameType.PING, ts: clock.now() })
     }, this.pingIntervalMs)
   }
 
@@ -297,13 +321,13 @@ export class SignalingSession extends Emitter<SessionEvents> {
     if (this.state === State.CONNECTING) return this.failFirstLogin(Reason.LOGIN_FAILURE, err)
     if (this.state !== State.CONNECTED && this.state !== State.RECONNECTING) return
     this.clearTimers()
-    this.failRequests(new PlazaError(ErrorCode.NOT_CONNECTED, 'connection lost'))
+    this.failRequests(new PlazaError(ErrorCode.CONNECTION_LOST, 'connection lost'))
     this.discardSocket(CloseCode.GOING_AWAY, 'connection lost')
     this.setState(State.RECONNECTING, Reason.INTERRUPTED)
     const base = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectMinMs * 2 ** this.attempts)
-    const delay = base * (0.5 + Math.random())
+    const delay = base * (0.5 + this.rt.random())
     this.attempts = Math.min(this.attempts + 1, 16)
-    this.reconnectTimer = setTimeout(() => {
+    this.reconnectTimer = this.rt.clock.setTimeout(() => {
       this.reconnectTimer = null
       this.open()
     }, delay)
@@ -326,16 +350,16 @@ export class SignalingSession extends Emitter<SessionEvents> {
 
   private failRequests(err: PlazaError): void {
     for (const [id, req] of this.requests) {
-      clearTimeout(req.timer)
+      this.rt.clock.clearTimeout(req.timer)
       req.reject(err)
       this.requests.delete(id)
     }
   }
 
   private clearTimers(): void {
-    if (this.pingTimer) clearInterval(this.pingTimer)
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
-    if (this.loginTimer) clearTimeout(this.loginTimer)
+    this.rt.clock.clearInterval(this.pingTimer)
+    this.rt.clock.clearTimeout(this.reconnectTimer)
+    this.rt.clock.clearTimeout(this.loginTimer)
     this.pingTimer = this.reconnectTimer = this.loginTimer = null
   }
 }

@@ -4,6 +4,7 @@ import type { PlazaStorage } from './storage.js'
 
 /** One file per key in a directory (Node). Writes go to a temporary file, then rename. */
 export class FileStorage implements PlazaStorage {
+  readonly durable = true
   private ready: Promise<unknown>
   constructor(private readonly dir: string) {
     this.ready = mkdir(dir, { recursive: true })

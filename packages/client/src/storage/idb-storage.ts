@@ -3,6 +3,7 @@ import type { PlazaStorage } from './storage.js'
 
 /** IndexedDB through idb-keyval: the browser default. One database per origin, "plaza". */
 export class IdbStorage implements PlazaStorage {
+  readonly durable = true
   private readonly store: UseStore
   constructor(dbName = 'plaza', storeName = 'kv') {
     this.store = createStore(dbName, storeName)

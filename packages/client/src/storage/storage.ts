@@ -1,8 +1,16 @@
+import type { Clock, TimerHandle } from '@plaza/protocol'
+
 /**
  * Where a client keeps what must outlive it: the outbox of unacknowledged peer messages and
  * cached channel documents. One small interface; idb-keyval in browsers, memory or files in Node.
  */
 export interface PlazaStorage {
+  /**
+   * True when what is written outlives the process (IndexedDB, files). Only then does the client
+   * save its outbox and inbox, and only then does it hold a message's acknowledgement until its
+   * record of the message is saved (exactly once across a reload).
+   */
+  readonly durable?: boolean
   get(key: string): Promise<Uint8Array | undefined>
   set(key: string, value: Uint8Array): Promise<void>
   del(key: string): Promise<void>
@@ -10,6 +18,7 @@ export interface PlazaStorage {
 
 /** Keeps nothing past the process (the default in Node). */
 export class MemoryStorage implements PlazaStorage {
+  readonly durable = false
   private readonly data = new Map<string, Uint8Array>()
   async get(key: string): Promise<Uint8Array | undefined> {
     return this.data.get(key)
@@ -28,22 +37,29 @@ export class MemoryStorage implements PlazaStorage {
  */
 export class DebouncedWriter {
   private pending = new Map<string, () => Uint8Array | null>()
-  private timer: ReturnType<typeof setTimeout> | null = null
+  private timer: TimerHandle | null = null
+  private timerDue = 0
   private writing: Promise<void> = Promise.resolve()
 
   constructor(
     private readonly storage: PlazaStorage,
+    private readonly clock: Clock,
     private readonly delayMs = 50,
   ) {}
 
-  /** Schedules a write of `produce()` (null deletes the key). */
-  schedule(key: string, produce: () => Uint8Array | null): void {
+  /** Schedules a write of `produce()` (null deletes the key); `soon` writes at the next turn. */
+  schedule(key: string, produce: () => Uint8Array | null, soon = false): void {
     this.pending.set(key, produce)
-    if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.delayMs)
+    const due = this.clock.now() + (soon ? 0 : this.delayMs)
+    if (this.timer && this.timerDue <= due) return
+    this.clock.clearTimeout(this.timer)
+    this.timerDue = due
+    this.timer = this.clock.setTimeout(() => void this.flush(), soon ? 0 : this.delayMs)
   }
 
+  /** Writes everything scheduled; resolves once it is written (and what was written before). */
   async flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer)
+    this.clock.clearTimeout(this.timer)
     this.timer = null
     const batch = this.pending
     this.pending = new Map()

@@ -1,0 +1,346 @@
+import * as Y from 'yjs'
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import * as sync from 'y-protocols/sync'
+import {
+  CHANNEL_ATTRIBUTES_MAP,
+  Decoder,
+  Encoder,
+  ErrorCode,
+  FrameType,
+  MAX_ATTRIBUTE_KEYS,
+  MAX_ATTRIBUTE_KEY_BYTES,
+  MAX_ATTRIBUTE_VALUE_BYTES,
+  PlazaError,
+  SyncKind,
+  readChannelAttributes,
+  writeChannelAttributes,
+  type AttributeOp,
+  type ChannelAttribute,
+  type ClientFrame,
+  type ServerFrame,
+  type TimerHandle,
+} from '@plaza/protocol'
+import type { Runtime } from '../runtime.js'
+
+export type ChannelAttributes = Record<string, ChannelAttribute>
+
+/** What a channel document needs from its client. */
+export interface ChannelDocHost {
+  readonly uid: string
+  readonly requestTimeoutMs: number
+  request(build: (reqId: number) => ClientFrame): Promise<ServerFrame>
+  sendToNode(frame: ClientFrame): boolean
+  loadCache(channel: string): Promise<Uint8Array | undefined>
+  saveCache(channel: string, produce: () => Uint8Array | null): void
+}
+
+/** An attribute verb written here and not yet confirmed by the node. */
+interface PendingWrite {
+  op: AttributeOp
+  attrs: Record<string, string>
+  keys: string[]
+  notify: boolean
+  ts: number
+  /** The Yjs update it made, and on which generation; null once it must be applied again. */
+  update: Uint8Array | null
+  epoch: number
+  /** True while a request for it is under way. */
+  sending: boolean
+  settle: ((err: PlazaError | null) => void) | null
+}
+
+const REMOTE = 'remote'
+const CACHE_VERSION = 2
+/** Pending writes kept (and cached) at most: the attribute write rate limit keeps it far below. */
+const MAX_PENDING_WRITES = 256
+
+/**
+ * One member's replica of a channel's attribute document. The node holds the authoritative
+ * replica: it checks every write against the limits and passes accepted ones to all members,
+ * so members apply only what the node sanctioned, plus their own writes until the node
+ * confirms or refuses them. When the node compacts the document it starts a new generation
+ * (`epoch`); a member on another generation drops its copy, takes the node's, and writes its
+ * unconfirmed verbs again on top. The document's size follows the live attributes, never
+ * the number of writers.
+ */
+export class ChannelDoc {
+  epoch = 0
+  doc: Y.Doc
+  private pending: PendingWrite[] = []
+  /** Resolved by the node's step 2 answering our step 1. */
+  private syncing: { resolve: () => void; reject: (e: PlazaError) => void; timer: TimerHandle } | null = null
+  private live = false
+  /** A step 1 went to the node; its step 2 completes a sync (and sends unconfirmed writes again). */
+  private awaitingStep2 = false
+  private cacheLoaded: Promise<void> | null = null
+
+  constructor(
+    readonly channelId: string,
+    private readonly host: ChannelDocHost,
+    private readonly rt: Runtime,
+    /** The attributes changed; `notify`: the writer asked members to be told. */
+    private readonly onChange: (notify: boolean) => void,
+  ) {
+    this.doc = this.newDoc()
+  }
+
+  /** The attributes as this replica holds them. */
+  attributes(): ChannelAttributes {
+    return Object.fromEntries(readChannelAttributes(this.doc.getMap(CHANNEL_ATTRIBUTES_MAP)))
+  }
+
+  /** Loads the cached replica (and unconfirmed writes) once; later calls wait for the same load. */
+  loadCached(): Promise<void> {
+    this.cacheLoaded ??= this.host
+      .loadCache(this.channelId)
+      .then((bytes) => {
+        if (bytes && !this.live) this.fromCache(bytes)
+      })
+      .catch(() => undefined)
+    return this.cacheLoaded
+  }
+
+  /** Syncs with the node's replica (after a join, a fresh session, or frames lost); resolves once in sync. */
+  sync(): Promise<void> {
+    this.live = true
+    this.syncing?.reject(new PlazaError(ErrorCode.CONNECTION_LOST, 'sync started again'))
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = this.rt.clock.setTimeout(() => {
+        this.syncing = null
+        reject(new PlazaError(ErrorCode.TIMEOUT, 'channel document did not sync'))
+      }, this.host.requestTimeoutMs)
+      this.syncing = {
+        resolve: () => (this.rt.clock.clearTimeout(timer), resolve()),
+        reject: (e) => (this.rt.clock.clearTimeout(timer), reject(e)),
+        timer,
+      }
+    })
+    this.sendStep1()
+    return done
+  }
+
+  /** Left the channel or logged out: stop waiting; keep the replica and unconfirmed writes. */
+  stop(): void {
+    this.live = false
+    this.awaitingStep2 = false
+    this.syncing?.reject(new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'left the channel'))
+    this.syncing = null
+  }
+
+  /** Writes a verb here and sends it; resolves once the node stored it (at once when not connected). */
+  write(op: AttributeOp, attrs: Record<string, string>, keys: string[], notify: boolean): Promise<void> {
+    const w: PendingWrite = { op, attrs, keys, notify, ts: this.rt.clock.now(), update: null, epoch: this.epoch, sending: false, settle: null }
+    if (!this.apply(w)) return Promise.resolve()
+    if (notify) this.onChange(true)
+    if (this.pending.length >= MAX_PENDING_WRITES) this.pending.shift()?.settle?.(null)
+    this.pending.push(w)
+    this.saveCache()
+    return new Promise<void>((resolve, reject) => {
+      w.settle = (err) => (err ? reject(err) : resolve())
+      if (this.awaitingStep2 || !this.live || !this.send(w)) {
+        // Not connected: the write stands here and goes to the node at the next sync.
+        w.settle = null
+        resolve()
+      }
+    })
+  }
+
+  /** A sync message from the node on its generation `epoch`. */
+  onNodeSync(epoch: number, notify: boolean, payload: Uint8Array): void {
+    let type: number
+    let body: Uint8Array
+    try {
+      const d = decoding.createDecoder(payload)
+      type = decoding.readVarUint(d)
+      body = decoding.readVarUint8Array(d)
+    } catch {
+      return
+    }
+    if (type !== sync.messageYjsSyncStep2 && type !== sync.messageYjsUpdate) return // we never answer the node's step 1
+    if (epoch !== this.epoch) {
+      // The node started a new generation (or we never had one): take the node's from scratch.
+      // A step 2 on another generation is the whole state; an update is not, so ask for the rest.
+      this.reset(epoch)
+      if (type === sync.messageYjsSyncStep2) this.awaitingStep2 = true
+      else if (!this.awaitingStep2) this.sendStep1()
+    }
+    let changed = false
+    const mark = () => (changed = true)
+    this.doc.on('update', mark)
+    try {
+      Y.applyUpdate(this.doc, body, REMOTE)
+    } catch {
+      // A malformed update changes nothing.
+    } finally {
+      this.doc.off('update', mark)
+    }
+    if (changed && notify) this.onChange(true)
+    if (type === sync.messageYjsSyncStep2 && this.awaitingStep2) {
+      this.awaitingStep2 = false
+      this.replay()
+      const s = this.syncing
+      this.syncing = null
+      s?.resolve()
+    }
+  }
+
+  private send(w: PendingWrite): boolean {
+    if (!w.update) return true
+    const encoder = encoding.createEncoder()
+    sync.writeUpdate(encoder, w.update)
+    const payload = encoding.toUint8Array(encoder)
+    const epoch = w.epoch
+    w.sending = true
+    this.host
+      .request((reqId) => ({ type: FrameType.CHANNEL_SYNC_TO_NODE, reqId, channel: this.channelId, epoch, kind: SyncKind.DOC, notify: w.notify, payload }))
+      .then(
+        () => this.confirmed(w, epoch, null),
+        (err: unknown) => this.confirmed(w, epoch, err instanceof PlazaError ? err : new PlazaError(ErrorCode.INTERNAL, String(err))),
+      )
+    return true
+  }
+
+  private confirmed(w: PendingWrite, epoch: number, err: PlazaError | null): void {
+    w.sending = false
+    if (!this.pending.includes(w)) return
+    if (err?.code === ErrorCode.STALE_EPOCH) {
+      // Written on an old generation: made anew on the current one, now if we already moved to it.
+      w.update = null
+      if (this.epoch !== epoch && !this.awaitingStep2 && this.live) this.replay()
+      return
+    }
+    if (err && (err.code === ErrorCode.NOT_CONNECTED || err.code === ErrorCode.CONNECTION_LOST || err.code === ErrorCode.TIMEOUT)) {
+      // Not refused: the write stands here and the next sync sends it again.
+      const settle = w.settle
+      w.settle = null
+      settle?.(null)
+      return
+    }
+    this.pending.splice(this.pending.indexOf(w), 1)
+    this.saveCache()
+    const settle = w.settle
+    w.settle = null
+    if (err) {
+      // The node refused it: this replica holds something the others never will. Start over from the node's.
+      this.reset(this.epoch)
+      if (!this.awaitingStep2 && this.live) this.sendStep1()
+    }
+    settle?.(err)
+  }
+
+  /** After a sync: unconfirmed writes go again (made anew on a new generation). */
+  private replay(): void {
+    for (const w of [...this.pending]) {
+      if (w.sending) continue
+      if (w.epoch !== this.epoch || !w.update) {
+        w.epoch = this.epoch
+        w.update = null
+        try {
+          if (!this.apply(w)) {
+            this.pending.splice(this.pending.indexOf(w), 1)
+            w.settle?.(null)
+            continue
+          }
+        } catch (err) {
+          this.pending.splice(this.pending.indexOf(w), 1)
+          w.settle?.(err instanceof PlazaError ? err : null)
+          continue
+        }
+      }
+      this.send(w)
+    }
+    this.saveCache()
+  }
+
+  /** Applies the verb to this replica; false when it changed nothing. Throws on a limit. */
+  private apply(w: PendingWrite): boolean {
+    let update: Uint8Array | null = null
+    const capture = (u: Uint8Array) => (update = u)
+    this.doc.on('update', capture)
+    try {
+      this.doc.transact(() => writeChannelAttributes(this.doc.getMap(CHANNEL_ATTRIBUTES_MAP), w.op, w.attrs, w.keys, this.host.uid, w.ts))
+    } finally {
+      this.doc.off('update', capture)
+    }
+    w.update = update
+    w.epoch = this.epoch
+    return update !== null
+  }
+
+  private sendStep1(): void {
+    this.awaitingStep2 = true
+    const encoder = encoding.createEncoder()
+    sync.writeSyncStep1(encoder, this.doc)
+    this.host.sendToNode({ type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 0, channel: this.channelId, epoch: this.epoch, kind: SyncKind.DOC, notify: false, payload: encoding.toUint8Array(encoder) })
+  }
+
+  private reset(epoch: number): void {
+    const before = this.attributes()
+    this.doc.destroy()
+    this.doc = this.newDoc()
+    this.epoch = epoch
+    for (const w of this.pending) w.update = null
+    if (Object.keys(before).length) this.onChange(false)
+  }
+
+  private newDoc(): Y.Doc {
+    const doc = new Y.Doc({ gc: true })
+    // A deterministic client id under a seeded runtime; Yjs picks a random one otherwise.
+    doc.clientID = Math.floor(this.rt.random() * 0xffffffff) >>> 0
+    doc.on('update', (_u: Uint8Array, origin: unknown) => {
+      if (origin !== CACHE) this.saveCache()
+    })
+    return doc
+  }
+
+  private saveCache(): void {
+    this.host.saveCache(this.channelId, () => this.toCache())
+  }
+
+  private toCache(): Uint8Array {
+    const e = new Encoder(256)
+    e.uint8(CACHE_VERSION)
+    e.varuint(this.epoch)
+    e.bytes(Y.encodeStateAsUpdate(this.doc))
+    e.varuint(this.pending.length)
+    for (const w of this.pending) {
+      e.uint8(w.op)
+      e.varuint(Object.keys(w.attrs).length)
+      for (const [k, v] of Object.entries(w.attrs)) {
+        e.string(k)
+        e.string(v)
+      }
+      e.varuint(w.keys.length)
+      for (const k of w.keys) e.string(k)
+      e.bool(w.notify)
+      e.varuint(w.ts)
+    }
+    return e.finish()
+  }
+
+  private fromCache(bytes: Uint8Array): void {
+    try {
+      const d = new Decoder(bytes)
+      if (d.uint8() !== CACHE_VERSION) return
+      const epoch = d.varuint()
+      const state = d.bytes(1 << 24)
+      const pending: PendingWrite[] = []
+      for (let n = d.count(MAX_PENDING_WRITES); n > 0; n--) {
+        const op = d.uint8() as AttributeOp
+        const attrs: Record<string, string> = {}
+        for (let k = d.count(MAX_ATTRIBUTE_KEYS); k > 0; k--) attrs[d.string(MAX_ATTRIBUTE_KEY_BYTES)] = d.string(MAX_ATTRIBUTE_VALUE_BYTES)
+        const keys: string[] = []
+        for (let k = d.count(MAX_ATTRIBUTE_KEYS); k > 0; k--) keys.push(d.string(MAX_ATTRIBUTE_KEY_BYTES))
+        pending.push({ op, attrs, keys, notify: d.bool(), ts: d.varuint(), update: null, epoch, sending: false, settle: null })
+      }
+      Y.applyUpdate(this.doc, state, CACHE)
+      this.epoch = epoch
+      this.pending = pending
+    } catch {
+      // An unreadable cache is no cache.
+    }
+  }
+}
+
+const CACHE = 'cache'

@@ -1,0 +1,291 @@
+import {
+  DEFAULT_LIMITS,
+  FrameType,
+  MessageKind,
+  NODE_STREAM_PREFIX,
+  PeerFrameType,
+  PeerMessageState,
+  RelayStatus,
+  encodePeerFrame,
+  isValidId,
+  type ClientFrame,
+  type OfflineMessagesFrame,
+  decodePeerFrame,
+  type PeerFrame,
+  type PeerMessageFrame,
+  type PeerSyncFrame,
+  type TimerHandle,
+} from '@plaza/protocol'
+import type { Runtime } from '../runtime.js'
+import { DebouncedWriter, type PlazaStorage } from '../storage/storage.js'
+import type { ReceivedMessage } from '../types.js'
+import { Inbox, type Arrival } from './inbox.js'
+import { PeerOutbox, type OutgoingBody, type SendResult } from './outbox.js'
+import { decodeInbox, decodeOutboxes, encodeInbox, encodeOutboxes } from './persist.js'
+
+const TICK_MS = 250
+const WINDOW_MESSAGES = 256
+const WINDOW_BYTES = 1024 * 1024
+/** Outboxes idle this long are forgotten (a later message starts a new stream). */
+const OUTBOX_IDLE_MS = 10 * 60_000
+/** Inbound streams kept in storage (the most recently heard). */
+const MAX_SAVED_STREAMS = 512
+
+/** What delivery needs from the client around it. */
+export interface DeliveryHost {
+  readonly appId: string
+  /** Over the open direct link; false if there is none. */
+  linkSend(uid: string, bytes: Uint8Array): boolean
+  /** Worth building a direct link to `uid` (it is online). */
+  linkWanted(uid: string): void
+  /** `uid` has no session: drop any link to it. */
+  linkGone(uid: string): void
+  relay(to: string, bytes: Uint8Array, offline: boolean): Promise<RelayStatus>
+  sendToNode(frame: ClientFrame): boolean
+  /** Hands a message to the app; false if it is refused (a channel this client is not in). */
+  deliver(from: string, frame: PeerMessageFrame, arrival: Arrival): boolean
+  /** A message restored after a reload settled (its original promise is gone). */
+  restoredSettled(peer: string, message: ReceivedMessage, result: SendResult): void
+  /** The node's per-receiver cap dropped `count` stored messages from `from`. */
+  offlineDropped(from: string, count: number): void
+}
+
+export interface DeliveryOptions {
+  messageTimeoutMs: number
+}
+
+/**
+ * Peer-to-peer delivery for one client: an outbox (ordered, acknowledged stream) per remote
+ * user, one inbox for everything received, the acknowledgements between them, and what of it
+ * survives a reload. Exactly once holds across reconnects and, with durable storage, across
+ * reloads: the inbox's record of a stream is saved before the stream is acknowledged.
+ */
+export class PeerDelivery {
+  private readonly outboxes = new Map<string, { box: PeerOutbox; lastUsed: number }>()
+  private readonly inbox: Inbox
+  private readonly writer: DebouncedWriter
+  private tickTimer: TimerHandle | null = null
+  private outboxCounter = 0
+  private readonly instanceId: string
+  /** The user whose state is loaded ('' none): a different user starts from nothing. */
+  private uid = ''
+  /** Streams whose ACK waits for the inbox to be saved. */
+  private readonly acksDue = new Map<string, [from: string, stream: string]>()
+
+  constructor(
+    private readonly host: DeliveryHost,
+    private readonly storage: PlazaStorage,
+    private readonly rt: Runtime,
+    private readonly opts: DeliveryOptions,
+  ) {
+    this.instanceId = rt.randomId()
+    this.writer = new DebouncedWriter(storage, rt.clock)
+    this.inbox = new Inbox(
+      (from, f, arrival) => this.host.deliver(from, f, arrival),
+      (from, stream) => this.ackChanged(from, stream),
+    )
+  }
+
+  get durable(): boolean {
+    return this.storage.durable === true
+  }
+
+  /**
+   * Before logging in as `uid`: takes back what a previous run left in storage (unsettled
+   * messages go again on their old streams; the inbox remembers what it delivered).
+   */
+  async load(uid: string): Promise<void> {
+    if (uid === this.uid) return
+    this.uid = uid
+    this.inbox.clear()
+    this.outboxes.clear()
+    if (!this.durable) return
+    const [outboxBytes, inboxBytes] = await Promise.all([
+      this.storage.get(this.outboxKey()).catch(() => undefined),
+      this.storage.get(this.inboxKey()).catch(() => undefined),
+    ])
+    if (this.uid !== uid) return
+    if (inboxBytes) this.inbox.restore(decodeInbox(inboxBytes))
+    for (const snap of outboxBytes ? decodeOutboxes(outboxBytes) : []) {
+      if (this.outboxes.has(snap.peer) || !isValidId(snap.peer) || snap.peer === uid) continue
+      this.outboxFor(snap.peer, snap.stream).restore(snap, (item, result) => {
+        const message: ReceivedMessage =
+          item.kind === MessageKind.TEXT
+            ? { messageType: 'TEXT', text: item.text }
+            : { messageType: 'RAW', rawMessage: item.bytes, description: item.description }
+        this.host.restoredSettled(snap.peer, message, result)
+      })
+    }
+  }
+
+  send(peer: string, body: OutgoingBody, size: number, offline: boolean): Promise<SendResult> {
+    return this.outboxFor(peer).send(body, size, { offline })
+  }
+
+  /** One copy of a channel message per member; resolves with each copy's outcome. */
+  sendChannelCopies(members: string[], body: OutgoingBody, size: number): Promise<{ member: string; result: SendResult }[]> {
+    return Promise.all(
+      members.map((member) =>
+        this.outboxFor(member)
+          .send(body, size, { offline: false, timeoutMs: DEFAULT_LIMITS.channelRecoveryMs, recoverable: true })
+          .then((result) => ({ member, result })),
+      ),
+    )
+  }
+
+  /**
+   * A peer frame from `from` (direct link, relay or store): messages and acknowledgements are
+   * handled here; a channel's sync frame is returned for the channel. Malformed frames are
+   * dropped (the sender's retransmission decides).
+   */
+  onPeerBytes(from: string, bytes: Uint8Array, arrival: Arrival): PeerSyncFrame | null {
+    let f: PeerFrame
+    try {
+      f = decodePeerFrame(bytes)
+    } catch {
+      return null
+    }
+    if (f.type === PeerFrameType.SYNC) return f
+    if (f.type === PeerFrameType.ACK) {
+      const entry = this.outboxes.get(from)
+      if (entry && entry.box.stream === f.stream) entry.box.onAck(f)
+      return null
+    }
+    if (arrival.path === 'direct') arrival = { path: 'direct', serverTs: f.sentTs }
+    this.startTick()
+    this.inbox.onMessage(from, f, arrival, this.rt.clock.now())
+    return null
+  }
+
+  /** Stored messages from the node: drop notices first (they are older), then the messages, oldest first. */
+  onOffline(f: OfflineMessagesFrame): void {
+    const now = this.rt.clock.now()
+    const counts = new Map<string, number>()
+    for (const d of f.dropped) counts.set(d.from, (counts.get(d.from) ?? 0) + d.count)
+    for (const [from, count] of counts) this.host.offlineDropped(from, count)
+    for (const d of f.dropped) this.inbox.onDropped(d.from, d.stream, d.ranges, now)
+    for (const m of f.messages) this.onPeerBytes(m.from, m.payload, { path: 'offline', serverTs: m.serverTs })
+    const ids = f.messages.map((m) => m.id)
+    // The store deletes them on this acknowledgement: only once our record of them is safe.
+    if (this.durable) this.writer.flush().then(() => this.host.sendToNode({ type: FrameType.OFFLINE_ACK, ids }))
+    else this.host.sendToNode({ type: FrameType.OFFLINE_ACK, ids })
+  }
+
+  /** The link to `uid` closed: what went over it and is not acknowledged goes again. */
+  onLinkClosed(uid: string): void {
+    this.outboxes.get(uid)?.box.resendVia('direct')
+  }
+
+  /** Logged in (again): what waited for the node goes now. */
+  onReady(): void {
+    for (const { box } of this.outboxes.values()) {
+      box.startClock()
+      box.resendVia('relay')
+    }
+    if (this.outboxes.size) this.startTick()
+  }
+
+  /** Logged out or aborted: pending sends end with `state`. The inbox stays for this user's next login. */
+  endSession(state: PeerMessageState): void {
+    for (const { box } of this.outboxes.values()) box.failAll(state)
+    this.outboxes.clear()
+    this.stopTick()
+    this.saveOutbox()
+  }
+
+  /** Gives up pending copies of a channel's messages, to one member or to all. */
+  dropChannel(channel: string, uid: string | null): void {
+    if (uid) this.outboxes.get(uid)?.box.dropChannel(channel)
+    else for (const { box } of this.outboxes.values()) box.dropChannel(channel)
+  }
+
+  flushStorage(): Promise<void> {
+    return this.writer.flush()
+  }
+
+  private outboxFor(uid: string, restoredStream?: string): PeerOutbox {
+    const now = this.rt.clock.now()
+    let entry = this.outboxes.get(uid)
+    if (!entry) {
+      const stream = restoredStream ?? `${this.instanceId}.${(this.outboxCounter++).toString(36)}`
+      const box = new PeerOutbox(
+        uid,
+        stream,
+        {
+          direct: (to, bytes) => this.host.linkSend(to, bytes),
+          relay: (to, bytes, offline) => this.host.relay(to, bytes, offline),
+          peerReachable: (to) => this.host.linkWanted(to),
+          peerGone: (to) => this.host.linkGone(to),
+        },
+        {
+          timeoutMs: this.opts.messageTimeoutMs,
+          retransmitMs: 2000,
+          windowMessages: WINDOW_MESSAGES,
+          windowBytes: WINDOW_BYTES,
+          recoveryMessages: DEFAULT_LIMITS.channelRecoveryMessages,
+        },
+        () => this.rt.clock.now(),
+        () => this.saveOutbox(),
+      )
+      this.outboxes.set(uid, (entry = { box, lastUsed: now }))
+    }
+    entry.lastUsed = now
+    this.startTick()
+    return entry.box
+  }
+
+  private ackChanged(from: string, stream: string): void {
+    if (!this.durable) return this.sendAck(from, stream)
+    this.acksDue.set(`${from}\u0000${stream}`, [from, stream])
+    this.writer.schedule(this.inboxKey(), () => encodeInbox(this.inbox.snapshot(MAX_SAVED_STREAMS)), true)
+    void this.writer.flush().then(() => {
+      const due = [...this.acksDue.values()]
+      this.acksDue.clear()
+      for (const [f, s] of due) this.sendAck(f, s)
+    })
+  }
+
+  private sendAck(to: string, stream: string): void {
+    const state = this.inbox.ackState(to, stream)
+    if (!state) return
+    const bytes = encodePeerFrame({ type: PeerFrameType.ACK, stream, ...state })
+    // Streams of the node (messages from an app's server) are acknowledged through the node.
+    if (stream.startsWith(NODE_STREAM_PREFIX) || !this.host.linkSend(to, bytes)) {
+      this.host.sendToNode({ type: FrameType.RELAY_TO, reqId: 0, to, offline: false, payload: bytes })
+    }
+  }
+
+  private saveOutbox(): void {
+    if (!this.uid || !this.durable) return
+    this.writer.schedule(this.outboxKey(), () => {
+      const peers = [...this.outboxes].map(([peer, { box }]) => ({ peer, ...box.snapshot() })).filter((p) => p.items.length > 0)
+      return peers.length ? encodeOutboxes(peers) : null
+    })
+  }
+
+  private outboxKey(): string {
+    return `outbox/${this.host.appId}/${this.uid}`
+  }
+
+  private inboxKey(): string {
+    return `inbox/${this.host.appId}/${this.uid}`
+  }
+
+  private startTick(): void {
+    if (this.tickTimer) return
+    this.tickTimer = this.rt.clock.setInterval(() => {
+      const now = this.rt.clock.now()
+      for (const [uid, entry] of this.outboxes) {
+        entry.box.tick()
+        if (entry.box.idle && now - entry.lastUsed > OUTBOX_IDLE_MS) this.outboxes.delete(uid)
+      }
+      this.inbox.tick(now)
+      if (this.outboxes.size === 0 && !this.inbox.hasGaps) this.stopTick()
+    }, TICK_MS)
+  }
+
+  private stopTick(): void {
+    this.rt.clock.clearInterval(this.tickTimer)
+    this.tickTimer = null
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * How the delivery state is kept in storage: binary (lib0-style, bytes as bytes), a version
+ * byte first. Unreadable or foreign data decodes to nothing rather than throwing.
+ */
+import { Decoder, Encoder, MAX_DESCRIPTION_BYTES, MAX_ID_BYTES, MAX_MESSAGE_BYTES, MAX_STREAM_ID_BYTES, MessageKind } from '@plaza/protocol'
+import type { OutboxSnapshot } from './outbox.js'
+import type { StreamRecord } from './inbox.js'
+
+const OUTBOX_VERSION = 2
+const INBOX_VERSION = 1
+/** Our own data, read back generously but never without a bound. */
+const MAX_SAVED = 1 << 16
+
+export type SavedOutbox = OutboxSnapshot & { peer: string }
+
+export function encodeOutboxes(peers: SavedOutbox[]): Uint8Array {
+  const e = new Encoder(256)
+  e.uint8(OUTBOX_VERSION)
+  e.varuint(peers.length)
+  for (const p of peers) {
+    e.string(p.peer)
+    e.string(p.stream)
+    e.varuint(p.nextSeq)
+    e.varuint(p.items.length)
+    for (const i of p.items) {
+      e.varuint(i.seq)
+      e.bool(i.offline)
+      e.bool(i.sent)
+      e.uint8(i.kind)
+      if (i.kind === MessageKind.TEXT) e.string(i.text)
+      else {
+        e.bytes(i.bytes)
+        e.string(i.description)
+      }
+    }
+  }
+  return e.finish()
+}
+
+export function decodeOutboxes(bytes: Uint8Array): SavedOutbox[] {
+  try {
+    const d = new Decoder(bytes)
+    if (d.uint8() !== OUTBOX_VERSION) return []
+    const out: SavedOutbox[] = []
+    for (let n = d.count(MAX_SAVED); n > 0; n--) {
+      const peer = d.string(MAX_ID_BYTES)
+      const stream = d.string(MAX_STREAM_ID_BYTES)
+      const nextSeq = d.varuint()
+      const items: OutboxSnapshot['items'] = []
+      for (let k = d.count(MAX_SAVED); k > 0; k--) {
+        const seq = d.varuint()
+        const offline = d.bool()
+        const sent = d.bool()
+        const kind = d.uint8() as MessageKind
+        if (kind === MessageKind.TEXT) items.push({ seq, offline, sent, kind, text: d.string(MAX_MESSAGE_BYTES), bytes: new Uint8Array(0), description: '' })
+        else items.push({ seq, offline, sent, kind, text: '', bytes: d.bytes(MAX_MESSAGE_BYTES).slice(), description: d.string(MAX_DESCRIPTION_BYTES) })
+      }
+      out.push({ peer, stream, nextSeq, items })
+    }
+    return out
+  } catch {
+    return []
+  }
+}
+
+export function encodeInbox(records: StreamRecord[]): Uint8Array {
+  const e = new Encoder(64 + records.length * 48)
+  e.uint8(INBOX_VERSION)
+  e.varuint(records.length)
+  for (const r of records) {
+    e.string(r.from)
+    e.string(r.stream)
+    e.varuint(r.expected)
+    e.varuint(r.known)
+    e.varuint(r.lastActive)
+    e.varuint(r.missing.length)
+    for (const [a, b] of r.missing) {
+      e.varuint(a)
+      e.varuint(b)
+    }
+  }
+  return e.finish()
+}
+
+export function decodeInbox(bytes: Uint8Array): StreamRecord[] {
+  try {
+    const d = new Decoder(bytes)
+    if (d.uint8() !== INBOX_VERSION) return []
+    const out: StreamRecord[] = []
+    for (let n = d.count(MAX_SAVED); n > 0; n--) {
+      const r: StreamRecord = { from: d.string(MAX_ID_BYTES), stream: d.string(MAX_STREAM_ID_BYTES), expected: d.varuint(), known: d.varuint(), lastActive: d.varuint(), missing: [] }
+      for (let k = d.count(64); k > 0; k--) r.missing.push([d.varuint(), d.varuint()])
+      out.push(r)
+    }
+    return out
+  } catch {
+    return []
+  }
+}

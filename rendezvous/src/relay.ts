@@ -1,0 +1,165 @@
+import {
+  BROADCAST_STREAM_PREFIX,
+  ErrorCode,
+  FrameType,
+  PeerFrameType,
+  PlazaError,
+  RelayStatus,
+  encodeFrame,
+  peekMessageHeader,
+  type ChannelBroadcastFrame,
+  type RelayToFrame,
+} from '@plaza/protocol'
+import type { NodeContext } from './context.js'
+import type { Session } from './session.js'
+
+const OFFLINE_CHUNK = 50
+
+/** What relaying needs of the REST API: acknowledgements of messages it sent for an app's server. */
+export interface RelayHooks {
+  /** True when the ACK was for a node-sent stream (it ends here). */
+  onNodeStreamAck(payload: Uint8Array): boolean
+  /** The live session of a user on this node, if any. */
+  localSession(appId: string, uid: string): Session | undefined
+}
+
+/**
+ * The relay (peer frames through the node when no direct link works), the offline store's
+ * side of it (what a receiver that has no session gets at its next login) and the fan-out of
+ * channel messages in channels too large for every member to know every other.
+ */
+export class RelayService {
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly hooks: RelayHooks,
+  ) {}
+
+  onRelay(s: Session, f: RelayToFrame): void {
+    const now = this.ctx.rt.clock.now()
+    const kind = f.payload[0]
+    const isMessage = kind === PeerFrameType.MESSAGE
+    const reply = (status: RelayStatus) => {
+      if (f.reqId) s.sendNow(encodeFrame({ type: FrameType.RELAY_RESULT, reqId: f.reqId, status, serverTs: now }))
+    }
+    if (!isMessage && kind !== PeerFrameType.ACK) {
+      return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.INVALID_ARGUMENT, 'only messages and acknowledgements are relayed'))
+    }
+    if (f.to === s.uid) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.INVALID_USER_ID, 'cannot relay to yourself'))
+    const header = isMessage ? peekMessageHeader(f.payload) : null
+    if (isMessage && (!header || header.stream.startsWith(BROADCAST_STREAM_PREFIX))) {
+      return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.MALFORMED_FRAME, 'not a message frame'))
+    }
+    const channel = header?.channel ?? ''
+    if (channel) {
+      // A channel message goes only between members of that channel. Its copies share one
+      // message's worth of budget (1/(members − 1) each), so the node never refuses what the
+      // SDK's own limit allows; twice that leaves room for retransmissions.
+      if (!s.channels.has(channel) || !this.ctx.engine.isMember(s.appId, channel, f.to)) {
+        return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'sender and receiver must both be members'))
+      }
+      const others = Math.max(1, this.ctx.engine.channelCount(s.appId, channel) - 1)
+      if (!s.buckets.channelRelay.take(now, 1 / others)) {
+        return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'channel messages too often'))
+      }
+    } else if (!(isMessage ? s.buckets.messages : s.buckets.channelRelay).take(now)) {
+      return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often'))
+    }
+    // Acknowledgements of messages the node sent for an app's server (REST) end here.
+    if (!isMessage && this.hooks.onNodeStreamAck(f.payload)) return
+    const frame = encodeFrame({ type: FrameType.RELAY_FROM, from: s.uid, serverTs: now, payload: f.payload })
+    if (this.ctx.engine.deliver(s.appId, f.to, frame)) {
+      this.ctx.metrics.relayed.inc({ kind: channel ? 'channel' : isMessage ? 'peer' : 'ack' })
+      return reply(RelayStatus.RELAYED)
+    }
+    if (!f.offline || !header || channel) return reply(RelayStatus.PEER_OFFLINE)
+    // Copy: the payload is a view into the socket's receive buffer.
+    const payload = Uint8Array.prototype.slice.call(f.payload)
+    this.ctx.engine.offline
+      .put({ appId: s.appId, uid: f.to, from: s.uid, serverTs: now, stream: header.stream, seq: header.seq, payload })
+      .then(
+        () => {
+          this.ctx.metrics.offlineStored.inc()
+          const receiver = this.hooks.localSession(s.appId, f.to)
+          if (receiver) void this.deliverOffline(receiver)
+          reply(RelayStatus.STORED)
+        },
+        (err) => {
+          this.ctx.log.error({ err }, 'offline store write failed')
+          this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.INTERNAL, 'offline store unavailable'))
+        },
+      )
+  }
+
+  /** A channel message for every other member (channels above 512 members): one frame each, never stored. */
+  onBroadcast(s: Session, f: ChannelBroadcastFrame): void {
+    const header = peekMessageHeader(f.payload)
+    if (!header || header.channel !== f.channel || !header.stream.startsWith(BROADCAST_STREAM_PREFIX)) {
+      return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.MALFORMED_FRAME, 'a channel message on a broadcast stream'))
+    }
+    if (!s.channels.has(f.channel)) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'not a member'))
+    const now = this.ctx.rt.clock.now()
+    if (!s.buckets.messages.take(now)) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often'))
+    const frame = encodeFrame({ type: FrameType.RELAY_FROM, from: s.uid, serverTs: now, payload: f.payload })
+    this.ctx.engine.sendToChannel(s.appId, f.channel, frame, s.uid)
+    this.ctx.metrics.relayed.inc({ kind: 'channel' }, Math.max(0, this.ctx.engine.channelCount(s.appId, f.channel) - 1))
+    this.ctx.result(s, f.reqId, null)
+  }
+
+  /** The client got a batch of stored messages: they go from the store, then the next batch. */
+  async onOfflineAck(s: Session, ids: number[]): Promise<void> {
+    let acked = 0
+    for (const id of ids) if (s.offlineInFlight.delete(id)) acked++
+    this.ctx.metrics.offlineDelivered.inc(acked)
+    const drops = s.offlineDrops
+    s.offlineDrops = []
+    try {
+      // Deleted before anything is listed again, so that nothing acknowledged goes twice.
+      await this.ctx.engine.offline.remove(s.appId, s.uid, ids, drops)
+    } catch (err) {
+      this.ctx.log.error({ err }, 'offline remove failed')
+    }
+    if (s.offlineInFlight.size === 0) await this.deliverOffline(s)
+  }
+
+  /**
+   * Hands stored messages to a session, oldest first, before any live frame (the session is
+   * not `ready` until then). Messages stay stored until the client acknowledges them; writes
+   * for this receiver still under way are waited for, so none lands behind a live frame.
+   */
+  async deliverOffline(s: Session): Promise<void> {
+    if (s.offlineLoading) {
+      s.offlineAgain = true
+      return
+    }
+    s.offlineLoading = true
+    try {
+      do {
+        s.offlineAgain = false
+        await this.ctx.engine.offline.settled(s.appId, s.uid)
+        if (s.offlineInFlight.size > 0) break // the rest follows the acknowledgement
+        const { messages, dropped } = await this.ctx.engine.offline.list(s.appId, s.uid, this.ctx.config.offlinePerReceiver)
+        if (s.ended || !s.socket) break
+        if (messages.length === 0 && dropped.length === 0) continue
+        s.offlineDrops = dropped
+        for (let i = 0; i < Math.max(1, messages.length); i += OFFLINE_CHUNK) {
+          const chunk = messages.slice(i, i + OFFLINE_CHUNK)
+          for (const m of chunk) s.offlineInFlight.add(m.id)
+          s.sendNow(encodeFrame({ type: FrameType.OFFLINE_MESSAGES, messages: chunk, dropped: i === 0 ? dropped : [] }))
+        }
+        // Drop notices without messages are not acknowledged: they go now.
+        if (messages.length === 0) {
+          await this.ctx.engine.offline.remove(s.appId, s.uid, [], dropped)
+          s.offlineDrops = []
+        }
+      } while (s.offlineAgain)
+    } catch (err) {
+      this.ctx.log.error({ err, uid: s.uid }, 'offline delivery failed')
+    } finally {
+      s.offlineLoading = false
+      if (!s.ready && !s.ended) {
+        s.ready = true
+        s.flush()
+      }
+    }
+  }
+}

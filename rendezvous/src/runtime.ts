@@ -1,0 +1,23 @@
+import { randomBytes } from 'node:crypto'
+import { systemClock, verifyToken, type Clock } from '@plaza/protocol'
+
+/**
+ * What the node takes from its environment besides sockets and disks: time, randomness, and
+ * the token check. The real one by default; a seeded simulation passes its own.
+ */
+export interface NodeRuntime {
+  clock: Clock
+  /** Uniform in [0, 1). */
+  random(): number
+  /** A session id (16 random bytes, base64url). */
+  sessionId(): string
+  /** Checks a login token; resolves with its expiry (ms since epoch) or rejects with a PlazaError. */
+  verifyToken(token: string, secret: string, expect: { appId: string; uid: string }): Promise<number>
+}
+
+export const systemNodeRuntime: NodeRuntime = {
+  clock: systemClock,
+  random: Math.random,
+  sessionId: () => randomBytes(16).toString('base64url'),
+  verifyToken: async (token, secret, expect) => (await verifyToken(token, secret, expect)).exp * 1000,
+}

@@ -1,0 +1,223 @@
+import {
+  CloseCode,
+  ErrorCode,
+  FrameType,
+  PROTOCOL_VERSION,
+  PeerOnlineState,
+  PlazaError,
+  encodeFrame,
+  type LoginFrame,
+} from '@plaza/protocol'
+import type { NodeContext } from './context.js'
+import type { Connection } from './connection.js'
+import { Session } from './session.js'
+
+/** A socket and what the node knows of it. */
+export interface ClientConn {
+  conn: Connection
+  session: Session | null
+  loggingIn: boolean
+  badFrames: number
+  badWindowStart: number
+  loginTimer: unknown
+}
+
+/** What the session service needs besides the shared context. */
+export interface SessionHooks {
+  /** A session is ready for live frames after its stored messages were handed over. */
+  deliverOffline(s: Session): Promise<void>
+  /** The session ended: leave its channels, end its invitations, clear its attributes. */
+  onEnded(s: Session): void
+  /** A user logged in with a fresh session (hand over invitations waiting for them). */
+  onFreshLogin(s: Session): void
+  /** A session resumed after frames for it were lost: hand over again what can be. */
+  onResync(s: Session): void
+}
+
+/**
+ * Sessions: login (fresh or resumed), the single session per user, token expiry, liveness
+ * (UNREACHABLE after a short silence, ended after a long one) and the presence it publishes.
+ */
+export class SessionService {
+  private readonly sessions = new Map<string, Session>()
+
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly hooks: SessionHooks,
+  ) {}
+
+  get size(): number {
+    return this.sessions.size
+  }
+
+  all(): IterableIterator<Session> {
+    return this.sessions.values()
+  }
+
+  async login(c: ClientConn, f: LoginFrame): Promise<void> {
+    const { config, rt } = this.ctx
+    const fail = (code: ErrorCode, message: string) => {
+      if (c.conn.open) c.conn.send(encodeFrame({ type: FrameType.LOGIN_FAILED, code, message }))
+      c.conn.close(CloseCode.LOGIN_FAILED, message.slice(0, 100))
+    }
+    if (f.version !== PROTOCOL_VERSION) {
+      return fail(ErrorCode.UNSUPPORTED_VERSION, `protocol ${f.version} not supported (speaks ${PROTOCOL_VERSION})`)
+    }
+    const secret = config.apps[f.appId]
+    if (secret === undefined) return fail(ErrorCode.INVALID_APP_ID, 'unknown app id')
+    c.loggingIn = true
+    let exp: number
+    try {
+      exp = await rt.verifyToken(f.token, secret, { appId: f.appId, uid: f.uid })
+    } catch (err) {
+      const e = err instanceof PlazaError ? err : new PlazaError(ErrorCode.INVALID_TOKEN, 'bad token')
+      this.ctx.log.info({ uid: f.uid, code: e.codeName }, 'login refused')
+      this.ctx.metrics.logins.inc({ result: e.codeName })
+      return fail(e.code, e.message)
+    } finally {
+      c.loggingIn = false
+    }
+    if (!c.conn.open || this.ctx.closing) return
+    rt.clock.clearTimeout(c.loginTimer)
+
+    const resumable = f.resume ? this.sessions.get(f.resume) : undefined
+    let s: Session
+    let resumed = false
+    let resync = false
+    if (resumable && !resumable.ended && resumable.appId === f.appId && resumable.uid === f.uid) {
+      s = resumable
+      resumed = true
+      if (s.socket && s.socket !== c.conn) s.socket.close(CloseCode.REPLACED, 'resumed elsewhere')
+      s.tokenExpiresAt = exp
+      // What was queued is incomplete: drop it, the client fetches the state anew.
+      resync = s.lostFrames
+      if (resync) s.discardQueue()
+    } else {
+      s = new Session(
+        rt.sessionId(),
+        f.appId,
+        f.uid,
+        exp,
+        config.rateLimits,
+        rt.clock.now(),
+        (old, code, msg) => this.kick(old, code, msg),
+        (ended) => {
+          for (const t of ended.tokenTimers) rt.clock.clearTimeout(t)
+        },
+      )
+      this.sessions.set(s.id, s)
+      const wasOnline = this.ctx.engine.lookup(f.appId, f.uid) !== undefined
+      this.ctx.engine.register(s)
+      if (!wasOnline) this.publishPresence(s, PeerOnlineState.ONLINE)
+    }
+    s.socket = c.conn
+    c.session = s
+    this.touch(s)
+    this.armTokenTimers(s)
+    s.sendNow(
+      encodeFrame({
+        type: FrameType.LOGIN_OK,
+        sessionId: s.id,
+        resumed,
+        resync,
+        serverTs: rt.clock.now(),
+        pingIntervalMs: config.pingIntervalMs,
+        tokenExpiresAt: exp,
+      }),
+    )
+    this.ctx.log.debug({ uid: s.uid, resumed, resync }, 'logged in')
+    this.ctx.metrics.logins.inc({ result: resumed ? 'RESUMED' : 'OK' })
+    if (resumed) {
+      // Offline batches in flight on the old socket are sent again.
+      s.offlineInFlight.clear()
+      s.offlineDrops = []
+      s.ready = false
+    }
+    if (resync) this.hooks.onResync(s)
+    await this.hooks.deliverOffline(s)
+    if (!resumed) this.hooks.onFreshLogin(s)
+  }
+
+  async renewToken(s: Session, reqId: number, token: string): Promise<void> {
+    const rateErr = this.ctx.checkRate(s, 'session')
+    if (rateErr) return this.ctx.result(s, reqId, rateErr)
+    try {
+      s.tokenExpiresAt = await this.ctx.rt.verifyToken(token, this.ctx.config.apps[s.appId] ?? '', { appId: s.appId, uid: s.uid })
+      this.armTokenTimers(s)
+      this.ctx.result(s, reqId, null)
+    } catch (err) {
+      this.ctx.result(s, reqId, err instanceof PlazaError ? err : new PlazaError(ErrorCode.INVALID_TOKEN, 'bad token'))
+    }
+  }
+
+  private armTokenTimers(s: Session): void {
+    const clock = this.ctx.rt.clock
+    for (const t of s.tokenTimers) clock.clearTimeout(t)
+    s.tokenTimers = []
+    const now = clock.now()
+    const at = (when: number, fn: () => void) => {
+      // setTimeout holds at most ~24.8 days; re-arm for longer tokens.
+      const delay = Math.max(0, when - now)
+      s.tokenTimers.push(clock.setTimeout(delay > 2 ** 31 - 1 ? () => this.armTokenTimers(s) : fn, Math.min(delay, 2 ** 31 - 1), true))
+    }
+    const warnAt = s.tokenExpiresAt - this.ctx.config.tokenWillExpireMs
+    if (warnAt > now) at(warnAt, () => s.send(encodeFrame({ type: FrameType.TOKEN_WILL_EXPIRE, expiresAt: s.tokenExpiresAt })))
+    at(s.tokenExpiresAt, () => {
+      this.ctx.log.info({ uid: s.uid }, 'token expired')
+      s.closeWith(ErrorCode.TOKEN_EXPIRED, 'token expired', CloseCode.TOKEN_EXPIRED)
+      this.end(s, true)
+    })
+  }
+
+  private kick(s: Session, code: ErrorCode, message: string): void {
+    this.ctx.log.info({ uid: s.uid, code: ErrorCode[code] }, 'session kicked')
+    s.closeWith(code, message, code === ErrorCode.REMOTE_LOGIN ? CloseCode.REMOTE_LOGIN : CloseCode.POLICY)
+    // Replaced by a newer session of the same uid: the uid stays online, so no OFFLINE event.
+    this.end(s, code !== ErrorCode.REMOTE_LOGIN)
+  }
+
+  /** Ends a session (logout, expiry, silence, kick); OFFLINE goes out unless the uid is still online. */
+  end(s: Session, publishOffline: boolean): void {
+    if (!this.sessions.has(s.id)) return
+    this.sessions.delete(s.id)
+    this.hooks.onEnded(s)
+    s.dispose()
+    this.ctx.engine.unregister(s)
+    if (publishOffline && !this.ctx.engine.lookup(s.appId, s.uid)) this.publishPresence(s, PeerOnlineState.OFFLINE)
+  }
+
+  private publishPresence(s: Session, state: PeerOnlineState): void {
+    this.ctx.engine.publish('presence', s.appId, s.uid, encodeFrame({ type: FrameType.PRESENCE_STATES, reqId: 0, states: [{ uid: s.uid, state }] }))
+  }
+
+  /** Any frame from the session counts as contact. */
+  touch(s: Session): void {
+    s.lastContact = this.ctx.rt.clock.now()
+    if (s.presence === PeerOnlineState.UNREACHABLE) {
+      s.presence = PeerOnlineState.ONLINE
+      this.publishPresence(s, PeerOnlineState.ONLINE)
+    }
+  }
+
+  /** Liveness: UNREACHABLE after a short silence, OFFLINE (session ended) after a long one. */
+  sweep(): void {
+    const now = this.ctx.rt.clock.now()
+    for (const s of [...this.sessions.values()]) {
+      const idle = now - s.lastContact
+      if (idle >= this.ctx.config.offlineAfterMs) {
+        this.ctx.log.debug({ uid: s.uid }, 'session timed out')
+        s.socket?.terminate()
+        this.end(s, true)
+      } else if (idle >= this.ctx.config.unreachableAfterMs && s.presence === PeerOnlineState.ONLINE) {
+        s.presence = PeerOnlineState.UNREACHABLE
+        this.publishPresence(s, PeerOnlineState.UNREACHABLE)
+      }
+    }
+  }
+
+  /** Shutting down: forget every session without publishing anything. */
+  disposeAll(): void {
+    for (const s of this.sessions.values()) s.dispose()
+    this.sessions.clear()
+  }
+}
