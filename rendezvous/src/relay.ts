@@ -112,12 +112,10 @@ export class RelayService {
     this.ctx.metrics.offlineDelivered.inc(acked)
     const drops = s.offlineDrops
     s.offlineDrops = []
-    try {
-      // Deleted before anything is listed again, so that nothing acknowledged goes twice.
-      await this.ctx.engine.offline.remove(s.appId, s.uid, ids, drops)
-    } catch (err) {
-      this.ctx.log.error({ err }, 'offline remove failed')
-    }
+    // Deleted, in order, before anything is listed again: nothing acknowledged goes twice.
+    s.offlineRemoving = s.offlineRemoving.then(() =>
+      this.ctx.engine.offline.remove(s.appId, s.uid, ids, drops).catch((err) => this.ctx.log.error({ err }, 'offline remove failed')),
+    )
     if (s.offlineInFlight.size === 0) await this.deliverOffline(s)
   }
 
@@ -136,6 +134,7 @@ export class RelayService {
       do {
         s.offlineAgain = false
         await this.ctx.engine.offline.settled(s.appId, s.uid)
+        await s.offlineRemoving
         if (s.offlineInFlight.size > 0) break // the rest follows the acknowledgement
         const { messages, dropped } = await this.ctx.engine.offline.list(s.appId, s.uid, this.ctx.config.offlinePerReceiver)
         if (s.ended || !s.socket) break

@@ -39,6 +39,8 @@ export class Session implements SessionHandle {
   readonly offlineInFlight = new Set<number>()
   /** Drop notices sent with the batch in flight: deleted from the store when that batch is acknowledged. */
   offlineDrops: OfflineDrop[] = []
+  /** Deletions of acknowledged stored messages, one after the other; listing waits for them. */
+  offlineRemoving: Promise<void> = Promise.resolve()
   offlineLoading = false
   offlineAgain = false
   readonly buckets: Record<keyof SessionLimits, RateBucket>
