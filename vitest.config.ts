@@ -18,7 +18,7 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'core',
-          include: ['packages/*/test/**/*.test.ts', 'rendezvous/test/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/faults/**/*.test.ts'],
+          include: ['packages/*/test/**/*.test.ts', 'rendezvous/test/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/faults/**/*.test.ts', 'test/sim/**/*.test.ts'],
           sequence: { groupOrder: 0 },
         },
       },

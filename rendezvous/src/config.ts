@@ -41,6 +41,9 @@ export interface NodeConfig {
   invitationNoResponseMs: number
   invitationExpireMs: number
   rateLimits: SessionLimits
+  /** Frames (and bytes) kept for a session whose socket is gone, for its resume; past them it resynchronises. Defaults 4096, 8 MiB. */
+  detachedQueueFrames: number
+  detachedQueueBytes: number
   /** Collect the Node process metrics (CPU, memory, event loop) on /metrics. Default true. */
   processMetrics: boolean
 }
@@ -70,5 +73,7 @@ export function defaultConfig(): NodeConfig {
     invitationExpireMs: DEFAULT_LIMITS.invitationExpireMs,
     rateLimits: structuredClone(DEFAULT_RATE_LIMITS) as SessionLimits,
     processMetrics: true,
+    detachedQueueFrames: 4096,
+    detachedQueueBytes: 8 * 1024 * 1024,
   }
 }

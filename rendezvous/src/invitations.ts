@@ -20,6 +20,7 @@ type InviteFrame = Extract<
 
 /** How an invitation ended, for each side, kept a while for clients that missed the event. */
 interface Outcome {
+  calleeId: string
   caller: OutcomeEvent | null
   callee: OutcomeEvent | null
   at: number
@@ -114,9 +115,10 @@ export class Invitations {
       return { peer: peerOf(inv), id, outgoing, known: true, event: received ? InvitationEventKind.RECEIVED_BY_PEER : null, reason: null, response: '' }
     }
     const o = this.outcomes.get(key)
-    const told = o && (outgoing ? o.caller : o.callee)
-    if (o && told) return { peer: outgoing ? '' : caller, id, outgoing, known: true, ...told }
-    return { peer: outgoing ? uid : caller, id, outgoing, known: false, event: null, reason: null, response: '' }
+    const told = o && (outgoing || o.calleeId === uid) ? (outgoing ? o.caller : o.callee) : null
+    if (o && told) return { peer: outgoing ? o.calleeId : caller, id, outgoing, known: true, ...told }
+    // Unknown: never here, or ended long ago. (`peer` is only a placeholder for the caller's side.)
+    return { peer: outgoing ? (o?.calleeId ?? uid) : caller, id, outgoing, known: false, event: null, reason: null, response: '' }
   }
 
   /** A session resumed after frames for it were lost: invitations delivered to it go again. */
@@ -236,7 +238,7 @@ export class Invitations {
     const now = this.ctx.rt.clock.now()
     const final = (e: OutcomeEvent | null) => (e && e.event !== InvitationEventKind.RECEIVED_BY_PEER ? e : null)
     this.outcomes.delete(inv.key)
-    this.outcomes.set(inv.key, { caller: final(inv.told.caller), callee: final(inv.told.callee), at: now })
+    this.outcomes.set(inv.key, { calleeId: inv.callee, caller: final(inv.told.caller), callee: final(inv.told.callee), at: now })
     for (const [k, o] of this.outcomes) {
       if (this.outcomes.size <= MAX_OUTCOMES && now - o.at < OUTCOME_TTL_MS) break
       this.outcomes.delete(k)

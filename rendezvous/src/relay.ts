@@ -105,7 +105,10 @@ export class RelayService {
     this.ctx.result(s, f.reqId, null)
   }
 
-  /** The client got a batch of stored messages: they go from the store, then the next batch. */
+  /**
+   * The client is past these stored messages (and has seen the drop notices sent with them):
+   * they go from the store. A message it holds for an earlier one is acknowledged later.
+   */
   async onOfflineAck(s: Session, ids: number[]): Promise<void> {
     let acked = 0
     for (const id of ids) if (s.offlineInFlight.delete(id)) acked++
@@ -116,7 +119,6 @@ export class RelayService {
     s.offlineRemoving = s.offlineRemoving.then(() =>
       this.ctx.engine.offline.remove(s.appId, s.uid, ids, drops).catch((err) => this.ctx.log.error({ err }, 'offline remove failed')),
     )
-    if (s.offlineInFlight.size === 0) await this.deliverOffline(s)
   }
 
   /**
@@ -135,21 +137,19 @@ export class RelayService {
         s.offlineAgain = false
         await this.ctx.engine.offline.settled(s.appId, s.uid)
         await s.offlineRemoving
-        if (s.offlineInFlight.size > 0) break // the rest follows the acknowledgement
-        const { messages, dropped } = await this.ctx.engine.offline.list(s.appId, s.uid, this.ctx.config.offlinePerReceiver)
+        const listing = await this.ctx.engine.offline.list(s.appId, s.uid, this.ctx.config.offlinePerReceiver)
         if (s.ended || !s.socket) break
+        // What is out already (a client holds a stored message until an earlier one arrives) is not sent twice.
+        const messages = listing.messages.filter((m) => !s.offlineInFlight.has(m.id))
+        const dropped = s.offlineDrops.length ? [] : listing.dropped
         if (messages.length === 0 && dropped.length === 0) continue
-        s.offlineDrops = dropped
+        if (dropped.length) s.offlineDrops = dropped
         for (let i = 0; i < Math.max(1, messages.length); i += OFFLINE_CHUNK) {
           const chunk = messages.slice(i, i + OFFLINE_CHUNK)
           for (const m of chunk) s.offlineInFlight.add(m.id)
           s.sendNow(encodeFrame({ type: FrameType.OFFLINE_MESSAGES, messages: chunk, dropped: i === 0 ? dropped : [] }))
         }
-        // Drop notices without messages are not acknowledged: they go now.
-        if (messages.length === 0) {
-          await this.ctx.engine.offline.remove(s.appId, s.uid, [], dropped)
-          s.offlineDrops = []
-        }
+
       } while (s.offlineAgain)
     } catch (err) {
       this.ctx.log.error({ err, uid: s.uid }, 'offline delivery failed')

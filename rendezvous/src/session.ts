@@ -2,10 +2,6 @@ import { ErrorCode, PeerOnlineState, RateBucket, encodeFrame, FrameType, type Of
 import type { Connection } from './connection.js'
 import type { SessionHandle } from './engine/engine.js'
 
-/** Frames kept for a session whose socket is gone (it may resume) or not yet ready. */
-const MAX_PENDING_FRAMES = 4096
-const MAX_PENDING_BYTES = 8 * 1024 * 1024
-
 export interface SessionLimits {
   messages: RateLimit
   presenceQueries: RateLimit
@@ -62,6 +58,8 @@ export class Session implements SessionHandle {
     readonly uid: string,
     tokenExpiresAt: number,
     limits: SessionLimits,
+    /** Frames and bytes kept while detached or not yet ready. */
+    private readonly queueLimit: { frames: number; bytes: number },
     now: number,
     private readonly onKick: (s: Session, code: ErrorCode, message: string) => void,
     private readonly onDispose: (s: Session) => void = () => undefined,
@@ -81,7 +79,7 @@ export class Session implements SessionHandle {
     }
     // Detached or not ready: queue, bounded. Past the bound frames are dropped and the session
     // is marked: peer messages are retransmitted by their senders, the rest is resynchronised.
-    if (this.pending.length >= MAX_PENDING_FRAMES || this.pendingBytes + frame.length > MAX_PENDING_BYTES) {
+    if (this.pending.length >= this.queueLimit.frames || this.pendingBytes + frame.length > this.queueLimit.bytes) {
       this.lostFrames = true
       return
     }

@@ -89,9 +89,11 @@ export class SessionService {
       resumed = true
       if (s.socket && s.socket !== c.conn) s.socket.close(CloseCode.REPLACED, 'resumed elsewhere')
       s.tokenExpiresAt = exp
-      // What was queued is incomplete: drop it, the client fetches the state anew.
-      resync = s.lostFrames
-      if (resync) s.discardQueue()
+      // Frames written to the old socket before it died may never have arrived (a half-open
+      // connection swallows them), so a resumed client always fetches the state anew. A queue
+      // that overflowed is incomplete as well: it goes.
+      resync = true
+      if (s.lostFrames) s.discardQueue()
     } else {
       s = new Session(
         rt.sessionId(),
@@ -99,6 +101,7 @@ export class SessionService {
         f.uid,
         exp,
         config.rateLimits,
+        { frames: config.detachedQueueFrames, bytes: config.detachedQueueBytes },
         rt.clock.now(),
         (old, code, msg) => this.kick(old, code, msg),
         (ended) => {
@@ -106,9 +109,11 @@ export class SessionService {
         },
       )
       this.sessions.set(s.id, s)
-      const wasOnline = this.ctx.engine.lookup(f.appId, f.uid) !== undefined
+      // Subscribers hear ONLINE unless the user was online already (an older session, replaced
+      // now, that they last heard of as ONLINE).
+      const older = this.ctx.engine.lookup(f.appId, f.uid)
       this.ctx.engine.register(s)
-      if (!wasOnline) this.publishPresence(s, PeerOnlineState.ONLINE)
+      if (older?.presence !== PeerOnlineState.ONLINE) this.publishPresence(s, PeerOnlineState.ONLINE)
     }
     s.socket = c.conn
     c.session = s

@@ -393,6 +393,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
   }
 
   private onSessionState(state: State, reason: Reason): void {
+    if (state === State.RECONNECTING) for (const ch of this.channels.values()) ch._onDisconnected()
     if (state === State.DISCONNECTED || state === State.ABORTED) {
       this.mesh.close()
       // A first login that failed leaves what was restored from storage for the next attempt.
@@ -417,7 +418,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
     else void this.invitations.resync()
     if (!resumed || resync) {
       if (this.subscriptions.size > 0) void this.restoreSubscriptions()
-      for (const ch of this.channels.values()) void ch._rejoin()
+      for (const ch of this.channels.values()) ch._onReady(resumed)
     }
     if (!resumed) this.attrs.restoreUser().catch(() => undefined)
   }

@@ -116,6 +116,14 @@ describe('Inbox', () => {
     expect(got).toEqual(['a:1', 'a:3', 'a:5'])
   })
 
+  it('never hands over twice a seq it held while another copy of it was delivered', () => {
+    const { got, inbox } = collect()
+    inbox.onMessage('a', msg(3, 1), relay, 0) // held: waits for 1 and 2
+    inbox.onMessage('a', msg(3, 3), { path: 'offline', serverTs: 0 }, 0) // the sender gave up on 1 and 2; this copy goes
+    inbox.onMessage('a', msg(6, 6), relay, 0) // a later floor must not release the held copy of 3
+    expect(got).toEqual(['a:3', 'a:6'])
+  })
+
   it('reports messages the app refused as missing, never as received', () => {
     const { got, inbox } = collect((t) => t !== '2')
     for (const seq of [1, 2, 3]) inbox.onMessage('a', msg(seq, 1), relay, 0)

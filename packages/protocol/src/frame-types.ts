@@ -121,8 +121,9 @@ export type LoginOkFrame = {
   /** Token expiry, ms since epoch. */
   tokenExpiresAt: number
   /**
-   * Resumed, but frames queued for the session while it was detached were lost (the queue
-   * overflowed): the client must resynchronise members, documents, presence and invitations.
+   * Frames for the session may have been lost (written to a socket that died, or past the
+   * detached queue's bound): the client must resynchronise members, documents, awareness,
+   * presence and invitations. Always true on a resume.
    */
   resync: boolean
 }

@@ -244,6 +244,12 @@ export class ChannelDocs {
     } catch {
       throw new PlazaError(ErrorCode.MALFORMED_FRAME, 'not a Yjs update')
     }
+    // An update built on changes the node never got would wait inside the document for ever
+    // (and "stored" would be a lie): the member must sync first.
+    if (scratch.store.pendingStructs !== null || scratch.store.pendingDs !== null) {
+      scratch.destroy()
+      throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'the update depends on changes the node does not have: sync first')
+    }
     for (const name of scratch.share.keys()) {
       if (name !== CHANNEL_ATTRIBUTES_MAP) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, `unexpected shared type ${name}`)
     }

@@ -59,20 +59,21 @@ const MAX_PENDING_WRITES = 256
  * One member's replica of a channel's attribute document. The node holds the authoritative
  * replica: it checks every write against the limits and passes accepted ones to all members,
  * so members apply only what the node sanctioned, plus their own writes until the node
- * confirms or refuses them. When the node compacts the document it starts a new generation
- * (`epoch`); a member on another generation drops its copy, takes the node's, and writes its
- * unconfirmed verbs again on top. The document's size follows the live attributes, never
- * the number of writers.
+ * confirms or refuses them. Every sync takes the node's whole state (a cached replica is only
+ * shown until then: it may hold writes the node never got) and makes the unconfirmed writes
+ * again on top of it. When the node compacts the document it starts a new generation
+ * (`epoch`); a member on another generation takes the new one the same way. The document's
+ * size follows the live attributes, never the number of writers.
  */
 export class ChannelDoc {
   epoch = 0
   doc: Y.Doc
   private pending: PendingWrite[] = []
-  /** Resolved by the node's step 2 answering our step 1. */
+  /** Resolved by the node's whole state answering our request. */
   private syncing: { resolve: () => void; reject: (e: PlazaError) => void; timer: TimerHandle } | null = null
   private live = false
-  /** A step 1 went to the node; its step 2 completes a sync (and sends unconfirmed writes again). */
-  private awaitingStep2 = false
+  /** We asked the node for its whole state; until it comes, updates are in it and writes wait. */
+  private awaitingState = false
   private cacheLoaded: Promise<void> | null = null
 
   constructor(
@@ -101,7 +102,7 @@ export class ChannelDoc {
     return this.cacheLoaded
   }
 
-  /** Syncs with the node's replica (after a join, a fresh session, or frames lost); resolves once in sync. */
+  /** Syncs with the node's replica (after a join, a fresh session, or a resume); resolves once in sync. */
   sync(): Promise<void> {
     this.live = true
     this.syncing?.reject(new PlazaError(ErrorCode.CONNECTION_LOST, 'sync started again'))
@@ -116,14 +117,21 @@ export class ChannelDoc {
         timer,
       }
     })
-    this.sendStep1()
+    this.requestState()
     return done
+  }
+
+  /** The connection dropped: a sync under way will not be answered (the next one starts over). */
+  interrupted(): void {
+    this.awaitingState = false
+    this.syncing?.reject(new PlazaError(ErrorCode.CONNECTION_LOST, 'connection lost during the sync'))
+    this.syncing = null
   }
 
   /** Left the channel or logged out: stop waiting; keep the replica and unconfirmed writes. */
   stop(): void {
     this.live = false
-    this.awaitingStep2 = false
+    this.awaitingState = false
     this.syncing?.reject(new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'left the channel'))
     this.syncing = null
   }
@@ -138,11 +146,11 @@ export class ChannelDoc {
     this.saveCache()
     return new Promise<void>((resolve, reject) => {
       w.settle = (err) => (err ? reject(err) : resolve())
-      if (this.awaitingStep2 || !this.live || !this.send(w)) {
-        // Not connected: the write stands here and goes to the node at the next sync.
+      if (this.awaitingState || !this.live) {
+        // Not in sync: the write stands here and goes to the node once the sync is done.
         w.settle = null
         resolve()
-      }
+      } else this.send(w)
     })
   }
 
@@ -157,14 +165,12 @@ export class ChannelDoc {
     } catch {
       return
     }
-    if (type !== sync.messageYjsSyncStep2 && type !== sync.messageYjsUpdate) return // we never answer the node's step 1
-    if (epoch !== this.epoch) {
-      // The node started a new generation (or we never had one): take the node's from scratch.
-      // A step 2 on another generation is the whole state; an update is not, so ask for the rest.
-      this.reset(epoch)
-      if (type === sync.messageYjsSyncStep2) this.awaitingStep2 = true
-      else if (!this.awaitingStep2) this.sendStep1()
+    if (type === sync.messageYjsSyncStep2 && (this.awaitingState || epoch !== this.epoch)) {
+      // The node's whole state (our request answered, or a new generation): it replaces ours.
+      return this.takeState(epoch, notify, body)
     }
+    if (type !== sync.messageYjsUpdate || this.awaitingState) return // updates so far are in the state on its way
+    if (epoch !== this.epoch) return this.requestState() // an update on a generation we do not have
     let changed = false
     const mark = () => (changed = true)
     this.doc.on('update', mark)
@@ -176,17 +182,31 @@ export class ChannelDoc {
       this.doc.off('update', mark)
     }
     if (changed && notify) this.onChange(true)
-    if (type === sync.messageYjsSyncStep2 && this.awaitingStep2) {
-      this.awaitingStep2 = false
-      this.replay()
-      const s = this.syncing
-      this.syncing = null
-      s?.resolve()
-    }
   }
 
-  private send(w: PendingWrite): boolean {
-    if (!w.update) return true
+  private takeState(epoch: number, notify: boolean, state: Uint8Array): void {
+    const before = JSON.stringify(this.attributes())
+    const next = this.newDoc()
+    try {
+      Y.applyUpdate(next, state, REMOTE)
+    } catch {
+      next.destroy()
+      return
+    }
+    this.doc.destroy()
+    this.doc = next
+    this.epoch = epoch
+    this.awaitingState = false
+    this.replay()
+    if (JSON.stringify(this.attributes()) !== before) this.onChange(notify)
+    this.saveCache()
+    const s = this.syncing
+    this.syncing = null
+    s?.resolve()
+  }
+
+  private send(w: PendingWrite): void {
+    if (!w.update) return
     const encoder = encoding.createEncoder()
     sync.writeUpdate(encoder, w.update)
     const payload = encoding.toUint8Array(encoder)
@@ -195,23 +215,23 @@ export class ChannelDoc {
     this.host
       .request((reqId) => ({ type: FrameType.CHANNEL_SYNC_TO_NODE, reqId, channel: this.channelId, epoch, kind: SyncKind.DOC, notify: w.notify, payload }))
       .then(
-        () => this.confirmed(w, epoch, null),
-        (err: unknown) => this.confirmed(w, epoch, err instanceof PlazaError ? err : new PlazaError(ErrorCode.INTERNAL, String(err))),
+        () => this.confirmed(w, null),
+        (err: unknown) => this.confirmed(w, err instanceof PlazaError ? err : new PlazaError(ErrorCode.INTERNAL, String(err))),
       )
-    return true
   }
 
-  private confirmed(w: PendingWrite, epoch: number, err: PlazaError | null): void {
+  private confirmed(w: PendingWrite, err: PlazaError | null): void {
     w.sending = false
     if (!this.pending.includes(w)) return
     if (err?.code === ErrorCode.STALE_EPOCH) {
-      // Written on an old generation: made anew on the current one, now if we already moved to it.
+      // Written on an old generation: the new one is on its way; the write is made again on it.
       w.update = null
-      if (this.epoch !== epoch && !this.awaitingStep2 && this.live) this.replay()
+      if (!this.awaitingState && this.live) this.requestState()
       return
     }
     if (err && (err.code === ErrorCode.NOT_CONNECTED || err.code === ErrorCode.CONNECTION_LOST || err.code === ErrorCode.TIMEOUT)) {
       // Not refused: the write stands here and the next sync sends it again.
+      w.update = null
       const settle = w.settle
       w.settle = null
       settle?.(null)
@@ -221,36 +241,28 @@ export class ChannelDoc {
     this.saveCache()
     const settle = w.settle
     w.settle = null
-    if (err) {
-      // The node refused it: this replica holds something the others never will. Start over from the node's.
-      this.reset(this.epoch)
-      if (!this.awaitingStep2 && this.live) this.sendStep1()
-    }
+    // Refused: this replica holds something the others never will. Start over from the node's.
+    if (err && this.live && !this.awaitingState) this.requestState()
     settle?.(err)
   }
 
-  /** After a sync: unconfirmed writes go again (made anew on a new generation). */
+  /** After taking the node's state: every unconfirmed write is made again on it and sent. */
   private replay(): void {
     for (const w of [...this.pending]) {
       if (w.sending) continue
-      if (w.epoch !== this.epoch || !w.update) {
-        w.epoch = this.epoch
-        w.update = null
-        try {
-          if (!this.apply(w)) {
-            this.pending.splice(this.pending.indexOf(w), 1)
-            w.settle?.(null)
-            continue
-          }
-        } catch (err) {
+      try {
+        if (!this.apply(w)) {
           this.pending.splice(this.pending.indexOf(w), 1)
-          w.settle?.(err instanceof PlazaError ? err : null)
+          w.settle?.(null)
           continue
         }
+      } catch (err) {
+        this.pending.splice(this.pending.indexOf(w), 1)
+        w.settle?.(err instanceof PlazaError ? err : null)
+        continue
       }
-      this.send(w)
+      if (this.live) this.send(w)
     }
-    this.saveCache()
   }
 
   /** Applies the verb to this replica; false when it changed nothing. Throws on a limit. */
@@ -268,20 +280,12 @@ export class ChannelDoc {
     return update !== null
   }
 
-  private sendStep1(): void {
-    this.awaitingStep2 = true
+  /** Asks the node for its whole state (a step 1 with nothing in it). */
+  private requestState(): void {
+    this.awaitingState = true
     const encoder = encoding.createEncoder()
-    sync.writeSyncStep1(encoder, this.doc)
+    sync.writeSyncStep1(encoder, EMPTY)
     this.host.sendToNode({ type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 0, channel: this.channelId, epoch: this.epoch, kind: SyncKind.DOC, notify: false, payload: encoding.toUint8Array(encoder) })
-  }
-
-  private reset(epoch: number): void {
-    const before = this.attributes()
-    this.doc.destroy()
-    this.doc = this.newDoc()
-    this.epoch = epoch
-    for (const w of this.pending) w.update = null
-    if (Object.keys(before).length) this.onChange(false)
   }
 
   private newDoc(): Y.Doc {
@@ -343,4 +347,6 @@ export class ChannelDoc {
   }
 }
 
+/** A state vector of nothing: asks for everything. */
+const EMPTY = new Y.Doc()
 const CACHE = 'cache'

@@ -97,6 +97,8 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   private exact = true
   private broadcastSeq = 0
   private refreshing = false
+  /** We left here; the node may not know yet. */
+  private leaveUnconfirmed = false
   private readonly broadcastStream: string
 
   constructor(
@@ -161,10 +163,12 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
       this.doc.stop()
       this.members.clear()
       // The node may count us in (our join reached it): it must not, since we think we are out.
-      this.host.sendToNode({ type: FrameType.LEAVE_CHANNEL, reqId: 0, channel: this.channelId })
+      this.leaveUnconfirmed = true
+      void this.confirmLeave()
       throw err
     }
     this.state = 'joined'
+    this.leaveUnconfirmed = false
     this.awareness.setLocalState({ [UID_FIELD]: this.host.uid, ...(this.awareness.getLocalState() ?? {}) })
     this.reported = this.count
     this.emit('MemberCountUpdated', this.count)
@@ -186,11 +190,19 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.doc.stop()
     this.host.dropMember(this.channelId, null)
     this.members.clear()
+    // Others' states go too: a later join gets them afresh from the node.
+    this.forgetAwareness([...this.awareness.getStates().keys()].filter((id) => id !== this.awareness.clientID))
     this.count = this.reported = 0
+    this.leaveUnconfirmed = true
     try {
       await this.host.request((reqId) => ({ type: FrameType.LEAVE_CHANNEL, reqId, channel: this.channelId }))
+      if (this.state === 'left') this.leaveUnconfirmed = false
     } catch (err) {
-      if (!(err instanceof PlazaError) || (err.code !== ErrorCode.NOT_CONNECTED && err.code !== ErrorCode.CONNECTION_LOST)) throw err
+      // Not connected: left here; the node hears it when the session resumes (or ends it with the session).
+      if (!(err instanceof PlazaError) || (err.code !== ErrorCode.NOT_CONNECTED && err.code !== ErrorCode.CONNECTION_LOST && err.code !== ErrorCode.TIMEOUT)) {
+        this.leaveUnconfirmed = false
+        throw err
+      }
     }
   }
 
@@ -246,10 +258,39 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     try {
       await this.joinOnNode(true)
       this.state = 'joined'
-      if (this.awareness.getLocalState()) this.broadcastAwareness()
+      // Renewed, not just sent again: members that dropped our state meanwhile ignore an old clock.
+      const mine = this.awareness.getLocalState()
+      if (mine) this.awareness.setLocalState(mine)
     } catch {
       if (this.state === 'joining') this.state = 'joined' // try again at the next reconnect
     }
+  }
+
+  /**
+   * Logged in again (resumed or fresh): a channel we are in joins again and brings members,
+   * attributes and awareness up to date; a leave the node may not have heard goes again.
+   */
+  _onReady(resumed: boolean): void {
+    if (this.state === 'joined') void this._rejoin()
+    else if (this.state === 'left' && this.leaveUnconfirmed) {
+      if (resumed) void this.confirmLeave()
+      else this.leaveUnconfirmed = false // a fresh session is in no channel
+    }
+  }
+
+  /** Tells the node we are out, until it has heard it (or says we were not in). */
+  private async confirmLeave(): Promise<void> {
+    try {
+      await this.host.request((reqId) => ({ type: FrameType.LEAVE_CHANNEL, reqId, channel: this.channelId }))
+      if (this.state === 'left') this.leaveUnconfirmed = false
+    } catch (err) {
+      if (err instanceof PlazaError && err.code === ErrorCode.NOT_IN_CHANNEL && this.state === 'left') this.leaveUnconfirmed = false
+    }
+  }
+
+  /** The connection to the node dropped (we may come back on the same session). */
+  _onDisconnected(): void {
+    this.doc.interrupted()
   }
 
   /** A message for this channel; false (refused) when not a member. */
@@ -300,10 +341,20 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   /** The client logged out or was aborted. */
   _reset(): void {
     this.state = 'left'
+    this.leaveUnconfirmed = false
     this.doc.stop()
     this.members.clear()
     this.count = this.reported = 0
-    awarenessProtocol.removeAwarenessStates(this.awareness, [...this.awareness.getStates().keys()].filter((id) => id !== this.awareness.clientID), REMOTE)
+    this.forgetAwareness([...this.awareness.getStates().keys()].filter((id) => id !== this.awareness.clientID))
+  }
+
+  /**
+   * Drops remote awareness states and their clocks: a state seen again later (the node's
+   * snapshot at a rejoin) is taken even if its owner has not changed it since.
+   */
+  private forgetAwareness(ids: number[]): void {
+    if (ids.length) awarenessProtocol.removeAwarenessStates(this.awareness, ids, REMOTE)
+    for (const id of ids) this.awareness.meta.delete(id)
   }
 
   private takeMembers(list: string[], count: number, announce: boolean): void {
@@ -324,7 +375,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     if (!this.members.delete(uid)) return
     this.host.dropMember(this.channelId, uid)
     const gone = [...this.awareness.getStates()].filter(([, st]) => st?.[UID_FIELD] === uid).map(([id]) => id)
-    if (gone.length) awarenessProtocol.removeAwarenessStates(this.awareness, gone, REMOTE)
+    this.forgetAwareness(gone)
     if (announce) this.emit('MemberLeft', uid)
   }
 

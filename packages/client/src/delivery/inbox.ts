@@ -5,6 +5,8 @@ export interface Arrival {
   path: 'direct' | 'relay' | 'offline'
   /** The node's clock when it took the frame (relay, offline), else the sender's send time. */
   serverTs: number
+  /** The store's id of a stored copy (acknowledged to the node once this inbox is past it). */
+  offlineId?: number
 }
 
 /** What an ACK says about one stream (see PeerAckFrame). */
@@ -79,6 +81,8 @@ export class Inbox {
   constructor(
     private readonly deliver: (from: string, frame: PeerMessageFrame, arrival: Arrival) => boolean,
     private readonly changed: (from: string, stream: string) => void,
+    /** This copy is behind us (handed over, skipped, or a duplicate): the store may forget it. */
+    private readonly passed: (arrival: Arrival) => void = () => undefined,
   ) {}
 
   onMessage(from: string, f: PeerMessageFrame, arrival: Arrival, now: number): void {
@@ -89,6 +93,7 @@ export class Inbox {
         st.expected = f.seq + 1
         this.deliver(from, f, arrival)
       }
+      this.passed(arrival)
       return
     }
     if (st.expected === 0) st.expected = st.known = f.floor
@@ -96,15 +101,15 @@ export class Inbox {
     if (f.floor > st.expected) this.skipTo(st, from, f.floor)
     if (f.seq === st.expected) {
       this.hand(st, from, f, arrival)
-    } else if (
-      f.seq > st.expected &&
-      !st.waiting.has(f.seq) &&
-      st.waiting.size < MAX_WAITING_PER_STREAM &&
-      this.waitingTotal < MAX_WAITING_TOTAL
-    ) {
-      // Beyond the caps a frame is dropped unacknowledged: an honest sender sends it again.
+    } else if (f.seq < st.expected) {
+      this.passed(arrival) // a duplicate
+    } else if (!st.waiting.has(f.seq) && st.waiting.size < MAX_WAITING_PER_STREAM && this.waitingTotal < MAX_WAITING_TOTAL) {
+      // Beyond the caps a frame is dropped unacknowledged: an honest sender (or the store) sends it again.
       st.waiting.set(f.seq, { frame: f, arrival })
       this.waitingTotal++
+    } else if (st.waiting.get(f.seq)?.arrival.offlineId === undefined && arrival.offlineId !== undefined) {
+      // The stored copy of one held from the relay: keep its id, so the store hears when it is passed.
+      st.waiting.get(f.seq)!.arrival = arrival
     }
     this.drain(st, from, now)
     // Below expected: a duplicate; acknowledging again tells the sender to stop.
@@ -185,18 +190,30 @@ export class Inbox {
 
   /** Hands `f` (seq == expected) to the app; a refusal is recorded as missing. */
   private hand(st: StreamState, from: string, f: PeerMessageFrame, arrival: Arrival): void {
+    const held = st.waiting.get(f.seq)
+    if (held && held.arrival !== arrival) {
+      // Another copy of it was waiting: it is passed too.
+      this.unwait(st, f.seq)
+      this.passed(held.arrival)
+    }
     st.expected = f.seq + 1
     if (!this.deliver(from, f, arrival)) this.addMissing(st, f.seq, f.seq)
+    this.passed(arrival)
   }
 
   /** Moves `expected` up to `to`: frames in hand below it go to the app in order, the rest is missing. */
   private skipTo(st: StreamState, from: string, to: number): void {
     for (const seq of [...st.waiting.keys()].sort((a, b) => a - b)) {
       if (seq >= to) break
+      if (seq < st.expected) {
+        this.passed(st.waiting.get(seq)!.arrival)
+        this.unwait(st, seq)
+        continue
+      }
       if (seq > st.expected) this.addMissing(st, st.expected, seq - 1)
       const w = st.waiting.get(seq)!
-      this.unwait(st, seq)
       this.hand(st, from, w.frame, w.arrival)
+      this.unwait(st, seq)
     }
     if (to > st.expected) {
       this.addMissing(st, st.expected, to - 1)
@@ -209,8 +226,9 @@ export class Inbox {
     for (;;) {
       const next = st.waiting.get(st.expected)
       if (next) {
-        this.unwait(st, st.expected)
+        const seq = st.expected
         this.hand(st, from, next.frame, next.arrival)
+        this.unwait(st, seq)
         continue
       }
       const drop = st.dropped.find((r) => r[0] <= st.expected && st.expected <= r[1])

@@ -46,6 +46,8 @@ interface Outgoing extends OutgoingBody {
    * the node's answer was lost): from then on no outcome may claim it was not received.
    */
   uncertain: boolean
+  /** Relay requests sent and not answered yet: each may be delivering a copy right now. */
+  relaysOut: number
   /** The caller was told already (SENT_TIMEOUT at the send timeout while a recoverable copy goes on). */
   reported: boolean
   resolve: (r: SendResult) => void
@@ -89,8 +91,23 @@ export interface SavedMessage {
 /** What survives a reload: the stream, where it stands, and its unsettled peer messages. */
 export interface OutboxSnapshot {
   stream: string
+  /** No seq at or above this was ever sent: a page that goes on with the stream starts here. */
   nextSeq: number
   items: SavedMessage[]
+}
+
+/**
+ * Seqs a stream may use before its reservation is saved. A reloaded page goes on with a stream
+ * from the saved reservation, so a seq is never used twice (a receiver would take the second
+ * message for the first and drop it).
+ */
+export interface SeqReservation {
+  /** Seqs below this may be sent (Infinity: nothing is saved, a reload starts a new stream). */
+  reserved: number
+  /** The ceiling being saved now, or 0. */
+  saving: number
+  /** Asks for a higher ceiling to be saved; the outbox pumps again once it is. */
+  request(box: PeerOutbox): void
 }
 
 export interface SendOptions {
@@ -101,6 +118,9 @@ export interface SendOptions {
 }
 
 const inRanges = (seq: number, ranges: [number, number][]) => ranges.some(([a, b]) => a <= seq && seq <= b)
+
+/** No copy can have reached the receiver: none left by a direct link, none is being relayed, none was relayed. */
+const certainlyNotDelivered = (o: Outgoing) => !o.uncertain && o.relaysOut === 0
 
 /**
  * The sending half towards one user: an ordered stream (`stream`, seq from 1) with a bounded
@@ -123,9 +143,15 @@ export class PeerOutbox {
     private readonly opts: OutboxOptions,
     private readonly now: () => number,
     private readonly onChange: () => void = () => undefined,
+    readonly seqs: SeqReservation = { reserved: Infinity, saving: 0, request: () => undefined },
   ) {}
 
-  /** The unsettled peer messages (channel copies are not kept across a reload). */
+  /** The seq the next message gets. */
+  get next(): number {
+    return this.nextSeq
+  }
+
+  /** The stream, where it stands, and its unsettled peer messages (channel copies are not kept across a reload). */
   snapshot(): OutboxSnapshot {
     const items = [...this.inflight.values(), ...this.queue]
       .filter((o) => o.channel === '')
@@ -138,7 +164,7 @@ export class PeerOutbox {
         bytes,
         description,
       }))
-    return { stream: this.stream, nextSeq: this.nextSeq, items }
+    return { stream: this.stream, nextSeq: Math.max(this.nextSeq, this.seqs.saving, this.seqs.reserved === Infinity ? 0 : this.seqs.reserved), items }
   }
 
   /**
@@ -148,6 +174,8 @@ export class PeerOutbox {
   restore(snap: OutboxSnapshot, settled: (item: SavedMessage, r: SendResult) => void): void {
     const now = this.now()
     this.nextSeq = Math.max(this.nextSeq, snap.nextSeq)
+    // Seqs from here on were never reserved by this page: the first send saves a reservation.
+    if (this.seqs.reserved !== Infinity) this.seqs.reserved = snap.nextSeq
     for (const item of snap.items) {
       this.queue.push({
         channel: '',
@@ -165,6 +193,7 @@ export class PeerOutbox {
         path: null,
         attempts: 0,
         uncertain: item.sent,
+        relaysOut: 0,
         reported: false,
         resolve: (r) => settled(item, r),
       })
@@ -203,6 +232,7 @@ export class PeerOutbox {
         path: null,
         attempts: 0,
         uncertain: false,
+        relaysOut: 0,
         reported: false,
         resolve,
       })
@@ -255,7 +285,7 @@ export class PeerOutbox {
   /** Gives up a channel's pending copies (the receiver or we left it). */
   dropChannel(channel: string): void {
     for (const o of [...this.inflight.values(), ...this.queue]) {
-      if (o.channel === channel) this.settle(o, o.uncertain ? PeerMessageState.SENT_TIMEOUT : PeerMessageState.FAILURE)
+      if (o.channel === channel) this.settle(o, certainlyNotDelivered(o) ? PeerMessageState.FAILURE : PeerMessageState.SENT_TIMEOUT)
     }
     this.pump()
   }
@@ -271,9 +301,12 @@ export class PeerOutbox {
     return this.queue[0]?.seq ?? this.nextSeq
   }
 
-  private pump(): void {
+  /** Sends what the window and the seq reservation allow. */
+  pump(): void {
+    if (this.queue.length > 0 && this.queue[this.queue.length - 1].seq >= this.seqs.reserved && !this.seqs.saving) this.seqs.request(this)
     while (
       this.queue.length > 0 &&
+      this.queue[0].seq < this.seqs.reserved &&
       this.inflight.size < this.opts.windowMessages &&
       (this.inflight.size === 0 || this.inflightBytes + this.queue[0].size <= this.opts.windowBytes)
     ) {
@@ -307,9 +340,16 @@ export class PeerOutbox {
     }
     o.path = 'relay'
     const attempt = o.attempts
+    o.relaysOut++
     this.transport.relay(this.uid, bytes, o.offline).then(
-      (status) => this.onRelayStatus(o, status),
-      (err: unknown) => this.onRelayError(o, attempt, err instanceof PlazaError ? err.code : ErrorCode.INTERNAL),
+      (status) => {
+        o.relaysOut--
+        this.onRelayStatus(o, status)
+      },
+      (err: unknown) => {
+        o.relaysOut--
+        this.onRelayError(o, attempt, err instanceof PlazaError ? err.code : ErrorCode.INTERNAL)
+      },
     )
   }
 
@@ -328,13 +368,13 @@ export class PeerOutbox {
       // The peer is offline: what is still in flight before it goes the same way now, so that
       // the store keeps (or refuses) it too rather than leaving a gap the receiver waits on.
       for (const earlier of this.inflight.values()) if (earlier.seq < o.seq && earlier.path !== 'offline') this.transmit(earlier, true)
-    } else if (!o.uncertain) this.settle(o, PeerMessageState.PEER_UNREACHABLE)
+    } else if (certainlyNotDelivered(o)) this.settle(o, PeerMessageState.PEER_UNREACHABLE)
     this.pump()
   }
 
   private onRelayError(o: Outgoing, attempt: number, code: ErrorCode): void {
     if (!this.inflight.has(o.seq)) return
-    const certain = !o.uncertain
+    const certain = code !== ErrorCode.CONNECTION_LOST && code !== ErrorCode.TIMEOUT && certainlyNotDelivered(o)
     if (code === ErrorCode.TOO_OFTEN && attempt === 1 && certain && !o.recoverable) this.settle(o, PeerMessageState.TOO_OFTEN)
     else if (code === ErrorCode.INVALID_USER_ID && certain) this.settle(o, PeerMessageState.INVALID_USER_ID)
     else if ((code === ErrorCode.INVALID_MESSAGE || code === ErrorCode.FRAME_TOO_LARGE) && certain) {

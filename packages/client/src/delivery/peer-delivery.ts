@@ -30,6 +30,8 @@ const WINDOW_BYTES = 1024 * 1024
 const OUTBOX_IDLE_MS = 10 * 60_000
 /** Inbound streams kept in storage (the most recently heard). */
 const MAX_SAVED_STREAMS = 512
+/** Seqs reserved (saved) at a time per outbound stream. */
+const SEQ_RESERVATION = 1024
 
 /** What delivery needs from the client around it. */
 export interface DeliveryHost {
@@ -71,6 +73,8 @@ export class PeerDelivery {
   private uid = ''
   /** Streams whose ACK waits for the inbox to be saved. */
   private readonly acksDue = new Map<string, [from: string, stream: string]>()
+  /** Stored copies this inbox is past: the node may delete them (once our record is saved). */
+  private offlineDone: number[] = []
 
   constructor(
     private readonly host: DeliveryHost,
@@ -83,6 +87,9 @@ export class PeerDelivery {
     this.inbox = new Inbox(
       (from, f, arrival) => this.host.deliver(from, f, arrival),
       (from, stream) => this.ackChanged(from, stream),
+      (arrival) => {
+        if (arrival.offlineId !== undefined) this.offlineDone.push(arrival.offlineId)
+      },
     )
   }
 
@@ -154,6 +161,7 @@ export class PeerDelivery {
     if (arrival.path === 'direct') arrival = { path: 'direct', serverTs: f.sentTs }
     this.startTick()
     this.inbox.onMessage(from, f, arrival, this.rt.clock.now())
+    if (this.offlineDone.length && arrival.path !== 'offline') this.ackOffline(false)
     return null
   }
 
@@ -164,11 +172,19 @@ export class PeerDelivery {
     for (const d of f.dropped) counts.set(d.from, (counts.get(d.from) ?? 0) + d.count)
     for (const [from, count] of counts) this.host.offlineDropped(from, count)
     for (const d of f.dropped) this.inbox.onDropped(d.from, d.stream, d.ranges, now)
-    for (const m of f.messages) this.onPeerBytes(m.from, m.payload, { path: 'offline', serverTs: m.serverTs })
-    const ids = f.messages.map((m) => m.id)
-    // The store deletes them on this acknowledgement: only once our record of them is safe.
-    if (this.durable) this.writer.flush().then(() => this.host.sendToNode({ type: FrameType.OFFLINE_ACK, ids }))
-    else this.host.sendToNode({ type: FrameType.OFFLINE_ACK, ids })
+    for (const m of f.messages) this.onPeerBytes(m.from, m.payload, { path: 'offline', serverTs: m.serverTs, offlineId: m.id })
+    // Only what the inbox is past is acknowledged: a message waiting for an earlier one stays stored.
+    this.ackOffline(f.dropped.length > 0)
+  }
+
+  /** Tells the store which stored copies it may delete, once our record of them is safe. */
+  private ackOffline(evenIfNone: boolean): void {
+    const ids = this.offlineDone
+    this.offlineDone = []
+    if (!ids.length && !evenIfNone) return
+    const send = () => this.host.sendToNode({ type: FrameType.OFFLINE_ACK, ids })
+    if (this.durable) void this.writer.flush().then(send)
+    else send()
   }
 
   /** The link to `uid` closed: what went over it and is not acknowledged goes again. */
@@ -226,6 +242,11 @@ export class PeerDelivery {
         },
         () => this.rt.clock.now(),
         () => this.saveOutbox(),
+        {
+          reserved: this.durable ? 1 : Infinity,
+          saving: 0,
+          request: (b) => this.reserveSeqs(b),
+        },
       )
       this.outboxes.set(uid, (entry = { box, lastUsed: now }))
     }
@@ -255,10 +276,25 @@ export class PeerDelivery {
     }
   }
 
+  /** Saves a higher seq ceiling for a stream before any seq under it is sent. */
+  private reserveSeqs(box: PeerOutbox): void {
+    const target = box.next + SEQ_RESERVATION
+    box.seqs.saving = target
+    this.saveOutbox()
+    void this.writer.flush().then(() => {
+      if (box.seqs.saving !== target) return
+      box.seqs.reserved = target
+      box.seqs.saving = 0
+      box.pump()
+    })
+  }
+
   private saveOutbox(): void {
     if (!this.uid || !this.durable) return
     this.writer.schedule(this.outboxKey(), () => {
-      const peers = [...this.outboxes].map(([peer, { box }]) => ({ peer, ...box.snapshot() })).filter((p) => p.items.length > 0)
+      // Every live stream, even with nothing pending: the next page load goes on with it, so
+      // what it sends comes after everything this one sent (stored messages included).
+      const peers = [...this.outboxes].map(([peer, { box }]) => ({ peer, ...box.snapshot() }))
       return peers.length ? encodeOutboxes(peers) : null
     })
   }
@@ -280,6 +316,7 @@ export class PeerDelivery {
         if (entry.box.idle && now - entry.lastUsed > OUTBOX_IDLE_MS) this.outboxes.delete(uid)
       }
       this.inbox.tick(now)
+      if (this.offlineDone.length) this.ackOffline(false)
       if (this.outboxes.size === 0 && !this.inbox.hasGaps) this.stopTick()
     }, TICK_MS)
   }

@@ -1,0 +1,196 @@
+/**
+ * The guarantees, checked after a run once the world has healed and settled. Each returns the
+ * violations it finds (empty: the run is clean).
+ */
+import { PeerMessageState } from '@plaza/client'
+import type { Delivery, PeerSend } from './log.js'
+import { APP } from './user.js'
+import type { World } from './world.js'
+
+/** Outcomes that claim the receiver's app never got the message. */
+const NOT_DELIVERED = new Set<string>([
+  PeerMessageState.PEER_UNREACHABLE,
+  PeerMessageState.FAILURE,
+  PeerMessageState.TOO_OFTEN,
+  PeerMessageState.INVALID_USER_ID,
+  PeerMessageState.INVALID_MESSAGE,
+])
+/** Outcomes that say nothing certain (the message may or may not have arrived). */
+const UNKNOWN = new Set<string>([PeerMessageState.SENT_TIMEOUT, PeerMessageState.NOT_LOGGED_IN])
+/** A page that crashed may deliver again what it got this long before dying (its save was in flight). */
+const CRASH_WINDOW_MS = 1000
+
+export async function check(w: World): Promise<string[]> {
+  return [...checkMessages(w), ...checkChannels(w), ...(await checkDocuments(w)), ...checkInvitations(w), ...checkPresence(w)]
+}
+
+function byId(deliveries: Delivery[]): Map<string, Delivery[]> {
+  const m = new Map<string, Delivery[]>()
+  for (const d of deliveries) m.set(d.id, [...(m.get(d.id) ?? []), d])
+  return m
+}
+
+/** True when `d`'s page crashed soon after delivering it (before it could save that it had). */
+function crashedRightAfter(w: World, d: Delivery): boolean {
+  return w.log.ends.some((e) => e.crash && e.uid === d.to && e.instance === d.instance && e.at - d.at <= CRASH_WINDOW_MS)
+}
+
+function checkMessages(w: World): string[] {
+  const out: string[] = []
+  const got = byId(w.log.deliveries.filter((d) => d.channel === ''))
+  for (const s of w.log.peerSends.values()) {
+    const ds = got.get(s.id) ?? []
+    for (const d of ds) if (d.to !== s.to || d.from !== s.from) out.push(`${s.id} delivered to ${d.to} from ${d.from}`)
+    if (ds.length > 1 && !ds.slice(0, -1).every((d) => crashedRightAfter(w, d))) {
+      out.push(`${s.id} delivered ${ds.length} times: ${ds.map((d) => `${d.to}#${d.instance}@${d.path}`).join(', ')}`)
+    }
+    const st = s.state
+    if (st === PeerMessageState.RECEIVED_BY_PEER && ds.length === 0) out.push(`${s.id} RECEIVED_BY_PEER but never delivered`)
+    if (st && NOT_DELIVERED.has(st) && ds.length > 0) out.push(`${s.id} answered ${st} but delivered (${ds[0].path})`)
+    if (st === PeerMessageState.CACHED_BY_SERVER && ds.length === 0) {
+      // Only the per-receiver cap may drop it, and then the receiver was told (about at least this many).
+      const told = w.log.dropped.get(s.to)?.get(s.from) ?? 0
+      const lost = [...w.log.peerSends.values()].filter(
+        (x) => x.from === s.from && x.to === s.to && x.state === PeerMessageState.CACHED_BY_SERVER && !got.has(x.id),
+      ).length
+      if (told < lost) out.push(`${s.id} CACHED_BY_SERVER, never delivered; ${s.to} was told of ${told} dropped from ${s.from}, ${lost} missing`)
+    }
+  }
+  out.push(...checkOrder(w, [...w.log.peerSends.values()], w.log.deliveries.filter((d) => d.channel === '')))
+  return out
+}
+
+/**
+ * Per sender and receiver, deliveries follow the send order. A message may come later than a
+ * newer one only if its sender never learnt its fate or heard SENT_TIMEOUT / NOT_LOGGED_IN
+ * (unknown) and the newer one went on another stream (another page, or after a logout).
+ */
+function checkOrder(w: World, sends: (Pick<PeerSend, 'id' | 'from' | 'instance' | 'epoch' | 'n'> & { state?: string })[], deliveries: Delivery[]): string[] {
+  const out: string[] = []
+  const sendOf = new Map(sends.map((s) => [s.id, s]))
+  const seen = new Map<string, Delivery[]>()
+  for (const d of deliveries) {
+    const k = `${d.from}>${d.to}${d.channel ? `@${d.channel}` : ''}`
+    seen.set(k, [...(seen.get(k) ?? []), d])
+  }
+  for (const [k, list] of seen) {
+    let latest: (typeof sends)[number] | null = null
+    for (const d of list) {
+      const s = sendOf.get(d.id)
+      if (!s) continue
+      if (latest && s.n < latest.n) {
+        const otherStream = s.instance !== latest.instance || s.epoch !== latest.epoch
+        const unknown = s.state === undefined || UNKNOWN.has(s.state)
+        if (!(otherStream && unknown) && !crashedRightAfter(w, d)) out.push(`${k}: ${s.id} delivered after ${latest.id}`)
+      }
+      if (!latest || s.n > latest.n) latest = s
+    }
+  }
+  return out
+}
+
+function checkChannels(w: World): string[] {
+  const out: string[] = []
+  const deliveries = w.log.deliveries.filter((d) => d.channel !== '')
+  const got = byId(deliveries)
+  for (const s of w.log.channelSends.values()) {
+    const ds = got.get(s.id) ?? []
+    const per = new Map<string, number>()
+    for (const d of ds) per.set(d.to, (per.get(d.to) ?? 0) + 1)
+    for (const [to, n] of per) {
+      if (n > 1 && !ds.filter((d) => d.to === to).slice(0, -1).every((d) => crashedRightAfter(w, d))) out.push(`${s.id} delivered ${n} times to ${to}`)
+    }
+    if (!s.result) continue
+    const failed = new Map(s.result.failures.map((f) => [f.memberId, f.state]))
+    for (const [member, state] of failed) if (NOT_DELIVERED.has(state) && per.has(member)) out.push(`${s.id} to ${member}: ${state} but delivered`)
+    const confirmed = s.result.members - s.result.failures.length - s.result.unconfirmed
+    const receivers = new Set(per.keys())
+    if (confirmed > receivers.size) out.push(`${s.id}: ${confirmed} members confirmed, ${receivers.size} got it`)
+  }
+  out.push(...checkOrder(w, [...w.log.channelSends.values()].map((s) => ({ ...s, state: s.result ? undefined : 'unknown' })), deliveries))
+
+  const node = w.node!
+  for (const u of w.users) {
+    const inst = u.instance
+    if (!inst) continue
+    for (const [id, view] of inst.channels) {
+      if (!view.channel.joined) continue
+      const truth = node.engine.channelMembers(APP, id).filter((m) => m !== u.uid).sort()
+      if (!node.engine.isMember(APP, id, u.uid)) out.push(`${u.uid} thinks it is in ${id}; the node does not`)
+      const seen = view.members ? [...view.members].sort() : null
+      if (JSON.stringify(seen) !== JSON.stringify(truth)) out.push(`${u.uid}'s members of ${id}: ${JSON.stringify(seen)}, node: ${JSON.stringify(truth)}`)
+      // Awareness: everyone else's current state, nobody else's.
+      const states = new Map<string, unknown>()
+      for (const [clientId, st] of view.channel.awareness.getStates()) if (clientId !== view.channel.awareness.clientID) states.set(String((st as { uid?: string }).uid), (st as { n?: number }).n ?? null)
+      for (const o of w.users) {
+        if (o === u) continue
+        const ov = o.instance?.channels.get(id)
+        const expected = ov?.channel.joined && truth.includes(o.uid) ? ((ov.channel.awareness.getLocalState() as { n?: number } | null)?.n ?? null) : undefined
+        const actual = states.has(o.uid) ? states.get(o.uid) : undefined
+        if (expected !== actual) out.push(`${u.uid} sees ${o.uid}'s awareness in ${id} as ${JSON.stringify(actual)}, it is ${JSON.stringify(expected)}`)
+      }
+    }
+  }
+  for (const u of w.users) {
+    for (const id of w.channels) {
+      const inst = u.instance
+      if (node.engine.isMember(APP, id, u.uid) && !inst?.channels.get(id)?.channel.joined) out.push(`the node counts ${u.uid} in ${id}; its client is not in it`)
+    }
+  }
+  return out
+}
+
+async function checkDocuments(w: World): Promise<string[]> {
+  const out: string[] = []
+  const node = w.node!
+  const canonical = (entries: [string, { value: string; lastUpdateUserId: string; lastUpdateTs: number }][]) =>
+    JSON.stringify(entries.map(([k, a]) => [k, a.value, a.lastUpdateUserId, a.lastUpdateTs]).sort(([x], [y]) => ((x as string) < (y as string) ? -1 : 1)))
+  for (const id of w.channels) {
+    const entries = await node.channels.docs.read(APP, id, [])
+    const truth = canonical(entries.map(({ key, ...a }) => [key, a]))
+    const bytes = await node.channels.docs.stateBytes(APP, id)
+    const live = entries.reduce((n, e) => n + e.key.length + e.value.length + e.lastUpdateUserId.length + 48, 0)
+    if (bytes > 2 * live + 4096 + 1024) out.push(`${id}: the node's document is ${bytes} bytes for ${live} bytes of attributes`)
+    for (const u of w.users) {
+      const ch = u.instance?.channels.get(id)?.channel
+      if (!ch?.joined) continue
+      const mine = canonical(Object.entries(ch.attributes()))
+      if (mine !== truth) out.push(`${u.uid}'s attributes of ${id} differ from the node's:\n  ${mine}\n  ${truth}`)
+    }
+  }
+  return out
+}
+
+function checkInvitations(w: World): string[] {
+  const out: string[] = []
+  for (const u of w.users) {
+    const inst = u.instance
+    if (!inst) continue
+    for (const inv of inst.outgoing) if (inv.state === 'SENT_TO_REMOTE' || inv.state === 'RECEIVED_BY_REMOTE') out.push(`${u.uid}'s invitation ${inv.id} to ${inv.calleeId} stuck ${inv.state}`)
+    for (const inv of inst.incoming) if (inv.state === 'INVITATION_RECEIVED' || inv.state === 'ACCEPT_SENT_TO_LOCAL') out.push(`${u.uid}'s invitation from ${inv.callerId} stuck ${inv.state}`)
+    for (const inv of inst.outgoing) {
+      const callee = w.users.find((x) => x.uid === inv.calleeId)?.instance
+      const other = callee?.incoming.find((r) => r.id === inv.id && r.callerId === u.uid)
+      if (!other) continue
+      if (inv.state === 'ACCEPTED_BY_REMOTE' && other.state === 'REFUSED') out.push(`invitation ${inv.id}: caller accepted, callee refused`)
+      if (inv.state === 'REFUSED_BY_REMOTE' && other.state === 'ACCEPTED') out.push(`invitation ${inv.id}: caller refused, callee accepted`)
+    }
+  }
+  return out
+}
+
+function checkPresence(w: World): string[] {
+  const out: string[] = []
+  const node = w.node!
+  for (const u of w.users) {
+    const inst = u.instance
+    if (!inst || inst.client.connectionState !== 'CONNECTED') continue
+    for (const o of w.users) {
+      if (o === u) continue
+      const truth = node.engine.presenceOf(APP, [o.uid])[0]
+      const seen = inst.presence.get(o.uid)
+      if (seen !== truth) out.push(`${u.uid} sees ${o.uid} ${seen}, the node says ${truth}`)
+    }
+  }
+  return out
+}

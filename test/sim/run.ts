@@ -1,0 +1,30 @@
+import { check } from './checker.js'
+import { World, optionsFor, type SimOptions } from './world.js'
+
+export interface SeedReport {
+  seed: number
+  violations: string[]
+  events: number
+  stats: { peerSends: number; deliveries: number; channelSends: number; virtualMs: number }
+  trace: string[]
+}
+
+/** Runs one seed from scratch; the same seed gives the same run. */
+export async function runSeed(seed: number, overrides: Partial<SimOptions> = {}): Promise<SeedReport> {
+  const world = new World({ ...optionsFor(seed), ...overrides })
+  const t0 = world.sched.now
+  await world.run()
+  const violations = await check(world)
+  return {
+    seed,
+    violations,
+    events: world.sched.events,
+    stats: {
+      peerSends: world.log.peerSends.size,
+      deliveries: world.log.deliveries.length,
+      channelSends: world.log.channelSends.size,
+      virtualMs: world.sched.now - t0,
+    },
+    trace: world.log.trace,
+  }
+}

@@ -1,0 +1,113 @@
+import type { Clock, TimerHandle } from '@plaza/protocol'
+
+/**
+ * A group of timers and pending work that dies together: one node process, one client page.
+ * Killing it is a crash: nothing scheduled for it runs afterwards.
+ */
+export class Domain {
+  dead = false
+  constructor(readonly name: string) {}
+  kill(): void {
+    this.dead = true
+  }
+}
+
+interface Event {
+  at: number
+  seq: number
+  domain: Domain
+  fn: () => void
+  /** Interval period, or 0. */
+  every: number
+  cancelled: boolean
+}
+
+/**
+ * Virtual time and a single queue of events, run one at a time in (time, insertion) order. After
+ * each event every promise continuation it started runs before the next event, so a run is a
+ * pure function of its seed.
+ */
+export class Scheduler {
+  now = 1_700_000_000_000
+  private readonly heap: Event[] = []
+  private seq = 0
+  events = 0
+
+  /** Runs `fn` in `domain` after `ms` (virtual). */
+  at(domain: Domain, ms: number, fn: () => void, every = 0): Event {
+    // Real clocks tick in whole milliseconds.
+    const ev: Event = { at: this.now + Math.max(0, Math.ceil(ms)), seq: this.seq++, domain, fn, every, cancelled: false }
+    this.push(ev)
+    return ev
+  }
+
+  /** A Clock for the code of one domain. */
+  clock(domain: Domain): Clock {
+    return {
+      now: () => this.now,
+      setTimeout: (fn, ms) => this.at(domain, ms, fn),
+      clearTimeout: (h) => this.cancel(h),
+      setInterval: (fn, ms) => this.at(domain, Math.max(1, Math.ceil(ms)), fn, Math.max(1, Math.ceil(ms))),
+      clearInterval: (h) => this.cancel(h),
+    }
+  }
+
+  private cancel(h: TimerHandle | null | undefined): void {
+    if (h && typeof h === 'object' && 'cancelled' in h) (h as Event).cancelled = true
+  }
+
+  /** Runs events until the queue is empty or virtual time would pass `until`. */
+  async runUntil(until: number): Promise<void> {
+    for (;;) {
+      const ev = this.heap[0]
+      if (!ev || ev.at > until) break
+      this.pop()
+      if (ev.cancelled || ev.domain.dead) continue
+      this.now = ev.at
+      if (ev.every) {
+        ev.at += ev.every
+        ev.seq = this.seq++
+        this.push(ev)
+      }
+      this.events++
+      ev.fn()
+      // Every continuation of this event, before the next one.
+      await new Promise<void>((r) => setImmediate(r))
+    }
+    this.now = Math.max(this.now, until)
+  }
+
+  private push(ev: Event): void {
+    const h = this.heap
+    h.push(ev)
+    let i = h.length - 1
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      if (!before(h[i], h[p])) break
+      ;[h[i], h[p]] = [h[p], h[i]]
+      i = p
+    }
+  }
+
+  private pop(): void {
+    const h = this.heap
+    const last = h.pop()!
+    if (h.length === 0) return
+    h[0] = last
+    let i = 0
+    for (;;) {
+      const l = 2 * i + 1
+      const r = l + 1
+      let m = i
+      if (l < h.length && before(h[l], h[m])) m = l
+      if (r < h.length && before(h[r], h[m])) m = r
+      if (m === i) break
+      ;[h[i], h[m]] = [h[m], h[i]]
+      i = m
+    }
+  }
+}
+
+function before(a: Event, b: Event): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq)
+}
