@@ -18,7 +18,16 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'core',
-          include: ['packages/*/test/**/*.test.ts', 'rendezvous/test/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/faults/**/*.test.ts', 'test/sim/**/*.test.ts'],
+          include: ['packages/*/test/**/*.test.ts', 'rendezvous/test/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/faults/**/*.test.ts'],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          ...shared,
+          // The seeded simulation (test/sim): in-process, CPU-bound; `npm run soak` runs many more seeds.
+          name: 'sim',
+          include: ['test/sim/**/*.test.ts'],
           sequence: { groupOrder: 0 },
         },
       },

@@ -44,6 +44,11 @@ export interface NodeConfig {
   /** Frames (and bytes) kept for a session whose socket is gone, for its resume; past them it resynchronises. Defaults 4096, 8 MiB. */
   detachedQueueFrames: number
   detachedQueueBytes: number
+  /**
+   * A channel document is compacted into a new generation once its state exceeds twice what its
+   * attributes need plus this many bytes. Default 4096.
+   */
+  docCompactSlackBytes: number
   /** Collect the Node process metrics (CPU, memory, event loop) on /metrics. Default true. */
   processMetrics: boolean
 }
@@ -73,6 +78,7 @@ export function defaultConfig(): NodeConfig {
     invitationExpireMs: DEFAULT_LIMITS.invitationExpireMs,
     rateLimits: structuredClone(DEFAULT_RATE_LIMITS) as SessionLimits,
     processMetrics: true,
+    docCompactSlackBytes: 4096,
     detachedQueueFrames: 4096,
     detachedQueueBytes: 8 * 1024 * 1024,
   }

@@ -15,6 +15,16 @@ export class NodeMetrics {
     help: 'Offline messages delivered and acknowledged by their receiver',
     registers: [this.registry],
   })
+  readonly docCompactions = new Counter({
+    name: 'plaza_channel_document_compactions_total',
+    help: 'Channel documents compacted into a new generation (their Yjs history outgrew the attributes)',
+    registers: [this.registry],
+  })
+  readonly offlineDropped = new Counter({
+    name: 'plaza_offline_messages_dropped_total',
+    help: 'Stored offline messages dropped before delivery (per-receiver cap or retention); receivers are told',
+    registers: [this.registry],
+  })
   readonly signaling = new Counter({ name: 'plaza_signaling_frames_total', help: 'WebRTC signaling frames relayed', registers: [this.registry] })
   readonly logins = new Counter({ name: 'plaza_logins_total', help: 'Logins, by result', labelNames: ['result'] as const, registers: [this.registry] })
   readonly errors = new Counter({ name: 'plaza_errors_total', help: 'Errors answered to clients, by code', labelNames: ['code'] as const, registers: [this.registry] })

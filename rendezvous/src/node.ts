@@ -73,10 +73,10 @@ export class RendezvousNode implements NodeContext {
       new LocalEngine(openDatabase(this.config.dataDir), { perReceiver: this.config.offlinePerReceiver, retentionMs: this.config.offlineRetentionMs }, () =>
         this.rt.clock.now(),
       )
+    this.metrics = new NodeMetrics(() => this.stats(), this.config.processMetrics)
     this.channels = new ChannelService(this)
     this.userAttributes = new UserAttributes(this)
     this.invitations = new Invitations(this)
-    this.metrics = new NodeMetrics(() => this.stats(), this.config.processMetrics)
     this.rest = new RestApi(this)
     this.relay = new RelayService(this, {
       onNodeStreamAck: (payload) => this.rest.onAck(payload),
@@ -146,6 +146,7 @@ export class RendezvousNode implements NodeContext {
     }, this.config.loginTimeoutMs)
     return {
       onMessage: (bytes, isBinary) => {
+        if (!conn.open) return // closing (for too many bad frames, say): what is still in flight is not read
         if (!isBinary) return this.refuse(c, new PlazaError(ErrorCode.MALFORMED_FRAME, 'text frames are not spoken'))
         let frame: ClientFrame
         try {

@@ -115,6 +115,7 @@ export class RelayService {
     this.ctx.metrics.offlineDelivered.inc(acked)
     const drops = s.offlineDrops
     s.offlineDrops = []
+    this.ctx.metrics.offlineDropped.inc(drops.reduce((n, d) => n + d.count, 0))
     // Deleted, in order, before anything is listed again: nothing acknowledged goes twice.
     s.offlineRemoving = s.offlineRemoving.then(() =>
       this.ctx.engine.offline.remove(s.appId, s.uid, ids, drops).catch((err) => this.ctx.log.error({ err }, 'offline remove failed')),

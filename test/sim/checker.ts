@@ -150,7 +150,7 @@ async function checkDocuments(w: World): Promise<string[]> {
     const truth = canonical(entries.map(({ key, ...a }) => [key, a]))
     const bytes = await node.channels.docs.stateBytes(APP, id)
     const live = entries.reduce((n, e) => n + e.key.length + e.value.length + e.lastUpdateUserId.length + 48, 0)
-    if (bytes > 2 * live + 4096 + 1024) out.push(`${id}: the node's document is ${bytes} bytes for ${live} bytes of attributes`)
+    if (bytes > 2 * live + w.opts.compactSlackBytes + 1024) out.push(`${id}: the node's document is ${bytes} bytes for ${live} bytes of attributes`)
     for (const u of w.users) {
       const ch = u.instance?.channels.get(id)?.channel
       if (!ch?.joined) continue

@@ -5,7 +5,7 @@ export interface SeedReport {
   seed: number
   violations: string[]
   events: number
-  stats: { peerSends: number; deliveries: number; channelSends: number; virtualMs: number }
+  stats: { peerSends: number; deliveries: number; channelSends: number; virtualMs: number; dropNotices: number; compactions: number }
   trace: string[]
 }
 
@@ -15,6 +15,7 @@ export async function runSeed(seed: number, overrides: Partial<SimOptions> = {})
   const t0 = world.sched.now
   await world.run()
   const violations = await check(world)
+  const counter = async (name: string) => ((await world.node!.metrics.registry.getSingleMetric(name)?.get())?.values[0]?.value ?? 0) as number
   return {
     seed,
     violations,
@@ -24,6 +25,8 @@ export async function runSeed(seed: number, overrides: Partial<SimOptions> = {})
       deliveries: world.log.deliveries.length,
       channelSends: world.log.channelSends.size,
       virtualMs: world.sched.now - t0,
+      dropNotices: [...world.log.dropped.values()].reduce((n, m) => n + [...m.values()].reduce((a, b) => a + b, 0), 0),
+      compactions: world.compactions + (await counter('plaza_channel_document_compactions_total')),
     },
     trace: world.log.trace,
   }

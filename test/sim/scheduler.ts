@@ -32,6 +32,8 @@ export class Scheduler {
   private readonly heap: Event[] = []
   private seq = 0
   events = 0
+  /** Called after every event (debugging: it must not schedule anything). */
+  afterEvent: (() => void) | null = null
 
   /** Runs `fn` in `domain` after `ms` (virtual). */
   at(domain: Domain, ms: number, fn: () => void, every = 0): Event {
@@ -73,6 +75,7 @@ export class Scheduler {
       ev.fn()
       // Every continuation of this event, before the next one.
       await new Promise<void>((r) => setImmediate(r))
+      this.afterEvent?.()
     }
     this.now = Math.max(this.now, until)
   }

@@ -43,6 +43,8 @@ export interface Instance {
   incoming: RemoteInvitation[]
   /** A join or leave is under way for these channels. */
   busy: Set<string>
+  /** The app follows the others' presence (its request went through). */
+  subscribed: boolean
 }
 
 export interface UserWorld {
@@ -89,7 +91,7 @@ export class SimUser {
       },
       { runtime, createLink: net.createLink() },
     )
-    const inst: Instance = { n, domain, net, client, channels: new Map(), epoch: 0, loggedOut: false, presence: new Map(), outgoing: [], incoming: [], busy: new Set() }
+    const inst: Instance = { n, domain, net, client, channels: new Map(), epoch: 0, loggedOut: false, presence: new Map(), outgoing: [], incoming: [], busy: new Set(), subscribed: false }
     this.instance = inst
     this.wire(inst)
     w.log.note(`${this.uid}#${n} starts`)
@@ -97,7 +99,8 @@ export class SimUser {
     // The app's own pace of doing things.
     const act = () => {
       if (w.active && this.instance === inst) this.act(inst)
-      // An app that lost its member list (the request failed) asks again.
+      // An app whose requests failed asks again.
+      if (!inst.subscribed && !inst.loggedOut && inst.client.connectionState === ConnectionState.CONNECTED) this.subscribe(inst)
       for (const view of inst.channels.values()) {
         if (view.channel.joined && view.members === null && !inst.busy.has(view.channel.channelId)) void this.refreshMembers(inst, view.channel.channelId)
       }
@@ -106,11 +109,15 @@ export class SimUser {
     w.sched.at(domain, rng.int(100, 1200), act)
   }
 
-  /** The page dies: `crash` loses storage writes in flight (a kill), otherwise they finish first (a reload). */
-  stop(crash: boolean, nodeHearsClose: boolean): void {
+  /**
+   * The page dies: `crash` loses storage writes in flight (a kill); otherwise the app flushes
+   * its storage on the way out (a reload with a pagehide handler, as the demo does).
+   */
+  async stop(crash: boolean, nodeHearsClose: boolean): Promise<void> {
     const inst = this.instance
     if (!inst) return
     this.instance = null
+    if (!crash) await inst.client.flushStorage()
     this.w.log.note(`${this.uid}#${inst.n} ${crash ? 'crashes' : 'goes away'}`)
     this.w.log.ends.push({ uid: this.uid, instance: inst.n, at: this.w.sched.now, crash })
     inst.domain.kill()
@@ -130,9 +137,17 @@ export class SimUser {
     }
     if (this.instance !== inst) return
     inst.loggedOut = false
-    const others = w.users.filter((u) => u !== this).map((u) => u.uid)
-    inst.client.subscribePeersOnlineStatus(others).catch(() => undefined)
+    this.subscribe(inst)
     for (const ch of this.wants) void this.join(inst, ch)
+  }
+
+  /** Follows the others' presence; an app whose request failed tries again later. */
+  private subscribe(inst: Instance): void {
+    const others = this.w.users.filter((u) => u !== this).map((u) => u.uid)
+    inst.client.subscribePeersOnlineStatus(others).then(
+      () => (inst.subscribed = true),
+      () => undefined,
+    )
   }
 
   async logout(): Promise<void> {
@@ -140,6 +155,7 @@ export class SimUser {
     if (!inst || inst.client.connectionState !== ConnectionState.CONNECTED) return
     this.w.log.note(`${this.uid}#${inst.n} logs out`)
     inst.loggedOut = true
+    inst.subscribed = false
     inst.epoch++
     await inst.client.logout().catch(() => undefined)
   }

@@ -26,6 +26,10 @@ export interface SimOptions {
   lossyLinks: boolean
   /** Frames kept for a detached session (small, so that overflow happens). */
   detachedQueueFrames: number
+  /** Offline messages kept per receiver (small, so that the cap drops some). */
+  offlinePerReceiver: number
+  /** Document compaction slack (small, so that generations change often). */
+  compactSlackBytes: number
 }
 
 export function optionsFor(seed: number): SimOptions {
@@ -39,6 +43,9 @@ export function optionsFor(seed: number): SimOptions {
     faults: true,
     lossyLinks: p.chance(0.3),
     detachedQueueFrames: p.pick([16, 64, 4096]),
+    offlinePerReceiver: p.pick([3, 10, 200]),
+    // Negative: nearly every write starts a new generation (stresses the switch between them).
+    compactSlackBytes: p.pick([-400, 0, 512, 4096]),
   }
 }
 
@@ -52,6 +59,8 @@ export class World implements UserWorld {
   readonly channels: string[]
   active = true
   node: RendezvousNode | null = null
+  /** Compactions counted by node processes that crashed since. */
+  compactions = 0
   private nodeDomain: Domain | null = null
   private nodes = 0
   /** Never dies: the faults and the test's own steps run here. */
@@ -92,11 +101,13 @@ export class World implements UserWorld {
       logLevel: 'silent',
       processMetrics: false,
       detachedQueueFrames: this.opts.detachedQueueFrames,
+      offlinePerReceiver: this.opts.offlinePerReceiver,
+      docCompactSlackBytes: this.opts.compactSlackBytes,
     }
     const node = new RendezvousNode(config, {
       runtime,
       logger: pino({ level: process.env.SIM_LOG ?? 'silent' }),
-      engine: new LocalEngine(db, { perReceiver: 200, retentionMs: 7 * 86400_000 }, () => this.sched.now),
+      engine: new LocalEngine(db, { perReceiver: this.opts.offlinePerReceiver, retentionMs: 7 * 86400_000 }, () => this.sched.now),
     })
     this.node = node
     this.nodeDomain = domain
@@ -109,6 +120,7 @@ export class World implements UserWorld {
   crashNode(): void {
     if (!this.nodeDomain) return
     this.log.note(`node#${this.nodes} crashes`)
+    void this.node?.metrics.docCompactions.get().then((m) => (this.compactions += m.values[0]?.value ?? 0))
     this.nodeDomain.kill()
     this.nodeDomain = null
     this.node = null
@@ -159,9 +171,10 @@ export class World implements UserWorld {
       later(rng.int(200, 5000), () => void (this.node ? undefined : this.startNode()))
     } else if (r < 0.35) {
       // A page crashes or reloads; the app comes back on a new page over the same storage.
+      // Sometimes the page stays closed a while (others' messages pile up in the store).
       const crash = rng.chance(0.5)
-      user.stop(crash, rng.chance(0.5))
-      later(rng.int(100, 4000), () => {
+      await user.stop(crash, rng.chance(0.5))
+      later(rng.chance(0.3) ? rng.int(5000, 30_000) : rng.int(100, 4000), () => {
         if (!user.instance) user.start()
       })
     } else if (r < 0.45) {

@@ -458,7 +458,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
       case FrameType.MEMBER_COUNT_UPDATED:
         return this.channels.get(f.channel)?._onMemberCount(f.count)
       case FrameType.CHANNEL_SYNC_FROM_NODE:
-        return this.channels.get(f.channel)?._onNodeSync(f.epoch, f.kind, f.notify, f.payload)
+        return this.channels.get(f.channel)?._onNodeSync(f.epoch, f.from, f.kind, f.notify, f.payload)
       case FrameType.INVITE_RECEIVED:
         return this.invitations.onReceived_(f)
       case FrameType.INVITE_EVENT:

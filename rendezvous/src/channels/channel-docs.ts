@@ -43,12 +43,6 @@ export interface DocChange {
 /** Replicas kept in memory besides those of live channels. */
 const MAX_IDLE_REPLICAS = 1000
 const SAVE_DELAY_MS = 20
-/**
- * A document whose state exceeds twice what a fresh one holding the same attributes would
- * take, plus this, is compacted. Yjs keeps a few bytes for every writer that ever wrote; a
- * fresh generation keeps none of that history.
- */
-const COMPACT_SLACK_BYTES = 4096
 
 /** Roughly what a fresh document holding these attributes takes. */
 function liveBytes(attrs: Map<string, ChannelAttribute>): number {
@@ -70,10 +64,17 @@ export class ChannelDocs {
   private readonly replicas = new Map<string, Replica>()
   private readonly loading = new Map<string, Promise<Replica>>()
 
+  /**
+   * `compactSlackBytes`: a document whose state exceeds twice what a fresh one holding the same
+   * attributes would take, plus this, is compacted. Yjs keeps a few bytes for every writer that
+   * ever wrote; a fresh generation keeps none of that history.
+   */
   constructor(
     private readonly store: DocStore,
     private readonly rt: NodeRuntime,
     private readonly onError: (err: unknown) => void,
+    private readonly compactSlackBytes = 4096,
+    private readonly onCompact: () => void = () => undefined,
   ) {}
 
   private newEpoch(): number {
@@ -110,12 +111,6 @@ export class ChannelDocs {
       this.loading.set(k, pending)
     }
     return pending
-  }
-
-  /** The replica's generation and whole state, as a sync step 2 (for a member that must start over). */
-  async fullState(appId: string, channel: string): Promise<{ epoch: number; payload: Uint8Array }> {
-    const r = await this.replica(appId, channel)
-    return { epoch: r.epoch, payload: stateMessage(r.doc) }
   }
 
   /**
@@ -219,7 +214,7 @@ export class ChannelDocs {
   /** Persists a change (compacting first if the document outgrew its content); durable on return. */
   private async changed(appId: string, channel: string, r: Replica, update: Uint8Array, attrs: Map<string, ChannelAttribute>): Promise<DocChange> {
     let fresh: DocChange['fresh'] = null
-    if (Y.encodeStateAsUpdate(r.doc).length > 2 * liveBytes(attrs) + COMPACT_SLACK_BYTES) {
+    if (Y.encodeStateAsUpdate(r.doc).length > 2 * liveBytes(attrs) + this.compactSlackBytes) {
       const doc = this.newDoc()
       const map = doc.getMap(CHANNEL_ATTRIBUTES_MAP)
       doc.transact(() => {
@@ -229,6 +224,7 @@ export class ChannelDocs {
       r.doc = doc
       r.epoch = this.newEpoch()
       fresh = { epoch: r.epoch, payload: stateMessage(doc) }
+      this.onCompact()
     }
     this.schedule(appId, channel, r)
     await this.flush(appId, channel)
@@ -248,7 +244,7 @@ export class ChannelDocs {
     // (and "stored" would be a lie): the member must sync first.
     if (scratch.store.pendingStructs !== null || scratch.store.pendingDs !== null) {
       scratch.destroy()
-      throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'the update depends on changes the node does not have: sync first')
+      throw new PlazaError(ErrorCode.STALE_EPOCH, 'the update depends on changes the node does not have: sync and write again')
     }
     for (const name of scratch.share.keys()) {
       if (name !== CHANNEL_ATTRIBUTES_MAP) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, `unexpected shared type ${name}`)

@@ -54,7 +54,9 @@ export class ChannelService {
   private readonly countTimers = new Map<string, { timer: TimerHandle; dirty: boolean }>()
 
   constructor(private readonly ctx: NodeContext) {
-    this.docs = new ChannelDocs(ctx.engine.docs, ctx.rt, (err) => ctx.log.error({ err }, 'channel document save failed'))
+    this.docs = new ChannelDocs(ctx.engine.docs, ctx.rt, (err) => ctx.log.error({ err }, 'channel document save failed'), ctx.config.docCompactSlackBytes, () =>
+      ctx.metrics.docCompactions.inc(),
+    )
   }
 
   handle(s: Session, f: ChannelFrame): void {
@@ -177,23 +179,12 @@ export class ChannelService {
       if (f.reqId) this.ctx.result(s, f.reqId, null)
       return
     }
-    let answer: Awaited<ReturnType<ChannelDocs['onSync']>>
-    try {
-      answer = await this.docs.onSync(s.appId, f.channel, f.epoch, f.payload)
-    } catch (err) {
-      // On an old generation: the member starts over from the current one.
-      if (err instanceof PlazaError && err.code === ErrorCode.STALE_EPOCH) await this.sendFullState(s, f.channel)
-      throw err
-    }
-    const { reply, change } = answer
+    // STALE_EPOCH (an old generation, or changes the node never got) goes back as the RESULT:
+    // the member asks for the node's state and writes again.
+    const { reply, change } = await this.docs.onSync(s.appId, f.channel, f.epoch, f.payload)
     if (reply) s.send(encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel: f.channel, from: '', epoch: reply.epoch, kind: SyncKind.DOC, notify: false, payload: reply.payload }))
     if (change) this.announce(s.appId, f.channel, s.uid, f.notify, change, s.uid)
     if (f.reqId) this.ctx.result(s, f.reqId, null)
-  }
-
-  private async sendFullState(s: Session, channel: string): Promise<void> {
-    const { epoch, payload } = await this.docs.fullState(s.appId, channel)
-    s.send(encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel, from: '', epoch, kind: SyncKind.DOC, notify: false, payload }))
   }
 
   /** Tells the members about an accepted change: the update, or the whole new generation. */

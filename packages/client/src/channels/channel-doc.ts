@@ -42,11 +42,13 @@ interface PendingWrite {
   keys: string[]
   notify: boolean
   ts: number
-  /** The Yjs update it made, and on which generation; null once it must be applied again. */
+  /** The Yjs update it made on this replica, and on which generation; null: to be made again. */
   update: Uint8Array | null
   epoch: number
-  /** True while a request for it is under way. */
+  /** A request for it is under way. */
   sending: boolean
+  /** The replica it was made on (a newer one means it can be made again at once). */
+  madeOn: Y.Doc | null
   settle: ((err: PlazaError | null) => void) | null
 }
 
@@ -59,21 +61,27 @@ const MAX_PENDING_WRITES = 256
  * One member's replica of a channel's attribute document. The node holds the authoritative
  * replica: it checks every write against the limits and passes accepted ones to all members,
  * so members apply only what the node sanctioned, plus their own writes until the node
- * confirms or refuses them. Every sync takes the node's whole state (a cached replica is only
- * shown until then: it may hold writes the node never got) and makes the unconfirmed writes
- * again on top of it. When the node compacts the document it starts a new generation
- * (`epoch`); a member on another generation takes the new one the same way. The document's
- * size follows the live attributes, never the number of writers.
+ * confirms or refuses them.
+ *
+ * A sync asks the node for its whole state and replaces this replica with it (a cached replica
+ * is only shown until then: it may hold writes the node never got). The node answers state
+ * requests in order, after everything sent before them, so the answer to the latest request
+ * already holds (or refused) every write sent before it; writes not sent yet are made again on
+ * top of it. When the node compacts the document it starts a new generation (`epoch`) and
+ * sends it to all; a write made on an older generation, or on changes the node does not have,
+ * is refused STALE_EPOCH and made again on the current one. The document's size follows the
+ * live attributes, never the number of writers.
  */
 export class ChannelDoc {
   epoch = 0
   doc: Y.Doc
   private pending: PendingWrite[] = []
-  /** Resolved by the node's whole state answering our request. */
+  /** Resolved by the answer to our latest state request. */
   private syncing: { resolve: () => void; reject: (e: PlazaError) => void; timer: TimerHandle } | null = null
   private live = false
-  /** We asked the node for its whole state; until it comes, updates are in it and writes wait. */
-  private awaitingState = false
+  /** State requests sent, and answers received (the node answers each, in order, after what was sent before it). */
+  private requests = 0
+  private answers = 0
   private cacheLoaded: Promise<void> | null = null
 
   constructor(
@@ -89,6 +97,10 @@ export class ChannelDoc {
   /** The attributes as this replica holds them. */
   attributes(): ChannelAttributes {
     return Object.fromEntries(readChannelAttributes(this.doc.getMap(CHANNEL_ATTRIBUTES_MAP)))
+  }
+
+  private get awaitingState(): boolean {
+    return this.answers < this.requests
   }
 
   /** Loads the cached replica (and unconfirmed writes) once; later calls wait for the same load. */
@@ -121,9 +133,9 @@ export class ChannelDoc {
     return done
   }
 
-  /** The connection dropped: a sync under way will not be answered (the next one starts over). */
+  /** The connection dropped: requests under way will not be answered (the next sync starts over). */
   interrupted(): void {
-    this.awaitingState = false
+    this.answers = this.requests
     this.syncing?.reject(new PlazaError(ErrorCode.CONNECTION_LOST, 'connection lost during the sync'))
     this.syncing = null
   }
@@ -131,14 +143,14 @@ export class ChannelDoc {
   /** Left the channel or logged out: stop waiting; keep the replica and unconfirmed writes. */
   stop(): void {
     this.live = false
-    this.awaitingState = false
+    this.answers = this.requests
     this.syncing?.reject(new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'left the channel'))
     this.syncing = null
   }
 
   /** Writes a verb here and sends it; resolves once the node stored it (at once when not connected). */
   write(op: AttributeOp, attrs: Record<string, string>, keys: string[], notify: boolean): Promise<void> {
-    const w: PendingWrite = { op, attrs, keys, notify, ts: this.rt.clock.now(), update: null, epoch: this.epoch, sending: false, settle: null }
+    const w: PendingWrite = { op, attrs, keys, notify, ts: this.rt.clock.now(), update: null, epoch: this.epoch, sending: false, madeOn: null, settle: null }
     if (!this.apply(w)) return Promise.resolve()
     if (notify) this.onChange(true)
     if (this.pending.length >= MAX_PENDING_WRITES) this.pending.shift()?.settle?.(null)
@@ -147,15 +159,16 @@ export class ChannelDoc {
     return new Promise<void>((resolve, reject) => {
       w.settle = (err) => (err ? reject(err) : resolve())
       if (this.awaitingState || !this.live) {
-        // Not in sync: the write stands here and goes to the node once the sync is done.
+        // Not in sync: the write stands here and is made again (and sent) once the sync is done.
+        w.update = null
         w.settle = null
         resolve()
       } else this.send(w)
     })
   }
 
-  /** A sync message from the node on its generation `epoch`. */
-  onNodeSync(epoch: number, notify: boolean, payload: Uint8Array): void {
+  /** A sync message from the node on its generation `epoch`; `from` '' for its answers to our requests. */
+  onNodeSync(epoch: number, from: string, notify: boolean, payload: Uint8Array): void {
     let type: number
     let body: Uint8Array
     try {
@@ -165,9 +178,13 @@ export class ChannelDoc {
     } catch {
       return
     }
-    if (type === sync.messageYjsSyncStep2 && (this.awaitingState || epoch !== this.epoch)) {
-      // The node's whole state (our request answered, or a new generation): it replaces ours.
-      return this.takeState(epoch, notify, body)
+    if (type === sync.messageYjsSyncStep2) {
+      if (from === '') {
+        // The answer to one of our requests: only the latest one counts.
+        this.answers = Math.min(this.answers + 1, this.requests)
+        if (this.answers === this.requests) this.takeState(epoch, notify, body, true)
+      } else if (epoch !== this.epoch) this.takeState(epoch, notify, body, false) // a new generation, to all
+      return
     }
     if (type !== sync.messageYjsUpdate || this.awaitingState) return // updates so far are in the state on its way
     if (epoch !== this.epoch) return this.requestState() // an update on a generation we do not have
@@ -184,7 +201,12 @@ export class ChannelDoc {
     if (changed && notify) this.onChange(true)
   }
 
-  private takeState(epoch: number, notify: boolean, state: Uint8Array): void {
+  /**
+   * The node's whole state replaces ours. An answer to our latest request holds (or refused)
+   * every write sent before that request; a new generation sent to all holds every write the
+   * node accepted before it started. Writes not covered are made again on it and sent.
+   */
+  private takeState(epoch: number, notify: boolean, state: Uint8Array, answer: boolean): void {
     const before = JSON.stringify(this.attributes())
     const next = this.newDoc()
     try {
@@ -196,13 +218,33 @@ export class ChannelDoc {
     this.doc.destroy()
     this.doc = next
     this.epoch = epoch
-    this.awaitingState = false
-    this.replay()
+    // In flight: its answer tells (OK: it is in this state; STALE_EPOCH: made again then). The
+    // rest (not sent, refused STALE_EPOCH, fate unknown) is made again on this state and sent.
+    for (const w of [...this.pending]) if (!w.sending) this.remake(w)
     if (JSON.stringify(this.attributes()) !== before) this.onChange(notify)
     this.saveCache()
-    const s = this.syncing
-    this.syncing = null
-    s?.resolve()
+    if (answer) {
+      const s = this.syncing
+      this.syncing = null
+      s?.resolve()
+    }
+  }
+
+  /** Makes a write again on the current replica and sends it (or settles it if it changes nothing now). */
+  private remake(w: PendingWrite): void {
+    try {
+      if (!this.apply(w)) {
+        this.pending.splice(this.pending.indexOf(w), 1)
+        w.settle?.(null)
+        return
+      }
+    } catch (err) {
+      this.pending.splice(this.pending.indexOf(w), 1)
+      w.settle?.(err instanceof PlazaError ? err : null)
+      return
+    }
+    if (this.live && !this.awaitingState) this.send(w)
+    else w.update = null
   }
 
   private send(w: PendingWrite): void {
@@ -223,15 +265,16 @@ export class ChannelDoc {
   private confirmed(w: PendingWrite, err: PlazaError | null): void {
     w.sending = false
     if (!this.pending.includes(w)) return
+    w.update = null
     if (err?.code === ErrorCode.STALE_EPOCH) {
-      // Written on an old generation: the new one is on its way; the write is made again on it.
-      w.update = null
-      if (!this.awaitingState && this.live) this.requestState()
+      // Made on a generation, or on changes, the node does not have: made again on the current
+      // replica if we took a newer one since, else once the node's state is here.
+      if (w.madeOn !== this.doc && !this.awaitingState && this.live) this.remake(w)
+      else if (!this.awaitingState && this.live) this.requestState()
       return
     }
     if (err && (err.code === ErrorCode.NOT_CONNECTED || err.code === ErrorCode.CONNECTION_LOST || err.code === ErrorCode.TIMEOUT)) {
-      // Not refused: the write stands here and the next sync sends it again.
-      w.update = null
+      // Not refused (perhaps not even received): it stands here and is made again at the next sync.
       const settle = w.settle
       w.settle = null
       settle?.(null)
@@ -241,28 +284,9 @@ export class ChannelDoc {
     this.saveCache()
     const settle = w.settle
     w.settle = null
-    // Refused: this replica holds something the others never will. Start over from the node's.
+    // Refused: this replica holds something the node never will. Start over from the node's.
     if (err && this.live && !this.awaitingState) this.requestState()
     settle?.(err)
-  }
-
-  /** After taking the node's state: every unconfirmed write is made again on it and sent. */
-  private replay(): void {
-    for (const w of [...this.pending]) {
-      if (w.sending) continue
-      try {
-        if (!this.apply(w)) {
-          this.pending.splice(this.pending.indexOf(w), 1)
-          w.settle?.(null)
-          continue
-        }
-      } catch (err) {
-        this.pending.splice(this.pending.indexOf(w), 1)
-        w.settle?.(err instanceof PlazaError ? err : null)
-        continue
-      }
-      if (this.live) this.send(w)
-    }
   }
 
   /** Applies the verb to this replica; false when it changed nothing. Throws on a limit. */
@@ -277,12 +301,13 @@ export class ChannelDoc {
     }
     w.update = update
     w.epoch = this.epoch
+    w.madeOn = this.doc
     return update !== null
   }
 
   /** Asks the node for its whole state (a step 1 with nothing in it). */
   private requestState(): void {
-    this.awaitingState = true
+    this.requests++
     const encoder = encoding.createEncoder()
     sync.writeSyncStep1(encoder, EMPTY)
     this.host.sendToNode({ type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 0, channel: this.channelId, epoch: this.epoch, kind: SyncKind.DOC, notify: false, payload: encoding.toUint8Array(encoder) })
@@ -336,7 +361,7 @@ export class ChannelDoc {
         for (let k = d.count(MAX_ATTRIBUTE_KEYS); k > 0; k--) attrs[d.string(MAX_ATTRIBUTE_KEY_BYTES)] = d.string(MAX_ATTRIBUTE_VALUE_BYTES)
         const keys: string[] = []
         for (let k = d.count(MAX_ATTRIBUTE_KEYS); k > 0; k--) keys.push(d.string(MAX_ATTRIBUTE_KEY_BYTES))
-        pending.push({ op, attrs, keys, notify: d.bool(), ts: d.varuint(), update: null, epoch, sending: false, settle: null })
+        pending.push({ op, attrs, keys, notify: d.bool(), ts: d.varuint(), update: null, epoch, sending: false, madeOn: null, settle: null })
       }
       Y.applyUpdate(this.doc, state, CACHE)
       this.epoch = epoch

@@ -162,6 +162,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
       this.state = 'left'
       this.doc.stop()
       this.members.clear()
+      this.forgetAwareness([...this.awareness.getStates().keys()].filter((id) => id !== this.awareness.clientID))
       // The node may count us in (our join reached it): it must not, since we think we are out.
       this.leaveUnconfirmed = true
       void this.confirmLeave()
@@ -315,11 +316,11 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.setCount(count, true)
   }
 
-  /** A sync or awareness message from the node. */
-  _onNodeSync(epoch: number, kind: SyncKind, notify: boolean, payload: Uint8Array): void {
+  /** A sync or awareness message from the node (`from` '' for its answers to our requests). */
+  _onNodeSync(epoch: number, from: string, kind: SyncKind, notify: boolean, payload: Uint8Array): void {
     if (this.state === 'left') return
     if (kind === SyncKind.AWARENESS) return this.applyAwareness(payload)
-    this.doc.onNodeSync(epoch, notify, payload)
+    this.doc.onNodeSync(epoch, from, notify, payload)
   }
 
   /** A member's awareness over a direct link (document updates come only through the node). */

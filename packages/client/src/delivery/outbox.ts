@@ -94,6 +94,8 @@ export interface OutboxSnapshot {
   /** No seq at or above this was ever sent: a page that goes on with the stream starts here. */
   nextSeq: number
   items: SavedMessage[]
+  /** Seqs the node's store holds for the receiver and the receiver has not acknowledged yet. */
+  stored: number[]
 }
 
 /**
@@ -119,6 +121,18 @@ export interface SendOptions {
 
 const inRanges = (seq: number, ranges: [number, number][]) => ranges.some(([a, b]) => a <= seq && seq <= b)
 
+/** Stored seqs tracked per stream (well above the store's default cap of 200 per receiver). */
+const MAX_STORED_TRACKED = 1024
+
+/** Outcomes that say the message did not arrive (and never will). */
+const NOT_DELIVERED = new Set<PeerMessageState>([
+  PeerMessageState.PEER_UNREACHABLE,
+  PeerMessageState.FAILURE,
+  PeerMessageState.TOO_OFTEN,
+  PeerMessageState.INVALID_USER_ID,
+  PeerMessageState.INVALID_MESSAGE,
+])
+
 /** No copy can have reached the receiver: none left by a direct link, none is being relayed, none was relayed. */
 const certainlyNotDelivered = (o: Outgoing) => !o.uncertain && o.relaysOut === 0
 
@@ -132,6 +146,12 @@ const certainlyNotDelivered = (o: Outgoing) => !o.uncertain && o.relaysOut === 0
  */
 export class PeerOutbox {
   private nextSeq = 1
+  /**
+   * Seqs answered STORED that the receiver has not acknowledged, ascending. The floor never
+   * passes them: a receiver skips what is below the floor, and these are still to come from the
+   * store. Bounded: past it, the oldest are ones the store's per-receiver cap drops anyway.
+   */
+  private stored: number[] = []
   private readonly inflight = new Map<number, Outgoing>()
   private readonly queue: Outgoing[] = []
   private inflightBytes = 0
@@ -144,6 +164,11 @@ export class PeerOutbox {
     private readonly now: () => number,
     private readonly onChange: () => void = () => undefined,
     readonly seqs: SeqReservation = { reserved: Infinity, saving: 0, request: () => undefined },
+    /**
+     * Runs `fn` once the outbox as it is now is saved. A message that certainly did not arrive is
+     * reported only then: a reload must not send again what the app was told went nowhere.
+     */
+    private readonly whenSaved: (fn: () => void) => void = (fn) => fn(),
   ) {}
 
   /** The seq the next message gets. */
@@ -164,7 +189,12 @@ export class PeerOutbox {
         bytes,
         description,
       }))
-    return { stream: this.stream, nextSeq: Math.max(this.nextSeq, this.seqs.saving, this.seqs.reserved === Infinity ? 0 : this.seqs.reserved), items }
+    return {
+      stream: this.stream,
+      nextSeq: Math.max(this.nextSeq, this.seqs.saving, this.seqs.reserved === Infinity ? 0 : this.seqs.reserved),
+      items,
+      stored: [...this.stored],
+    }
   }
 
   /**
@@ -174,6 +204,7 @@ export class PeerOutbox {
   restore(snap: OutboxSnapshot, settled: (item: SavedMessage, r: SendResult) => void): void {
     const now = this.now()
     this.nextSeq = Math.max(this.nextSeq, snap.nextSeq)
+    this.stored = [...new Set([...this.stored, ...snap.stored])].sort((a, b) => a - b).slice(-MAX_STORED_TRACKED)
     // Seqs from here on were never reserved by this page: the first send saves a reservation.
     if (this.seqs.reserved !== Infinity) this.seqs.reserved = snap.nextSeq
     for (const item of snap.items) {
@@ -213,6 +244,7 @@ export class PeerOutbox {
     }
   }
 
+  /** Nothing under way (stored messages the receiver has not acknowledged do not keep it alive). */
   get idle(): boolean {
     return this.inflight.size === 0 && this.queue.length === 0
   }
@@ -243,6 +275,10 @@ export class PeerOutbox {
 
   /** The receiver's acknowledgement: everything up to `upTo` reached its app but what it says is missing. */
   onAck(ack: Pick<PeerAckFrame, 'upTo' | 'missing' | 'known'>): void {
+    if (this.stored.length && this.stored[0] <= ack.upTo) {
+      this.stored = this.stored.filter((seq) => seq > ack.upTo)
+      this.onChange()
+    }
     for (const o of [...this.inflight.values()]) {
       if (o.seq > ack.upTo) break
       if (inRanges(o.seq, ack.missing)) this.settle(o, PeerMessageState.FAILURE)
@@ -295,10 +331,11 @@ export class PeerOutbox {
     for (const o of [...this.inflight.values(), ...this.queue]) this.settle(o, state)
   }
 
+  /** The lowest seq the receiver must not give up on: unsettled, or in the store and not acknowledged. */
   private floor(): number {
     const first = this.inflight.keys().next()
-    if (!first.done) return first.value
-    return this.queue[0]?.seq ?? this.nextSeq
+    const unsettled = !first.done ? first.value : (this.queue[0]?.seq ?? this.nextSeq)
+    return this.stored.length ? Math.min(unsettled, this.stored[0]) : unsettled
   }
 
   /** Sends what the window and the seq reservation allow. */
@@ -364,6 +401,11 @@ export class PeerOutbox {
     }
     if (status === RelayStatus.STORED) {
       o.path = 'offline'
+      if (!this.stored.includes(o.seq)) {
+        this.stored.push(o.seq)
+        this.stored.sort((a, b) => a - b)
+        if (this.stored.length > MAX_STORED_TRACKED) this.stored.shift()
+      }
       this.settle(o, PeerMessageState.CACHED_BY_SERVER)
       // The peer is offline: what is still in flight before it goes the same way now, so that
       // the store keeps (or refuses) it too rather than leaving a gap the receiver waits on.
@@ -397,7 +439,8 @@ export class PeerOutbox {
       this.queue.splice(i, 1)
     }
     if (o.channel === '') this.onChange()
-    this.report(o, state)
+    if (o.channel === '' && NOT_DELIVERED.has(state)) this.whenSaved(() => this.report(o, state))
+    else this.report(o, state)
   }
 
   private report(o: Outgoing, state: PeerMessageState): void {

@@ -201,10 +201,12 @@ export class PeerDelivery {
     if (this.outboxes.size) this.startTick()
   }
 
-  /** Logged out or aborted: pending sends end with `state`. The inbox stays for this user's next login. */
+  /**
+   * Logged out or aborted: pending sends end with `state`. The streams stay (so what this user
+   * sends after the next login comes after everything sent before), and so does the inbox.
+   */
   endSession(state: PeerMessageState): void {
     for (const { box } of this.outboxes.values()) box.failAll(state)
-    this.outboxes.clear()
     this.stopTick()
     this.saveOutbox()
   }
@@ -246,6 +248,10 @@ export class PeerDelivery {
           reserved: this.durable ? 1 : Infinity,
           saving: 0,
           request: (b) => this.reserveSeqs(b),
+        },
+        (fn) => {
+          if (this.durable) void this.writer.flush().then(fn)
+          else fn()
         },
       )
       this.outboxes.set(uid, (entry = { box, lastUsed: now }))

@@ -6,7 +6,7 @@ import { Decoder, Encoder, MAX_DESCRIPTION_BYTES, MAX_ID_BYTES, MAX_MESSAGE_BYTE
 import type { OutboxSnapshot } from './outbox.js'
 import type { StreamRecord } from './inbox.js'
 
-const OUTBOX_VERSION = 2
+const OUTBOX_VERSION = 3
 const INBOX_VERSION = 1
 /** Our own data, read back generously but never without a bound. */
 const MAX_SAVED = 1 << 16
@@ -33,6 +33,8 @@ export function encodeOutboxes(peers: SavedOutbox[]): Uint8Array {
         e.string(i.description)
       }
     }
+    e.varuint(p.stored.length)
+    for (const seq of p.stored) e.varuint(seq)
   }
   return e.finish()
 }
@@ -55,7 +57,9 @@ export function decodeOutboxes(bytes: Uint8Array): SavedOutbox[] {
         if (kind === MessageKind.TEXT) items.push({ seq, offline, sent, kind, text: d.string(MAX_MESSAGE_BYTES), bytes: new Uint8Array(0), description: '' })
         else items.push({ seq, offline, sent, kind, text: '', bytes: d.bytes(MAX_MESSAGE_BYTES).slice(), description: d.string(MAX_DESCRIPTION_BYTES) })
       }
-      out.push({ peer, stream, nextSeq, items })
+      const stored: number[] = []
+      for (let k = d.count(MAX_SAVED); k > 0; k--) stored.push(d.varuint())
+      out.push({ peer, stream, nextSeq, items, stored })
     }
     return out
   } catch {

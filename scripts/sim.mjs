@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// npm run sim -- --seed N [--grep REGEX] [--lines N] [--frames UID-REGEX]: replays one seed of the simulation with its trace.
+// npm run soak -- --seeds N [--from F] [--jobs J]: runs N seeds (J processes), prints failing seeds and totals.
+import { spawn } from 'node:child_process'
+
+const args = process.argv.slice(2)
+const mode = args.shift()
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? args[i + 1] : dflt
+}
+const vitest = (file, env) =>
+  spawn('npx', ['vitest', 'run', '--config', 'test/sim/tools/vitest.config.ts', file], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+
+if (mode === 'replay') {
+  const env = { SIM_SEED: opt('seed', '1'), SIM_GREP: opt('grep', '.'), SIM_LINES: opt('lines', '400') }
+  if (opt('frames')) env.SIM_FRAMES = opt('frames')
+  const p = vitest('test/sim/tools/replay.sim.ts', env)
+  p.stdout.pipe(process.stdout)
+  p.on('exit', (code) => process.exit(code ?? 1))
+} else if (mode === 'soak') {
+  const seeds = Number(opt('seeds', '1000'))
+  const from = Number(opt('from', '1'))
+  const jobs = Math.max(1, Number(opt('jobs', '2')))
+  const per = Math.ceil(seeds / jobs)
+  const t0 = Date.now()
+  let failed = 0
+  let done = 0
+  const summaries = []
+  for (let j = 0; j < jobs; j++) {
+    const a = from + j * per
+    const b = Math.min(from + seeds - 1, a + per - 1)
+    if (a > b) continue
+    const p = vitest('test/sim/tools/soak.sim.ts', { SIM_FROM: String(a), SIM_TO: String(b) })
+    let buf = ''
+    p.stdout.on('data', (d) => {
+      buf += d
+      let i
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i)
+        buf = buf.slice(i + 1)
+        if (line.startsWith('FAIL')) {
+          failed++
+          console.log(line)
+        } else if (line.startsWith('progress')) console.log(`[${a}-${b}] ${line}`)
+        else if (line.startsWith('SUMMARY')) summaries.push(line)
+      }
+    })
+    p.on('exit', () => {
+      if (++done < jobs) return
+      for (const s of summaries) console.log(s)
+      console.log(`soak: ${seeds} seeds from ${from}, ${failed} failed, ${Math.round((Date.now() - t0) / 1000)} s`)
+      process.exit(failed ? 1 : 0)
+    })
+  }
+} else {
+  console.error('usage: npm run sim -- --seed N [--grep R] | npm run soak -- --seeds N [--from F] [--jobs J]')
+  process.exit(2)
+}

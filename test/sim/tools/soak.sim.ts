@@ -1,0 +1,22 @@
+import { it } from 'vitest'
+import { runSeed } from '../run.js'
+
+// A range of seeds (SIM_FROM..SIM_TO), one line per failing seed and a summary: see scripts/soak.mjs.
+it('soaks a range of seeds', async () => {
+  const from = Number(process.env.SIM_FROM ?? 1)
+  const to = Number(process.env.SIM_TO ?? 1000)
+  const t0 = Date.now()
+  const totals = { peerSends: 0, deliveries: 0, channelSends: 0, dropNotices: 0, compactions: 0, events: 0 }
+  let failed = 0
+  for (let seed = from; seed <= to; seed++) {
+    const r = await runSeed(seed)
+    totals.events += r.events
+    for (const k of ['peerSends', 'deliveries', 'channelSends', 'dropNotices', 'compactions'] as const) totals[k] += r.stats[k]
+    if (r.violations.length) {
+      failed++
+      process.stdout.write(`FAIL seed ${seed}: ${r.violations.slice(0, 5).join(' | ')}\n`)
+    }
+    if ((seed - from) % 1000 === 999) process.stdout.write(`progress ${seed - from + 1} seeds, ${failed} failed, ${Math.round((Date.now() - t0) / 1000)} s\n`)
+  }
+  process.stdout.write(`SUMMARY ${from}-${to}: ${to - from + 1} seeds, ${failed} failed, ${Math.round((Date.now() - t0) / 1000)} s, ${JSON.stringify(totals)}\n`)
+}, 24 * 3600_000)
