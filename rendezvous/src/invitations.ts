@@ -92,6 +92,8 @@ export class Invitations {
           return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.UNKNOWN_INVITATION, 'the invitation is no longer under way'))
         }
         const delivered = this.tell(inv, true, f.accept ? InvitationEventKind.ACCEPTED : InvitationEventKind.REFUSED, null, f.response)
+        // What the callee's answer came to, for a callee that lost the RESULT and asks (INVITE_SYNC).
+        if (delivered) inv.told.callee = { event: f.accept ? InvitationEventKind.ACCEPTED : InvitationEventKind.REFUSED, reason: null, response: '' }
         this.finish(inv)
         return this.ctx.result(s, f.reqId, delivered ? null : new PlazaError(ErrorCode.PEER_OFFLINE, 'the caller is gone'))
       }

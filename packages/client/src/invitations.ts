@@ -173,15 +173,26 @@ export class RemoteInvitation extends Emitter<RemoteInvitationEvents> {
     this.channelId = f.channel
   }
 
+  /**
+   * Accepts. RemoteInvitationAccepted once the caller was told; RemoteInvitationFailure
+   * (ACCEPT_FAILURE) if it could not be. If the connection drops before the node answers, the
+   * invitation stays ACCEPT_SENT_TO_LOCAL until the client learns from the node what happened.
+   */
   async accept(): Promise<void> {
     this.checkAnswerable()
     this.state = RemoteInvitationState.ACCEPT_SENT_TO_LOCAL
     try {
       await this.answer(true)
-    } catch {
+    } catch (err) {
+      const code = err instanceof PlazaError ? err.code : ErrorCode.INTERNAL
+      if (code === ErrorCode.CONNECTION_LOST || code === ErrorCode.TIMEOUT) return // the next sync tells
       if (this.state === RemoteInvitationState.ACCEPT_SENT_TO_LOCAL) this.failed(InvitationFailureReason.ACCEPT_FAILURE)
       return
     }
+    this.accepted()
+  }
+
+  private accepted(): void {
     if (this.state !== RemoteInvitationState.ACCEPT_SENT_TO_LOCAL) return
     this.state = RemoteInvitationState.ACCEPTED
     this.untrack()
@@ -205,6 +216,7 @@ export class RemoteInvitation extends Emitter<RemoteInvitationEvents> {
 
   _onEvent(f: Pick<InviteEventFrame, 'event' | 'reason'>): void {
     if (!this.underWay) return
+    if (f.event === InvitationEventKind.ACCEPTED) return this.accepted() // (from a sync: our accept reached the caller)
     if (f.event === InvitationEventKind.CANCELED) {
       this.state = RemoteInvitationState.CANCELED
       this.untrack()
