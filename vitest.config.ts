@@ -1,7 +1,9 @@
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 // Real processes and real WebRTC: two files at a time (one per core), generous budgets.
-// The browser tests run last and alone: two Chromium profiles are the heaviest thing here.
+// Then the heavy files (*.heavy.test.ts: hundreds of sessions in one process, 100k document
+// writes), two at a time with nothing else; the browser tests last and alone (two Chromium
+// profiles are the heaviest thing here).
 const shared = {
   pool: 'forks' as const,
   testTimeout: 60_000,
@@ -9,6 +11,9 @@ const shared = {
   // Leak tests call gc() before they measure.
   execArgv: ['--expose-gc'],
 }
+
+const CORE = ['packages/*/test/**/*.test.ts', 'rendezvous/test/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/faults/**/*.test.ts']
+const HEAVY = '*.heavy.test.ts'
 
 export default defineConfig({
   test: {
@@ -18,7 +23,8 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'core',
-          include: ['packages/*/test/**/*.test.ts', 'rendezvous/test/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/faults/**/*.test.ts'],
+          include: CORE,
+          exclude: [...configDefaults.exclude, `**/${HEAVY}`],
           sequence: { groupOrder: 0 },
         },
       },
@@ -34,9 +40,17 @@ export default defineConfig({
       {
         test: {
           ...shared,
+          name: 'heavy',
+          include: CORE.map((p) => p.replace('*.test.ts', HEAVY)),
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          ...shared,
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
         },
       },
     ],

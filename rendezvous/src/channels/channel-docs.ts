@@ -16,6 +16,7 @@ import {
   type AttributeEntry,
   type AttributeOp,
   type ChannelAttribute,
+  type TimerHandle,
 } from '@plaza/protocol'
 import type { DocStore } from '../store/doc-store.js'
 import type { NodeRuntime } from '../runtime.js'
@@ -24,6 +25,11 @@ interface Replica {
   doc: Y.Doc
   /** The document's generation: a new one starts at every compaction. */
   epoch: number
+  /** A copy kept equal to `doc`, where each update is tried first (null: made when needed). */
+  scratch: Y.Doc | null
+  /** A save waiting for more changes to join it. */
+  timer: TimerHandle | null
+  /** A save under way (one at a time, so that an older state never lands last). */
   saving: Promise<void> | null
   dirty: boolean
   lastActiveTs: number
@@ -101,7 +107,7 @@ export class ChannelDocs {
         const doc = this.newDoc()
         if (stored) Y.applyUpdate(doc, stored.state)
         const now = this.rt.clock.now()
-        const r: Replica = { doc, epoch: stored?.epoch || this.newEpoch(), saving: null, dirty: !stored?.epoch, lastActiveTs: stored?.lastActiveTs ?? now, lastUsed: now }
+        const r: Replica = { doc, epoch: stored?.epoch || this.newEpoch(), scratch: null, timer: null, saving: null, dirty: !stored?.epoch, lastActiveTs: stored?.lastActiveTs ?? now, lastUsed: now }
         this.replicas.set(k, r)
         this.loading.delete(k)
         this.evictIdle()
@@ -143,7 +149,7 @@ export class ChannelDocs {
       throw new PlazaError(ErrorCode.MALFORMED_FRAME, `unknown sync message ${type}`)
     }
     if (epoch !== r.epoch) throw new PlazaError(ErrorCode.STALE_EPOCH, 'the channel document was compacted: sync again')
-    const after = this.check(r.doc, body)
+    const after = this.check(r, body)
     let changed = false
     const mark = () => (changed = true)
     r.doc.on('update', mark)
@@ -168,6 +174,7 @@ export class ChannelDocs {
       r.doc.off('update', capture)
     }
     if (!update) return null
+    if (r.scratch) Y.applyUpdate(r.scratch, update)
     return this.changed(appId, channel, r, updateMessage(update), readChannelAttributes(r.doc.getMap(CHANNEL_ATTRIBUTES_MAP)))
   }
 
@@ -185,12 +192,13 @@ export class ChannelDocs {
     this.schedule(appId, channel, r)
   }
 
-  /** Persists now (waits for a save under way). */
+  /** Persists now (after a save under way); rejects if the store fails. */
   async flush(appId: string, channel: string): Promise<void> {
     const r = this.replicas.get(`${appId}\u0000${channel}`)
     if (!r) return
-    while (r.saving) await r.saving
-    if (r.dirty) await this.save(appId, channel, r)
+    this.rt.clock.clearTimeout(r.timer)
+    r.timer = null
+    while (r.dirty || r.saving) await this.save(appId, channel, r)
   }
 
   async flushAll(): Promise<void> {
@@ -222,6 +230,7 @@ export class ChannelDocs {
       })
       r.doc.destroy()
       r.doc = doc
+      this.dropScratch(r)
       r.epoch = this.newEpoch()
       fresh = { epoch: r.epoch, payload: stateMessage(doc) }
       this.onCompact()
@@ -231,65 +240,96 @@ export class ChannelDocs {
     return { update: fresh ? null : update, epoch: r.epoch, fresh }
   }
 
-  /** The attributes the document would hold after `update`; throws if they break a limit or it is not ours. */
-  private check(doc: Y.Doc, update: Uint8Array): Map<string, ChannelAttribute> {
-    const scratch = new Y.Doc({ gc: true })
+  /**
+   * Applies `update` to the replica's scratch copy (kept equal to the replica between updates)
+   * and checks the result; on a refusal the scratch copy is dropped (it is rebuilt when needed).
+   */
+  private check(r: Replica, update: Uint8Array): Map<string, ChannelAttribute> {
+    if (!r.scratch) {
+      r.scratch = new Y.Doc({ gc: true })
+      Y.applyUpdate(r.scratch, Y.encodeStateAsUpdate(r.doc))
+    }
+    const scratch = r.scratch
     try {
-      Y.applyUpdate(scratch, Y.encodeStateAsUpdate(doc))
-      Y.applyUpdate(scratch, update)
-    } catch {
-      throw new PlazaError(ErrorCode.MALFORMED_FRAME, 'not a Yjs update')
-    }
-    // An update built on changes the node never got would wait inside the document for ever
-    // (and "stored" would be a lie): the member must sync first.
-    if (scratch.store.pendingStructs !== null || scratch.store.pendingDs !== null) {
+      return checkScratch(scratch, update)
+    } catch (err) {
       scratch.destroy()
-      throw new PlazaError(ErrorCode.STALE_EPOCH, 'the update depends on changes the node does not have: sync and write again')
+      r.scratch = null
+      throw err
     }
-    for (const name of scratch.share.keys()) {
-      if (name !== CHANNEL_ATTRIBUTES_MAP) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, `unexpected shared type ${name}`)
-    }
-    const attrs = readChannelAttributes(scratch.getMap(CHANNEL_ATTRIBUTES_MAP))
-    scratch.destroy()
-    for (const [k, a] of attrs) {
-      checkAttributeKey(k)
-      if (utf8Length(a.value) > MAX_ATTRIBUTE_VALUE_BYTES) {
-        throw new PlazaError(ErrorCode.ATTRIBUTES_TOO_LARGE, `attribute ${k}: value over ${MAX_ATTRIBUTE_VALUE_BYTES} bytes`)
-      }
-      if (!isValidId(a.lastUpdateUserId) || a.lastUpdateTs < 0) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, `attribute ${k}: bad writer or time`)
-    }
-    checkAttributeTotals('channel', new Map([...attrs].map(([k, a]) => [k, a.value])))
-    return attrs
   }
 
+  private dropScratch(r: Replica): void {
+    r.scratch?.destroy()
+    r.scratch = null
+  }
+
+  /** Marks a change; it is saved a moment later (changes arriving meanwhile go in the same write). */
   private schedule(appId: string, channel: string, r: Replica): void {
     r.dirty = true
     r.lastUsed = this.rt.clock.now()
-    if (r.saving) return
-    r.saving = new Promise<void>((resolve) => this.rt.clock.setTimeout(resolve, SAVE_DELAY_MS)).then(() => this.save(appId, channel, r))
+    if (r.timer || r.saving) return // a save under way is followed by another (see save)
+    r.timer = this.rt.clock.setTimeout(() => {
+      r.timer = null
+      this.save(appId, channel, r).catch(() => undefined)
+    }, SAVE_DELAY_MS)
   }
 
-  private async save(appId: string, channel: string, r: Replica): Promise<void> {
+  /** Writes the current state, one write at a time; resolves once durable, rejects if the store fails. */
+  private save(appId: string, channel: string, r: Replica): Promise<void> {
+    if (r.saving) return r.saving
+    if (!r.dirty) return Promise.resolve()
     r.dirty = false
-    try {
-      await this.store.save(appId, channel, { state: Y.encodeStateAsUpdate(r.doc), epoch: r.epoch, lastActiveTs: r.lastActiveTs })
-    } catch (err) {
-      r.dirty = true
-      this.onError(err)
-    } finally {
-      r.saving = null
-    }
-    if (r.dirty) this.schedule(appId, channel, r)
+    r.saving = this.store
+      .save(appId, channel, { state: Y.encodeStateAsUpdate(r.doc), epoch: r.epoch, lastActiveTs: r.lastActiveTs })
+      .catch((err: unknown) => {
+        r.dirty = true
+        this.onError(err)
+        throw err
+      })
+      .finally(() => {
+        r.saving = null
+        if (r.dirty) this.schedule(appId, channel, r)
+      })
+    return r.saving
   }
 
   private evictIdle(): void {
     if (this.replicas.size <= MAX_IDLE_REPLICAS) return
-    const byAge = [...this.replicas].filter(([, r]) => !r.dirty && !r.saving).sort((a, b) => a[1].lastUsed - b[1].lastUsed)
+    const byAge = [...this.replicas].filter(([, r]) => !r.dirty && !r.saving && !r.timer).sort((a, b) => a[1].lastUsed - b[1].lastUsed)
     for (const [k, r] of byAge.slice(0, this.replicas.size - MAX_IDLE_REPLICAS)) {
       r.doc.destroy()
+      this.dropScratch(r)
       this.replicas.delete(k)
     }
   }
+}
+
+/** Applies `update` to `scratch` and checks the attributes it would hold; throws on a limit or a stale update. */
+function checkScratch(scratch: Y.Doc, update: Uint8Array): Map<string, ChannelAttribute> {
+  try {
+    Y.applyUpdate(scratch, update)
+  } catch {
+    throw new PlazaError(ErrorCode.MALFORMED_FRAME, 'not a Yjs update')
+  }
+  // An update built on changes the node never got would wait inside the document for ever
+  // (and "stored" would be a lie): the member must sync first.
+  if (scratch.store.pendingStructs !== null || scratch.store.pendingDs !== null) {
+    throw new PlazaError(ErrorCode.STALE_EPOCH, 'the update depends on changes the node does not have: sync and write again')
+  }
+  for (const name of scratch.share.keys()) {
+    if (name !== CHANNEL_ATTRIBUTES_MAP) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, `unexpected shared type ${name}`)
+  }
+  const attrs = readChannelAttributes(scratch.getMap(CHANNEL_ATTRIBUTES_MAP))
+  for (const [k, a] of attrs) {
+    checkAttributeKey(k)
+    if (utf8Length(a.value) > MAX_ATTRIBUTE_VALUE_BYTES) {
+      throw new PlazaError(ErrorCode.ATTRIBUTES_TOO_LARGE, `attribute ${k}: value over ${MAX_ATTRIBUTE_VALUE_BYTES} bytes`)
+    }
+    if (!isValidId(a.lastUpdateUserId) || a.lastUpdateTs < 0) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, `attribute ${k}: bad writer or time`)
+  }
+  checkAttributeTotals('channel', new Map([...attrs].map(([k, a]) => [k, a.value])))
+  return attrs
 }
 
 /** The whole state of `doc` as a sync step 2 (what a member starting from nothing needs). */

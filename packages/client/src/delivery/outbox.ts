@@ -80,8 +80,6 @@ export interface OutboxOptions {
 export interface SavedMessage {
   seq: number
   offline: boolean
-  /** A copy had left before the reload (so it may have arrived). */
-  sent: boolean
   kind: MessageKind
   text: string
   bytes: Uint8Array
@@ -180,10 +178,9 @@ export class PeerOutbox {
   snapshot(): OutboxSnapshot {
     const items = [...this.inflight.values(), ...this.queue]
       .filter((o) => o.channel === '')
-      .map(({ seq, offline, sentAt, uncertain, kind, text, bytes, description }) => ({
+      .map(({ seq, offline, kind, text, bytes, description }) => ({
         seq,
         offline,
-        sent: sentAt !== 0 || uncertain,
         kind,
         text,
         bytes,
@@ -223,7 +220,9 @@ export class PeerOutbox {
         sentAt: 0,
         path: null,
         attempts: 0,
-        uncertain: item.sent,
+        // A copy may have left after the last save (sending does not wait for it): the message
+        // may have arrived, so a refusal now does not prove it did not.
+        uncertain: true,
         relaysOut: 0,
         reported: false,
         resolve: (r) => settled(item, r),

@@ -6,7 +6,9 @@ import { Decoder, Encoder, MAX_DESCRIPTION_BYTES, MAX_ID_BYTES, MAX_MESSAGE_BYTE
 import type { OutboxSnapshot } from './outbox.js'
 import type { StreamRecord } from './inbox.js'
 
-const OUTBOX_VERSION = 3
+const OUTBOX_VERSION = 4
+/** Version 3 also kept whether a copy had left; it is not trusted any more (see PeerOutbox.restore). */
+const OUTBOX_VERSION_3 = 3
 const INBOX_VERSION = 1
 /** Our own data, read back generously but never without a bound. */
 const MAX_SAVED = 1 << 16
@@ -25,7 +27,6 @@ export function encodeOutboxes(peers: SavedOutbox[]): Uint8Array {
     for (const i of p.items) {
       e.varuint(i.seq)
       e.bool(i.offline)
-      e.bool(i.sent)
       e.uint8(i.kind)
       if (i.kind === MessageKind.TEXT) e.string(i.text)
       else {
@@ -42,7 +43,8 @@ export function encodeOutboxes(peers: SavedOutbox[]): Uint8Array {
 export function decodeOutboxes(bytes: Uint8Array): SavedOutbox[] {
   try {
     const d = new Decoder(bytes)
-    if (d.uint8() !== OUTBOX_VERSION) return []
+    const version = d.uint8()
+    if (version !== OUTBOX_VERSION && version !== OUTBOX_VERSION_3) return []
     const out: SavedOutbox[] = []
     for (let n = d.count(MAX_SAVED); n > 0; n--) {
       const peer = d.string(MAX_ID_BYTES)
@@ -52,10 +54,10 @@ export function decodeOutboxes(bytes: Uint8Array): SavedOutbox[] {
       for (let k = d.count(MAX_SAVED); k > 0; k--) {
         const seq = d.varuint()
         const offline = d.bool()
-        const sent = d.bool()
+        if (version === OUTBOX_VERSION_3) d.bool()
         const kind = d.uint8() as MessageKind
-        if (kind === MessageKind.TEXT) items.push({ seq, offline, sent, kind, text: d.string(MAX_MESSAGE_BYTES), bytes: new Uint8Array(0), description: '' })
-        else items.push({ seq, offline, sent, kind, text: '', bytes: d.bytes(MAX_MESSAGE_BYTES).slice(), description: d.string(MAX_DESCRIPTION_BYTES) })
+        if (kind === MessageKind.TEXT) items.push({ seq, offline, kind, text: d.string(MAX_MESSAGE_BYTES), bytes: new Uint8Array(0), description: '' })
+        else items.push({ seq, offline, kind, text: '', bytes: d.bytes(MAX_MESSAGE_BYTES).slice(), description: d.string(MAX_DESCRIPTION_BYTES) })
       }
       const stored: number[] = []
       for (let k = d.count(MAX_SAVED); k > 0; k--) stored.push(d.varuint())
