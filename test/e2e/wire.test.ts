@@ -1,17 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
 import {
   CloseCode,
   ErrorCode,
   FrameType,
-  PROTOCOL_VERSION,
   PeerFrameType,
-  decodeServerFrame,
   encodeFrame,
   encodePeerFrame,
   MessageKind,
-  type ClientFrame,
-  type ServerFrame,
 } from '@plaza/protocol'
 import { PeerMessageState } from '@plaza/client'
 import * as Y from 'yjs'
@@ -19,52 +14,8 @@ import * as encoding from 'lib0/encoding'
 import * as sync from 'y-protocols/sync'
 import { SyncKind } from '@plaza/protocol'
 import { loggedIn, closeClients } from '../helpers/clients.js'
+import { RawClient } from '../helpers/raw-client.js'
 import { APP_ID, startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
-
-/** A bare protocol speaker: what a buggy or hostile client can send. */
-class RawClient {
-  readonly frames: ServerFrame[] = []
-  private waiters: { test: (f: ServerFrame) => boolean; resolve: (f: ServerFrame) => void }[] = []
-  closed: Promise<{ code: number }>
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data: Buffer) => {
-      const f = decodeServerFrame(new Uint8Array(data))
-      this.frames.push(f)
-      this.waiters = this.waiters.filter((w) => !(w.test(f) && (w.resolve(f), true)))
-    })
-    this.closed = new Promise((r) => ws.on('close', (code) => r({ code })))
-  }
-  static async open(url: string): Promise<RawClient> {
-    const ws = new WebSocket(url)
-    await new Promise((r, j) => ws.once('open', r).once('error', j))
-    return new RawClient(ws)
-  }
-  send(f: ClientFrame | Uint8Array): void {
-    this.ws.send(f instanceof Uint8Array ? f : encodeFrame(f))
-  }
-  next(test: (f: ServerFrame) => boolean, timeoutMs = 5000): Promise<ServerFrame> {
-    const seen = this.frames.find(test)
-    if (seen) {
-      this.frames.splice(this.frames.indexOf(seen), 1)
-      return Promise.resolve(seen)
-    }
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('no such frame')), timeoutMs)
-      this.waiters.push({ test, resolve: (f) => (clearTimeout(t), this.frames.splice(this.frames.indexOf(f), 1), resolve(f)) })
-    })
-  }
-  async login(uid: string, token: string): Promise<void> {
-    this.send({ type: FrameType.LOGIN, version: PROTOCOL_VERSION, appId: APP_ID, uid, token, resume: '' })
-    const f = await this.next((f) => f.type === FrameType.LOGIN_OK || f.type === FrameType.LOGIN_FAILED)
-    if (f.type !== FrameType.LOGIN_OK) throw new Error('login failed')
-  }
-  error(code: ErrorCode) {
-    return this.next((f) => (f.type === FrameType.ERROR || f.type === FrameType.RESULT) && f.code === code)
-  }
-  close(): void {
-    this.ws.close()
-  }
-}
 
 let node: RendezvousProcess
 beforeAll(async () => {

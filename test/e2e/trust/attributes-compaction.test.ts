@@ -6,7 +6,7 @@ import { ErrorCode, PlazaError } from '@plaza/client'
 import { FrameType, SyncKind } from '@plaza/protocol'
 import { closeClients, loggedIn } from '../../helpers/clients.js'
 import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../../helpers/rendezvous.js'
-import { RawClient } from './raw-client.js'
+import { RawClient } from '../../helpers/raw-client.js'
 
 // Issue 9, item 2: every distinct Yjs client that writes a key leaves bytes in the document
 // that are never collected (a page load is a new client); after ~2800 writers the node's 64 KiB

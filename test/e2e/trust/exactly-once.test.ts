@@ -5,7 +5,7 @@ import { closeClients, loggedIn, makeClient } from '../../helpers/clients.js'
 import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../../helpers/rendezvous.js'
 import { until, waitForEvent } from '../../helpers/wait.js'
 import { startDelayProxy, type DelayProxy } from './delay-proxy.js'
-import { RawClient, textFrame } from './raw-client.js'
+import { RawClient, textFrame } from '../../helpers/raw-client.js'
 import { textOf } from './util.js'
 
 // Issue 9, item 9: exactly-once gaps.

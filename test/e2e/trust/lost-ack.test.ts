@@ -7,7 +7,7 @@ import { FrameType, PeerFrameType, RelayStatus, decodePeerFrame } from '@plaza/p
 import { closeClients, makeClient } from '../../helpers/clients.js'
 import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../../helpers/rendezvous.js'
 import { until } from '../../helpers/wait.js'
-import { RawClient, textFrame } from './raw-client.js'
+import { RawClient, textFrame } from '../../helpers/raw-client.js'
 import { textOf } from './util.js'
 
 // Issue 9, item 9: a message delivered whose acknowledgement was lost is sent again through the

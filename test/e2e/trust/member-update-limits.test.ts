@@ -7,7 +7,7 @@ import { ErrorCode, PlazaError } from '@plaza/client'
 import { FrameType, SyncKind, decodeClientFrame, encodeFrame } from '@plaza/protocol'
 import { closeClients, loggedIn, makeClient } from '../../helpers/clients.js'
 import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../../helpers/rendezvous.js'
-import { RawClient } from './raw-client.js'
+import { RawClient } from '../../helpers/raw-client.js'
 
 // Issue 9, item 3: a member's document update must meet the same per-key and per-value limits
 // as every other write path; and a frame the client cannot decode must surface as an error of

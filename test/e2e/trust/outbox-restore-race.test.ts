@@ -8,7 +8,7 @@ import { FrameType } from '@plaza/protocol'
 import { closeClients, makeClient } from '../../helpers/clients.js'
 import { APP_ID, startRendezvous, stopRendezvous, type RendezvousProcess } from '../../helpers/rendezvous.js'
 import { until } from '../../helpers/wait.js'
-import { RawClient } from './raw-client.js'
+import { RawClient } from '../../helpers/raw-client.js'
 import { textOf } from './util.js'
 
 // Issue 9, item 8: a message sent between login() and the restore of the saved outbox (a reply

@@ -7,7 +7,7 @@ import { closeClients, loggedIn } from '../../helpers/clients.js'
 import { startProxy, type TcpProxy } from '../../helpers/proxy.js'
 import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../../helpers/rendezvous.js'
 import { until, waitForEvent } from '../../helpers/wait.js'
-import { RawClient } from './raw-client.js'
+import { RawClient } from '../../helpers/raw-client.js'
 
 // Issue 9, item 5: while a session is detached the node queues at most 4096 frames for it and
 // drops the rest. On resume the client must converge anyway: here the member event of A

@@ -16,9 +16,9 @@ import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import * as sync from 'y-protocols/sync'
-import { APP_ID } from '../../helpers/rendezvous.js'
+import { APP_ID } from './rendezvous.js'
 
-/** A bare protocol speaker (copied from wire.test.ts): what a buggy or hostile client can send. */
+/** A bare protocol speaker: what a buggy or hostile client can send. */
 export class RawClient {
   readonly frames: ServerFrame[] = []
   private waiters: { test: (f: ServerFrame) => boolean; resolve: (f: ServerFrame) => void }[] = []
