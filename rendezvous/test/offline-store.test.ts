@@ -91,6 +91,27 @@ describe('LevelOfflineStore', () => {
     await store.close()
   })
 
+  it('keeps a (sender stream, seq) once: relayed again, in the same batch or later, it is not stored twice', async () => {
+    // A sender reloaded before it saved that its messages were stored relays them all again;
+    // stored twice, they would push the receiver's other messages out of the cap.
+    const { store, db } = await open({ perReceiver: 5, retentionMs: 86400_000 })
+    await Promise.all([0, 1, 2, 2].map((i) => store.put(put('carol', 'alice', i))))
+    await Promise.all([0, 1, 2].map((i) => store.put(put('carol', 'alice', i))))
+    await store.put(put('carol', 'bob', 0))
+    expect((await store.list('app', 'carol', 200)).messages.map((m) => text(m.payload))).toEqual(['m0', 'm1', 'm2', 'm0'])
+    // Past the cap: what was dropped is not stored again either (the receiver is told of it).
+    for (let i = 3; i < 6; i++) await store.put(put('carol', 'alice', i))
+    await store.put(put('carol', 'alice', 0))
+    const { messages, dropped } = await store.list('app', 'carol', 200)
+    expect(messages.map((m) => `${m.from}:${text(m.payload)}`)).toEqual(['alice:m2', 'bob:m0', 'alice:m3', 'alice:m4', 'alice:m5'])
+    expect(dropped).toEqual([{ from: 'alice', stream: 's.alice', ranges: [[1, 2]], count: 2 }])
+    // Once delivered and removed, nothing of it is left behind.
+    await store.remove('app', 'carol', messages.map((m) => m.id), dropped)
+    expect(await store.list('app', 'carol', 200)).toEqual({ messages: [], dropped: [] })
+    expect(await db.keys().all()).toEqual([])
+    await store.close()
+  })
+
   it('tells when every write for a receiver under way is done', async () => {
     const { store } = await open()
     let written = 0

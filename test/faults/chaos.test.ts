@@ -95,7 +95,9 @@ const agents = USERS.map((u) => new AgentProc(u))
 afterAll(async () => {
   await Promise.all(agents.map((a) => a.kill()))
   await stopRendezvous(node)
-  rmSync(dir, { recursive: true, force: true })
+  // CHAOS_KEEP=1 keeps every process's log (and the node's data) for a look after a failure.
+  if (process.env.CHAOS_KEEP) console.log(`chaos logs kept in ${dir}`)
+  else rmSync(dir, { recursive: true, force: true })
 })
 
 function readLogs(): Rec[] {
@@ -191,6 +193,14 @@ describe(`chaos: kill -9 of the node and of clients during mixed traffic (CHAOS_
     // Everything back; the workload stops; what is under way settles.
     await Promise.all(agents.map((a) => a.ready))
     await Promise.all(agents.map((a) => a.ask('stop', 'stopped')))
+    // First every message the running processes sent has its outcome (one may still come late
+    // and break a guarantee), then the guarantees, given time for stored messages to arrive.
+    const unsettled = () => {
+      const recs = readLogs()
+      const done = new Set(recs.filter((r) => r.t === 'result' || r.t === 'chresult').map((r) => r.id))
+      return recs.filter((r) => (r.t === 'send' || r.t === 'chsend') && r.instance === agents.find((a) => a.uid === r.uid)!.instance && !done.has(r.id))
+    }
+    await until(() => unsettled().length === 0, 60_000, 'an outcome for every message of the running processes')
     const problems = () => violations(readLogs(), true)
     await until(() => problems().length === 0, 60_000, 'every guarantee').catch(() => undefined)
     const recs = readLogs()

@@ -142,6 +142,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
         deliver: (from, f, arrival) => this.deliverToApp(from, f, arrival),
         restoredSettled: (peer, message, result) => this.emit('OutboxMessageSettled', peer, message, result),
         offlineDropped: (from, count) => this.emit('OfflineMessagesDropped', from, count),
+        isMember: (channel, uid) => this.channels.get(channel)?._hasMember(uid) ?? false,
       },
       this.storage,
       this.rt,

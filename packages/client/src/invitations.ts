@@ -164,7 +164,8 @@ export class RemoteInvitation extends Emitter<RemoteInvitationEvents> {
   constructor(
     f: InviteReceivedFrame,
     private readonly host: InvitationHost,
-    private readonly untrack: () => void,
+    /** Forgets it as under way; `answer` is what we answered (the node may not have it yet). */
+    private readonly untrack: (answer?: { accept: boolean; response: string }) => void,
   ) {
     super()
     this.callerId = f.caller
@@ -202,7 +203,7 @@ export class RemoteInvitation extends Emitter<RemoteInvitationEvents> {
   async refuse(): Promise<void> {
     this.checkAnswerable()
     this.state = RemoteInvitationState.REFUSED
-    this.untrack()
+    this.untrack({ accept: false, response: this.response })
     try {
       await this.answer(false)
     } finally {
@@ -234,7 +235,7 @@ export class RemoteInvitation extends Emitter<RemoteInvitationEvents> {
   }
 
   private async answer(accept: boolean): Promise<void> {
-    await this.host.request((reqId) => ({ type: FrameType.INVITE_ANSWER, reqId, caller: this.callerId, id: this.id, accept, response: this.response }))
+    await sendAnswer(this.host, this.callerId, this.id, accept, this.response)
   }
 
   _failed(reason: InvitationFailureReason): void {
@@ -248,10 +249,18 @@ export class RemoteInvitation extends Emitter<RemoteInvitationEvents> {
   }
 }
 
+function sendAnswer(host: InvitationHost, caller: string, id: string, accept: boolean, response: string): Promise<ServerFrame> {
+  return host.request((reqId) => ({ type: FrameType.INVITE_ANSWER, reqId, caller, id, accept, response }))
+}
+
+/** Answered invitations remembered, in case the node sends one again (it never got the answer). */
+const MAX_ANSWERED = 256
+
 /** The client's invitations under way, both ways. */
 export class InvitationBook {
   private readonly outgoing = new Map<string, LocalInvitation>()
   private readonly incoming = new Map<string, RemoteInvitation>()
+  private readonly answered = new Map<string, { accept: boolean; response: string }>()
 
   constructor(
     private readonly host: InvitationHost,
@@ -270,7 +279,19 @@ export class InvitationBook {
     const key = `${f.caller}\u0000${f.id}`
     this.host.send({ type: FrameType.INVITE_ACK, caller: f.caller, id: f.id })
     if (this.incoming.has(key)) return
-    const inv = new RemoteInvitation(f, this.host, () => this.incoming.delete(key))
+    const answer = this.answered.get(key)
+    if (answer) {
+      // Answered already, but the answer was lost on the way (the node sends it again after a
+      // resync): the app had its say; the node gets it again, no second invitation.
+      void sendAnswer(this.host, f.caller, f.id, answer.accept, answer.response).catch(() => undefined)
+      return
+    }
+    const inv = new RemoteInvitation(f, this.host, (answer) => {
+      this.incoming.delete(key)
+      if (!answer) return
+      this.answered.set(key, answer)
+      if (this.answered.size > MAX_ANSWERED) this.answered.delete(this.answered.keys().next().value!)
+    })
     this.incoming.set(key, inv)
     this.onReceived(inv)
   }
@@ -289,6 +310,7 @@ export class InvitationBook {
     for (const inv of [...this.incoming.values()]) inv._failed(InvitationFailureReason.NOT_LOGGEDIN)
     this.outgoing.clear()
     this.incoming.clear()
+    this.answered.clear()
   }
 
   /** Our session resumed: ask the node where each invitation under way stands (events may have been lost). */

@@ -71,6 +71,9 @@ const idKey = (id: number) => id.toString(16).padStart(13, '0')
 const prefixOf = (appId: string, uid: string) => `o${SEP}${appId}${SEP}${uid}${SEP}`
 const dropPrefixOf = (appId: string, uid: string) => `x${SEP}${appId}${SEP}${uid}${SEP}`
 const dropKey = (appId: string, uid: string, from: string, stream: string) => `${dropPrefixOf(appId, uid)}${from}${SEP}${stream}`
+/** Marks that a sender stream's seq is held (a sender that reloads may relay it again: it is kept once). */
+const heldKey = (appId: string, uid: string, from: string, stream: string, seq: number) => `s${SEP}${appId}${SEP}${uid}${SEP}${from}${SEP}${stream}${SEP}${seq.toString(16)}`
+const NOTHING = new Uint8Array(0)
 
 function encodeValue(p: OfflinePut): Uint8Array {
   const e = new Encoder(p.payload.length + 96)
@@ -129,7 +132,9 @@ function addSeq(ranges: SeqRange[], seq: number): SeqRange[] {
  * that arrive while a batch is being written go together in the next one, each batch
  * written with `sync: true`, so a put resolves only after its bytes reached the disk. The cap
  * drops a receiver's oldest messages in the same batch that adds new ones, and records what it
- * dropped (per sender stream) so that the receiver is told instead of waiting for them.
+ * dropped (per sender stream) so that the receiver is told instead of waiting for them. A
+ * message is kept once: a copy of a (sender stream, seq) already held, or already dropped, is
+ * not written again (a sender whose page reloads before it saved "stored" relays it again).
  */
 export class LevelOfflineStore implements OfflineStore {
   private queue: PendingPut[] = []
@@ -141,7 +146,7 @@ export class LevelOfflineStore implements OfflineStore {
   private readonly waiters = new Map<string, (() => void)[]>()
   private static readonly MAX_CACHED_RECEIVERS = 50_000
 
-  /** `db` is shared with other stores (keys here start with "o\0" and "x\0"); its owner opens and closes it. */
+  /** `db` is shared with other stores (keys here start with "o\0", "s\0" and "x\0"); its owner opens and closes it. */
   constructor(
     private readonly db: Database,
     private readonly opts: OfflineStoreOptions,
@@ -199,7 +204,11 @@ export class LevelOfflineStore implements OfflineStore {
 
   private async opsFor(batch: PendingPut[]): Promise<Op[]> {
     const byReceiver = new Map<string, { appId: string; uid: string; puts: { key: string; p: PendingPut }[] }>()
+    const seen = new Set<string>()
     for (const p of batch) {
+      const held = heldKey(p.appId, p.uid, p.from, p.stream, p.seq)
+      if (seen.has(held) || (await this.known(p))) continue
+      seen.add(held)
       const prefix = prefixOf(p.appId, p.uid)
       const id = await this.takeId(prefix)
       let r = byReceiver.get(prefix)
@@ -221,14 +230,25 @@ export class LevelOfflineStore implements OfflineStore {
         if (v) {
           const m = decodeValue(0, v)
           dropped.push({ key, from: m.from, stream: m.stream, seq: m.seq })
+          ops.push({ type: 'del', key: heldKey(r.appId, r.uid, m.from, m.stream, m.seq) })
         }
         ops.push({ type: 'del', key })
       })
       for (const { key, p } of droppedNew) dropped.push({ key, from: p.from, stream: p.stream, seq: p.seq })
-      for (const { key, p } of r.puts.slice(droppedNew.length)) ops.push({ type: 'put', key, value: encodeValue(p) })
+      for (const { key, p } of r.puts.slice(droppedNew.length)) {
+        ops.push({ type: 'put', key, value: encodeValue(p) })
+        ops.push({ type: 'put', key: heldKey(p.appId, p.uid, p.from, p.stream, p.seq), value: NOTHING })
+      }
       if (dropped.length) ops.push(...(await this.recordDrops(r.appId, r.uid, dropped)))
     }
     return ops
+  }
+
+  /** True when this (sender stream, seq) is held already, or was dropped (and the receiver is or will be told). */
+  private async known(p: OfflinePut): Promise<boolean> {
+    if ((await this.db.get(heldKey(p.appId, p.uid, p.from, p.stream, p.seq))) !== undefined) return true
+    const drop = await this.db.get(dropKey(p.appId, p.uid, p.from, p.stream))
+    return drop !== undefined && decodeDrop(drop).ranges.some(([a, b]) => a <= p.seq && p.seq <= b)
   }
 
   /** Merges the dropped messages into the receiver's drop records (bounded per receiver). */
@@ -294,7 +314,8 @@ export class LevelOfflineStore implements OfflineStore {
   async remove(appId: string, uid: string, ids: number[], drops: OfflineDrop[]): Promise<void> {
     if (ids.length === 0 && drops.length === 0) return
     const prefix = prefixOf(appId, uid)
-    const ops: Op[] = ids.map((id) => ({ type: 'del', key: prefix + idKey(id) }))
+    const keys = ids.map((id) => prefix + idKey(id))
+    const ops: Op[] = [...keys.map((key): Op => ({ type: 'del', key })), ...this.heldOf(keys, ids.length ? await this.db.getMany(keys) : [])]
     // A drop record told to the receiver goes, unless more drops were added to it since.
     for (const d of drops) {
       const key = dropKey(appId, uid, d.from, d.stream)
@@ -327,12 +348,25 @@ export class LevelOfflineStore implements OfflineStore {
       const k = `${appId}${SEP}${uid}`
       byReceiver.set(k, [...(byReceiver.get(k) ?? []), { key, from: m.from, stream: m.stream, seq: m.seq }])
     })
-    const ops: Op[] = keys.map((key) => ({ type: 'del', key }))
+    const ops: Op[] = [...keys.map((key): Op => ({ type: 'del', key })), ...this.heldOf(keys, values)]
     for (const [k, list] of byReceiver) {
       const [appId, uid] = k.split(SEP)
       ops.push(...(await this.recordDrops(appId, uid, list)))
     }
     await this.db.batch(ops, DURABLE)
+  }
+
+  /** Deletions of the "held" marks of the messages at `keys` (whose values are `values`). */
+  private heldOf(keys: string[], values: (Uint8Array | undefined)[]): Op[] {
+    const ops: Op[] = []
+    keys.forEach((key, i) => {
+      const v = values[i]
+      if (!v) return
+      const [, appId, uid] = key.split(SEP)
+      const m = decodeValue(0, v)
+      ops.push({ type: 'del', key: heldKey(appId, uid, m.from, m.stream, m.seq) })
+    })
+    return ops
   }
 
   /** Waits for queued writes; the database itself is closed by its owner. */

@@ -308,7 +308,11 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
       if (this.members.has(uid)) return
       this.members.add(uid)
       if (this.count <= MAX_MEMBERS_LISTED) this.emit('MemberJoined', uid)
-    } else this.memberGone(uid, this.count < MAX_MEMBERS_LISTED)
+    } else {
+      this.memberGone(uid, this.count < MAX_MEMBERS_LISTED)
+      // The node says it left: copies still on their way to it are given up (FAILURE unless one may have arrived).
+      this.host.dropMember(this.channelId, uid)
+    }
   }
 
   _onMemberCount(count: number): void {
@@ -372,9 +376,13 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     }
   }
 
+  /**
+   * `uid` is not a member any more. Copies to it are not given up here: when it drops out of a
+   * new member list (after a node restart, before it joined again) it may be back within their
+   * timeout; the outbox ends them FAILURE at the timeout if it is not.
+   */
   private memberGone(uid: string, announce: boolean): void {
     if (!this.members.delete(uid)) return
-    this.host.dropMember(this.channelId, uid)
     const gone = [...this.awareness.getStates()].filter(([, st]) => st?.[UID_FIELD] === uid).map(([id]) => id)
     this.forgetAwareness(gone)
     if (announce) this.emit('MemberLeft', uid)

@@ -62,6 +62,8 @@ export interface OutboxTransport {
   peerReachable(uid: string): void
   /** The node says the peer has no session: any direct link to it is dead. */
   peerGone(uid: string): void
+  /** The receiver is in `channel` as far as this client knows (the node's last word). */
+  isMember(channel: string, uid: string): boolean
 }
 
 export interface OutboxOptions {
@@ -293,7 +295,11 @@ export class PeerOutbox {
     const recovering: Outgoing[] = []
     for (const o of [...this.inflight.values(), ...this.queue]) {
       if (o.deadline <= now) this.settle(o, PeerMessageState.SENT_TIMEOUT)
-      else if (o.recoverable && now - o.createdAt > this.opts.timeoutMs) {
+      else if (o.recoverable && now - o.createdAt > this.opts.timeoutMs && certainlyNotDelivered(o) && !this.transport.isMember(o.channel, this.uid)) {
+        // The receiver is not in the channel (it left, or has not come back since a node restart)
+        // and no copy reached it.
+        this.settle(o, PeerMessageState.FAILURE)
+      } else if (o.recoverable && now - o.createdAt > this.opts.timeoutMs) {
         // Past the send timeout the sender hears SENT_TIMEOUT (not confirmed); the copy stays,
         // for a member that comes back within the recovery window.
         this.report(o, PeerMessageState.SENT_TIMEOUT)
@@ -317,7 +323,7 @@ export class PeerOutbox {
     this.pump()
   }
 
-  /** Gives up a channel's pending copies (the receiver or we left it). */
+  /** Gives up a channel's pending copies (the node said the receiver left, or we left). */
   dropChannel(channel: string): void {
     for (const o of [...this.inflight.values(), ...this.queue]) {
       if (o.channel === channel) this.settle(o, certainlyNotDelivered(o) ? PeerMessageState.FAILURE : PeerMessageState.SENT_TIMEOUT)
@@ -420,8 +426,9 @@ export class PeerOutbox {
     else if (code === ErrorCode.INVALID_USER_ID && certain) this.settle(o, PeerMessageState.INVALID_USER_ID)
     else if ((code === ErrorCode.INVALID_MESSAGE || code === ErrorCode.FRAME_TOO_LARGE) && certain) {
       this.settle(o, PeerMessageState.INVALID_MESSAGE)
-    } else if (code === ErrorCode.NOT_IN_CHANNEL && certain) this.settle(o, PeerMessageState.FAILURE)
-    else {
+    } else {
+      // NOT_IN_CHANNEL is transient too: after a node restart the members (we among them) join
+      // again one by one; a copy waits for its receiver until its timeout (see tick).
       // The node may have relayed it before the answer was lost.
       if (code === ErrorCode.CONNECTION_LOST || code === ErrorCode.TIMEOUT) o.uncertain = true
       // Transient (not connected, too often for now, lost): the next tick tries again, sooner.

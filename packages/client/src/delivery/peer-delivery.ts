@@ -50,6 +50,8 @@ export interface DeliveryHost {
   restoredSettled(peer: string, message: ReceivedMessage, result: SendResult): void
   /** The node's per-receiver cap dropped `count` stored messages from `from`. */
   offlineDropped(from: string, count: number): void
+  /** `uid` is in `channel` as far as this client knows. */
+  isMember(channel: string, uid: string): boolean
 }
 
 export interface DeliveryOptions {
@@ -234,6 +236,7 @@ export class PeerDelivery {
           relay: (to, bytes, offline) => this.host.relay(to, bytes, offline),
           peerReachable: (to) => this.host.linkWanted(to),
           peerGone: (to) => this.host.linkGone(to),
+          isMember: (channel, to) => this.host.isMember(channel, to),
         },
         {
           timeoutMs: this.opts.messageTimeoutMs,
