@@ -394,6 +394,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
   }
 
   private onSessionState(state: State, reason: Reason): void {
+    if (state !== State.CONNECTED) this.delivery.onNodeLost()
     if (state === State.RECONNECTING) for (const ch of this.channels.values()) ch._onDisconnected()
     if (state === State.DISCONNECTED || state === State.ABORTED) {
       this.mesh.close()

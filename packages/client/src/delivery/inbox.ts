@@ -39,7 +39,7 @@ interface StreamState {
   dropped: SeqRange[]
   /** The highest floor the sender announced. */
   senderFloor: number
-  /** Since when the stream has been waiting at `expected` with later seqs in hand (null: no gap). */
+  /** Since when (on the gap clock) the stream has been waiting at `expected` with later seqs in hand (null: no gap). */
   gapSince: number | null
   lastActive: number
 }
@@ -56,10 +56,14 @@ const MAX_MISSING_RANGES = 32
 /** Ranges one ACK carries (the wire's cap is 16). */
 const MAX_ACK_RANGES = 16
 /**
- * A gap nobody fills for this long is skipped. A sender retries a message for at most 30 s
- * (channel copies), so past this it gave up without telling us (it crashed, say).
+ * A gap nobody fills for this long, while we are connected to the node, is skipped. A sender
+ * retries a message for at most 30 s (channel copies), so past this it gave up without telling
+ * us (it crashed, say). Time away from the node does not count: the missing message may be in
+ * the node's store, which hands it over at our next login.
  */
 export const GAP_TIMEOUT_MS = 40_000
+/** After a login a gap has at least this long left (the stored messages come first). */
+const GAP_GRACE_AFTER_LOGIN_MS = 10_000
 
 /**
  * The receiving half of peer and channel messages: hands each message of each sender's stream
@@ -73,6 +77,9 @@ export class Inbox {
   private readonly gaps = new Set<StreamState>()
   private readonly streamKeys = new Map<StreamState, [string, string]>()
   private waitingTotal = 0
+  /** The gap clock: time connected to the node, summed (see GAP_TIMEOUT_MS). */
+  private connectedMs = 0
+  private connectedSince: number | null = null
 
   /**
    * `deliver` hands a message to the app and says whether it was taken (false: refused, e.g. a
@@ -127,10 +134,27 @@ export class Inbox {
     if (st.expected > 1) this.changed(from, stream)
   }
 
+  /** We are (or are not) connected to the node, logged in: gaps age only meanwhile. */
+  setConnected(connected: boolean, now: number): void {
+    if (connected && this.connectedSince === null) {
+      this.connectedSince = now
+      const clock = this.gapClock(now)
+      for (const st of this.gaps) if (st.gapSince !== null) st.gapSince = Math.max(st.gapSince, clock - GAP_TIMEOUT_MS + GAP_GRACE_AFTER_LOGIN_MS)
+    } else if (!connected && this.connectedSince !== null) {
+      this.connectedMs += now - this.connectedSince
+      this.connectedSince = null
+    }
+  }
+
+  private gapClock(now: number): number {
+    return this.connectedMs + (this.connectedSince === null ? 0 : now - this.connectedSince)
+  }
+
   /** Skips gaps that nobody filled in time (see GAP_TIMEOUT_MS). */
   tick(now: number): void {
+    const clock = this.gapClock(now)
     for (const st of [...this.gaps]) {
-      if (st.gapSince === null || now - st.gapSince < GAP_TIMEOUT_MS) continue
+      if (st.gapSince === null || clock - st.gapSince < GAP_TIMEOUT_MS) continue
       const [from, stream] = this.streamKeys.get(st)!
       const first = Math.min(...st.waiting.keys())
       this.skipTo(st, from, first)
@@ -239,7 +263,7 @@ export class Inbox {
     }
     st.dropped = st.dropped.filter((r) => r[1] >= st.expected)
     if (st.waiting.size > 0) {
-      st.gapSince ??= now
+      st.gapSince ??= this.gapClock(now)
       this.gaps.add(st)
     } else {
       st.gapSince = null

@@ -194,8 +194,14 @@ export class PeerDelivery {
     this.outboxes.get(uid)?.box.resendVia('direct')
   }
 
+  /** The connection to the node dropped (or ended): the inbox's gaps stop aging. */
+  onNodeLost(): void {
+    this.inbox.setConnected(false, this.rt.clock.now())
+  }
+
   /** Logged in (again): what waited for the node goes now. */
   onReady(): void {
+    this.inbox.setConnected(true, this.rt.clock.now())
     for (const { box } of this.outboxes.values()) {
       box.startClock()
       box.resendVia('relay')
@@ -208,6 +214,7 @@ export class PeerDelivery {
    * sends after the next login comes after everything sent before), and so does the inbox.
    */
   endSession(state: PeerMessageState): void {
+    this.onNodeLost()
     for (const { box } of this.outboxes.values()) box.failAll(state)
     this.stopTick()
     this.saveOutbox()
