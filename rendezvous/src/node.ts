@@ -289,6 +289,11 @@ export class RendezvousNode implements NodeContext {
 
   result(s: Session, reqId: number, err: PlazaError | null): void {
     if (err) this.metrics.errors.inc({ code: err.codeName })
+    // reqId 0 asked for no answer: only an error is told, as an ERROR frame.
+    if (reqId === 0) {
+      if (err) s.sendNow(encode({ type: FrameType.ERROR, code: err.code, message: err.message }))
+      return
+    }
     s.sendNow(encode({ type: FrameType.RESULT, reqId, code: err ? err.code : ErrorCode.OK, message: err ? err.message : '' }))
   }
 

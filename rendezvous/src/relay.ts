@@ -2,6 +2,7 @@ import {
   BROADCAST_STREAM_PREFIX,
   ErrorCode,
   FrameType,
+  NODE_STREAM_PREFIX,
   PeerFrameType,
   PlazaError,
   RelayStatus,
@@ -48,6 +49,9 @@ export class RelayService {
     const header = isMessage ? peekMessageHeader(f.payload) : null
     if (isMessage && (!header || header.stream.startsWith(BROADCAST_STREAM_PREFIX))) {
       return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.MALFORMED_FRAME, 'not a message frame'))
+    }
+    if (header?.stream.startsWith(NODE_STREAM_PREFIX)) {
+      return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.MALFORMED_FRAME, `streams starting with ${NODE_STREAM_PREFIX} are the node's`))
     }
     const channel = header?.channel ?? ''
     if (channel) {

@@ -6,6 +6,7 @@ import {
   PeerOnlineState,
   PlazaError,
   encodeFrame,
+  isValidId,
   type LoginFrame,
 } from '@plaza/protocol'
 import type { NodeContext } from './context.js'
@@ -65,6 +66,7 @@ export class SessionService {
     }
     const secret = config.apps[f.appId]
     if (secret === undefined) return fail(ErrorCode.INVALID_APP_ID, 'unknown app id')
+    if (!isValidId(f.uid)) return fail(ErrorCode.INVALID_USER_ID, 'not a valid user id')
     c.loggingIn = true
     let exp: number
     try {

@@ -3,6 +3,7 @@ import {
   CloseCode,
   ErrorCode,
   FrameType,
+  PROTOCOL_VERSION,
   PeerFrameType,
   encodeFrame,
   encodePeerFrame,
@@ -15,6 +16,7 @@ import * as sync from 'y-protocols/sync'
 import { SyncKind } from '@plaza/protocol'
 import { loggedIn, closeClients } from '../helpers/clients.js'
 import { RawClient } from '../helpers/raw-client.js'
+import { until } from '../helpers/wait.js'
 import { APP_ID, startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
 
 let node: RendezvousProcess
@@ -112,6 +114,35 @@ describe('bad input at the rendezvous', () => {
     expect(refused).toBeGreaterThan(0)
     raw.close()
     await bystandersUnaffected('wire-flood')
+  })
+
+  // Found by an outside attack: a control character in the uid was answered INVALID_TOKEN; a
+  // client could send on the node's own '~' streams; a request with reqId 0 ("no answer") got
+  // a RESULT.
+  it('refuses a login with an invalid uid with INVALID_USER_ID', async () => {
+    const raw = await RawClient.open(node.url)
+    raw.send({ type: FrameType.LOGIN, version: PROTOCOL_VERSION, appId: APP_ID, uid: 'bad\nuid', token: await node.token('wire-x'), resume: '' })
+    expect(await raw.next((f) => f.type === FrameType.LOGIN_FAILED)).toMatchObject({ code: ErrorCode.INVALID_USER_ID })
+    expect((await raw.closed).code).toBe(CloseCode.LOGIN_FAILED)
+  })
+
+  it('refuses client messages on the node’s reserved ~ streams, and answers reqId 0 only with an ERROR', async () => {
+    const raw = await RawClient.open(node.url)
+    await raw.login('wire-tilde', await node.token('wire-tilde'))
+    const victim = await loggedIn(node, 'wire-tilde-v', { directLinks: false })
+    const seen: string[] = []
+    victim.on('MessageFromPeer', (m) => seen.push(m.messageType === 'TEXT' ? m.text : ''))
+    const on = (stream: string, text: string) =>
+      encodePeerFrame({ type: PeerFrameType.MESSAGE, stream, channel: '', seq: 1, floor: 1, sentTs: 1, kind: MessageKind.TEXT, text, bytes: new Uint8Array(0), description: '' })
+    raw.send({ type: FrameType.RELAY_TO, reqId: 5, to: 'wire-tilde-v', offline: true, payload: on('~node', 'spoof') })
+    await raw.error(ErrorCode.MALFORMED_FRAME)
+    raw.send({ type: FrameType.RELAY_TO, reqId: 0, to: 'wire-tilde-v', offline: true, payload: on('~node', 'spoof') })
+    expect(await raw.next((f) => f.type === FrameType.ERROR)).toMatchObject({ code: ErrorCode.MALFORMED_FRAME })
+    raw.send({ type: FrameType.RELAY_TO, reqId: 0, to: 'wire-tilde-v', offline: false, payload: on('ok', 'fine') })
+    await until(() => seen.length > 0, 5_000, 'the message on an ordinary stream')
+    expect(seen).toEqual(['fine'])
+    expect(raw.frames.filter((f) => f.type === FrameType.RESULT || f.type === FrameType.RELAY_RESULT)).toEqual([])
+    raw.close()
   })
 
   it('closes a connection that keeps sending garbage with TOO_MANY_ERRORS', async () => {
