@@ -131,14 +131,17 @@ describe('outcomes', () => {
   it('answers TOO_OFTEN past 1500 messages in 3 s, and recovers', async () => {
     const alice = await loggedIn(node, 't-alice', { directLinks: false })
     await loggedIn(node, 't-bob', { directLinks: false })
+    // Twice the limit: on a busy machine the loop itself takes a while, and the bucket refills
+    // meanwhile (1500 per 3 s); the bound below counts that.
+    const N = 3000
     const t0 = Date.now()
-    const pending = Array.from({ length: 1600 }, (_, i) => alice.sendMessageToPeer({ text: `${i}` }, 't-bob'))
+    const pending = Array.from({ length: N }, (_, i) => alice.sendMessageToPeer({ text: `${i}` }, 't-bob'))
     const elapsed = Date.now() - t0 // the limit is checked when each call is made
     const results = await Promise.all(pending)
     const tooOften = results.filter((r) => r.state === PeerMessageState.TOO_OFTEN).length
     expect(tooOften).toBeGreaterThan(0)
-    expect(1600 - tooOften).toBeLessThanOrEqual(1500 + Math.ceil(elapsed / 2) + 1)
-    expect(results.filter((r) => r.state === PeerMessageState.RECEIVED_BY_PEER).length).toBe(1600 - tooOften)
+    expect(N - tooOften).toBeLessThanOrEqual(1500 + Math.ceil(elapsed / 2) + 1)
+    expect(results.filter((r) => r.state === PeerMessageState.RECEIVED_BY_PEER).length).toBe(N - tooOften)
     await until(
       async () => (await alice.sendMessageToPeer({ text: 'again' }, 't-bob')).state === PeerMessageState.RECEIVED_BY_PEER,
       5000,

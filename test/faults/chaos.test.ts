@@ -152,10 +152,15 @@ function violations(recs: Rec[], strict: boolean): string[] {
   // or heard SENT_TIMEOUT for, may come after newer ones from a later process of that sender).
   const deliveries = recs.filter((r) => r.t === 'got' || r.t === 'chgot').sort((a, b) => a.at - b.at)
   const latest = new Map<string, Rec>()
+  const had = new Set<string>()
   for (const d of deliveries) {
     const s = sends.get(d.id!) ?? recs.find((r) => r.t === 'chsend' && r.id === d.id)
     if (!s) continue
     const k = `${d.from}>${d.uid}${d.t === 'chgot' ? '#' : ''}`
+    // A second delivery (a receiver killed before it saved what it got) is judged as a
+    // duplicate above; only first deliveries count for the order.
+    if (had.has(`${k}:${d.id}`)) continue
+    had.add(`${k}:${d.id}`)
     const prev = latest.get(k)
     if (prev && s.n! < prev.n!) {
       const state = results.get(s.id!)

@@ -75,9 +75,14 @@ function checkOrder(w: World, sends: (Pick<PeerSend, 'id' | 'from' | 'instance' 
   }
   for (const [k, list] of seen) {
     let latest: (typeof sends)[number] | null = null
+    const had = new Set<string>()
     for (const d of list) {
       const s = sendOf.get(d.id)
       if (!s) continue
+      // A second delivery (a page that crashed before saving what it got) is judged as a
+      // duplicate above; here only first deliveries count.
+      if (had.has(d.id)) continue
+      had.add(d.id)
       if (latest && s.n < latest.n) {
         const otherStream = s.instance !== latest.instance || s.epoch !== latest.epoch
         const unknown = s.state === undefined || UNKNOWN.has(s.state)
