@@ -9,6 +9,9 @@ import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../help
 let node: RendezvousProcess
 let ada: BrowserUser
 let bo: BrowserUser
+// Bo's network: his WebSockets go through this route from the first page load on (the client
+// takes the page's WebSocket class when it is created, so a route added later would not apply).
+let boNetworkDown = false
 const ROOM = 'physics-101'
 
 beforeAll(async () => {
@@ -16,6 +19,7 @@ beforeAll(async () => {
   node = await startRendezvous({ args: ['--dev-tokens'] })
   ada = await openBrowser()
   bo = await openBrowser()
+  await bo.context.routeWebSocket(/.*/, (ws) => (boNetworkDown ? ws.close() : ws.connectToServer()))
   await enterRoom(ada.page, node.httpUrl, 'Ada', ROOM, 'teacher')
   await enterRoom(bo.page, node.httpUrl, 'Bo', ROOM, 'student')
 }, 90_000)
@@ -92,8 +96,7 @@ describe('the classroom demo in Chromium', () => {
     await bo.page.locator('[data-testid="chat-to"] option[value="Cy"]').waitFor({ state: 'attached' })
     // Bo's network drops (his WebSockets are refused; the page itself still loads), he writes
     // to Cy anyway, and reloads the page before the message could go.
-    let networkDown = true
-    await bo.context.routeWebSocket(/.*/, (ws) => (networkDown ? ws.close() : ws.connectToServer()))
+    boNetworkDown = true
     await node.kill()
     await node.restart()
     await bo.page.locator('[data-testid="conn-state"][data-state="RECONNECTING"]').waitFor({ timeout: 20_000 })
@@ -112,7 +115,7 @@ describe('the classroom demo in Chromium', () => {
     // The attributes show from this browser's cache while there is still no connection.
     await bo.page.getByTestId('notice-text').filter({ hasText: 'Lab reports due Friday' }).waitFor({ timeout: 5000 })
     expect(await bo.page.getByTestId('conn-state').getAttribute('data-state')).not.toBe('CONNECTED')
-    networkDown = false
+    boNetworkDown = false
     await bo.page.locator('[data-testid="conn-state"][data-state="CONNECTED"]').waitFor({ timeout: 30_000 })
     await bo.page.locator('[data-testid="chat-log"] li', { hasText: 'written before the reload: RECEIVED_BY_PEER' }).waitFor({ timeout: 20_000 })
     expect(toCy).toEqual(['Written while offline'])
