@@ -12,7 +12,7 @@ const shared = {
   execArgv: ['--expose-gc'],
 }
 
-const CORE = ['packages/*/test/**/*.test.ts', 'rendezvous/test/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/faults/**/*.test.ts']
+const CORE = ['packages/*/test/**/*.test.ts', 'rendezvous/test/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/faults/**/*.test.ts', 'test/hostile/**/*.test.ts']
 const HEAVY = '*.heavy.test.ts'
 
 export default defineConfig({

@@ -25,6 +25,14 @@ Options (each also read from the environment variable shown):
   --invitation-offline-ms MS   callee still offline: PEER_OFFLINE    PLAZA_INVITATION_OFFLINE_MS (30000)
   --invitation-no-response-ms MS no acknowledgement: PEER_NO_RESPONSE PLAZA_INVITATION_NO_RESPONSE_MS (30000)
   --invitation-expire-ms MS    received, unanswered: INVITATION_EXPIRE PLAZA_INVITATION_EXPIRE_MS (60000)
+  --login-timeout-ms MS    a socket must log in within this time    PLAZA_LOGIN_TIMEOUT_MS (5000)
+  --max-connections N      open WebSockets in all (503 past it)     PLAZA_MAX_CONNECTIONS (10000)
+  --max-connections-per-address N  ...from one address              PLAZA_MAX_CONNECTIONS_PER_ADDRESS (1024)
+  --handshakes-per-address N/MS  WebSocket handshakes per address (429 past it)
+                                                                   PLAZA_HANDSHAKES_PER_ADDRESS (300/10000)
+  --trust-proxy            client address from X-Forwarded-For (behind a proxy) PLAZA_TRUST_PROXY (off)
+  --max-socket-buffer BYTES unsent output per socket before it is closed
+                           as a slow reader (4007)                  PLAZA_MAX_SOCKET_BUFFER (16777216)
   --rate-limit NAME=N/MS   a per-session rate limit; repeatable     PLAZA_RATE_LIMITS (NAME=N/MS,...)
                            names: messages (1500/3000), presenceQueries (100/5000),
                            signaling (600/3000), session (20/5000), attributeWrites (100/5000),
@@ -34,6 +42,8 @@ Options (each also read from the environment variable shown):
 `
 
 type OptionKey = keyof NodeConfig | 'app' | 'rateLimit'
+
+const RATE = /^(\d+)\/(\d+)$/
 
 const FLAGS: Record<string, OptionKey> = {
   '--port': 'port',
@@ -53,6 +63,11 @@ const FLAGS: Record<string, OptionKey> = {
   '--invitation-no-response-ms': 'invitationNoResponseMs',
   '--invitation-expire-ms': 'invitationExpireMs',
   '--rate-limit': 'rateLimit',
+  '--login-timeout-ms': 'loginTimeoutMs',
+  '--max-connections': 'maxConnections',
+  '--max-connections-per-address': 'maxConnectionsPerAddress',
+  '--handshakes-per-address': 'handshakesPerAddress',
+  '--max-socket-buffer': 'maxSocketBufferBytes',
 }
 
 const ENV: Record<string, OptionKey> = {
@@ -73,6 +88,17 @@ const ENV: Record<string, OptionKey> = {
   PLAZA_INVITATION_NO_RESPONSE_MS: 'invitationNoResponseMs',
   PLAZA_INVITATION_EXPIRE_MS: 'invitationExpireMs',
   PLAZA_RATE_LIMITS: 'rateLimit',
+  PLAZA_LOGIN_TIMEOUT_MS: 'loginTimeoutMs',
+  PLAZA_MAX_CONNECTIONS: 'maxConnections',
+  PLAZA_MAX_CONNECTIONS_PER_ADDRESS: 'maxConnectionsPerAddress',
+  PLAZA_HANDSHAKES_PER_ADDRESS: 'handshakesPerAddress',
+  PLAZA_MAX_SOCKET_BUFFER: 'maxSocketBufferBytes',
+}
+
+/** Boolean options: a flag, or the variable set to 1 or true. */
+const SWITCHES: Record<string, { env: string; key: 'devTokens' | 'trustProxy' }> = {
+  '--dev-tokens': { env: 'PLAZA_DEV_TOKENS', key: 'devTokens' },
+  '--trust-proxy': { env: 'PLAZA_TRUST_PROXY', key: 'trustProxy' },
 }
 
 export class UsageError extends Error {}
@@ -97,6 +123,12 @@ function setOption(cfg: NodeConfig, key: OptionKey, value: string): void {
     }
     return
   }
+  if (key === 'handshakesPerAddress') {
+    const m = RATE.exec(value)
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UsageError(`--handshakes-per-address wants COUNT/WINDOW_MS, got "${value}"`)
+    cfg.handshakesPerAddress = { count: Number(m[1]), windowMs: Number(m[2]) }
+    return
+  }
   const current = cfg[key]
   if (typeof current === 'number') {
     const n = Number(value)
@@ -114,11 +146,11 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     const v = env[name]
     if (v !== undefined && v !== '') setOption(cfg, key, v)
   }
-  if (env.PLAZA_DEV_TOKENS === '1' || env.PLAZA_DEV_TOKENS === 'true') cfg.devTokens = true
+  for (const { env: name, key } of Object.values(SWITCHES)) if (env[name] === '1' || env[name] === 'true') cfg[key] = true
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     if (arg === '--help' || arg === '-h') cfg.help = true
-    else if (arg === '--dev-tokens') cfg.devTokens = true
+    else if (SWITCHES[arg]) cfg[SWITCHES[arg].key] = true
     else if (FLAGS[arg]) {
       const v = argv[++i]
       if (v === undefined) throw new UsageError(`${arg} wants a value`)

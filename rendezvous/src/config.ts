@@ -1,4 +1,4 @@
-import { DEFAULT_LIMITS, DEFAULT_RATE_LIMITS } from '@plaza/protocol'
+import { DEFAULT_LIMITS, DEFAULT_RATE_LIMITS, type RateLimit } from '@plaza/protocol'
 import type { SessionLimits } from './session.js'
 
 /** Everything a node can be told; every field has a default (see `defaultConfig`). */
@@ -26,8 +26,22 @@ export interface NodeConfig {
   pingIntervalMs: number
   /** TokenPrivilegeWillExpire is sent this long before expiry. Default 30 s. */
   tokenWillExpireMs: number
-  /** A socket must log in within this time. Default 10 s. */
+  /** A socket must log in within this time. Default 5 s. */
   loginTimeoutMs: number
+  /** Open WebSocket connections in all; past it handshakes are answered 503. Default 10 000. */
+  maxConnections: number
+  /** ...from one address (behind a proxy, see `trustProxy`). Default 1024 (a school behind one NAT). */
+  maxConnectionsPerAddress: number
+  /** WebSocket handshakes one address may make; past it 429. Default 300 per 10 s. */
+  handshakesPerAddress: RateLimit
+  /** Take the client's address from the last X-Forwarded-For entry (the node runs behind a proxy). Default false. */
+  trustProxy: boolean
+  /**
+   * A socket whose unsent output passes this many bytes (a client that does not read) is closed
+   * with 4007 SLOW_READER; its session waits detached, as after any drop. Default 16 MiB, above the
+   * largest burst the node sends at once (a full offline batch, ~6.6 MB).
+   */
+  maxSocketBufferBytes: number
   offlinePerReceiver: number
   offlineRetentionMs: number
   presenceQueryIds: number
@@ -66,7 +80,12 @@ export function defaultConfig(): NodeConfig {
     offlineAfterMs: DEFAULT_LIMITS.offlineAfterMs,
     pingIntervalMs: DEFAULT_LIMITS.pingIntervalMs,
     tokenWillExpireMs: DEFAULT_LIMITS.tokenWillExpireMs,
-    loginTimeoutMs: 10_000,
+    loginTimeoutMs: 5_000,
+    maxConnections: 10_000,
+    maxConnectionsPerAddress: 1024,
+    handshakesPerAddress: { count: 300, windowMs: 10_000 },
+    trustProxy: false,
+    maxSocketBufferBytes: 16 * 1024 * 1024,
     offlinePerReceiver: DEFAULT_LIMITS.offlineMessagesPerReceiver,
     offlineRetentionMs: DEFAULT_LIMITS.offlineRetentionMs,
     presenceQueryIds: DEFAULT_LIMITS.presenceQueryIds,

@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws'
+import { CloseCode } from '@plaza/protocol'
 
 /**
  * One client's socket as the node's logic sees it: frames out, close, and whether it is open.
@@ -21,7 +22,23 @@ export interface ConnectionHandler {
   onClose(): void
 }
 
-export function wsConnection(ws: WebSocket, remoteAddress: string): Connection {
+/** A slow reader gets this long to take its close frame before its socket is destroyed. */
+const SLOW_READER_GRACE_MS = 1000
+
+/**
+ * `ws` as a Connection. A peer that does not read makes its unsent output grow: past
+ * `maxBufferedBytes` the socket is closed (SLOW_READER) and destroyed shortly after, so what it
+ * holds is freed; frames for its session then wait in the session's bounded queue.
+ */
+export function wsConnection(ws: WebSocket, remoteAddress: string, maxBufferedBytes = Infinity, onSlowReader: () => void = () => undefined): Connection {
+  const send = (frame: Uint8Array) => {
+    ws.send(frame)
+    if (ws.bufferedAmount > maxBufferedBytes && ws.readyState === ws.OPEN) {
+      onSlowReader()
+      ws.close(CloseCode.SLOW_READER, 'slow reader')
+      setTimeout(() => ws.terminate(), SLOW_READER_GRACE_MS).unref()
+    }
+  }
   return {
     get open() {
       return ws.readyState === ws.OPEN
@@ -30,7 +47,7 @@ export function wsConnection(ws: WebSocket, remoteAddress: string): Connection {
       return ws.bufferedAmount
     },
     remoteAddress,
-    send: (frame) => ws.send(frame),
+    send,
     close: (code, reason) => ws.close(code, reason),
     terminate: () => ws.terminate(),
   }

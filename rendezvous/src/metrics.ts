@@ -28,6 +28,17 @@ export class NodeMetrics {
   readonly signaling = new Counter({ name: 'plaza_signaling_frames_total', help: 'WebRTC signaling frames relayed', registers: [this.registry] })
   readonly logins = new Counter({ name: 'plaza_logins_total', help: 'Logins, by result', labelNames: ['result'] as const, registers: [this.registry] })
   readonly errors = new Counter({ name: 'plaza_errors_total', help: 'Errors answered to clients, by code', labelNames: ['code'] as const, registers: [this.registry] })
+  readonly connectionsRefused = new Counter({
+    name: 'plaza_connections_refused_total',
+    help: 'WebSocket handshakes refused, by reason (node-full, address-full, too-often)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  })
+  readonly slowReaders = new Counter({
+    name: 'plaza_slow_readers_closed_total',
+    help: 'Connections closed because their unsent output passed the cap (the client did not read)',
+    registers: [this.registry],
+  })
   readonly restRequests = new Counter({
     name: 'plaza_rest_requests_total',
     help: 'REST API requests, by status',

@@ -8,7 +8,7 @@ import { createServer } from 'node:net'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { afterAll, it } from 'vitest'
-import { APP_ID, SECRET, startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
+import { APP_ID, SECRET, MANY_CONNECTIONS, startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
 import { startServer } from './procs.js'
 import { report } from './report.js'
 
@@ -49,7 +49,7 @@ interface Target {
 }
 
 async function startTargets(): Promise<Target[]> {
-  const node: RendezvousProcess = await startRendezvous({ args: ['--rate-limit', 'signaling=10000000/1000'] })
+  const node: RendezvousProcess = await startRendezvous({ args: [...MANY_CONNECTIONS, '--rate-limit', 'signaling=10000000/1000'] })
   const yPort = await freePort()
   const y = await startServer([process.execPath, resolve(root, 'node_modules/y-webrtc/bin/server.js')], { PORT: String(yPort) }, /running on localhost:\s*(\d+)/)
   const pPort = await freePort()

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path'
 import { spawn } from 'node:child_process'
 import { afterAll, it } from 'vitest'
-import { APP_ID, SECRET, startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
+import { APP_ID, SECRET, MANY_CONNECTIONS, startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
 import { ms, report } from './report.js'
 
 const N = Number(process.env.BENCH_SUBSCRIBERS ?? 10_000)
@@ -10,7 +10,7 @@ let node: RendezvousProcess
 afterAll(() => stopRendezvous(node))
 
 it('presence fan-out to 10k subscribers', async () => {
-  node = await startRendezvous()
+  node = await startRendezvous({ args: MANY_CONNECTIONS })
   const child = spawn(process.execPath, [resolve(__dirname, 'servers/loadgen.mjs'), 'fanout', node.url, String(N)], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, PLAZA_APP: APP_ID, PLAZA_SECRET: SECRET },

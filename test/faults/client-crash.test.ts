@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PeerMessageState, createClient, type SendResult } from '@plaza/client'
 import { Agent } from '../helpers/agents.js'
 import { closeClients, linkOpen, loggedIn, makeClient } from '../helpers/clients.js'
-import { APP_ID, startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
+import { APP_ID, MANY_CONNECTIONS, startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
 import { until, waitForEvent } from '../helpers/wait.js'
 
 let node: RendezvousProcess
 beforeAll(async () => {
-  node = await startRendezvous({ args: ['--offline-after', '3000', '--unreachable-after', '1000'] })
+  node = await startRendezvous({ args: [...MANY_CONNECTIONS, '--offline-after', '3000', '--unreachable-after', '1000'] })
 })
 afterAll(async () => {
   await closeClients()

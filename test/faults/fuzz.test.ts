@@ -13,7 +13,7 @@ import {
 } from '@plaza/protocol'
 import { PeerMessageState, type PlazaClient } from '@plaza/client'
 import { closeClients, linkOpen, loggedIn } from '../helpers/clients.js'
-import { APP_ID, startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
+import { APP_ID, MANY_CONNECTIONS, startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
 
 /** mulberry32, seeded: a failure can be replayed with its seed. */
 function prng(seed: number) {
@@ -63,7 +63,7 @@ const SEED_BYTES = SEEDS.map(encodeFrame)
 let node: RendezvousProcess
 let victim: PlazaClient
 beforeAll(async () => {
-  node = await startRendezvous({ args: ['--rate-limit', 'messages=1000000/1000', '--rate-limit', 'channelRelay=1000000/1000', '--log-level', 'info'] })
+  node = await startRendezvous({ args: [...MANY_CONNECTIONS, '--rate-limit', 'messages=1000000/1000', '--rate-limit', 'channelRelay=1000000/1000', '--log-level', 'info'] })
   victim = await loggedIn(node, 'fz-victim')
 })
 afterAll(async () => {

@@ -36,6 +36,9 @@ export interface StartOptions {
   prefix?: string[]
 }
 
+/** Node flags for tests that open hundreds of sessions from one address in seconds. */
+export const MANY_CONNECTIONS = ['--handshakes-per-address', '1000000/1000', '--max-connections-per-address', '100000', '--max-connections', '100000']
+
 const live = new Set<ChildProcess>()
 process.on('exit', () => {
   for (const p of live) p.kill('SIGKILL')

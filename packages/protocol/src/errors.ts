@@ -91,4 +91,6 @@ export enum CloseCode {
   LOGOUT = 4004,
   TOKEN_EXPIRED = 4005,
   LOGIN_FAILED = 4006,
+  /** The client did not read what the node sent it (its unsent output passed the node's cap). */
+  SLOW_READER = 4007,
 }

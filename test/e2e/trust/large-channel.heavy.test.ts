@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PlazaChannel } from '@plaza/client'
 import { closeClients, loggedIn } from '../../helpers/clients.js'
-import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../../helpers/rendezvous.js'
+import { MANY_CONNECTIONS, startRendezvous, stopRendezvous, type RendezvousProcess } from '../../helpers/rendezvous.js'
 import { until } from '../../helpers/wait.js'
 import { textOf } from './util.js'
 
@@ -13,7 +13,7 @@ let node: RendezvousProcess
 beforeAll(async () => {
   // 520 sessions share this one process: a keepalive of 6 s (the default 2 s × 3) would call a
   // busy moment a lost connection, which is not what this test is about.
-  node = await startRendezvous({ args: ['--rate-limit', 'joins=100000/1000', '--ping-interval', '10000'] })
+  node = await startRendezvous({ args: [...MANY_CONNECTIONS, '--rate-limit', 'joins=100000/1000', '--ping-interval', '10000'] })
 })
 afterAll(async () => {
   await closeClients()
