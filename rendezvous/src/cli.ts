@@ -33,6 +33,8 @@ Options (each also read from the environment variable shown):
   --trust-proxy            client address from X-Forwarded-For (behind a proxy) PLAZA_TRUST_PROXY (off)
   --max-socket-buffer BYTES unsent output per socket before it is closed
                            as a slow reader (4007)                  PLAZA_MAX_SOCKET_BUFFER (16777216)
+  --rest-rate-limit N/MS   REST requests per app (429 past it)      PLAZA_REST_RATE_LIMIT (200/1000)
+  --metrics-token TOKEN    GET /metrics wants this bearer token      PLAZA_METRICS_TOKEN (none: open)
   --rate-limit NAME=N/MS   a per-session rate limit; repeatable     PLAZA_RATE_LIMITS (NAME=N/MS,...)
                            names: messages (1500/3000), presenceQueries (100/5000),
                            signaling (600/3000), session (20/5000), attributeWrites (100/5000),
@@ -68,6 +70,8 @@ const FLAGS: Record<string, OptionKey> = {
   '--max-connections-per-address': 'maxConnectionsPerAddress',
   '--handshakes-per-address': 'handshakesPerAddress',
   '--max-socket-buffer': 'maxSocketBufferBytes',
+  '--rest-rate-limit': 'restRateLimit',
+  '--metrics-token': 'metricsToken',
 }
 
 const ENV: Record<string, OptionKey> = {
@@ -93,6 +97,8 @@ const ENV: Record<string, OptionKey> = {
   PLAZA_MAX_CONNECTIONS_PER_ADDRESS: 'maxConnectionsPerAddress',
   PLAZA_HANDSHAKES_PER_ADDRESS: 'handshakesPerAddress',
   PLAZA_MAX_SOCKET_BUFFER: 'maxSocketBufferBytes',
+  PLAZA_REST_RATE_LIMIT: 'restRateLimit',
+  PLAZA_METRICS_TOKEN: 'metricsToken',
 }
 
 /** Boolean options: a flag, or the variable set to 1 or true. */
@@ -123,10 +129,10 @@ function setOption(cfg: NodeConfig, key: OptionKey, value: string): void {
     }
     return
   }
-  if (key === 'handshakesPerAddress') {
+  if (key === 'handshakesPerAddress' || key === 'restRateLimit') {
     const m = RATE.exec(value)
-    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UsageError(`--handshakes-per-address wants COUNT/WINDOW_MS, got "${value}"`)
-    cfg.handshakesPerAddress = { count: Number(m[1]), windowMs: Number(m[2]) }
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UsageError(`${key} wants COUNT/WINDOW_MS, got "${value}"`)
+    cfg[key] = { count: Number(m[1]), windowMs: Number(m[2]) }
     return
   }
   const current = cfg[key]

@@ -63,6 +63,10 @@ export interface NodeConfig {
    * attributes need plus this many bytes. Default 4096.
    */
   docCompactSlackBytes: number
+  /** REST requests per app. Default 200 per second. */
+  restRateLimit: RateLimit
+  /** When set, GET /metrics wants `Authorization: Bearer <this>` (401 otherwise). Default: open. */
+  metricsToken: string
   /** Collect the Node process metrics (CPU, memory, event loop) on /metrics. Default true. */
   processMetrics: boolean
 }
@@ -97,6 +101,8 @@ export function defaultConfig(): NodeConfig {
     invitationExpireMs: DEFAULT_LIMITS.invitationExpireMs,
     rateLimits: structuredClone(DEFAULT_RATE_LIMITS) as SessionLimits,
     processMetrics: true,
+    restRateLimit: { count: 200, windowMs: 1000 },
+    metricsToken: '',
     docCompactSlackBytes: 4096,
     detachedQueueFrames: 4096,
     detachedQueueBytes: 8 * 1024 * 1024,

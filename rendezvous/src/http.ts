@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -29,6 +30,10 @@ export async function handleHttp(node: RendezvousNode, req: IncomingMessage, res
     if (url.pathname === '/readyz') return json(res, 200, { status: 'ready', ...node.stats() })
     if (url.pathname === '/dev/token') return await devToken(node, url, res)
     if (url.pathname === '/metrics') {
+      if (!metricsAllowed(node.config.metricsToken, req.headers.authorization)) {
+        res.setHeader('www-authenticate', 'Bearer')
+        return json(res, 401, { error: 'INVALID_TOKEN', message: 'GET /metrics wants Authorization: Bearer <--metrics-token>' })
+      }
       const text = await node.metrics.registry.metrics()
       res.writeHead(200, { 'content-type': node.metrics.registry.contentType })
       return void res.end(text)
@@ -41,6 +46,13 @@ export async function handleHttp(node: RendezvousNode, req: IncomingMessage, res
     if (!res.headersSent) json(res, 500, { error: 'INTERNAL' })
     else res.destroy()
   }
+}
+
+function metricsAllowed(token: string, authorization: string | undefined): boolean {
+  if (!token) return true
+  const given = Buffer.from(authorization ?? '')
+  const wanted = Buffer.from(`Bearer ${token}`)
+  return given.length === wanted.length && timingSafeEqual(given, wanted)
 }
 
 /** Mints a token for the first configured app. Off unless the node runs with devTokens. */

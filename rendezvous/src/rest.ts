@@ -30,7 +30,6 @@ import {
 import type { RendezvousNode } from './node.js'
 
 const MAX_BODY_BYTES = 64 * 1024
-const REST_RATE = { count: 200, windowMs: 1000 }
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.TOO_OFTEN]: 429,
@@ -120,9 +119,10 @@ export class RestApi {
     let status = 500
     try {
       const appId = this.authenticate(req)
-      const bucket = this.buckets.get(appId) ?? new RateBucket(REST_RATE, this.node.rt.clock.now())
+      const rate = this.node.config.restRateLimit
+      const bucket = this.buckets.get(appId) ?? new RateBucket(rate, this.node.rt.clock.now())
       this.buckets.set(appId, bucket)
-      if (!bucket.take(this.node.rt.clock.now())) throw new HttpError(429, ErrorCode.TOO_OFTEN, `at most ${REST_RATE.count} requests per second`)
+      if (!bucket.take(this.node.rt.clock.now())) throw new HttpError(429, ErrorCode.TOO_OFTEN, `at most ${rate.count} requests per ${rate.windowMs} ms`)
       const body = await this.route(appId, req, url)
       status = 200
       send(res, 200, body)

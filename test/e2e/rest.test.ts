@@ -114,3 +114,25 @@ describe('REST API', () => {
     expect(await api('PUT', '/v1/channels/ra-room/attributes', { op: 'explode' })).toMatchObject({ status: 400, body: { error: 'INVALID_ARGUMENT' } })
   })
 })
+
+describe('REST and metrics options', () => {
+  it('--rest-rate-limit bounds requests per app (429 TOO_OFTEN); --metrics-token guards /metrics', async () => {
+    const own = await startRendezvous({ args: ['--rest-rate-limit', '5/60000', '--metrics-token', 'scrape-me'] })
+    try {
+      const statuses: number[] = []
+      for (let i = 0; i < 7; i++) {
+        const res = await fetch(`${own.httpUrl}/v1/online-status?uids=a`, { headers: { authorization: auth } })
+        statuses.push(res.status)
+        if (res.status === 429) expect(await res.json()).toMatchObject({ error: 'TOO_OFTEN' })
+      }
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429])
+      expect((await fetch(`${own.httpUrl}/metrics`)).status).toBe(401)
+      expect((await fetch(`${own.httpUrl}/metrics`, { headers: { authorization: 'Bearer wrong-one' } })).status).toBe(401)
+      const ok = await fetch(`${own.httpUrl}/metrics`, { headers: { authorization: 'Bearer scrape-me' } })
+      expect(ok.status).toBe(200)
+      expect(await ok.text()).toContain('plaza_rest_requests_total')
+    } finally {
+      await stopRendezvous(own)
+    }
+  })
+})
