@@ -20,6 +20,9 @@ Options (each also read from the environment variable shown):
   --token-will-expire MS   TokenPrivilegeWillExpire lead time        PLAZA_TOKEN_WILL_EXPIRE_MS (30000)
   --offline-per-receiver N offline messages kept per receiver        PLAZA_OFFLINE_PER_RECEIVER (200)
   --offline-retention-ms MS how long offline messages are kept       PLAZA_OFFLINE_RETENTION_MS (604800000)
+  --offline-quota-sender N/BYTES  offline messages one sender may have stored
+                           for all its receivers together             PLAZA_OFFLINE_QUOTA_SENDER (1000/16777216)
+  --offline-quota-app N/BYTES    ...one app in all                   PLAZA_OFFLINE_QUOTA_APP (1000000/4294967296)
   --channel-retention-ms MS keep a channel's attributes this long after
                            its last member left                      PLAZA_CHANNEL_RETENTION_MS (604800000)
   --invitation-offline-ms MS   callee still offline: PEER_OFFLINE    PLAZA_INVITATION_OFFLINE_MS (30000)
@@ -60,6 +63,8 @@ const FLAGS: Record<string, OptionKey> = {
   '--token-will-expire': 'tokenWillExpireMs',
   '--offline-per-receiver': 'offlinePerReceiver',
   '--offline-retention-ms': 'offlineRetentionMs',
+  '--offline-quota-sender': 'offlineQuotaPerSender',
+  '--offline-quota-app': 'offlineQuotaPerApp',
   '--channel-retention-ms': 'channelRetentionMs',
   '--invitation-offline-ms': 'invitationOfflineMs',
   '--invitation-no-response-ms': 'invitationNoResponseMs',
@@ -87,6 +92,8 @@ const ENV: Record<string, OptionKey> = {
   PLAZA_TOKEN_WILL_EXPIRE_MS: 'tokenWillExpireMs',
   PLAZA_OFFLINE_PER_RECEIVER: 'offlinePerReceiver',
   PLAZA_OFFLINE_RETENTION_MS: 'offlineRetentionMs',
+  PLAZA_OFFLINE_QUOTA_SENDER: 'offlineQuotaPerSender',
+  PLAZA_OFFLINE_QUOTA_APP: 'offlineQuotaPerApp',
   PLAZA_CHANNEL_RETENTION_MS: 'channelRetentionMs',
   PLAZA_INVITATION_OFFLINE_MS: 'invitationOfflineMs',
   PLAZA_INVITATION_NO_RESPONSE_MS: 'invitationNoResponseMs',
@@ -133,6 +140,12 @@ function setOption(cfg: NodeConfig, key: OptionKey, value: string): void {
     const m = RATE.exec(value)
     if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UsageError(`${key} wants COUNT/WINDOW_MS, got "${value}"`)
     cfg[key] = { count: Number(m[1]), windowMs: Number(m[2]) }
+    return
+  }
+  if (key === 'offlineQuotaPerSender' || key === 'offlineQuotaPerApp') {
+    const m = RATE.exec(value)
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UsageError(`${key} wants MESSAGES/BYTES, got "${value}"`)
+    cfg[key] = { messages: Number(m[1]), bytes: Number(m[2]) }
     return
   }
   const current = cfg[key]

@@ -1,5 +1,6 @@
 import { DEFAULT_LIMITS, DEFAULT_RATE_LIMITS, type RateLimit } from '@plaza/protocol'
 import type { SessionLimits } from './session.js'
+import type { Quota } from './store/offline-quota.js'
 
 /** Everything a node can be told; every field has a default (see `defaultConfig`). */
 export interface NodeConfig {
@@ -44,6 +45,10 @@ export interface NodeConfig {
   maxSocketBufferBytes: number
   offlinePerReceiver: number
   offlineRetentionMs: number
+  /** What one sender may hold in the offline store for all its receivers together. Default 1000 messages, 16 MiB. */
+  offlineQuotaPerSender: Quota
+  /** ...and one app in all (REST messages count here only). Default 1 000 000 messages, 4 GiB. */
+  offlineQuotaPerApp: Quota
   presenceQueryIds: number
   presenceSubscribeIds: number
   /** A channel's document (attributes) is kept this long after its last member left. Default 7 days. */
@@ -92,6 +97,8 @@ export function defaultConfig(): NodeConfig {
     maxSocketBufferBytes: 16 * 1024 * 1024,
     offlinePerReceiver: DEFAULT_LIMITS.offlineMessagesPerReceiver,
     offlineRetentionMs: DEFAULT_LIMITS.offlineRetentionMs,
+    offlineQuotaPerSender: { messages: 1000, bytes: 16 * 1024 * 1024 },
+    offlineQuotaPerApp: { messages: 1_000_000, bytes: 4 * 1024 ** 3 },
     presenceQueryIds: DEFAULT_LIMITS.presenceQueryIds,
     presenceSubscribeIds: DEFAULT_LIMITS.presenceSubscribeIds,
     channelRetentionMs: 7 * 24 * 3600 * 1000,

@@ -25,6 +25,11 @@ export class NodeMetrics {
     help: 'Stored offline messages dropped before delivery (per-receiver cap or retention); receivers are told',
     registers: [this.registry],
   })
+  readonly offlineQuotaRefused = new Counter({
+    name: 'plaza_offline_quota_refusals_total',
+    help: 'Offline messages refused because the sender or its app used up its offline store quota',
+    registers: [this.registry],
+  })
   readonly signaling = new Counter({ name: 'plaza_signaling_frames_total', help: 'WebRTC signaling frames relayed', registers: [this.registry] })
   readonly logins = new Counter({ name: 'plaza_logins_total', help: 'Logins, by result', labelNames: ['result'] as const, registers: [this.registry] })
   readonly errors = new Counter({ name: 'plaza_errors_total', help: 'Errors answered to clients, by code', labelNames: ['code'] as const, registers: [this.registry] })

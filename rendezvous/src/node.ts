@@ -70,7 +70,15 @@ export class RendezvousNode implements NodeContext {
     this.log = deps.logger ?? pino({ level: this.config.logLevel, base: { node: 'rendezvous' } })
     this.engine =
       deps.engine ??
-      new LocalEngine(openDatabase(this.config.dataDir), { perReceiver: this.config.offlinePerReceiver, retentionMs: this.config.offlineRetentionMs }, () =>
+      new LocalEngine(
+        openDatabase(this.config.dataDir),
+        {
+          perReceiver: this.config.offlinePerReceiver,
+          retentionMs: this.config.offlineRetentionMs,
+          perSender: this.config.offlineQuotaPerSender,
+          perApp: this.config.offlineQuotaPerApp,
+        },
+        () =>
         this.rt.clock.now(),
       )
     this.metrics = new NodeMetrics(() => this.stats(), this.config.processMetrics)

@@ -88,6 +88,10 @@ export class RelayService {
           reply(RelayStatus.STORED)
         },
         (err) => {
+          if (err instanceof PlazaError && err.code === ErrorCode.QUOTA_EXCEEDED) {
+            this.ctx.metrics.offlineQuotaRefused.inc()
+            return this.ctx.result(s, f.reqId, err)
+          }
           this.ctx.log.error({ err }, 'offline store write failed')
           this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.INTERNAL, 'offline store unavailable'))
         },

@@ -252,7 +252,13 @@ export class RestApi {
       return { state, serverReceivedTs: serverTs }
     }
     if (b.enableOfflineMessaging !== true) return { state: PeerMessageState.PEER_UNREACHABLE, serverReceivedTs: serverTs }
-    await this.node.engine.offline.put({ appId, uid: to, from, serverTs, stream, seq: 1, payload: bytes })
+    try {
+      await this.node.engine.offline.put({ appId, uid: to, from, serverTs, stream, seq: 1, payload: bytes, senderExempt: true })
+    } catch (err) {
+      if (!(err instanceof PlazaError && err.code === ErrorCode.QUOTA_EXCEEDED)) throw err
+      this.node.metrics.offlineQuotaRefused.inc()
+      return { state: PeerMessageState.OFFLINE_QUOTA_EXCEEDED, serverReceivedTs: serverTs }
+    }
     this.node.metrics.offlineStored.inc()
     return { state: PeerMessageState.CACHED_BY_SERVER, serverReceivedTs: serverTs }
   }

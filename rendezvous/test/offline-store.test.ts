@@ -4,15 +4,17 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openDatabase } from '../src/store/database.js'
 import { DocStore } from '../src/store/doc-store.js'
-import { LevelOfflineStore } from '../src/store/offline-store.js'
+import { ErrorCode } from '@plaza/protocol'
+import { LevelOfflineStore, type OfflineStoreOptions } from '../src/store/offline-store.js'
 
 const dirs: string[] = []
-async function open(opts = { perReceiver: 200, retentionMs: 7 * 86400_000 }, dir?: string) {
+async function open(opts: OfflineStoreOptions = { perReceiver: 200, retentionMs: 7 * 86400_000 }, dir?: string) {
   const d = dir ?? mkdtempSync(join(tmpdir(), 'plaza-store-'))
   if (!dir) dirs.push(d)
   const db = openDatabase(d)
   await db.open()
   const offline = new LevelOfflineStore(db, opts)
+  await offline.open()
   const store = Object.assign(offline, {
     close: async () => {
       await LevelOfflineStore.prototype.close.call(offline)
@@ -163,6 +165,52 @@ describe('DocStore', () => {
     await docs.save('app', 'room', { state: new Uint8Array([9, 9]), epoch: 3, lastActiveTs: 128 })
     expect(await db.get('d\u0000app\u0000room')).toBeUndefined()
     expect((await docs.load('app', 'room'))?.epoch).toBe(3)
+    await store.close()
+  })
+})
+
+describe('offline store quotas', () => {
+  const quotas = { perReceiver: 3, retentionMs: 86400_000, perSender: { messages: 4, bytes: 1000 }, perApp: { messages: 6, bytes: 10_000 } }
+  const refused = (p: Promise<void>) => p.then(() => 'stored', (e: { code: ErrorCode }) => ErrorCode[e.code])
+
+  it('refuse a sender past its messages, count back what leaves, and are rebuilt from disk', async () => {
+    const { store, dir } = await open(quotas)
+    // Four to four different receivers (the per-receiver cap never bites), then the fifth is refused.
+    const outcomes = await Promise.all(['r1', 'r2', 'r3', 'r4', 'r5'].map((r, i) => refused(store.put(put(r, 'spammer', i)))))
+    expect(outcomes).toEqual(['stored', 'stored', 'stored', 'stored', 'QUOTA_EXCEEDED'])
+    expect((await store.list('app', 'r5', 10)).messages).toEqual([])
+    // Another sender is not held to the spammer's quota; the app's (6) is shared.
+    expect(await refused(store.put(put('r1', 'alice', 0)))).toBe('stored')
+    expect(await refused(store.put(put('r2', 'alice', 1)))).toBe('stored')
+    expect(await refused(store.put(put('r3', 'alice', 2)))).toBe('QUOTA_EXCEEDED')
+    expect(store.usage.of('app')).toMatchObject({ messages: 6 })
+    // r1 logs in and acknowledges: its messages leave, and count no more.
+    const { messages } = await store.list('app', 'r1', 10)
+    await store.remove('app', 'r1', messages.map((m) => m.id), [])
+    expect(store.usage.of('app', 'spammer').messages).toBe(3)
+    expect(await refused(store.put(put('r6', 'spammer', 6)))).toBe('stored')
+    await store.close()
+    const again = await open(quotas, dir)
+    expect(again.store.usage.of('app', 'spammer').messages).toBe(4)
+    expect(again.store.usage.of('app')).toMatchObject({ messages: 5 })
+    expect(await refused(again.store.put(put('r7', 'spammer', 7)))).toBe('QUOTA_EXCEEDED')
+    await again.store.close()
+  })
+
+  it('count bytes; a copy kept once and a message the cap drops count no more; REST is held only to the app quota', async () => {
+    const { store } = await open(quotas)
+    const big = { ...put('r1', 'bob', 0), payload: new Uint8Array(600) }
+    expect(await refused(store.put(big))).toBe('stored')
+    expect(await refused(store.put({ ...put('r2', 'bob', 1), payload: new Uint8Array(600) }))).toBe('QUOTA_EXCEEDED')
+    // The same (stream, seq) again is stored already: not refused, not written a second time, nor counted.
+    expect(await refused(store.put(big))).toBe('stored')
+    expect(store.usage.of('app', 'bob')).toEqual({ messages: 1, bytes: 600 })
+    // Three more to r1 push bob's big one out of r1's cap (3): dropped, so no longer counted.
+    for (let i = 1; i <= 3; i++) await store.put(put('r1', 'carol', i))
+    expect(store.usage.of('app', 'bob')).toEqual({ messages: 0, bytes: 0 })
+    expect(await refused(store.put({ ...put('r3', 'server', 9), payload: new Uint8Array(900), senderExempt: true }))).toBe('stored')
+    expect(await refused(store.put({ ...put('r3', 'server', 10), payload: new Uint8Array(900), senderExempt: true }))).toBe('stored')
+    expect(store.usage.of('app').messages).toBe(5)
     await store.close()
   })
 })

@@ -48,7 +48,7 @@ async function storeRate(concurrency: number, total: number): Promise<number> {
 it('offline store: durable writes per second', async () => {
   const one = await storeRate(1, 500)
   const many = await storeRate(64, 5000)
-  node = await startRendezvous({ args: ['--rate-limit', 'messages=1000000/1000'] })
+  node = await startRendezvous({ args: ['--rate-limit', 'messages=1000000/1000', '--offline-quota-sender', '100000/1000000000'] })
   const sender = await loggedIn(node, 'ob-sender', { directLinks: false, messageRateLimit: { count: 1_000_000, windowMs: 1000 }, messageTimeoutMs: 60_000 })
   const N = 5000
   const t0 = performance.now()

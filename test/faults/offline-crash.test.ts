@@ -18,7 +18,7 @@ afterAll(async () => {
 
 describe('kill -9 of the rendezvous while offline messages are being stored', () => {
   it('delivers every message acknowledged CACHED_BY_SERVER after the restart, none twice', async () => {
-    node = await startRendezvous({ args: ['--rate-limit', 'messages=100000/1000'] })
+    node = await startRendezvous({ args: ['--rate-limit', 'messages=100000/1000', '--offline-quota-sender', '100000/1000000000'] })
     const sender = await loggedIn(node, 'oc-sender', { directLinks: false, messageRateLimit: { count: 100_000, windowMs: 1000 }, messageTimeoutMs: 20_000 })
     const cached = new Set<string>()
     const sends: Promise<SendResult>[] = []

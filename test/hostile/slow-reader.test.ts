@@ -63,7 +63,7 @@ describe('a client that does not read', () => {
     expect(closed).toBe(VICTIMS)
     // Each victim costs at most its socket's cap plus its detached session's queue.
     expect(peak - rssBefore).toBeLessThan((VICTIMS * (BUFFER + DETACHED_QUEUE)) / 2 ** 20 + 64)
-    expect(result.sent).toBeGreaterThan(10)
+    expect(result.sent).toBeGreaterThanOrEqual(20)
     expect(result).toMatchObject({ received: result.sent, delivered: result.sent, inOrder: true })
     for (const c of [...victims, ...attackers]) c.ws.terminate()
   })

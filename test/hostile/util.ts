@@ -42,7 +42,9 @@ export async function bystanders(node: RendezvousProcess, prefix = 'bystander') 
   })()
   return {
     clients: [a, b] as PlazaClient[],
-    async stop() {
+    /** Stops once at least `atLeast` messages went (a short flood still sees some traffic). */
+    async stop(atLeast = 20) {
+      while (n < atLeast) await new Promise((r) => setTimeout(r, 20))
       running = false
       await loop
       const deadline = Date.now() + 10_000

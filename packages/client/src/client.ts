@@ -213,7 +213,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
   /**
    * Sends a peer message; resolves with its outcome (never rejects): RECEIVED_BY_PEER,
    * CACHED_BY_SERVER, PEER_UNREACHABLE, SENT_TIMEOUT, FAILURE, TOO_OFTEN, INVALID_USER_ID,
-   * INVALID_MESSAGE or NOT_LOGGED_IN, with the path the settling copy took (see the README for
+   * INVALID_MESSAGE, NOT_LOGGED_IN or OFFLINE_QUOTA_EXCEEDED, with the path the settling copy took (see the README for
    * what each state promises).
    *
    * @example

@@ -35,6 +35,8 @@ export enum ErrorCode {
   BANNED = 26,
   // limits
   TOO_OFTEN = 30,
+  /** A quota is used up (e.g. what a sender or an app holds in the offline store). */
+  QUOTA_EXCEEDED = 31,
   // routing
   PEER_OFFLINE = 40,
   PEER_UNREACHABLE = 41,

@@ -30,6 +30,8 @@ export enum PeerMessageState {
   INVALID_MESSAGE = 'INVALID_MESSAGE',
   NOT_LOGGED_IN = 'NOT_LOGGED_IN',
   FAILURE = 'FAILURE',
+  /** The peer is offline and the node's offline store refused the message: this sender (or the app) has too much stored. */
+  OFFLINE_QUOTA_EXCEEDED = 'OFFLINE_QUOTA_EXCEEDED',
 }
 
 export enum PeerOnlineState {

@@ -28,6 +28,7 @@ export class LocalEngine implements Engine {
 
   async open(): Promise<void> {
     await this.db.open()
+    await this.offline.open()
   }
 
   async close(): Promise<void> {

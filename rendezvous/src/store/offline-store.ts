@@ -6,18 +6,27 @@ import {
   MAX_PEER_FRAME_BYTES,
   MAX_SEQ_RANGES,
   MAX_STREAM_ID_BYTES,
+  ErrorCode,
+  PlazaError,
   type OfflineDrop,
   type OfflineMessage,
   type SeqRange,
 } from '@plaza/protocol'
 import { DURABLE, type Database } from './database.js'
+import { OfflineUsage, type Quota } from './offline-quota.js'
 
 export interface OfflineStoreOptions {
   /** Most messages kept per receiver; the oldest are dropped first (and the receiver is told). */
   perReceiver: number
   /** How long a message is kept, ms. */
   retentionMs: number
+  /** What one sender may hold for all its offline receivers together. Default: no bound. */
+  perSender?: Quota
+  /** What one app may hold in all. Default: no bound. */
+  perApp?: Quota
 }
+
+const UNBOUNDED: Quota = { messages: Infinity, bytes: Infinity }
 
 /** A message to keep for an offline receiver; `stream` and `seq` come from its peer frame header. */
 export interface OfflinePut {
@@ -28,6 +37,8 @@ export interface OfflinePut {
   stream: string
   seq: number
   payload: Uint8Array
+  /** Not held to the per-sender quota (messages the app's server sends through REST); the app's quota still holds. */
+  senderExempt?: boolean
 }
 
 /** What a receiver gets at login: its stored messages, oldest first, and what the cap dropped. */
@@ -41,6 +52,7 @@ export interface OfflineStore {
   /**
    * Resolves once the message is durable (fsynced); only then may the sender hear
    * CACHED_BY_SERVER. If the cap drops it (or older ones) the drop is recorded for the receiver.
+   * Rejects QUOTA_EXCEEDED, writing nothing, when the sender or its app holds too much already.
    */
   put(p: OfflinePut): Promise<void>
   /** Resolves once every put for this receiver accepted so far is written (or failed). */
@@ -64,6 +76,12 @@ interface Stored {
   from: string
   stream: string
   seq: number
+}
+/** A message counted in the usage that the batch does not keep. */
+interface Uncounted {
+  appId: string
+  from: string
+  bytes: number
 }
 
 const SEP = '\u0000'
@@ -145,21 +163,42 @@ export class LevelOfflineStore implements OfflineStore {
   private readonly inFlight = new Map<string, number>()
   private readonly waiters = new Map<string, (() => void)[]>()
   private static readonly MAX_CACHED_RECEIVERS = 50_000
+  readonly usage: OfflineUsage
 
   /** `db` is shared with other stores (keys here start with "o\0", "s\0" and "x\0"); its owner opens and closes it. */
   constructor(
     private readonly db: Database,
     private readonly opts: OfflineStoreOptions,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.usage = new OfflineUsage(opts.perSender ?? UNBOUNDED, opts.perApp ?? UNBOUNDED)
+  }
+
+  /** Counts what is stored, per sender and per app (once, after the database is open). */
+  async open(): Promise<void> {
+    this.usage.clear()
+    for await (const [key, value] of this.db.iterator({ gte: 'o' + SEP, lt: 'o' + SEP + '\uffff' })) {
+      const m = decodeValue(0, value)
+      this.usage.add(key.split(SEP)[1], m.from, m.payload.length)
+    }
+  }
 
   put(p: OfflinePut): Promise<void> {
+    const over = this.usage.reserve(p.appId, p.from, p.payload.length, p.senderExempt)
+    if (over) return this.refuse(p, over)
     const k = prefixOf(p.appId, p.uid)
     this.inFlight.set(k, (this.inFlight.get(k) ?? 0) + 1)
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ ...p, resolve, reject })
       this.writing ??= this.writeLoop()
     })
+  }
+
+  /** Past a quota: refused, unless this very message is held already (a sender relaying it again after a reload). */
+  private async refuse(p: OfflinePut, over: 'app' | 'sender'): Promise<void> {
+    if (await this.known(p)) return
+    const q = over === 'app' ? this.opts.perApp : this.opts.perSender
+    throw new PlazaError(ErrorCode.QUOTA_EXCEEDED, `offline store: the ${over === 'app' ? "app's" : "sender's"} quota (${q?.messages} messages, ${q?.bytes} bytes) is used up`)
   }
 
   settled(appId: string, uid: string): Promise<void> {
@@ -178,10 +217,12 @@ export class LevelOfflineStore implements OfflineStore {
         const batch = this.queue
         this.queue = []
         try {
-          const ops = await this.opsFor(batch)
+          const { ops, uncounted } = await this.opsFor(batch)
           await this.db.batch(ops, DURABLE)
+          for (const u of uncounted) this.usage.release(u.appId, u.from, u.bytes)
           for (const p of batch) p.resolve()
         } catch (err) {
+          for (const p of batch) this.usage.release(p.appId, p.from, p.payload.length)
           // Forget cached ids: the failed batch may have consumed some.
           for (const p of batch) this.nextIds.delete(prefixOf(p.appId, p.uid))
           for (const p of batch) p.reject(err as Error)
@@ -202,12 +243,17 @@ export class LevelOfflineStore implements OfflineStore {
     this.waiters.delete(k)
   }
 
-  private async opsFor(batch: PendingPut[]): Promise<Op[]> {
+  /** The batch's writes, and what its commit takes out of the usage (copies not written, messages the cap drops). */
+  private async opsFor(batch: PendingPut[]): Promise<{ ops: Op[]; uncounted: Uncounted[] }> {
     const byReceiver = new Map<string, { appId: string; uid: string; puts: { key: string; p: PendingPut }[] }>()
     const seen = new Set<string>()
+    const uncounted: Uncounted[] = []
     for (const p of batch) {
       const held = heldKey(p.appId, p.uid, p.from, p.stream, p.seq)
-      if (seen.has(held) || (await this.known(p))) continue
+      if (seen.has(held) || (await this.known(p))) {
+        uncounted.push({ appId: p.appId, from: p.from, bytes: p.payload.length })
+        continue
+      }
       seen.add(held)
       const prefix = prefixOf(p.appId, p.uid)
       const id = await this.takeId(prefix)
@@ -230,18 +276,22 @@ export class LevelOfflineStore implements OfflineStore {
         if (v) {
           const m = decodeValue(0, v)
           dropped.push({ key, from: m.from, stream: m.stream, seq: m.seq })
+          uncounted.push({ appId: r.appId, from: m.from, bytes: m.payload.length })
           ops.push({ type: 'del', key: heldKey(r.appId, r.uid, m.from, m.stream, m.seq) })
         }
         ops.push({ type: 'del', key })
       })
-      for (const { key, p } of droppedNew) dropped.push({ key, from: p.from, stream: p.stream, seq: p.seq })
+      for (const { key, p } of droppedNew) {
+        dropped.push({ key, from: p.from, stream: p.stream, seq: p.seq })
+        uncounted.push({ appId: p.appId, from: p.from, bytes: p.payload.length })
+      }
       for (const { key, p } of r.puts.slice(droppedNew.length)) {
         ops.push({ type: 'put', key, value: encodeValue(p) })
         ops.push({ type: 'put', key: heldKey(p.appId, p.uid, p.from, p.stream, p.seq), value: NOTHING })
       }
       if (dropped.length) ops.push(...(await this.recordDrops(r.appId, r.uid, dropped)))
     }
-    return ops
+    return { ops, uncounted }
   }
 
   /** True when this (sender stream, seq) is held already, or was dropped (and the receiver is or will be told). */
@@ -315,7 +365,8 @@ export class LevelOfflineStore implements OfflineStore {
     if (ids.length === 0 && drops.length === 0) return
     const prefix = prefixOf(appId, uid)
     const keys = ids.map((id) => prefix + idKey(id))
-    const ops: Op[] = [...keys.map((key): Op => ({ type: 'del', key })), ...this.heldOf(keys, ids.length ? await this.db.getMany(keys) : [])]
+    const values = ids.length ? await this.db.getMany(keys) : []
+    const ops: Op[] = [...keys.map((key): Op => ({ type: 'del', key })), ...this.heldOf(keys, values)]
     // A drop record told to the receiver goes, unless more drops were added to it since.
     for (const d of drops) {
       const key = dropKey(appId, uid, d.from, d.stream)
@@ -323,6 +374,17 @@ export class LevelOfflineStore implements OfflineStore {
       if (v && decodeDrop(v).count === d.count) ops.push({ type: 'del', key })
     }
     await this.db.batch(ops, DURABLE)
+    this.uncount(keys, values)
+  }
+
+  /** The messages at `keys` (with these values) left the store. */
+  private uncount(keys: string[], values: (Uint8Array | undefined)[]): void {
+    keys.forEach((key, i) => {
+      const v = values[i]
+      if (!v) return
+      const m = decodeValue(0, v)
+      this.usage.release(key.split(SEP)[1], m.from, m.payload.length)
+    })
   }
 
   /** Deletes every expired message (run now and then by the node). */
@@ -354,6 +416,7 @@ export class LevelOfflineStore implements OfflineStore {
       ops.push(...(await this.recordDrops(appId, uid, list)))
     }
     await this.db.batch(ops, DURABLE)
+    this.uncount(keys, values)
   }
 
   /** Deletions of the "held" marks of the messages at `keys` (whose values are `values`). */

@@ -131,6 +131,7 @@ const NOT_DELIVERED = new Set<PeerMessageState>([
   PeerMessageState.TOO_OFTEN,
   PeerMessageState.INVALID_USER_ID,
   PeerMessageState.INVALID_MESSAGE,
+  PeerMessageState.OFFLINE_QUOTA_EXCEEDED,
 ])
 
 /** No copy can have reached the receiver: none left by a direct link, none is being relayed, none was relayed. */
@@ -424,6 +425,7 @@ export class PeerOutbox {
     const certain = code !== ErrorCode.CONNECTION_LOST && code !== ErrorCode.TIMEOUT && certainlyNotDelivered(o)
     if (code === ErrorCode.TOO_OFTEN && attempt === 1 && certain && !o.recoverable) this.settle(o, PeerMessageState.TOO_OFTEN)
     else if (code === ErrorCode.INVALID_USER_ID && certain) this.settle(o, PeerMessageState.INVALID_USER_ID)
+    else if (code === ErrorCode.QUOTA_EXCEEDED && certain) this.settle(o, PeerMessageState.OFFLINE_QUOTA_EXCEEDED)
     else if ((code === ErrorCode.INVALID_MESSAGE || code === ErrorCode.FRAME_TOO_LARGE) && certain) {
       this.settle(o, PeerMessageState.INVALID_MESSAGE)
     } else {

@@ -1,0 +1,53 @@
+import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { PeerMessageState } from '@plaza/client'
+import { closeClients, loggedIn } from '../helpers/clients.js'
+import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
+import { bystanders, metric } from './util.js'
+
+// One session stores 30 KB messages for 2000 distinct receivers that never log in. The only
+// bound used to be 200 per receiver: ~16 MB/s for 7 days. Now a sender holds at most its quota
+// (default 1000 messages / 16 MiB) for all its offline receivers together.
+const dirMb = (dir: string) => Number(execFileSync('du', ['-sk', dir], { encoding: 'utf8' }).split('\t')[0]) / 1024
+
+let node: RendezvousProcess
+beforeAll(async () => {
+  node = await startRendezvous()
+})
+afterAll(async () => {
+  await closeClients()
+  await stopRendezvous(node)
+})
+
+describe('offline messages to many receivers', () => {
+  it('stop at the sender’s quota with OFFLINE_QUOTA_EXCEEDED; disk bounded; others still store', async () => {
+    const pair = await bystanders(node)
+    const spammer = await loggedIn(node, 'spammer', { directLinks: false })
+    const diskBefore = dirMb(node.dataDir)
+    // Incompressible, as real content would be for the store's compression.
+    const body = randomBytes(22_500).toString('base64')
+    const outcomes = await Promise.all(
+      Array.from({ length: 2000 }, (_, i) => spammer.sendMessageToPeer({ text: body }, `absent-${i}`, { enableOfflineMessaging: true })),
+    )
+    const tally: Record<string, number> = {}
+    for (const o of outcomes) tally[o.state] = (tally[o.state] ?? 0) + 1
+    const diskAfter = dirMb(node.dataDir)
+    // Someone else can still leave a message for an offline user.
+    const other = await loggedIn(node, 'polite', { directLinks: false })
+    const polite = await other.sendMessageToPeer({ text: 'see you tomorrow' }, 'absent-0', { enableOfflineMessaging: true })
+    const result = await pair.stop()
+    console.log(
+      `2000 offline messages of 30 KB to 2000 receivers: ${JSON.stringify(tally)}; data dir ${diskBefore.toFixed(1)} → ${diskAfter.toFixed(1)} MB; ` +
+        `refusals metric ${await metric(node, 'plaza_offline_quota_refusals_total')}; another sender: ${polite.state}; bystanders ${result.received}/${result.sent}`,
+    )
+    // 16 MiB of 30 KB bodies (and their headers): 559 stored at most, the rest refused.
+    expect(tally[PeerMessageState.CACHED_BY_SERVER]).toBeGreaterThan(540)
+    expect(tally[PeerMessageState.CACHED_BY_SERVER]).toBeLessThanOrEqual(Math.floor((16 * 2 ** 20) / 30_000))
+    expect(tally[PeerMessageState.OFFLINE_QUOTA_EXCEEDED]).toBe(2000 - tally[PeerMessageState.CACHED_BY_SERVER])
+    expect(diskAfter - diskBefore).toBeLessThan(16 * 1.5 + 8)
+    expect(polite.state).toBe(PeerMessageState.CACHED_BY_SERVER)
+    expect(result.sent).toBeGreaterThanOrEqual(20)
+    expect(result).toMatchObject({ received: result.sent, delivered: result.sent, inOrder: true })
+  })
+})
