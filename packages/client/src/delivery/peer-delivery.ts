@@ -160,6 +160,10 @@ export class PeerDelivery {
       if (entry && entry.box.stream === f.stream) entry.box.onAck(f)
       return null
     }
+    // A channel message over a direct link only from a member, by the node's word (through the
+    // relay the node checked already). Dropped unacknowledged: a member we have not heard of yet
+    // sends it again.
+    if (arrival.path === 'direct' && f.channel && !this.host.isMember(f.channel, from)) return null
     if (arrival.path === 'direct') arrival = { path: 'direct', serverTs: f.sentTs }
     this.startTick()
     this.inbox.onMessage(from, f, arrival, this.rt.clock.now())
