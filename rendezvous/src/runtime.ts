@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { systemClock, verifyToken, type Clock } from '@plaza/protocol'
+import { systemClock, verifyToken, type Clock, type Grants } from '@plaza/protocol'
 
 /**
  * What the node takes from its environment besides sockets and disks: time, randomness, and
@@ -11,13 +11,21 @@ export interface NodeRuntime {
   random(): number
   /** A session id (16 random bytes, base64url). */
   sessionId(): string
-  /** Checks a login token; resolves with its expiry (ms since epoch) or rejects with a PlazaError. */
-  verifyToken(token: string, secret: string, expect: { appId: string; uid: string }): Promise<number>
+  /** Checks a login token; resolves with its expiry (ms since epoch) and grants, or rejects with a PlazaError. */
+  verifyToken(token: string, secret: string, expect: { appId: string; uid: string }): Promise<VerifiedToken>
+}
+
+export interface VerifiedToken {
+  expiresAt: number
+  grants: Grants
 }
 
 export const systemNodeRuntime: NodeRuntime = {
   clock: systemClock,
   random: Math.random,
   sessionId: () => randomBytes(16).toString('base64url'),
-  verifyToken: async (token, secret, expect) => (await verifyToken(token, secret, expect)).exp * 1000,
+  verifyToken: async (token, secret, expect) => {
+    const claims = await verifyToken(token, secret, expect)
+    return { expiresAt: claims.exp * 1000, grants: claims.grants }
+  },
 }

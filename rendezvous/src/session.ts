@@ -1,4 +1,4 @@
-import { ErrorCode, PeerOnlineState, RateBucket, encodeFrame, FrameType, type OfflineDrop, type RateLimit, type TimerHandle } from '@plaza/protocol'
+import { ErrorCode, PeerOnlineState, RateBucket, encodeFrame, FrameType, type Grants, type OfflineDrop, type RateLimit, type TimerHandle } from '@plaza/protocol'
 import type { Connection } from './connection.js'
 import type { SessionHandle } from './engine/engine.js'
 
@@ -49,6 +49,8 @@ export class Session implements SessionHandle {
   readonly channels = new Set<string>()
   /** Per-channel join buckets (same channel 2 per 5 s), bounded. */
   readonly joinBuckets = new Map<string, RateBucket>()
+  /** What the user's token allows (absent fields: what any user may). */
+  grants: Grants = {}
   /** This user's attributes; cleared with the session. */
   userAttrs = new Map<string, { value: string; ts: number }>()
 

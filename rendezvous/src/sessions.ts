@@ -8,6 +8,7 @@ import {
   encodeFrame,
   isValidId,
   type LoginFrame,
+  type Grants,
 } from '@plaza/protocol'
 import type { NodeContext } from './context.js'
 import type { Connection } from './connection.js'
@@ -69,8 +70,9 @@ export class SessionService {
     if (!isValidId(f.uid)) return fail(ErrorCode.INVALID_USER_ID, 'not a valid user id')
     c.loggingIn = true
     let exp: number
+    let grants: Grants
     try {
-      exp = await rt.verifyToken(f.token, secret, { appId: f.appId, uid: f.uid })
+      ;({ expiresAt: exp, grants } = await rt.verifyToken(f.token, secret, { appId: f.appId, uid: f.uid }))
     } catch (err) {
       const e = err instanceof PlazaError ? err : new PlazaError(ErrorCode.INVALID_TOKEN, 'bad token')
       this.ctx.log.info({ uid: f.uid, code: e.codeName }, 'login refused')
@@ -91,6 +93,7 @@ export class SessionService {
       resumed = true
       if (s.socket && s.socket !== c.conn) s.socket.close(CloseCode.REPLACED, 'resumed elsewhere')
       s.tokenExpiresAt = exp
+      s.grants = grants
       // Frames written to the old socket before it died may never have arrived (a half-open
       // connection swallows them), so a resumed client always fetches the state anew. A queue
       // that overflowed is incomplete as well: it goes.
@@ -110,6 +113,7 @@ export class SessionService {
           for (const t of ended.tokenTimers) rt.clock.clearTimeout(t)
         },
       )
+      s.grants = grants
       this.sessions.set(s.id, s)
       // Subscribers hear ONLINE unless the user was online already (an older session, replaced
       // now, that they last heard of as ONLINE).
@@ -149,7 +153,9 @@ export class SessionService {
     const rateErr = this.ctx.checkRate(s, 'session')
     if (rateErr) return this.ctx.result(s, reqId, rateErr)
     try {
-      s.tokenExpiresAt = await this.ctx.rt.verifyToken(token, this.ctx.config.apps[s.appId] ?? '', { appId: s.appId, uid: s.uid })
+      const verified = await this.ctx.rt.verifyToken(token, this.ctx.config.apps[s.appId] ?? '', { appId: s.appId, uid: s.uid })
+      s.tokenExpiresAt = verified.expiresAt
+      s.grants = verified.grants
       this.armTokenTimers(s)
       this.ctx.result(s, reqId, null)
     } catch (err) {

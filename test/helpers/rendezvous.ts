@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
-import { mintToken } from '@plaza/protocol'
+import { mintToken, type Grants } from '@plaza/protocol'
 
 export const APP_ID = 'test-app'
 export const SECRET = 'test-secret-please-change'
@@ -23,7 +23,7 @@ export interface RendezvousProcess {
   kill(): Promise<void>
   /** Starts the node again on the same port and data dir. */
   restart(): Promise<void>
-  token(uid: string, ttlSeconds?: number): Promise<string>
+  token(uid: string, ttlSeconds?: number, grants?: Grants): Promise<string>
 }
 
 export interface StartOptions {
@@ -110,7 +110,7 @@ export async function startRendezvous(opts: StartOptions = {}): Promise<Rendezvo
       node.proc = next.proc
       node.logs = next.logs
     },
-    token: (uid, ttlSeconds) => mintToken(SECRET, { appId: APP_ID, uid, ttlSeconds }),
+    token: (uid, ttlSeconds, grants) => mintToken(SECRET, { appId: APP_ID, uid, ttlSeconds, grants }),
   }
   return node
 }

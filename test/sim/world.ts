@@ -92,7 +92,7 @@ export class World implements UserWorld {
       sessionId: () => rng.id() + rng.id(),
       verifyToken: async (token, _secret, expect) => {
         if (token !== tokenOf(expect.uid)) throw new PlazaError(ErrorCode.INVALID_TOKEN, 'bad token')
-        return this.sched.now + 10 * 86400_000
+        return { expiresAt: this.sched.now + 10 * 86400_000, grants: {} }
       },
     }
     const db = this.disk.forProcess(this.sched, domain, rng)

@@ -13,6 +13,7 @@ import {
   type AttributeEntry,
   type ClientFrame,
   type ServerFrame,
+  type Grants,
 } from '@plaza/protocol'
 import type { ChannelAttributes, PlazaChannel } from './channels/channel.js'
 
@@ -26,6 +27,7 @@ interface Host {
   request(build: (reqId: number) => ClientFrame): Promise<ServerFrame>
   channel(id: string): PlazaChannel | undefined
   now(): number
+  readonly grants: Grants
 }
 
 function toChannelAttributes(entries: AttributeEntry[]): ChannelAttributes {
@@ -83,6 +85,7 @@ export class AttributesApi {
     assertChannelId(channelId)
     checkAttributeWrite(op, attrs, keys)
     const notify = options.enableNotificationToChannelMembers === true
+    if (this.host.grants.writeAttributes === false) throw new PlazaError(ErrorCode.NOT_PERMITTED, 'this token may not write channel attributes')
     const channel = this.host.channel(channelId)
     if (channel?.joined) return channel.writeAttributes(op, attrs, keys, notify)
     this.checkWriteRate()

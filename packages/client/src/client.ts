@@ -23,6 +23,8 @@ import {
   type PeerMessageFrame,
   type PresenceEntry,
   type ServerFrame,
+  readTokenClaims,
+  type Grants,
 } from '@plaza/protocol'
 import { Emitter } from './emitter.js'
 import type { Arrival } from './delivery/inbox.js'
@@ -61,6 +63,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
   readonly appId: string
   private readonly session: SignalingSession
   private readonly mesh: Mesh
+  private tokenGrants: Grants = {}
   private readonly delivery: PeerDelivery
   private readonly subscriptions = new Map<string, PeerOnlineState>()
   private readonly messageBucket: RateBucket
@@ -88,7 +91,14 @@ export class PlazaClient extends Emitter<ClientEvents> {
     this.storage = options.storage ?? new MemoryStorage()
     this.writer = new DebouncedWriter(this.storage, this.rt.clock)
     this.attrs = new AttributesApi(
-      { request: (build) => this.session.request(build), channel: (id) => this.channels.get(id), now },
+      {
+        request: (build) => this.session.request(build),
+        channel: (id) => this.channels.get(id),
+        now,
+        get grants() {
+          return client.tokenGrants
+        },
+      },
       DEFAULT_RATE_LIMITS.attributeWrites,
     )
     this.channelHost = this.makeChannelHost()
@@ -187,6 +197,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
       throw new PlazaError(ErrorCode.ALREADY_LOGGED_IN, `cannot log in while ${this.session.state}`)
     }
     this.mesh.reset()
+    this.takeGrants(token)
     // Before the session exists, so that nothing the app sends can overtake what is restored.
     await this.delivery.load(uid)
     await this.session.login(uid, token)
@@ -207,6 +218,20 @@ export class PlazaClient extends Emitter<ClientEvents> {
     this.session.setToken(token)
     if (this.session.connected) {
       await this.session.request((reqId) => ({ type: FrameType.RENEW_TOKEN, reqId, token }))
+    }
+    this.takeGrants(token)
+  }
+
+  /** What the token allows (its `grants` claim; `{}`: what any user may). Checked here before a request goes, and by the node. */
+  get grants(): Grants {
+    return this.tokenGrants
+  }
+
+  private takeGrants(token: string): void {
+    try {
+      this.tokenGrants = readTokenClaims(token).grants
+    } catch {
+      this.tokenGrants = {} // the node judges the token
     }
   }
 
@@ -374,6 +399,9 @@ export class PlazaClient extends Emitter<ClientEvents> {
         this.mesh.send(uid, encodePeerFrame({ type: PeerFrameType.SYNC, channel, epoch: 0, kind: SyncKind.AWARENESS, notify: false, payload })),
       dropMember: (channel, uid) => this.delivery.dropChannel(channel, uid),
       checkAttributeWriteRate: () => this.attrs.checkWriteRate(),
+      get grants() {
+        return client.tokenGrants
+      },
       loadCache: (channel) => this.storage.get(`doc/${this.appId}/${channel}`),
       saveCache: (channel, produce) => this.writer.schedule(`doc/${this.appId}/${channel}`, produce),
     }

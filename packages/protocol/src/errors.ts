@@ -33,6 +33,8 @@ export enum ErrorCode {
   ALREADY_LOGGED_IN = 24,
   REMOTE_LOGIN = 25,
   BANNED = 26,
+  /** The token's grants do not allow it (join, publish, write attributes, moderate), or a moderator forbade it. */
+  NOT_PERMITTED = 27,
   // limits
   TOO_OFTEN = 30,
   /** A quota is used up (e.g. what a sender or an app holds in the offline store). */

@@ -85,5 +85,5 @@ export {
   writeChannelAttributes,
 } from './attributes.js'
 export type { ChannelAttribute, AttributeScope, AttributeMapLike } from './attributes.js'
-export { mintToken, verifyToken, readTokenClaims } from './token.js'
-export type { TokenClaims, MintTokenOptions } from './token.js'
+export { mintToken, verifyToken, readTokenClaims, channelAllowed } from './token.js'
+export type { TokenClaims, MintTokenOptions, Grants } from './token.js'

@@ -122,9 +122,10 @@ export class ChannelDocs {
   /**
    * A member's y-protocols sync message on generation `epoch`. A step 1 gets the node's step 2
    * (the whole state when the member is on another generation); an update is checked, applied
-   * and returned to be passed on. An update on another generation is refused with STALE_EPOCH.
+   * and returned to be passed on. An update on another generation is refused with STALE_EPOCH;
+   * one that changes the attributes, from a member that may not write them, NOT_PERMITTED.
    */
-  async onSync(appId: string, channel: string, epoch: number, payload: Uint8Array): Promise<{ reply: { epoch: number; payload: Uint8Array } | null; change: DocChange | null }> {
+  async onSync(appId: string, channel: string, epoch: number, payload: Uint8Array, mayWrite = true): Promise<{ reply: { epoch: number; payload: Uint8Array } | null; change: DocChange | null }> {
     const r = await this.replica(appId, channel)
     let type: number
     let body: Uint8Array
@@ -150,6 +151,10 @@ export class ChannelDocs {
     }
     if (epoch !== r.epoch) throw new PlazaError(ErrorCode.STALE_EPOCH, 'the channel document was compacted: sync again')
     const after = this.check(r, body)
+    if (!mayWrite && !sameAttributes(after, readChannelAttributes(r.doc.getMap(CHANNEL_ATTRIBUTES_MAP)))) {
+      this.dropScratch(r)
+      throw new PlazaError(ErrorCode.NOT_PERMITTED, 'this user may not write channel attributes')
+    }
     let changed = false
     const mark = () => (changed = true)
     r.doc.on('update', mark)
@@ -343,4 +348,13 @@ function updateMessage(update: Uint8Array): Uint8Array {
   const encoder = encoding.createEncoder()
   sync.writeUpdate(encoder, update)
   return encoding.toUint8Array(encoder)
+}
+
+function sameAttributes(a: Map<string, ChannelAttribute>, b: Map<string, ChannelAttribute>): boolean {
+  if (a.size !== b.size) return false
+  for (const [k, v] of a) {
+    const w = b.get(k)
+    if (!w || w.value !== v.value || w.lastUpdateUserId !== v.lastUpdateUserId || w.lastUpdateTs !== v.lastUpdateTs) return false
+  }
+  return true
 }

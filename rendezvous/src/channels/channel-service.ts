@@ -6,6 +6,7 @@ import {
   PlazaError,
   RateBucket,
   SyncKind,
+  channelAllowed,
   encodeFrame,
   type AttributeOp,
   type ClientFrame,
@@ -85,7 +86,8 @@ export class ChannelService {
       case FrameType.CHANNEL_SYNC_TO_NODE:
         return void this.onSync(s, f).catch(fail(f.reqId))
       case FrameType.CHANNEL_ATTRS_WRITE: {
-        const err = this.ctx.checkRate(s, 'attributeWrites')
+        const err =
+          s.grants.writeAttributes === false ? new PlazaError(ErrorCode.NOT_PERMITTED, 'this user may not write channel attributes') : this.ctx.checkRate(s, 'attributeWrites')
         if (err) return this.ctx.result(s, f.reqId, err)
         return void this.writeAttributes(s, f).catch(fail(f.reqId))
       }
@@ -107,6 +109,7 @@ export class ChannelService {
       return this.sendAwareness(s, channel)
     }
     const err =
+      (channelAllowed(s.grants.join, channel) ? null : new PlazaError(ErrorCode.NOT_PERMITTED, `this user may not join ${channel}`)) ??
       (s.channels.size >= MAX_CHANNELS_JOINED
         ? new PlazaError(ErrorCode.TOO_MANY_CHANNELS, `at most ${MAX_CHANNELS_JOINED} channels`)
         : null) ??
@@ -181,7 +184,7 @@ export class ChannelService {
     }
     // STALE_EPOCH (an old generation, or changes the node never got) goes back as the RESULT:
     // the member asks for the node's state and writes again.
-    const { reply, change } = await this.docs.onSync(s.appId, f.channel, f.epoch, f.payload)
+    const { reply, change } = await this.docs.onSync(s.appId, f.channel, f.epoch, f.payload, s.grants.writeAttributes !== false)
     if (reply) s.send(encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel: f.channel, from: '', epoch: reply.epoch, kind: SyncKind.DOC, notify: false, payload: reply.payload }))
     if (change) this.announce(s.appId, f.channel, s.uid, f.notify, change, s.uid)
     if (f.reqId) this.ctx.result(s, f.reqId, null)

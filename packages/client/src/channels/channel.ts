@@ -15,6 +15,8 @@ import {
   type AttributeOp,
   type ClientFrame,
   type ServerFrame,
+  channelAllowed,
+  type Grants,
 } from '@plaza/protocol'
 import { Emitter } from '../emitter.js'
 import type { OutgoingBody, SendResult } from '../delivery/outbox.js'
@@ -68,6 +70,8 @@ export interface ChannelHost {
   /** The channel no longer involves `uid` (left, or we left): drop pending copies. */
   dropMember(channel: string, uid: string | null): void
   checkAttributeWriteRate(): void
+  /** What the user's token allows. */
+  readonly grants: Grants
   loadCache(channel: string): Promise<Uint8Array | undefined>
   saveCache(channel: string, produce: () => Uint8Array | null): void
 }
@@ -154,6 +158,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
    */
   async join(): Promise<void> {
     if (this.state !== 'left') throw new PlazaError(ErrorCode.ALREADY_IN_CHANNEL, `already ${this.state} ${this.channelId}`)
+    if (!channelAllowed(this.host.grants.join, this.channelId)) throw new PlazaError(ErrorCode.NOT_PERMITTED, `this token may not join ${this.channelId}`)
     this.state = 'joining'
     try {
       await this.doc.loadCached()
@@ -213,6 +218,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
    */
   async sendMessage(message: RtmMessage): Promise<ChannelSendResult> {
     if (this.state !== 'joined') throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, `not in ${this.channelId}`)
+    if (!channelAllowed(this.host.grants.publish, this.channelId)) throw new PlazaError(ErrorCode.NOT_PERMITTED, `this token may not publish in ${this.channelId}`)
     const body = toBody(message, this.channelId)
     if (!body) throw new PlazaError(ErrorCode.INVALID_MESSAGE, 'a message is { text } or { messageType: "RAW", rawMessage }')
     const size = messageBodyBytes(body.kind, body.text, body.bytes)
@@ -243,6 +249,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
 
   /** Applies an attribute verb locally, sends it, and waits until the node stored it. */
   writeAttributes(op: AttributeOp, attrs: Record<string, string>, keys: string[], notify: boolean): Promise<void> {
+    if (this.host.grants.writeAttributes === false) throw new PlazaError(ErrorCode.NOT_PERMITTED, 'this token may not write channel attributes')
     this.host.checkAttributeWriteRate()
     return this.doc.write(op, attrs, keys, notify)
   }
