@@ -5,6 +5,7 @@ import type { Engine } from './engine/engine.js'
 import type { NodeMetrics } from './metrics.js'
 import type { NodeRuntime } from './runtime.js'
 import type { Session, SessionLimits } from './session.js'
+import type { Moderation } from './moderation.js'
 
 /** What the node's services share. */
 export interface NodeContext {
@@ -13,6 +14,7 @@ export interface NodeContext {
   readonly log: Logger
   readonly rt: NodeRuntime
   readonly metrics: NodeMetrics
+  readonly moderation: Moderation
   /** True once the node is shutting down. */
   readonly closing: boolean
   /** Answers a request with OK (err null) or the error's code. */

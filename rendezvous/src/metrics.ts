@@ -30,6 +30,12 @@ export class NodeMetrics {
     help: 'Offline messages refused because the sender or its app used up its offline store quota',
     registers: [this.registry],
   })
+  readonly moderation = new Counter({
+    name: 'plaza_moderation_actions_total',
+    help: 'Moderation actions (kick, ban, unban, remove, mute, unmute), by source (rest, client)',
+    labelNames: ['action', 'source'] as const,
+    registers: [this.registry],
+  })
   readonly signaling = new Counter({ name: 'plaza_signaling_frames_total', help: 'WebRTC signaling frames relayed', registers: [this.registry] })
   readonly logins = new Counter({ name: 'plaza_logins_total', help: 'Logins, by result', labelNames: ['result'] as const, registers: [this.registry] })
   readonly errors = new Counter({ name: 'plaza_errors_total', help: 'Errors answered to clients, by code', labelNames: ['code'] as const, registers: [this.registry] })

@@ -27,6 +27,7 @@ import { systemNodeRuntime, type NodeRuntime } from './runtime.js'
 import { SessionService, type ClientConn } from './sessions.js'
 import { RelayService } from './relay.js'
 import { HttpFront } from './server.js'
+import { Moderation } from './moderation.js'
 
 /** Malformed frames tolerated per connection (per minute) before it is closed. */
 const MAX_BAD_FRAMES = 50
@@ -57,6 +58,7 @@ export class RendezvousNode implements NodeContext {
   private readonly userAttributes: UserAttributes
   readonly invitations: Invitations
   readonly metrics: NodeMetrics
+  readonly moderation: Moderation
   readonly rest: RestApi
   private readonly front: HttpFront
   private readonly connections = new Set<ClientConn>()
@@ -82,6 +84,7 @@ export class RendezvousNode implements NodeContext {
         this.rt.clock.now(),
       )
     this.metrics = new NodeMetrics(() => this.stats(), this.config.processMetrics)
+    this.moderation = new Moderation(this, { leaveChannel: (s, channel) => this.channels.leave(s, channel) })
     this.channels = new ChannelService(this)
     this.userAttributes = new UserAttributes(this)
     this.invitations = new Invitations(this)
@@ -282,6 +285,14 @@ export class RendezvousNode implements NodeContext {
       case FrameType.INVITE_ANSWER:
       case FrameType.INVITE_SYNC:
         return this.invitations.handle(s, f)
+      case FrameType.MODERATE: {
+        const err = this.checkRate(s, 'session')
+        if (err) return this.result(s, f.reqId, err)
+        return void this.moderation.onModerate(s, f).then(
+          () => this.result(s, f.reqId, null),
+          (e: unknown) => this.result(s, f.reqId, e instanceof PlazaError ? e : new PlazaError(ErrorCode.INTERNAL, 'moderation failed')),
+        )
+      }
     }
   }
 

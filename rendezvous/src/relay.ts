@@ -62,7 +62,9 @@ export class RelayService {
       if (!s.channels.has(channel) || !this.ctx.engine.isMember(s.appId, channel, f.to)) {
         return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'sender and receiver must both be members'))
       }
-      if (!channelAllowed(s.grants.publish, channel)) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_PERMITTED, `this user may not publish in ${channel}`))
+      if (!channelAllowed(s.grants.publish, channel) || this.ctx.moderation.isMuted(s.appId, channel, s.uid)) {
+        return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_PERMITTED, `this user may not publish in ${channel}`))
+      }
       const others = Math.max(1, this.ctx.engine.channelCount(s.appId, channel) - 1)
       if (!s.buckets.channelRelay.take(now, 1 / others)) {
         return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'channel messages too often'))
@@ -107,7 +109,9 @@ export class RelayService {
       return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.MALFORMED_FRAME, 'a channel message on a broadcast stream'))
     }
     if (!s.channels.has(f.channel)) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'not a member'))
-    if (!channelAllowed(s.grants.publish, f.channel)) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_PERMITTED, `this user may not publish in ${f.channel}`))
+    if (!channelAllowed(s.grants.publish, f.channel) || this.ctx.moderation.isMuted(s.appId, f.channel, s.uid)) {
+      return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_PERMITTED, `this user may not publish in ${f.channel}`))
+    }
     const now = this.ctx.rt.clock.now()
     if (!s.buckets.messages.take(now)) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often'))
     const frame = encodeFrame({ type: FrameType.RELAY_FROM, from: s.uid, serverTs: now, payload: f.payload })

@@ -37,6 +37,15 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.INTERNAL]: 500,
   [ErrorCode.INVALID_APP_ID]: 401,
   [ErrorCode.INVALID_TOKEN]: 401,
+  [ErrorCode.NOT_PERMITTED]: 403,
+  [ErrorCode.BANNED]: 403,
+}
+
+/** `seconds` of a moderation request: how long it lasts, 0 (or absent) for no end. */
+function seconds(b: Record<string, unknown>): number {
+  const v = b.seconds ?? 0
+  if (typeof v !== 'number') throw new HttpError(400, ErrorCode.INVALID_ARGUMENT, 'seconds: a number (0: no end)')
+  return v
 }
 
 class HttpError extends PlazaError {
@@ -160,8 +169,38 @@ export class RestApi {
     const method = req.method ?? 'GET'
     const channelPath = /^\/v1\/channels\/([^/]+)\/(members|attributes)$/.exec(path)
     const userPath = /^\/v1\/users\/([^/]+)\/attributes$/.exec(path)
+    const userAction = /^\/v1\/users\/([^/]+)\/(kick|ban)$/.exec(path)
+    const memberAction = /^\/v1\/channels\/([^/]+)\/members\/([^/]+)\/(remove|mute)$/.exec(path)
     const allow = (want: string) => {
       if (method !== want) throw new HttpError(405, ErrorCode.INVALID_ARGUMENT, `use ${want}`)
+    }
+    if (userAction) {
+      const uid = decodeURIComponent(userAction[1])
+      assertUserId(uid)
+      if (userAction[2] === 'kick') {
+        allow('POST')
+        return { kicked: this.node.moderation.kick(appId, uid, 'rest') }
+      }
+      if (method === 'DELETE') {
+        const address = url.searchParams.get('address') ?? ''
+        return { lifted: await this.node.moderation.unban(appId, uid, address, 'rest') }
+      }
+      allow('POST')
+      const b = await readJson(req)
+      return this.node.moderation.ban(appId, uid, seconds(b), b.address === true, 'rest')
+    }
+    if (memberAction) {
+      const channel = decodeURIComponent(memberAction[1])
+      const uid = decodeURIComponent(memberAction[2])
+      assertChannelId(channel)
+      assertUserId(uid)
+      if (memberAction[3] === 'remove') {
+        allow('POST')
+        return this.node.moderation.remove(appId, channel, uid, seconds(await readJson(req)), 'rest')
+      }
+      if (method === 'DELETE') return { lifted: await this.node.moderation.unmute(appId, channel, uid, 'rest') }
+      allow('POST')
+      return this.node.moderation.mute(appId, channel, uid, seconds(await readJson(req)), 'rest')
     }
     if (path === '/v1/peer-messages') {
       allow('POST')

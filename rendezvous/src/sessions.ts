@@ -82,6 +82,11 @@ export class SessionService {
       c.loggingIn = false
     }
     if (!c.conn.open || this.ctx.closing) return
+    const banned = this.ctx.moderation.loginRefusal(f.appId, f.uid, c.conn.remoteAddress)
+    if (banned) {
+      this.ctx.metrics.logins.inc({ result: banned.codeName })
+      return fail(banned.code, banned.message)
+    }
     rt.clock.clearTimeout(c.loginTimer)
 
     const resumable = f.resume ? this.sessions.get(f.resume) : undefined

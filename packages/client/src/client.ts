@@ -153,6 +153,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
         restoredSettled: (peer, message, result) => this.emit('OutboxMessageSettled', peer, message, result),
         offlineDropped: (from, count) => this.emit('OfflineMessagesDropped', from, count),
         isMember: (channel, uid) => this.channels.get(channel)?._hasMember(uid) ?? false,
+        acceptsChannelMessage: (channel, uid) => this.channels.get(channel)?._acceptsFrom(uid) ?? false,
       },
       this.storage,
       this.rt,
@@ -485,6 +486,8 @@ export class PlazaClient extends Emitter<ClientEvents> {
       }
       case FrameType.MEMBER_EVENT:
         return this.channels.get(f.channel)?._onMemberEvent(f.uid, f.joined, f.count)
+      case FrameType.MEMBER_STATE:
+        return this.channels.get(f.channel)?._onMemberState(f.uid, { role: f.role, muted: f.muted, mayPublish: f.mayPublish })
       case FrameType.MEMBER_COUNT_UPDATED:
         return this.channels.get(f.channel)?._onMemberCount(f.count)
       case FrameType.CHANNEL_SYNC_FROM_NODE:

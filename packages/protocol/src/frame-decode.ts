@@ -37,6 +37,7 @@ import {
 } from './frame-fields.js'
 import {
   FrameType,
+  ModerationAction,
   type ClientFrame,
   type Frame,
   type InviteSyncEntry,
@@ -276,6 +277,18 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       f = { type, reqId, entries }
       break
     }
+    case FrameType.MODERATE: {
+      const reqId = d.varuint()
+      const channel = readChannel(d)
+      const uid = readId(d)
+      const action = d.varuint()
+      if (!(action in ModerationAction)) throw new ProtocolError(ErrorCode.INVALID_ARGUMENT, `unknown moderation action ${action}`)
+      f = { type, reqId, channel, uid, action, seconds: d.varuint() }
+      break
+    }
+    case FrameType.MEMBER_STATE:
+      f = { type, channel: readChannel(d), uid: readId(d), role: d.string(MAX_ID_BYTES), muted: d.bool(), mayPublish: d.bool() }
+      break
     default:
       throw new ProtocolError(ErrorCode.UNKNOWN_FRAME, `unknown frame type ${type}`)
   }
@@ -311,6 +324,7 @@ const CLIENT_FRAME_TYPES = new Set<FrameType>([
   FrameType.INVITE_ANSWER,
   FrameType.CHANNEL_BROADCAST,
   FrameType.INVITE_SYNC,
+  FrameType.MODERATE,
 ])
 
 export function isClientFrame(f: Frame): f is ClientFrame {

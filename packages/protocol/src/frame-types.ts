@@ -41,6 +41,8 @@ export enum FrameType {
   CHANNEL_BROADCAST = 26,
   /** After frames were lost: where do these invitations stand? */
   INVITE_SYNC = 27,
+  /** A moderator removes or mutes a member of a channel (its grant allows moderating it). */
+  MODERATE = 28,
   // rendezvous -> client
   LOGIN_OK = 32,
   LOGIN_FAILED = 33,
@@ -66,6 +68,17 @@ export enum FrameType {
   INVITE_RECEIVED = 52,
   INVITE_EVENT = 53,
   INVITE_SYNC_RESULT = 54,
+  /** A member's role and whether its channel messages count (muted, or its grant does not allow publishing). */
+  MEMBER_STATE = 55,
+}
+
+/** What a moderator does to a channel member. */
+export enum ModerationAction {
+  /** Out of the channel (MemberLeft for all), and refused if it joins again for `seconds`. */
+  REMOVE = 0,
+  /** Its channel messages are dropped by the node and by every member, for `seconds` (0: until unmuted). */
+  MUTE = 1,
+  UNMUTE = 2,
 }
 
 export interface PresenceEntry {
@@ -237,6 +250,14 @@ export interface InviteSyncEntry {
   response: string
 }
 export type InviteSyncResultFrame = { type: FrameType.INVITE_SYNC_RESULT; reqId: number; entries: InviteSyncEntry[] }
+export type ModerateFrame = { type: FrameType.MODERATE; reqId: number; channel: string; uid: string; action: ModerationAction; seconds: number }
+/**
+ * A member's standing in a channel, from the node: its role (from its token, '' for none),
+ * whether it is muted, and whether its channel messages are to be taken at all (not muted, and
+ * its token allows publishing there). Sent to members when it changes and to a joiner for every
+ * member not in the default state; `uid` the joiner itself: its own standing.
+ */
+export type MemberStateFrame = { type: FrameType.MEMBER_STATE; channel: string; uid: string; role: string; muted: boolean; mayPublish: boolean }
 
 export type ClientFrame =
   | LoginFrame
@@ -266,6 +287,7 @@ export type ClientFrame =
   | InviteAnswerFrame
   | ChannelBroadcastFrame
   | InviteSyncFrame
+  | ModerateFrame
 
 export type ServerFrame =
   | LoginOkFrame
@@ -291,5 +313,6 @@ export type ServerFrame =
   | InviteReceivedFrame
   | InviteEventFrame
   | InviteSyncResultFrame
+  | MemberStateFrame
 
 export type Frame = ClientFrame | ServerFrame

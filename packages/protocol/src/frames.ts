@@ -268,6 +268,20 @@ export function encodeFrame(f: Frame): Uint8Array {
         e.string(x.response)
       }
       break
+    case FrameType.MODERATE:
+      e.varuint(f.reqId)
+      e.string(f.channel)
+      e.string(f.uid)
+      e.varuint(f.action)
+      e.varuint(f.seconds)
+      break
+    case FrameType.MEMBER_STATE:
+      e.string(f.channel)
+      e.string(f.uid)
+      e.string(f.role)
+      e.bool(f.muted)
+      e.bool(f.mayPublish)
+      break
     default:
       throw new TypeError(`cannot encode frame ${(f as Frame).type}`)
   }

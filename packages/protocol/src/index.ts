@@ -19,6 +19,7 @@ export {
 } from './states.js'
 export {
   FrameType,
+  ModerationAction,
   encodeFrame,
   decodeFrame,
   decodeClientFrame,
@@ -57,6 +58,8 @@ export type {
   ChannelBroadcastFrame,
   InviteSyncFrame,
   InviteSyncResultFrame,
+  ModerateFrame,
+  MemberStateFrame,
   OfflineDrop,
 } from './frames.js'
 export {

@@ -6,6 +6,7 @@ import {
   SyncKind,
   ErrorCode,
   FrameType,
+  ModerationAction,
   MessageKind,
   PeerFrameType,
   PeerOnlineState,
@@ -79,6 +80,8 @@ describe('frames', () => {
       { type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 3, channel: 'room', epoch: 77, kind: SyncKind.DOC, notify: true, payload: bytes(0, 1) },
       { type: FrameType.CHANNEL_BROADCAST, reqId: 4, channel: 'room', payload: bytes(1, 2) },
       { type: FrameType.INVITE_SYNC, reqId: 5, outgoing: ['inv1'], incoming: [{ caller: 'a', id: 'inv2' }] },
+      { type: FrameType.MODERATE, reqId: 6, channel: 'room', uid: 'bo', action: ModerationAction.MUTE, seconds: 600 },
+      { type: FrameType.MEMBER_STATE, channel: 'room', uid: 'ada', role: 'teacher', muted: false, mayPublish: true },
       {
         type: FrameType.INVITE_SYNC_RESULT,
         reqId: 5,

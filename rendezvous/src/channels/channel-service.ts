@@ -105,11 +105,13 @@ export class ChannelService {
   private join(s: Session, reqId: number, channel: string): void {
     if (s.channels.has(channel)) {
       // A retried join, or a member resynchronising: the list and everyone's state again.
+      this.ctx.moderation.onJoin(s, channel, false)
       this.sendMembers(s, reqId, channel)
       return this.sendAwareness(s, channel)
     }
     const err =
       (channelAllowed(s.grants.join, channel) ? null : new PlazaError(ErrorCode.NOT_PERMITTED, `this user may not join ${channel}`)) ??
+      this.ctx.moderation.joinRefusal(s.appId, s.uid, channel) ??
       (s.channels.size >= MAX_CHANNELS_JOINED
         ? new PlazaError(ErrorCode.TOO_MANY_CHANNELS, `at most ${MAX_CHANNELS_JOINED} channels`)
         : null) ??
@@ -118,6 +120,8 @@ export class ChannelService {
     if (err) return this.ctx.result(s, reqId, err)
     s.channels.add(channel)
     const count = this.ctx.engine.joinChannel(s, channel)
+    // Standing (roles, mutes) first: members know how to take the joiner before they hear of it.
+    this.ctx.moderation.onJoin(s, channel)
     // Above 512 members nobody follows members one by one; the count tells them so.
     if (count <= MAX_MEMBERS_LISTED + 1) {
       this.ctx.engine.sendToChannel(s.appId, channel, encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid: s.uid, joined: true, count }), s.uid)

@@ -1,6 +1,7 @@
 import type { ErrorCode, PeerOnlineState } from '@plaza/protocol'
 import type { DocStore } from '../store/doc-store.js'
 import type { OfflineStore } from '../store/offline-store.js'
+import type { ModerationStore } from '../store/moderation-store.js'
 
 /** What the engine needs of a live session held by this node. */
 export interface SessionHandle {
@@ -32,6 +33,8 @@ export type Topic = 'presence' | 'attributes'
 export interface Engine {
   readonly offline: OfflineStore
   readonly docs: DocStore
+  /** Bans, removals from channels and mutes. */
+  readonly moderation: ModerationStore
   open(): Promise<void>
   close(): Promise<void>
 

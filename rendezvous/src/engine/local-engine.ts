@@ -1,6 +1,7 @@
 import { ErrorCode, PeerOnlineState } from '@plaza/protocol'
 import type { Database } from '../store/database.js'
 import { DocStore } from '../store/doc-store.js'
+import { ModerationStore } from '../store/moderation-store.js'
 import { LevelOfflineStore, type OfflineStoreOptions } from '../store/offline-store.js'
 import type { Engine, SessionHandle, Topic } from './engine.js'
 
@@ -10,6 +11,7 @@ const key = (appId: string, id: string) => `${appId}\u0000${id}`
 export class LocalEngine implements Engine {
   readonly offline: LevelOfflineStore
   readonly docs: DocStore
+  readonly moderation: ModerationStore
   private readonly db: Database
   private readonly sessions = new Map<string, SessionHandle>()
   /** topic + target (app+uid) -> sessions following it */
@@ -24,11 +26,13 @@ export class LocalEngine implements Engine {
     this.db = db
     this.offline = new LevelOfflineStore(this.db, offline, now)
     this.docs = new DocStore(this.db)
+    this.moderation = new ModerationStore(this.db)
   }
 
   async open(): Promise<void> {
     await this.db.open()
     await this.offline.open()
+    await this.moderation.open()
   }
 
   async close(): Promise<void> {

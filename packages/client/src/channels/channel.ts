@@ -17,6 +17,8 @@ import {
   type ServerFrame,
   channelAllowed,
   type Grants,
+  ModerationAction,
+  assertUserId,
 } from '@plaza/protocol'
 import { Emitter } from '../emitter.js'
 import type { OutgoingBody, SendResult } from '../delivery/outbox.js'
@@ -33,7 +35,21 @@ export interface ChannelEvents extends Record<string, unknown[]> {
   MemberLeft: [memberId: string]
   MemberCountUpdated: [memberCount: number]
   AttributesUpdated: [attributes: ChannelAttributes]
+  /** A member's role or mute changed (or became known); `memberId` may be this user. */
+  MemberStateChanged: [memberId: string, state: MemberState]
+  /** A moderator removed this user from the channel: it is left; joining again is refused for a while. */
+  RemovedFromChannel: []
 }
+
+/** A member's standing, from the node: its role (from its token; '' for none) and whether it is muted. */
+export interface MemberState {
+  role: string
+  muted: boolean
+  /** False when muted, or when its token does not allow publishing here: its channel messages are dropped. */
+  mayPublish: boolean
+}
+
+const DEFAULT_STATE: MemberState = { role: '', muted: false, mayPublish: true }
 
 /**
  * What `channel.sendMessage` resolves with, once every member's copy has settled or 10 s have
@@ -93,6 +109,8 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   readonly awareness: awarenessProtocol.Awareness
   private readonly doc: ChannelDoc
   private readonly members = new Set<string>()
+  /** Members not in the default standing, and this user. */
+  private readonly standing = new Map<string, MemberState>()
   private state: 'left' | 'joining' | 'joined' = 'left'
   private count = 0
   /** The count MemberCountUpdated last reported. */
@@ -167,6 +185,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
       this.state = 'left'
       this.doc.stop()
       this.members.clear()
+      this.standing.clear()
       this.forgetAwareness([...this.awareness.getStates().keys()].filter((id) => id !== this.awareness.clientID))
       // The node may count us in (our join reached it): it must not, since we think we are out.
       this.leaveUnconfirmed = true
@@ -196,6 +215,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.doc.stop()
     this.host.dropMember(this.channelId, null)
     this.members.clear()
+    this.standing.clear()
     // Others' states go too: a later join gets them afresh from the node.
     this.forgetAwareness([...this.awareness.getStates().keys()].filter((id) => id !== this.awareness.clientID))
     this.count = this.reported = 0
@@ -219,6 +239,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   async sendMessage(message: RtmMessage): Promise<ChannelSendResult> {
     if (this.state !== 'joined') throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, `not in ${this.channelId}`)
     if (!channelAllowed(this.host.grants.publish, this.channelId)) throw new PlazaError(ErrorCode.NOT_PERMITTED, `this token may not publish in ${this.channelId}`)
+    if (this.standing.get(this.host.uid)?.muted) throw new PlazaError(ErrorCode.NOT_PERMITTED, `muted in ${this.channelId}`)
     const body = toBody(message, this.channelId)
     if (!body) throw new PlazaError(ErrorCode.INVALID_MESSAGE, 'a message is { text } or { messageType: "RAW", rawMessage }')
     const size = messageBodyBytes(body.kind, body.text, body.bytes)
@@ -233,6 +254,33 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     const copies = await this.host.sendChannelCopies([...this.members], body, size)
     const failures = copies.filter((c) => !c.result.hasPeerReceived).map((c) => ({ memberId: c.member, state: c.result.state }))
     return { members: copies.length, received: copies.length - failures.length, failures, unconfirmed: 0 }
+  }
+
+  /** A member's role and mute as the node told them (this user's own too). */
+  getMemberState(uid: string): MemberState {
+    return { ...(this.standing.get(uid) ?? DEFAULT_STATE) }
+  }
+
+  /** Removes a member (all hear MemberLeft) and refuses its joins for `seconds` (0: until the app lifts it). Needs a grant to moderate this channel. */
+  async removeMember(uid: string, { seconds = 0 }: { seconds?: number } = {}): Promise<void> {
+    await this.moderate(uid, ModerationAction.REMOVE, seconds)
+  }
+
+  /** Mutes a member: its channel messages are dropped by the node and by every member, for `seconds` (0: until unmuted). */
+  async muteMember(uid: string, { seconds = 0 }: { seconds?: number } = {}): Promise<void> {
+    await this.moderate(uid, ModerationAction.MUTE, seconds)
+  }
+
+  async unmuteMember(uid: string): Promise<void> {
+    await this.moderate(uid, ModerationAction.UNMUTE, 0)
+  }
+
+  private async moderate(uid: string, action: ModerationAction, seconds: number): Promise<void> {
+    assertUserId(uid)
+    if (!Number.isSafeInteger(seconds) || seconds < 0) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'seconds: a whole number, 0 for no end')
+    const moderate = this.host.grants.moderate
+    if (moderate === undefined || !channelAllowed(moderate, this.channelId)) throw new PlazaError(ErrorCode.NOT_PERMITTED, `this token may not moderate ${this.channelId}`)
+    await this.host.request((reqId) => ({ type: FrameType.MODERATE, reqId, channel: this.channelId, uid, action, seconds }))
   }
 
   /** Member ids, from the rendezvous (at most 512: a random 512 in larger channels). */
@@ -309,6 +357,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   }
 
   _onMemberEvent(uid: string, joined: boolean, count: number): void {
+    if (this.state !== 'left' && uid === this.host.uid && !joined) return this._onRemoved()
     if (this.state === 'left' || uid === this.host.uid) return
     this.setCount(count, false)
     if (joined) {
@@ -350,12 +399,40 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     return this.members.has(uid)
   }
 
+  /** Channel messages from `uid` over a direct link count: a member, not muted, allowed to publish. */
+  _acceptsFrom(uid: string): boolean {
+    return this.members.has(uid) && this.standing.get(uid)?.mayPublish !== false
+  }
+
+  _onMemberState(uid: string, state: MemberState): void {
+    if (this.state === 'left') return
+    const before = this.standing.get(uid) ?? DEFAULT_STATE
+    if (state.role === '' && state.mayPublish && !state.muted && uid !== this.host.uid) this.standing.delete(uid)
+    else this.standing.set(uid, state)
+    if (before.role !== state.role || before.muted !== state.muted || before.mayPublish !== state.mayPublish) this.emit('MemberStateChanged', uid, { ...state })
+  }
+
+  /** A moderator took this user out of the channel. */
+  _onRemoved(): void {
+    if (this.state === 'left') return
+    this.awareness.setLocalState(null)
+    this.state = 'left'
+    this.doc.stop()
+    this.host.dropMember(this.channelId, null)
+    this.members.clear()
+    this.standing.clear()
+    this.forgetAwareness([...this.awareness.getStates().keys()].filter((id) => id !== this.awareness.clientID))
+    this.count = this.reported = 0
+    this.emit('RemovedFromChannel')
+  }
+
   /** The client logged out or was aborted. */
   _reset(): void {
     this.state = 'left'
     this.leaveUnconfirmed = false
     this.doc.stop()
     this.members.clear()
+    this.standing.clear()
     this.count = this.reported = 0
     this.forgetAwareness([...this.awareness.getStates().keys()].filter((id) => id !== this.awareness.clientID))
   }
@@ -390,6 +467,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
    */
   private memberGone(uid: string, announce: boolean): void {
     if (!this.members.delete(uid)) return
+    this.standing.delete(uid)
     const gone = [...this.awareness.getStates()].filter(([, st]) => st?.[UID_FIELD] === uid).map(([id]) => id)
     this.forgetAwareness(gone)
     if (announce) this.emit('MemberLeft', uid)

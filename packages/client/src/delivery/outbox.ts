@@ -426,6 +426,7 @@ export class PeerOutbox {
     if (code === ErrorCode.TOO_OFTEN && attempt === 1 && certain && !o.recoverable) this.settle(o, PeerMessageState.TOO_OFTEN)
     else if (code === ErrorCode.INVALID_USER_ID && certain) this.settle(o, PeerMessageState.INVALID_USER_ID)
     else if (code === ErrorCode.QUOTA_EXCEEDED && certain) this.settle(o, PeerMessageState.OFFLINE_QUOTA_EXCEEDED)
+    else if (code === ErrorCode.NOT_PERMITTED && certain) this.settle(o, PeerMessageState.FAILURE)
     else if ((code === ErrorCode.INVALID_MESSAGE || code === ErrorCode.FRAME_TOO_LARGE) && certain) {
       this.settle(o, PeerMessageState.INVALID_MESSAGE)
     } else {

@@ -52,6 +52,8 @@ export interface DeliveryHost {
   offlineDropped(from: string, count: number): void
   /** `uid` is in `channel` as far as this client knows. */
   isMember(channel: string, uid: string): boolean
+  /** Channel messages from `uid` over a direct link are taken: a member, not muted, allowed to publish. */
+  acceptsChannelMessage(channel: string, uid: string): boolean
 }
 
 export interface DeliveryOptions {
@@ -160,10 +162,10 @@ export class PeerDelivery {
       if (entry && entry.box.stream === f.stream) entry.box.onAck(f)
       return null
     }
-    // A channel message over a direct link only from a member, by the node's word (through the
-    // relay the node checked already). Dropped unacknowledged: a member we have not heard of yet
-    // sends it again.
-    if (arrival.path === 'direct' && f.channel && !this.host.isMember(f.channel, from)) return null
+    // A channel message over a direct link only from a member allowed to publish, by the node's
+    // word (through the relay the node checked already). Dropped unacknowledged: a member we
+    // have not heard of yet sends it again.
+    if (arrival.path === 'direct' && f.channel && !this.host.acceptsChannelMessage(f.channel, from)) return null
     if (arrival.path === 'direct') arrival = { path: 'direct', serverTs: f.sentTs }
     this.startTick()
     this.inbox.onMessage(from, f, arrival, this.rt.clock.now())
