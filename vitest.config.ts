@@ -50,6 +50,8 @@ export default defineConfig({
           ...shared,
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
+          // One file at a time: two Chromium profiles each.
+          fileParallelism: false,
           sequence: { groupOrder: 2 },
         },
       },

@@ -67,7 +67,7 @@ function showLogin(message = ''): void {
 }
 
 async function enter(profile: Profile): Promise<void> {
-  const res = await fetch(`/dev/token?uid=${encodeURIComponent(profile.name)}`)
+  const res = await fetch(`/dev/token?uid=${encodeURIComponent(profile.name)}&role=${profile.role}`)
   if (!res.ok) return showLogin(`Could not get a token (${res.status}): is this a development node?`)
   const { appId, token } = (await res.json()) as { appId: string; token: string }
   const client = createClient(appId, { rendezvousUrl: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}` })
@@ -205,6 +205,27 @@ class Room {
       this.log('system', `${uid} left`)
     })
     channel.on('AttributesUpdated', (a) => this.showAttributes(a))
+    let muted = false
+    channel.on('MemberStateChanged', (uid, st) => {
+      this.renderMembers()
+      if (uid !== this.me.name || st.muted === muted) return
+      muted = st.muted
+      this.log('system', muted ? 'The teacher muted you: your messages reach no one.' : 'You may speak in the chat again.')
+    })
+    channel.on('RemovedFromChannel', () => {
+      this.members.clear()
+      this.renderMembers()
+      const b = this.banner('The teacher removed you from this room.')
+      const again = el('button', { 'data-testid': 'rejoin' }, 'Join again')
+      again.addEventListener('click', () => {
+        channel.join().then(
+          () => this.log('system', `You joined ${this.me.room} again.`),
+          (err: Error) => this.log('system', `Could not join again: ${err.message}`),
+        )
+      })
+      b.append(' ', again)
+      b.dataset.testid = 'removed'
+    })
     channel.awareness.on('change', () => this.renderMembers())
     client.on('RemoteInvitationReceived', (inv: RemoteInvitation) => this.onInvitation(inv))
 
@@ -282,14 +303,20 @@ class Room {
           'li',
           { 'data-member': uid },
           el('span', { class: 'name' }, uid === this.me.name ? `${uid} (you)` : uid),
-          el('span', { class: 'role' }, s.role ?? ''),
+          el('span', { class: 'role' }, this.channel.getMemberState(uid).role || s.role || ''),
+          this.channel.getMemberState(uid).muted ? el('span', { class: 'badge muted', 'data-muted': '' }, 'muted') : '',
           s.hand ? el('span', { class: 'badge hand', 'data-hand': '' }, 'hand up') : '',
           s.speaking ? el('span', { class: 'badge speaking', 'data-speaking': '' }, 'speaking') : '',
         )
         if (uid !== this.me.name && this.me.role === 'teacher') {
           const b = el('button', { class: 'small', 'data-invite': uid }, 'Invite to speak')
           b.addEventListener('click', () => void this.inviteToSpeak(uid))
-          li.append(b)
+          const muted = this.channel.getMemberState(uid).muted
+          const mute = el('button', { class: 'small secondary', [muted ? 'data-unmute' : 'data-mute']: uid }, muted ? 'Unmute' : 'Mute')
+          mute.addEventListener('click', () => void (muted ? this.channel.unmuteMember(uid) : this.channel.muteMember(uid)).catch((e: Error) => this.log('system', e.message)))
+          const remove = el('button', { class: 'small secondary', 'data-remove': uid }, 'Remove')
+          remove.addEventListener('click', () => void this.channel.removeMember(uid, { seconds: 600 }).catch((e: Error) => this.log('system', e.message)))
+          li.append(b, mute, remove)
         }
         return li
       }),

@@ -61,7 +61,10 @@ async function devToken(node: RendezvousNode, url: URL, res: ServerResponse): Pr
   if (!node.config.devTokens || appId === undefined) return json(res, 404, { error: 'NOT_FOUND' })
   const uid = url.searchParams.get('uid')
   if (!isValidId(uid)) return json(res, 400, { error: 'INVALID_USER_ID', message: 'uid: 1-64 printable ASCII characters' })
-  const token = await mintToken(node.config.apps[appId], { appId, uid, ttlSeconds: 3600 })
+  // The demo's roles: a teacher moderates any room, a student is shown as one.
+  const role = url.searchParams.get('role')
+  const grants = role === 'teacher' ? { role, moderate: ['*'] } : role === 'student' ? { role } : undefined
+  const token = await mintToken(node.config.apps[appId], { appId, uid, ttlSeconds: 3600, grants })
   json(res, 200, { appId, uid, token })
 }
 
