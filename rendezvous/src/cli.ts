@@ -1,4 +1,4 @@
-import { defaultConfig, type NodeConfig } from './config.js'
+import { LINK_POLICIES, defaultConfig, type LinkPolicy, type NodeConfig } from './config.js'
 
 export const HELP = `plaza-rendezvous — a Plaza rendezvous node (HTTP + WebSocket on one port)
 
@@ -21,7 +21,7 @@ Options (each also read from the environment variable shown):
   --offline-per-receiver N offline messages kept per receiver        PLAZA_OFFLINE_PER_RECEIVER (200)
   --offline-retention-ms MS how long offline messages are kept       PLAZA_OFFLINE_RETENTION_MS (604800000)
   --offline-quota-sender N/BYTES  offline messages one sender may have stored
-                           for all its receivers together             PLAZA_OFFLINE_QUOTA_SENDER (1000/16777216)
+                           for all its receivers together             PLAZA_OFFLINE_QUOTA_SENDER (5000/33554432)
   --offline-quota-app N/BYTES    ...one app in all                   PLAZA_OFFLINE_QUOTA_APP (1000000/4294967296)
   --channel-retention-ms MS keep a channel's attributes this long after
                            its last member left                      PLAZA_CHANNEL_RETENTION_MS (604800000)
@@ -36,6 +36,9 @@ Options (each also read from the environment variable shown):
   --trust-proxy            client address from X-Forwarded-For (behind a proxy) PLAZA_TRUST_PROXY (off)
   --max-socket-buffer BYTES unsent output per socket before it is closed
                            as a slow reader (4007)                  PLAZA_MAX_SOCKET_BUFFER (16777216)
+  --link-policy [APP=]POLICY  who may open direct links: always, contacts
+                           (a shared channel, or messages both ways), relay-only;
+                           repeatable per app                       PLAZA_LINK_POLICY ([APP=]POLICY,...) (contacts)
   --rest-rate-limit N/MS   REST requests per app (429 past it)      PLAZA_REST_RATE_LIMIT (200/1000)
   --metrics-token TOKEN    GET /metrics wants this bearer token      PLAZA_METRICS_TOKEN (none: open)
   --rate-limit NAME=N/MS   a per-session rate limit; repeatable     PLAZA_RATE_LIMITS (NAME=N/MS,...)
@@ -76,6 +79,7 @@ const FLAGS: Record<string, OptionKey> = {
   '--handshakes-per-address': 'handshakesPerAddress',
   '--max-socket-buffer': 'maxSocketBufferBytes',
   '--rest-rate-limit': 'restRateLimit',
+  '--link-policy': 'linkPolicy',
   '--metrics-token': 'metricsToken',
 }
 
@@ -105,6 +109,7 @@ const ENV: Record<string, OptionKey> = {
   PLAZA_HANDSHAKES_PER_ADDRESS: 'handshakesPerAddress',
   PLAZA_MAX_SOCKET_BUFFER: 'maxSocketBufferBytes',
   PLAZA_REST_RATE_LIMIT: 'restRateLimit',
+  PLAZA_LINK_POLICY: 'linkPolicy',
   PLAZA_METRICS_TOKEN: 'metricsToken',
 }
 
@@ -133,6 +138,15 @@ function setOption(cfg: NodeConfig, key: OptionKey, value: string): void {
       const i = pair.indexOf(':')
       if (i <= 0 || i === pair.length - 1) throw new UsageError(`--app wants ID:SECRET, got "${pair}"`)
       cfg.apps[pair.slice(0, i)] = pair.slice(i + 1)
+    }
+    return
+  }
+  if (key === 'linkPolicy') {
+    for (const item of value.split(',').filter(Boolean)) {
+      const [app, policy] = item.includes('=') ? item.split('=', 2) : ['', item]
+      if (!LINK_POLICIES.includes(policy as LinkPolicy)) throw new UsageError(`--link-policy wants [APP=]${LINK_POLICIES.join('|')}, got "${item}"`)
+      if (app) cfg.linkPolicies[app] = policy as LinkPolicy
+      else cfg.linkPolicy = policy as LinkPolicy
     }
     return
   }

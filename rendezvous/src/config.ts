@@ -2,6 +2,14 @@ import { DEFAULT_LIMITS, DEFAULT_RATE_LIMITS, type RateLimit } from '@plaza/prot
 import type { SessionLimits } from './session.js'
 import type { Quota } from './store/offline-quota.js'
 
+/**
+ * Who may open a direct WebRTC link to whom (a link shows each side the other's IP addresses
+ * through ICE): `always` anyone logged in; `contacts` members of a shared channel, and users who
+ * have both sent each other a message; `relay-only` nobody (everything goes through the node).
+ */
+export type LinkPolicy = 'always' | 'contacts' | 'relay-only'
+export const LINK_POLICIES: readonly LinkPolicy[] = ['always', 'contacts', 'relay-only']
+
 /** Everything a node can be told; every field has a default (see `defaultConfig`). */
 export interface NodeConfig {
   /** TCP port for HTTP and WebSocket; 0 picks a free one. Default 7420. */
@@ -45,7 +53,7 @@ export interface NodeConfig {
   maxSocketBufferBytes: number
   offlinePerReceiver: number
   offlineRetentionMs: number
-  /** What one sender may hold in the offline store for all its receivers together. Default 1000 messages, 16 MiB. */
+  /** What one sender may hold in the offline store for all its receivers together. Default 5000 messages, 32 MiB. */
   offlineQuotaPerSender: Quota
   /** ...and one app in all (REST messages count here only). Default 1 000 000 messages, 4 GiB. */
   offlineQuotaPerApp: Quota
@@ -72,6 +80,10 @@ export interface NodeConfig {
   restRateLimit: RateLimit
   /** When set, GET /metrics wants `Authorization: Bearer <this>` (401 otherwise). Default: open. */
   metricsToken: string
+  /** The direct-link policy of apps not named in `linkPolicies`. Default `contacts`. */
+  linkPolicy: LinkPolicy
+  /** appId -> its direct-link policy. */
+  linkPolicies: Record<string, LinkPolicy>
   /** Collect the Node process metrics (CPU, memory, event loop) on /metrics. Default true. */
   processMetrics: boolean
 }
@@ -97,7 +109,7 @@ export function defaultConfig(): NodeConfig {
     maxSocketBufferBytes: 16 * 1024 * 1024,
     offlinePerReceiver: DEFAULT_LIMITS.offlineMessagesPerReceiver,
     offlineRetentionMs: DEFAULT_LIMITS.offlineRetentionMs,
-    offlineQuotaPerSender: { messages: 1000, bytes: 16 * 1024 * 1024 },
+    offlineQuotaPerSender: { messages: 5000, bytes: 32 * 1024 * 1024 },
     offlineQuotaPerApp: { messages: 1_000_000, bytes: 4 * 1024 ** 3 },
     presenceQueryIds: DEFAULT_LIMITS.presenceQueryIds,
     presenceSubscribeIds: DEFAULT_LIMITS.presenceSubscribeIds,
@@ -109,6 +121,8 @@ export function defaultConfig(): NodeConfig {
     rateLimits: structuredClone(DEFAULT_RATE_LIMITS) as SessionLimits,
     processMetrics: true,
     restRateLimit: { count: 200, windowMs: 1000 },
+    linkPolicy: 'contacts',
+    linkPolicies: {},
     metricsToken: '',
     docCompactSlackBytes: 4096,
     detachedQueueFrames: 4096,

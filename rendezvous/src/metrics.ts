@@ -37,6 +37,11 @@ export class NodeMetrics {
     registers: [this.registry],
   })
   readonly signaling = new Counter({ name: 'plaza_signaling_frames_total', help: 'WebRTC signaling frames relayed', registers: [this.registry] })
+  readonly signalingRefused = new Counter({
+    name: 'plaza_signaling_refused_total',
+    help: "WebRTC signaling frames refused by the app's direct-link policy",
+    registers: [this.registry],
+  })
   readonly logins = new Counter({ name: 'plaza_logins_total', help: 'Logins, by result', labelNames: ['result'] as const, registers: [this.registry] })
   readonly errors = new Counter({ name: 'plaza_errors_total', help: 'Errors answered to clients, by code', labelNames: ['code'] as const, registers: [this.registry] })
   readonly connectionsRefused = new Counter({

@@ -255,6 +255,10 @@ export class RendezvousNode implements NodeContext {
         if (!s.buckets.signaling.take(this.rt.clock.now())) {
           return s.sendNow(encode({ type: FrameType.ERROR, code: ErrorCode.TOO_OFTEN, message: 'signaling too often' }))
         }
+        if (f.to !== s.uid && this.userSession(s.appId, f.to) && !this.linkAllowed(s, f.to)) {
+          this.metrics.signalingRefused.inc()
+          return s.sendNow(encode({ type: FrameType.SIGNAL_FAILED, to: f.to, code: ErrorCode.NOT_PERMITTED }))
+        }
         this.metrics.signaling.inc()
         const delivered = f.to !== s.uid && this.engine.deliver(s.appId, f.to, encode({ type: FrameType.SIGNAL_FROM, from: s.uid, data: f.data }))
         if (!delivered) s.sendNow(encode({ type: FrameType.SIGNAL_FAILED, to: f.to, code: ErrorCode.PEER_OFFLINE }))
@@ -294,6 +298,15 @@ export class RendezvousNode implements NodeContext {
         )
       }
     }
+  }
+
+  /** Whether the app's direct-link policy lets `s` signal `to` (see LinkPolicy). */
+  private linkAllowed(s: Session, to: string): boolean {
+    const policy = this.config.linkPolicies[s.appId] ?? this.config.linkPolicy
+    if (policy === 'always') return true
+    if (policy === 'relay-only') return false
+    for (const channel of s.channels) if (this.engine.isMember(s.appId, channel, to)) return true
+    return s.sentTo.has(to) && (this.userSession(s.appId, to)?.sentTo.has(s.uid) ?? false)
   }
 
   private checkList(uids: string[], max: number): PlazaError | null {

@@ -72,6 +72,7 @@ export class RelayService {
     } else if (!(isMessage ? s.buckets.messages : s.buckets.channelRelay).take(now)) {
       return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often'))
     }
+    if (isMessage && !channel) s.noteSentTo(f.to)
     // Acknowledgements of messages the node sent for an app's server (REST) end here.
     if (!isMessage && this.hooks.onNodeStreamAck(f.payload)) return
     const frame = encodeFrame({ type: FrameType.RELAY_FROM, from: s.uid, serverTs: now, payload: f.payload })

@@ -124,6 +124,8 @@ describe('the classroom demo in Chromium', () => {
 
   it('connects a Node client (@roamhq/wrtc) and a Chromium page directly', async () => {
     const bot = await loggedIn(node, 'node-bot')
+    // A member of the room: the node's default link policy (contacts) allows the link.
+    await bot.createChannel(ROOM).join()
     const first = await bot.sendMessageToPeer({ text: 'hello from Node' }, 'Ada')
     expect(first.state).toBe(PeerMessageState.RECEIVED_BY_PEER)
     await linkOpen(bot, 'Ada', 20_000)

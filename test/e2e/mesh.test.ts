@@ -6,7 +6,8 @@ import { until, waitForEvent } from '../helpers/wait.js'
 
 let node: RendezvousProcess
 beforeAll(async () => {
-  node = await startRendezvous()
+  // Links between any two users: these tests are about the links themselves (the policy has its own).
+  node = await startRendezvous({ args: ['--link-policy', 'always'] })
 })
 afterAll(() => stopRendezvous(node))
 afterEach(() => closeClients())

@@ -7,7 +7,7 @@ import { until, waitForEvent } from '../helpers/wait.js'
 
 let node: RendezvousProcess
 beforeAll(async () => {
-  node = await startRendezvous({ args: [...MANY_CONNECTIONS, '--offline-after', '3000', '--unreachable-after', '1000'] })
+  node = await startRendezvous({ args: [...MANY_CONNECTIONS, '--link-policy', 'always', '--offline-after', '3000', '--unreachable-after', '1000'] })
 })
 afterAll(async () => {
   await closeClients()

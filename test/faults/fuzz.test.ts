@@ -63,7 +63,7 @@ const SEED_BYTES = SEEDS.map(encodeFrame)
 let node: RendezvousProcess
 let victim: PlazaClient
 beforeAll(async () => {
-  node = await startRendezvous({ args: [...MANY_CONNECTIONS, '--rate-limit', 'messages=1000000/1000', '--rate-limit', 'channelRelay=1000000/1000', '--log-level', 'info'] })
+  node = await startRendezvous({ args: [...MANY_CONNECTIONS, '--link-policy', 'always', '--rate-limit', 'messages=1000000/1000', '--rate-limit', 'channelRelay=1000000/1000', '--log-level', 'info'] })
   victim = await loggedIn(node, 'fz-victim')
 })
 afterAll(async () => {

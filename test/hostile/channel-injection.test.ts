@@ -27,7 +27,9 @@ describe('channel messages over a direct link', () => {
     await room.join()
     const boRoom = bo.createChannel('inj-room')
     await boRoom.join()
+    // A private chat both ways makes them contacts: a direct link is allowed.
     await mallory.sendMessageToPeer({ text: 'hi' }, 'inj-ada')
+    await ada.sendMessageToPeer({ text: 'hello' }, 'inj-mallory')
     await linkOpen(mallory, 'inj-ada')
     await linkOpen(ada, 'inj-mallory')
     const seen: [string, string][] = []

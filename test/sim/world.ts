@@ -99,6 +99,8 @@ export class World implements UserWorld {
     const config = {
       apps: { [APP]: 'secret' },
       logLevel: 'silent',
+      // Direct links wherever the client wants one: the paths the delivery logic must get right.
+      linkPolicy: 'always' as const,
       processMetrics: false,
       detachedQueueFrames: this.opts.detachedQueueFrames,
       offlinePerReceiver: this.opts.offlinePerReceiver,
