@@ -1,5 +1,5 @@
-import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
+import { encodeAwarenessUpdate, ownAwarenessEntries, type AwarenessEntry } from '@plaza/protocol'
 
 interface Entry {
   clock: number
@@ -19,26 +19,28 @@ const MAX_CLIENTS_PER_CHANNEL = 1024
 export class AwarenessStore {
   private readonly channels = new Map<string, Map<number, Entry>>()
 
-  /** Takes a member's awareness update (malformed ones are ignored; the caller forwards as is). */
-  apply(appId: string, channel: string, owner: string, payload: Uint8Array): void {
+  /**
+   * Takes a member's awareness update: only the entries it may make (its own client ids, states
+   * naming no one else). Returns those entries as an update to forward, or null (malformed, or
+   * nothing of its own).
+   */
+  apply(appId: string, channel: string, owner: string, payload: Uint8Array): Uint8Array | null {
     const k = `${appId}\u0000${channel}`
-    let states = this.channels.get(k)
+    const states = this.channels.get(k) ?? new Map<number, Entry>()
+    let kept: AwarenessEntry[]
     try {
-      const d = decoding.createDecoder(payload)
-      for (let n = decoding.readVarUint(d); n > 0; n--) {
-        const clientId = decoding.readVarUint(d)
-        const clock = decoding.readVarUint(d)
-        const state = decoding.readVarString(d)
-        states ??= new Map()
-        const prev = states.get(clientId)
-        if (prev && (prev.clock > clock || (prev.clock === clock && state !== 'null'))) continue
-        if (!prev && states.size >= MAX_CLIENTS_PER_CHANNEL) continue
-        states.set(clientId, { clock, state, owner })
-      }
+      ;({ kept } = ownAwarenessEntries(payload, owner, (id) => states.get(id)?.owner))
     } catch {
-      // Not an awareness update: nothing kept.
+      return null
     }
-    if (states?.size) this.channels.set(k, states)
+    for (const { clientId, clock, state } of kept) {
+      const prev = states.get(clientId)
+      if (prev && (prev.clock > clock || (prev.clock === clock && state !== 'null'))) continue
+      if (!prev && states.size >= MAX_CLIENTS_PER_CHANNEL) continue
+      states.set(clientId, { clock, state, owner })
+    }
+    if (states.size) this.channels.set(k, states)
+    return kept.length ? encodeAwarenessUpdate(kept) : null
   }
 
   /** Every known state of the channel as one awareness update, or null if there is none. */

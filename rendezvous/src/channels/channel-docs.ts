@@ -125,7 +125,7 @@ export class ChannelDocs {
    * and returned to be passed on. An update on another generation is refused with STALE_EPOCH;
    * one that changes the attributes, from a member that may not write them, NOT_PERMITTED.
    */
-  async onSync(appId: string, channel: string, epoch: number, payload: Uint8Array, mayWrite = true): Promise<{ reply: { epoch: number; payload: Uint8Array } | null; change: DocChange | null }> {
+  async onSync(appId: string, channel: string, epoch: number, payload: Uint8Array, mayWrite = true, writer = ''): Promise<{ reply: { epoch: number; payload: Uint8Array } | null; change: DocChange | null }> {
     const r = await this.replica(appId, channel)
     let type: number
     let body: Uint8Array
@@ -151,9 +151,15 @@ export class ChannelDocs {
     }
     if (epoch !== r.epoch) throw new PlazaError(ErrorCode.STALE_EPOCH, 'the channel document was compacted: sync again')
     const after = this.check(r, body)
-    if (!mayWrite && !sameAttributes(after, readChannelAttributes(r.doc.getMap(CHANNEL_ATTRIBUTES_MAP)))) {
+    const before = readChannelAttributes(r.doc.getMap(CHANNEL_ATTRIBUTES_MAP))
+    if (!mayWrite && !sameAttributes(after, before)) {
       this.dropScratch(r)
       throw new PlazaError(ErrorCode.NOT_PERMITTED, 'this user may not write channel attributes')
+    }
+    // A member writes in its own name: what it adds or changes names it as lastUpdateUserId.
+    if (writer && changedEntries(after, before).some((a) => a.lastUpdateUserId !== writer)) {
+      this.dropScratch(r)
+      throw new PlazaError(ErrorCode.NOT_PERMITTED, 'a member writes attributes in its own name (lastUpdateUserId)')
     }
     let changed = false
     const mark = () => (changed = true)
@@ -357,4 +363,14 @@ function sameAttributes(a: Map<string, ChannelAttribute>, b: Map<string, Channel
     if (!w || w.value !== v.value || w.lastUpdateUserId !== v.lastUpdateUserId || w.lastUpdateTs !== v.lastUpdateTs) return false
   }
   return true
+}
+
+/** Attributes of `after` that are new or different from `before`. */
+function changedEntries(after: Map<string, ChannelAttribute>, before: Map<string, ChannelAttribute>): ChannelAttribute[] {
+  const out: ChannelAttribute[] = []
+  for (const [k, v] of after) {
+    const w = before.get(k)
+    if (!w || w.value !== v.value || w.lastUpdateUserId !== v.lastUpdateUserId || w.lastUpdateTs !== v.lastUpdateTs) out.push(v)
+  }
+  return out
 }

@@ -176,11 +176,13 @@ export class ChannelService {
     if (!s.channels.has(f.channel)) throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'not a member')
     if (!s.buckets.channelRelay.take(this.ctx.rt.clock.now())) throw new PlazaError(ErrorCode.TOO_OFTEN, 'channel sync too often')
     if (f.kind === SyncKind.AWARENESS) {
-      this.awareness.apply(s.appId, f.channel, s.uid, f.payload)
+      // Only the member's own entries are kept and passed on: no one overwrites another's state.
+      const own = this.awareness.apply(s.appId, f.channel, s.uid, f.payload)
+      if (!own) throw new PlazaError(ErrorCode.NOT_PERMITTED, 'an awareness update with no entry of this member')
       this.ctx.engine.sendToChannel(
         s.appId,
         f.channel,
-        encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel: f.channel, from: s.uid, epoch: 0, kind: f.kind, notify: false, payload: f.payload }),
+        encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel: f.channel, from: s.uid, epoch: 0, kind: f.kind, notify: false, payload: own }),
         s.uid,
       )
       if (f.reqId) this.ctx.result(s, f.reqId, null)
@@ -188,7 +190,7 @@ export class ChannelService {
     }
     // STALE_EPOCH (an old generation, or changes the node never got) goes back as the RESULT:
     // the member asks for the node's state and writes again.
-    const { reply, change } = await this.docs.onSync(s.appId, f.channel, f.epoch, f.payload, s.grants.writeAttributes !== false)
+    const { reply, change } = await this.docs.onSync(s.appId, f.channel, f.epoch, f.payload, s.grants.writeAttributes !== false, s.uid)
     if (reply) s.send(encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel: f.channel, from: '', epoch: reply.epoch, kind: SyncKind.DOC, notify: false, payload: reply.payload }))
     if (change) this.announce(s.appId, f.channel, s.uid, f.notify, change, s.uid)
     if (f.reqId) this.ctx.result(s, f.reqId, null)

@@ -19,6 +19,10 @@ import {
   type Grants,
   ModerationAction,
   assertUserId,
+  awarenessUidOf,
+  encodeAwarenessUpdate,
+  ownAwarenessEntries,
+  type AwarenessEntry,
 } from '@plaza/protocol'
 import { Emitter } from '../emitter.js'
 import type { OutgoingBody, SendResult } from '../delivery/outbox.js'
@@ -386,7 +390,17 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   /** A member's awareness over a direct link (document updates come only through the node). */
   _onPeerSync(from: string, kind: SyncKind, payload: Uint8Array): void {
     if (this.state === 'left' || !this.members.has(from) || kind !== SyncKind.AWARENESS) return
-    this.applyAwareness(payload)
+    // Only its own entries: not another member's client id, not a state naming someone else.
+    let kept: AwarenessEntry[]
+    try {
+      ;({ kept } = ownAwarenessEntries(payload, from, (id) => {
+        const st = this.awareness.getStates().get(id)
+        return st ? awarenessUidOf(JSON.stringify(st)) : undefined
+      }))
+    } catch {
+      return
+    }
+    if (kept.length) this.applyAwareness(encodeAwarenessUpdate(kept))
   }
 
   /** A direct link to `uid` opened: show it our state over it. */
