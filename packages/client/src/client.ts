@@ -55,6 +55,9 @@ export interface ClientDeps {
   createLink?: CreateLink
 }
 
+/** Peer messages under way (sent, not settled) at most this many bytes in all; past it TOO_OFTEN. */
+const MAX_UNSETTLED_BYTES = 16 * 1024 * 1024
+
 /**
  * A Plaza client: one user's session with the rendezvous, its direct links, and its messages.
  * Create it with `createClient(appId, options)`.
@@ -64,6 +67,9 @@ export class PlazaClient extends Emitter<ClientEvents> {
   private readonly session: SignalingSession
   private readonly mesh: Mesh
   private tokenGrants: Grants = {}
+  private destroyed = false
+  /** Bytes of peer messages sent and not settled yet. */
+  private unsettledBytes = 0
   private readonly delivery: PeerDelivery
   private readonly subscriptions = new Map<string, PeerOnlineState>()
   private readonly messageBucket: RateBucket
@@ -192,6 +198,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
    * previous run left unsent (durable storage) go again as soon as the session is up.
    */
   async login({ uid, token }: { uid: string; token: string }): Promise<void> {
+    this.alive()
     assertUserId(uid)
     if (typeof token !== 'string' || token.length === 0) throw new PlazaError(ErrorCode.INVALID_TOKEN, 'token is required')
     if (this.session.state !== State.DISCONNECTED && this.session.state !== State.ABORTED) {
@@ -211,10 +218,34 @@ export class PlazaClient extends Emitter<ClientEvents> {
 
   /** Logs out: others see OFFLINE at once; pending messages resolve NOT_LOGGED_IN. */
   async logout(): Promise<void> {
+    this.alive()
     await this.session.logout()
   }
 
+  /**
+   * Ends this client for good: logs out if logged in, closes every link, stops every timer,
+   * releases every channel and writes what is due to storage. Safe to call twice; afterwards
+   * every method throws DESTROYED (sendMessageToPeer resolves NOT_LOGGED_IN).
+   */
+  async destroy(): Promise<void> {
+    if (this.destroyed) return
+    this.destroyed = true
+    await this.session.logout().catch(() => undefined)
+    this.session.destroy()
+    this.mesh.close()
+    for (const ch of this.channels.values()) ch._release()
+    this.channels.clear()
+    this.invitations.reset()
+    await this.flushStorage().catch(() => undefined)
+  }
+
+  /** Throws DESTROYED after destroy(). */
+  private alive(): void {
+    if (this.destroyed) throw new PlazaError(ErrorCode.DESTROYED, 'this client was destroyed')
+  }
+
   async renewToken(token: string): Promise<void> {
+    this.alive()
     if (typeof token !== 'string' || token.length === 0) throw new PlazaError(ErrorCode.INVALID_TOKEN, 'token is required')
     this.session.setToken(token)
     if (this.session.connected) {
@@ -248,6 +279,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
    */
   async sendMessageToPeer(message: RtmMessage, peerId: string, options: SendMessageOptions = {}): Promise<SendResult> {
     const fail = (state: PeerMessageState): SendResult => ({ state, hasPeerReceived: false, path: null })
+    if (this.destroyed) return fail(PeerMessageState.NOT_LOGGED_IN)
     if (this.session.state !== State.CONNECTED && this.session.state !== State.RECONNECTING) {
       return fail(PeerMessageState.NOT_LOGGED_IN)
     }
@@ -258,8 +290,15 @@ export class PlazaClient extends Emitter<ClientEvents> {
     if (size > MAX_MESSAGE_BYTES || utf8Length(body.description) > MAX_DESCRIPTION_BYTES) {
       return fail(PeerMessageState.INVALID_MESSAGE)
     }
+    // Messages not settled yet are held in memory (and storage): bounded, like the rate.
+    if (this.unsettledBytes + size > MAX_UNSETTLED_BYTES) return fail(PeerMessageState.TOO_OFTEN)
     if (!this.messageBucket.take(this.rt.clock.now())) return fail(PeerMessageState.TOO_OFTEN)
-    return this.delivery.send(peerId, body, size, options.enableOfflineMessaging === true)
+    this.unsettledBytes += size
+    try {
+      return await this.delivery.send(peerId, body, size, options.enableOfflineMessaging === true)
+    } finally {
+      this.unsettledBytes -= size
+    }
   }
 
   /** ONLINE or OFFLINE for each id (up to 256). */
@@ -298,6 +337,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
 
   /** The channel object for `channelId` (one per id and client); call `join()` on it. */
   createChannel(channelId: string): PlazaChannel {
+    this.alive()
     let ch = this.channels.get(channelId)
     if (!ch) this.channels.set(channelId, (ch = new PlazaChannel(channelId, this.channelHost, this.rt)))
     return ch
@@ -305,6 +345,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
 
   /** A call invitation to `calleeId`; set `content` / `channelId`, then `send()`. */
   createLocalInvitation(calleeId: string): LocalInvitation {
+    this.alive()
     return this.invitations.create(calleeId)
   }
 
@@ -403,6 +444,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
       get grants() {
         return client.tokenGrants
       },
+      forgetChannel: (channel) => void this.channels.delete(channel),
       loadCache: (channel) => this.storage.get(`doc/${this.appId}/${channel}`),
       saveCache: (channel, produce) => this.writer.schedule(`doc/${this.appId}/${channel}`, produce),
     }

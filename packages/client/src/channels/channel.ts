@@ -92,6 +92,8 @@ export interface ChannelHost {
   checkAttributeWriteRate(): void
   /** What the user's token allows. */
   readonly grants: Grants
+  /** The app released the channel: the client forgets it. */
+  forgetChannel(channel: string): void
   loadCache(channel: string): Promise<Uint8Array | undefined>
   saveCache(channel: string, produce: () => Uint8Array | null): void
 }
@@ -101,6 +103,8 @@ const REMOTE = 'remote'
 const UID_FIELD = 'uid'
 /** Above 512 members a member stops tracking the others one by one; back below this it does again. */
 const EXACT_AGAIN_AT = 448
+/** Awareness states a channel holds (the node keeps as many); past it new client ids over direct links are dropped. */
+const MAX_AWARENESS_CLIENTS = 1024
 
 /**
  * A channel: members (the rendezvous is the authority), messages over the mesh, attributes in
@@ -113,6 +117,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   readonly awareness: awarenessProtocol.Awareness
   private readonly doc: ChannelDoc
   private readonly members = new Set<string>()
+  private released = false
   /** Members not in the default standing, and this user. */
   private readonly standing = new Map<string, MemberState>()
   private state: 'left' | 'joining' | 'joined' = 'left'
@@ -179,6 +184,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
    * ChannelMessage fire) while it is under way: attach listeners first.
    */
   async join(): Promise<void> {
+    if (this.released) throw new PlazaError(ErrorCode.DESTROYED, `${this.channelId} was released`)
     if (this.state !== 'left') throw new PlazaError(ErrorCode.ALREADY_IN_CHANNEL, `already ${this.state} ${this.channelId}`)
     if (!channelAllowed(this.host.grants.join, this.channelId)) throw new PlazaError(ErrorCode.NOT_PERMITTED, `this token may not join ${this.channelId}`)
     this.state = 'joining'
@@ -400,6 +406,9 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     } catch {
       return
     }
+    // Bounded: past MAX_AWARENESS_CLIENTS states a new client id is not taken.
+    const states = this.awareness.getStates()
+    kept = kept.filter((x) => states.has(x.clientId) || states.size < MAX_AWARENESS_CLIENTS)
     if (kept.length) this.applyAwareness(encodeAwarenessUpdate(kept))
   }
 
@@ -424,6 +433,29 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     if (state.role === '' && state.mayPublish && !state.muted && uid !== this.host.uid) this.standing.delete(uid)
     else this.standing.set(uid, state)
     if (before.role !== state.role || before.muted !== state.muted || before.mayPublish !== state.mayPublish) this.emit('MemberStateChanged', uid, { ...state })
+  }
+
+  /**
+   * Leaves (if joined) and frees what the channel holds (its awareness timer, its document); the
+   * client forgets it, and `createChannel` makes a new one. Methods refuse after it.
+   */
+  async release(): Promise<void> {
+    if (this.released) return
+    if (this.state !== 'left') await this.leave().catch(() => undefined)
+    this.host.forgetChannel(this.channelId)
+    this._release()
+  }
+
+  /** Frees timers and documents (the client is destroyed, or release()). */
+  _release(): void {
+    if (this.released) return
+    this.released = true
+    this.state = 'left'
+    this.doc.stop()
+    this.members.clear()
+    this.standing.clear()
+    this.awareness.destroy()
+    this.removeAllListeners()
   }
 
   /** A moderator took this user out of the channel. */

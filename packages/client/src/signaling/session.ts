@@ -138,6 +138,7 @@ export class SignalingSession extends Emitter<SessionEvents> {
    * but no answer came (the node may or may not have acted on it).
    */
   request(build: (reqId: number) => ClientFrame, timeoutMs = this.opts.requestTimeoutMs): Promise<ServerFrame> {
+    if (this.destroyed) return Promise.reject(new PlazaError(ErrorCode.DESTROYED, 'this client was destroyed'))
     const reqId = this.nextReqId++
     if (this.nextReqId > 2 ** 31) this.nextReqId = 1
     return new Promise((resolve, reject) => {
@@ -148,6 +149,13 @@ export class SignalingSession extends Emitter<SessionEvents> {
       }, timeoutMs)
       this.requests.set(reqId, { resolve, reject, timer })
     })
+  }
+
+  private destroyed = false
+
+  /** The client is being destroyed: requests refuse (a logout under way still goes). */
+  destroy(): void {
+    this.destroyed = true
   }
 
   /** Closes for good (no reconnect). */
