@@ -23,6 +23,7 @@ Options (each also read from the environment variable shown):
   --offline-quota-sender N/BYTES  offline messages one sender may have stored
                            for all its receivers together             PLAZA_OFFLINE_QUOTA_SENDER (5000/33554432)
   --offline-quota-app N/BYTES    ...one app in all                   PLAZA_OFFLINE_QUOTA_APP (1000000/4294967296)
+  --doc-quota-app N        channels with attributes one app may have stored PLAZA_DOC_QUOTA_APP (100000)
   --channel-retention-ms MS keep a channel's attributes this long after
                            its last member left                      PLAZA_CHANNEL_RETENTION_MS (604800000)
   --invitation-offline-ms MS   callee still offline: PEER_OFFLINE    PLAZA_INVITATION_OFFLINE_MS (30000)
@@ -68,6 +69,7 @@ const FLAGS: Record<string, OptionKey> = {
   '--offline-retention-ms': 'offlineRetentionMs',
   '--offline-quota-sender': 'offlineQuotaPerSender',
   '--offline-quota-app': 'offlineQuotaPerApp',
+  '--doc-quota-app': 'docQuotaPerApp',
   '--channel-retention-ms': 'channelRetentionMs',
   '--invitation-offline-ms': 'invitationOfflineMs',
   '--invitation-no-response-ms': 'invitationNoResponseMs',
@@ -98,6 +100,7 @@ const ENV: Record<string, OptionKey> = {
   PLAZA_OFFLINE_RETENTION_MS: 'offlineRetentionMs',
   PLAZA_OFFLINE_QUOTA_SENDER: 'offlineQuotaPerSender',
   PLAZA_OFFLINE_QUOTA_APP: 'offlineQuotaPerApp',
+  PLAZA_DOC_QUOTA_APP: 'docQuotaPerApp',
   PLAZA_CHANNEL_RETENTION_MS: 'channelRetentionMs',
   PLAZA_INVITATION_OFFLINE_MS: 'invitationOfflineMs',
   PLAZA_INVITATION_NO_RESPONSE_MS: 'invitationNoResponseMs',

@@ -76,6 +76,8 @@ export interface NodeConfig {
    * attributes need plus this many bytes. Default 4096.
    */
   docCompactSlackBytes: number
+  /** Channel documents (channels with attributes) one app may have stored. Default 100 000. */
+  docQuotaPerApp: number
   /** REST requests per app. Default 200 per second. */
   restRateLimit: RateLimit
   /** When set, GET /metrics wants `Authorization: Bearer <this>` (401 otherwise). Default: open. */
@@ -125,6 +127,7 @@ export function defaultConfig(): NodeConfig {
     linkPolicies: {},
     metricsToken: '',
     docCompactSlackBytes: 4096,
+    docQuotaPerApp: 100_000,
     detachedQueueFrames: 4096,
     detachedQueueBytes: 8 * 1024 * 1024,
   }

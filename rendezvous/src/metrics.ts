@@ -20,6 +20,11 @@ export class NodeMetrics {
     help: 'Channel documents compacted into a new generation (their Yjs history outgrew the attributes)',
     registers: [this.registry],
   })
+  readonly docWrites = new Counter({
+    name: 'plaza_channel_document_writes_total',
+    help: 'Channel documents written to (or deleted from) the store',
+    registers: [this.registry],
+  })
   readonly offlineDropped = new Counter({
     name: 'plaza_offline_messages_dropped_total',
     help: 'Stored offline messages dropped before delivery (per-receiver cap or retention); receivers are told',

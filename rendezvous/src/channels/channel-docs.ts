@@ -32,6 +32,8 @@ interface Replica {
   /** A save under way (one at a time, so that an older state never lands last). */
   saving: Promise<void> | null
   dirty: boolean
+  /** The document is on disk (a channel that never had attributes is not). */
+  stored: boolean
   lastActiveTs: number
   lastUsed: number
 }
@@ -69,6 +71,8 @@ function liveBytes(attrs: Map<string, ChannelAttribute>): number {
 export class ChannelDocs {
   private readonly replicas = new Map<string, Replica>()
   private readonly loading = new Map<string, Promise<Replica>>()
+  /** New documents (per app) allowed by the quota whose first save is still to come. */
+  private readonly coming = new Map<string, Set<string>>()
 
   /**
    * `compactSlackBytes`: a document whose state exceeds twice what a fresh one holding the same
@@ -81,7 +85,31 @@ export class ChannelDocs {
     private readonly onError: (err: unknown) => void,
     private readonly compactSlackBytes = 4096,
     private readonly onCompact: () => void = () => undefined,
+    /** Channel documents one app may have stored; a write that would store one more is refused QUOTA_EXCEEDED. */
+    private readonly perAppQuota = Infinity,
+    /** A document was written to (or deleted from) the store. */
+    private readonly onWrite: () => void = () => undefined,
   ) {}
+
+  /**
+   * QUOTA_EXCEEDED when a change would store a new document past the app's quota (counting the
+   * new documents whose first save is under way).
+   */
+  private checkQuota(appId: string, channel: string, r: Replica): void {
+    if (r.stored) return
+    const coming = this.coming.get(appId) ?? new Set<string>()
+    if (coming.has(channel)) return
+    if (this.store.count(appId) + coming.size >= this.perAppQuota) {
+      throw new PlazaError(ErrorCode.QUOTA_EXCEEDED, `this app has ${this.perAppQuota} channel documents stored (its quota): attributes of a new channel are refused`)
+    }
+    this.coming.set(appId, coming.add(channel))
+  }
+
+  /** A new document's first save ended (stored, or not needed): it counts in the store now, or not at all. */
+  private arrived(appId: string, channel: string): void {
+    const coming = this.coming.get(appId)
+    if (coming?.delete(channel) && coming.size === 0) this.coming.delete(appId)
+  }
 
   private newEpoch(): number {
     return 1 + Math.floor(this.rt.random() * 0x7ffffffe)
@@ -107,7 +135,18 @@ export class ChannelDocs {
         const doc = this.newDoc()
         if (stored) Y.applyUpdate(doc, stored.state)
         const now = this.rt.clock.now()
-        const r: Replica = { doc, epoch: stored?.epoch || this.newEpoch(), scratch: null, timer: null, saving: null, dirty: !stored?.epoch, lastActiveTs: stored?.lastActiveTs ?? now, lastUsed: now }
+        // A document stored before generations existed is saved again with one.
+        const r: Replica = {
+          doc,
+          epoch: stored?.epoch || this.newEpoch(),
+          scratch: null,
+          timer: null,
+          saving: null,
+          dirty: !!stored && !stored.epoch,
+          stored: !!stored,
+          lastActiveTs: stored?.lastActiveTs ?? now,
+          lastUsed: now,
+        }
         this.replicas.set(k, r)
         this.loading.delete(k)
         this.evictIdle()
@@ -151,6 +190,12 @@ export class ChannelDocs {
     }
     if (epoch !== r.epoch) throw new PlazaError(ErrorCode.STALE_EPOCH, 'the channel document was compacted: sync again')
     const after = this.check(r, body)
+    try {
+      this.checkQuota(appId, channel, r)
+    } catch (err) {
+      this.dropScratch(r)
+      throw err
+    }
     const before = readChannelAttributes(r.doc.getMap(CHANNEL_ATTRIBUTES_MAP))
     if (!mayWrite && !sameAttributes(after, before)) {
       this.dropScratch(r)
@@ -176,15 +221,22 @@ export class ChannelDocs {
   /** An attribute verb from anyone (member or not). Durable before it resolves. */
   async write(appId: string, channel: string, uid: string, op: AttributeOp, attrs: Record<string, string>, keys: string[]): Promise<DocChange | null> {
     const r = await this.replica(appId, channel)
+    this.checkQuota(appId, channel, r)
     let update: Uint8Array | null = null
     const capture = (u: Uint8Array) => (update = u)
     r.doc.on('update', capture)
     try {
       r.doc.transact(() => writeChannelAttributes(r.doc.getMap(CHANNEL_ATTRIBUTES_MAP), op, attrs, keys, uid, this.rt.clock.now()), 'node')
+    } catch (err) {
+      if (!r.stored) this.arrived(appId, channel)
+      throw err
     } finally {
       r.doc.off('update', capture)
     }
-    if (!update) return null
+    if (!update) {
+      if (!r.stored) this.arrived(appId, channel)
+      return null
+    }
     if (r.scratch) Y.applyUpdate(r.scratch, update)
     return this.changed(appId, channel, r, updateMessage(update), readChannelAttributes(r.doc.getMap(CHANNEL_ATTRIBUTES_MAP)))
   }
@@ -197,10 +249,11 @@ export class ChannelDocs {
   }
 
   /** The channel had a member now (retention counts from the last such moment). */
-  async touch(appId: string, channel: string): Promise<void> {
+  async touch(appId: string, channel: string, persist: boolean): Promise<void> {
     const r = await this.replica(appId, channel)
     r.lastActiveTs = this.rt.clock.now()
-    this.schedule(appId, channel, r)
+    // Only a stored document needs its retention clock on disk (when its channel empties).
+    if (persist && r.stored) this.schedule(appId, channel, r)
   }
 
   /** Persists now (after a save under way); rejects if the store fails. */
@@ -291,8 +344,18 @@ export class ChannelDocs {
     if (r.saving) return r.saving
     if (!r.dirty) return Promise.resolve()
     r.dirty = false
-    r.saving = this.store
-      .save(appId, channel, { state: Y.encodeStateAsUpdate(r.doc), epoch: r.epoch, lastActiveTs: r.lastActiveTs })
+    // A document without attributes is not kept on disk (gone if it was).
+    const empty = r.doc.getMap(CHANNEL_ATTRIBUTES_MAP).size === 0
+    const write =
+      empty && !r.stored
+        ? Promise.resolve()
+        : empty
+          ? this.store.remove(appId, channel).then(() => void ((r.stored = false), this.onWrite()))
+          : this.store
+              .save(appId, channel, { state: Y.encodeStateAsUpdate(r.doc), epoch: r.epoch, lastActiveTs: r.lastActiveTs })
+              .then(() => void ((r.stored = true), this.onWrite()))
+    r.saving = write
+      .then(() => this.arrived(appId, channel))
       .catch((err: unknown) => {
         r.dirty = true
         this.onError(err)

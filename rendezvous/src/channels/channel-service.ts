@@ -55,8 +55,14 @@ export class ChannelService {
   private readonly countTimers = new Map<string, { timer: TimerHandle; dirty: boolean }>()
 
   constructor(private readonly ctx: NodeContext) {
-    this.docs = new ChannelDocs(ctx.engine.docs, ctx.rt, (err) => ctx.log.error({ err }, 'channel document save failed'), ctx.config.docCompactSlackBytes, () =>
-      ctx.metrics.docCompactions.inc(),
+    this.docs = new ChannelDocs(
+      ctx.engine.docs,
+      ctx.rt,
+      (err) => ctx.log.error({ err }, 'channel document save failed'),
+      ctx.config.docCompactSlackBytes,
+      () => ctx.metrics.docCompactions.inc(),
+      ctx.config.docQuotaPerApp,
+      () => ctx.metrics.docWrites.inc(),
     )
   }
 
@@ -130,7 +136,7 @@ export class ChannelService {
     this.sendMembers(s, reqId, channel)
     this.sendAwareness(s, channel)
     // The member then syncs the document itself (its step 1 carries its generation).
-    this.docs.touch(s.appId, channel).catch((e) => this.ctx.log.error({ err: e }, 'touch failed'))
+    this.docs.touch(s.appId, channel, false).catch((e) => this.ctx.log.error({ err: e }, 'touch failed'))
   }
 
   /** Everyone's awareness state, to a member that just joined or resynchronised. */
@@ -150,7 +156,7 @@ export class ChannelService {
     this.countChanged(s.appId, channel)
     if (count === 0) {
       this.awareness.dropChannel(s.appId, channel)
-      this.docs.touch(s.appId, channel).catch((e) => this.ctx.log.error({ err: e }, 'touch failed'))
+      this.docs.touch(s.appId, channel, true).catch((e) => this.ctx.log.error({ err: e }, 'touch failed'))
     }
   }
 

@@ -32,6 +32,7 @@ export class LocalEngine implements Engine {
   async open(): Promise<void> {
     await this.db.open()
     await this.offline.open()
+    await this.docs.open()
     await this.moderation.open()
   }
 

@@ -18,7 +18,42 @@ const oldKeyOf = (appId: string, channel: string) => `d${SEP}${appId}${SEP}${cha
 
 /** Channel documents (attributes) in the shared database, under keys "e\0app\0channel". */
 export class DocStore {
+  /** Documents stored per app. */
+  private readonly counts = new Map<string, number>()
+
   constructor(private readonly db: Database) {}
+
+  /** Counts the stored documents of each app (once, after the database is open). */
+  async open(): Promise<void> {
+    this.counts.clear()
+    for (const prefix of ['e', 'd']) {
+      for await (const key of this.db.keys({ gte: `${prefix}${SEP}`, lt: `${prefix}${SEP}\uffff` })) this.bump(key.split(SEP)[1], 1)
+    }
+  }
+
+  /** How many documents the app has stored. */
+  count(appId: string): number {
+    return this.counts.get(appId) ?? 0
+  }
+
+  private bump(appId: string, n: number): void {
+    const c = (this.counts.get(appId) ?? 0) + n
+    if (c > 0) this.counts.set(appId, c)
+    else this.counts.delete(appId)
+  }
+
+  /** Deletes a channel's document (it holds no attributes any more). Durable before it resolves. */
+  async remove(appId: string, channel: string): Promise<void> {
+    const had = (await this.db.get(keyOf(appId, channel))) !== undefined || (await this.db.get(oldKeyOf(appId, channel))) !== undefined
+    await this.db.batch(
+      [
+        { type: 'del', key: keyOf(appId, channel) },
+        { type: 'del', key: oldKeyOf(appId, channel) },
+      ],
+      DURABLE,
+    )
+    if (had) this.bump(appId, -1)
+  }
 
   async load(appId: string, channel: string): Promise<StoredDoc | null> {
     const value = await this.db.get(keyOf(appId, channel))
@@ -34,6 +69,7 @@ export class DocStore {
 
   /** Durable (fsynced) before it resolves. */
   async save(appId: string, channel: string, doc: StoredDoc): Promise<void> {
+    const isNew = (await this.db.get(keyOf(appId, channel))) === undefined && (await this.db.get(oldKeyOf(appId, channel))) === undefined
     const e = new Encoder(doc.state.length + 24)
     e.varuint(doc.lastActiveTs)
     e.varuint(doc.epoch)
@@ -45,6 +81,7 @@ export class DocStore {
       ],
       DURABLE,
     )
+    if (isNew) this.bump(appId, 1)
   }
 
   /** Deletes documents of channels empty since before `cutoff` (ms); `isActive` spares live ones. */
@@ -57,6 +94,7 @@ export class DocStore {
       }
     }
     if (dead.length) await this.db.batch(dead.map((key) => ({ type: 'del' as const, key })))
+    for (const key of dead) this.bump(key.split(SEP)[1], -1)
     return dead.length
   }
 }
