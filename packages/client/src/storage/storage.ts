@@ -31,6 +31,9 @@ export class MemoryStorage implements PlazaStorage {
   }
 }
 
+/** flush() waits for writes that start while it waits, this many rounds at most (writes may never stop coming). */
+const FLUSH_ROUNDS = 4
+
 /**
  * Writes a key at most once per `delayMs`, always the latest value; `flush()` writes now.
  * Saving on every change would hammer IndexedDB during a burst of messages.
@@ -57,23 +60,33 @@ export class DebouncedWriter {
     this.timer = this.clock.setTimeout(() => void this.flush(), soon ? 0 : this.delayMs)
   }
 
-  /** Writes everything scheduled; resolves once it is written (and what was written before). */
+  /**
+   * Writes everything scheduled; resolves once it is written (and what was written before). What
+   * is scheduled or started while it waits (a message taken meanwhile) is waited for too, a few
+   * rounds at most: an app that flushes before its page goes keeps what it took until the end.
+   */
   async flush(): Promise<void> {
-    this.clock.clearTimeout(this.timer)
-    this.timer = null
-    const batch = this.pending
-    this.pending = new Map()
-    this.writing = this.writing.then(async () => {
-      for (const [key, produce] of batch) {
-        const value = produce()
-        try {
-          if (value) await this.storage.set(key, value)
-          else await this.storage.del(key)
-        } catch {
-          // Storage full or gone (private mode): the client keeps working without it.
-        }
+    for (let round = 0; round < FLUSH_ROUNDS; round++) {
+      this.clock.clearTimeout(this.timer)
+      this.timer = null
+      const batch = this.pending
+      this.pending = new Map()
+      if (batch.size) this.writing = this.writing.then(() => this.write(batch))
+      const writing = this.writing
+      await writing
+      if (this.writing === writing && this.pending.size === 0) return
+    }
+  }
+
+  private async write(batch: Map<string, () => Uint8Array | null>): Promise<void> {
+    for (const [key, produce] of batch) {
+      const value = produce()
+      try {
+        if (value) await this.storage.set(key, value)
+        else await this.storage.del(key)
+      } catch {
+        // Storage full or gone (private mode): the client keeps working without it.
       }
-    })
-    await this.writing
+    }
   }
 }
