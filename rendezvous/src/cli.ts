@@ -46,7 +46,9 @@ Options (each also read from the environment variable shown):
                            names: messages (1500/3000), presenceQueries (100/5000),
                            signaling (600/3000), session (20/5000), attributeWrites (100/5000),
                            attributeReads (400/5000), joins (50/3000), sameChannelJoins (2/5000),
-                           memberCounts (1/1000), channelRelay (12000/3000), invitations (30/5000)
+                           memberCounts (1/1000), channelRelay (12000/3000), invitations (30/5000),
+                           fanoutBytes (16777216/3000: bytes the node sends on a session's
+                           behalf: updates times members, member lists, attribute answers)
   --help                   show this text
 `
 

@@ -319,6 +319,10 @@ export class RendezvousNode implements NodeContext {
     return s.buckets[name].take(this.rt.clock.now()) ? null : new PlazaError(ErrorCode.TOO_OFTEN, `${name} too often`)
   }
 
+  chargeBytes(s: Session, bytes: number): PlazaError | null {
+    return s.buckets.fanoutBytes.take(this.rt.clock.now(), bytes) ? null : new PlazaError(ErrorCode.TOO_OFTEN, 'too many bytes sent on your behalf (fanoutBytes)')
+  }
+
   result(s: Session, reqId: number, err: PlazaError | null): void {
     if (err) this.metrics.errors.inc({ code: err.codeName })
     // reqId 0 asked for no answer: only an error is told, as an ERROR frame.

@@ -114,6 +114,8 @@ export class RelayService {
       return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_PERMITTED, `this user may not publish in ${f.channel}`))
     }
     const now = this.ctx.rt.clock.now()
+    const overBudget = this.ctx.chargeBytes(s, f.payload.length * Math.max(1, this.ctx.engine.channelCount(s.appId, f.channel) - 1))
+    if (overBudget) return this.ctx.result(s, f.reqId, overBudget)
     if (!s.buckets.messages.take(now)) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often'))
     const frame = encodeFrame({ type: FrameType.RELAY_FROM, from: s.uid, serverTs: now, payload: f.payload })
     this.ctx.engine.sendToChannel(s.appId, f.channel, frame, s.uid)
@@ -126,11 +128,13 @@ export class RelayService {
    * they go from the store. A message it holds for an earlier one is acknowledged later.
    */
   async onOfflineAck(s: Session, ids: number[]): Promise<void> {
-    let acked = 0
-    for (const id of ids) if (s.offlineInFlight.delete(id)) acked++
-    this.ctx.metrics.offlineDelivered.inc(acked)
+    // Only what was handed to this session counts (and costs a store write).
+    const acked = ids.filter((id) => s.offlineInFlight.delete(id))
+    this.ctx.metrics.offlineDelivered.inc(acked.length)
     const drops = s.offlineDrops
     s.offlineDrops = []
+    if (acked.length === 0 && drops.length === 0) return
+    ids = acked
     this.ctx.metrics.offlineDropped.inc(drops.reduce((n, d) => n + d.count, 0))
     // Deleted, in order, before anything is listed again: nothing acknowledged goes twice.
     s.offlineRemoving = s.offlineRemoving.then(() =>

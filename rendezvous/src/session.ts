@@ -14,6 +14,7 @@ export interface SessionLimits {
   memberCounts: RateLimit
   channelRelay: RateLimit
   invitations: RateLimit
+  fanoutBytes: RateLimit
 }
 
 const MAX_CONTACTS = 1024

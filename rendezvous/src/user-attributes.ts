@@ -44,7 +44,14 @@ export class UserAttributes {
         return s.sendNow(encodeFrame({ type: FrameType.ATTRIBUTES, reqId: f.reqId, attrs: entries(owner.userAttrs, f.keys) }))
       }
       case FrameType.USER_ATTRS_SUBSCRIBE: {
-        const fresh = f.uids.filter((u) => !s.attributeSubscriptions.has(u))
+        const uids = [...new Set(f.uids)]
+        const answers = uids.map((uid) => {
+          const owner = this.ctx.engine.lookup(s.appId, uid) as Session | undefined
+          return encodeFrame({ type: FrameType.USER_ATTRS_CHANGED, uid, attrs: owner ? entries(owner.userAttrs) : [] })
+        })
+        const refused = this.ctx.checkRate(s, 'presenceQueries') ?? this.ctx.chargeBytes(s, answers.reduce((n, a) => n + a.length, 0))
+        if (refused) return this.ctx.result(s, f.reqId, refused)
+        const fresh = uids.filter((u) => !s.attributeSubscriptions.has(u))
         if (s.attributeSubscriptions.size + fresh.length > MAX_ATTRIBUTE_SUBSCRIPTIONS) {
           return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.TOO_MANY_IDS, `at most ${MAX_ATTRIBUTE_SUBSCRIPTIONS} subscriptions`))
         }
@@ -52,10 +59,7 @@ export class UserAttributes {
         for (const u of fresh) s.attributeSubscriptions.add(u)
         this.ctx.result(s, f.reqId, null)
         // Current values at once, as presence subscriptions do.
-        for (const uid of f.uids) {
-          const owner = this.ctx.engine.lookup(s.appId, uid) as Session | undefined
-          s.send(encodeFrame({ type: FrameType.USER_ATTRS_CHANGED, uid, attrs: owner ? entries(owner.userAttrs) : [] }))
-        }
+        for (const a of answers) s.send(a)
         return
       }
       case FrameType.USER_ATTRS_UNSUBSCRIBE:

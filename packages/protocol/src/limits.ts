@@ -89,6 +89,11 @@ export const DEFAULT_RATE_LIMITS = {
    * n copies; the SDK enforces the logical 1500 messages per 3 s, the node bounds the copies.
    */
   channelRelay: { count: 12000, windowMs: 3000 },
+  /**
+   * Bytes the node sends on a session's behalf: an awareness or document update times the
+   * members it goes to, a broadcast likewise, member lists and attribute answers.
+   */
+  fanoutBytes: { count: 16 * 1024 * 1024, windowMs: 3000 },
 } as const satisfies Record<string, RateLimit>
 
 export type RateLimitName = keyof typeof DEFAULT_RATE_LIMITS

@@ -81,6 +81,9 @@ export class ChannelService {
       }
       case FrameType.GET_MEMBERS: {
         if (!s.channels.has(f.channel)) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'not a member'))
+        const listed = Math.min(MAX_MEMBERS_LISTED, this.ctx.engine.channelCount(s.appId, f.channel))
+        const overBudget = this.ctx.chargeBytes(s, 16 + listed * 64)
+        if (overBudget) return this.ctx.result(s, f.reqId, overBudget)
         return this.sendMembers(s, f.reqId, f.channel)
       }
       case FrameType.GET_MEMBER_COUNTS: {
@@ -180,6 +183,9 @@ export class ChannelService {
 
   private async onSync(s: Session, f: Extract<ChannelFrame, { type: FrameType.CHANNEL_SYNC_TO_NODE }>): Promise<void> {
     if (!s.channels.has(f.channel)) throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'not a member')
+    const others = Math.max(1, this.ctx.engine.channelCount(s.appId, f.channel) - 1)
+    const overBudget = this.ctx.chargeBytes(s, f.payload.length * others)
+    if (overBudget) throw overBudget
     if (!s.buckets.channelRelay.take(this.ctx.rt.clock.now())) throw new PlazaError(ErrorCode.TOO_OFTEN, 'channel sync too often')
     if (f.kind === SyncKind.AWARENESS) {
       // Only the member's own entries are kept and passed on: no one overwrites another's state.
