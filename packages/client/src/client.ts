@@ -211,9 +211,15 @@ export class PlazaClient extends Emitter<ClientEvents> {
     await this.session.login(uid, token)
   }
 
-  /** Writes what is due to storage now (call it before a page unloads). */
+  /**
+   * Writes what is due to storage now (call it before a page unloads). What becomes due while it
+   * writes (a message taken meanwhile) is written too, a few rounds at most.
+   */
   async flushStorage(): Promise<void> {
-    await Promise.all([this.writer.flush(), this.delivery.flushStorage()])
+    for (let round = 0; round < 4; round++) {
+      await Promise.all([this.writer.flush(), this.delivery.flushStorage()])
+      if (this.writer.idle && this.delivery.storageIdle) return
+    }
   }
 
   /** Logs out: others see OFFLINE at once; pending messages resolve NOT_LOGGED_IN. */

@@ -236,6 +236,10 @@ export class PeerDelivery {
     return this.writer.flush()
   }
 
+  get storageIdle(): boolean {
+    return this.writer.idle
+  }
+
   private outboxFor(uid: string, restoredStream?: string): PeerOutbox {
     const now = this.rt.clock.now()
     let entry = this.outboxes.get(uid)

@@ -43,6 +43,8 @@ export class DebouncedWriter {
   private timer: TimerHandle | null = null
   private timerDue = 0
   private writing: Promise<void> = Promise.resolve()
+  /** Batches chained and not written yet. */
+  private batches = 0
 
   constructor(
     private readonly storage: PlazaStorage,
@@ -71,11 +73,19 @@ export class DebouncedWriter {
       this.timer = null
       const batch = this.pending
       this.pending = new Map()
-      if (batch.size) this.writing = this.writing.then(() => this.write(batch))
+      if (batch.size) {
+        this.batches++
+        this.writing = this.writing.then(() => this.write(batch)).finally(() => this.batches--)
+      }
       const writing = this.writing
       await writing
       if (this.writing === writing && this.pending.size === 0) return
     }
+  }
+
+  /** Nothing scheduled and nothing being written. */
+  get idle(): boolean {
+    return this.pending.size === 0 && this.batches === 0
   }
 
   private async write(batch: Map<string, () => Uint8Array | null>): Promise<void> {
