@@ -104,7 +104,7 @@ export class Moderation {
 
   private until(seconds: number): number {
     if (!Number.isSafeInteger(seconds) || seconds < 0 || seconds > MAX_SECONDS) {
-      throw new PlazaError(ErrorCode.INVALID_ARGUMENT, `seconds: 0 (no end) to ${MAX_SECONDS}`)
+      throw new PlazaError(ErrorCode.INVALID_ARGUMENT, `seconds: a whole number from 0 (no end) to ${MAX_SECONDS} (a year)`)
     }
     return seconds === 0 ? 0 : this.now() + seconds * 1000
   }
@@ -124,7 +124,7 @@ export class Moderation {
   }
 
   /** Refuses the user's logins (and the address's, if given) for `seconds` (0: until lifted), and ends its session. */
-  async ban(appId: string, uid: string, seconds: number, address: boolean, source: ModerationSource): Promise<{ until: number; address: string }> {
+  async ban(appId: string, uid: string, seconds: number, address: boolean, source: ModerationSource): Promise<{ until: number; address: string; addressBanned: boolean }> {
     const until = this.until(seconds)
     const s = this.ctx.engine.lookup(appId, uid) as Session | undefined
     const addr = address ? (s?.socket?.remoteAddress ?? '') : ''
@@ -132,7 +132,8 @@ export class Moderation {
     if (addr) await this.store.set('ban-address', appId, addr, until)
     this.record('ban', source, { appId, uid, until, address: addr })
     if (s) s.kick(ErrorCode.BANNED, `banned ${untilText(until)}`)
-    return { until, address: addr }
+    // An address is known only while the user is connected: for one who is not, none is banned.
+    return { until, address: addr, addressBanned: addr !== '' }
   }
 
   async unban(appId: string, uid: string, address: string, source: ModerationSource): Promise<boolean> {
