@@ -57,6 +57,8 @@ export interface ClientDeps {
 
 /** Peer messages under way (sent, not settled) at most this many bytes in all; past it TOO_OFTEN. */
 const MAX_UNSETTLED_BYTES = 16 * 1024 * 1024
+/** flushStorage() rounds at most. */
+const FLUSH_ROUNDS = 4
 
 /**
  * A Plaza client: one user's session with the rendezvous, its direct links, and its messages.
@@ -213,10 +215,11 @@ export class PlazaClient extends Emitter<ClientEvents> {
 
   /**
    * Writes what is due to storage now (call it before a page unloads). What becomes due while it
-   * writes (a message taken meanwhile) is written too, a few rounds at most.
+   * writes (a message taken meanwhile, in either writer) is written too, a few rounds at most:
+   * writes may never stop coming.
    */
   async flushStorage(): Promise<void> {
-    for (let round = 0; round < 4; round++) {
+    for (let round = 0; round < FLUSH_ROUNDS; round++) {
       await Promise.all([this.writer.flush(), this.delivery.flushStorage()])
       if (this.writer.idle && this.delivery.storageIdle) return
     }

@@ -352,7 +352,7 @@ export class ChannelDocs {
         : empty
           ? this.store.remove(appId, channel).then(() => void ((r.stored = false), this.onWrite()))
           : this.store
-              .save(appId, channel, { state: Y.encodeStateAsUpdate(r.doc), epoch: r.epoch, lastActiveTs: r.lastActiveTs })
+              .save(appId, channel, { state: Y.encodeStateAsUpdate(r.doc), epoch: r.epoch, lastActiveTs: r.lastActiveTs }, !r.stored)
               .then(() => void ((r.stored = true), this.onWrite()))
     r.saving = write
       .then(() => this.arrived(appId, channel))

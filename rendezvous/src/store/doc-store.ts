@@ -42,9 +42,8 @@ export class DocStore {
     else this.counts.delete(appId)
   }
 
-  /** Deletes a channel's document (it holds no attributes any more). Durable before it resolves. */
+  /** Deletes a stored channel document (it holds no attributes any more). Durable before it resolves. */
   async remove(appId: string, channel: string): Promise<void> {
-    const had = (await this.db.get(keyOf(appId, channel))) !== undefined || (await this.db.get(oldKeyOf(appId, channel))) !== undefined
     await this.db.batch(
       [
         { type: 'del', key: keyOf(appId, channel) },
@@ -52,7 +51,7 @@ export class DocStore {
       ],
       DURABLE,
     )
-    if (had) this.bump(appId, -1)
+    this.bump(appId, -1)
   }
 
   async load(appId: string, channel: string): Promise<StoredDoc | null> {
@@ -67,9 +66,8 @@ export class DocStore {
     return { lastActiveTs: d.varuint(), epoch: 0, state: Uint8Array.from(d.bytes(MAX_STORED_STATE_BYTES)) }
   }
 
-  /** Durable (fsynced) before it resolves. */
-  async save(appId: string, channel: string, doc: StoredDoc): Promise<void> {
-    const isNew = (await this.db.get(keyOf(appId, channel))) === undefined && (await this.db.get(oldKeyOf(appId, channel))) === undefined
+  /** Durable (fsynced) before it resolves. `isNew`: the channel had no document stored (it counts in its app's now). */
+  async save(appId: string, channel: string, doc: StoredDoc, isNew = false): Promise<void> {
     const e = new Encoder(doc.state.length + 24)
     e.varuint(doc.lastActiveTs)
     e.varuint(doc.epoch)

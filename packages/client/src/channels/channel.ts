@@ -220,19 +220,12 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
 
   async leave(): Promise<void> {
     if (this.state === 'left') throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, `not in ${this.channelId}`)
-    this.awareness.setLocalState(null) // tells the others, before we stop listening
-    this.state = 'left'
-    this.doc.stop()
-    this.host.dropMember(this.channelId, null)
-    this.members.clear()
-    this.standing.clear()
-    // Others' states go too: a later join gets them afresh from the node.
-    this.forgetAwareness([...this.awareness.getStates().keys()].filter((id) => id !== this.awareness.clientID))
-    this.count = this.reported = 0
+    this.leaveLocally()
     this.leaveUnconfirmed = true
     try {
       await this.host.request((reqId) => ({ type: FrameType.LEAVE_CHANNEL, reqId, channel: this.channelId }))
-      if (this.state === 'left') this.leaveUnconfirmed = false
+      // Still left (not joined again while the answer was on its way).
+      if ((this.state as string) === 'left') this.leaveUnconfirmed = false
     } catch (err) {
       // Not connected: left here; the node hears it when the session resumes (or ends it with the session).
       if (!(err instanceof PlazaError) || (err.code !== ErrorCode.NOT_CONNECTED && err.code !== ErrorCode.CONNECTION_LOST && err.code !== ErrorCode.TIMEOUT)) {
@@ -461,15 +454,21 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   /** A moderator took this user out of the channel. */
   _onRemoved(): void {
     if (this.state === 'left') return
-    this.awareness.setLocalState(null)
+    this.leaveLocally()
+    this.emit('RemovedFromChannel')
+  }
+
+  /** Out of the channel on this side: our state withdrawn, copies dropped, members and their states forgotten. */
+  private leaveLocally(): void {
+    this.awareness.setLocalState(null) // tells the others, before we stop listening
     this.state = 'left'
     this.doc.stop()
     this.host.dropMember(this.channelId, null)
     this.members.clear()
     this.standing.clear()
+    // Others' states go too: a later join gets them afresh from the node.
     this.forgetAwareness([...this.awareness.getStates().keys()].filter((id) => id !== this.awareness.clientID))
     this.count = this.reported = 0
-    this.emit('RemovedFromChannel')
   }
 
   /** The client logged out or was aborted. */

@@ -31,9 +31,6 @@ export class MemoryStorage implements PlazaStorage {
   }
 }
 
-/** flush() waits for writes that start while it waits, this many rounds at most (writes may never stop coming). */
-const FLUSH_ROUNDS = 4
-
 /**
  * Writes a key at most once per `delayMs`, always the latest value; `flush()` writes now.
  * Saving on every change would hammer IndexedDB during a burst of messages.
@@ -62,25 +59,17 @@ export class DebouncedWriter {
     this.timer = this.clock.setTimeout(() => void this.flush(), soon ? 0 : this.delayMs)
   }
 
-  /**
-   * Writes everything scheduled; resolves once it is written (and what was written before). What
-   * is scheduled or started while it waits (a message taken meanwhile) is waited for too, a few
-   * rounds at most: an app that flushes before its page goes keeps what it took until the end.
-   */
+  /** Writes everything scheduled; resolves once it is written (and what was written before). */
   async flush(): Promise<void> {
-    for (let round = 0; round < FLUSH_ROUNDS; round++) {
-      this.clock.clearTimeout(this.timer)
-      this.timer = null
-      const batch = this.pending
-      this.pending = new Map()
-      if (batch.size) {
-        this.batches++
-        this.writing = this.writing.then(() => this.write(batch)).finally(() => this.batches--)
-      }
-      const writing = this.writing
-      await writing
-      if (this.writing === writing && this.pending.size === 0) return
+    this.clock.clearTimeout(this.timer)
+    this.timer = null
+    const batch = this.pending
+    this.pending = new Map()
+    if (batch.size) {
+      this.batches++
+      this.writing = this.writing.then(() => this.write(batch)).finally(() => this.batches--)
     }
+    await this.writing
   }
 
   /** Nothing scheduled and nothing being written. */
