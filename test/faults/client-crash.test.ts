@@ -31,7 +31,9 @@ describe('a client process killed mid-conversation', () => {
     const alice = await loggedIn(node, 'cc-alice', { messageTimeoutMs: 3000 })
     await alice.sendMessageToPeer({ text: 'hello' }, 'cc-victim')
     await linkOpen(alice, 'cc-victim')
-    const closed = waitForEvent(alice, 'PeerLinkStateChanged', (p, s) => p === 'cc-victim' && s === 'closed', 10_000)
+    // ICE notices the silence after ~2.5-5 s, and the link waits 3 s more in "disconnected"; a
+    // loaded machine adds to that (10 s was once too short in CI). The fallback, ICE "failed", is ~30 s.
+    const closed = waitForEvent(alice, 'PeerLinkStateChanged', (p, s) => p === 'cc-victim' && s === 'closed', 20_000)
     const sends: Promise<SendResult>[] = []
     for (let i = 0; i < 300; i++) {
       sends.push(alice.sendMessageToPeer({ text: `m${i}` }, 'cc-victim'))
