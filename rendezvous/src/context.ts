@@ -21,6 +21,8 @@ export interface NodeContext {
   result(s: Session, reqId: number, err: PlazaError | null): void
   /** TOO_OFTEN if the session's bucket is empty, else null (and a token is taken). */
   checkRate(s: Session, name: keyof SessionLimits): PlazaError | null
+  /** Runs work whose outcome no one waits for; a failure is logged. */
+  background(work: Promise<unknown>, what: string): void
   /** TOO_OFTEN if the session's byte budget (fanoutBytes) cannot pay for `bytes` the node sends for it. */
   chargeBytes(s: Session, bytes: number): PlazaError | null
 }

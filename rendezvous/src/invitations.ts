@@ -67,7 +67,7 @@ export class Invitations {
 
   constructor(private readonly ctx: NodeContext) {}
 
-  handle(s: Session, f: InviteFrame): void {
+  handle(s: Session, f: InviteFrame): Promise<void> | void {
     switch (f.type) {
       case FrameType.INVITE_SEND:
         return this.send(s, f)
@@ -91,11 +91,15 @@ export class Invitations {
         if (!inv || inv.callee !== s.uid || inv.state === 'waiting') {
           return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.UNKNOWN_INVITATION, 'the invitation is no longer under way'))
         }
-        const delivered = this.tell(inv, true, f.accept ? InvitationEventKind.ACCEPTED : InvitationEventKind.REFUSED, null, f.response)
-        // What the callee's answer came to, for a callee that lost the RESULT and asks (INVITE_SYNC).
-        if (delivered) inv.told.callee = { event: f.accept ? InvitationEventKind.ACCEPTED : InvitationEventKind.REFUSED, reason: null, response: '' }
+        const event = f.accept ? InvitationEventKind.ACCEPTED : InvitationEventKind.REFUSED
+        const told = this.tell(inv, true, event, null, f.response)
         this.finish(inv)
-        return this.ctx.result(s, f.reqId, delivered ? null : new PlazaError(ErrorCode.PEER_OFFLINE, 'the caller is gone'))
+        return told.then((delivered) => {
+          // What the callee's answer came to, for a callee that lost the RESULT and asks (INVITE_SYNC).
+          const outcome = this.outcomes.get(inv.key)
+          if (delivered && outcome) outcome.callee = { event, reason: null, response: '' }
+          this.ctx.result(s, f.reqId, delivered ? null : new PlazaError(ErrorCode.PEER_OFFLINE, 'the caller is gone'))
+        })
       }
       case FrameType.INVITE_SYNC: {
         const entries: InviteSyncEntry[] = []
@@ -113,7 +117,7 @@ export class Invitations {
     const inv = this.all.get(key)
     if (inv && (outgoing || inv.callee === uid)) {
       const received = outgoing && inv.state === 'received'
-      if (!outgoing && inv.state === 'delivered') this.deliver(inv) // the first copy may be what was lost
+      if (!outgoing && inv.state === 'delivered') void this.deliver(inv) // the first copy may be what was lost
       return { peer: peerOf(inv), id, outgoing, known: true, event: received ? InvitationEventKind.RECEIVED_BY_PEER : null, reason: null, response: '' }
     }
     const o = this.outcomes.get(key)
@@ -125,10 +129,10 @@ export class Invitations {
 
   /** A session resumed after frames for it were lost: invitations delivered to it go again. */
   redeliver(appId: string, uid: string): void {
-    for (const inv of this.byUser.get(userKey(appId, uid)) ?? []) if (inv.callee === uid && inv.state === 'delivered') this.deliver(inv)
+    for (const inv of this.byUser.get(userKey(appId, uid)) ?? []) if (inv.callee === uid && inv.state === 'delivered') void this.deliver(inv)
   }
 
-  private send(s: Session, f: Extract<InviteFrame, { type: FrameType.INVITE_SEND }>): void {
+  private send(s: Session, f: Extract<InviteFrame, { type: FrameType.INVITE_SEND }>): Promise<void> | void {
     const key = keyOf(s.appId, s.uid, f.id)
     const err =
       (f.callee === s.uid ? new PlazaError(ErrorCode.INVALID_USER_ID, 'cannot invite yourself') : null) ??
@@ -157,14 +161,16 @@ export class Invitations {
       set.add(inv)
     }
     this.ctx.result(s, f.reqId, null)
-    if (!this.deliver(inv)) {
-      this.arm(inv, this.ctx.config.invitationOfflineMs, () => this.fail(inv, InvitationFailureReason.PEER_OFFLINE, false))
-    }
+    return this.deliver(inv).then((delivered) => {
+      if (!delivered && this.all.get(key) === inv && inv.state === 'waiting') {
+        this.arm(inv, this.ctx.config.invitationOfflineMs, () => this.fail(inv, InvitationFailureReason.PEER_OFFLINE, false))
+      }
+    })
   }
 
   /** A user logged in: hand over invitations waiting for them. */
   onLogin(appId: string, uid: string): void {
-    for (const inv of this.byUser.get(userKey(appId, uid)) ?? []) if (inv.callee === uid && inv.state === 'waiting') this.deliver(inv)
+    for (const inv of this.byUser.get(userKey(appId, uid)) ?? []) if (inv.callee === uid && inv.state === 'waiting') void this.deliver(inv)
   }
 
   /** A session ended: the other side of each of its invitations hears PEER_OFFLINE. */
@@ -190,10 +196,23 @@ export class Invitations {
     this.byUser.clear()
   }
 
-  private deliver(inv: Invitation): boolean {
+  /** Hands the invitation to the callee's session; false when it has none. */
+  private async deliver(inv: Invitation): Promise<boolean> {
     const frame = encodeFrame({ type: FrameType.INVITE_RECEIVED, caller: inv.caller, id: inv.id, content: inv.content, channel: inv.channel })
-    if (!this.ctx.engine.deliver(inv.appId, inv.callee, frame)) return false
+    const before = inv.state
+    // Its acknowledgement may come back before the engine answers.
     inv.state = 'delivered'
+    let delivered = false
+    try {
+      delivered = await this.ctx.engine.deliver(inv.appId, inv.callee, frame)
+    } catch (err) {
+      this.ctx.log.error({ err }, 'invitation delivery failed')
+    }
+    if (this.all.get(inv.key) !== inv || inv.state !== 'delivered') return delivered
+    if (!delivered) {
+      inv.state = before
+      return false
+    }
     this.arm(inv, this.ctx.config.invitationNoResponseMs, () => this.fail(inv, InvitationFailureReason.PEER_NO_RESPONSE, false))
     return true
   }
@@ -205,7 +224,7 @@ export class Invitations {
   }
 
   /** Tells the caller (`toCaller`) or the callee; false when that user has no session. */
-  private tell(inv: Invitation, toCaller: boolean, event: InvitationEventKind, reason: InvitationFailureReason | null, response: string): boolean {
+  private tell(inv: Invitation, toCaller: boolean, event: InvitationEventKind, reason: InvitationFailureReason | null, response: string): Promise<boolean> {
     const frame = encodeFrame({
       type: FrameType.INVITE_EVENT,
       peer: toCaller ? inv.callee : inv.caller,
@@ -216,7 +235,10 @@ export class Invitations {
       response,
     })
     inv.told[toCaller ? 'caller' : 'callee'] = { event, reason, response }
-    return this.ctx.engine.deliver(inv.appId, toCaller ? inv.caller : inv.callee, frame)
+    return this.ctx.engine.deliver(inv.appId, toCaller ? inv.caller : inv.callee, frame).catch((err: unknown) => {
+      this.ctx.log.error({ err }, 'invitation event not delivered')
+      return false
+    })
   }
 
   private arm(inv: Invitation, ms: number, fn: () => void): void {

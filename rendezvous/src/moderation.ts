@@ -9,6 +9,7 @@ import {
   type ModerateFrame,
 } from '@plaza/protocol'
 import type { NodeContext } from './context.js'
+import type { MemberRecord } from './engine/engine.js'
 import type { Session } from './session.js'
 
 /** Who took a moderation action: the app's server (REST) or a moderating member. */
@@ -26,7 +27,7 @@ export interface MemberStanding {
 
 export interface ModerationHooks {
   /** Takes a session out of a channel as if it had left (others hear MemberLeft). */
-  leaveChannel(s: Session, channel: string): void
+  leaveChannel(s: Session, channel: string): Promise<void>
 }
 
 const untilText = (until: number) => (until === 0 ? 'until lifted' : `until ${new Date(until).toISOString()}`)
@@ -68,13 +69,14 @@ export class Moderation {
     return this.store.until('muted', appId, uid, this.now(), channel) !== null
   }
 
-  standing(s: Session, channel: string): MemberStanding {
-    const muted = this.isMuted(s.appId, channel, s.uid)
-    return { role: s.grants.role ?? '', muted, mayPublish: !muted && channelAllowed(s.grants.publish, channel) }
+  /** A member's standing, from what its token gave it when it joined and the mutes in force. */
+  standing(appId: string, channel: string, m: Pick<MemberRecord, 'uid' | 'role' | 'publishGrant'>): MemberStanding {
+    const muted = this.isMuted(appId, channel, m.uid)
+    return { role: m.role, muted, mayPublish: !muted && m.publishGrant }
   }
 
-  private stateFrame(s: Session, channel: string): Uint8Array {
-    return encodeFrame({ type: FrameType.MEMBER_STATE, channel, uid: s.uid, ...this.standing(s, channel) })
+  private stateFrame(appId: string, channel: string, m: Pick<MemberRecord, 'uid' | 'role' | 'publishGrant'>): Uint8Array {
+    return encodeFrame({ type: FrameType.MEMBER_STATE, channel, uid: m.uid, ...this.standing(appId, channel, m) })
   }
 
   /**
@@ -82,24 +84,23 @@ export class Moderation {
    * one; the others hear its standing if it is not the default. (Up to 512 members: above it
    * channel messages go through the node, which enforces mutes itself.)
    */
-  onJoin(s: Session, channel: string, announce = true): void {
-    const members = this.ctx.engine.channelMembers(s.appId, channel)
+  async onJoin(s: Session, channel: string, announce = true): Promise<void> {
+    const members = await this.ctx.engine.channelMembers(s.appId, channel)
     if (members.length > MAX_MEMBERS_LISTED) return
-    const own = this.standing(s, channel)
-    s.sendNow(this.stateFrame(s, channel))
-    for (const uid of members) {
-      if (uid === s.uid) continue
-      const other = this.ctx.engine.lookup(s.appId, uid) as Session | undefined
-      if (!other) continue
-      const st = this.standing(other, channel)
-      if (st.role || !st.mayPublish) s.sendNow(this.stateFrame(other, channel))
+    const self = { uid: s.uid, role: s.grants.role ?? '', publishGrant: channelAllowed(s.grants.publish, channel) }
+    const own = this.standing(s.appId, channel, self)
+    s.sendNow(this.stateFrame(s.appId, channel, self))
+    for (const m of members) {
+      if (m.uid === s.uid) continue
+      const st = this.standing(s.appId, channel, m)
+      if (st.role || !st.mayPublish) s.sendNow(this.stateFrame(s.appId, channel, m))
     }
-    if (announce && (own.role || !own.mayPublish)) this.ctx.engine.sendToChannel(s.appId, channel, this.stateFrame(s, channel), s.uid)
+    if (announce && (own.role || !own.mayPublish)) await this.ctx.engine.sendToChannel(s.appId, channel, this.stateFrame(s.appId, channel, self), s.uid)
   }
 
-  private announce(appId: string, channel: string, uid: string): void {
-    const s = this.ctx.engine.lookup(appId, uid) as Session | undefined
-    if (s && this.ctx.engine.isMember(appId, channel, uid)) this.ctx.engine.sendToChannel(appId, channel, this.stateFrame(s, channel))
+  private async announce(appId: string, channel: string, uid: string): Promise<void> {
+    const m = await this.ctx.engine.member(appId, channel, uid)
+    if (m) await this.ctx.engine.sendToChannel(appId, channel, this.stateFrame(appId, channel, m))
   }
 
   private until(seconds: number): number {
@@ -114,24 +115,20 @@ export class Moderation {
     this.ctx.log.info({ action, source, ...fields }, 'moderation')
   }
 
-  /** Ends the user's session (ABORTED / BANNED_BY_SERVER); false if it had none on this node. */
-  kick(appId: string, uid: string, source: ModerationSource, reason = 'kicked'): boolean {
-    const s = this.ctx.engine.lookup(appId, uid) as Session | undefined
+  /** Ends the user's session (ABORTED / BANNED_BY_SERVER); false if it had none. */
+  kick(appId: string, uid: string, source: ModerationSource, reason = 'kicked'): Promise<boolean> {
     this.record('kick', source, { appId, uid })
-    if (!s) return false
-    s.kick(ErrorCode.BANNED, reason)
-    return true
+    return this.ctx.engine.command(appId, uid, { kind: 'end', code: ErrorCode.BANNED, message: reason })
   }
 
   /** Refuses the user's logins (and the address's, if given) for `seconds` (0: until lifted), and ends its session. */
   async ban(appId: string, uid: string, seconds: number, address: boolean, source: ModerationSource): Promise<{ until: number; address: string; addressBanned: boolean }> {
     const until = this.until(seconds)
-    const s = this.ctx.engine.lookup(appId, uid) as Session | undefined
-    const addr = address ? (s?.socket?.remoteAddress ?? '') : ''
+    const addr = address ? ((await this.ctx.engine.session(appId, uid))?.address ?? '') : ''
     await this.store.set('ban', appId, uid, until)
     if (addr) await this.store.set('ban-address', appId, addr, until)
     this.record('ban', source, { appId, uid, until, address: addr })
-    if (s) s.kick(ErrorCode.BANNED, `banned ${untilText(until)}`)
+    await this.ctx.engine.command(appId, uid, { kind: 'end', code: ErrorCode.BANNED, message: `banned ${untilText(until)}` })
     // An address is known only while the user is connected: for one who is not, none is banned.
     return { until, address: addr, addressBanned: addr !== '' }
   }
@@ -147,29 +144,35 @@ export class Moderation {
   async remove(appId: string, channel: string, uid: string, seconds: number, source: ModerationSource): Promise<{ until: number; wasMember: boolean }> {
     const until = this.until(seconds)
     await this.store.set('removed', appId, uid, until, channel)
-    const s = this.ctx.engine.lookup(appId, uid) as Session | undefined
-    const wasMember = !!s && s.channels.has(channel)
-    if (s && wasMember) {
-      this.hooks.leaveChannel(s, channel)
-      // Told as a leave of its own: the client ends its side of the channel.
-      s.send(encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid, joined: false, count: this.ctx.engine.channelCount(appId, channel) }))
-    }
+    const wasMember = (await this.ctx.engine.member(appId, channel, uid)) !== null
+    if (wasMember) await this.ctx.engine.command(appId, uid, { kind: 'leave', channel })
     this.record('remove', source, { appId, channel, uid, until, wasMember })
     return { until, wasMember }
+  }
+
+  /** A removal reached the node that holds the member's session: it leaves the channel. */
+  removedHere(s: Session, channel: string): void {
+    if (!s.channels.has(channel)) return
+    const leave = this.hooks.leaveChannel(s, channel).then(async () => {
+      // Told as a leave of its own: the client ends its side of the channel.
+      const count = await this.ctx.engine.channelCount(s.appId, channel)
+      s.send(encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid: s.uid, joined: false, count }))
+    })
+    this.ctx.background(leave, 'removal')
   }
 
   async mute(appId: string, channel: string, uid: string, seconds: number, source: ModerationSource): Promise<{ until: number }> {
     const until = this.until(seconds)
     await this.store.set('muted', appId, uid, until, channel)
     this.record('mute', source, { appId, channel, uid, until })
-    this.announce(appId, channel, uid)
+    await this.announce(appId, channel, uid)
     return { until }
   }
 
   async unmute(appId: string, channel: string, uid: string, source: ModerationSource): Promise<boolean> {
     const lifted = await this.store.lift('muted', appId, uid, channel)
     this.record('unmute', source, { appId, channel, uid })
-    this.announce(appId, channel, uid)
+    await this.announce(appId, channel, uid)
     return lifted
   }
 

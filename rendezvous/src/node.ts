@@ -12,7 +12,7 @@ import {
   type TimerHandle,
 } from '@plaza/protocol'
 import { defaultConfig, type NodeConfig } from './config.js'
-import type { Engine } from './engine/engine.js'
+import type { Engine, SessionCommand } from './engine/engine.js'
 import { LocalEngine } from './engine/local-engine.js'
 import { openDatabase } from './store/database.js'
 import type { Session, SessionLimits } from './session.js'
@@ -31,6 +31,8 @@ import { Moderation } from './moderation.js'
 
 /** Malformed frames tolerated per connection (per minute) before it is closed. */
 const MAX_BAD_FRAMES = 50
+/** Frames read from a connection and waiting for the one before them (engine calls under way). */
+const MAX_BACKLOG_FRAMES = 4096
 
 const encode = (f: ServerFrame) => encodeFrame(f)
 
@@ -89,10 +91,7 @@ export class RendezvousNode implements NodeContext {
     this.userAttributes = new UserAttributes(this)
     this.invitations = new Invitations(this)
     this.rest = new RestApi(this)
-    this.relay = new RelayService(this, {
-      onNodeStreamAck: (payload) => this.rest.onAck(payload),
-      localSession: (appId, uid) => this.userSession(appId, uid),
-    })
+    this.relay = new RelayService(this, { onNodeStreamAck: (payload) => this.rest.onAck(payload) })
     this.sessions = new SessionService(this, {
       deliverOffline: (s) => this.relay.deliverOffline(s),
       onEnded: (s) => {
@@ -116,7 +115,10 @@ export class RendezvousNode implements NodeContext {
 
   /** Opens the store and starts the timers (no listening: `accept` connections yourself). */
   async start(): Promise<void> {
-    await this.engine.open()
+    await this.engine.open({
+      frame: (sessionId, frame) => this.sessions.get(sessionId)?.send(frame),
+      command: (sessionId, cmd) => this.onCommand(sessionId, cmd),
+    })
     this.sweepTimer = this.rt.clock.setInterval(() => this.sessions.sweep(), 500)
     this.storeSweepTimer = this.rt.clock.setInterval(() => void this.sweepStore(), 3600_000, true)
   }
@@ -125,9 +127,17 @@ export class RendezvousNode implements NodeContext {
     return { ...this.engine.stats(), connections: this.connections.size, localSessions: this.sessions.size, documents: this.channels.docs.size }
   }
 
-  /** The live session of a user on this node, if any. */
-  userSession(appId: string, uid: string): Session | undefined {
-    return this.engine.lookup(appId, uid) as Session | undefined
+  /** What the engine asks of one of this node's sessions. */
+  private onCommand(sessionId: string, cmd: SessionCommand): void {
+    const s = this.sessions.get(sessionId)
+    if (!s) return
+    if (cmd.kind === 'end') s.kick(cmd.code, cmd.message)
+    else if (cmd.kind === 'leave') this.moderation.removedHere(s, cmd.channel)
+    else void this.relay.deliverOffline(s)
+  }
+
+  background(work: Promise<unknown>, what: string): void {
+    work.catch((err: unknown) => this.log.error({ err, what }, 'background work failed'))
   }
 
   /** Stops accepting, tells every client to come back later, flushes the store. */
@@ -150,7 +160,7 @@ export class RendezvousNode implements NodeContext {
   /** A new client connection: the node's logic takes it from here. */
   accept(conn: Connection): ConnectionHandler {
     const clock = this.rt.clock
-    const c: ClientConn = { conn, session: null, loggingIn: false, badFrames: 0, badWindowStart: clock.now(), loginTimer: null }
+    const c: ClientConn = { conn, session: null, loggingIn: false, badFrames: 0, badWindowStart: clock.now(), loginTimer: null, backlog: [], busy: false }
     this.connections.add(c)
     c.loginTimer = clock.setTimeout(() => {
       if (!c.session) conn.close(CloseCode.LOGIN_TIMEOUT, 'no login')
@@ -165,12 +175,9 @@ export class RendezvousNode implements NodeContext {
         } catch (err) {
           return this.refuse(c, err)
         }
-        try {
-          this.onFrame(c, frame)
-        } catch (err) {
-          this.log.error({ err, frame: FrameType[frame.type] }, 'frame handler failed')
-          this.refuse(c, new PlazaError(ErrorCode.INTERNAL, 'internal error'))
-        }
+        if (c.backlog.length >= MAX_BACKLOG_FRAMES) return void conn.close(CloseCode.TOO_MANY_ERRORS, 'too many frames waiting')
+        c.backlog.push(frame)
+        this.process(c)
       },
       onClose: () => {
         this.connections.delete(c)
@@ -179,6 +186,34 @@ export class RendezvousNode implements NodeContext {
         // Detach: the session stays (presence unchanged) until it resumes or the sweep ends it.
         if (s && s.socket === conn) s.socket = null
       },
+    }
+  }
+
+  /**
+   * Handles a connection's frames one after the other: a frame whose handler waits for the
+   * engine holds back the frames after it, so that each session's requests take effect in the
+   * order they were sent.
+   */
+  private process(c: ClientConn): void {
+    while (!c.busy && c.backlog.length) {
+      const frame = c.backlog.shift()!
+      const failed = (err: unknown) => {
+        if (!(err instanceof PlazaError)) this.log.error({ err, frame: FrameType[frame.type] }, 'frame handler failed')
+        if (c.conn.open) this.refuse(c, err instanceof PlazaError ? err : new PlazaError(ErrorCode.INTERNAL, 'internal error'))
+      }
+      let work: Promise<void> | void
+      try {
+        work = this.onFrame(c, frame)
+      } catch (err) {
+        failed(err)
+        continue
+      }
+      if (!work) continue
+      c.busy = true
+      work.catch(failed).finally(() => {
+        c.busy = false
+        this.process(c)
+      })
     }
   }
 
@@ -197,7 +232,7 @@ export class RendezvousNode implements NodeContext {
     if (c.badFrames > MAX_BAD_FRAMES) c.conn.close(CloseCode.TOO_MANY_ERRORS, 'too many bad frames')
   }
 
-  private onFrame(c: ClientConn, f: ClientFrame): void {
+  private onFrame(c: ClientConn, f: ClientFrame): Promise<void> | void {
     if (f.type === FrameType.LOGIN) {
       if (c.session || c.loggingIn) return this.refuse(c, new PlazaError(ErrorCode.ALREADY_LOGGED_IN, 'already logged in'))
       this.sessions.login(c, f).catch((err) => {
@@ -223,11 +258,11 @@ export class RendezvousNode implements NodeContext {
       case FrameType.QUERY_PRESENCE: {
         const err = this.checkList(f.uids, this.config.presenceQueryIds) ?? this.checkRate(s, 'presenceQueries')
         if (err) return this.result(s, f.reqId, err)
-        // A query answers ONLINE or OFFLINE (SPEC): an unreachable session still exists.
-        const states = this.engine
-          .presenceOf(s.appId, f.uids)
-          .map((st, i) => ({ uid: f.uids[i], state: st === PeerOnlineState.OFFLINE ? st : PeerOnlineState.ONLINE }))
-        return s.sendNow(encode({ type: FrameType.PRESENCE_STATES, reqId: f.reqId, states }))
+        return this.engine.presenceOf(s.appId, f.uids).then((found) => {
+          // A query answers ONLINE or OFFLINE (SPEC): an unreachable session still exists.
+          const states = found.map((st, i) => ({ uid: f.uids[i], state: st === PeerOnlineState.OFFLINE ? st : PeerOnlineState.ONLINE }))
+          s.sendNow(encode({ type: FrameType.PRESENCE_STATES, reqId: f.reqId, states }))
+        })
       }
       case FrameType.SUBSCRIBE_PRESENCE: {
         const fresh = [...new Set(f.uids)]
@@ -239,37 +274,30 @@ export class RendezvousNode implements NodeContext {
             ? new PlazaError(ErrorCode.TOO_MANY_IDS, `at most ${this.config.presenceSubscribeIds} subscriptions`)
             : null)
         if (err) return this.result(s, f.reqId, err)
-        this.engine.subscribe(s, 'presence', fresh)
         for (const u of fresh) s.subscriptions.add(u)
-        const states = this.engine.presenceOf(s.appId, fresh).map((state, i) => ({ uid: fresh[i], state }))
-        return s.sendNow(encode({ type: FrameType.PRESENCE_STATES, reqId: f.reqId, states }))
+        return this.engine.subscribe(s.appId, s.id, 'presence', fresh).then(async () => {
+          const states = (await this.engine.presenceOf(s.appId, fresh)).map((state, i) => ({ uid: fresh[i], state }))
+          s.sendNow(encode({ type: FrameType.PRESENCE_STATES, reqId: f.reqId, states }))
+        })
       }
       case FrameType.UNSUBSCRIBE_PRESENCE: {
         const err = this.checkList(f.uids, this.config.presenceSubscribeIds)
         if (err) return this.result(s, f.reqId, err)
-        this.engine.unsubscribe(s, 'presence', f.uids)
         for (const u of f.uids) s.subscriptions.delete(u)
-        return this.result(s, f.reqId, null)
+        return this.engine.unsubscribe(s.appId, s.id, 'presence', f.uids).then(() => this.result(s, f.reqId, null))
       }
       case FrameType.SIGNAL_TO: {
         if (!s.buckets.signaling.take(this.rt.clock.now())) {
           return s.sendNow(encode({ type: FrameType.ERROR, code: ErrorCode.TOO_OFTEN, message: 'signaling too often' }))
         }
-        if (f.to !== s.uid && this.userSession(s.appId, f.to) && !this.linkAllowed(s, f.to)) {
-          this.metrics.signalingRefused.inc()
-          return s.sendNow(encode({ type: FrameType.SIGNAL_FAILED, to: f.to, code: ErrorCode.NOT_PERMITTED }))
-        }
-        this.metrics.signaling.inc()
-        const delivered = f.to !== s.uid && this.engine.deliver(s.appId, f.to, encode({ type: FrameType.SIGNAL_FROM, from: s.uid, data: f.data }))
-        if (!delivered) s.sendNow(encode({ type: FrameType.SIGNAL_FAILED, to: f.to, code: ErrorCode.PEER_OFFLINE }))
-        return
+        return this.signal(s, f.to, f.data)
       }
       case FrameType.RELAY_TO:
         return this.relay.onRelay(s, f)
       case FrameType.CHANNEL_BROADCAST:
         return this.relay.onBroadcast(s, f)
       case FrameType.OFFLINE_ACK:
-        return void this.relay.onOfflineAck(s, f.ids)
+        return this.relay.onOfflineAck(s, f.ids)
       case FrameType.JOIN_CHANNEL:
       case FrameType.LEAVE_CHANNEL:
       case FrameType.GET_MEMBERS:
@@ -292,7 +320,7 @@ export class RendezvousNode implements NodeContext {
       case FrameType.MODERATE: {
         const err = this.checkRate(s, 'session')
         if (err) return this.result(s, f.reqId, err)
-        return void this.moderation.onModerate(s, f).then(
+        return this.moderation.onModerate(s, f).then(
           () => this.result(s, f.reqId, null),
           (e: unknown) => this.result(s, f.reqId, e instanceof PlazaError ? e : new PlazaError(ErrorCode.INTERNAL, 'moderation failed')),
         )
@@ -300,13 +328,26 @@ export class RendezvousNode implements NodeContext {
     }
   }
 
+  /** Passes a WebRTC signal on, if the link policy allows it; SIGNAL_FAILED otherwise. */
+  private async signal(s: Session, to: string, data: string): Promise<void> {
+    const failed = (code: ErrorCode) => s.sendNow(encode({ type: FrameType.SIGNAL_FAILED, to, code }))
+    if (to === s.uid) return failed(ErrorCode.PEER_OFFLINE)
+    if (!(await this.linkAllowed(s, to))) {
+      if (!(await this.engine.session(s.appId, to))) return failed(ErrorCode.PEER_OFFLINE)
+      this.metrics.signalingRefused.inc()
+      return failed(ErrorCode.NOT_PERMITTED)
+    }
+    this.metrics.signaling.inc()
+    if (!(await this.engine.deliver(s.appId, to, encode({ type: FrameType.SIGNAL_FROM, from: s.uid, data })))) failed(ErrorCode.PEER_OFFLINE)
+  }
+
   /** Whether the app's direct-link policy lets `s` signal `to` (see LinkPolicy). */
-  private linkAllowed(s: Session, to: string): boolean {
+  private async linkAllowed(s: Session, to: string): Promise<boolean> {
     const policy = this.config.linkPolicies[s.appId] ?? this.config.linkPolicy
     if (policy === 'always') return true
     if (policy === 'relay-only') return false
-    for (const channel of s.channels) if (this.engine.isMember(s.appId, channel, to)) return true
-    return s.sentTo.has(to) && (this.userSession(s.appId, to)?.sentTo.has(s.uid) ?? false)
+    for (const channel of s.channels) if (await this.engine.member(s.appId, channel, to)) return true
+    return this.engine.areContacts(s.appId, s.uid, to)
   }
 
   private checkList(uids: string[], max: number): PlazaError | null {
@@ -337,7 +378,7 @@ export class RendezvousNode implements NodeContext {
     try {
       const n = await this.engine.offline.sweepExpired()
       if (n) this.log.info({ n }, 'expired offline messages removed')
-      const docs = await this.engine.docs.sweep(this.rt.clock.now() - this.config.channelRetentionMs, (appId, channel) => this.engine.channelCount(appId, channel) > 0)
+      const docs = await this.engine.docs.sweep(this.rt.clock.now() - this.config.channelRetentionMs, async (appId, channel) => (await this.engine.channelCount(appId, channel)) > 0)
       if (docs) this.log.info({ docs }, 'channel documents past retention removed')
     } catch (err) {
       this.log.error({ err }, 'offline sweep failed')

@@ -21,8 +21,6 @@ const OFFLINE_CHUNK = 50
 export interface RelayHooks {
   /** True when the ACK was for a node-sent stream (it ends here). */
   onNodeStreamAck(payload: Uint8Array): boolean
-  /** The live session of a user on this node, if any. */
-  localSession(appId: string, uid: string): Session | undefined
 }
 
 /**
@@ -36,7 +34,7 @@ export class RelayService {
     private readonly hooks: RelayHooks,
   ) {}
 
-  onRelay(s: Session, f: RelayToFrame): void {
+  async onRelay(s: Session, f: RelayToFrame): Promise<void> {
     const now = this.ctx.rt.clock.now()
     const kind = f.payload[0]
     const isMessage = kind === PeerFrameType.MESSAGE
@@ -59,37 +57,38 @@ export class RelayService {
       // A channel message goes only between members of that channel. Its copies share one
       // message's worth of budget (1/(members − 1) each), so the node never refuses what the
       // SDK's own limit allows; twice that leaves room for retransmissions.
-      if (!s.channels.has(channel) || !this.ctx.engine.isMember(s.appId, channel, f.to)) {
+      if (!s.channels.has(channel) || !(await this.ctx.engine.member(s.appId, channel, f.to))) {
         return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'sender and receiver must both be members'))
       }
       if (!channelAllowed(s.grants.publish, channel) || this.ctx.moderation.isMuted(s.appId, channel, s.uid)) {
         return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_PERMITTED, `this user may not publish in ${channel}`))
       }
-      const others = Math.max(1, this.ctx.engine.channelCount(s.appId, channel) - 1)
+      const others = Math.max(1, (await this.ctx.engine.channelCount(s.appId, channel)) - 1)
       if (!s.buckets.channelRelay.take(now, 1 / others)) {
         return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'channel messages too often'))
       }
     } else if (!(isMessage ? s.buckets.messages : s.buckets.channelRelay).take(now)) {
       return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often'))
     }
-    if (isMessage && !channel) s.noteSentTo(f.to)
+    if (isMessage && !channel) this.ctx.background(this.ctx.engine.noteSent(s.appId, s.uid, f.to), 'contacts')
     // Acknowledgements of messages the node sent for an app's server (REST) end here.
     if (!isMessage && this.hooks.onNodeStreamAck(f.payload)) return
     const frame = encodeFrame({ type: FrameType.RELAY_FROM, from: s.uid, serverTs: now, payload: f.payload })
-    if (this.ctx.engine.deliver(s.appId, f.to, frame)) {
+    if (await this.ctx.engine.deliver(s.appId, f.to, frame)) {
       this.ctx.metrics.relayed.inc({ kind: channel ? 'channel' : isMessage ? 'peer' : 'ack' })
       return reply(RelayStatus.RELAYED)
     }
     if (!f.offline || !header || channel) return reply(RelayStatus.PEER_OFFLINE)
     // Copy: the payload is a view into the socket's receive buffer.
     const payload = Uint8Array.prototype.slice.call(f.payload)
-    this.ctx.engine.offline
+    // Not waited for: the next frame need not wait for the disk (the store keeps the order).
+    void this.ctx.engine.offline
       .put({ appId: s.appId, uid: f.to, from: s.uid, serverTs: now, stream: header.stream, seq: header.seq, payload })
       .then(
         () => {
           this.ctx.metrics.offlineStored.inc()
-          const receiver = this.hooks.localSession(s.appId, f.to)
-          if (receiver) void this.deliverOffline(receiver)
+          // The receiver may have logged in meanwhile: it gets the message now.
+          this.ctx.background(this.ctx.engine.command(s.appId, f.to, { kind: 'offline' }), 'offline nudge')
           reply(RelayStatus.STORED)
         },
         (err) => {
@@ -104,7 +103,7 @@ export class RelayService {
   }
 
   /** A channel message for every other member (channels above 512 members): one frame each, never stored. */
-  onBroadcast(s: Session, f: ChannelBroadcastFrame): void {
+  async onBroadcast(s: Session, f: ChannelBroadcastFrame): Promise<void> {
     const header = peekMessageHeader(f.payload)
     if (!header || header.channel !== f.channel || !header.stream.startsWith(BROADCAST_STREAM_PREFIX)) {
       return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.MALFORMED_FRAME, 'a channel message on a broadcast stream'))
@@ -114,12 +113,13 @@ export class RelayService {
       return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_PERMITTED, `this user may not publish in ${f.channel}`))
     }
     const now = this.ctx.rt.clock.now()
-    const overBudget = this.ctx.chargeBytes(s, f.payload.length * Math.max(1, this.ctx.engine.channelCount(s.appId, f.channel) - 1))
+    const others = Math.max(0, (await this.ctx.engine.channelCount(s.appId, f.channel)) - 1)
+    const overBudget = this.ctx.chargeBytes(s, f.payload.length * Math.max(1, others))
     if (overBudget) return this.ctx.result(s, f.reqId, overBudget)
     if (!s.buckets.messages.take(now)) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often'))
     const frame = encodeFrame({ type: FrameType.RELAY_FROM, from: s.uid, serverTs: now, payload: f.payload })
-    this.ctx.engine.sendToChannel(s.appId, f.channel, frame, s.uid)
-    this.ctx.metrics.relayed.inc({ kind: 'channel' }, Math.max(0, this.ctx.engine.channelCount(s.appId, f.channel) - 1))
+    await this.ctx.engine.sendToChannel(s.appId, f.channel, frame, s.uid)
+    this.ctx.metrics.relayed.inc({ kind: 'channel' }, others)
     this.ctx.result(s, f.reqId, null)
   }
 
@@ -127,7 +127,7 @@ export class RelayService {
    * The client is past these stored messages (and has seen the drop notices sent with them):
    * they go from the store. A message it holds for an earlier one is acknowledged later.
    */
-  async onOfflineAck(s: Session, ids: number[]): Promise<void> {
+  onOfflineAck(s: Session, ids: number[]): void {
     // Only what was handed to this session counts (and costs a store write).
     const acked = ids.filter((id) => s.offlineInFlight.delete(id))
     this.ctx.metrics.offlineDelivered.inc(acked.length)

@@ -106,7 +106,7 @@ const OPS: Record<string, AttributeOp> = {
 
 export class RestApi {
   /** Acknowledgements awaited for messages the node sent on an app's behalf. */
-  private readonly awaiting = new Map<string, (state: PeerMessageState) => void>()
+  private readonly awaiting = new Map<string, (state: PeerMessageState | null) => void>()
   private readonly buckets = new Map<string, RateBucket>()
 
   constructor(private readonly node: RendezvousNode) {}
@@ -180,7 +180,7 @@ export class RestApi {
       assertUserId(uid)
       if (userAction[2] === 'kick') {
         allow('POST')
-        return { kicked: this.node.moderation.kick(appId, uid, 'rest') }
+        return { kicked: await this.node.moderation.kick(appId, uid, 'rest') }
       }
       if (method === 'DELETE') {
         const address = url.searchParams.get('address') ?? ''
@@ -215,22 +215,23 @@ export class RestApi {
       allow('GET')
       const uids = idList(url.searchParams.get('uids'), 'uids', 256)
       for (const u of uids) assertUserId(u)
-      const states = this.node.engine.presenceOf(appId, uids)
+      const states = await this.node.engine.presenceOf(appId, uids)
       return { statuses: Object.fromEntries(uids.map((u, i) => [u, states[i] === PeerOnlineState.OFFLINE ? 'OFFLINE' : 'ONLINE'])) }
     }
     if (path === '/v1/channels/member-counts') {
       allow('GET')
       const channels = idList(url.searchParams.get('channels'), 'channels', MAX_MEMBER_COUNT_CHANNELS)
       for (const c of channels) assertChannelId(c)
-      return { counts: Object.fromEntries(channels.map((c) => [c, this.node.engine.channelCount(appId, c)])) }
+      const counts = await Promise.all(channels.map((c) => this.node.engine.channelCount(appId, c)))
+      return { counts: Object.fromEntries(channels.map((c, i) => [c, counts[i]])) }
     }
     if (channelPath) {
       const channel = decodeURIComponent(channelPath[1])
       assertChannelId(channel)
       if (channelPath[2] === 'members') {
         allow('GET')
-        const all = this.node.engine.channelMembers(appId, channel)
-        return { count: all.length, members: all.slice(0, MAX_MEMBERS_LISTED) }
+        const all = await this.node.engine.channelMembers(appId, channel)
+        return { count: all.length, members: all.slice(0, MAX_MEMBERS_LISTED).map((m) => m.uid) }
       }
       if (method === 'GET') {
         const entries = await this.node.channels.docs.read(appId, channel, [])
@@ -243,9 +244,9 @@ export class RestApi {
       allow('GET')
       const uid = decodeURIComponent(userPath[1])
       assertUserId(uid)
-      const session = this.node.userSession(appId, uid)
-      if (!session) throw new HttpError(404, ErrorCode.PEER_OFFLINE, 'user is not logged in')
-      return { attributes: Object.fromEntries([...session.userAttrs].map(([k, a]) => [k, a.value])) }
+      const attrs = await this.node.engine.userAttributes(appId, uid)
+      if (!attrs) throw new HttpError(404, ErrorCode.PEER_OFFLINE, 'user is not logged in')
+      return { attributes: Object.fromEntries(attrs.map((a) => [a.key, a.value])) }
     }
     throw new HttpError(404, ErrorCode.INVALID_ARGUMENT, `no such endpoint: ${method} ${path}`)
   }
@@ -277,19 +278,27 @@ export class RestApi {
     assertUserId(to)
     const { stream, bytes } = this.encodeMessage('', this.body(b))
     const serverTs = this.node.rt.clock.now()
-    if (this.node.engine.deliver(appId, to, encodeFrame({ type: FrameType.RELAY_FROM, from, serverTs, payload: bytes }))) {
+    // The acknowledgement is awaited before the message goes: it may come back before `deliver` answers.
+    let done: (s: PeerMessageState | null) => void = () => undefined
+    const acknowledged = new Promise<PeerMessageState | null>((resolve) => {
+      const clock = this.node.rt.clock
+      const timer = clock.setTimeout(() => done(PeerMessageState.SENT_TIMEOUT), 10_000)
+      done = (s) => {
+        clock.clearTimeout(timer)
+        this.awaiting.delete(stream)
+        resolve(s)
+      }
+      this.awaiting.set(stream, done)
+    })
+    let delivered = false
+    try {
+      delivered = await this.node.engine.deliver(appId, to, encodeFrame({ type: FrameType.RELAY_FROM, from, serverTs, payload: bytes }))
+    } finally {
+      if (!delivered) done(null)
+    }
+    if (delivered) {
       this.node.metrics.relayed.inc({ kind: 'peer' })
-      const state = await new Promise<PeerMessageState>((resolve) => {
-        const clock = this.node.rt.clock
-        const timer = clock.setTimeout(() => done(PeerMessageState.SENT_TIMEOUT), 10_000)
-        const done = (s: PeerMessageState) => {
-          clock.clearTimeout(timer)
-          this.awaiting.delete(stream)
-          resolve(s)
-        }
-        this.awaiting.set(stream, done)
-      })
-      return { state, serverReceivedTs: serverTs }
+      return { state: (await acknowledged)!, serverReceivedTs: serverTs }
     }
     if (b.enableOfflineMessaging !== true) return { state: PeerMessageState.PEER_UNREACHABLE, serverReceivedTs: serverTs }
     try {
@@ -304,15 +313,16 @@ export class RestApi {
   }
 
   /** One copy to each member, through the node; returns how many members it went to. */
-  private channelMessage(appId: string, b: Record<string, unknown>): unknown {
+  private async channelMessage(appId: string, b: Record<string, unknown>): Promise<unknown> {
     const from = str(b.from, 'from')
     const channel = str(b.channel, 'channel')
     assertUserId(from)
     assertChannelId(channel)
     const { bytes } = this.encodeMessage(channel, this.body(b))
     const serverTs = this.node.rt.clock.now()
-    const members = this.node.engine.channelMembers(appId, channel).filter((m) => m !== from)
-    for (const m of members) this.node.engine.deliver(appId, m, encodeFrame({ type: FrameType.RELAY_FROM, from, serverTs, payload: bytes }))
+    const members = (await this.node.engine.channelMembers(appId, channel)).filter((m) => m.uid !== from)
+    const frame = encodeFrame({ type: FrameType.RELAY_FROM, from, serverTs, payload: bytes })
+    await Promise.all(members.map((m) => this.node.engine.deliver(appId, m.uid, frame)))
     this.node.metrics.relayed.inc({ kind: 'channel' }, members.length)
     return { members: members.length, serverReceivedTs: serverTs }
   }

@@ -1,6 +1,5 @@
 import { ErrorCode, PeerOnlineState, RateBucket, encodeFrame, FrameType, type Grants, type OfflineDrop, type RateLimit, type TimerHandle } from '@plaza/protocol'
 import type { Connection } from './connection.js'
-import type { SessionHandle } from './engine/engine.js'
 
 export interface SessionLimits {
   messages: RateLimit
@@ -17,13 +16,11 @@ export interface SessionLimits {
   fanoutBytes: RateLimit
 }
 
-const MAX_CONTACTS = 1024
-
 /**
  * One logged-in user on this node. It outlives its socket: after a drop it waits, detached,
  * for a resume (frames for it are queued, bounded) until the liveness sweep ends it.
  */
-export class Session implements SessionHandle {
+export class Session {
   socket: Connection | null = null
   presence = PeerOnlineState.ONLINE
   lastContact: number
@@ -52,8 +49,6 @@ export class Session implements SessionHandle {
   readonly channels = new Set<string>()
   /** Per-channel join buckets (same channel 2 per 5 s), bounded. */
   readonly joinBuckets = new Map<string, RateBucket>()
-  /** Users this session sent a peer message through the node (most recent 1024): half of a contact. */
-  readonly sentTo = new Set<string>()
   /** What the user's token allows (absent fields: what any user may). */
   grants: Grants = {}
   /** This user's attributes; cleared with the session. */
@@ -76,13 +71,6 @@ export class Session implements SessionHandle {
     this.buckets = Object.fromEntries(
       Object.entries(limits).map(([name, limit]) => [name, new RateBucket(limit, now)]),
     ) as Record<keyof SessionLimits, RateBucket>
-  }
-
-  /** Notes a peer message sent to `uid` through the node. */
-  noteSentTo(uid: string): void {
-    if (this.sentTo.has(uid)) return
-    if (this.sentTo.size >= MAX_CONTACTS) this.sentTo.delete(this.sentTo.values().next().value!)
-    this.sentTo.add(uid)
   }
 
   send(frame: Uint8Array): void {

@@ -7,6 +7,7 @@ import {
   PlazaError,
   encodeFrame,
   isValidId,
+  type ClientFrame,
   type LoginFrame,
   type Grants,
 } from '@plaza/protocol'
@@ -22,6 +23,10 @@ export interface ClientConn {
   badFrames: number
   badWindowStart: number
   loginTimer: unknown
+  /** Frames read and not yet handled (see RendezvousNode.process). */
+  backlog: ClientFrame[]
+  /** A frame's handler is waiting for the engine. */
+  busy: boolean
 }
 
 /** What the session service needs besides the shared context. */
@@ -120,11 +125,13 @@ export class SessionService {
       )
       s.grants = grants
       this.sessions.set(s.id, s)
+      s.socket = c.conn
+      c.session = s
       // Subscribers hear ONLINE unless the user was online already (an older session, replaced
       // now, that they last heard of as ONLINE).
-      const older = this.ctx.engine.lookup(f.appId, f.uid)
-      this.ctx.engine.register(s)
-      if (older?.presence !== PeerOnlineState.ONLINE) this.publishPresence(s, PeerOnlineState.ONLINE)
+      const older = await this.ctx.engine.register(f.appId, f.uid, s.id, c.conn.remoteAddress)
+      if (s.ended) return
+      if (older?.presence !== PeerOnlineState.ONLINE) await this.publishPresence(s, PeerOnlineState.ONLINE)
     }
     s.socket = c.conn
     c.session = s
@@ -194,27 +201,43 @@ export class SessionService {
     this.end(s, code !== ErrorCode.REMOTE_LOGIN)
   }
 
+  /** The session of this node with that id, if it lives. */
+  get(sessionId: string): Session | undefined {
+    return this.sessions.get(sessionId)
+  }
+
   /** Ends a session (logout, expiry, silence, kick); OFFLINE goes out unless the uid is still online. */
   end(s: Session, publishOffline: boolean): void {
     if (!this.sessions.has(s.id)) return
     this.sessions.delete(s.id)
     this.hooks.onEnded(s)
     s.dispose()
-    this.ctx.engine.unregister(s)
-    if (publishOffline && !this.ctx.engine.lookup(s.appId, s.uid)) this.publishPresence(s, PeerOnlineState.OFFLINE)
+    const { engine } = this.ctx
+    this.ctx.background(
+      engine.unregister(s.appId, s.uid, s.id).then((none) => {
+        if (publishOffline && none) return this.publishPresence(s, PeerOnlineState.OFFLINE)
+      }),
+      'session end',
+    )
   }
 
-  private publishPresence(s: Session, state: PeerOnlineState): void {
-    this.ctx.engine.publish('presence', s.appId, s.uid, encodeFrame({ type: FrameType.PRESENCE_STATES, reqId: 0, states: [{ uid: s.uid, state }] }))
+  private publishPresence(s: Session, state: PeerOnlineState): Promise<void> {
+    const frame = encodeFrame({ type: FrameType.PRESENCE_STATES, reqId: 0, states: [{ uid: s.uid, state }] })
+    return this.ctx.engine.publish('presence', s.appId, s.uid, frame)
+  }
+
+  private presenceChanged(s: Session, state: PeerOnlineState): void {
+    s.presence = state
+    this.ctx.background(
+      this.ctx.engine.setPresence(s.appId, s.uid, s.id, state).then(() => this.publishPresence(s, state)),
+      'presence',
+    )
   }
 
   /** Any frame from the session counts as contact. */
   touch(s: Session): void {
     s.lastContact = this.ctx.rt.clock.now()
-    if (s.presence === PeerOnlineState.UNREACHABLE) {
-      s.presence = PeerOnlineState.ONLINE
-      this.publishPresence(s, PeerOnlineState.ONLINE)
-    }
+    if (s.presence === PeerOnlineState.UNREACHABLE) this.presenceChanged(s, PeerOnlineState.ONLINE)
   }
 
   /** Liveness: UNREACHABLE after a short silence, OFFLINE (session ended) after a long one. */
@@ -227,8 +250,7 @@ export class SessionService {
         s.socket?.terminate()
         this.end(s, true)
       } else if (idle >= this.ctx.config.unreachableAfterMs && s.presence === PeerOnlineState.ONLINE) {
-        s.presence = PeerOnlineState.UNREACHABLE
-        this.publishPresence(s, PeerOnlineState.UNREACHABLE)
+        this.presenceChanged(s, PeerOnlineState.UNREACHABLE)
       }
     }
   }

@@ -150,7 +150,7 @@ describe('DocStore', () => {
     await docs.save('app', 'old-but-live', { state: new Uint8Array([3]), epoch: 8, lastActiveTs: 1000 })
     await docs.save('app', 'fresh', { state: new Uint8Array([4]), epoch: 9, lastActiveTs: Date.now() })
     expect(await docs.load('app', 'old')).toEqual({ state: new Uint8Array([1, 2]), epoch: 7, lastActiveTs: 1000 })
-    expect(await docs.sweep(Date.now() - 60_000, (_app, channel) => channel === 'old-but-live')).toBe(1)
+    expect(await docs.sweep(Date.now() - 60_000, async (_app, channel) => channel === 'old-but-live')).toBe(1)
     expect(await docs.load('app', 'old')).toBeNull()
     expect(await docs.load('app', 'old-but-live')).not.toBeNull()
     expect(await docs.load('app', 'fresh')).not.toBeNull()

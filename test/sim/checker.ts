@@ -114,14 +114,15 @@ function checkChannels(w: World): string[] {
   }
   out.push(...checkOrder(w, [...w.log.channelSends.values()].map((s) => ({ ...s, state: s.result ? undefined : 'unknown' })), deliveries))
 
-  const node = w.node!
+  const engine = w.engine!
+  const isMember = (channel: string, uid: string) => engine.membersNow(APP, channel).some((m) => m.uid === uid)
   for (const u of w.users) {
     const inst = u.instance
     if (!inst) continue
     for (const [id, view] of inst.channels) {
       if (!view.channel.joined) continue
-      const truth = node.engine.channelMembers(APP, id).filter((m) => m !== u.uid).sort()
-      if (!node.engine.isMember(APP, id, u.uid)) out.push(`${u.uid} thinks it is in ${id}; the node does not`)
+      const truth = engine.membersNow(APP, id).map((m) => m.uid).filter((m) => m !== u.uid).sort()
+      if (!isMember(id, u.uid)) out.push(`${u.uid} thinks it is in ${id}; the node does not`)
       const seen = view.members ? [...view.members].sort() : null
       if (JSON.stringify(seen) !== JSON.stringify(truth)) out.push(`${u.uid}'s members of ${id}: ${JSON.stringify(seen)}, node: ${JSON.stringify(truth)}`)
       // Awareness: everyone else's current state, nobody else's.
@@ -139,7 +140,7 @@ function checkChannels(w: World): string[] {
   for (const u of w.users) {
     for (const id of w.channels) {
       const inst = u.instance
-      if (node.engine.isMember(APP, id, u.uid) && !inst?.channels.get(id)?.channel.joined) out.push(`the node counts ${u.uid} in ${id}; its client is not in it`)
+      if (isMember(id, u.uid) && !inst?.channels.get(id)?.channel.joined) out.push(`the node counts ${u.uid} in ${id}; its client is not in it`)
     }
   }
   return out
@@ -186,13 +187,12 @@ function checkInvitations(w: World): string[] {
 
 function checkPresence(w: World): string[] {
   const out: string[] = []
-  const node = w.node!
   for (const u of w.users) {
     const inst = u.instance
     if (!inst || inst.client.connectionState !== 'CONNECTED') continue
     for (const o of w.users) {
       if (o === u) continue
-      const truth = node.engine.presenceOf(APP, [o.uid])[0]
+      const truth = w.engine!.presenceNow(APP, [o.uid])[0]
       const seen = inst.presence.get(o.uid)
       if (seen !== truth) out.push(`${u.uid} sees ${o.uid} ${seen}, the node says ${truth}`)
     }

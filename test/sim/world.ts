@@ -59,6 +59,8 @@ export class World implements UserWorld {
   readonly channels: string[]
   active = true
   node: RendezvousNode | null = null
+  /** The node's engine, for the checker to read between steps. */
+  engine: LocalEngine | null = null
   /** Compactions counted by node processes that crashed since. */
   compactions = 0
   private nodeDomain: Domain | null = null
@@ -106,12 +108,10 @@ export class World implements UserWorld {
       offlinePerReceiver: this.opts.offlinePerReceiver,
       docCompactSlackBytes: this.opts.compactSlackBytes,
     }
-    const node = new RendezvousNode(config, {
-      runtime,
-      logger: pino({ level: process.env.SIM_LOG ?? 'silent' }),
-      engine: new LocalEngine(db, { perReceiver: this.opts.offlinePerReceiver, retentionMs: 7 * 86400_000 }, () => this.sched.now),
-    })
+    const engine = new LocalEngine(db, { perReceiver: this.opts.offlinePerReceiver, retentionMs: 7 * 86400_000 }, () => this.sched.now)
+    const node = new RendezvousNode(config, { runtime, logger: pino({ level: process.env.SIM_LOG ?? 'silent' }), engine })
     this.node = node
+    this.engine = engine
     this.nodeDomain = domain
     await node.start()
     this.net.setNode({ domain, accept: (c) => node.accept(c) })
@@ -126,6 +126,7 @@ export class World implements UserWorld {
     this.nodeDomain.kill()
     this.nodeDomain = null
     this.node = null
+    this.engine = null
     this.net.setNode(null)
     this.net.nodeCrashed()
   }

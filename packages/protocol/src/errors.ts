@@ -50,6 +50,8 @@ export enum ErrorCode {
   NOT_CONNECTED = 54,
   /** The connection dropped after the request was sent: whether the node acted on it is unknown. */
   CONNECTION_LOST = 55,
+  /** The node cannot reach what the request needs (its engine's store, e.g. Redis): try again later. */
+  UNAVAILABLE = 56,
 }
 
 const KNOWN_CODES = new Set<number>(

@@ -52,7 +52,8 @@ export class ChannelService {
   readonly docs: ChannelDocs
   readonly awareness = new AwarenessStore()
   /** Pending MemberCountUpdated per channel: at most one a second (3 s above 512 members). */
-  private readonly countTimers = new Map<string, { timer: TimerHandle; dirty: boolean }>()
+  private readonly countTimers = new Map<string, { timer: TimerHandle | null; dirty: boolean }>()
+  private closed = false
 
   constructor(private readonly ctx: NodeContext) {
     this.docs = new ChannelDocs(
@@ -66,7 +67,7 @@ export class ChannelService {
     )
   }
 
-  handle(s: Session, f: ChannelFrame): void {
+  handle(s: Session, f: ChannelFrame): Promise<void> | void {
     const fail = (reqId: number) => (err: unknown) => {
       if (!(err instanceof PlazaError)) this.ctx.log.error({ err }, 'channel request failed')
       this.ctx.result(s, reqId, err instanceof PlazaError ? err : new PlazaError(ErrorCode.INTERNAL, 'internal error'))
@@ -76,21 +77,24 @@ export class ChannelService {
         return this.join(s, f.reqId, f.channel)
       case FrameType.LEAVE_CHANNEL: {
         if (!s.channels.has(f.channel)) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'not a member'))
-        this.leave(s, f.channel)
-        return this.ctx.result(s, f.reqId, null)
+        return this.leave(s, f.channel).then(() => this.ctx.result(s, f.reqId, null))
       }
       case FrameType.GET_MEMBERS: {
         if (!s.channels.has(f.channel)) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'not a member'))
-        const listed = Math.min(MAX_MEMBERS_LISTED, this.ctx.engine.channelCount(s.appId, f.channel))
-        const overBudget = this.ctx.chargeBytes(s, 16 + listed * 64)
-        if (overBudget) return this.ctx.result(s, f.reqId, overBudget)
-        return this.sendMembers(s, f.reqId, f.channel)
+        return this.ctx.engine.channelCount(s.appId, f.channel).then((count) => {
+          const overBudget = this.ctx.chargeBytes(s, 16 + Math.min(MAX_MEMBERS_LISTED, count) * 64)
+          if (overBudget) return this.ctx.result(s, f.reqId, overBudget)
+          return this.sendMembers(s, f.reqId, f.channel)
+        })
       }
       case FrameType.GET_MEMBER_COUNTS: {
         const err = f.channels.length === 0 ? new PlazaError(ErrorCode.INVALID_ARGUMENT, 'no channels') : this.ctx.checkRate(s, 'memberCounts')
         if (err) return this.ctx.result(s, f.reqId, err)
-        const counts = [...new Set(f.channels)].map((channel) => ({ channel, count: this.ctx.engine.channelCount(s.appId, channel) }))
-        return s.sendNow(encodeFrame({ type: FrameType.MEMBER_COUNTS, reqId: f.reqId, counts }))
+        const channels = [...new Set(f.channels)]
+        return Promise.all(channels.map((channel) => this.ctx.engine.channelCount(s.appId, channel))).then((found) => {
+          const counts = channels.map((channel, i) => ({ channel, count: found[i] }))
+          s.sendNow(encodeFrame({ type: FrameType.MEMBER_COUNTS, reqId: f.reqId, counts }))
+        })
       }
       case FrameType.CHANNEL_SYNC_TO_NODE:
         return void this.onSync(s, f).catch(fail(f.reqId))
@@ -111,11 +115,11 @@ export class ChannelService {
     }
   }
 
-  private join(s: Session, reqId: number, channel: string): void {
+  private async join(s: Session, reqId: number, channel: string): Promise<void> {
     if (s.channels.has(channel)) {
       // A retried join, or a member resynchronising: the list and everyone's state again.
-      this.ctx.moderation.onJoin(s, channel, false)
-      this.sendMembers(s, reqId, channel)
+      await this.ctx.moderation.onJoin(s, channel, false)
+      await this.sendMembers(s, reqId, channel)
       return this.sendAwareness(s, channel)
     }
     const err =
@@ -128,15 +132,18 @@ export class ChannelService {
       (this.sameChannelBucket(s, channel).take(this.ctx.rt.clock.now()) ? null : new PlazaError(ErrorCode.TOO_OFTEN, 'joins of this channel too often'))
     if (err) return this.ctx.result(s, reqId, err)
     s.channels.add(channel)
-    const count = this.ctx.engine.joinChannel(s, channel)
+    const member = { uid: s.uid, sessionId: s.id, role: s.grants.role ?? '', publishGrant: channelAllowed(s.grants.publish, channel) }
+    const count = await this.ctx.engine.joinChannel(s.appId, channel, member)
+    // Ended while joining: its leave (issued after this join) takes it out again.
+    if (s.ended) return
     // Standing (roles, mutes) first: members know how to take the joiner before they hear of it.
-    this.ctx.moderation.onJoin(s, channel)
+    await this.ctx.moderation.onJoin(s, channel)
     // Above 512 members nobody follows members one by one; the count tells them so.
     if (count <= MAX_MEMBERS_LISTED + 1) {
-      this.ctx.engine.sendToChannel(s.appId, channel, encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid: s.uid, joined: true, count }), s.uid)
+      await this.ctx.engine.sendToChannel(s.appId, channel, encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid: s.uid, joined: true, count }), s.uid)
     }
     this.countChanged(s.appId, channel)
-    this.sendMembers(s, reqId, channel)
+    await this.sendMembers(s, reqId, channel)
     this.sendAwareness(s, channel)
     // The member then syncs the document itself (its step 1 carries its generation).
     this.docs.touch(s.appId, channel, false).catch((e) => this.ctx.log.error({ err: e }, 'touch failed'))
@@ -149,12 +156,12 @@ export class ChannelService {
   }
 
   /** Leaves one channel (explicitly, or because the session ended). */
-  leave(s: Session, channel: string): void {
+  async leave(s: Session, channel: string): Promise<void> {
     if (!s.channels.delete(channel)) return
-    const count = this.ctx.engine.leaveChannel(s, channel)
     this.awareness.removeOwner(s.appId, channel, s.uid)
+    const count = await this.ctx.engine.leaveChannel(s.appId, channel, s.uid, s.id)
     if (count < MAX_MEMBERS_LISTED) {
-      this.ctx.engine.sendToChannel(s.appId, channel, encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid: s.uid, joined: false, count }))
+      await this.ctx.engine.sendToChannel(s.appId, channel, encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid: s.uid, joined: false, count }))
     }
     this.countChanged(s.appId, channel)
     if (count === 0) {
@@ -164,11 +171,11 @@ export class ChannelService {
   }
 
   leaveAll(s: Session): void {
-    for (const channel of [...s.channels]) this.leave(s, channel)
+    for (const channel of [...s.channels]) this.ctx.background(this.leave(s, channel), 'leave')
   }
 
-  private sendMembers(s: Session, reqId: number, channel: string): void {
-    const all = this.ctx.engine.channelMembers(s.appId, channel)
+  private async sendMembers(s: Session, reqId: number, channel: string): Promise<void> {
+    const all = (await this.ctx.engine.channelMembers(s.appId, channel)).map((m) => m.uid)
     s.sendNow(encodeFrame({ type: FrameType.MEMBERS, reqId, channel, count: all.length, members: sample(all, MAX_MEMBERS_LISTED, this.ctx.rt.random) }))
   }
 
@@ -183,7 +190,7 @@ export class ChannelService {
 
   private async onSync(s: Session, f: Extract<ChannelFrame, { type: FrameType.CHANNEL_SYNC_TO_NODE }>): Promise<void> {
     if (!s.channels.has(f.channel)) throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'not a member')
-    const others = Math.max(1, this.ctx.engine.channelCount(s.appId, f.channel) - 1)
+    const others = Math.max(1, (await this.ctx.engine.channelCount(s.appId, f.channel)) - 1)
     const overBudget = this.ctx.chargeBytes(s, f.payload.length * others)
     if (overBudget) throw overBudget
     if (!s.buckets.channelRelay.take(this.ctx.rt.clock.now())) throw new PlazaError(ErrorCode.TOO_OFTEN, 'channel sync too often')
@@ -191,7 +198,7 @@ export class ChannelService {
       // Only the member's own entries are kept and passed on: no one overwrites another's state.
       const own = this.awareness.apply(s.appId, f.channel, s.uid, f.payload)
       if (!own) throw new PlazaError(ErrorCode.NOT_PERMITTED, 'an awareness update with no entry of this member')
-      this.ctx.engine.sendToChannel(
+      await this.ctx.engine.sendToChannel(
         s.appId,
         f.channel,
         encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel: f.channel, from: s.uid, epoch: 0, kind: f.kind, notify: false, payload: own }),
@@ -204,19 +211,19 @@ export class ChannelService {
     // the member asks for the node's state and writes again.
     const { reply, change } = await this.docs.onSync(s.appId, f.channel, f.epoch, f.payload, s.grants.writeAttributes !== false, s.uid)
     if (reply) s.send(encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel: f.channel, from: '', epoch: reply.epoch, kind: SyncKind.DOC, notify: false, payload: reply.payload }))
-    if (change) this.announce(s.appId, f.channel, s.uid, f.notify, change, s.uid)
+    if (change) await this.announce(s.appId, f.channel, s.uid, f.notify, change, s.uid)
     if (f.reqId) this.ctx.result(s, f.reqId, null)
   }
 
   /** Tells the members about an accepted change: the update, or the whole new generation. */
-  private announce(appId: string, channel: string, by: string, notify: boolean, change: DocChange, except?: string): void {
+  private async announce(appId: string, channel: string, by: string, notify: boolean, change: DocChange, except?: string): Promise<void> {
     if (change.fresh) {
       // Everyone, the writer included, moves to the new generation.
       const { epoch, payload } = change.fresh
-      this.ctx.engine.sendToChannel(appId, channel, encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel, from: by, epoch, kind: SyncKind.DOC, notify, payload }))
+      await this.ctx.engine.sendToChannel(appId, channel, encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel, from: by, epoch, kind: SyncKind.DOC, notify, payload }))
     } else if (change.update) {
       const epoch = change.epoch
-      this.ctx.engine.sendToChannel(
+      await this.ctx.engine.sendToChannel(
         appId,
         channel,
         encodeFrame({ type: FrameType.CHANNEL_SYNC_FROM_NODE, channel, from: by, epoch, kind: SyncKind.DOC, notify, payload: change.update }),
@@ -241,9 +248,10 @@ export class ChannelService {
     notify: boolean,
   ): Promise<void> {
     const change = await this.docs.write(appId, channel, by, op, attrs, keys)
-    if (change) this.announce(appId, channel, by, notify, change)
+    if (change) await this.announce(appId, channel, by, notify, change)
   }
 
+  /** MemberCountUpdated now, then at most one per interval while the count keeps changing. */
   private countChanged(appId: string, channel: string): void {
     const k = `${appId}\u0000${channel}`
     const pending = this.countTimers.get(k)
@@ -251,28 +259,30 @@ export class ChannelService {
       pending.dirty = true
       return
     }
-    const send = () => {
-      const count = this.ctx.engine.channelCount(appId, channel)
-      this.ctx.engine.sendToChannel(appId, channel, encodeFrame({ type: FrameType.MEMBER_COUNT_UPDATED, channel, count }))
-      return count
+    const entry: { timer: TimerHandle | null; dirty: boolean } = { timer: null, dirty: false }
+    this.countTimers.set(k, entry)
+    const send = async () => {
+      const count = await this.ctx.engine.channelCount(appId, channel)
+      await this.ctx.engine.sendToChannel(appId, channel, encodeFrame({ type: FrameType.MEMBER_COUNT_UPDATED, channel, count }))
+      if (this.closed) return
+      const interval = count > MAX_MEMBERS_LISTED ? 3 * this.ctx.config.memberCountIntervalMs : this.ctx.config.memberCountIntervalMs
+      entry.timer = this.ctx.rt.clock.setTimeout(() => {
+        entry.timer = null
+        if (!entry.dirty) return void this.countTimers.delete(k)
+        entry.dirty = false
+        sendOrForget()
+      }, interval)
     }
-    const arm = (count: number) => {
-      const entry = {
-        dirty: false,
-        timer: this.ctx.rt.clock.setTimeout(
-          () => {
-            if (entry.dirty) arm(send())
-            else this.countTimers.delete(k)
-          },
-          count > MAX_MEMBERS_LISTED ? 3 * this.ctx.config.memberCountIntervalMs : this.ctx.config.memberCountIntervalMs,
-        ),
-      }
-      this.countTimers.set(k, entry)
-    }
-    arm(send())
+    const sendOrForget = () =>
+      send().catch((err: unknown) => {
+        this.countTimers.delete(k)
+        this.ctx.log.error({ err }, 'member count update failed')
+      })
+    sendOrForget()
   }
 
   close(): void {
+    this.closed = true
     for (const { timer } of this.countTimers.values()) this.ctx.rt.clock.clearTimeout(timer)
     this.countTimers.clear()
   }

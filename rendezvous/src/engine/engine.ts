@@ -1,67 +1,116 @@
-import type { ErrorCode, PeerOnlineState } from '@plaza/protocol'
+import type { AttributeEntry, ErrorCode, PeerOnlineState } from '@plaza/protocol'
 import type { DocStore } from '../store/doc-store.js'
 import type { OfflineStore } from '../store/offline-store.js'
 import type { ModerationStore } from '../store/moderation-store.js'
 
-/** What the engine needs of a live session held by this node. */
-export interface SessionHandle {
-  readonly id: string
-  readonly appId: string
-  readonly uid: string
+/** Where a user's one session lives, and what others may learn of it. */
+export interface SessionRecord {
+  sessionId: string
+  nodeId: string
   /** ONLINE or UNREACHABLE while the session lives. */
-  readonly presence: PeerOnlineState
-  /** Sends (or, while detached, queues) one encoded server frame. */
-  send(frame: Uint8Array): void
-  /** Ends the session because another took its place or the node ended it. */
-  kick(code: ErrorCode, message: string): void
+  presence: PeerOnlineState
+  /** The address it connected from ('' if unknown): for address bans. */
+  address: string
+}
+
+/** A channel member as the node admitted it: what the others are told of its standing. */
+export interface MemberRecord {
+  uid: string
+  sessionId: string
+  /** The role its token gives it ('' for none). */
+  role: string
+  /** Whether its token lets it publish in this channel (a mute is apart from this). */
+  publishGrant: boolean
+}
+
+/** Something a node is asked to do to one of its sessions on another's behalf. */
+export type SessionCommand =
+  /** End it: a newer login took its place, or a moderator ended it. */
+  | { kind: 'end'; code: ErrorCode; message: string }
+  /** Take it out of a channel, as a moderator's removal does. */
+  | { kind: 'leave'; channel: string }
+  /** Messages were stored for it: hand them over. */
+  | { kind: 'offline' }
+
+/** What the engine hands to the node that opened it: frames and commands for its sessions. */
+export interface EngineSink {
+  /** A frame for a session of this node (dropped if the node no longer has it). */
+  frame(sessionId: string, frame: Uint8Array): void
+  command(sessionId: string, cmd: SessionCommand): void
 }
 
 /** What users can follow about another user. */
 export type Topic = 'presence' | 'attributes'
 
 /**
- * Where a node keeps the state that users share: who is online, who follows whom, channel
- * membership, how a frame reaches a user, and the stores. In the manner of Socket.IO's
- * adapters, the in-process engine is the working default; an engine for many nodes (Redis)
- * implements the same contract so that the node code does not change.
+ * Where nodes keep what users share: who is online and on which node, who follows whom,
+ * channel membership, how a frame reaches a user, and the durable stores. In the manner of
+ * Socket.IO's adapters: the in-process engine is the working default for one node; an engine
+ * for many nodes (Redis) implements the same contract, and the node's code does not change.
  *
- * Contract: `register` makes `session` the one session of its uid in its app, everywhere,
- * kicking any older one; `deliver` hands a frame to the uid's session wherever it is held and
- * says whether one was found; `publish` reaches every subscriber of the topic on any node;
- * channel membership and `sendToChannel` span all nodes.
+ * The contract:
+ * - Every method is asynchronous and exchanges data, never live objects. A node holds its own
+ *   sessions; the engine knows them by id and hands their frames and commands to the node's
+ *   sink (`open`).
+ * - Calls made one after another by one node take effect in that order (a node may issue a
+ *   delivery and not wait for it, and the next delivery to the same user still lands after it).
+ * - `register` makes a session the one session of its uid in its app on every node: an older
+ *   one, wherever it is, gets the command to end with REMOTE_LOGIN. `unregister` forgets it
+ *   (and its subscriptions, attributes and contacts) only if it is still the registered one.
+ * - `deliver` hands a frame to the uid's session wherever it is held and says whether there
+ *   was one; `publish` reaches every session following the topic on any node;
+ *   `sendToChannel` every member on any node.
  */
 export interface Engine {
+  /** This node's id in the deployment. */
+  readonly nodeId: string
   readonly offline: OfflineStore
   readonly docs: DocStore
   /** Bans, removals from channels and mutes. */
   readonly moderation: ModerationStore
-  open(): Promise<void>
+  open(sink: EngineSink): Promise<void>
   close(): Promise<void>
 
-  register(session: SessionHandle): void
-  unregister(session: SessionHandle): void
-  /** The live session of a uid (this node's view), if any. */
-  lookup(appId: string, uid: string): SessionHandle | undefined
+  // ---- sessions and presence ----
+  /** Makes the session its uid's one session; returns the record it replaced, if any. */
+  register(appId: string, uid: string, sessionId: string, address: string): Promise<SessionRecord | null>
+  /** Forgets the session if it is still its uid's; true when the uid is left with no session. */
+  unregister(appId: string, uid: string, sessionId: string): Promise<boolean>
+  session(appId: string, uid: string): Promise<SessionRecord | null>
+  setPresence(appId: string, uid: string, sessionId: string, presence: PeerOnlineState): Promise<void>
+  presenceOf(appId: string, uids: string[]): Promise<PeerOnlineState[]>
   /** Hands an encoded frame to the uid's session; false when the uid has none. */
-  deliver(appId: string, uid: string, frame: Uint8Array): boolean
+  deliver(appId: string, uid: string, frame: Uint8Array): Promise<boolean>
+  /** Sends a command to the uid's session; false when the uid has none. */
+  command(appId: string, uid: string, cmd: SessionCommand): Promise<boolean>
 
-  presenceOf(appId: string, uids: string[]): PeerOnlineState[]
-  subscribe(session: SessionHandle, topic: Topic, uids: string[]): void
-  unsubscribe(session: SessionHandle, topic: Topic, uids: string[]): void
+  // ---- what lives with a session ----
+  setUserAttributes(appId: string, uid: string, sessionId: string, attrs: AttributeEntry[]): Promise<void>
+  /** The uid's attributes, or null when it has no session. */
+  userAttributes(appId: string, uid: string): Promise<AttributeEntry[] | null>
+  /** Notes that `from` sent `to` a peer message through a node (half of a contact; the newest 1024 kept). */
+  noteSent(appId: string, from: string, to: string): Promise<void>
+  /** Whether both have sent each other a peer message during their current sessions. */
+  areContacts(appId: string, a: string, b: string): Promise<boolean>
+
+  // ---- subscriptions ----
+  subscribe(appId: string, sessionId: string, topic: Topic, uids: string[]): Promise<void>
+  unsubscribe(appId: string, sessionId: string, topic: Topic, uids: string[]): Promise<void>
   /** Everyone subscribed to `topic` of `uid` gets `frame`. */
-  publish(topic: Topic, appId: string, uid: string, frame: Uint8Array): void
+  publish(topic: Topic, appId: string, uid: string, frame: Uint8Array): Promise<void>
 
-  /** Adds the session to the channel; returns the member count after. */
-  joinChannel(session: SessionHandle, channel: string): number
-  /** Removes it; returns the member count after. */
-  leaveChannel(session: SessionHandle, channel: string): number
-  isMember(appId: string, channel: string, uid: string): boolean
-  /** Member uids (all of them; callers sample). */
-  channelMembers(appId: string, channel: string): string[]
-  channelCount(appId: string, channel: string): number
+  // ---- channels ----
+  /** Adds the member; returns the member count after. */
+  joinChannel(appId: string, channel: string, member: MemberRecord): Promise<number>
+  /** Removes the member if that session is it; returns the member count after. */
+  leaveChannel(appId: string, channel: string, uid: string, sessionId: string): Promise<number>
+  member(appId: string, channel: string, uid: string): Promise<MemberRecord | null>
+  /** All members (callers sample). */
+  channelMembers(appId: string, channel: string): Promise<MemberRecord[]>
+  channelCount(appId: string, channel: string): Promise<number>
   /** Sends `frame` to every member of the channel but `exceptUid`. */
-  sendToChannel(appId: string, channel: string, frame: Uint8Array, exceptUid?: string): void
+  sendToChannel(appId: string, channel: string, frame: Uint8Array, exceptUid?: string): Promise<void>
 
-  /** Counts for health and metrics. */
+  /** Counts for health and metrics (this node's view; cheap). */
   stats(): { sessions: number; subscriptions: number; channels: number }
 }

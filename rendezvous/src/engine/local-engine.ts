@@ -1,25 +1,41 @@
-import { ErrorCode, PeerOnlineState } from '@plaza/protocol'
+import { ErrorCode, PeerOnlineState, type AttributeEntry } from '@plaza/protocol'
 import type { Database } from '../store/database.js'
 import { DocStore } from '../store/doc-store.js'
 import { ModerationStore } from '../store/moderation-store.js'
 import { LevelOfflineStore, type OfflineStoreOptions } from '../store/offline-store.js'
-import type { Engine, SessionHandle, Topic } from './engine.js'
+import type { Engine, EngineSink, MemberRecord, SessionCommand, SessionRecord, Topic } from './engine.js'
 
 const key = (appId: string, id: string) => `${appId}\u0000${id}`
+const MAX_CONTACTS = 1024
 
-/** The default engine: one node, state in this process, stores in the embedded database. */
+interface LiveSession extends SessionRecord {
+  attrs: AttributeEntry[]
+  /** Users it sent a peer message through the node, newest last (bounded). */
+  sentTo: Set<string>
+  /** topic+target keys it follows, to clean up when it ends. */
+  follows: Set<string>
+}
+
+/**
+ * The default engine: one node, everything in this process, the stores in the embedded
+ * database. Each method does its work at once and returns a settled promise, so calls take
+ * effect in the order they were made.
+ */
 export class LocalEngine implements Engine {
+  readonly nodeId = 'local'
   readonly offline: LevelOfflineStore
   readonly docs: DocStore
   readonly moderation: ModerationStore
   private readonly db: Database
-  private readonly sessions = new Map<string, SessionHandle>()
-  /** topic + target (app+uid) -> sessions following it */
-  private readonly subscribers = new Map<string, Set<SessionHandle>>()
-  /** session -> the topic+target keys it follows, to clean up when it ends */
-  private readonly subscriptionsOf = new Map<SessionHandle, Set<string>>()
-  /** app+channel -> uid -> session */
-  private readonly channels = new Map<string, Map<string, SessionHandle>>()
+  private sink: EngineSink | null = null
+  /** app+uid -> its session */
+  private readonly sessions = new Map<string, LiveSession>()
+  /** session id -> its record */
+  private readonly byId = new Map<string, LiveSession>()
+  /** topic + app+uid -> session ids following it */
+  private readonly subscribers = new Map<string, Set<string>>()
+  /** app+channel -> uid -> member */
+  private readonly channels = new Map<string, Map<string, MemberRecord>>()
 
   /** `db`: the embedded database (opened by `open`); `now`: the clock for retention. */
   constructor(db: Database, offline: OfflineStoreOptions, now: () => number = Date.now) {
@@ -29,7 +45,8 @@ export class LocalEngine implements Engine {
     this.moderation = new ModerationStore(this.db)
   }
 
-  async open(): Promise<void> {
+  async open(sink: EngineSink): Promise<void> {
+    this.sink = sink
     await this.db.open()
     await this.offline.open()
     await this.docs.open()
@@ -41,109 +58,170 @@ export class LocalEngine implements Engine {
     await this.db.close()
   }
 
-  register(session: SessionHandle): void {
-    const k = key(session.appId, session.uid)
+  private toSession(sessionId: string, frame: Uint8Array): void {
+    this.sink?.frame(sessionId, frame)
+  }
+
+  async register(appId: string, uid: string, sessionId: string, address: string): Promise<SessionRecord | null> {
+    const k = key(appId, uid)
     const older = this.sessions.get(k)
-    this.sessions.set(k, session)
-    if (older && older !== session) older.kick(ErrorCode.REMOTE_LOGIN, 'logged in elsewhere')
+    if (older?.sessionId === sessionId) return null
+    const s: LiveSession = { sessionId, nodeId: this.nodeId, presence: PeerOnlineState.ONLINE, address, attrs: [], sentTo: new Set(), follows: new Set() }
+    this.sessions.set(k, s)
+    this.byId.set(sessionId, s)
+    if (!older) return null
+    this.forget(older)
+    this.sink?.command(older.sessionId, { kind: 'end', code: ErrorCode.REMOTE_LOGIN, message: 'logged in elsewhere' })
+    return { sessionId: older.sessionId, nodeId: older.nodeId, presence: older.presence, address: older.address }
   }
 
-  unregister(session: SessionHandle): void {
-    const k = key(session.appId, session.uid)
-    if (this.sessions.get(k) === session) this.sessions.delete(k)
-    const targets = this.subscriptionsOf.get(session)
-    if (targets) {
-      for (const t of targets) this.dropSubscriber(t, session)
-      this.subscriptionsOf.delete(session)
+  async unregister(appId: string, uid: string, sessionId: string): Promise<boolean> {
+    const k = key(appId, uid)
+    const s = this.sessions.get(k)
+    if (s?.sessionId === sessionId) {
+      this.sessions.delete(k)
+      this.forget(s)
     }
+    const stale = this.byId.get(sessionId)
+    if (stale) this.forget(stale)
+    return !this.sessions.has(k)
   }
 
-  lookup(appId: string, uid: string): SessionHandle | undefined {
-    return this.sessions.get(key(appId, uid))
+  private forget(s: LiveSession): void {
+    this.byId.delete(s.sessionId)
+    for (const t of s.follows) this.dropSubscriber(t, s.sessionId)
+    s.follows.clear()
   }
 
-  deliver(appId: string, uid: string, frame: Uint8Array): boolean {
+  async session(appId: string, uid: string): Promise<SessionRecord | null> {
     const s = this.sessions.get(key(appId, uid))
-    if (!s) return false
-    s.send(frame)
-    return true
+    return s ? { sessionId: s.sessionId, nodeId: s.nodeId, presence: s.presence, address: s.address } : null
   }
 
-  presenceOf(appId: string, uids: string[]): PeerOnlineState[] {
+  async setPresence(appId: string, uid: string, sessionId: string, presence: PeerOnlineState): Promise<void> {
+    const s = this.sessions.get(key(appId, uid))
+    if (s?.sessionId === sessionId) s.presence = presence
+  }
+
+  async presenceOf(appId: string, uids: string[]): Promise<PeerOnlineState[]> {
+    return this.presenceNow(appId, uids)
+  }
+
+  /** presenceOf, at once (the simulation's checker reads it between steps). */
+  presenceNow(appId: string, uids: string[]): PeerOnlineState[] {
     return uids.map((uid) => this.sessions.get(key(appId, uid))?.presence ?? PeerOnlineState.OFFLINE)
   }
 
-  subscribe(session: SessionHandle, topic: Topic, uids: string[]): void {
-    let mine = this.subscriptionsOf.get(session)
-    if (!mine) this.subscriptionsOf.set(session, (mine = new Set()))
+  async deliver(appId: string, uid: string, frame: Uint8Array): Promise<boolean> {
+    const s = this.sessions.get(key(appId, uid))
+    if (!s) return false
+    this.toSession(s.sessionId, frame)
+    return true
+  }
+
+  async command(appId: string, uid: string, cmd: SessionCommand): Promise<boolean> {
+    const s = this.sessions.get(key(appId, uid))
+    if (!s) return false
+    this.sink?.command(s.sessionId, cmd)
+    return true
+  }
+
+  async setUserAttributes(appId: string, uid: string, sessionId: string, attrs: AttributeEntry[]): Promise<void> {
+    const s = this.sessions.get(key(appId, uid))
+    if (s?.sessionId === sessionId) s.attrs = attrs
+  }
+
+  async userAttributes(appId: string, uid: string): Promise<AttributeEntry[] | null> {
+    return this.sessions.get(key(appId, uid))?.attrs ?? null
+  }
+
+  async noteSent(appId: string, from: string, to: string): Promise<void> {
+    const s = this.sessions.get(key(appId, from))
+    if (!s || s.sentTo.has(to)) return
+    if (s.sentTo.size >= MAX_CONTACTS) s.sentTo.delete(s.sentTo.values().next().value!)
+    s.sentTo.add(to)
+  }
+
+  async areContacts(appId: string, a: string, b: string): Promise<boolean> {
+    return !!this.sessions.get(key(appId, a))?.sentTo.has(b) && !!this.sessions.get(key(appId, b))?.sentTo.has(a)
+  }
+
+  async subscribe(appId: string, sessionId: string, topic: Topic, uids: string[]): Promise<void> {
+    const s = this.byId.get(sessionId)
+    if (!s) return
     for (const uid of uids) {
-      const t = `${topic}\u0000${key(session.appId, uid)}`
-      mine.add(t)
+      const t = `${topic}\u0000${key(appId, uid)}`
+      s.follows.add(t)
       let set = this.subscribers.get(t)
       if (!set) this.subscribers.set(t, (set = new Set()))
-      set.add(session)
+      set.add(sessionId)
     }
   }
 
-  unsubscribe(session: SessionHandle, topic: Topic, uids: string[]): void {
-    const mine = this.subscriptionsOf.get(session)
+  async unsubscribe(appId: string, sessionId: string, topic: Topic, uids: string[]): Promise<void> {
+    const s = this.byId.get(sessionId)
     for (const uid of uids) {
-      const t = `${topic}\u0000${key(session.appId, uid)}`
-      mine?.delete(t)
-      this.dropSubscriber(t, session)
+      const t = `${topic}\u0000${key(appId, uid)}`
+      s?.follows.delete(t)
+      this.dropSubscriber(t, sessionId)
     }
   }
 
-  private dropSubscriber(target: string, session: SessionHandle): void {
+  private dropSubscriber(target: string, sessionId: string): void {
     const set = this.subscribers.get(target)
     if (!set) return
-    set.delete(session)
+    set.delete(sessionId)
     if (set.size === 0) this.subscribers.delete(target)
   }
 
-  publish(topic: Topic, appId: string, uid: string, frame: Uint8Array): void {
+  async publish(topic: Topic, appId: string, uid: string, frame: Uint8Array): Promise<void> {
     const set = this.subscribers.get(`${topic}\u0000${key(appId, uid)}`)
-    if (set) for (const s of set) s.send(frame)
+    if (set) for (const id of set) this.toSession(id, frame)
   }
 
-  joinChannel(session: SessionHandle, channel: string): number {
-    const k = key(session.appId, channel)
+  async joinChannel(appId: string, channel: string, member: MemberRecord): Promise<number> {
+    const k = key(appId, channel)
     let members = this.channels.get(k)
     if (!members) this.channels.set(k, (members = new Map()))
-    members.set(session.uid, session)
+    members.set(member.uid, { ...member })
     return members.size
   }
 
-  leaveChannel(session: SessionHandle, channel: string): number {
-    const k = key(session.appId, channel)
+  async leaveChannel(appId: string, channel: string, uid: string, sessionId: string): Promise<number> {
+    const k = key(appId, channel)
     const members = this.channels.get(k)
     if (!members) return 0
-    if (members.get(session.uid) === session) members.delete(session.uid)
+    if (members.get(uid)?.sessionId === sessionId) members.delete(uid)
     if (members.size === 0) this.channels.delete(k)
     return members.size
   }
 
-  isMember(appId: string, channel: string, uid: string): boolean {
-    return this.channels.get(key(appId, channel))?.has(uid) ?? false
+  async member(appId: string, channel: string, uid: string): Promise<MemberRecord | null> {
+    return this.channels.get(key(appId, channel))?.get(uid) ?? null
   }
 
-  channelMembers(appId: string, channel: string): string[] {
-    return [...(this.channels.get(key(appId, channel))?.keys() ?? [])]
+  async channelMembers(appId: string, channel: string): Promise<MemberRecord[]> {
+    return this.membersNow(appId, channel)
   }
 
-  channelCount(appId: string, channel: string): number {
+  /** channelMembers, at once (the simulation's checker reads it between steps). */
+  membersNow(appId: string, channel: string): MemberRecord[] {
+    return [...(this.channels.get(key(appId, channel))?.values() ?? [])]
+  }
+
+  async channelCount(appId: string, channel: string): Promise<number> {
     return this.channels.get(key(appId, channel))?.size ?? 0
   }
 
-  sendToChannel(appId: string, channel: string, frame: Uint8Array, exceptUid?: string): void {
+  async sendToChannel(appId: string, channel: string, frame: Uint8Array, exceptUid?: string): Promise<void> {
     const members = this.channels.get(key(appId, channel))
     if (!members) return
-    for (const [uid, s] of members) if (uid !== exceptUid) s.send(frame)
+    for (const [uid, m] of members) if (uid !== exceptUid) this.toSession(m.sessionId, frame)
   }
 
   stats(): { sessions: number; subscriptions: number; channels: number } {
     let subscriptions = 0
-    for (const set of this.subscriptionsOf.values()) subscriptions += set.size
+    for (const s of this.byId.values()) subscriptions += s.follows.size
     return { sessions: this.sessions.size, subscriptions, channels: this.channels.size }
   }
 }

@@ -83,12 +83,12 @@ export class DocStore {
   }
 
   /** Deletes documents of channels empty since before `cutoff` (ms); `isActive` spares live ones. */
-  async sweep(cutoff: number, isActive: (appId: string, channel: string) => boolean): Promise<number> {
+  async sweep(cutoff: number, isActive: (appId: string, channel: string) => Promise<boolean>): Promise<number> {
     const dead: string[] = []
     for (const prefix of ['e', 'd']) {
       for await (const [key, value] of this.db.iterator({ gte: `${prefix}${SEP}`, lt: `${prefix}${SEP}\uffff` })) {
         const [, appId, channel] = key.split(SEP)
-        if (new Decoder(value).varuint() < cutoff && !isActive(appId, channel)) dead.push(key)
+        if (new Decoder(value).varuint() < cutoff && !(await isActive(appId, channel))) dead.push(key)
       }
     }
     if (dead.length) await this.db.batch(dead.map((key) => ({ type: 'del' as const, key })))
