@@ -1,0 +1,289 @@
+import { Redis, type RedisOptions } from 'ioredis'
+import { ErrorCode, PeerOnlineState, PlazaError, type AttributeEntry } from '@plaza/protocol'
+import type { DocStore } from '../store/doc-store.js'
+import type { ModerationStore } from '../store/moderation-store.js'
+import type { OfflineStore } from '../store/offline-store.js'
+import type { Engine, EngineSink, MemberRecord, SessionCommand, SessionRecord, Topic } from './engine.js'
+import * as lua from './redis-scripts.js'
+
+const MAX_CONTACTS = 1024
+
+/** The stores a Redis deployment shares (see store/redis-*.ts). */
+export interface SharedStores {
+  offline: OfflineStore
+  docs: DocStore
+  moderation: ModerationStore
+  open(): Promise<void>
+  close(): Promise<void>
+}
+
+export interface RedisEngineOptions {
+  /** redis://host:port[/db] */
+  url: string
+  /** Namespace of every key and channel, so that several deployments share one Redis. */
+  prefix: string
+  /** This node's id (unique in the deployment). */
+  nodeId: string
+  /** The stores, on the same Redis. */
+  stores: (redis: Redis, prefix: string) => SharedStores
+  /** Extra ioredis options (tests). */
+  redis?: Partial<RedisOptions>
+}
+
+type Script = keyof typeof lua
+type Scripted = Redis & Record<Script, (...args: (string | Buffer | number)[]) => Promise<unknown>>
+
+const NL = 0x0a
+
+/**
+ * The engine for many nodes on one Redis. Session records, channel membership and contacts
+ * live in Redis and change through scripts (atomic); frames for a session go to the node that
+ * holds it by PUBLISH on that node's channel; what users follow (presence, attributes) is kept
+ * by each node for its own sessions and published to all nodes on one bus channel.
+ *
+ * One connection carries every command in order, so a node's calls take effect in the order it
+ * made them; a second connection listens. Without Redis, calls fail with UNAVAILABLE at once
+ * (no offline queue) and the connection is retried in the background.
+ */
+export class RedisEngine implements Engine {
+  readonly nodeId: string
+  readonly offline: OfflineStore
+  readonly docs: DocStore
+  readonly moderation: ModerationStore
+  private readonly redis: Scripted
+  private readonly listener: Redis
+  private readonly stores: SharedStores
+  private readonly prefix: string
+  private sink: EngineSink | null = null
+  /** topic\0app\0uid -> this node's session ids following it */
+  private readonly subscribers = new Map<string, Set<string>>()
+  /** session id -> the topic keys it follows */
+  private readonly follows = new Map<string, Set<string>>()
+  private sessionsHere = 0
+  private channelsJoined = 0
+
+  constructor(opts: RedisEngineOptions) {
+    this.nodeId = opts.nodeId
+    this.prefix = opts.prefix
+    const base: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true, ...opts.redis }
+    this.redis = new Redis(opts.url, base) as Scripted
+    for (const [name, source] of Object.entries(lua)) this.redis.defineCommand(name, { lua: source })
+    this.listener = new Redis(opts.url, { ...base, enableOfflineQueue: true })
+    this.stores = opts.stores(this.redis, opts.prefix)
+    this.offline = this.stores.offline
+    this.docs = this.stores.docs
+    this.moderation = this.stores.moderation
+  }
+
+  // ---- keys ----
+  private id(appId: string, rest: string): string {
+    return `${appId.length}:${appId}:${rest}`
+  }
+  private sessionKey(appId: string, uid: string): string {
+    return `${this.prefix}s:${this.id(appId, uid)}`
+  }
+  private channelKey(appId: string, channel: string): string {
+    return `${this.prefix}c:${this.id(appId, channel)}`
+  }
+
+  private call<T>(script: Script, numKeys: number, ...args: (string | Buffer | number)[]): Promise<T> {
+    return this.redis[script](numKeys, ...args).catch((err: unknown) => {
+      throw new PlazaError(ErrorCode.UNAVAILABLE, `redis: ${err instanceof Error ? err.message : String(err)}`)
+    }) as Promise<T>
+  }
+
+  async open(sink: EngineSink): Promise<void> {
+    this.sink = sink
+    await this.redis.connect()
+    await this.listener.connect()
+    this.listener.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel.toString(), message))
+    await this.listener.subscribe(`${this.prefix}to:${this.nodeId}`, `${this.prefix}bus`)
+    await this.stores.open()
+  }
+
+  async close(): Promise<void> {
+    await this.stores.close()
+    this.listener.disconnect()
+    await this.redis.quit().catch(() => this.redis.disconnect())
+  }
+
+  private onMessage(channel: string, message: Buffer): void {
+    const nl = message.indexOf(NL)
+    if (nl < 0) return
+    const header = message.subarray(0, nl).toString()
+    const body = message.subarray(nl + 1)
+    if (channel.endsWith(':bus') && channel === `${this.prefix}bus`) return this.onBus(header, body)
+    const [kind, ...sids] = header.split(' ')
+    if (kind === 'F') {
+      const frame = new Uint8Array(body.buffer, body.byteOffset, body.length)
+      for (const sid of sids) this.sink?.frame(sid, frame)
+    } else if (kind === 'C' && sids.length === 1) {
+      this.sink?.command(sids[0], JSON.parse(body.toString()) as SessionCommand)
+    }
+  }
+
+  /** "P <length of topic key>\n<topic key><frame>": a publication for whoever follows it here. */
+  private onBus(header: string, body: Buffer): void {
+    const [kind, len] = header.split(' ')
+    if (kind !== 'P') return
+    const n = Number(len)
+    const topic = body.subarray(0, n).toString()
+    const set = this.subscribers.get(topic)
+    if (!set) return
+    const frame = new Uint8Array(body.buffer, body.byteOffset + n, body.length - n)
+    for (const sid of set) this.sink?.frame(sid, frame)
+  }
+
+  // ---- sessions ----
+  async register(appId: string, uid: string, sessionId: string, address: string): Promise<SessionRecord | null> {
+    const entry = `${sessionId} ${this.id(appId, uid)}`
+    const end = JSON.stringify({ kind: 'end', code: ErrorCode.REMOTE_LOGIN, message: 'logged in elsewhere' } satisfies SessionCommand)
+    const old = await this.call<string[] | null>('REGISTER', 2, this.sessionKey(appId, uid), `${this.prefix}ns:${this.nodeId}`, this.prefix, sessionId, this.nodeId, address, entry, end)
+    this.sessionsHere++
+    if (!old) return null
+    return { sessionId: old[0], nodeId: old[1], presence: old[2] as PeerOnlineState, address: old[3] }
+  }
+
+  async unregister(appId: string, uid: string, sessionId: string): Promise<boolean> {
+    this.forgetFollows(sessionId)
+    this.sessionsHere = Math.max(0, this.sessionsHere - 1)
+    return (await this.call<number>('UNREGISTER', 1, this.sessionKey(appId, uid), this.prefix, sessionId)) === 1
+  }
+
+  async session(appId: string, uid: string): Promise<SessionRecord | null> {
+    const [sid, node, presence, addr] = await this.redis.hmget(this.sessionKey(appId, uid), 'sid', 'node', 'presence', 'addr').catch(unavailable)
+    if (!sid || !node) return null
+    return { sessionId: sid, nodeId: node, presence: (presence ?? PeerOnlineState.ONLINE) as PeerOnlineState, address: addr ?? '' }
+  }
+
+  async setPresence(appId: string, uid: string, sessionId: string, presence: PeerOnlineState): Promise<void> {
+    await this.call('SET_FIELD', 1, this.sessionKey(appId, uid), this.prefix, sessionId, 'presence', presence)
+  }
+
+  async presenceOf(appId: string, uids: string[]): Promise<PeerOnlineState[]> {
+    if (uids.length === 0) return []
+    const pipeline = this.redis.pipeline()
+    for (const uid of uids) pipeline.hget(this.sessionKey(appId, uid), 'presence')
+    const results = (await pipeline.exec().catch(unavailable)) ?? []
+    return results.map(([err, v]) => {
+      if (err) throw new PlazaError(ErrorCode.UNAVAILABLE, `redis: ${err.message}`)
+      return (v as PeerOnlineState | null) ?? PeerOnlineState.OFFLINE
+    })
+  }
+
+  async deliver(appId: string, uid: string, frame: Uint8Array): Promise<boolean> {
+    return (await this.call<number>('DELIVER', 1, this.sessionKey(appId, uid), this.prefix, Buffer.from(frame.buffer, frame.byteOffset, frame.length))) === 1
+  }
+
+  async command(appId: string, uid: string, cmd: SessionCommand): Promise<boolean> {
+    return (await this.call<number>('COMMAND', 1, this.sessionKey(appId, uid), this.prefix, JSON.stringify(cmd))) === 1
+  }
+
+  // ---- what lives with a session ----
+  async setUserAttributes(appId: string, uid: string, sessionId: string, attrs: AttributeEntry[]): Promise<void> {
+    await this.call('SET_FIELD', 1, this.sessionKey(appId, uid), this.prefix, sessionId, 'attrs', JSON.stringify(attrs))
+  }
+
+  async userAttributes(appId: string, uid: string): Promise<AttributeEntry[] | null> {
+    const raw = await this.redis.hget(this.sessionKey(appId, uid), 'attrs').catch(unavailable)
+    return raw === null ? null : (JSON.parse(raw) as AttributeEntry[])
+  }
+
+  async noteSent(appId: string, from: string, to: string): Promise<void> {
+    await this.call('NOTE_SENT', 1, this.sessionKey(appId, from), this.prefix, to, MAX_CONTACTS)
+  }
+
+  async areContacts(appId: string, a: string, b: string): Promise<boolean> {
+    return (await this.call<number>('ARE_CONTACTS', 2, this.sessionKey(appId, a), this.sessionKey(appId, b), this.prefix, a, b)) === 1
+  }
+
+  // ---- subscriptions (kept by the node of the following session) ----
+  private topicKey(topic: Topic, appId: string, uid: string): string {
+    return `${topic}\u0000${appId}\u0000${uid}`
+  }
+
+  async subscribe(appId: string, sessionId: string, topic: Topic, uids: string[]): Promise<void> {
+    let mine = this.follows.get(sessionId)
+    if (!mine) this.follows.set(sessionId, (mine = new Set()))
+    for (const uid of uids) {
+      const t = this.topicKey(topic, appId, uid)
+      mine.add(t)
+      let set = this.subscribers.get(t)
+      if (!set) this.subscribers.set(t, (set = new Set()))
+      set.add(sessionId)
+    }
+  }
+
+  async unsubscribe(appId: string, sessionId: string, topic: Topic, uids: string[]): Promise<void> {
+    const mine = this.follows.get(sessionId)
+    for (const uid of uids) {
+      const t = this.topicKey(topic, appId, uid)
+      mine?.delete(t)
+      this.dropSubscriber(t, sessionId)
+    }
+  }
+
+  private forgetFollows(sessionId: string): void {
+    for (const t of this.follows.get(sessionId) ?? []) this.dropSubscriber(t, sessionId)
+    this.follows.delete(sessionId)
+  }
+
+  private dropSubscriber(t: string, sessionId: string): void {
+    const set = this.subscribers.get(t)
+    if (!set) return
+    set.delete(sessionId)
+    if (set.size === 0) this.subscribers.delete(t)
+  }
+
+  async publish(topic: Topic, appId: string, uid: string, frame: Uint8Array): Promise<void> {
+    const t = Buffer.from(this.topicKey(topic, appId, uid))
+    const message = Buffer.concat([Buffer.from(`P ${t.length}\n`), t, frame])
+    await this.redis.publish(`${this.prefix}bus`, message).catch(unavailable)
+  }
+
+  // ---- channels ----
+  async joinChannel(appId: string, channel: string, member: MemberRecord): Promise<number> {
+    const value = JSON.stringify({ ...member, nodeId: this.nodeId })
+    const count = await this.call<number>('JOIN', 2, this.channelKey(appId, channel), `${this.prefix}sc:${member.sessionId}`, this.prefix, member.uid, value)
+    this.channelsJoined++
+    return count
+  }
+
+  async leaveChannel(appId: string, channel: string, uid: string, sessionId: string): Promise<number> {
+    this.channelsJoined = Math.max(0, this.channelsJoined - 1)
+    return this.call<number>('LEAVE', 2, this.channelKey(appId, channel), `${this.prefix}sc:${sessionId}`, this.prefix, uid, sessionId)
+  }
+
+  async member(appId: string, channel: string, uid: string): Promise<MemberRecord | null> {
+    const raw = await this.redis.hget(this.channelKey(appId, channel), uid).catch(unavailable)
+    return raw === null ? null : toMember(raw)
+  }
+
+  async channelMembers(appId: string, channel: string): Promise<MemberRecord[]> {
+    const all = await this.redis.hvals(this.channelKey(appId, channel)).catch(unavailable)
+    return all.map(toMember)
+  }
+
+  async channelCount(appId: string, channel: string): Promise<number> {
+    return this.redis.hlen(this.channelKey(appId, channel)).catch(unavailable)
+  }
+
+  async sendToChannel(appId: string, channel: string, frame: Uint8Array, exceptUid = ''): Promise<void> {
+    await this.call('SEND_TO_CHANNEL', 1, this.channelKey(appId, channel), this.prefix, Buffer.from(frame.buffer, frame.byteOffset, frame.length), exceptUid)
+  }
+
+  stats(): { sessions: number; subscriptions: number; channels: number } {
+    let subscriptions = 0
+    for (const set of this.follows.values()) subscriptions += set.size
+    return { sessions: this.sessionsHere, subscriptions, channels: this.channelsJoined }
+  }
+}
+
+function toMember(raw: string): MemberRecord {
+  const m = JSON.parse(raw) as MemberRecord
+  return { uid: m.uid, sessionId: m.sessionId, role: m.role, publishGrant: m.publishGrant }
+}
+
+function unavailable(err: unknown): never {
+  throw new PlazaError(ErrorCode.UNAVAILABLE, `redis: ${err instanceof Error ? err.message : String(err)}`)
+}
