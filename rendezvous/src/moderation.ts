@@ -176,6 +176,13 @@ export class Moderation {
     return lifted
   }
 
+  /** Ends the sanctions whose time is up; the members of a channel hear that a mute ended. */
+  async sweep(): Promise<void> {
+    for (const ended of await this.store.expire(this.now())) {
+      if (ended.kind === 'muted') await this.announce(ended.appId, ended.channel, ended.target)
+    }
+  }
+
   /** MODERATE from a member: allowed for channels its grant lets it moderate. */
   async onModerate(s: Session, f: ModerateFrame): Promise<void> {
     if (s.grants.moderate === undefined || !channelAllowed(s.grants.moderate, f.channel)) {

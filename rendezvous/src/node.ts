@@ -119,7 +119,10 @@ export class RendezvousNode implements NodeContext {
       frame: (sessionId, frame) => this.sessions.get(sessionId)?.send(frame),
       command: (sessionId, cmd) => this.onCommand(sessionId, cmd),
     })
-    this.sweepTimer = this.rt.clock.setInterval(() => this.sessions.sweep(), 500)
+    this.sweepTimer = this.rt.clock.setInterval(() => {
+      this.sessions.sweep()
+      this.background(this.moderation.sweep(), 'moderation sweep')
+    }, 500)
     this.storeSweepTimer = this.rt.clock.setInterval(() => void this.sweepStore(), 3600_000, true)
   }
 

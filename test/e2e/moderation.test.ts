@@ -101,6 +101,55 @@ describe('in a channel', () => {
     expect(seenByCy).toEqual(['mm-bo:unmuted'])
   })
 
+  it('a timed mute ends by itself: every member hears it, and the member publishes again', async () => {
+    const ada = await as('mt-ada')
+    const bo = await as('mt-bo')
+    const [ra, rb] = [ada.createChannel('mt-room'), bo.createChannel('mt-room')]
+    await ra.join()
+    await rb.join()
+    const muted = waitForEvent(ra, 'MemberStateChanged', (uid, st) => uid === 'mt-bo' && (st as { muted: boolean }).muted)
+    expect((await api('POST', '/v1/channels/mt-room/members/mt-bo/mute', { seconds: 1 })).status).toBe(200)
+    await muted
+    const overForAda = waitForEvent(ra, 'MemberStateChanged', (uid, st) => uid === 'mt-bo' && !(st as { muted: boolean }).muted, 5000)
+    const overForBo = waitForEvent(rb, 'MemberStateChanged', (uid, st) => uid === 'mt-bo' && !(st as { muted: boolean }).muted, 5000)
+    await Promise.all([overForAda, overForBo])
+    expect(await rb.sendMessage({ text: 'back' })).toMatchObject({ members: 1, received: 1 })
+  })
+
+  it('a message from a member that has not heard of its mute (or will not) reaches no one, not even once the mute is over', async () => {
+    // Found by an outside attack: refused unacknowledged, the direct copy was sent again (then
+    // through the relay) until the mute ended, and delivered then.
+    const ada = await as('ms-ada')
+    const bo = await as('ms-bo')
+    const cy = await as('ms-cy', {}, { directLinks: false })
+    const [ra, rb, rc] = [ada.createChannel('ms-room'), bo.createChannel('ms-room'), cy.createChannel('ms-room')]
+    await ra.join()
+    await rb.join()
+    await rc.join()
+    await bo.sendMessageToPeer({ text: 'hello' }, 'ms-ada')
+    await linkOpen(bo, 'ms-ada')
+    await linkOpen(ada, 'ms-bo')
+    const seen: string[] = []
+    ra.on('ChannelMessage', (m, from) => seen.push(`ada<-${from}:${m.messageType === 'TEXT' ? m.text : ''}`))
+    rc.on('ChannelMessage', (m, from) => seen.push(`cy<-${from}:${m.messageType === 'TEXT' ? m.text : ''}`))
+    // Bo's client does not take in its own standing: it has not heard of the mute yet (or is modified).
+    const own = rb as unknown as { _onMemberState(uid: string, st: unknown): void }
+    const take = own._onMemberState.bind(rb)
+    own._onMemberState = (uid, st) => (uid === 'ms-bo' ? undefined : take(uid, st))
+    const heard = [ra, rc].map((r) => waitForEvent(r, 'MemberStateChanged', (uid, st) => uid === 'ms-bo' && (st as { muted: boolean }).muted))
+    expect((await api('POST', '/v1/channels/ms-room/members/ms-bo/mute', { seconds: 2 })).status).toBe(200)
+    await Promise.all(heard)
+    const over = [ra, rc].map((r) => waitForEvent(r, 'MemberStateChanged', (uid, st) => uid === 'ms-bo' && !(st as { muted: boolean }).muted, 10_000))
+    const result = await rb.sendMessage({ text: 'sent while muted' })
+    await Promise.all(over)
+    // Refused by Ada (over the link) and by the node (to Cy): settled at once, never sent again.
+    expect(result.received).toBe(0)
+    expect(result.failures.map((f) => f.state)).toEqual(['FAILURE', 'FAILURE'])
+    // What Bo sends once the mute is over is delivered, and nothing of the earlier one with it.
+    expect(await rb.sendMessage({ text: 'after the mute' })).toMatchObject({ members: 2, received: 2 })
+    expect(seen.sort()).toEqual(['ada<-ms-bo:after the mute', 'cy<-ms-bo:after the mute'])
+  })
+
   it('a removed member is out (all hear MemberLeft) and may not join again; only a moderator may remove', async () => {
     const ada = await as('mr-ada', { role: 'teacher', moderate: ['mr-*'] })
     const bo = await as('mr-bo')

@@ -24,15 +24,25 @@ export class ModerationStore {
 
   /** When the sanction ends (0: never), or null if there is none in force. */
   until(kind: Sanction, appId: string, target: string, now: number, channel = ''): number | null {
-    const key = keyOf(kind, appId, target, channel)
-    const until = this.active.get(key)
-    if (until === undefined) return null
-    if (until !== 0 && until <= now) {
-      this.active.delete(key)
-      void this.db.del(key).catch(() => undefined)
-      return null
-    }
+    const until = this.active.get(keyOf(kind, appId, target, channel))
+    if (until === undefined || (until !== 0 && until <= now)) return null
     return until
+  }
+
+  /** Forgets the sanctions whose time is up and says which they were (members are told a mute ended). */
+  async expire(now: number): Promise<{ kind: Sanction; appId: string; target: string; channel: string }[]> {
+    const ended: string[] = []
+    for (const [key, until] of this.active) if (until !== 0 && until <= now) ended.push(key)
+    if (ended.length === 0) return []
+    await this.db.batch(
+      ended.map((key) => ({ type: 'del' as const, key })),
+      DURABLE,
+    )
+    for (const key of ended) this.active.delete(key)
+    return ended.map((key) => {
+      const [, kind, appId, channel, target] = key.split(SEP)
+      return { kind: kind as Sanction, appId, target, channel }
+    })
   }
 
   async set(kind: Sanction, appId: string, target: string, until: number, channel = ''): Promise<void> {

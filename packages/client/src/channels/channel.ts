@@ -101,6 +101,13 @@ export interface ChannelHost {
 const REMOTE = 'remote'
 /** Awareness state field naming the user behind an awareness client id. */
 const UID_FIELD = 'uid'
+/** A member event as the node sent it. */
+interface MemberEvent {
+  uid: string
+  joined: boolean
+  count: number
+}
+
 /** Above 512 members a member stops tracking the others one by one; back below this it does again. */
 const EXACT_AGAIN_AT = 448
 /** Awareness states a channel holds (the node keeps as many); past it new client ids over direct links are dropped. */
@@ -117,6 +124,8 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   readonly awareness: awarenessProtocol.Awareness
   private readonly doc: ChannelDoc
   private readonly members = new Set<string>()
+  /** Member events logged for member-list requests under way (see membersRequest). */
+  private readonly memberLogs = new Set<MemberEvent[]>()
   private released = false
   /** Members not in the default standing, and this user. */
   private readonly standing = new Map<string, MemberState>()
@@ -211,11 +220,27 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
 
   /** Sends join to the node (again, for a resync), takes its member list, then syncs the document. */
   private async joinOnNode(announce: boolean): Promise<void> {
-    const f = await this.host.request((reqId) => ({ type: FrameType.JOIN_CHANNEL, reqId, channel: this.channelId }))
+    const f = await this.membersRequest(FrameType.JOIN_CHANNEL)
     if (f.type !== FrameType.MEMBERS) throw new PlazaError(ErrorCode.INTERNAL, 'unexpected answer to join')
     if (this.state === 'left') throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'left while joining')
-    this.takeMembers(f.members, f.count, announce)
+    this.takeMembers(f.members, f.count, announce, f.log)
     await this.doc.sync()
+  }
+
+  /**
+   * A request answered by the member list (join, get members), with the member events that
+   * came while it was under way: some may have come after the list, in the same read from the
+   * socket, before this continuation runs; the list alone would undo them.
+   */
+  private async membersRequest(type: FrameType.JOIN_CHANNEL | FrameType.GET_MEMBERS): Promise<ServerFrame & { log: MemberEvent[] }> {
+    const log: MemberEvent[] = []
+    this.memberLogs.add(log)
+    try {
+      const f = await this.host.request((reqId) => ({ type, reqId, channel: this.channelId }))
+      return Object.assign(f, { log })
+    } finally {
+      this.memberLogs.delete(log)
+    }
   }
 
   async leave(): Promise<void> {
@@ -362,6 +387,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   _onMemberEvent(uid: string, joined: boolean, count: number): void {
     if (this.state !== 'left' && uid === this.host.uid && !joined) return this._onRemoved()
     if (this.state === 'left' || uid === this.host.uid) return
+    for (const log of this.memberLogs) log.push({ uid, joined, count })
     this.setCount(count, false)
     if (joined) {
       if (this.members.has(uid)) return
@@ -491,8 +517,14 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     for (const id of ids) this.awareness.meta.delete(id)
   }
 
-  private takeMembers(list: string[], count: number, announce: boolean): void {
+  /** The node's member list, with the member events that came while it was asked for (newer, or already in it). */
+  private takeMembers(list: string[], count: number, announce: boolean, log: MemberEvent[]): void {
     const next = new Set(list.filter((m) => m !== this.host.uid))
+    for (const e of log) {
+      if (e.joined) next.add(e.uid)
+      else next.delete(e.uid)
+      count = e.count
+    }
     const wasExact = this.exact
     this.count = count
     this.exact = count <= MAX_MEMBERS_LISTED
@@ -533,8 +565,8 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   private async refreshMembers(): Promise<void> {
     this.refreshing = true
     try {
-      const f = await this.host.request((reqId) => ({ type: FrameType.GET_MEMBERS, reqId, channel: this.channelId }))
-      if (f.type === FrameType.MEMBERS && f.count <= MAX_MEMBERS_LISTED && this.state !== 'left') this.takeMembers(f.members, f.count, false)
+      const f = await this.membersRequest(FrameType.GET_MEMBERS)
+      if (f.type === FrameType.MEMBERS && f.count <= MAX_MEMBERS_LISTED && this.state !== 'left') this.takeMembers(f.members, f.count, false, f.log)
     } catch {
       // Still inexact; the next count change tries again.
     } finally {

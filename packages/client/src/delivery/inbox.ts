@@ -7,6 +7,8 @@ export interface Arrival {
   serverTs: number
   /** The store's id of a stored copy (acknowledged to the node once this inbox is past it). */
   offlineId?: number
+  /** Refused on arrival (its sender may not publish there): recorded as missing, never handed to the app. */
+  refused?: boolean
 }
 
 /** What an ACK says about one stream (see PeerAckFrame). */

@@ -426,7 +426,10 @@ export class PeerOutbox {
     if (code === ErrorCode.TOO_OFTEN && attempt === 1 && certain && !o.recoverable) this.settle(o, PeerMessageState.TOO_OFTEN)
     else if (code === ErrorCode.INVALID_USER_ID && certain) this.settle(o, PeerMessageState.INVALID_USER_ID)
     else if (code === ErrorCode.QUOTA_EXCEEDED && certain) this.settle(o, PeerMessageState.OFFLINE_QUOTA_EXCEEDED)
-    else if (code === ErrorCode.NOT_PERMITTED && certain) this.settle(o, PeerMessageState.FAILURE)
+    // Not allowed to publish (muted, say): never sent again, or it would be delivered once the
+    // mute is lifted. A copy that went direct may have reached a member that had not heard of the
+    // mute yet: then whether it arrived is not known.
+    else if (code === ErrorCode.NOT_PERMITTED) this.settle(o, certain ? PeerMessageState.FAILURE : PeerMessageState.SENT_TIMEOUT)
     else if ((code === ErrorCode.INVALID_MESSAGE || code === ErrorCode.FRAME_TOO_LARGE) && certain) {
       this.settle(o, PeerMessageState.INVALID_MESSAGE)
     } else {

@@ -89,7 +89,7 @@ export class PeerDelivery {
     this.instanceId = rt.randomId()
     this.writer = new DebouncedWriter(storage, rt.clock)
     this.inbox = new Inbox(
-      (from, f, arrival) => this.host.deliver(from, f, arrival),
+      (from, f, arrival) => !arrival.refused && this.host.deliver(from, f, arrival),
       (from, stream) => this.ackChanged(from, stream),
       (arrival) => {
         if (arrival.offlineId !== undefined) this.offlineDone.push(arrival.offlineId)
@@ -162,11 +162,15 @@ export class PeerDelivery {
       if (entry && entry.box.stream === f.stream) entry.box.onAck(f)
       return null
     }
-    // A channel message over a direct link only from a member allowed to publish, by the node's
-    // word (through the relay the node checked already). Dropped unacknowledged: a member we
-    // have not heard of yet sends it again.
-    if (arrival.path === 'direct' && f.channel && !this.host.acceptsChannelMessage(f.channel, from)) return null
-    if (arrival.path === 'direct') arrival = { path: 'direct', serverTs: f.sentTs }
+    if (arrival.path === 'direct' && f.channel) {
+      // Over a direct link a channel message counts only from a member, by the node's word
+      // (through the relay the node checked already). From one we have not heard of yet it is
+      // dropped unacknowledged: it sends it again. From a member that may not publish (muted,
+      // or not granted) it is refused for good: the ACK says so (the sender hears FAILURE), and
+      // no later copy of it is delivered, not even once the mute is lifted.
+      if (!this.host.isMember(f.channel, from)) return null
+      arrival = { path: 'direct', serverTs: f.sentTs, refused: !this.host.acceptsChannelMessage(f.channel, from) }
+    } else if (arrival.path === 'direct') arrival = { path: 'direct', serverTs: f.sentTs }
     this.startTick()
     this.inbox.onMessage(from, f, arrival, this.rt.clock.now())
     if (this.offlineDone.length && arrival.path !== 'offline') this.ackOffline(false)
