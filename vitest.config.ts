@@ -40,6 +40,15 @@ export default defineConfig({
       {
         test: {
           ...shared,
+          // Redis and three node processes per file (test/cluster).
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          ...shared,
           name: 'heavy',
           include: CORE.map((p) => p.replace('*.test.ts', HEAVY)),
           sequence: { groupOrder: 1 },

@@ -1,4 +1,4 @@
-import { LINK_POLICIES, defaultConfig, type LinkPolicy, type NodeConfig } from './config.js'
+import { ENGINES, LINK_POLICIES, defaultConfig, type EngineKind, type LinkPolicy, type NodeConfig } from './config.js'
 
 export const HELP = `plaza-rendezvous — a Plaza rendezvous node (HTTP + WebSocket on one port)
 
@@ -49,6 +49,13 @@ Options (each also read from the environment variable shown):
                            memberCounts (1/1000), channelRelay (12000/3000), invitations (30/5000),
                            fanoutBytes (16777216/3000: bytes the node sends on a session's
                            behalf: updates times members, member lists, attribute answers)
+  --engine local|redis     where shared state lives: this process and
+                           its embedded store, or a Redis many nodes share PLAZA_ENGINE (local)
+  --redis-url URL          the Redis of the redis engine            PLAZA_REDIS_URL (redis://127.0.0.1:6379)
+  --redis-prefix PREFIX    prefix of every Redis key and channel    PLAZA_REDIS_PREFIX (plaza:)
+  --node-id ID             this node's id in the deployment         PLAZA_NODE_ID (made up at each start)
+  --redis-require-aof      refuse to start unless Redis fsyncs every write
+                           (appendonly yes, appendfsync always); else a warning PLAZA_REDIS_REQUIRE_AOF (off)
   --help                   show this text
 `
 
@@ -85,6 +92,10 @@ const FLAGS: Record<string, OptionKey> = {
   '--rest-rate-limit': 'restRateLimit',
   '--link-policy': 'linkPolicy',
   '--metrics-token': 'metricsToken',
+  '--engine': 'engine',
+  '--redis-url': 'redisUrl',
+  '--redis-prefix': 'redisPrefix',
+  '--node-id': 'nodeId',
 }
 
 const ENV: Record<string, OptionKey> = {
@@ -116,12 +127,17 @@ const ENV: Record<string, OptionKey> = {
   PLAZA_REST_RATE_LIMIT: 'restRateLimit',
   PLAZA_LINK_POLICY: 'linkPolicy',
   PLAZA_METRICS_TOKEN: 'metricsToken',
+  PLAZA_ENGINE: 'engine',
+  PLAZA_REDIS_URL: 'redisUrl',
+  PLAZA_REDIS_PREFIX: 'redisPrefix',
+  PLAZA_NODE_ID: 'nodeId',
 }
 
 /** Boolean options: a flag, or the variable set to 1 or true. */
-const SWITCHES: Record<string, { env: string; key: 'devTokens' | 'trustProxy' }> = {
+const SWITCHES: Record<string, { env: string; key: 'devTokens' | 'trustProxy' | 'redisRequireAof' }> = {
   '--dev-tokens': { env: 'PLAZA_DEV_TOKENS', key: 'devTokens' },
   '--trust-proxy': { env: 'PLAZA_TRUST_PROXY', key: 'trustProxy' },
+  '--redis-require-aof': { env: 'PLAZA_REDIS_REQUIRE_AOF', key: 'redisRequireAof' },
 }
 
 export class UsageError extends Error {}
@@ -153,6 +169,11 @@ function setOption(cfg: NodeConfig, key: OptionKey, value: string): void {
       if (app) cfg.linkPolicies[app] = policy as LinkPolicy
       else cfg.linkPolicy = policy as LinkPolicy
     }
+    return
+  }
+  if (key === 'engine') {
+    if (!ENGINES.includes(value as EngineKind)) throw new UsageError(`--engine wants ${ENGINES.join('|')}, got "${value}"`)
+    cfg.engine = value as EngineKind
     return
   }
   if (key === 'handshakesPerAddress' || key === 'restRateLimit') {

@@ -88,7 +88,20 @@ export interface NodeConfig {
   linkPolicies: Record<string, LinkPolicy>
   /** Collect the Node process metrics (CPU, memory, event loop) on /metrics. Default true. */
   processMetrics: boolean
+  /** `local`: state in this process, stores in the embedded database (one node). `redis`: many nodes share one Redis. */
+  engine: EngineKind
+  /** The Redis of a `redis` engine. Default redis://127.0.0.1:6379 */
+  redisUrl: string
+  /** Prefix of every Redis key and channel (several deployments on one Redis). Default "plaza:". */
+  redisPrefix: string
+  /** This node's id in the deployment; default: made up at each start (a restarted node is a new one). */
+  nodeId: string
+  /** Refuse to start when Redis does not fsync every write (appendonly yes, appendfsync always); else warn. Default false. */
+  redisRequireAof: boolean
 }
+
+export type EngineKind = 'local' | 'redis'
+export const ENGINES: readonly EngineKind[] = ['local', 'redis']
 
 export function defaultConfig(): NodeConfig {
   return {
@@ -130,5 +143,10 @@ export function defaultConfig(): NodeConfig {
     docQuotaPerApp: 100_000,
     detachedQueueFrames: 4096,
     detachedQueueBytes: 8 * 1024 * 1024,
+    engine: 'local',
+    redisUrl: 'redis://127.0.0.1:6379',
+    redisPrefix: 'plaza:',
+    nodeId: '',
+    redisRequireAof: false,
   }
 }

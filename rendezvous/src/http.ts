@@ -27,7 +27,11 @@ export async function handleHttp(node: RendezvousNode, req: IncomingMessage, res
   const url = new URL(req.url ?? '/', 'http://localhost')
   try {
     if (url.pathname === '/healthz') return json(res, 200, { status: 'ok' })
-    if (url.pathname === '/readyz') return json(res, 200, { status: 'ready', ...node.stats() })
+    if (url.pathname === '/readyz') {
+      const health = node.engine.health()
+      if (!health.ok) return json(res, 503, { status: 'unavailable', reason: health.reason, ...node.stats() })
+      return json(res, 200, { status: 'ready', ...node.stats() })
+    }
     if (url.pathname === '/dev/token') return await devToken(node, url, res)
     if (url.pathname === '/metrics') {
       if (!metricsAllowed(node.config.metricsToken, req.headers.authorization)) {

@@ -68,7 +68,7 @@ export class NodeMetrics {
   })
 
   constructor(
-    stats: () => { sessions: number; channels: number; connections: number; subscriptions: number; documents: number },
+    stats: () => { sessions: number; channels: number; connections: number; subscriptions: number; documents: number; engineUp: boolean },
     processMetrics = true,
   ) {
     const gauge = (name: string, help: string, pick: (s: ReturnType<typeof stats>) => number) =>
@@ -85,6 +85,7 @@ export class NodeMetrics {
     gauge('plaza_channels', 'Channels with at least one member', (s) => s.channels)
     gauge('plaza_presence_subscriptions', 'Presence and attribute subscriptions', (s) => s.subscriptions)
     gauge('plaza_channel_documents', 'Channel documents held in memory', (s) => s.documents)
+    gauge('plaza_engine_up', 'Whether the engine can do its work (1), or not: Redis unreachable (0)', (s) => (s.engineUp ? 1 : 0))
     if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'plaza_' })
   }
 }

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import pino, { type Logger } from 'pino'
 import {
   CloseCode,
@@ -14,6 +16,8 @@ import {
 import { defaultConfig, type NodeConfig } from './config.js'
 import type { Engine, SessionCommand } from './engine/engine.js'
 import { LocalEngine } from './engine/local-engine.js'
+import { RedisEngine } from './engine/redis-engine.js'
+import { redisStores } from './engine/redis-stores.js'
 import { openDatabase } from './store/database.js'
 import type { Session, SessionLimits } from './session.js'
 import { ChannelService } from './channels/channel-service.js'
@@ -72,19 +76,7 @@ export class RendezvousNode implements NodeContext {
     this.config = { ...defaultConfig(), ...config }
     this.rt = deps.runtime ?? systemNodeRuntime
     this.log = deps.logger ?? pino({ level: this.config.logLevel, base: { node: 'rendezvous' } })
-    this.engine =
-      deps.engine ??
-      new LocalEngine(
-        openDatabase(this.config.dataDir),
-        {
-          perReceiver: this.config.offlinePerReceiver,
-          retentionMs: this.config.offlineRetentionMs,
-          perSender: this.config.offlineQuotaPerSender,
-          perApp: this.config.offlineQuotaPerApp,
-        },
-        () =>
-        this.rt.clock.now(),
-      )
+    this.engine = deps.engine ?? this.makeEngine()
     this.metrics = new NodeMetrics(() => this.stats(), this.config.processMetrics)
     this.moderation = new Moderation(this, { leaveChannel: (s, channel) => this.channels.leave(s, channel) })
     this.channels = new ChannelService(this)
@@ -105,6 +97,15 @@ export class RendezvousNode implements NodeContext {
     this.front = new HttpFront(this)
   }
 
+  private makeEngine(): Engine {
+    const cfg = this.config
+    const offline = { perReceiver: cfg.offlinePerReceiver, retentionMs: cfg.offlineRetentionMs, perSender: cfg.offlineQuotaPerSender, perApp: cfg.offlineQuotaPerApp }
+    const now = () => this.rt.clock.now()
+    if (cfg.engine === 'local') return new LocalEngine(openDatabase(cfg.dataDir), offline, now)
+    const nodeId = cfg.nodeId || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
+    return new RedisEngine({ url: cfg.redisUrl, prefix: cfg.redisPrefix, nodeId, stores: redisStores(offline, now) })
+  }
+
   /** Opens the store, starts the timers and listens on HTTP and WebSocket. */
   async listen(): Promise<{ port: number; address: string }> {
     await this.start()
@@ -119,6 +120,16 @@ export class RendezvousNode implements NodeContext {
       frame: (sessionId, frame) => this.sessions.get(sessionId)?.send(frame),
       command: (sessionId, cmd) => this.onCommand(sessionId, cmd),
     })
+    if (this.engine instanceof RedisEngine) {
+      const problems = await this.engine.durabilityProblems()
+      const what = `Redis does not fsync every write, so CACHED_BY_SERVER and stored attributes may be lost with it: ${problems.join('; ')}`
+      if (problems.length && this.config.redisRequireAof) {
+        await this.engine.close()
+        throw new Error(`${what} (--redis-require-aof)`)
+      }
+      if (problems.length) this.log.warn(what)
+      this.log.info({ nodeId: this.engine.nodeId, redis: this.config.redisUrl }, 'redis engine')
+    }
     this.sweepTimer = this.rt.clock.setInterval(() => {
       this.sessions.sweep()
       this.background(this.moderation.sweep(), 'moderation sweep')
@@ -127,7 +138,7 @@ export class RendezvousNode implements NodeContext {
   }
 
   stats() {
-    return { ...this.engine.stats(), connections: this.connections.size, localSessions: this.sessions.size, documents: this.channels.docs.size }
+    return { ...this.engine.stats(), connections: this.connections.size, localSessions: this.sessions.size, documents: this.channels.docs.size, engineUp: this.engine.health().ok }
   }
 
   /** What the engine asks of one of this node's sessions. */

@@ -6,7 +6,7 @@ import * as sync from 'y-protocols/sync'
 import { MemoryLevel } from 'memory-level'
 import { AttributeOp, ErrorCode, PlazaError } from '@plaza/protocol'
 import { ChannelDocs } from '../src/channels/channel-docs.js'
-import { DocStore } from '../src/store/doc-store.js'
+import { LevelDocStore } from '../src/store/doc-store.js'
 import { systemNodeRuntime } from '../src/runtime.js'
 import type { Database } from '../src/store/database.js'
 
@@ -25,7 +25,7 @@ const attrs = (doc: Y.Doc) => JSON.stringify(Object.entries(doc.getMap('attribut
 async function open() {
   const db = new MemoryLevel<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' }) as unknown as Database
   await db.open()
-  return new ChannelDocs(new DocStore(db), systemNodeRuntime, (err) => {
+  return new ChannelDocs(new LevelDocStore(db), systemNodeRuntime, (err) => {
     throw err
   })
 }

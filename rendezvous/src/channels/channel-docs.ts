@@ -18,7 +18,7 @@ import {
   type ChannelAttribute,
   type TimerHandle,
 } from '@plaza/protocol'
-import type { DocStore } from '../store/doc-store.js'
+import type { DocStore, LoadedDoc } from '../store/doc-store.js'
 import type { NodeRuntime } from '../runtime.js'
 
 interface Replica {
@@ -32,8 +32,12 @@ interface Replica {
   /** A save under way (one at a time, so that an older state never lands last). */
   saving: Promise<void> | null
   dirty: boolean
-  /** The document is on disk (a channel that never had attributes is not). */
+  /** The document is stored (a channel that never had attributes is not). */
   stored: boolean
+  /** The store's version this replica last read or wrote: its next write builds on it. */
+  version: number
+  /** The newest version other nodes announced (newer than `version`: this replica is stale). */
+  announced: number
   lastActiveTs: number
   lastUsed: number
 }
@@ -71,6 +75,8 @@ function liveBytes(attrs: Map<string, ChannelAttribute>): number {
 export class ChannelDocs {
   private readonly replicas = new Map<string, Replica>()
   private readonly loading = new Map<string, Promise<Replica>>()
+  /** The newest version other nodes announced while a replica was being read (it is read again if older). */
+  private readonly announced = new Map<string, number>()
   /** New documents (per app) allowed by the quota whose first save is still to come. */
   private readonly coming = new Map<string, Set<string>>()
 
@@ -89,7 +95,9 @@ export class ChannelDocs {
     private readonly perAppQuota = Infinity,
     /** A document was written to (or deleted from) the store. */
     private readonly onWrite: () => void = () => undefined,
-  ) {}
+  ) {
+    store.onChanged = (appId, channel, version) => this.remoteChanged(appId, channel, version)
+  }
 
   /**
    * QUOTA_EXCEEDED when a change would store a new document past the app's quota (counting the
@@ -131,19 +139,27 @@ export class ChannelDocs {
     let pending = this.loading.get(k)
     if (!pending) {
       pending = (async () => {
-        const stored = await this.store.load(appId, channel)
+        let loaded = await this.store.load(appId, channel)
+        // Another node wrote while this one read: read again, until what was read is the newest announced.
+        for (let announced = this.announced.get(k); announced !== undefined && announced > loaded.version; announced = this.announced.get(k)) {
+          loaded = await this.store.load(appId, channel)
+        }
+        this.announced.delete(k)
+        const { doc: stored, version } = loaded
         const doc = this.newDoc()
         if (stored) Y.applyUpdate(doc, stored.state)
         const now = this.rt.clock.now()
         // A document stored before generations existed is saved again with one.
         const r: Replica = {
           doc,
-          epoch: stored?.epoch || this.newEpoch(),
+          epoch: stored?.epoch || (this.store.shared ? firstEpoch(appId, channel, version) : this.newEpoch()),
           scratch: null,
           timer: null,
           saving: null,
           dirty: !!stored && !stored.epoch,
           stored: !!stored,
+          version,
+          announced: version,
           lastActiveTs: stored?.lastActiveTs ?? now,
           lastUsed: now,
         }
@@ -152,7 +168,10 @@ export class ChannelDocs {
         this.evictIdle()
         return r
       })()
-      pending.catch(() => this.loading.delete(k))
+      pending.catch(() => {
+        this.loading.delete(k)
+        this.announced.delete(k)
+      })
       this.loading.set(k, pending)
     }
     return pending
@@ -176,6 +195,8 @@ export class ChannelDocs {
       throw new PlazaError(ErrorCode.MALFORMED_FRAME, 'not a y-protocols sync message')
     }
     if (type === sync.messageYjsSyncStep1) {
+      // What other nodes wrote is in the answer (a member joining reads through this node).
+      await this.catchUp(appId, channel, r)
       if (epoch !== r.epoch) return { reply: { epoch: r.epoch, payload: stateMessage(r.doc) }, change: null }
       const encoder = encoding.createEncoder()
       try {
@@ -242,10 +263,46 @@ export class ChannelDocs {
   }
 
   async read(appId: string, channel: string, keys: string[]): Promise<AttributeEntry[]> {
-    const r = await this.replica(appId, channel)
+    const r = await this.current(appId, channel)
     const all = readChannelAttributes(r.doc.getMap(CHANNEL_ATTRIBUTES_MAP))
     const wanted = keys.length ? keys.filter((k) => all.has(k)) : [...all.keys()]
     return wanted.map((key) => ({ key, ...all.get(key)! }))
+  }
+
+  /** The replica, brought up to what is stored when other nodes wrote since (shared stores). */
+  private async current(appId: string, channel: string): Promise<Replica> {
+    const r = await this.replica(appId, channel)
+    await this.catchUp(appId, channel, r)
+    return r
+  }
+
+  /**
+   * Reads what other nodes wrote into the replica, so that an answer given after a write
+   * elsewhere was acknowledged includes it (news of it may still be on its way). Changes of this
+   * replica not yet written go first (they merge with the stored state as they are written).
+   */
+  private async catchUp(appId: string, channel: string, r: Replica): Promise<void> {
+    if (!this.store.shared) return
+    const stored = await this.store.version(appId, channel)
+    if (stored <= r.version) return
+    if (r.dirty || r.saving) await this.flush(appId, channel).catch(() => undefined)
+    if (stored <= r.version || r.dirty || r.saving) return
+    const loaded = await this.store.load(appId, channel)
+    if (loaded.version <= r.version || r.dirty || r.saving) return
+    this.dropScratch(r)
+    r.version = loaded.version
+    r.stored = !!loaded.doc
+    const epoch = loaded.doc?.epoch ?? firstEpoch(appId, channel, loaded.version)
+    if (!loaded.doc || epoch !== r.epoch) {
+      // Removed elsewhere (no attributes left), or compacted into another generation: start from what is stored.
+      r.doc.destroy()
+      r.doc = this.newDoc()
+      r.epoch = epoch
+    }
+    if (loaded.doc) {
+      Y.applyUpdate(r.doc, loaded.doc.state, 'store')
+      r.lastActiveTs = Math.max(r.lastActiveTs, loaded.doc.lastActiveTs)
+    }
   }
 
   /** The channel had a member now (retention counts from the last such moment). */
@@ -346,17 +403,12 @@ export class ChannelDocs {
     r.dirty = false
     // A document without attributes is not kept on disk (gone if it was).
     const empty = r.doc.getMap(CHANNEL_ATTRIBUTES_MAP).size === 0
-    const write =
-      empty && !r.stored
-        ? Promise.resolve()
-        : empty
-          ? this.store.remove(appId, channel).then(() => void ((r.stored = false), this.onWrite()))
-          : this.store
-              .save(appId, channel, { state: Y.encodeStateAsUpdate(r.doc), epoch: r.epoch, lastActiveTs: r.lastActiveTs }, !r.stored)
-              .then(() => void ((r.stored = true), this.onWrite()))
+    const write = empty && !r.stored ? Promise.resolve() : this.writeReplica(appId, channel, r, empty)
     r.saving = write
       .then(() => this.arrived(appId, channel))
       .catch((err: unknown) => {
+        // Another generation was taken (see merge): nothing of this replica is left to write.
+        if (err instanceof PlazaError && err.code === ErrorCode.STALE_EPOCH) throw err
         r.dirty = true
         this.onError(err)
         throw err
@@ -364,8 +416,68 @@ export class ChannelDocs {
       .finally(() => {
         r.saving = null
         if (r.dirty) this.schedule(appId, channel, r)
+        else this.dropIfStale(`${appId}\u0000${channel}`, r)
       })
     return r.saving
+  }
+
+  /**
+   * One write of the replica. If another node wrote since this replica's version, what it
+   * stored is merged in and the replica is dirty again (the save loop writes the merge); from
+   * another generation, that generation is taken and the changes not yet written are refused
+   * (STALE_EPOCH: their writers sync and write again).
+   */
+  private async writeReplica(appId: string, channel: string, r: Replica, empty: boolean): Promise<void> {
+    const out = empty
+      ? await this.store.remove(appId, channel, r.version)
+      : await this.store.save(appId, channel, { state: Y.encodeStateAsUpdate(r.doc), epoch: r.epoch, lastActiveTs: r.lastActiveTs }, r.version)
+    if (out.written) {
+      r.version = out.version
+      r.stored = !empty
+      this.onWrite()
+      return
+    }
+    this.merge(r, out.current)
+  }
+
+  private merge(r: Replica, { doc: current, version }: LoadedDoc): void {
+    this.dropScratch(r)
+    r.dirty = true
+    r.version = version
+    r.stored = !!current
+    if (!current) return
+    r.lastActiveTs = Math.max(r.lastActiveTs, current.lastActiveTs)
+    if (current.epoch === r.epoch) {
+      Y.applyUpdate(r.doc, current.state, 'store')
+      return
+    }
+    r.doc.destroy()
+    r.doc = this.newDoc()
+    Y.applyUpdate(r.doc, current.state, 'store')
+    r.epoch = current.epoch
+    r.dirty = false
+    throw new PlazaError(ErrorCode.STALE_EPOCH, 'the channel document was compacted elsewhere: sync again')
+  }
+
+  /** Another node wrote the document: a replica with nothing of its own to write is read again at its next use. */
+  private remoteChanged(appId: string, channel: string, version: number): void {
+    const k = `${appId}\u0000${channel}`
+    if (this.loading.has(k)) this.announced.set(k, Math.max(version, this.announced.get(k) ?? 0))
+    const r = this.replicas.get(k)
+    if (!r) return
+    r.announced = Math.max(r.announced, version)
+    this.dropIfStale(k, r)
+  }
+
+  /**
+   * A replica behind what other nodes wrote, with nothing of its own to write, is read again at
+   * its next use. (One busy when the news came is checked when it is idle again: its own write
+   * may have been answered after the news of a later one.)
+   */
+  private dropIfStale(k: string, r: Replica): void {
+    if (r.announced <= r.version || r.dirty || r.saving || r.timer || this.replicas.get(k) !== r) return
+    this.replicas.delete(k)
+    this.dropScratch(r)
   }
 
   private evictIdle(): void {
@@ -404,6 +516,19 @@ function checkScratch(scratch: Y.Doc, update: Uint8Array): Map<string, ChannelAt
   }
   checkAttributeTotals('channel', new Map([...attrs].map(([k, a]) => [k, a.value])))
   return attrs
+}
+
+/**
+ * The first generation of a channel's document that is not stored yet, the same on every node
+ * of a deployment (FNV-1a of the channel and the store's version, which a removal moves on).
+ */
+function firstEpoch(appId: string, channel: string, version: number): number {
+  let h = 0x811c9dc5
+  for (const ch of `${appId}\u0000${channel}\u0000${version}`) {
+    h ^= ch.charCodeAt(0)
+    h = Math.imul(h, 0x01000193) >>> 0
+  }
+  return 1 + (h % 0x7ffffffe)
 }
 
 /** The whole state of `doc` as a sync step 2 (what a member starting from nothing needs). */

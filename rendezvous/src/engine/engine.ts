@@ -113,4 +113,6 @@ export interface Engine {
 
   /** Counts for health and metrics (this node's view; cheap). */
   stats(): { sessions: number; subscriptions: number; channels: number }
+  /** Whether the engine can do its work now (for /readyz): a Redis engine without its Redis cannot. */
+  health(): { ok: boolean; reason: string }
 }

@@ -1,7 +1,7 @@
 import { ErrorCode, PeerOnlineState, type AttributeEntry } from '@plaza/protocol'
 import type { Database } from '../store/database.js'
-import { DocStore } from '../store/doc-store.js'
-import { ModerationStore } from '../store/moderation-store.js'
+import { LevelDocStore } from '../store/doc-store.js'
+import { LevelModerationStore } from '../store/moderation-store.js'
 import { LevelOfflineStore, type OfflineStoreOptions } from '../store/offline-store.js'
 import type { Engine, EngineSink, MemberRecord, SessionCommand, SessionRecord, Topic } from './engine.js'
 
@@ -24,8 +24,8 @@ interface LiveSession extends SessionRecord {
 export class LocalEngine implements Engine {
   readonly nodeId = 'local'
   readonly offline: LevelOfflineStore
-  readonly docs: DocStore
-  readonly moderation: ModerationStore
+  readonly docs: LevelDocStore
+  readonly moderation: LevelModerationStore
   private readonly db: Database
   private sink: EngineSink | null = null
   /** app+uid -> its session */
@@ -41,8 +41,8 @@ export class LocalEngine implements Engine {
   constructor(db: Database, offline: OfflineStoreOptions, now: () => number = Date.now) {
     this.db = db
     this.offline = new LevelOfflineStore(this.db, offline, now)
-    this.docs = new DocStore(this.db)
-    this.moderation = new ModerationStore(this.db)
+    this.docs = new LevelDocStore(this.db)
+    this.moderation = new LevelModerationStore(this.db)
   }
 
   async open(sink: EngineSink): Promise<void> {
@@ -223,5 +223,9 @@ export class LocalEngine implements Engine {
     let subscriptions = 0
     for (const s of this.byId.values()) subscriptions += s.follows.size
     return { sessions: this.sessions.size, subscriptions, channels: this.channels.size }
+  }
+
+  health(): { ok: boolean; reason: string } {
+    return { ok: true, reason: '' }
   }
 }

@@ -8,13 +8,17 @@ import * as lua from './redis-scripts.js'
 
 const MAX_CONTACTS = 1024
 
-/** The stores a Redis deployment shares (see store/redis-*.ts). */
+/** The stores a Redis deployment shares (see redis-stores.ts). */
 export interface SharedStores {
   offline: OfflineStore
   docs: DocStore
   moderation: ModerationStore
   open(): Promise<void>
   close(): Promise<void>
+  /** Channels the stores follow (changes other nodes made), and what each message is handed to. */
+  listen: Record<string, (message: string) => void>
+  /** The connection came back: what may have been missed is read again. */
+  reconnected(): Promise<void>
 }
 
 export interface RedisEngineOptions {
@@ -97,8 +101,14 @@ export class RedisEngine implements Engine {
     await this.redis.connect()
     await this.listener.connect()
     this.listener.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel.toString(), message))
-    await this.listener.subscribe(`${this.prefix}to:${this.nodeId}`, `${this.prefix}bus`)
+    await this.listener.subscribe(`${this.prefix}to:${this.nodeId}`, `${this.prefix}bus`, ...Object.keys(this.stores.listen))
     await this.stores.open()
+    // After a lost connection ioredis subscribes again by itself; what was published meanwhile is read again.
+    let first = true
+    this.listener.on('ready', () => {
+      if (first) return void (first = false)
+      this.stores.reconnected().catch(() => undefined)
+    })
   }
 
   async close(): Promise<void> {
@@ -108,11 +118,13 @@ export class RedisEngine implements Engine {
   }
 
   private onMessage(channel: string, message: Buffer): void {
+    const store = this.stores.listen[channel]
+    if (store) return store(message.toString())
     const nl = message.indexOf(NL)
     if (nl < 0) return
     const header = message.subarray(0, nl).toString()
     const body = message.subarray(nl + 1)
-    if (channel.endsWith(':bus') && channel === `${this.prefix}bus`) return this.onBus(header, body)
+    if (channel === `${this.prefix}bus`) return this.onBus(header, body)
     const [kind, ...sids] = header.split(' ')
     if (kind === 'F') {
       const frame = new Uint8Array(body.buffer, body.byteOffset, body.length)
@@ -270,6 +282,25 @@ export class RedisEngine implements Engine {
 
   async sendToChannel(appId: string, channel: string, frame: Uint8Array, exceptUid = ''): Promise<void> {
     await this.call('SEND_TO_CHANNEL', 1, this.channelKey(appId, channel), this.prefix, Buffer.from(frame.buffer, frame.byteOffset, frame.length), exceptUid)
+  }
+
+  health(): { ok: boolean; reason: string } {
+    const down = [this.redis, this.listener].find((c) => c.status !== 'ready')
+    return down ? { ok: false, reason: `redis ${down.status}` } : { ok: true, reason: '' }
+  }
+
+  /** What keeps a write acknowledged by Redis from being durable (empty: nothing known to). */
+  async durabilityProblems(): Promise<string[]> {
+    try {
+      const [, appendonly] = (await this.redis.config('GET', 'appendonly')) as string[]
+      const [, fsync] = (await this.redis.config('GET', 'appendfsync')) as string[]
+      const problems: string[] = []
+      if (appendonly !== 'yes') problems.push(`appendonly is ${appendonly ?? 'unknown'} (wanted yes)`)
+      if (fsync !== 'always') problems.push(`appendfsync is ${fsync ?? 'unknown'} (wanted always)`)
+      return problems
+    } catch (err) {
+      return [`could not read Redis's configuration (${err instanceof Error ? err.message : String(err)})`]
+    }
   }
 
   stats(): { sessions: number; subscriptions: number; channels: number } {

@@ -9,6 +9,46 @@ export interface StoredDoc {
   lastActiveTs: number
 }
 
+/** What is stored for a channel (null: no document) and the store's version of it, which the next write builds on. */
+export interface LoadedDoc {
+  doc: StoredDoc | null
+  version: number
+}
+
+/**
+ * A write that built on the version stored (the store is at `version` now), or one that did
+ * not, because another node wrote first: `current` is what is stored, to merge with and write again.
+ */
+export type DocWrite = { written: true; version: number } | { written: false; current: LoadedDoc }
+
+/**
+ * Channel documents. Several nodes may hold a replica of the same channel's document: each
+ * write names the version it builds on (0: none stored) and is refused when another node wrote
+ * since, handing back what is stored so the writer merges it (Yjs states merge) and writes again.
+ * Nothing one node wrote is overwritten by another's.
+ */
+export interface DocStore {
+  /**
+   * Shared by several nodes: a channel's first generation must then be the same on every node
+   * (derived from the channel and its store version) before anything is stored.
+   */
+  readonly shared: boolean
+  open(): Promise<void>
+  /** How many documents the app has stored (for the quota; on many nodes, as last seen). */
+  count(appId: string): number
+  load(appId: string, channel: string): Promise<LoadedDoc>
+  /** The stored version alone (a shared store: is a replica behind?). */
+  version(appId: string, channel: string): Promise<number>
+  /** Durable before it resolves. */
+  save(appId: string, channel: string, doc: StoredDoc, base: number): Promise<DocWrite>
+  /** Deletes the document (it holds no attributes any more). Durable before it resolves. */
+  remove(appId: string, channel: string, base: number): Promise<DocWrite>
+  /** Deletes documents of channels empty since before `cutoff` (ms); `isActive` spares live ones. */
+  sweep(cutoff: number, isActive: (appId: string, channel: string) => Promise<boolean>): Promise<number>
+  /** Called when another node wrote a document (replicas of it are stale). */
+  onChanged: ((appId: string, channel: string, version: number) => void) | null
+}
+
 /** Our own stored data, not a peer's: read generously (the node caps what it accepts, not what it wrote). */
 const MAX_STORED_STATE_BYTES = 16 * 1024 * 1024
 const SEP = '\u0000'
@@ -16,8 +56,13 @@ const keyOf = (appId: string, channel: string) => `e${SEP}${appId}${SEP}${channe
 /** Where version 0.1 kept documents (no generation); read once, then moved. */
 const oldKeyOf = (appId: string, channel: string) => `d${SEP}${appId}${SEP}${channel}`
 
-/** Channel documents (attributes) in the shared database, under keys "e\0app\0channel". */
-export class DocStore {
+/**
+ * Channel documents (attributes) in the embedded database, under keys "e\0app\0channel". One
+ * node writes them: a write always builds on what is stored (versions count from 1 at load).
+ */
+export class LevelDocStore implements DocStore {
+  readonly shared = false
+  onChanged: DocStore['onChanged'] = null
   /** Documents stored per app. */
   private readonly counts = new Map<string, number>()
 
@@ -42,8 +87,7 @@ export class DocStore {
     else this.counts.delete(appId)
   }
 
-  /** Deletes a stored channel document (it holds no attributes any more). Durable before it resolves. */
-  async remove(appId: string, channel: string): Promise<void> {
+  async remove(appId: string, channel: string, base: number): Promise<DocWrite> {
     await this.db.batch(
       [
         { type: 'del', key: keyOf(appId, channel) },
@@ -51,23 +95,29 @@ export class DocStore {
       ],
       DURABLE,
     )
-    this.bump(appId, -1)
+    if (base > 0) this.bump(appId, -1)
+    return { written: true, version: 0 }
   }
 
-  async load(appId: string, channel: string): Promise<StoredDoc | null> {
+  async load(appId: string, channel: string): Promise<LoadedDoc> {
     const value = await this.db.get(keyOf(appId, channel))
     if (value !== undefined) {
       const d = new Decoder(value)
-      return { lastActiveTs: d.varuint(), epoch: d.varuint(), state: Uint8Array.from(d.bytes(MAX_STORED_STATE_BYTES)) }
+      return { doc: { lastActiveTs: d.varuint(), epoch: d.varuint(), state: Uint8Array.from(d.bytes(MAX_STORED_STATE_BYTES)) }, version: 1 }
     }
     const old = await this.db.get(oldKeyOf(appId, channel))
-    if (old === undefined) return null
+    if (old === undefined) return { doc: null, version: 0 }
     const d = new Decoder(old)
-    return { lastActiveTs: d.varuint(), epoch: 0, state: Uint8Array.from(d.bytes(MAX_STORED_STATE_BYTES)) }
+    return { doc: { lastActiveTs: d.varuint(), epoch: 0, state: Uint8Array.from(d.bytes(MAX_STORED_STATE_BYTES)) }, version: 1 }
   }
 
-  /** Durable (fsynced) before it resolves. `isNew`: the channel had no document stored (it counts in its app's now). */
-  async save(appId: string, channel: string, doc: StoredDoc, isNew = false): Promise<void> {
+  async version(appId: string, channel: string): Promise<number> {
+    return (await this.load(appId, channel)).version
+  }
+
+  /** Durable (fsynced) before it resolves. Here (one writer) a version is 0 exactly when nothing is stored. */
+  async save(appId: string, channel: string, doc: StoredDoc, base: number): Promise<DocWrite> {
+    const isNew = base === 0
     const e = new Encoder(doc.state.length + 24)
     e.varuint(doc.lastActiveTs)
     e.varuint(doc.epoch)
@@ -80,6 +130,7 @@ export class DocStore {
       DURABLE,
     )
     if (isNew) this.bump(appId, 1)
+    return { written: true, version: base + 1 }
   }
 
   /** Deletes documents of channels empty since before `cutoff` (ms); `isActive` spares live ones. */

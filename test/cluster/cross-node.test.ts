@@ -1,0 +1,174 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { ConnectionChangeReason, ConnectionState, PeerMessageState, PeerOnlineState, type PlazaClient } from '@plaza/client'
+import { closeClients, linkOpen, loggedIn } from '../helpers/clients.js'
+import { APP_ID, SECRET } from '../helpers/rendezvous.js'
+import { until, waitForEvent } from '../helpers/wait.js'
+import { startCluster, type Cluster } from './cluster.js'
+
+// Three node processes on one Redis; users spread over them. Every feature that crosses users
+// must cross nodes.
+let cluster: Cluster
+beforeAll(async () => {
+  cluster = await startCluster(3, ['--link-policy', 'always'])
+})
+afterAll(() => cluster?.stop())
+afterEach(() => closeClients())
+
+const on = (i: number) => cluster.nodes[i]
+const auth = 'Basic ' + Buffer.from(`${APP_ID}:${SECRET}`).toString('base64')
+async function api(i: number, method: string, path: string, body?: unknown) {
+  const res = await fetch(on(i).httpUrl + path, { method, headers: { authorization: auth, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+  return { status: res.status, body: (await res.json()) as Record<string, any> }
+}
+const texts = (c: PlazaClient) => {
+  const got: string[] = []
+  c.on('MessageFromPeer', (m, from) => got.push(`${from}:${m.messageType === 'TEXT' ? m.text : ''}`))
+  return got
+}
+
+describe('a cluster of three nodes', () => {
+  it('keeps one session per user across nodes: a login elsewhere ends the older with REMOTE_LOGIN', async () => {
+    const first = await loggedIn(on(0), 'x-solo')
+    const aborted = waitForEvent(first, 'ConnectionStateChanged', (s) => s === ConnectionState.ABORTED)
+    await loggedIn(on(1), 'x-solo')
+    expect((await aborted)[1]).toBe(ConnectionChangeReason.REMOTE_LOGIN)
+    expect((await api(2, 'GET', '/v1/online-status?uids=x-solo')).body.statuses).toEqual({ 'x-solo': 'ONLINE' })
+  })
+
+  it('tells presence across nodes, and answers REST on any node', async () => {
+    const watcher = await loggedIn(on(0), 'x-watch', { directLinks: false })
+    const seen: string[] = []
+    watcher.on('PeersOnlineStatusChanged', (states) => {
+      for (const [uid, st] of Object.entries(states)) seen.push(`${uid}:${st}`)
+    })
+    await watcher.subscribePeersOnlineStatus(['x-target'])
+    const online = waitForEvent(watcher, 'PeersOnlineStatusChanged', (st) => (st as Record<string, string>)['x-target'] === PeerOnlineState.ONLINE)
+    const target = await loggedIn(on(2), 'x-target', { directLinks: false })
+    await online
+    expect(await watcher.queryPeersOnlineStatus(['x-target', 'x-nobody'])).toEqual({ 'x-target': 'ONLINE', 'x-nobody': 'OFFLINE' })
+    const offline = waitForEvent(watcher, 'PeersOnlineStatusChanged', (st) => (st as Record<string, string>)['x-target'] === PeerOnlineState.OFFLINE)
+    await target.logout()
+    await offline
+    expect(seen).toEqual(['x-target:OFFLINE', 'x-target:ONLINE', 'x-target:OFFLINE'].slice(seen[0] === 'x-target:OFFLINE' ? 0 : 1))
+  })
+
+  it('relays peer messages between nodes: 300 each way, exactly once, in order', async () => {
+    const a = await loggedIn(on(0), 'x-ra', { directLinks: false })
+    const b = await loggedIn(on(1), 'x-rb', { directLinks: false })
+    const [gotA, gotB] = [texts(a), texts(b)]
+    const sends = []
+    for (let i = 0; i < 300; i++) {
+      sends.push(a.sendMessageToPeer({ text: `a${i}` }, 'x-rb'))
+      sends.push(b.sendMessageToPeer({ text: `b${i}` }, 'x-ra'))
+    }
+    const results = await Promise.all(sends)
+    expect(new Set(results.map((r) => `${r.state}/${r.path}`))).toEqual(new Set(['RECEIVED_BY_PEER/relay']))
+    expect(gotB).toEqual(Array.from({ length: 300 }, (_, i) => `x-ra:a${i}`))
+    expect(gotA).toEqual(Array.from({ length: 300 }, (_, i) => `x-rb:b${i}`))
+  })
+
+  it('forms a direct link between users on different nodes (signaling crosses nodes)', async () => {
+    const a = await loggedIn(on(1), 'x-da')
+    const b = await loggedIn(on(2), 'x-db')
+    await a.sendMessageToPeer({ text: 'hello' }, 'x-db')
+    await linkOpen(a, 'x-db')
+    expect(await a.sendMessageToPeer({ text: 'direct' }, 'x-db')).toMatchObject({ state: PeerMessageState.RECEIVED_BY_PEER, path: 'direct' })
+    expect(b.getPeerLinkState('x-da')).toBe('open')
+  })
+
+  it('stores messages for a user offline, sent through one node, and hands them over at a login on another', async () => {
+    const a = await loggedIn(on(0), 'x-oa', { directLinks: false })
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => a.sendMessageToPeer({ text: `o${i}` }, 'x-ob', { enableOfflineMessaging: true })))
+    expect(new Set(results.map((r) => r.state))).toEqual(new Set([PeerMessageState.CACHED_BY_SERVER]))
+    const b = await loggedIn(on(2), 'x-ob', { directLinks: false })
+    const got = texts(b)
+    await until(() => got.length === 50, 10_000, 'the stored messages')
+    expect(got).toEqual(Array.from({ length: 50 }, (_, i) => `x-oa:o${i}`))
+  })
+
+  it('keeps a channel with members on all three nodes: events, lists, counts, messages, attributes', async () => {
+    const members = await Promise.all([0, 1, 2].map((i) => loggedIn(on(i), `x-m${i}`, { directLinks: false })))
+    const rooms = members.map((c) => c.createChannel('x-room'))
+    await rooms[0].join()
+    const joined = waitForEvent(rooms[0], 'MemberJoined', (uid) => uid === 'x-m2')
+    await rooms[1].join()
+    await rooms[2].join()
+    await joined
+    for (const r of rooms) expect((await r.getMembers()).sort()).toEqual(['x-m0', 'x-m1', 'x-m2'])
+    expect(await members[0].getChannelMemberCount(['x-room'])).toEqual({ 'x-room': 3 })
+    const got = rooms.map(() => [] as string[])
+    rooms.forEach((r, i) => r.on('ChannelMessage', (m, from) => got[i].push(`${from}:${m.messageType === 'TEXT' ? m.text : ''}`)))
+    const results = await Promise.all(rooms.map((r, i) => r.sendMessage({ text: `from ${i}` })))
+    expect(results.map((r) => `${r.members}/${r.received}`)).toEqual(['2/2', '2/2', '2/2'])
+    expect(got.map((g) => g.sort())).toEqual([
+      ['x-m1:from 1', 'x-m2:from 2'],
+      ['x-m0:from 0', 'x-m2:from 2'],
+      ['x-m0:from 0', 'x-m1:from 1'],
+    ])
+    // Attributes written through one node are read through the others, and members hear of them.
+    const updated = waitForEvent(rooms[2], 'AttributesUpdated', (attrs) => (attrs as Record<string, { value: string }>).topic?.value === 'cells')
+    await members[0].addOrUpdateChannelAttributes('x-room', { topic: 'cells' }, { enableNotificationToChannelMembers: true })
+    await updated
+    expect((await members[1].getChannelAttributes('x-room')).topic.value).toBe('cells')
+    expect((await api(2, 'GET', '/v1/channels/x-room/attributes')).body.attributes.topic.value).toBe('cells')
+    // A write through another node's replica builds on the first: nothing is overwritten.
+    await members[2].addOrUpdateChannelAttributes('x-room', { board: 'ready' })
+    expect(Object.keys((await api(0, 'GET', '/v1/channels/x-room/attributes')).body.attributes).sort()).toEqual(['board', 'topic'])
+    // A member's own replica has it once the update reaches it.
+    await until(async () => Object.keys(await members[0].getChannelAttributes('x-room')).length === 2, 5000, 'the member sees both')
+    const all = await members[0].getChannelAttributes('x-room')
+    expect(Object.fromEntries(Object.entries(all).map(([k, a]) => [k, a.value]))).toEqual({ topic: 'cells', board: 'ready' })
+    // Leaving is seen on every node.
+    const left = waitForEvent(rooms[0], 'MemberLeft', (uid) => uid === 'x-m2')
+    await rooms[2].leave()
+    await left
+    expect(await members[1].getChannelMemberCount(['x-room'])).toEqual({ 'x-room': 2 })
+  })
+
+  it('loses no attribute written through different nodes at the same time (writes build on each other)', async () => {
+    const writers = await Promise.all([0, 1, 2].map((i) => loggedIn(on(i), `x-w${i}`, { directLinks: false })))
+    const rooms = writers.map((c) => c.createChannel('x-board'))
+    for (const r of rooms) await r.join()
+    // Members and non-members, through all three nodes' replicas, not waiting for each other (30 keys: a channel holds 32).
+    const outsider = await loggedIn(on(1), 'x-w-out', { directLinks: false })
+    await Promise.all([
+      ...writers.flatMap((c, i) => Array.from({ length: 6 }, (_, k) => c.addOrUpdateChannelAttributes('x-board', { [`k${i}-${k}`]: `v${k}` }))),
+      ...Array.from({ length: 6 }, (_, k) => outsider.addOrUpdateChannelAttributes('x-board', { [`out-${k}`]: 'o' })),
+      ...Array.from({ length: 6 }, (_, k) => api(k % 3, 'PUT', '/v1/channels/x-board/attributes', { attributes: { [`rest-${k}`]: 'r' } })),
+    ])
+    const expected = 3 * 6 + 6 + 6
+    // Read through every node at once after the last write was acknowledged: nothing missing.
+    for (let i = 0; i < 3; i++) {
+      expect(Object.keys((await api(i, 'GET', '/v1/channels/x-board/attributes')).body.attributes)).toHaveLength(expected)
+    }
+    await until(async () => (await Promise.all(writers.map(async (c) => Object.keys(await c.getChannelAttributes('x-board')).length))).every((n) => n === expected), 10_000, 'every member sees every key')
+  })
+
+  it('reads and follows user attributes across nodes', async () => {
+    const owner = await loggedIn(on(0), 'x-ua', { directLinks: false })
+    const reader = await loggedIn(on(1), 'x-ub', { directLinks: false })
+    await owner.setLocalUserAttributes({ mood: 'calm' })
+    expect(await reader.getUserAttributes('x-ua')).toEqual({ mood: 'calm' })
+    await reader.subscribeUserAttributes(['x-ua'])
+    const changed = waitForEvent(reader, 'UserAttributesUpdated', (uid, attrs) => uid === 'x-ua' && (attrs as Record<string, string>).mood === 'busy')
+    await owner.addOrUpdateLocalUserAttributes({ mood: 'busy' })
+    await changed
+  })
+
+  it('enforces a mute and a ban made through any node', async () => {
+    const teacher = await loggedIn(on(0), 'x-t', { directLinks: false })
+    const student = await loggedIn(on(1), 'x-s', { directLinks: false })
+    const [rt, rs] = [teacher.createChannel('x-class'), student.createChannel('x-class')]
+    await rt.join()
+    await rs.join()
+    const told = waitForEvent(rs, 'MemberStateChanged', (uid, st) => uid === 'x-s' && (st as { muted: boolean }).muted)
+    expect((await api(2, 'POST', '/v1/channels/x-class/members/x-s/mute', { seconds: 60 })).status).toBe(200)
+    await told
+    expect(rt.getMemberState('x-s').muted).toBe(true)
+    const aborted = waitForEvent(student, 'ConnectionStateChanged', (s) => s === ConnectionState.ABORTED)
+    expect((await api(2, 'POST', '/v1/users/x-s/ban', { seconds: 60 })).status).toBe(200)
+    await aborted
+    const again = loggedIn(on(0), 'x-s')
+    await expect(again).rejects.toMatchObject({ message: expect.stringMatching(/banned until/) })
+  })
+})
