@@ -11,6 +11,7 @@ import {
   type TimerHandle,
 } from '@plaza/protocol'
 import type { NodeContext } from './context.js'
+import type { InviteReply } from './engine/engine.js'
 import type { Session } from './session.js'
 
 type InviteFrame = Extract<
@@ -30,6 +31,9 @@ interface OutcomeEvent {
   reason: InvitationFailureReason | null
   response: string
 }
+
+/** How often an invitation to a callee with no session is tried again. */
+const RETRY_MS = 1000
 
 /** Ended invitations remembered (for INVITE_SYNC), and for how long. */
 const MAX_OUTCOMES = 10_000
@@ -78,28 +82,14 @@ export class Invitations {
         this.finish(inv)
         return this.ctx.result(s, f.reqId, null)
       }
-      case FrameType.INVITE_ACK: {
-        const inv = this.all.get(keyOf(s.appId, f.caller, f.id))
-        if (!inv || inv.callee !== s.uid || inv.state !== 'delivered') return
-        inv.state = 'received'
-        this.tell(inv, true, InvitationEventKind.RECEIVED_BY_PEER, null, '')
-        this.arm(inv, this.ctx.config.invitationExpireMs, () => this.fail(inv, InvitationFailureReason.INVITATION_EXPIRE, true))
-        return
-      }
+      case FrameType.INVITE_ACK:
+        // Held by the caller's node: this one, or another (the callee's frame goes there).
+        if (!this.all.has(keyOf(s.appId, f.caller, f.id))) return this.toCallersNode(s, f.caller, { type: 'ack', id: f.id })
+        return this.acknowledged(s.appId, f.caller, s.uid, f.id)
       case FrameType.INVITE_ANSWER: {
-        const inv = this.all.get(keyOf(s.appId, f.caller, f.id))
-        if (!inv || inv.callee !== s.uid || inv.state === 'waiting') {
-          return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.UNKNOWN_INVITATION, 'the invitation is no longer under way'))
-        }
-        const event = f.accept ? InvitationEventKind.ACCEPTED : InvitationEventKind.REFUSED
-        const told = this.tell(inv, true, event, null, f.response)
-        this.finish(inv)
-        return told.then((delivered) => {
-          // What the callee's answer came to, for a callee that lost the RESULT and asks (INVITE_SYNC).
-          const outcome = this.outcomes.get(inv.key)
-          if (delivered && outcome) outcome.callee = { event, reason: null, response: '' }
-          this.ctx.result(s, f.reqId, delivered ? null : new PlazaError(ErrorCode.PEER_OFFLINE, 'the caller is gone'))
-        })
+        const reply: InviteReply = { type: 'answer', id: f.id, reqId: f.reqId, accept: f.accept, response: f.response }
+        if (!this.all.has(keyOf(s.appId, f.caller, f.id))) return this.toCallersNode(s, f.caller, reply)
+        return this.answered(s.appId, f.caller, s.uid, reply).then((err) => this.ctx.result(s, f.reqId, err))
       }
       case FrameType.INVITE_SYNC: {
         const entries: InviteSyncEntry[] = []
@@ -108,6 +98,45 @@ export class Invitations {
         return s.sendNow(encodeFrame({ type: FrameType.INVITE_SYNC_RESULT, reqId: f.reqId, entries }))
       }
     }
+  }
+
+  /** The callee's frame about an invitation this node does not hold: to the caller's node. */
+  private async toCallersNode(s: Session, caller: string, reply: InviteReply): Promise<void> {
+    const sent = await this.ctx.engine.command(s.appId, caller, { kind: 'invite', from: s.uid, frame: reply })
+    if (!sent && reply.type === 'answer') this.ctx.result(s, reply.reqId, new PlazaError(ErrorCode.UNKNOWN_INVITATION, 'the invitation is no longer under way'))
+  }
+
+  /** A callee's frame passed on by its node (see toCallersNode); the RESULT of an answer goes back the same way. */
+  fromCallee(appId: string, caller: string, callee: string, reply: InviteReply): void {
+    if (reply.type === 'ack') return this.acknowledged(appId, caller, callee, reply.id)
+    const answered = this.answered(appId, caller, callee, reply).then((err) => {
+      const frame = encodeFrame({ type: FrameType.RESULT, reqId: reply.reqId, code: err ? err.code : ErrorCode.OK, message: err ? err.message : '' })
+      return this.ctx.engine.deliver(appId, callee, frame)
+    })
+    this.ctx.background(answered, 'invitation answer')
+  }
+
+  /** The callee's client has the invitation: RECEIVED_BY_PEER for the caller; it may now expire unanswered. */
+  private acknowledged(appId: string, caller: string, callee: string, id: string): void {
+    const inv = this.all.get(keyOf(appId, caller, id))
+    if (!inv || inv.callee !== callee || inv.state !== 'delivered') return
+    inv.state = 'received'
+    this.tell(inv, true, InvitationEventKind.RECEIVED_BY_PEER, null, '')
+    this.arm(inv, this.ctx.config.invitationExpireMs, () => this.fail(inv, InvitationFailureReason.INVITATION_EXPIRE, true))
+  }
+
+  /** The callee accepted or refused: the caller is told; the answer's error (null: told). */
+  private async answered(appId: string, caller: string, callee: string, reply: Extract<InviteReply, { type: 'answer' }>): Promise<PlazaError | null> {
+    const inv = this.all.get(keyOf(appId, caller, reply.id))
+    if (!inv || inv.callee !== callee || inv.state === 'waiting') return new PlazaError(ErrorCode.UNKNOWN_INVITATION, 'the invitation is no longer under way')
+    const event = reply.accept ? InvitationEventKind.ACCEPTED : InvitationEventKind.REFUSED
+    const told = this.tell(inv, true, event, null, reply.response)
+    this.finish(inv)
+    const delivered = await told
+    // What the callee's answer came to, for a callee that lost the RESULT and asks (INVITE_SYNC).
+    const outcome = this.outcomes.get(inv.key)
+    if (delivered && outcome) outcome.callee = { event, reason: null, response: '' }
+    return delivered ? null : new PlazaError(ErrorCode.PEER_OFFLINE, 'the caller is gone')
   }
 
   /** Where an invitation stands for one side: under way (with RECEIVED if so), its outcome, or unknown. */
@@ -161,10 +190,25 @@ export class Invitations {
       set.add(inv)
     }
     this.ctx.result(s, f.reqId, null)
+    const deadline = this.ctx.rt.clock.now() + this.ctx.config.invitationOfflineMs
     return this.deliver(inv).then((delivered) => {
-      if (!delivered && this.all.get(key) === inv && inv.state === 'waiting') {
-        this.arm(inv, this.ctx.config.invitationOfflineMs, () => this.fail(inv, InvitationFailureReason.PEER_OFFLINE, false))
-      }
+      if (!delivered) this.waitForCallee(inv, deadline)
+    })
+  }
+
+  /**
+   * The callee has no session: tried again every second (it may log in on any node) until the
+   * offline timeout, then PEER_OFFLINE. (A login on this node hands it over at once: onLogin.)
+   */
+  private waitForCallee(inv: Invitation, deadline: number): void {
+    if (this.all.get(inv.key) !== inv || inv.state !== 'waiting') return
+    const left = deadline - this.ctx.rt.clock.now()
+    if (left <= 0) return this.fail(inv, InvitationFailureReason.PEER_OFFLINE, false)
+    this.arm(inv, Math.min(RETRY_MS, left), () => {
+      if (this.ctx.rt.clock.now() >= deadline) return this.fail(inv, InvitationFailureReason.PEER_OFFLINE, false)
+      void this.deliver(inv).then((delivered) => {
+        if (!delivered) this.waitForCallee(inv, deadline)
+      })
     })
   }
 

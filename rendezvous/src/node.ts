@@ -119,6 +119,7 @@ export class RendezvousNode implements NodeContext {
     await this.engine.open({
       frame: (sessionId, frame) => this.sessions.get(sessionId)?.send(frame),
       command: (sessionId, cmd) => this.onCommand(sessionId, cmd),
+      nodeMessage: (message) => this.rest.onAckFromNode(message),
     })
     if (this.engine instanceof RedisEngine) {
       const problems = await this.engine.durabilityProblems()
@@ -147,6 +148,7 @@ export class RendezvousNode implements NodeContext {
     if (!s) return
     if (cmd.kind === 'end') s.kick(cmd.code, cmd.message)
     else if (cmd.kind === 'leave') this.moderation.removedHere(s, cmd.channel)
+    else if (cmd.kind === 'invite') this.invitations.fromCallee(s.appId, s.uid, cmd.from, cmd.frame)
     else void this.relay.deliverOffline(s)
   }
 

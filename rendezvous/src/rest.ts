@@ -104,6 +104,18 @@ const OPS: Record<string, AttributeOp> = {
   clear: AttributeOp.CLEAR,
 }
 
+/** The stream of an ACK of a node-sent stream, or null. */
+function nodeStreamAcked(payload: Uint8Array): string | null {
+  // Fast path for ordinary acks: [ACK tag][1-byte length (stream ids are ≤ 32 bytes)][stream...]
+  if (payload[0] !== PeerFrameType.ACK || payload[2] !== NODE_STREAM_PREFIX.charCodeAt(0)) return null
+  try {
+    const f = decodePeerFrame(payload)
+    return f.type === PeerFrameType.ACK && f.stream.startsWith(NODE_STREAM_PREFIX) ? f.stream : null
+  } catch {
+    return null
+  }
+}
+
 export class RestApi {
   /** Acknowledgements awaited for messages the node sent on an app's behalf. */
   private readonly awaiting = new Map<string, (state: PeerMessageState | null) => void>()
@@ -111,18 +123,24 @@ export class RestApi {
 
   constructor(private readonly node: RendezvousNode) {}
 
-  /** An ACK addressed to a node-sent stream: settles its waiter; true if it was one (not to forward). */
+  /**
+   * An ACK addressed to a node-sent stream: settles its waiter; true if it was one (not to
+   * forward). The message may have been sent by a REST call on another node: then every node
+   * hears of the acknowledgement.
+   */
   onAck(payload: Uint8Array): boolean {
-    // Fast path for ordinary acks: [ACK tag][1-byte length (stream ids are ≤ 32 bytes)][stream...]
-    if (payload[0] !== PeerFrameType.ACK || payload[2] !== NODE_STREAM_PREFIX.charCodeAt(0)) return false
-    try {
-      const f = decodePeerFrame(payload)
-      if (f.type !== PeerFrameType.ACK || !f.stream.startsWith(NODE_STREAM_PREFIX)) return false
-      this.awaiting.get(f.stream)?.(PeerMessageState.RECEIVED_BY_PEER)
-      return true
-    } catch {
-      return false
-    }
+    const stream = nodeStreamAcked(payload)
+    if (stream === null) return false
+    const waiter = this.awaiting.get(stream)
+    if (waiter) waiter(PeerMessageState.RECEIVED_BY_PEER)
+    else this.node.background(this.node.engine.toNodes(Uint8Array.prototype.slice.call(payload)), 'acknowledgement to the nodes')
+    return true
+  }
+
+  /** An acknowledgement another node passed on: settles a waiter here, if it is one of ours. */
+  onAckFromNode(payload: Uint8Array): void {
+    const stream = nodeStreamAcked(payload)
+    if (stream !== null) this.awaiting.get(stream)?.(PeerMessageState.RECEIVED_BY_PEER)
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

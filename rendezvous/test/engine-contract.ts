@@ -12,6 +12,10 @@ export class RecordingSink implements EngineSink {
   command(sessionId: string, cmd: SessionCommand): void {
     this.commands.push({ sessionId, cmd })
   }
+  readonly nodeMessages: string[] = []
+  nodeMessage(message: Uint8Array): void {
+    this.nodeMessages.push(new TextDecoder().decode(message))
+  }
   textsFor(sessionId: string): string[] {
     return this.frames.filter((f) => f.sessionId === sessionId).map((f) => f.text)
   }
@@ -94,6 +98,12 @@ export function engineContract(name: string, open: (nodes: number) => Promise<En
       await until(() => fx.sinks[B].textsFor('sv').length === 200 && fx.sinks[B].commands.length === 1, 'frames and command')
       expect(fx.sinks[B].textsFor('sv')).toEqual(Array.from({ length: 200 }, (_, i) => `m${i}`))
       expect(fx.sinks[B].commands[0]).toEqual({ sessionId: 'sv', cmd: { kind: 'leave', channel: 'c' } })
+    })
+
+    it('hands a message for every node to every node', async () => {
+      await fx.engines[A].toNodes(bytes('to all'))
+      await until(() => fx.sinks.every((sink) => sink.nodeMessages.length >= 1), 'every node')
+      for (const sink of new Set(fx.sinks)) expect(sink.nodeMessages).toEqual(['to all'])
     })
 
     it('publishes to subscribers on any node until they unsubscribe or their session ends', async () => {

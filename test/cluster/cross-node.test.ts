@@ -1,6 +1,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ConnectionChangeReason, ConnectionState, PeerMessageState, PeerOnlineState, type PlazaClient } from '@plaza/client'
-import { closeClients, linkOpen, loggedIn } from '../helpers/clients.js'
+import {
+  ConnectionChangeReason,
+  ConnectionState,
+  LocalInvitationState,
+  PeerMessageState,
+  PeerOnlineState,
+  RemoteInvitationState,
+  type PlazaClient,
+  type RemoteInvitation,
+} from '@plaza/client'
+import { closeClients, linkOpen, loggedIn, makeClient } from '../helpers/clients.js'
 import { APP_ID, SECRET } from '../helpers/rendezvous.js'
 import { until, waitForEvent } from '../helpers/wait.js'
 import { startCluster, type Cluster } from './cluster.js'
@@ -153,6 +162,42 @@ describe('a cluster of three nodes', () => {
     const changed = waitForEvent(reader, 'UserAttributesUpdated', (uid, attrs) => uid === 'x-ua' && (attrs as Record<string, string>).mood === 'busy')
     await owner.addOrUpdateLocalUserAttributes({ mood: 'busy' })
     await changed
+  })
+
+  it('carries call invitations between nodes, also to a callee who logs in on a third node meanwhile', async () => {
+    const caller = await loggedIn(on(0), 'x-caller', { directLinks: false })
+    const callee = await loggedIn(on(1), 'x-callee', { directLinks: false })
+    const received = waitForEvent<[RemoteInvitation]>(callee, 'RemoteInvitationReceived')
+    const inv = caller.createLocalInvitation('x-callee')
+    const byPeer = waitForEvent(inv, 'LocalInvitationReceivedByPeer')
+    await inv.send()
+    const [remote] = await received
+    await byPeer
+    const accepted = waitForEvent<[string]>(inv, 'LocalInvitationAccepted')
+    remote.response = 'coming'
+    await remote.accept()
+    expect((await accepted)[0]).toBe('coming')
+    expect(remote.state).toBe(RemoteInvitationState.ACCEPTED)
+    // A callee with no session yet: it logs in on another node within the offline window.
+    const later = caller.createLocalInvitation('x-late')
+    const refused = waitForEvent<[string]>(later, 'LocalInvitationRefused')
+    await later.send()
+    const late = makeClient(on(2), { directLinks: false })
+    late.on('RemoteInvitationReceived', (r: RemoteInvitation) => {
+      r.response = 'not now'
+      void r.refuse()
+    })
+    await late.login({ uid: 'x-late', token: await on(2).token('x-late') })
+    expect((await refused)[0]).toBe('not now')
+    expect(later.state).toBe(LocalInvitationState.REFUSED_BY_REMOTE)
+  })
+
+  it('answers a REST peer message sent through one node to a user on another with RECEIVED_BY_PEER', async () => {
+    const b = await loggedIn(on(2), 'x-rest-b', { directLinks: false })
+    const got = texts(b)
+    const res = await api(0, 'POST', '/v1/peer-messages', { from: 'x-server', to: 'x-rest-b', text: 'from the app server' })
+    expect(res).toMatchObject({ status: 200, body: { state: 'RECEIVED_BY_PEER' } })
+    expect(got).toEqual(['x-server:from the app server'])
   })
 
   it('enforces a mute and a ban made through any node', async () => {

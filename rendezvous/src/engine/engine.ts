@@ -31,12 +31,19 @@ export type SessionCommand =
   | { kind: 'leave'; channel: string }
   /** Messages were stored for it: hand them over. */
   | { kind: 'offline' }
+  /** A callee's frame about one of this session's invitations, from the callee's node (see Invitations). */
+  | { kind: 'invite'; from: string; frame: InviteReply }
+
+/** What a callee says about an invitation, passed to the caller's node. */
+export type InviteReply = { type: 'ack'; id: string } | { type: 'answer'; id: string; reqId: number; accept: boolean; response: string }
 
 /** What the engine hands to the node that opened it: frames and commands for its sessions. */
 export interface EngineSink {
   /** A frame for a session of this node (dropped if the node no longer has it). */
   frame(sessionId: string, frame: Uint8Array): void
   command(sessionId: string, cmd: SessionCommand): void
+  /** A message for every node (see Engine.toNodes). */
+  nodeMessage(message: Uint8Array): void
 }
 
 /** What users can follow about another user. */
@@ -83,6 +90,8 @@ export interface Engine {
   deliver(appId: string, uid: string, frame: Uint8Array): Promise<boolean>
   /** Sends a command to the uid's session; false when the uid has none. */
   command(appId: string, uid: string, cmd: SessionCommand): Promise<boolean>
+  /** Hands a message to every node's sink, this one's included (e.g. an acknowledgement a REST call on some node waits for). */
+  toNodes(message: Uint8Array): Promise<void>
 
   // ---- what lives with a session ----
   setUserAttributes(appId: string, uid: string, sessionId: string, attrs: AttributeEntry[]): Promise<void>

@@ -126,6 +126,10 @@ export class LocalEngine implements Engine {
     return true
   }
 
+  async toNodes(message: Uint8Array): Promise<void> {
+    this.sink?.nodeMessage(message)
+  }
+
   async setUserAttributes(appId: string, uid: string, sessionId: string, attrs: AttributeEntry[]): Promise<void> {
     const s = this.sessions.get(key(appId, uid))
     if (s?.sessionId === sessionId) s.attrs = attrs

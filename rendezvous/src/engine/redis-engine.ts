@@ -134,9 +134,10 @@ export class RedisEngine implements Engine {
     }
   }
 
-  /** "P <length of topic key>\n<topic key><frame>": a publication for whoever follows it here. */
+  /** "P <length of topic key>\n<topic key><frame>": a publication for whoever follows it here; "N\n<message>": for every node. */
   private onBus(header: string, body: Buffer): void {
     const [kind, len] = header.split(' ')
+    if (kind === 'N') return this.sink?.nodeMessage(new Uint8Array(body.buffer, body.byteOffset, body.length))
     if (kind !== 'P') return
     const n = Number(len)
     const topic = body.subarray(0, n).toString()
@@ -189,6 +190,10 @@ export class RedisEngine implements Engine {
 
   async command(appId: string, uid: string, cmd: SessionCommand): Promise<boolean> {
     return (await this.call<number>('COMMAND', 1, this.sessionKey(appId, uid), this.prefix, JSON.stringify(cmd))) === 1
+  }
+
+  async toNodes(message: Uint8Array): Promise<void> {
+    await this.redis.publish(`${this.prefix}bus`, Buffer.concat([Buffer.from('N\n'), message])).catch(unavailable)
   }
 
   // ---- what lives with a session ----
