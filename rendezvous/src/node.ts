@@ -14,7 +14,7 @@ import {
   type TimerHandle,
 } from '@plaza/protocol'
 import { defaultConfig, type NodeConfig } from './config.js'
-import type { Engine, SessionCommand } from './engine/engine.js'
+import type { Engine, OrphanedSession, SessionCommand } from './engine/engine.js'
 import { LocalEngine } from './engine/local-engine.js'
 import { RedisEngine } from './engine/redis-engine.js'
 import { redisStores } from './engine/redis-stores.js'
@@ -103,7 +103,7 @@ export class RendezvousNode implements NodeContext {
     const now = () => this.rt.clock.now()
     if (cfg.engine === 'local') return new LocalEngine(openDatabase(cfg.dataDir), offline, now)
     const nodeId = cfg.nodeId || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
-    return new RedisEngine({ url: cfg.redisUrl, prefix: cfg.redisPrefix, nodeId, stores: redisStores(offline, now) })
+    return new RedisEngine({ url: cfg.redisUrl, prefix: cfg.redisPrefix, nodeId, offlineAfterMs: cfg.offlineAfterMs, stores: redisStores(offline, now) })
   }
 
   /** Opens the store, starts the timers and listens on HTTP and WebSocket. */
@@ -120,6 +120,7 @@ export class RendezvousNode implements NodeContext {
       frame: (sessionId, frame) => this.sessions.get(sessionId)?.send(frame),
       command: (sessionId, cmd) => this.onCommand(sessionId, cmd),
       nodeMessage: (message) => this.rest.onAckFromNode(message),
+      orphaned: (o) => this.endOrphan(o),
     })
     if (this.engine instanceof RedisEngine) {
       const problems = await this.engine.durabilityProblems()
@@ -150,6 +151,16 @@ export class RendezvousNode implements NodeContext {
     else if (cmd.kind === 'leave') this.moderation.removedHere(s, cmd.channel)
     else if (cmd.kind === 'invite') this.invitations.fromCallee(s.appId, s.uid, cmd.from, cmd.frame)
     else void this.relay.deliverOffline(s)
+  }
+
+  /** A dead node's session that never came back: it leaves its channels, goes OFFLINE, its attributes go. */
+  private async endOrphan(o: OrphanedSession): Promise<void> {
+    for (const channel of o.channels) await this.channels.orphanLeft(o.appId, channel, o.uid, o.sessionId)
+    if (await this.engine.unregister(o.appId, o.uid, o.sessionId)) {
+      await this.engine.publish('presence', o.appId, o.uid, encode({ type: FrameType.PRESENCE_STATES, reqId: 0, states: [{ uid: o.uid, state: PeerOnlineState.OFFLINE }] }))
+      await this.engine.publish('attributes', o.appId, o.uid, encode({ type: FrameType.USER_ATTRS_CHANGED, uid: o.uid, attrs: [] }))
+    }
+    this.log.info({ uid: o.uid, appId: o.appId }, 'session of a dead node ended')
   }
 
   background(work: Promise<unknown>, what: string): void {

@@ -12,6 +12,10 @@ export class RecordingSink implements EngineSink {
   command(sessionId: string, cmd: SessionCommand): void {
     this.commands.push({ sessionId, cmd })
   }
+  readonly orphans: unknown[] = []
+  async orphaned(o: unknown): Promise<void> {
+    this.orphans.push(o)
+  }
   readonly nodeMessages: string[] = []
   nodeMessage(message: Uint8Array): void {
     this.nodeMessages.push(new TextDecoder().decode(message))

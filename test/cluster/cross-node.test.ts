@@ -115,9 +115,9 @@ describe('a cluster of three nodes', () => {
       ['x-m0:from 0', 'x-m1:from 1'],
     ])
     // Attributes written through one node are read through the others, and members hear of them.
-    const updated = waitForEvent(rooms[2], 'AttributesUpdated', (attrs) => (attrs as Record<string, { value: string }>).topic?.value === 'cells')
+    const updated = [1, 2].map((i) => waitForEvent(rooms[i], 'AttributesUpdated', (attrs) => (attrs as Record<string, { value: string }>).topic?.value === 'cells'))
     await members[0].addOrUpdateChannelAttributes('x-room', { topic: 'cells' }, { enableNotificationToChannelMembers: true })
-    await updated
+    await Promise.all(updated)
     expect((await members[1].getChannelAttributes('x-room')).topic.value).toBe('cells')
     expect((await api(2, 'GET', '/v1/channels/x-room/attributes')).body.attributes.topic.value).toBe('cells')
     // A write through another node's replica builds on the first: nothing is overwritten.
@@ -206,9 +206,9 @@ describe('a cluster of three nodes', () => {
     const [rt, rs] = [teacher.createChannel('x-class'), student.createChannel('x-class')]
     await rt.join()
     await rs.join()
-    const told = waitForEvent(rs, 'MemberStateChanged', (uid, st) => uid === 'x-s' && (st as { muted: boolean }).muted)
+    const told = [rs, rt].map((r) => waitForEvent(r, 'MemberStateChanged', (uid, st) => uid === 'x-s' && (st as { muted: boolean }).muted))
     expect((await api(2, 'POST', '/v1/channels/x-class/members/x-s/mute', { seconds: 60 })).status).toBe(200)
-    await told
+    await Promise.all(told)
     expect(rt.getMemberState('x-s').muted).toBe(true)
     const aborted = waitForEvent(student, 'ConnectionStateChanged', (s) => s === ConnectionState.ABORTED)
     expect((await api(2, 'POST', '/v1/users/x-s/ban', { seconds: 60 })).status).toBe(200)

@@ -89,7 +89,10 @@ export class PlazaClient extends Emitter<ClientEvents> {
     super()
     if (!isValidId(appId)) throw new PlazaError(ErrorCode.INVALID_APP_ID, 'invalid app id')
     const client = this
-    if (typeof options?.rendezvousUrl !== 'string') throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'rendezvousUrl is required')
+    const urls = typeof options?.rendezvousUrl === 'string' ? [options.rendezvousUrl] : options?.rendezvousUrl
+    if (!Array.isArray(urls) || urls.length === 0 || urls.some((u) => typeof u !== 'string' || u === '')) {
+      throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'rendezvousUrl is required: a URL, or a list of the nodes of a deployment')
+    }
     this.appId = appId
     this.rt = deps.runtime ?? systemRuntime
     const now = () => this.rt.clock.now()
@@ -123,7 +126,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
     )
     this.session = new SignalingSession(
       {
-        url: options.rendezvousUrl,
+        urls: [...urls],
         appId,
         WebSocket: options.WebSocket,
         loginTimeoutMs: options.loginTimeoutMs ?? 10_000,

@@ -70,8 +70,12 @@ export interface ClientEvents extends Record<string, unknown[]> {
 }
 
 export interface ClientOptions {
-  /** The rendezvous node, e.g. `wss://plaza.example.com` or `ws://localhost:7420`. */
-  rendezvousUrl: string
+  /**
+   * The rendezvous node, e.g. `wss://plaza.example.com` or `ws://localhost:7420`; or the nodes of
+   * a deployment (`--engine redis`), tried in turn: after a connection is lost the client goes on
+   * to the next one and resumes there.
+   */
+  rendezvousUrl: string | string[]
   /** WebRTC for Node (`@roamhq/wrtc`); browsers use their own. */
   wrtc?: object
   /** WebSocket constructor; defaults to the global one (the `node` entry supplies `ws`). */

@@ -170,6 +170,17 @@ export class ChannelService {
     }
   }
 
+  /** A member whose node died leaves (if that session is still the member); the others hear it. */
+  async orphanLeft(appId: string, channel: string, uid: string, sessionId: string): Promise<void> {
+    if ((await this.ctx.engine.member(appId, channel, uid))?.sessionId !== sessionId) return
+    this.awareness.removeOwner(appId, channel, uid)
+    const count = await this.ctx.engine.leaveChannel(appId, channel, uid, sessionId)
+    if (count < MAX_MEMBERS_LISTED) {
+      await this.ctx.engine.sendToChannel(appId, channel, encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid, joined: false, count }))
+    }
+    this.countChanged(appId, channel)
+  }
+
   leaveAll(s: Session): void {
     for (const channel of [...s.channels]) this.ctx.background(this.leave(s, channel), 'leave')
   }

@@ -44,6 +44,21 @@ export interface EngineSink {
   command(sessionId: string, cmd: SessionCommand): void
   /** A message for every node (see Engine.toNodes). */
   nodeMessage(message: Uint8Array): void
+  /**
+   * A session whose node died and that did not come back on another node within the offline
+   * window: this node ends it for the deployment (its channels, presence, attributes). Resolves
+   * when done; the engine then forgets it.
+   */
+  orphaned(session: OrphanedSession): Promise<void>
+}
+
+/** What is known of a dead node's session (see EngineSink.orphaned). */
+export interface OrphanedSession {
+  appId: string
+  uid: string
+  sessionId: string
+  /** The channels it was in. */
+  channels: string[]
 }
 
 /** What users can follow about another user. */

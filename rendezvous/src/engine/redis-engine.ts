@@ -21,7 +21,13 @@ export interface SharedStores {
   reconnected(): Promise<void>
 }
 
+/** How often a node says it lives, and how long its word lasts. */
+const HEARTBEAT_MS = 1000
+const HEARTBEAT_TTL_MS = 5000
+
 export interface RedisEngineOptions {
+  /** A dead node's sessions that did not come back elsewhere within this time are ended. Default 30 s. */
+  offlineAfterMs?: number
   /** redis://host:port[/db] */
   url: string
   /** Namespace of every key and channel, so that several deployments share one Redis. */
@@ -65,10 +71,14 @@ export class RedisEngine implements Engine {
   private readonly follows = new Map<string, Set<string>>()
   private sessionsHere = 0
   private channelsJoined = 0
+  private heartbeat: NodeJS.Timeout | null = null
+  private reaping = false
+  private readonly offlineAfterMs: number
 
   constructor(opts: RedisEngineOptions) {
     this.nodeId = opts.nodeId
     this.prefix = opts.prefix
+    this.offlineAfterMs = opts.offlineAfterMs ?? 30_000
     const base: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true, ...opts.redis }
     this.redis = new Redis(opts.url, base) as Scripted
     for (const [name, source] of Object.entries(lua)) this.redis.defineCommand(name, { lua: source })
@@ -103,6 +113,17 @@ export class RedisEngine implements Engine {
     this.listener.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel.toString(), message))
     await this.listener.subscribe(`${this.prefix}to:${this.nodeId}`, `${this.prefix}bus`, ...Object.keys(this.stores.listen))
     await this.stores.open()
+    await this.beat()
+    this.heartbeat = setInterval(() => {
+      this.beat().catch(() => undefined)
+      if (!this.reaping) {
+        this.reaping = true
+        this.reapDeadNodes()
+          .catch(() => undefined)
+          .finally(() => (this.reaping = false))
+      }
+    }, HEARTBEAT_MS)
+    this.heartbeat.unref()
     // After a lost connection ioredis subscribes again by itself; what was published meanwhile is read again.
     let first = true
     this.listener.on('ready', () => {
@@ -112,9 +133,45 @@ export class RedisEngine implements Engine {
   }
 
   async close(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat)
+    this.heartbeat = null
     await this.stores.close()
     this.listener.disconnect()
     await this.redis.quit().catch(() => this.redis.disconnect())
+  }
+
+  /** This node lives (for HEARTBEAT_TTL_MS). */
+  private async beat(): Promise<void> {
+    await this.redis.multi().set(`${this.prefix}live:${this.nodeId}`, String(Date.now()), 'PX', HEARTBEAT_TTL_MS).sadd(`${this.prefix}nodes`, this.nodeId).exec()
+  }
+
+  /**
+   * A node whose heartbeat stopped is dead from the first time one noticed; once the offline
+   * window has passed since, one live node (a lock) ends each of its sessions that did not come
+   * back on another node, then forgets the node. No node needs the dead one's help.
+   */
+  private async reapDeadNodes(): Promise<void> {
+    const p = this.prefix
+    for (const node of await this.redis.smembers(`${p}nodes`)) {
+      if (node === this.nodeId || (await this.redis.exists(`${p}live:${node}`))) continue
+      await this.redis.set(`${p}dead:${node}`, String(Date.now()), 'NX')
+      const since = Number(await this.redis.get(`${p}dead:${node}`))
+      if (Date.now() - since < this.offlineAfterMs) continue
+      if ((await this.redis.set(`${p}reaping:${node}`, this.nodeId, 'PX', 60_000, 'NX')) !== 'OK') continue
+      for (const entry of await this.redis.smembers(`${p}ns:${node}`)) {
+        const space = entry.indexOf(' ')
+        const sessionId = entry.slice(0, space)
+        const { appId, rest: uid } = splitId(entry.slice(space + 1))
+        const record = await this.session(appId, uid)
+        // Back on another node (a new session took the uid): nothing to end.
+        if (record?.sessionId === sessionId) {
+          const channels = (await this.redis.smembers(`${p}sc:${sessionId}`)).map((key) => splitId(key.slice(`${p}c:`.length)).rest)
+          await this.sink?.orphaned({ appId, uid, sessionId, channels })
+        }
+        await this.redis.multi().srem(`${p}ns:${node}`, entry).del(`${p}sc:${sessionId}`, `${p}sent:${sessionId}`).exec()
+      }
+      await this.redis.multi().srem(`${p}nodes`, node).del(`${p}dead:${node}`, `${p}ns:${node}`, `${p}reaping:${node}`).exec()
+    }
   }
 
   private onMessage(channel: string, message: Buffer): void {
@@ -313,6 +370,13 @@ export class RedisEngine implements Engine {
     for (const set of this.follows.values()) subscriptions += set.size
     return { sessions: this.sessionsHere, subscriptions, channels: this.channelsJoined }
   }
+}
+
+/** "<app length>:<app>:<rest>" apart. */
+function splitId(id: string): { appId: string; rest: string } {
+  const colon = id.indexOf(':')
+  const n = Number(id.slice(0, colon))
+  return { appId: id.slice(colon + 1, colon + 1 + n), rest: id.slice(colon + 2 + n) }
 }
 
 function toMember(raw: string): MemberRecord {

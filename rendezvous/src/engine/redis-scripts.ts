@@ -37,19 +37,23 @@ if redis.call('HGET', KEYS[1], 'sid') == ARGV[2] then redis.call('HSET', KEYS[1]
 return 1
 `
 
-/** KEYS: session hash. ARGV: prefix, frame. 1 if handed to a live node, 0 if the uid has no session or its node is gone. */
+/**
+ * KEYS: session hash. ARGV: prefix, frame. 1 if the uid has a session: a session whose node just
+ * died counts (like a session whose socket dropped, it lives until it comes back elsewhere or the
+ * offline window ends it); what was sent to it is sent again by its sender, whose ACK never came.
+ */
 export const DELIVER = `
 local cur = redis.call('HMGET', KEYS[1], 'sid', 'node')
 if not cur[1] then return 0 end
-if redis.call('PUBLISH', ARGV[1] .. 'to:' .. cur[2], 'F ' .. cur[1] .. '\\n' .. ARGV[2]) == 0 then return 0 end
+redis.call('PUBLISH', ARGV[1] .. 'to:' .. cur[2], 'F ' .. cur[1] .. '\\n' .. ARGV[2])
 return 1
 `
 
-/** KEYS: session hash. ARGV: prefix, command JSON. */
+/** KEYS: session hash. ARGV: prefix, command JSON. 1 if the uid has a session (see DELIVER). */
 export const COMMAND = `
 local cur = redis.call('HMGET', KEYS[1], 'sid', 'node')
 if not cur[1] then return 0 end
-if redis.call('PUBLISH', ARGV[1] .. 'to:' .. cur[2], 'C ' .. cur[1] .. '\\n' .. ARGV[2]) == 0 then return 0 end
+redis.call('PUBLISH', ARGV[1] .. 'to:' .. cur[2], 'C ' .. cur[1] .. '\\n' .. ARGV[2])
 return 1
 `
 

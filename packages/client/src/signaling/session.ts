@@ -30,7 +30,8 @@ export interface WebSocketLike {
 export type WebSocketConstructor = new (url: string) => WebSocketLike
 
 export interface SignalingOptions {
-  url: string
+  /** The rendezvous nodes of a deployment: one is used at a time; after a loss the next is tried. */
+  urls: string[]
   appId: string
   WebSocket: WebSocketConstructor
   /** Login must complete within this time. Default 10 s. */
@@ -78,6 +79,10 @@ export class SignalingSession extends Emitter<SessionEvents> {
   private readonly requests = new Map<number, PendingRequest>()
   private pingTimer: TimerHandle | null = null
   private reconnectTimer: TimerHandle | null = null
+  /** Which of `urls` is in use. */
+  private urlIndex = 0
+  /** Nodes tried for the login under way. */
+  private firstTries = 0
   private loginTimer: TimerHandle | null = null
   private lastHeard = 0
   private pingIntervalMs = 2000
@@ -106,6 +111,7 @@ export class SignalingSession extends Emitter<SessionEvents> {
     this.token = token
     this.sessionId = ''
     this.attempts = 0
+    this.firstTries = 0
     this.setState(State.CONNECTING, Reason.LOGIN)
     return new Promise((resolve, reject) => {
       this.loginWaiter = { resolve, reject }
@@ -180,7 +186,7 @@ export class SignalingSession extends Emitter<SessionEvents> {
   private open(): void {
     let ws: WebSocketLike
     try {
-      ws = new this.opts.WebSocket(this.opts.url)
+      ws = new this.opts.WebSocket(this.opts.urls[this.urlIndex])
     } catch (err) {
       return this.onLost(new PlazaError(ErrorCode.NOT_CONNECTED, String(err)))
     }
@@ -326,7 +332,15 @@ export class SignalingSession extends Emitter<SessionEvents> {
 
   /** The socket is gone or silent: reconnect with backoff, unless we never logged in. */
   private onLost(err: PlazaError): void {
-    if (this.state === State.CONNECTING) return this.failFirstLogin(Reason.LOGIN_FAILURE, err)
+    if (this.state === State.CONNECTING) {
+      // Not reached: the other nodes of the list are tried once each before the login fails.
+      if (++this.firstTries < this.opts.urls.length) {
+        this.discardSocket(CloseCode.GOING_AWAY, 'connection lost')
+        this.nextUrl()
+        return this.open()
+      }
+      return this.failFirstLogin(Reason.LOGIN_FAILURE, err)
+    }
     if (this.state !== State.CONNECTED && this.state !== State.RECONNECTING) return
     this.clearTimers()
     this.failRequests(new PlazaError(ErrorCode.CONNECTION_LOST, 'connection lost'))
@@ -337,8 +351,14 @@ export class SignalingSession extends Emitter<SessionEvents> {
     this.attempts = Math.min(this.attempts + 1, 16)
     this.reconnectTimer = this.rt.clock.setTimeout(() => {
       this.reconnectTimer = null
+      // The node may be gone for good: the next one of the list (a resume works on any node of a deployment).
+      this.nextUrl()
       this.open()
     }, delay)
+  }
+
+  private nextUrl(): void {
+    this.urlIndex = (this.urlIndex + 1) % this.opts.urls.length
   }
 
   /** Closes the socket and stops listening to it; ws reports closing a connecting socket as an error. */

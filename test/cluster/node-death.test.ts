@@ -1,0 +1,72 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { PeerMessageState, PeerOnlineState, type PlazaClient, type SendResult } from '@plaza/client'
+import { closeClients, makeClient } from '../helpers/clients.js'
+import { until, waitForEvent } from '../helpers/wait.js'
+import { startCluster, type Cluster } from './cluster.js'
+
+// A node is killed (-9) mid-traffic. Its users whose clients know the other nodes come back on
+// them; presence never shows them OFFLINE; nothing acknowledged is lost or delivered twice. A
+// user who cannot come back is ended for the whole deployment once the offline window has
+// passed, by the surviving nodes alone.
+let cluster: Cluster
+beforeAll(async () => {
+  cluster = await startCluster(3, ['--offline-after', '4000', '--unreachable-after', '2000'])
+})
+afterAll(() => cluster?.stop())
+afterEach(() => closeClients())
+
+const urls = (first: number) => [0, 1, 2].map((i) => cluster.nodes[(first + i) % 3].url)
+
+async function user(uid: string, rendezvousUrl: string | string[]): Promise<PlazaClient> {
+  const c = makeClient(cluster.nodes[0], { rendezvousUrl, directLinks: false })
+  await c.login({ uid, token: await cluster.nodes[0].token(uid) })
+  return c
+}
+
+describe('kill -9 of a node', () => {
+  it('its users resume on the others with every message once, in order; one who cannot come back is ended everywhere', async () => {
+    const alice = await user('nd-alice', urls(0))
+    const bob = await user('nd-bob', urls(1))
+    const carol = await user('nd-carol', [cluster.nodes[0].url])
+    const dave = await user('nd-dave', urls(2))
+    const rooms = [alice, bob, carol, dave].map((c) => c.createChannel('nd-room'))
+    for (const r of rooms) await r.join()
+    const presence: string[] = []
+    dave.on('PeersOnlineStatusChanged', (states) => {
+      for (const [uid, st] of Object.entries(states)) presence.push(`${uid}:${st}`)
+    })
+    await dave.subscribePeersOnlineStatus(['nd-alice', 'nd-carol'])
+
+    const got: Record<string, string[]> = { 'nd-alice': [], 'nd-bob': [] }
+    alice.on('MessageFromPeer', (m) => got['nd-alice'].push(m.messageType === 'TEXT' ? m.text : ''))
+    bob.on('MessageFromPeer', (m) => got['nd-bob'].push(m.messageType === 'TEXT' ? m.text : ''))
+    const N = 1000
+    const sends: Promise<SendResult>[] = []
+    for (let i = 0; i < N; i++) {
+      sends.push(alice.sendMessageToPeer({ text: `a${i}` }, 'nd-bob'))
+      sends.push(bob.sendMessageToPeer({ text: `b${i}` }, 'nd-alice'))
+    }
+    await until(() => got['nd-bob'].length >= 300, 20_000, '300 messages through')
+    const carolLeft = waitForEvent(rooms[3], 'MemberLeft', (uid) => uid === 'nd-carol', 30_000)
+    const carolOffline = waitForEvent(dave, 'PeersOnlineStatusChanged', (st) => (st as Record<string, string>)['nd-carol'] === PeerOnlineState.OFFLINE, 30_000)
+    const killedAt = Date.now()
+    await cluster.nodes[0].kill()
+
+    const results = await Promise.all(sends)
+    const states: Record<string, number> = {}
+    for (const r of results) states[r.state] = (states[r.state] ?? 0) + 1
+    // Every message arrived exactly once and in order; none was claimed received and lost.
+    expect(got['nd-bob']).toEqual(Array.from({ length: N }, (_, i) => `a${i}`))
+    expect(got['nd-alice']).toEqual(Array.from({ length: N }, (_, i) => `b${i}`))
+    expect(Object.keys(states).every((s) => s === PeerMessageState.RECEIVED_BY_PEER || s === PeerMessageState.SENT_TIMEOUT)).toBe(true)
+
+    await carolOffline
+    await carolLeft
+    const endedAfter = Date.now() - killedAt
+    // Alice came back within the window: never OFFLINE to others.
+    expect(presence.filter((p) => p === 'nd-alice:OFFLINE')).toEqual([])
+    expect(await rooms[1].getMembers()).toEqual(expect.arrayContaining(['nd-alice', 'nd-bob', 'nd-dave']))
+    expect((await rooms[1].getMembers()).includes('nd-carol')).toBe(false)
+    console.log(`kill -9 of a node: ${JSON.stringify(states)}; the stranded user ended everywhere ${endedAfter} ms after (offline window 4 s, heartbeat 5 s)`)
+  }, 90_000)
+})
