@@ -226,7 +226,11 @@ export class RendezvousNode implements NodeContext {
       const frame = c.backlog.shift()!
       const failed = (err: unknown) => {
         if (!(err instanceof PlazaError)) this.log.error({ err, frame: FrameType[frame.type] }, 'frame handler failed')
-        if (c.conn.open) this.refuse(c, err instanceof PlazaError ? err : new PlazaError(ErrorCode.INTERNAL, 'internal error'))
+        const e = err instanceof PlazaError ? err : new PlazaError(ErrorCode.INTERNAL, 'internal error')
+        // A request hears it as its answer (UNAVAILABLE while the engine's Redis is out of reach, say).
+        const reqId = 'reqId' in frame ? frame.reqId : 0
+        if (c.session && c.conn.open && reqId) return this.result(c.session, reqId, e)
+        if (c.conn.open) this.refuse(c, e)
       }
       let work: Promise<void> | void
       try {
@@ -262,9 +266,12 @@ export class RendezvousNode implements NodeContext {
   private onFrame(c: ClientConn, f: ClientFrame): Promise<void> | void {
     if (f.type === FrameType.LOGIN) {
       if (c.session || c.loggingIn) return this.refuse(c, new PlazaError(ErrorCode.ALREADY_LOGGED_IN, 'already logged in'))
-      this.sessions.login(c, f).catch((err) => {
-        this.log.error({ err }, 'login failed')
-        if (c.conn.open) c.conn.close(CloseCode.LOGIN_FAILED, 'internal error')
+      this.sessions.login(c, f).catch((err: unknown) => {
+        const e = err instanceof PlazaError ? err : new PlazaError(ErrorCode.INTERNAL, 'internal error')
+        if (e.code === ErrorCode.INTERNAL) this.log.error({ err }, 'login failed')
+        else this.log.warn({ code: e.codeName, message: e.message }, 'login failed')
+        if (c.conn.open) c.conn.send(encode({ type: FrameType.LOGIN_FAILED, code: e.code, message: e.message }))
+        if (c.conn.open) c.conn.close(CloseCode.LOGIN_FAILED, e.message.slice(0, 100))
       })
       return
     }

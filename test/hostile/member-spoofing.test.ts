@@ -50,6 +50,16 @@ describe('a member speaking for another', () => {
     const impostor = encodeAwarenessUpdate([{ clientId: 424242, clock: 1, state: JSON.stringify({ uid: 'sp-victim', role: 'hacked' }) }])
     raw.send({ type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 4, channel: 'sp-room', epoch: 0, kind: SyncKind.AWARENESS, notify: false, payload: impostor })
     expect(await answer(raw, 4)).toBe('NOT_PERMITTED')
+    // Nor a uid an app would print as the victim's (found by an outside attack), nor a state that is not JSON.
+    for (const [reqId, state] of [
+      [40, JSON.stringify({ uid: ['sp-victim'], role: 'hacked' })],
+      [41, JSON.stringify({ uid: { toString: 'sp-victim' } })],
+      [42, '{"uid": "sp-mallory", '],
+    ] as const) {
+      const odd = encodeAwarenessUpdate([{ clientId: 424243, clock: 1, state }])
+      raw.send({ type: FrameType.CHANNEL_SYNC_TO_NODE, reqId, channel: 'sp-room', epoch: 0, kind: SyncKind.AWARENESS, notify: false, payload: odd })
+      expect(await answer(raw, reqId)).toBe('NOT_PERMITTED')
+    }
     // Its own state is taken and passed on.
     const own = encodeAwarenessUpdate([{ clientId: 777, clock: 1, state: JSON.stringify({ uid: 'sp-mallory', role: 'student' }) }])
     const seen = waitForEvent(wRoom.awareness as never, 'change')
@@ -71,6 +81,7 @@ describe('a member speaking for another', () => {
 
     expect(wRoom.awareness.getStates().get(vid)).toMatchObject({ uid: 'sp-victim', role: 'teacher' })
     expect(wRoom.awareness.getStates().get(424242)).toBeUndefined()
+    expect(wRoom.awareness.getStates().get(424243)).toBeUndefined()
     // And the node's copy, which a newcomer gets, is the victim's own.
     const late = await loggedIn(node, 'sp-late')
     const lRoom = late.createChannel('sp-room')

@@ -47,16 +47,31 @@ export function awarenessUidOf(state: string): string {
 }
 
 /**
+ * Whether `sender` may publish this state: JSON ('null' removes one), and if it has a `uid`
+ * field at all, that field is exactly the sender's uid (not another's, nor an array or object
+ * an app might print as one).
+ */
+export function awarenessStateAllowed(state: string, sender: string): boolean {
+  let v: unknown
+  try {
+    v = JSON.parse(state)
+  } catch {
+    return false
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return true
+  return !Object.prototype.hasOwnProperty.call(v, AWARENESS_UID_FIELD) || (v as Record<string, unknown>)[AWARENESS_UID_FIELD] === sender
+}
+
+/**
  * The entries of `sender`'s update it may make: not for a client id `ownerOf` says is another
- * user's, and not naming another user. Throws on a malformed update.
+ * user's, and not naming anyone but the sender (see awarenessStateAllowed). Throws on a malformed update.
  */
 export function ownAwarenessEntries(payload: Uint8Array, sender: string, ownerOf: (clientId: number) => string | undefined): { kept: AwarenessEntry[]; dropped: number } {
   const all = decodeAwarenessUpdate(payload)
   const kept = all.filter((x) => {
     const owner = ownerOf(x.clientId)
     if (owner !== undefined && owner !== '' && owner !== sender) return false
-    const named = awarenessUidOf(x.state)
-    return named === '' || named === sender
+    return awarenessStateAllowed(x.state, sender)
   })
   return { kept, dropped: all.length - kept.length }
 }

@@ -89,6 +89,6 @@ export {
 } from './attributes.js'
 export type { ChannelAttribute, AttributeScope, AttributeMapLike } from './attributes.js'
 export { mintToken, verifyToken, readTokenClaims, channelAllowed } from './token.js'
-export { AWARENESS_UID_FIELD, awarenessUidOf, decodeAwarenessUpdate, encodeAwarenessUpdate, ownAwarenessEntries } from './awareness.js'
+export { AWARENESS_UID_FIELD, awarenessStateAllowed, awarenessUidOf, decodeAwarenessUpdate, encodeAwarenessUpdate, ownAwarenessEntries } from './awareness.js'
 export type { AwarenessEntry } from './awareness.js'
 export type { TokenClaims, MintTokenOptions, Grants } from './token.js'

@@ -24,6 +24,8 @@ export interface SharedStores {
 /** How often a node says it lives, and how long its word lasts. */
 const HEARTBEAT_MS = 1000
 const HEARTBEAT_TTL_MS = 5000
+/** A Redis that does not answer a command within this long is out of reach. */
+const COMMAND_TIMEOUT_MS = 2000
 
 export interface RedisEngineOptions {
   /** A dead node's sessions that did not come back elsewhere within this time are ended. Default 30 s. */
@@ -73,13 +75,17 @@ export class RedisEngine implements Engine {
   private channelsJoined = 0
   private heartbeat: NodeJS.Timeout | null = null
   private reaping = false
+  /** When Redis last answered this node's heartbeat. */
+  private lastAnswer = Date.now()
   private readonly offlineAfterMs: number
 
   constructor(opts: RedisEngineOptions) {
     this.nodeId = opts.nodeId
     this.prefix = opts.prefix
     this.offlineAfterMs = opts.offlineAfterMs ?? 30_000
-    const base: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true, ...opts.redis }
+    // No offline queue and a command timeout: without Redis a call fails at once (or within 2 s
+    // when Redis hangs) with UNAVAILABLE instead of waiting; the connection is retried meanwhile.
+    const base: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, lazyConnect: true, ...opts.redis }
     this.redis = new Redis(opts.url, base) as Scripted
     for (const [name, source] of Object.entries(lua)) this.redis.defineCommand(name, { lua: source })
     this.listener = new Redis(opts.url, { ...base, enableOfflineQueue: true })
@@ -143,6 +149,7 @@ export class RedisEngine implements Engine {
   /** This node lives (for HEARTBEAT_TTL_MS). */
   private async beat(): Promise<void> {
     await this.redis.multi().set(`${this.prefix}live:${this.nodeId}`, String(Date.now()), 'PX', HEARTBEAT_TTL_MS).sadd(`${this.prefix}nodes`, this.nodeId).exec()
+    this.lastAnswer = Date.now()
   }
 
   /**
@@ -153,7 +160,12 @@ export class RedisEngine implements Engine {
   private async reapDeadNodes(): Promise<void> {
     const p = this.prefix
     for (const node of await this.redis.smembers(`${p}nodes`)) {
-      if (node === this.nodeId || (await this.redis.exists(`${p}live:${node}`))) continue
+      if (node === this.nodeId) continue
+      if (await this.redis.exists(`${p}live:${node}`)) {
+        // Alive again (its heartbeat lapsed while Redis stood still, say): not dead after all.
+        await this.redis.del(`${p}dead:${node}`)
+        continue
+      }
       await this.redis.set(`${p}dead:${node}`, String(Date.now()), 'NX')
       const since = Number(await this.redis.get(`${p}dead:${node}`))
       if (Date.now() - since < this.offlineAfterMs) continue
@@ -348,7 +360,10 @@ export class RedisEngine implements Engine {
 
   health(): { ok: boolean; reason: string } {
     const down = [this.redis, this.listener].find((c) => c.status !== 'ready')
-    return down ? { ok: false, reason: `redis ${down.status}` } : { ok: true, reason: '' }
+    if (down) return { ok: false, reason: `redis ${down.status}` }
+    const silent = Date.now() - this.lastAnswer
+    if (silent > 2 * HEARTBEAT_MS + COMMAND_TIMEOUT_MS) return { ok: false, reason: `redis has not answered for ${silent} ms` }
+    return { ok: true, reason: '' }
   }
 
   /** What keeps a write acknowledged by Redis from being durable (empty: nothing known to). */
