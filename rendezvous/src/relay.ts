@@ -16,6 +16,8 @@ import type { NodeContext } from './context.js'
 import type { Session } from './session.js'
 
 const OFFLINE_CHUNK = 50
+/** Stored messages that could not be listed for a session are tried again this much later. */
+const OFFLINE_RETRY_MS = 1000
 
 /** What relaying needs of the REST API: acknowledgements of messages it sent for an app's server. */
 export interface RelayHooks {
@@ -170,10 +172,13 @@ export class RelayService {
           for (const m of chunk) s.offlineInFlight.add(m.id)
           s.sendNow(encodeFrame({ type: FrameType.OFFLINE_MESSAGES, messages: chunk, dropped: i === 0 ? dropped : [] }))
         }
-
       } while (s.offlineAgain)
     } catch (err) {
-      this.ctx.log.error({ err, uid: s.uid }, 'offline delivery failed')
+      // The store is out of reach (Redis restarting, say): live frames go on, the stored ones a moment later.
+      this.ctx.log.warn({ err, uid: s.uid }, 'offline delivery failed; trying again')
+      this.ctx.rt.clock.setTimeout(() => {
+        if (!s.ended) void this.deliverOffline(s)
+      }, OFFLINE_RETRY_MS, true)
     } finally {
       s.offlineLoading = false
       if (!s.ready && !s.ended) {

@@ -183,12 +183,16 @@ describe('a cluster of three nodes', () => {
     const refused = waitForEvent<[string]>(later, 'LocalInvitationRefused')
     await later.send()
     const late = makeClient(on(2), { directLinks: false })
+    let answered: Promise<void> | null = null
     late.on('RemoteInvitationReceived', (r: RemoteInvitation) => {
       r.response = 'not now'
-      void r.refuse()
+      answered = r.refuse()
     })
     await late.login({ uid: 'x-late', token: await on(2).token('x-late') })
     expect((await refused)[0]).toBe('not now')
+    // The callee's answer is answered too (from the caller's node, through the engine).
+    await until(() => answered !== null, 5000, 'the refusal')
+    await answered
     expect(later.state).toBe(LocalInvitationState.REFUSED_BY_REMOTE)
   })
 

@@ -60,7 +60,7 @@ describe('Redis restarted mid-traffic (kill -9, AOF)', () => {
     expect(cached.length).toBeGreaterThan(0)
     const c = await loggedIn(on(1), 'rf-c', { directLinks: false })
     const gotC = texts(c)
-    await until(() => gotC.length >= cached.length, 10_000, 'the stored messages')
+    await until(() => gotC.length >= cached.length, 10_000, `the stored messages (${cached.length}; got ${gotC.length})`)
     expect(gotC.filter((t) => cached.includes(t))).toEqual(cached)
     expect(new Set(gotC).size).toBe(gotC.length)
   }, 90_000)
