@@ -72,7 +72,7 @@ export class RelayService {
     } else if (!(isMessage ? s.buckets.messages : s.buckets.channelRelay).take(now)) {
       return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often'))
     }
-    if (isMessage && !channel) this.ctx.background(this.ctx.engine.noteSent(s.appId, s.uid, f.to), 'contacts')
+    if (isMessage && !channel && s.noteContact(f.to)) this.ctx.background(this.ctx.engine.noteSent(s.appId, s.uid, f.to), 'contacts')
     // Acknowledgements of messages the node sent for an app's server (REST) end here.
     if (!isMessage && this.hooks.onNodeStreamAck(f.payload)) return
     const frame = encodeFrame({ type: FrameType.RELAY_FROM, from: s.uid, serverTs: now, payload: f.payload })

@@ -49,6 +49,8 @@ export class Session {
   readonly channels = new Set<string>()
   /** Per-channel join buckets (same channel 2 per 5 s), bounded. */
   readonly joinBuckets = new Map<string, RateBucket>()
+  /** Users this session told the engine it sent a message to (most recent 1024): told once each. */
+  private readonly contacts = new Set<string>()
   /** What the user's token allows (absent fields: what any user may). */
   grants: Grants = {}
   /** This user's attributes; cleared with the session. */
@@ -71,6 +73,14 @@ export class Session {
     this.buckets = Object.fromEntries(
       Object.entries(limits).map(([name, limit]) => [name, new RateBucket(limit, now)]),
     ) as Record<keyof SessionLimits, RateBucket>
+  }
+
+  /** True the first time (in the newest 1024) this session sends `uid` a message through the node. */
+  noteContact(uid: string): boolean {
+    if (this.contacts.has(uid)) return false
+    if (this.contacts.size >= 1024) this.contacts.delete(this.contacts.values().next().value!)
+    this.contacts.add(uid)
+    return true
   }
 
   send(frame: Uint8Array): void {

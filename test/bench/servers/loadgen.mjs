@@ -2,9 +2,12 @@
 //   node loadgen.mjs sessions <plaza|ywebrtc|peerjs> <url> <n>   hold n idle sessions; prints {"ready":n}
 //   node loadgen.mjs signal <plaza|ywebrtc|peerjs> <url> <count>  A -> B signaling throughput
 //   node loadgen.mjs fanout <url> <n>                             presence change to n subscribers
+//   node loadgen.mjs relay <urls,> <pairs> <per-pair>             peer messages relayed, sender and receiver on different nodes
+//   node loadgen.mjs logins <urls,> <n>                           login rate, spread over the nodes
+//   node loadgen.mjs spread-fanout <urls,> <n>                    presence change to n subscribers spread over the nodes
 // Plaza sessions need PLAZA_APP and PLAZA_SECRET in the environment to mint tokens.
 import WebSocket from 'ws'
-import { FrameType, PROTOCOL_VERSION, decodeServerFrame, encodeFrame, mintToken } from '@plaza/protocol'
+import { FrameType, MessageKind, PROTOCOL_VERSION, PeerFrameType, decodeServerFrame, encodeFrame, encodePeerFrame, mintToken } from '@plaza/protocol'
 
 const [mode, a1, a2, a3] = process.argv.slice(2)
 const APP = process.env.PLAZA_APP
@@ -120,5 +123,85 @@ if (mode === 'sessions') {
   arrivals.sort((x, y) => x - y)
   const at = (q) => arrivals[Math.min(arrivals.length - 1, Math.floor(q * arrivals.length))]
   out({ subscribers: subs.length, received: arrivals.length, p50: at(0.5), p99: at(0.99), max: arrivals.at(-1) })
+  process.exit(0)
+}
+ else if (mode === 'relay') {
+  // Each pair: a sender on node i, its receiver on node i+1 (the same node when there is one);
+  // up to 64 messages in flight per sender (RELAY_RESULT frees a slot), as the SDK's window does.
+  const urls = a1.split(',')
+  const [pairs, perPair] = [Number(a2), Number(a3)]
+  let received = 0
+  let done
+  const finished = new Promise((r) => (done = r))
+  const total = pairs * perPair
+  const receivers = await inBatches(pairs, 100, (i) =>
+    plazaSession(urls[(i + 1) % urls.length], `rr${i}`, (f) => {
+      if (f.type === FrameType.RELAY_FROM && ++received === total) done()
+    }),
+  )
+  const senders = await inBatches(pairs, 100, (i) => plazaSession(urls[i % urls.length], `rs${i}`))
+  const t0 = performance.now()
+  await Promise.all(
+    senders.map(
+      (ws, i) =>
+        new Promise((resolveSender) => {
+          let sent = 0
+          let inFlight = 0
+          const pump = () => {
+            while (inFlight < 64 && sent < perPair) {
+              sent++
+              inFlight++
+              const payload = encodePeerFrame({ type: PeerFrameType.MESSAGE, stream: `s${i}`, channel: '', seq: sent, floor: 1, sentTs: Date.now(), kind: MessageKind.TEXT, text: 'x'.repeat(100), bytes: new Uint8Array(0), description: '' })
+              ws.send(encodeFrame({ type: FrameType.RELAY_TO, reqId: sent, to: `rr${i}`, offline: false, payload }))
+            }
+            if (sent === perPair && inFlight === 0) resolveSender()
+          }
+          ws.on('message', (d) => {
+            const f = decodeServerFrame(new Uint8Array(d))
+            if (f.type === FrameType.RELAY_RESULT || f.type === FrameType.RESULT) {
+              inFlight--
+              pump()
+            }
+          })
+          pump()
+        }),
+    ),
+  )
+  await Promise.race([finished, new Promise((r) => setTimeout(r, 30_000))])
+  const s = (performance.now() - t0) / 1000
+  out({ perSecond: Math.round(received / s), received, total, seconds: s })
+  for (const ws of [...senders, ...receivers]) ws.terminate()
+  process.exit(0)
+} else if (mode === 'logins') {
+  const urls = a1.split(',')
+  const n = Number(a2)
+  const t0 = performance.now()
+  const socks = await inBatches(n, 100, (i) => plazaSession(urls[i % urls.length], `login${i}`))
+  const s = (performance.now() - t0) / 1000
+  out({ perSecond: Math.round(n / s), seconds: s })
+  for (const ws of socks) ws.terminate()
+  process.exit(0)
+} else if (mode === 'spread-fanout') {
+  const urls = a1.split(',')
+  const n = Number(a2)
+  const arrivals = []
+  let t0 = 0
+  const subs = await inBatches(n, 200, async (i) => {
+    const ws = await plazaSession(urls[i % urls.length], `sfan${i}`, (f) => {
+      if (f.type === FrameType.PRESENCE_STATES && f.reqId === 0 && f.states.some((s) => s.uid === 'sfan-target' && s.state === 'OFFLINE')) arrivals.push(performance.now() - t0)
+    })
+    ws.send(encodeFrame({ type: FrameType.SUBSCRIBE_PRESENCE, reqId: 1, uids: ['sfan-target'] }))
+    return ws
+  })
+  const target = await plazaSession(urls[0], 'sfan-target')
+  await new Promise((r) => setTimeout(r, 1000))
+  t0 = performance.now()
+  target.send(encodeFrame({ type: FrameType.LOGOUT, reqId: 7 }))
+  const deadline = Date.now() + 60_000
+  while (arrivals.length < subs.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  arrivals.sort((x, y) => x - y)
+  const at = (q) => arrivals[Math.min(arrivals.length - 1, Math.floor(q * arrivals.length))]
+  out({ subscribers: subs.length, received: arrivals.length, p50: at(0.5), p99: at(0.99), max: arrivals.at(-1) })
+  for (const ws of subs) ws.terminate()
   process.exit(0)
 }
