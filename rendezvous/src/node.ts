@@ -32,6 +32,7 @@ import { SessionService, type ClientConn } from './sessions.js'
 import { RelayService } from './relay.js'
 import { HttpFront } from './server.js'
 import { Moderation } from './moderation.js'
+import { decodeNodeMessage } from './node-messages.js'
 
 /** Malformed frames tolerated per connection (per minute) before it is closed. */
 const MAX_BAD_FRAMES = 50
@@ -119,7 +120,7 @@ export class RendezvousNode implements NodeContext {
     await this.engine.open({
       frame: (sessionId, frame) => this.sessions.get(sessionId)?.send(frame),
       command: (sessionId, cmd) => this.onCommand(sessionId, cmd),
-      nodeMessage: (message) => this.rest.onAckFromNode(message),
+      nodeMessage: (message) => this.onNodeMessage(message),
       orphaned: (o) => this.endOrphan(o),
     })
     if (this.engine instanceof RedisEngine) {
@@ -151,6 +152,13 @@ export class RendezvousNode implements NodeContext {
     else if (cmd.kind === 'leave') this.moderation.removedHere(s, cmd.channel)
     else if (cmd.kind === 'invite') this.invitations.fromCallee(s.appId, s.uid, cmd.from, cmd.frame)
     else void this.relay.deliverOffline(s)
+  }
+
+  /** What another node tells every node (see node-messages.ts). */
+  private onNodeMessage(bytes: Uint8Array): void {
+    const m = decodeNodeMessage(bytes)
+    if (m?.kind === 'ack') this.rest.onAckFromNode(m.payload)
+    else if (m?.kind === 'awareness' && m.from !== this.engine.nodeId) this.channels.awarenessElsewhere(m.appId, m.channel, m.owner, m.payload)
   }
 
   /** A dead node's session that never came back: it leaves its channels, goes OFFLINE, its attributes go. */

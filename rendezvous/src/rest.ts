@@ -2,6 +2,7 @@
  * The server-side REST API, for app servers: authenticated with the app's secret (HTTP Basic,
  * appId:secret), JSON in and out, errors as { error: CODE, message } with a 4xx status.
  */
+import { encodeNodeMessage } from './node-messages.js'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
@@ -133,7 +134,7 @@ export class RestApi {
     if (stream === null) return false
     const waiter = this.awaiting.get(stream)
     if (waiter) waiter(PeerMessageState.RECEIVED_BY_PEER)
-    else this.node.background(this.node.engine.toNodes(Uint8Array.prototype.slice.call(payload)), 'acknowledgement to the nodes')
+    else this.node.background(this.node.engine.toNodes(encodeNodeMessage({ kind: 'ack', payload })), 'acknowledgement to the nodes')
     return true
   }
 

@@ -153,6 +153,27 @@ describe('a cluster of three nodes', () => {
     await until(async () => (await Promise.all(writers.map(async (c) => Object.keys(await c.getChannelAttributes('x-board')).length))).every((n) => n === expected), 10_000, 'every member sees every key')
   })
 
+  it('hands a member joining through one node the awareness of members on the others (not only at their renewal, 15 s on)', async () => {
+    const [a, c, b] = await Promise.all([0, 2, 1].map((i) => loggedIn(on(i), `x-aw${i}`, { directLinks: false })))
+    const [ra, rc] = [a.createChannel('x-aw'), c.createChannel('x-aw')]
+    await ra.join()
+    await rc.join()
+    const uidsSeen = (r: typeof ra) => [...r.awareness.getStates().values()].map((st) => `${(st as { uid?: string }).uid}:${(st as { cursor?: number }).cursor ?? ''}`)
+    ra.awareness.setLocalStateField('cursor', 42)
+    await until(() => uidsSeen(rc).includes('x-aw0:42'), 5000, 'the state through the node')
+    const rb = b.createChannel('x-aw')
+    await rb.join()
+    await until(() => uidsSeen(rb).includes('x-aw0:42') && uidsSeen(rb).includes('x-aw2:'), 5000, `the others' states at the join (${uidsSeen(rb)})`)
+    // And a member's leaving takes its state away on every node: a later joiner does not get it.
+    await ra.leave()
+    await until(() => !uidsSeen(rb).some((u) => u.startsWith('x-aw0')), 5000, 'the state gone')
+    const d = await loggedIn(on(1), 'x-aw3', { directLinks: false })
+    const rd = d.createChannel('x-aw')
+    await rd.join()
+    await until(() => uidsSeen(rd).includes('x-aw2:'), 5000, 'the snapshot')
+    expect(uidsSeen(rd).some((u) => u.startsWith('x-aw0'))).toBe(false)
+  })
+
   it('reads and follows user attributes across nodes', async () => {
     const owner = await loggedIn(on(0), 'x-ua', { directLinks: false })
     const reader = await loggedIn(on(1), 'x-ub', { directLinks: false })

@@ -16,6 +16,7 @@ import type { NodeContext } from '../context.js'
 import type { Session } from '../session.js'
 import { ChannelDocs, type DocChange } from './channel-docs.js'
 import { AwarenessStore } from './awareness-store.js'
+import { encodeNodeMessage } from '../node-messages.js'
 
 type ChannelFrame = Extract<
   ClientFrame,
@@ -159,6 +160,7 @@ export class ChannelService {
   async leave(s: Session, channel: string): Promise<void> {
     if (!s.channels.delete(channel)) return
     this.awareness.removeOwner(s.appId, channel, s.uid)
+    this.shareAwareness(s.appId, channel, s.uid, null)
     const count = await this.ctx.engine.leaveChannel(s.appId, channel, s.uid, s.id)
     if (count < MAX_MEMBERS_LISTED) {
       await this.ctx.engine.sendToChannel(s.appId, channel, encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid: s.uid, joined: false, count }))
@@ -174,11 +176,24 @@ export class ChannelService {
   async orphanLeft(appId: string, channel: string, uid: string, sessionId: string): Promise<void> {
     if ((await this.ctx.engine.member(appId, channel, uid))?.sessionId !== sessionId) return
     this.awareness.removeOwner(appId, channel, uid)
+    this.shareAwareness(appId, channel, uid, null)
     const count = await this.ctx.engine.leaveChannel(appId, channel, uid, sessionId)
     if (count < MAX_MEMBERS_LISTED) {
       await this.ctx.engine.sendToChannel(appId, channel, encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid, joined: false, count }))
     }
     this.countChanged(appId, channel)
+  }
+
+  /** Every other node keeps the member's awareness too (null: it left), for the joiners it serves. */
+  private shareAwareness(appId: string, channel: string, owner: string, payload: Uint8Array | null): void {
+    const message = encodeNodeMessage({ kind: 'awareness', from: this.ctx.engine.nodeId, appId, channel, owner, payload })
+    this.ctx.background(this.ctx.engine.toNodes(message), 'awareness to the nodes')
+  }
+
+  /** A member on another node changed its awareness (or left). */
+  awarenessElsewhere(appId: string, channel: string, owner: string, payload: Uint8Array | null): void {
+    if (payload) this.awareness.apply(appId, channel, owner, payload)
+    else this.awareness.removeOwner(appId, channel, owner)
   }
 
   leaveAll(s: Session): void {
@@ -209,6 +224,7 @@ export class ChannelService {
       // Only the member's own entries are kept and passed on: no one overwrites another's state.
       const own = this.awareness.apply(s.appId, f.channel, s.uid, f.payload)
       if (!own) throw new PlazaError(ErrorCode.NOT_PERMITTED, 'an awareness update with no entry of this member')
+      this.shareAwareness(s.appId, f.channel, s.uid, own)
       await this.ctx.engine.sendToChannel(
         s.appId,
         f.channel,
