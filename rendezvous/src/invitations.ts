@@ -91,12 +91,8 @@ export class Invitations {
         if (!this.all.has(keyOf(s.appId, f.caller, f.id))) return this.toCallersNode(s, f.caller, reply)
         return this.answered(s.appId, f.caller, s.uid, reply).then((err) => this.ctx.result(s, f.reqId, err))
       }
-      case FrameType.INVITE_SYNC: {
-        const entries: InviteSyncEntry[] = []
-        for (const id of f.outgoing) entries.push(this.syncEntry(s.appId, s.uid, id, true, s.uid))
-        for (const { caller, id } of f.incoming) entries.push(this.syncEntry(s.appId, caller, id, false, s.uid))
-        return s.sendNow(encodeFrame({ type: FrameType.INVITE_SYNC_RESULT, reqId: f.reqId, entries }))
-      }
+      case FrameType.INVITE_SYNC:
+        return this.sync(s, f)
     }
   }
 
@@ -109,11 +105,29 @@ export class Invitations {
   /** A callee's frame passed on by its node (see toCallersNode); the RESULT of an answer goes back the same way. */
   fromCallee(appId: string, caller: string, callee: string, reply: InviteReply): void {
     if (reply.type === 'ack') return this.acknowledged(appId, caller, callee, reply.id)
+    if (reply.type === 'sync') return this.tellAgain(appId, caller, callee, reply.id)
     const answered = this.answered(appId, caller, callee, reply).then((err) => {
       const frame = encodeFrame({ type: FrameType.RESULT, reqId: reply.reqId, code: err ? err.code : ErrorCode.OK, message: err ? err.message : '' })
       return this.ctx.engine.deliver(appId, callee, frame)
     })
     this.ctx.background(answered, 'invitation answer')
+  }
+
+  /** A callee on another node resynchronised: what it may have missed goes to it again, as events. */
+  private tellAgain(appId: string, caller: string, callee: string, id: string): void {
+    const entry = this.syncEntry(appId, caller, id, false, callee)
+    // Under way: syncEntry handed it over again if the callee's copy may be lost. Ended, or unknown here: the outcome.
+    if (entry.known && entry.event === null) return
+    const frame = encodeFrame({
+      type: FrameType.INVITE_EVENT,
+      peer: caller,
+      id,
+      outgoing: false,
+      event: entry.known ? entry.event! : InvitationEventKind.FAILURE,
+      reason: entry.known ? entry.reason : InvitationFailureReason.NOT_LOGGEDIN,
+      response: entry.response,
+    })
+    this.ctx.background(this.ctx.engine.deliver(appId, callee, frame), 'invitation event')
   }
 
   /** The callee's client has the invitation: RECEIVED_BY_PEER for the caller; it may now expire unanswered. */
@@ -137,6 +151,26 @@ export class Invitations {
     const outcome = this.outcomes.get(inv.key)
     if (delivered && outcome) outcome.callee = { event, reason: null, response: '' }
     return delivered ? null : new PlazaError(ErrorCode.PEER_OFFLINE, 'the caller is gone')
+  }
+
+  /**
+   * Where each invitation under way stands for a session that resumed. An incoming one held by
+   * the caller's node elsewhere is answered "under way", and that node tells the callee again
+   * what became of it (see fromCallee), as an event.
+   */
+  private async sync(s: Session, f: Extract<InviteFrame, { type: FrameType.INVITE_SYNC }>): Promise<void> {
+    const entries: InviteSyncEntry[] = []
+    for (const id of f.outgoing) entries.push(this.syncEntry(s.appId, s.uid, id, true, s.uid))
+    for (const { caller, id } of f.incoming) {
+      const key = keyOf(s.appId, caller, id)
+      const here = this.all.has(key) || this.outcomes.has(key)
+      const elsewhere = !here && (await this.ctx.engine.session(s.appId, caller))
+      if (elsewhere && elsewhere.nodeId !== this.ctx.engine.nodeId) {
+        entries.push({ peer: caller, id, outgoing: false, known: true, event: null, reason: null, response: '' })
+        this.ctx.background(this.ctx.engine.command(s.appId, caller, { kind: 'invite', from: s.uid, frame: { type: 'sync', id } }), 'invitation sync')
+      } else entries.push(this.syncEntry(s.appId, caller, id, false, s.uid))
+    }
+    s.sendNow(encodeFrame({ type: FrameType.INVITE_SYNC_RESULT, reqId: f.reqId, entries }))
   }
 
   /** Where an invitation stands for one side: under way (with RECEIVED if so), its outcome, or unknown. */

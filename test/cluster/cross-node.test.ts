@@ -10,6 +10,7 @@ import {
   type RemoteInvitation,
 } from '@plaza/client'
 import { closeClients, linkOpen, loggedIn, makeClient } from '../helpers/clients.js'
+import { startProxy } from '../helpers/proxy.js'
 import { APP_ID, SECRET } from '../helpers/rendezvous.js'
 import { until, waitForEvent } from '../helpers/wait.js'
 import { startCluster, type Cluster } from './cluster.js'
@@ -215,6 +216,33 @@ describe('a cluster of three nodes', () => {
     await until(() => answered !== null, 5000, 'the refusal')
     await answered
     expect(later.state).toBe(LocalInvitationState.REFUSED_BY_REMOTE)
+  })
+
+  it('keeps an incoming invitation from a caller on another node across the callee’s reconnect (its resync asks that node)', async () => {
+    const proxy = await startProxy(on(1).port)
+    try {
+      const caller = await loggedIn(on(0), 'x-ic-caller', { directLinks: false })
+      const callee = makeClient(on(1), { rendezvousUrl: proxy.url, directLinks: false })
+      await callee.login({ uid: 'x-ic-callee', token: await on(1).token('x-ic-callee') })
+      const received = waitForEvent<[RemoteInvitation]>(callee, 'RemoteInvitationReceived')
+      const inv = caller.createLocalInvitation('x-ic-callee')
+      const byPeer = waitForEvent(inv, 'LocalInvitationReceivedByPeer')
+      await inv.send()
+      const [remote] = await received
+      await byPeer
+      // The callee's connection drops; it resumes on the same node and asks where its invitations stand.
+      const back = waitForEvent(callee, 'ConnectionStateChanged', (st) => st === ConnectionState.CONNECTED, 10_000)
+      proxy.cut()
+      await back
+      // A request sent now is answered after that question (one connection, in order).
+      await callee.queryPeersOnlineStatus(['x-ic-caller'])
+      expect(remote.state).toBe(RemoteInvitationState.INVITATION_RECEIVED)
+      const accepted = waitForEvent<[string]>(inv, 'LocalInvitationAccepted')
+      await remote.accept()
+      await accepted
+    } finally {
+      await proxy.close()
+    }
   })
 
   it('answers a REST peer message sent through one node to a user on another with RECEIVED_BY_PEER', async () => {

@@ -35,7 +35,11 @@ export type SessionCommand =
   | { kind: 'invite'; from: string; frame: InviteReply }
 
 /** What a callee says about an invitation, passed to the caller's node. */
-export type InviteReply = { type: 'ack'; id: string } | { type: 'answer'; id: string; reqId: number; accept: boolean; response: string }
+export type InviteReply =
+  | { type: 'ack'; id: string }
+  | { type: 'answer'; id: string; reqId: number; accept: boolean; response: string }
+  /** The callee resynchronised: the caller's node tells it again where the invitation stands. */
+  | { type: 'sync'; id: string }
 
 /** What the engine hands to the node that opened it: frames and commands for its sessions. */
 export interface EngineSink {
