@@ -5,6 +5,7 @@ import type { ModerationStore } from '../store/moderation-store.js'
 import type { OfflineStore } from '../store/offline-store.js'
 import type { Engine, EngineSink, MemberRecord, SessionCommand, SessionRecord, Topic } from './engine.js'
 import * as lua from './redis-scripts.js'
+import { joinId, splitId, unavailable } from '../store/redis-keys.js'
 
 const MAX_CONTACTS = 1024
 
@@ -96,20 +97,15 @@ export class RedisEngine implements Engine {
   }
 
   // ---- keys ----
-  private id(appId: string, rest: string): string {
-    return `${appId.length}:${appId}:${rest}`
-  }
   private sessionKey(appId: string, uid: string): string {
-    return `${this.prefix}s:${this.id(appId, uid)}`
+    return `${this.prefix}s:${joinId(appId, uid)}`
   }
   private channelKey(appId: string, channel: string): string {
-    return `${this.prefix}c:${this.id(appId, channel)}`
+    return `${this.prefix}c:${joinId(appId, channel)}`
   }
 
   private call<T>(script: Script, numKeys: number, ...args: (string | Buffer | number)[]): Promise<T> {
-    return this.redis[script](numKeys, ...args).catch((err: unknown) => {
-      throw new PlazaError(ErrorCode.UNAVAILABLE, `redis: ${err instanceof Error ? err.message : String(err)}`)
-    }) as Promise<T>
+    return this.redis[script](numKeys, ...args).catch(unavailable) as Promise<T>
   }
 
   async open(sink: EngineSink): Promise<void> {
@@ -218,7 +214,7 @@ export class RedisEngine implements Engine {
 
   // ---- sessions ----
   async register(appId: string, uid: string, sessionId: string, address: string): Promise<SessionRecord | null> {
-    const entry = `${sessionId} ${this.id(appId, uid)}`
+    const entry = `${sessionId} ${joinId(appId, uid)}`
     const end = JSON.stringify({ kind: 'end', code: ErrorCode.REMOTE_LOGIN, message: 'logged in elsewhere' } satisfies SessionCommand)
     const old = await this.call<string[] | null>('REGISTER', 2, this.sessionKey(appId, uid), `${this.prefix}ns:${this.nodeId}`, this.prefix, sessionId, this.nodeId, address, entry, end)
     this.sessionsHere++
@@ -387,18 +383,7 @@ export class RedisEngine implements Engine {
   }
 }
 
-/** "<app length>:<app>:<rest>" apart. */
-function splitId(id: string): { appId: string; rest: string } {
-  const colon = id.indexOf(':')
-  const n = Number(id.slice(0, colon))
-  return { appId: id.slice(colon + 1, colon + 1 + n), rest: id.slice(colon + 2 + n) }
-}
-
 function toMember(raw: string): MemberRecord {
   const m = JSON.parse(raw) as MemberRecord
   return { uid: m.uid, sessionId: m.sessionId, role: m.role, publishGrant: m.publishGrant }
-}
-
-function unavailable(err: unknown): never {
-  throw new PlazaError(ErrorCode.UNAVAILABLE, `redis: ${err instanceof Error ? err.message : String(err)}`)
 }

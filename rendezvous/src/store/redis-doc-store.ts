@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { ErrorCode, PlazaError } from '@plaza/protocol'
+import { joinId, splitId, unavailable } from './redis-keys.js'
 import type { DocStore, DocWrite, LoadedDoc, StoredDoc } from './doc-store.js'
 
 /**
@@ -26,9 +26,6 @@ return {1, v, redis.call('SCARD', KEYS[2])}
 
 type Scripted = Redis & { plazaDocWrite(...args: (string | number | Buffer)[]): Promise<[number, number, number?]> }
 
-const unavailable = (err: unknown): never => {
-  throw new PlazaError(ErrorCode.UNAVAILABLE, `redis: ${err instanceof Error ? err.message : String(err)}`)
-}
 
 /**
  * Channel documents on Redis, shared by the nodes: one hash per channel (state, generation,
@@ -53,11 +50,8 @@ export class RedisDocStore implements DocStore {
     this.channel = `${prefix}doc`
   }
 
-  private id(appId: string, channel: string): string {
-    return `${appId.length}:${appId}:${channel}`
-  }
   private docKey(appId: string, channel: string): string {
-    return `${this.prefix}d:${this.id(appId, channel)}`
+    return `${this.prefix}d:${joinId(appId, channel)}`
   }
   private appKey(appId: string): string {
     return `${this.prefix}dc:${appId.length}:${appId}`
@@ -70,10 +64,7 @@ export class RedisDocStore implements DocStore {
   /** A write announced by a node (this one included). */
   onMessage(message: string): void {
     const space = message.lastIndexOf(' ')
-    const id = message.slice(0, space)
-    const n = Number(id.slice(0, id.indexOf(':')))
-    const appId = id.slice(id.indexOf(':') + 1, id.indexOf(':') + 1 + n)
-    const channel = id.slice(id.indexOf(':') + 2 + n)
+    const { appId, rest: channel } = splitId(message.slice(0, space))
     this.onChanged?.(appId, channel, Number(message.slice(space + 1)))
   }
 
@@ -104,7 +95,7 @@ export class RedisDocStore implements DocStore {
   private async write(appId: string, channel: string, doc: StoredDoc | null, base: number): Promise<DocWrite> {
     const state = doc ? Buffer.from(doc.state.buffer, doc.state.byteOffset, doc.state.length) : ''
     const [written, version, count] = await this.redis
-      .plazaDocWrite(this.docKey(appId, channel), this.appKey(appId), base, state, doc?.epoch ?? 0, doc?.lastActiveTs ?? 0, channel, this.channel, `${this.id(appId, channel)} `)
+      .plazaDocWrite(this.docKey(appId, channel), this.appKey(appId), base, state, doc?.epoch ?? 0, doc?.lastActiveTs ?? 0, channel, this.channel, `${joinId(appId, channel)} `)
       .catch(unavailable)
     if (written === 1) {
       this.counts.set(appId, count ?? 0)
@@ -119,7 +110,7 @@ export class RedisDocStore implements DocStore {
     for await (const keys of stream as AsyncIterable<string[]>) {
       for (const key of keys) {
         const id = key.slice(`${this.prefix}dc:`.length)
-        const appId = id.slice(id.indexOf(':') + 1)
+        const appId = splitId(`${id}:`).appId
         for (const channel of await this.redis.smembers(key).catch(unavailable)) {
           const { doc, version } = await this.load(appId, channel)
           if (!doc || doc.lastActiveTs >= cutoff || (await isActive(appId, channel))) continue

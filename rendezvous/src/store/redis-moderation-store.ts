@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { ErrorCode, PlazaError } from '@plaza/protocol'
+import { unavailable } from './redis-keys.js'
 import { parseSanctionKey, sanctionKey, type EndedSanction, type ModerationStore, type Sanction } from './moderation-store.js'
 
 /** KEYS: the hash. ARGV: channel, field, until. Deletes the field if it still ends then; 1 if it did. */
@@ -14,9 +14,6 @@ return 0
 
 type Scripted = Redis & { plazaModExpire(key: string, channel: string, field: string, until: string): Promise<number> }
 
-const unavailable = (err: unknown): never => {
-  throw new PlazaError(ErrorCode.UNAVAILABLE, `redis: ${err instanceof Error ? err.message : String(err)}`)
-}
 
 /**
  * Sanctions in one Redis hash (<prefix>mod), with every node's copy in memory kept current by

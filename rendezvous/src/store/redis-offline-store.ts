@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { joinId, unavailable } from './redis-keys.js'
 import {
   Decoder,
   Encoder,
@@ -46,10 +47,6 @@ function decodeValue(id: number, value: Uint8Array): OfflineMessage {
   return { id, from, serverTs, payload: d.bytes(MAX_PEER_FRAME_BYTES) }
 }
 
-const unavailable = (err: unknown): never => {
-  if (err instanceof PlazaError) throw err
-  throw new PlazaError(ErrorCode.UNAVAILABLE, `redis: ${err instanceof Error ? err.message : String(err)}`)
-}
 
 /**
  * The offline store on Redis, shared by every node: the same rules as the embedded store (the
@@ -79,7 +76,7 @@ export class RedisOfflineStore implements OfflineStore {
     return `${appId.length}:${appId}`
   }
   private receiver(appId: string, uid: string): string {
-    return `${appId.length}:${appId}:${uid}`
+    return joinId(appId, uid)
   }
 
   put(p: OfflinePut): Promise<void> {
