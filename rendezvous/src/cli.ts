@@ -53,7 +53,8 @@ Options (each also read from the environment variable shown):
                            its embedded store, or a Redis many nodes share PLAZA_ENGINE (local)
   --redis-url URL          the Redis of the redis engine            PLAZA_REDIS_URL (redis://127.0.0.1:6379)
   --redis-prefix PREFIX    prefix of every Redis key and channel    PLAZA_REDIS_PREFIX (plaza:)
-  --node-id ID             this node's id in the deployment         PLAZA_NODE_ID (made up at each start)
+  --node-id NAME           this node's name in the deployment; each start
+                           adds a suffix (a restarted node is a new one) PLAZA_NODE_ID (host and pid)
   --redis-require-aof      refuse to start unless Redis fsyncs every write
                            (appendonly yes, appendfsync always); else a warning PLAZA_REDIS_REQUIRE_AOF (off)
   --help                   show this text

@@ -94,7 +94,7 @@ export interface NodeConfig {
   redisUrl: string
   /** Prefix of every Redis key and channel (several deployments on one Redis). Default "plaza:". */
   redisPrefix: string
-  /** This node's id in the deployment; default: made up at each start (a restarted node is a new one). */
+  /** This node's name in the deployment (logs, Redis keys); each start adds a random suffix (a restarted node is a new one). Default: host and pid. */
   nodeId: string
   /** Refuse to start when Redis does not fsync every write (appendonly yes, appendfsync always); else warn. Default false. */
   redisRequireAof: boolean

@@ -103,7 +103,9 @@ export class RendezvousNode implements NodeContext {
     const offline = { perReceiver: cfg.offlinePerReceiver, retentionMs: cfg.offlineRetentionMs, perSender: cfg.offlineQuotaPerSender, perApp: cfg.offlineQuotaPerApp }
     const now = () => this.rt.clock.now()
     if (cfg.engine === 'local') return new LocalEngine(openDatabase(cfg.dataDir), offline, now)
-    const nodeId = cfg.nodeId || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
+    // Each start is a new node to the others (its earlier sessions are ended by them after the
+    // offline window), so a name given with --node-id gets a suffix of its own per start.
+    const nodeId = `${cfg.nodeId || `${hostname()}-${process.pid}`}.${randomBytes(3).toString('hex')}`
     return new RedisEngine({ url: cfg.redisUrl, prefix: cfg.redisPrefix, nodeId, offlineAfterMs: cfg.offlineAfterMs, stores: redisStores(offline, now) })
   }
 
