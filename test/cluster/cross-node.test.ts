@@ -154,6 +154,24 @@ describe('a cluster of three nodes', () => {
     await until(async () => (await Promise.all(writers.map(async (c) => Object.keys(await c.getChannelAttributes('x-board')).length))).every((n) => n === expected), 10_000, 'every member sees every key')
   })
 
+  it('keeps a channel’s attribute limits when writes through different nodes race (32 keys, 32 KB)', async () => {
+    // Found by an outside attack: each node checked its own replica, and the merge held 60 keys.
+    const puts = await Promise.all(Array.from({ length: 60 }, (_, k) => api(k % 3, 'PUT', '/v1/channels/x-limits/attributes', { attributes: { [`key-${k}`]: 'v' } })))
+    const accepted = puts.filter((p) => p.status === 200).length
+    expect(puts.filter((p) => p.status !== 200).every((p) => p.body.error === 'ATTRIBUTES_TOO_LARGE')).toBe(true)
+    const views = await Promise.all([0, 1, 2].map(async (i) => Object.keys((await api(i, 'GET', '/v1/channels/x-limits/attributes')).body.attributes).sort()))
+    expect(views[0].length).toBeLessThanOrEqual(32)
+    expect(views[0].length).toBe(accepted)
+    expect(views[1]).toEqual(views[0])
+    expect(views[2]).toEqual(views[0])
+    const big = 'x'.repeat(8000)
+    const bigPuts = await Promise.all(Array.from({ length: 24 }, (_, k) => api(k % 3, 'PUT', '/v1/channels/x-limits-2/attributes', { attributes: { [`big-${k}`]: big } })))
+    const stored = (await api(1, 'GET', '/v1/channels/x-limits-2/attributes')).body.attributes as Record<string, { value: string }>
+    const bytes = Object.entries(stored).reduce((n, [k, a]) => n + k.length + a.value.length, 0)
+    expect(bytes).toBeLessThanOrEqual(32 * 1024)
+    expect(Object.keys(stored).length).toBe(bigPuts.filter((p) => p.status === 200).length)
+  })
+
   it('hands a member joining through one node the awareness of members on the others (not only at their renewal, 15 s on)', async () => {
     const [a, c, b] = await Promise.all([0, 2, 1].map((i) => loggedIn(on(i), `x-aw${i}`, { directLinks: false })))
     const [ra, rc] = [a.createChannel('x-aw'), c.createChannel('x-aw')]

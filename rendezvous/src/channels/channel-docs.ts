@@ -18,7 +18,7 @@ import {
   type ChannelAttribute,
   type TimerHandle,
 } from '@plaza/protocol'
-import type { DocStore, LoadedDoc } from '../store/doc-store.js'
+import type { DocStore, LoadedDoc, StoredDoc } from '../store/doc-store.js'
 import type { NodeRuntime } from '../runtime.js'
 
 interface Replica {
@@ -407,8 +407,8 @@ export class ChannelDocs {
     r.saving = write
       .then(() => this.arrived(appId, channel))
       .catch((err: unknown) => {
-        // Another generation was taken (see merge): nothing of this replica is left to write.
-        if (err instanceof PlazaError && err.code === ErrorCode.STALE_EPOCH) throw err
+        // What is stored was taken instead (see merge): nothing of this replica is left to write.
+        if (err instanceof PlazaError && (err.code === ErrorCode.STALE_EPOCH || err.code === ErrorCode.ATTRIBUTES_TOO_LARGE)) throw err
         r.dirty = true
         this.onError(err)
         throw err
@@ -449,14 +449,28 @@ export class ChannelDocs {
     r.lastActiveTs = Math.max(r.lastActiveTs, current.lastActiveTs)
     if (current.epoch === r.epoch) {
       Y.applyUpdate(r.doc, current.state, 'store')
-      return
+      // Each side kept the limits; together they may not (two nodes adding keys at once): then
+      // what is stored stands and this replica's changes not yet written are refused.
+      const attrs = readChannelAttributes(r.doc.getMap(CHANNEL_ATTRIBUTES_MAP))
+      try {
+        checkAttributeTotals('channel', new Map([...attrs].map(([k, a]) => [k, a.value])))
+        return
+      } catch (err) {
+        this.adopt(r, current)
+        throw err instanceof PlazaError ? new PlazaError(err.code, `${err.message} (with what was written through another node at the same time)`) : err
+      }
     }
+    this.adopt(r, current)
+    throw new PlazaError(ErrorCode.STALE_EPOCH, 'the channel document was compacted elsewhere: sync again')
+  }
+
+  /** The replica becomes what is stored; its own changes not yet written are dropped. */
+  private adopt(r: Replica, current: StoredDoc): void {
     r.doc.destroy()
     r.doc = this.newDoc()
     Y.applyUpdate(r.doc, current.state, 'store')
     r.epoch = current.epoch
     r.dirty = false
-    throw new PlazaError(ErrorCode.STALE_EPOCH, 'the channel document was compacted elsewhere: sync again')
   }
 
   /** Another node wrote the document: a replica with nothing of its own to write is read again at its next use. */
