@@ -41,6 +41,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.NOT_PERMITTED]: 403,
   [ErrorCode.BANNED]: 403,
   [ErrorCode.QUOTA_EXCEEDED]: 429,
+  [ErrorCode.UNAVAILABLE]: 503,
 }
 
 /** `seconds` of a moderation request: how long it lasts, 0 (or absent) for no end. */

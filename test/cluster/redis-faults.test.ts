@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorCode, PeerMessageState, PlazaError, type PlazaClient, type SendResult } from '@plaza/client'
-import { closeClients, linkOpen, loggedIn } from '../helpers/clients.js'
+import { closeClients, linkOpen, loggedIn, makeClient } from '../helpers/clients.js'
+import { APP_ID } from '../helpers/rendezvous.js'
 import { until } from '../helpers/wait.js'
 import { startCluster, type Cluster } from './cluster.js'
 
@@ -58,9 +60,18 @@ describe('Redis restarted mid-traffic (kill -9, AOF)', () => {
     check(gotA, 'b', r.filter((_, i) => i % 2 === 1))
     const cached = s.map((res, i) => (res.state === PeerMessageState.CACHED_BY_SERVER ? `o${i}` : null)).filter((x): x is string => x !== null)
     expect(cached.length).toBeGreaterThan(0)
-    const c = await loggedIn(on(1), 'rf-c', { directLinks: false })
+    const storedBefore = execFileSync('redis-cli', ['-p', String(cluster.redis.port), 'zcard', `plaza:oi:${APP_ID.length}:${APP_ID}:rf-c`], { encoding: 'utf8' }).trim()
+    // Listening before the login: the stored messages come right behind its answer.
+    const c = makeClient(on(1), { directLinks: false })
     const gotC = texts(c)
-    await until(() => gotC.length >= cached.length, 10_000, `the stored messages (${cached.length}; got ${gotC.length})`)
+    await c.login({ uid: 'rf-c', token: await on(1).token('rf-c') })
+    try {
+      await until(() => gotC.length >= cached.length, 10_000, 'the stored messages')
+    } catch (err) {
+      const stored = execFileSync('redis-cli', ['-p', String(cluster.redis.port), 'zcard', `plaza:oi:${APP_ID.length}:${APP_ID}:rf-c`], { encoding: 'utf8' }).trim()
+      const logs = cluster.nodes.map((n) => n.logs.filter((l) => /offline|redis|error|warn/i.test(l)).slice(-5).join('\n')).join('\n---\n')
+      throw new Error(`${(err as Error).message}: ${cached.length} cached, ${storedBefore} in Redis before the login, ${gotC.length} got, ${stored} in Redis after; node logs:\n${logs}`)
+    }
     expect(gotC.filter((t) => cached.includes(t))).toEqual(cached)
     expect(new Set(gotC).size).toBe(gotC.length)
   }, 90_000)

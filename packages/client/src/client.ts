@@ -164,6 +164,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
         restoredSettled: (peer, message, result) => this.emit('OutboxMessageSettled', peer, message, result),
         offlineDropped: (from, count) => this.emit('OfflineMessagesDropped', from, count),
         isMember: (channel, uid) => this.channels.get(channel)?._hasMember(uid) ?? false,
+        withinRate: () => this.messageBucket.available(this.rt.clock.now()) >= 1,
         acceptsChannelMessage: (channel, uid) => this.channels.get(channel)?._acceptsFrom(uid) ?? false,
       },
       this.storage,

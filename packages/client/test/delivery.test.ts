@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MessageKind, PeerFrameType, PeerMessageState, RelayStatus, decodePeerFrame } from '@plaza/protocol'
+import { ErrorCode, MessageKind, PeerFrameType, PeerMessageState, PlazaError, RelayStatus, decodePeerFrame } from '@plaza/protocol'
 import { GAP_TIMEOUT_MS, Inbox } from '../src/delivery/inbox.js'
 import { PeerOutbox, type SendResult } from '../src/delivery/outbox.js'
 
@@ -265,6 +265,39 @@ describe('PeerOutbox', () => {
     now = t0 + 30_001
     outbox.tick() // past the recovery window: the rest go too
     expect((await Promise.all(results.slice(2))).map((r) => r.state)).toEqual(Array(3).fill(PeerMessageState.SENT_TIMEOUT))
+  })
+
+  it('takes a TOO_OFTEN from the node as final unless its own retransmissions used the budget', async () => {
+    // Found by an outside attack: after Redis stood still, the client's own retransmissions used
+    // the node's budget, and messages the app sent well within its rate ended TOO_OFTEN.
+    for (const withinRate of [true, false]) {
+      let now = 0
+      const answers: (RelayStatus | ErrorCode)[] = [ErrorCode.TOO_OFTEN]
+      const outbox = new PeerOutbox(
+        'bob',
+        's',
+        {
+          direct: () => false,
+          relay: async () => {
+            const a = answers.shift() ?? RelayStatus.RELAYED
+            if (typeof a === 'number' && a === ErrorCode.TOO_OFTEN) throw new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often')
+            return a as RelayStatus
+          },
+          peerReachable: () => undefined,
+          peerGone: () => undefined,
+          withinRate: () => withinRate,
+        },
+        { ...opts, timeoutMs: 10_000, retransmitMs: 100 },
+        () => now,
+      )
+      const sent = outbox.send(body('a'), 1, { offline: false })
+      await new Promise((r) => setTimeout(r, 0))
+      now = 200
+      outbox.tick() // sent again: relayed this time
+      await new Promise((r) => setTimeout(r, 0))
+      outbox.onAck({ upTo: 1, missing: [], known: 0 })
+      expect((await sent).state).toBe(withinRate ? PeerMessageState.RECEIVED_BY_PEER : PeerMessageState.TOO_OFTEN)
+    }
   })
 
   it('never answers PEER_UNREACHABLE once a copy may have arrived', async () => {

@@ -16,13 +16,18 @@ export class RateBucket {
   }
   /** Takes `n` tokens if there are enough; false (and nothing taken) otherwise. */
   take(now: number, n = 1): boolean {
+    if (this.available(now) < n) return false
+    this.tokens -= n
+    return true
+  }
+
+  /** Tokens there are now (nothing taken). */
+  available(now: number): number {
     const elapsed = now - this.last
     if (elapsed > 0) {
       this.tokens = Math.min(this.limit.count, this.tokens + (elapsed * this.limit.count) / this.limit.windowMs)
       this.last = now
     }
-    if (this.tokens < n) return false
-    this.tokens -= n
-    return true
+    return this.tokens
   }
 }

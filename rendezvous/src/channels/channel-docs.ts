@@ -38,6 +38,9 @@ interface Replica {
   version: number
   /** The newest version other nodes announced (newer than `version`: this replica is stale). */
   announced: number
+  /** Changes made to the replica so far, and how many of them a write has made durable. */
+  changes: number
+  durable: number
   lastActiveTs: number
   lastUsed: number
 }
@@ -160,6 +163,8 @@ export class ChannelDocs {
           stored: !!stored,
           version,
           announced: version,
+          changes: 0,
+          durable: 0,
           lastActiveTs: stored?.lastActiveTs ?? now,
           lastUsed: now,
         }
@@ -356,9 +361,28 @@ export class ChannelDocs {
       fresh = { epoch: r.epoch, payload: stateMessage(doc) }
       this.onCompact()
     }
+    const mine = ++r.changes
     this.schedule(appId, channel, r)
-    await this.flush(appId, channel)
+    await this.flushUntil(appId, channel, r, mine)
     return { update: fresh ? null : update, epoch: r.epoch, fresh }
+  }
+
+  /**
+   * Writes until change `mine` is durable. A later change's failure (a merge with another node's
+   * write that its limits refuse, say) is not this one's: once durable, it stays acknowledged.
+   */
+  private async flushUntil(appId: string, channel: string, r: Replica, mine: number): Promise<void> {
+    this.rt.clock.clearTimeout(r.timer)
+    r.timer = null
+    while (r.durable < mine) {
+      try {
+        await this.save(appId, channel, r)
+      } catch (err) {
+        if (r.durable >= mine) return
+        throw err
+      }
+      if (!r.dirty && !r.saving && r.durable < mine) throw new PlazaError(ErrorCode.INTERNAL, 'channel document change not written')
+    }
   }
 
   /**
@@ -403,7 +427,9 @@ export class ChannelDocs {
     r.dirty = false
     // A document without attributes is not kept on disk (gone if it was).
     const empty = r.doc.getMap(CHANNEL_ATTRIBUTES_MAP).size === 0
-    const write = empty && !r.stored ? Promise.resolve() : this.writeReplica(appId, channel, r, empty)
+    // Nothing stored and nothing to store: every change so far is as durable as it needs to be.
+    const upTo = r.changes
+    const write = empty && !r.stored ? Promise.resolve().then(() => void (r.durable = Math.max(r.durable, upTo))) : this.writeReplica(appId, channel, r, empty)
     r.saving = write
       .then(() => this.arrived(appId, channel))
       .catch((err: unknown) => {
@@ -428,12 +454,14 @@ export class ChannelDocs {
    * (STALE_EPOCH: their writers sync and write again).
    */
   private async writeReplica(appId: string, channel: string, r: Replica, empty: boolean): Promise<void> {
+    const upTo = r.changes
     const out = empty
       ? await this.store.remove(appId, channel, r.version)
       : await this.store.save(appId, channel, { state: Y.encodeStateAsUpdate(r.doc), epoch: r.epoch, lastActiveTs: r.lastActiveTs }, r.version)
     if (out.written) {
       r.version = out.version
       r.stored = !empty
+      r.durable = Math.max(r.durable, upTo)
       this.onWrite()
       return
     }

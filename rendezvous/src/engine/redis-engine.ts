@@ -244,7 +244,7 @@ export class RedisEngine implements Engine {
     for (const uid of uids) pipeline.hget(this.sessionKey(appId, uid), 'presence')
     const results = (await pipeline.exec().catch(unavailable)) ?? []
     return results.map(([err, v]) => {
-      if (err) throw new PlazaError(ErrorCode.UNAVAILABLE, `redis: ${err.message}`)
+      if (err) unavailable(err)
       return (v as PeerOnlineState | null) ?? PeerOnlineState.OFFLINE
     })
   }

@@ -17,5 +17,6 @@ export function splitId(id: string): { appId: string; rest: string } {
 /** A Redis failure, as the node answers it: UNAVAILABLE (a PlazaError passes through). */
 export function unavailable(err: unknown): never {
   if (err instanceof PlazaError) throw err
-  throw new PlazaError(ErrorCode.UNAVAILABLE, `redis: ${err instanceof Error ? err.message : String(err)}`)
+  const why = err instanceof Error && /timed out/i.test(err.message) ? 'does not answer' : 'is out of reach'
+  throw new PlazaError(ErrorCode.UNAVAILABLE, `the node's Redis ${why}: try again`)
 }

@@ -64,6 +64,13 @@ export interface OutboxTransport {
   peerGone(uid: string): void
   /** The receiver is in `channel` as far as this client knows (the node's last word). */
   isMember(channel: string, uid: string): boolean
+  /**
+   * A TOO_OFTEN from the node comes from this client's own retransmissions through the relay
+   * (after an outage, say), not from the app's rate: the message waits its turn instead.
+   */
+  withinRate?(): boolean
+  /** A copy goes through the relay again (it counts against the node's rate like a new one). */
+  resentByRelay?(): void
 }
 
 export interface OutboxOptions {
@@ -383,6 +390,7 @@ export class PeerOutbox {
     }
     o.path = 'relay'
     const attempt = o.attempts
+    if (attempt > 1) this.transport.resentByRelay?.()
     o.relaysOut++
     this.transport.relay(this.uid, bytes, o.offline).then(
       (status) => {
@@ -423,7 +431,7 @@ export class PeerOutbox {
   private onRelayError(o: Outgoing, attempt: number, code: ErrorCode): void {
     if (!this.inflight.has(o.seq)) return
     const certain = code !== ErrorCode.CONNECTION_LOST && code !== ErrorCode.TIMEOUT && certainlyNotDelivered(o)
-    if (code === ErrorCode.TOO_OFTEN && attempt === 1 && certain && !o.recoverable) this.settle(o, PeerMessageState.TOO_OFTEN)
+    if (code === ErrorCode.TOO_OFTEN && attempt === 1 && certain && !o.recoverable && !this.transport.withinRate?.()) this.settle(o, PeerMessageState.TOO_OFTEN)
     else if (code === ErrorCode.INVALID_USER_ID && certain) this.settle(o, PeerMessageState.INVALID_USER_ID)
     else if (code === ErrorCode.QUOTA_EXCEEDED && certain) this.settle(o, PeerMessageState.OFFLINE_QUOTA_EXCEEDED)
     // Not allowed to publish (muted, say): never sent again, or it would be delivered once the

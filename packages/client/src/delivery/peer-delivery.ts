@@ -24,6 +24,8 @@ import { PeerOutbox, type OutgoingBody, type SendResult } from './outbox.js'
 import { decodeInbox, decodeOutboxes, encodeInbox, encodeOutboxes } from './persist.js'
 
 const TICK_MS = 250
+/** How long after a retransmission through the relay a TOO_OFTEN from the node is put down to it. */
+const RESEND_WINDOW_MS = 5000
 const WINDOW_MESSAGES = 256
 const WINDOW_BYTES = 1024 * 1024
 /** Outboxes idle this long are forgotten (a later message starts a new stream). */
@@ -52,6 +54,8 @@ export interface DeliveryHost {
   offlineDropped(from: string, count: number): void
   /** `uid` is in `channel` as far as this client knows. */
   isMember(channel: string, uid: string): boolean
+  /** The app sends within its message rate (see OutboxTransport.withinRate). */
+  withinRate(): boolean
   /** Channel messages from `uid` over a direct link are taken: a member, not muted, allowed to publish. */
   acceptsChannelMessage(channel: string, uid: string): boolean
 }
@@ -79,6 +83,8 @@ export class PeerDelivery {
   private readonly acksDue = new Map<string, [from: string, stream: string]>()
   /** Stored copies this inbox is past: the node may delete them (once our record is saved). */
   private offlineDone: number[] = []
+  /** When a copy last went through the relay again (see OutboxTransport.withinRate). */
+  private lastRelayResend = -Infinity
 
   constructor(
     private readonly host: DeliveryHost,
@@ -258,6 +264,9 @@ export class PeerDelivery {
           peerReachable: (to) => this.host.linkWanted(to),
           peerGone: (to) => this.host.linkGone(to),
           isMember: (channel, to) => this.host.isMember(channel, to),
+          // The node's budget went to retransmissions lately (its window is a few seconds), and the app is within its own rate.
+          withinRate: () => this.rt.clock.now() - this.lastRelayResend < RESEND_WINDOW_MS && this.host.withinRate(),
+          resentByRelay: () => (this.lastRelayResend = this.rt.clock.now()),
         },
         {
           timeoutMs: this.opts.messageTimeoutMs,
