@@ -1,4 +1,5 @@
-import { afterAll, beforeAll } from 'vitest'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RedisEngine } from '../src/engine/redis-engine.js'
 import { redisStores } from '../src/engine/redis-stores.js'
 import { startRedis, type RedisProcess } from '../../test/helpers/redis.js'
@@ -30,3 +31,28 @@ engineContract(
   },
   2,
 )
+
+describe('the Redis engine’s keys', () => {
+  it('expire by themselves when they live only with a session (renewed while it lives)', async () => {
+    const prefix = 'ttl:'
+    const engine = new RedisEngine({ url: redis.url, prefix, nodeId: 'n-ttl', stores: redisStores({ perReceiver: 200, retentionMs: 86400_000 }) })
+    await engine.open(new RecordingSink())
+    const probe = new Redis(redis.url)
+    try {
+      await engine.register('app', 'u', 'sid-1', '')
+      await engine.joinChannel('app', 'room', { uid: 'u', sessionId: 'sid-1', role: '', publishGrant: true })
+      await engine.noteSent('app', 'u', 'v')
+      for (const key of [`${prefix}s:3:app:u`, `${prefix}ns:n-ttl`, `${prefix}sc:sid-1`, `${prefix}sent:sid-1`]) {
+        const ttl = await probe.pttl(key)
+        expect(ttl, key).toBeGreaterThan(0)
+        expect(ttl, key).toBeLessThanOrEqual(10 * 60_000)
+      }
+      // What is durable does not expire.
+      await engine.offline.put({ appId: 'app', uid: 'w', from: 'u', serverTs: Date.now(), stream: 's', seq: 1, payload: new Uint8Array([1]) })
+      expect(await probe.pttl(`${prefix}om:3:app:w`)).toBe(-1)
+    } finally {
+      probe.disconnect()
+      await engine.close()
+    }
+  })
+})

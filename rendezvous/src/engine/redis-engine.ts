@@ -25,6 +25,9 @@ export interface SharedStores {
 /** How often a node says it lives, and how long its word lasts. */
 const HEARTBEAT_MS = 1000
 const HEARTBEAT_TTL_MS = 5000
+/** Keys that live only with a session expire this long after their node last renewed them (every RENEW_EVERY_BEATS beats). */
+const SESSION_KEYS_TTL_MS = 10 * 60_000
+const RENEW_EVERY_BEATS = 60
 /** A Redis that does not answer a command within this long is out of reach. */
 const COMMAND_TIMEOUT_MS = 2000
 
@@ -72,7 +75,9 @@ export class RedisEngine implements Engine {
   private readonly subscribers = new Map<string, Set<string>>()
   /** session id -> the topic keys it follows */
   private readonly follows = new Map<string, Set<string>>()
-  private sessionsHere = 0
+  /** This node's sessions (id -> app and uid): their keys' expiry is renewed while they live. */
+  private readonly here = new Map<string, { appId: string; uid: string }>()
+  private beats = 0
   private channelsJoined = 0
   private heartbeat: NodeJS.Timeout | null = null
   private reaping = false
@@ -118,6 +123,7 @@ export class RedisEngine implements Engine {
     await this.beat()
     this.heartbeat = setInterval(() => {
       this.beat().catch(() => undefined)
+      if (++this.beats % RENEW_EVERY_BEATS === 0) this.renewExpiry().catch(() => undefined)
       if (!this.reaping) {
         this.reaping = true
         this.reapDeadNodes()
@@ -142,6 +148,23 @@ export class RedisEngine implements Engine {
     await this.redis.quit().catch(() => this.redis.disconnect())
   }
 
+  /**
+   * What lives only with a session (its record, channels, contacts, this node's index) expires
+   * by itself if nothing renews it: a deployment that stops for good leaves nothing behind. The
+   * node holding the sessions renews it; the survivors end a dead node's sessions long before.
+   */
+  private async renewExpiry(): Promise<void> {
+    const p = this.prefix
+    const batch = this.redis.pipeline()
+    batch.pexpire(`${p}ns:${this.nodeId}`, SESSION_KEYS_TTL_MS)
+    for (const [sid, { appId, uid }] of this.here) {
+      batch.pexpire(this.sessionKey(appId, uid), SESSION_KEYS_TTL_MS)
+      batch.pexpire(`${p}sc:${sid}`, SESSION_KEYS_TTL_MS)
+      batch.pexpire(`${p}sent:${sid}`, SESSION_KEYS_TTL_MS)
+    }
+    await batch.exec()
+  }
+
   /** This node lives (for HEARTBEAT_TTL_MS). */
   private async beat(): Promise<void> {
     await this.redis.multi().set(`${this.prefix}live:${this.nodeId}`, String(Date.now()), 'PX', HEARTBEAT_TTL_MS).sadd(`${this.prefix}nodes`, this.nodeId).exec()
@@ -162,7 +185,7 @@ export class RedisEngine implements Engine {
         await this.redis.del(`${p}dead:${node}`)
         continue
       }
-      await this.redis.set(`${p}dead:${node}`, String(Date.now()), 'NX')
+      await this.redis.set(`${p}dead:${node}`, String(Date.now()), 'PX', 3_600_000, 'NX')
       const since = Number(await this.redis.get(`${p}dead:${node}`))
       if (Date.now() - since < this.offlineAfterMs) continue
       if ((await this.redis.set(`${p}reaping:${node}`, this.nodeId, 'PX', 60_000, 'NX')) !== 'OK') continue
@@ -216,15 +239,15 @@ export class RedisEngine implements Engine {
   async register(appId: string, uid: string, sessionId: string, address: string): Promise<SessionRecord | null> {
     const entry = `${sessionId} ${joinId(appId, uid)}`
     const end = JSON.stringify({ kind: 'end', code: ErrorCode.REMOTE_LOGIN, message: 'logged in elsewhere' } satisfies SessionCommand)
-    const old = await this.call<string[] | null>('REGISTER', 2, this.sessionKey(appId, uid), `${this.prefix}ns:${this.nodeId}`, this.prefix, sessionId, this.nodeId, address, entry, end)
-    this.sessionsHere++
+    const old = await this.call<string[] | null>('REGISTER', 2, this.sessionKey(appId, uid), `${this.prefix}ns:${this.nodeId}`, this.prefix, sessionId, this.nodeId, address, entry, end, SESSION_KEYS_TTL_MS)
+    this.here.set(sessionId, { appId, uid })
     if (!old) return null
     return { sessionId: old[0], nodeId: old[1], presence: old[2] as PeerOnlineState, address: old[3] }
   }
 
   async unregister(appId: string, uid: string, sessionId: string): Promise<boolean> {
     this.forgetFollows(sessionId)
-    this.sessionsHere = Math.max(0, this.sessionsHere - 1)
+    this.here.delete(sessionId)
     return (await this.call<number>('UNREGISTER', 1, this.sessionKey(appId, uid), this.prefix, sessionId)) === 1
   }
 
@@ -272,7 +295,7 @@ export class RedisEngine implements Engine {
   }
 
   async noteSent(appId: string, from: string, to: string): Promise<void> {
-    await this.call('NOTE_SENT', 1, this.sessionKey(appId, from), this.prefix, to, MAX_CONTACTS)
+    await this.call('NOTE_SENT', 1, this.sessionKey(appId, from), this.prefix, to, MAX_CONTACTS, SESSION_KEYS_TTL_MS)
   }
 
   async areContacts(appId: string, a: string, b: string): Promise<boolean> {
@@ -326,7 +349,7 @@ export class RedisEngine implements Engine {
   // ---- channels ----
   async joinChannel(appId: string, channel: string, member: MemberRecord): Promise<number> {
     const value = JSON.stringify({ ...member, nodeId: this.nodeId })
-    const count = await this.call<number>('JOIN', 2, this.channelKey(appId, channel), `${this.prefix}sc:${member.sessionId}`, this.prefix, member.uid, value)
+    const count = await this.call<number>('JOIN', 2, this.channelKey(appId, channel), `${this.prefix}sc:${member.sessionId}`, this.prefix, member.uid, value, SESSION_KEYS_TTL_MS)
     this.channelsJoined++
     return count
   }
@@ -379,7 +402,7 @@ export class RedisEngine implements Engine {
   stats(): { sessions: number; subscriptions: number; channels: number } {
     let subscriptions = 0
     for (const set of this.follows.values()) subscriptions += set.size
-    return { sessions: this.sessionsHere, subscriptions, channels: this.channelsJoined }
+    return { sessions: this.here.size, subscriptions, channels: this.channelsJoined }
   }
 }
 

@@ -5,13 +5,15 @@
  * "F <sid> <sid>...\n<frame>" (a frame for those sessions) or "C <sid>\n<json command>".
  */
 
-/** KEYS: session hash, this node's session index. ARGV: prefix, sid, node, address, entry, end command JSON. Returns the replaced record or nil. */
+/** KEYS: session hash, this node's session index. ARGV: prefix, sid, node, address, entry, end command JSON, expiry ms. Returns the replaced record or nil. */
 export const REGISTER = `
 local old = redis.call('HMGET', KEYS[1], 'sid', 'node', 'presence', 'addr', 'entry')
 if old[1] == ARGV[2] then return nil end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'sid', ARGV[2], 'node', ARGV[3], 'presence', 'ONLINE', 'addr', ARGV[4], 'entry', ARGV[5], 'attrs', '[]')
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
 redis.call('SADD', KEYS[2], ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[7])
 if not old[1] then return nil end
 redis.call('SREM', ARGV[1] .. 'ns:' .. old[2], old[5])
 redis.call('DEL', ARGV[1] .. 'sent:' .. old[1])
@@ -57,13 +59,14 @@ redis.call('PUBLISH', ARGV[1] .. 'to:' .. cur[2], 'C ' .. cur[1] .. '\\n' .. ARG
 return 1
 `
 
-/** KEYS: sender's session hash. ARGV: prefix, to, max kept. Notes a peer message of the current session. */
+/** KEYS: sender's session hash. ARGV: prefix, to, max kept, expiry ms. Notes a peer message of the current session. */
 export const NOTE_SENT = `
 local sid = redis.call('HGET', KEYS[1], 'sid')
 if not sid then return 0 end
 local key = ARGV[1] .. 'sent:' .. sid
 redis.call('ZADD', key, redis.call('INCR', ARGV[1] .. 'clock'), ARGV[2])
 redis.call('ZREMRANGEBYRANK', key, 0, -1 - tonumber(ARGV[3]))
+redis.call('PEXPIRE', key, ARGV[4])
 return 1
 `
 
@@ -76,10 +79,11 @@ if redis.call('ZSCORE', ARGV[1] .. 'sent:' .. sa, ARGV[3]) and redis.call('ZSCOR
 return 0
 `
 
-/** KEYS: channel hash, the session's channel set. ARGV: prefix, uid, member JSON. Returns the count after. */
+/** KEYS: channel hash, the session's channel set. ARGV: prefix, uid, member JSON, expiry ms. Returns the count after. */
 export const JOIN = `
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 redis.call('SADD', KEYS[2], KEYS[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return redis.call('HLEN', KEYS[1])
 `
 
