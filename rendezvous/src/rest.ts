@@ -135,7 +135,7 @@ export class RestApi {
     if (stream === null) return false
     const waiter = this.awaiting.get(stream)
     if (waiter) waiter(PeerMessageState.RECEIVED_BY_PEER)
-    else this.node.background(this.node.engine.toNodes(encodeNodeMessage({ kind: 'ack', payload })), 'acknowledgement to the nodes')
+    else if (this.node.engine.shared) this.node.background(this.node.engine.toNodes(encodeNodeMessage({ kind: 'ack', payload })), 'acknowledgement to the nodes')
     return true
   }
 

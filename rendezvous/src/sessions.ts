@@ -129,7 +129,16 @@ export class SessionService {
       c.session = s
       // Subscribers hear ONLINE unless the user was online already (an older session, replaced
       // now, that they last heard of as ONLINE).
-      const older = await this.ctx.engine.register(f.appId, f.uid, s.id, c.conn.remoteAddress)
+      let older
+      try {
+        older = await this.ctx.engine.register(f.appId, f.uid, s.id, c.conn.remoteAddress)
+      } catch (err) {
+        // Not registered (the engine out of reach): the session never was.
+        this.sessions.delete(s.id)
+        s.dispose()
+        c.session = null
+        throw err
+      }
       if (s.ended) return
       if (older?.presence !== PeerOnlineState.ONLINE) await this.publishPresence(s, PeerOnlineState.ONLINE)
     }

@@ -79,7 +79,7 @@ it('cluster: one node against three on one Redis', async () => {
       r.nodeCpuPerMsg.push((nodeCpu / relay.received) * 1e6)
       r.redisCpuPerMsg.push((redisCpu / relay.received) * 1e6)
       r.logins.push((await loadgen('logins', urls, String(LOGINS))).perSecond)
-      const fan = await loadgen('spread-fanout', urls, String(SUBSCRIBERS))
+      const fan = await loadgen('fanout', urls, String(SUBSCRIBERS))
       r.fanoutP50.push(fan.p50)
       r.fanoutP99.push(fan.p99)
       await Promise.all(nodes.map((n) => stopRendezvous(n)))

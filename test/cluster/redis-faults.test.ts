@@ -98,6 +98,12 @@ describe('Redis standing still for 10 s (SIGSTOP)', () => {
         .join()
         .then(() => 'OK', (e: PlazaError) => ErrorCode[e.code])
       expect(joined).toBe('UNAVAILABLE')
+      // A login is refused with the same code, and leaves no session behind on the node.
+      const before = (await readyz(1)).body as unknown as { localSessions: number }
+      const late = makeClient(on(1), { directLinks: false })
+      const login = await late.login({ uid: 'rp-late', token: await on(1).token('rp-late') }).then(() => 'OK', (e: PlazaError) => ErrorCode[e.code])
+      expect(login).toBe('UNAVAILABLE')
+      expect(((await readyz(1)).body as unknown as { localSessions: number }).localSessions).toBe(before.localSessions)
       // The fault lasts its full 10 s (it is the scenario, not a wait for something).
       await new Promise((r) => setTimeout(r, Math.max(0, 10_000 - (Date.now() - pausedAt))))
       expect((await readyz(1)).status).toBe(503)

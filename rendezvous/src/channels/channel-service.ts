@@ -186,6 +186,7 @@ export class ChannelService {
 
   /** Every other node keeps the member's awareness too (null: it left), for the joiners it serves. */
   private shareAwareness(appId: string, channel: string, owner: string, payload: Uint8Array | null): void {
+    if (!this.ctx.engine.shared) return
     const message = encodeNodeMessage({ kind: 'awareness', from: this.ctx.engine.nodeId, appId, channel, owner, payload })
     this.ctx.background(this.ctx.engine.toNodes(message), 'awareness to the nodes')
   }

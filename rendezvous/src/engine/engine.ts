@@ -90,6 +90,8 @@ export type Topic = 'presence' | 'attributes'
 export interface Engine {
   /** This node's id in the deployment. */
   readonly nodeId: string
+  /** Other nodes may share this engine's state (false for the in-process engine: nothing to tell them). */
+  readonly shared: boolean
   readonly offline: OfflineStore
   readonly docs: DocStore
   /** Bans, removals from channels and mutes. */

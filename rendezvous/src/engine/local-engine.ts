@@ -23,6 +23,7 @@ interface LiveSession extends SessionRecord {
  */
 export class LocalEngine implements Engine {
   readonly nodeId = 'local'
+  readonly shared = false
   readonly offline: LevelOfflineStore
   readonly docs: LevelDocStore
   readonly moderation: LevelModerationStore

@@ -63,6 +63,7 @@ const NL = 0x0a
  */
 export class RedisEngine implements Engine {
   readonly nodeId: string
+  readonly shared = true
   readonly offline: OfflineStore
   readonly docs: DocStore
   readonly moderation: ModerationStore
@@ -78,7 +79,8 @@ export class RedisEngine implements Engine {
   /** This node's sessions (id -> app and uid): their keys' expiry is renewed while they live. */
   private readonly here = new Map<string, { appId: string; uid: string }>()
   private beats = 0
-  private channelsJoined = 0
+  /** Channels with members on this node -> those members' session ids (for stats). */
+  private readonly channelsHere = new Map<string, Set<string>>()
   private heartbeat: NodeJS.Timeout | null = null
   private reaping = false
   /** When Redis last answered this node's heartbeat. */
@@ -349,14 +351,19 @@ export class RedisEngine implements Engine {
   // ---- channels ----
   async joinChannel(appId: string, channel: string, member: MemberRecord): Promise<number> {
     const value = JSON.stringify({ ...member, nodeId: this.nodeId })
-    const count = await this.call<number>('JOIN', 2, this.channelKey(appId, channel), `${this.prefix}sc:${member.sessionId}`, this.prefix, member.uid, value, SESSION_KEYS_TTL_MS)
-    this.channelsJoined++
+    const key = this.channelKey(appId, channel)
+    const count = await this.call<number>('JOIN', 2, key, `${this.prefix}sc:${member.sessionId}`, this.prefix, member.uid, value, SESSION_KEYS_TTL_MS)
+    let here = this.channelsHere.get(key)
+    if (!here) this.channelsHere.set(key, (here = new Set()))
+    here.add(member.sessionId)
     return count
   }
 
   async leaveChannel(appId: string, channel: string, uid: string, sessionId: string): Promise<number> {
-    this.channelsJoined = Math.max(0, this.channelsJoined - 1)
-    return this.call<number>('LEAVE', 2, this.channelKey(appId, channel), `${this.prefix}sc:${sessionId}`, this.prefix, uid, sessionId)
+    const key = this.channelKey(appId, channel)
+    const here = this.channelsHere.get(key)
+    if (here?.delete(sessionId) && here.size === 0) this.channelsHere.delete(key)
+    return this.call<number>('LEAVE', 2, key, `${this.prefix}sc:${sessionId}`, this.prefix, uid, sessionId)
   }
 
   async member(appId: string, channel: string, uid: string): Promise<MemberRecord | null> {
@@ -402,7 +409,7 @@ export class RedisEngine implements Engine {
   stats(): { sessions: number; subscriptions: number; channels: number } {
     let subscriptions = 0
     for (const set of this.follows.values()) subscriptions += set.size
-    return { sessions: this.here.size, subscriptions, channels: this.channelsJoined }
+    return { sessions: this.here.size, subscriptions, channels: this.channelsHere.size }
   }
 }
 

@@ -93,7 +93,8 @@ const dropKey = (appId: string, uid: string, from: string, stream: string) => `$
 const heldKey = (appId: string, uid: string, from: string, stream: string, seq: number) => `s${SEP}${appId}${SEP}${uid}${SEP}${from}${SEP}${stream}${SEP}${seq.toString(16)}`
 const NOTHING = new Uint8Array(0)
 
-function encodeValue(p: OfflinePut): Uint8Array {
+/** A stored message as bytes (both stores keep this form). */
+export function encodeValue(p: OfflinePut): Uint8Array {
   const e = new Encoder(p.payload.length + 96)
   e.varuint(p.serverTs)
   e.string(p.from)
@@ -103,7 +104,7 @@ function encodeValue(p: OfflinePut): Uint8Array {
   return e.finish()
 }
 
-function decodeValue(id: number, value: Uint8Array): OfflineMessage & { stream: string; seq: number } {
+export function decodeValue(id: number, value: Uint8Array): OfflineMessage & { stream: string; seq: number } {
   const d = new Decoder(value)
   const serverTs = d.varuint()
   const from = d.string(MAX_ID_BYTES)

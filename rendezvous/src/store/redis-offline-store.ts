@@ -1,21 +1,8 @@
 import type { Redis } from 'ioredis'
-import { joinId, unavailable } from './redis-keys.js'
-import {
-  Decoder,
-  Encoder,
-  ErrorCode,
-  MAX_ID_BYTES,
-  MAX_OFFLINE_DROPS,
-  MAX_PEER_FRAME_BYTES,
-  MAX_SEQ_RANGES,
-  MAX_STREAM_ID_BYTES,
-  PlazaError,
-  type OfflineDrop,
-  type OfflineMessage,
-  type SeqRange,
-} from '@plaza/protocol'
-import type { OfflineListing, OfflinePut, OfflineStore, OfflineStoreOptions } from './offline-store.js'
+import { ErrorCode, MAX_OFFLINE_DROPS, MAX_SEQ_RANGES, PlazaError, type OfflineDrop, type OfflineMessage, type SeqRange } from '@plaza/protocol'
+import { decodeValue, encodeValue, type OfflineListing, type OfflinePut, type OfflineStore, type OfflineStoreOptions } from './offline-store.js'
 import { OFFLINE_EXPIRE, OFFLINE_PUT, OFFLINE_REMOVE } from './redis-offline-scripts.js'
+import { joinId, unavailable } from './redis-keys.js'
 
 type Scripted = Redis & {
   plazaOfflinePut(...args: (string | number | Buffer)[]): Promise<string>
@@ -25,28 +12,8 @@ type Scripted = Redis & {
 
 const EXPIRE_BATCH = 1000
 const noop = () => undefined
+const asBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length)
 const limit = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? -1 : n)
-
-function encodeValue(p: OfflinePut): Buffer {
-  const e = new Encoder(p.payload.length + 96)
-  e.varuint(p.serverTs)
-  e.string(p.from)
-  e.string(p.stream)
-  e.varuint(p.seq)
-  e.bytes(p.payload)
-  const bytes = e.finish()
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
-}
-
-function decodeValue(id: number, value: Uint8Array): OfflineMessage {
-  const d = new Decoder(value)
-  const serverTs = d.varuint()
-  const from = d.string(MAX_ID_BYTES)
-  d.string(MAX_STREAM_ID_BYTES)
-  d.varuint()
-  return { id, from, serverTs, payload: d.bytes(MAX_PEER_FRAME_BYTES) }
-}
-
 
 /**
  * The offline store on Redis, shared by every node: the same rules as the embedded store (the
@@ -99,7 +66,7 @@ export class RedisOfflineStore implements OfflineStore {
         p.stream,
         p.seq,
         p.serverTs,
-        encodeValue(p),
+        asBuffer(encodeValue(p)),
         p.payload.length,
         this.opts.perReceiver,
         limit(perApp?.messages),
@@ -144,7 +111,7 @@ export class RedisOfflineStore implements OfflineStore {
         if (!v) return
         const m = decodeValue(Number(id), v)
         if (m.serverTs < cutoff) expired = true
-        else messages.push(m)
+        else messages.push({ id: m.id, from: m.from, serverTs: m.serverTs, payload: m.payload })
       })
       // Past the retention: removed (and recorded as dropped, so the receiver is told) first.
       if (expired && round === 0) {

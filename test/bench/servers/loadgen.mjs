@@ -1,10 +1,9 @@
 // Load generator, run as its own process so that it does not share a CPU budget with the bench:
 //   node loadgen.mjs sessions <plaza|ywebrtc|peerjs> <url> <n>   hold n idle sessions; prints {"ready":n}
 //   node loadgen.mjs signal <plaza|ywebrtc|peerjs> <url> <count>  A -> B signaling throughput
-//   node loadgen.mjs fanout <url> <n>                             presence change to n subscribers
+//   node loadgen.mjs fanout <urls,> <n>                           presence change to n subscribers, spread over the nodes
 //   node loadgen.mjs relay <urls,> <pairs> <per-pair>             peer messages relayed, sender and receiver on different nodes
 //   node loadgen.mjs logins <urls,> <n>                           login rate, spread over the nodes
-//   node loadgen.mjs spread-fanout <urls,> <n>                    presence change to n subscribers spread over the nodes
 // Plaza sessions need PLAZA_APP and PLAZA_SECRET in the environment to mint tokens.
 import WebSocket from 'ws'
 import { FrameType, MessageKind, PROTOCOL_VERSION, PeerFrameType, decodeServerFrame, encodeFrame, encodePeerFrame, mintToken } from '@plaza/protocol'
@@ -102,19 +101,19 @@ if (mode === 'sessions') {
   out({ perSecond: Math.round(count / s), seconds: s })
   process.exit(0)
 } else if (mode === 'fanout') {
-  const [url, n] = [a1, Number(a2)]
+  // Subscribers spread over the nodes given (one node: all on it); the target on the first.
+  const urls = a1.split(',')
+  const n = Number(a2)
   const arrivals = []
   let t0 = 0
   const subs = await inBatches(n, 200, async (i) => {
-    const ws = await plazaSession(url, `fan${i}`, (f) => {
-      if (f.type === FrameType.PRESENCE_STATES && f.reqId === 0 && f.states.some((s) => s.uid === 'fan-target' && s.state === 'OFFLINE')) {
-        arrivals.push(performance.now() - t0)
-      }
+    const ws = await plazaSession(urls[i % urls.length], `fan${i}`, (f) => {
+      if (f.type === FrameType.PRESENCE_STATES && f.reqId === 0 && f.states.some((s) => s.uid === 'fan-target' && s.state === 'OFFLINE')) arrivals.push(performance.now() - t0)
     })
     ws.send(encodeFrame({ type: FrameType.SUBSCRIBE_PRESENCE, reqId: 1, uids: ['fan-target'] }))
     return ws
   })
-  const target = await plazaSession(url, 'fan-target')
+  const target = await plazaSession(urls[0], 'fan-target')
   await new Promise((r) => setTimeout(r, 1000))
   t0 = performance.now()
   target.send(encodeFrame({ type: FrameType.LOGOUT, reqId: 7 }))
@@ -123,9 +122,9 @@ if (mode === 'sessions') {
   arrivals.sort((x, y) => x - y)
   const at = (q) => arrivals[Math.min(arrivals.length - 1, Math.floor(q * arrivals.length))]
   out({ subscribers: subs.length, received: arrivals.length, p50: at(0.5), p99: at(0.99), max: arrivals.at(-1) })
+  for (const ws of subs) ws.terminate()
   process.exit(0)
-}
- else if (mode === 'relay') {
+} else if (mode === 'relay') {
   // Each pair: a sender on node i, its receiver on node i+1 (the same node when there is one);
   // up to 64 messages in flight per sender (RELAY_RESULT frees a slot), as the SDK's window does.
   const urls = a1.split(',')
@@ -180,28 +179,5 @@ if (mode === 'sessions') {
   const s = (performance.now() - t0) / 1000
   out({ perSecond: Math.round(n / s), seconds: s })
   for (const ws of socks) ws.terminate()
-  process.exit(0)
-} else if (mode === 'spread-fanout') {
-  const urls = a1.split(',')
-  const n = Number(a2)
-  const arrivals = []
-  let t0 = 0
-  const subs = await inBatches(n, 200, async (i) => {
-    const ws = await plazaSession(urls[i % urls.length], `sfan${i}`, (f) => {
-      if (f.type === FrameType.PRESENCE_STATES && f.reqId === 0 && f.states.some((s) => s.uid === 'sfan-target' && s.state === 'OFFLINE')) arrivals.push(performance.now() - t0)
-    })
-    ws.send(encodeFrame({ type: FrameType.SUBSCRIBE_PRESENCE, reqId: 1, uids: ['sfan-target'] }))
-    return ws
-  })
-  const target = await plazaSession(urls[0], 'sfan-target')
-  await new Promise((r) => setTimeout(r, 1000))
-  t0 = performance.now()
-  target.send(encodeFrame({ type: FrameType.LOGOUT, reqId: 7 }))
-  const deadline = Date.now() + 60_000
-  while (arrivals.length < subs.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-  arrivals.sort((x, y) => x - y)
-  const at = (q) => arrivals[Math.min(arrivals.length - 1, Math.floor(q * arrivals.length))]
-  out({ subscribers: subs.length, received: arrivals.length, p50: at(0.5), p99: at(0.99), max: arrivals.at(-1) })
-  for (const ws of subs) ws.terminate()
   process.exit(0)
 }
