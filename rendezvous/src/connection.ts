@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import { CloseCode } from '@plaza/protocol'
 
@@ -31,7 +32,20 @@ const SLOW_READER_GRACE_MS = 1000
  * holds is freed; frames for its session then wait in the session's bounded queue.
  */
 export function wsConnection(ws: WebSocket, remoteAddress: string, maxBufferedBytes = Infinity, onSlowReader: () => void = () => undefined): Connection {
+  const socket = (ws as unknown as { _socket?: Socket })._socket
+  let corked = false
+  const uncork = () => {
+    corked = false
+    socket?.uncork()
+  }
   const send = (frame: Uint8Array) => {
+    // Frames sent to one client in the same turn (a burst of relayed messages, say) leave in one
+    // write: each ws.send alone costs a system call.
+    if (!corked && socket) {
+      corked = true
+      socket.cork()
+      setImmediate(uncork)
+    }
     ws.send(frame)
     if (ws.bufferedAmount > maxBufferedBytes && ws.readyState === ws.OPEN) {
       onSlowReader()

@@ -212,8 +212,25 @@ export class RendezvousNode implements NodeContext {
         } catch (err) {
           return this.refuse(c, err)
         }
-        if (c.backlog.length >= MAX_BACKLOG_FRAMES) return void conn.close(CloseCode.TOO_MANY_ERRORS, 'too many frames waiting')
-        c.backlog.push(frame)
+        if (frame.type !== FrameType.BATCH) {
+          if (c.backlog.length >= MAX_BACKLOG_FRAMES) return void conn.close(CloseCode.TOO_MANY_ERRORS, 'too many frames waiting')
+          c.backlog.push(frame)
+          return this.process(c)
+        }
+        // Each frame of a batch is taken as if it had come alone (a bad one is refused alone).
+        for (const inner of frame.frames) {
+          let f: ClientFrame
+          try {
+            f = decodeClientFrame(inner)
+            if (f.type === FrameType.BATCH) throw new PlazaError(ErrorCode.MALFORMED_FRAME, 'a BATCH inside a BATCH')
+          } catch (err) {
+            this.refuse(c, err)
+            if (!conn.open) return
+            continue
+          }
+          if (c.backlog.length >= MAX_BACKLOG_FRAMES) return void conn.close(CloseCode.TOO_MANY_ERRORS, 'too many frames waiting')
+          c.backlog.push(f)
+        }
         this.process(c)
       },
       onClose: () => {

@@ -6,6 +6,7 @@ import {
   PeerFrameType,
   PlazaError,
   RelayStatus,
+  MAX_BATCH_FRAMES,
   channelAllowed,
   encodeFrame,
   peekMessageHeader,
@@ -13,6 +14,7 @@ import {
   type RelayToFrame,
 } from '@plaza/protocol'
 import type { NodeContext } from './context.js'
+import { deferOn } from './runtime.js'
 import type { Session } from './session.js'
 
 const OFFLINE_CHUNK = 50
@@ -31,6 +33,9 @@ export interface RelayHooks {
  * channel messages in channels too large for every member to know every other.
  */
 export class RelayService {
+  /** Relay requests relayed this turn, per session (protocol 3): answered by one RELAYED each at its end. */
+  private relayedDue = new Map<Session, number[]>()
+
   constructor(
     private readonly ctx: NodeContext,
     private readonly hooks: RelayHooks,
@@ -41,7 +46,9 @@ export class RelayService {
     const kind = f.payload[0]
     const isMessage = kind === PeerFrameType.MESSAGE
     const reply = (status: RelayStatus) => {
-      if (f.reqId) s.sendNow(encodeFrame({ type: FrameType.RELAY_RESULT, reqId: f.reqId, status, serverTs: now }))
+      if (!f.reqId) return
+      if (status === RelayStatus.RELAYED && s.protocol >= 3) this.answerRelayed(s, f.reqId)
+      else s.sendNow(encodeFrame({ type: FrameType.RELAY_RESULT, reqId: f.reqId, status, serverTs: now }))
     }
     if (!isMessage && kind !== PeerFrameType.ACK) {
       return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.INVALID_ARGUMENT, 'only messages and acknowledgements are relayed'))
@@ -102,6 +109,26 @@ export class RelayService {
           this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.INTERNAL, 'offline store unavailable'))
         },
       )
+  }
+
+  /** "Relayed" is the usual answer: it goes once per turn for every request it answers. */
+  private answerRelayed(s: Session, reqId: number): void {
+    const due = this.relayedDue.get(s)
+    if (due && due.length < MAX_BATCH_FRAMES) return void due.push(reqId)
+    if (due) this.sendRelayed(s, due)
+    if (this.relayedDue.size === 0) deferOn(this.ctx.rt, () => this.flushRelayed())
+    this.relayedDue.set(s, [reqId])
+  }
+
+  private flushRelayed(): void {
+    const due = this.relayedDue
+    this.relayedDue = new Map()
+    for (const [s, reqIds] of due) this.sendRelayed(s, reqIds)
+  }
+
+  private sendRelayed(s: Session, reqIds: number[]): void {
+    reqIds.sort((a, b) => a - b)
+    s.sendNow(encodeFrame({ type: FrameType.RELAYED, serverTs: this.ctx.rt.clock.now(), reqIds }))
   }
 
   /** A channel message for every other member (channels above 512 members): one frame each, never stored. */

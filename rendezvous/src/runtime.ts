@@ -13,6 +13,13 @@ export interface NodeRuntime {
   sessionId(): string
   /** Checks a login token; resolves with its expiry (ms since epoch) and grants, or rejects with a PlazaError. */
   verifyToken(token: string, secret: string, expect: { appId: string; uid: string }): Promise<VerifiedToken>
+  /** Runs `fn` at the end of the current turn (setImmediate); a zero-delay timer of `clock` when absent. */
+  defer?(fn: () => void): void
+}
+
+export function deferOn(rt: NodeRuntime, fn: () => void): void {
+  if (rt.defer) rt.defer(fn)
+  else rt.clock.setTimeout(fn, 0)
 }
 
 export interface VerifiedToken {
@@ -24,6 +31,7 @@ export const systemNodeRuntime: NodeRuntime = {
   clock: systemClock,
   random: Math.random,
   sessionId: () => randomBytes(16).toString('base64url'),
+  defer: (fn) => void setImmediate(fn),
   verifyToken: async (token, secret, expect) => {
     const claims = await verifyToken(token, secret, expect)
     return { expiresAt: claims.exp * 1000, grants: claims.grants }

@@ -28,6 +28,8 @@ export class Session {
   /** False while offline messages are being handed over, so live frames do not overtake them. */
   ready = false
   ended = false
+  /** The protocol version the client logged in with (see MIN_PROTOCOL_VERSION). */
+  protocol = 0
   private pending: Uint8Array[] = []
   private pendingBytes = 0
   /** Frames for this session were dropped (the queue was full): it must resynchronise on resume. */

@@ -3,6 +3,7 @@ import {
   ErrorCode,
   FrameType,
   PROTOCOL_VERSION,
+  MIN_PROTOCOL_VERSION,
   PeerOnlineState,
   PlazaError,
   encodeFrame,
@@ -67,8 +68,8 @@ export class SessionService {
       if (c.conn.open) c.conn.send(encodeFrame({ type: FrameType.LOGIN_FAILED, code, message }))
       c.conn.close(CloseCode.LOGIN_FAILED, message.slice(0, 100))
     }
-    if (f.version !== PROTOCOL_VERSION) {
-      return fail(ErrorCode.UNSUPPORTED_VERSION, `protocol ${f.version} not supported (speaks ${PROTOCOL_VERSION})`)
+    if (f.version < MIN_PROTOCOL_VERSION || f.version > PROTOCOL_VERSION) {
+      return fail(ErrorCode.UNSUPPORTED_VERSION, `protocol ${f.version} not supported (speaks ${MIN_PROTOCOL_VERSION} to ${PROTOCOL_VERSION})`)
     }
     const secret = config.apps[f.appId]
     if (secret === undefined) return fail(ErrorCode.INVALID_APP_ID, 'unknown app id')
@@ -143,6 +144,7 @@ export class SessionService {
       if (older?.presence !== PeerOnlineState.ONLINE) await this.publishPresence(s, PeerOnlineState.ONLINE)
     }
     s.socket = c.conn
+    s.protocol = f.version
     c.session = s
     this.touch(s)
     this.armTokenTimers(s)

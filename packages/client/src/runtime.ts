@@ -13,6 +13,34 @@ export interface Runtime {
   randomId(): string
   /** The clock is simulated: real-time timers of libraries must not run. */
   virtualTime?: boolean
+  /**
+   * Runs `fn` once what has already arrived (this socket read, these data channel messages) is
+   * handled: the end of the current turn. A zero-delay timer of `clock` when absent.
+   */
+  defer?(fn: () => void): void
 }
 
-export const systemRuntime: Runtime = { clock: systemClock, random: Math.random, randomId }
+type Task = () => void
+
+/** The end of the turn: setImmediate in Node; in browsers a message to ourselves (a timer would wait ≥ 1 ms). */
+function systemDefer(): (fn: Task) => void {
+  const g = globalThis as { setImmediate?: (fn: Task) => unknown; MessageChannel?: typeof MessageChannel }
+  if (g.setImmediate) return (fn) => void g.setImmediate!(fn)
+  if (!g.MessageChannel) return (fn) => void setTimeout(fn, 0)
+  const tasks: Task[] = []
+  const channel = new g.MessageChannel()
+  channel.port1.onmessage = () => {
+    for (const fn of tasks.splice(0)) fn()
+  }
+  return (fn) => {
+    if (tasks.push(fn) === 1) channel.port2.postMessage(null)
+  }
+}
+
+export const systemRuntime: Runtime = { clock: systemClock, random: Math.random, randomId, defer: systemDefer() }
+
+/** `rt.defer`, or a zero-delay timer of its clock. */
+export function deferOn(rt: Runtime, fn: () => void): void {
+  if (rt.defer) rt.defer(fn)
+  else rt.clock.setTimeout(fn, 0)
+}

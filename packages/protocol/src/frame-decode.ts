@@ -10,6 +10,7 @@ import {
   MAX_IDS_PER_LIST,
   MAX_OFFLINE_BATCH,
   MAX_OFFLINE_DROPS,
+  MAX_BATCH_FRAMES,
   MAX_PEER_FRAME_BYTES,
   MAX_SIGNAL_BYTES,
   MAX_TOKEN_BYTES,
@@ -83,6 +84,21 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     case FrameType.RELAY_TO:
       f = { type, reqId: d.varuint(), to: readId(d), offline: d.bool(), payload: d.bytes(MAX_PEER_FRAME_BYTES) }
       break
+    case FrameType.BATCH: {
+      const n = d.count(MAX_BATCH_FRAMES)
+      const frames: Uint8Array[] = []
+      for (let i = 0; i < n; i++) frames.push(d.bytes(MAX_PEER_FRAME_BYTES + 1024))
+      f = { type, frames }
+      break
+    }
+    case FrameType.RELAYED: {
+      const serverTs = d.varuint()
+      const n = d.count(MAX_BATCH_FRAMES)
+      const reqIds: number[] = []
+      for (let i = 0, id = 0; i < n; i++) reqIds.push((id += d.varuint()))
+      f = { type, serverTs, reqIds }
+      break
+    }
     case FrameType.OFFLINE_ACK: {
       const n = d.count(MAX_OFFLINE_BATCH)
       const ids: number[] = []
@@ -297,6 +313,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
 }
 
 const CLIENT_FRAME_TYPES = new Set<FrameType>([
+  FrameType.BATCH,
   FrameType.LOGIN,
   FrameType.LOGOUT,
   FrameType.PING,

@@ -43,6 +43,8 @@ export enum FrameType {
   INVITE_SYNC = 27,
   /** A moderator removes or mutes a member of a channel (its grant allows moderating it). */
   MODERATE = 28,
+  /** Several client frames in one WebSocket message (protocol 3): what a client sends in one turn. */
+  BATCH = 29,
   // rendezvous -> client
   LOGIN_OK = 32,
   LOGIN_FAILED = 33,
@@ -70,6 +72,8 @@ export enum FrameType {
   INVITE_SYNC_RESULT = 54,
   /** A member's role and whether its channel messages count (muted, or its grant does not allow publishing). */
   MEMBER_STATE = 55,
+  /** These relay requests were relayed (protocol 3): one frame per turn instead of a RELAY_RESULT each. */
+  RELAYED = 56,
 }
 
 /** What a moderator does to a channel member. */
@@ -124,6 +128,8 @@ export type SignalToFrame = { type: FrameType.SIGNAL_TO; to: string; data: strin
 /** A peer frame for one user through the node; reqId 0 asks for no RELAY_RESULT. */
 export type RelayToFrame = { type: FrameType.RELAY_TO; reqId: number; to: string; offline: boolean; payload: Uint8Array }
 export type OfflineAckFrame = { type: FrameType.OFFLINE_ACK; ids: number[] }
+/** Encoded client frames, each handled as if it had come alone, in order (no BATCH inside). */
+export type BatchFrame = { type: FrameType.BATCH; frames: Uint8Array[] }
 
 export type LoginOkFrame = {
   type: FrameType.LOGIN_OK
@@ -149,6 +155,8 @@ export type SignalFromFrame = { type: FrameType.SIGNAL_FROM; from: string; data:
 export type SignalFailedFrame = { type: FrameType.SIGNAL_FAILED; to: string; code: ErrorCode }
 export type RelayFromFrame = { type: FrameType.RELAY_FROM; from: string; serverTs: number; payload: Uint8Array }
 export type RelayResultFrame = { type: FrameType.RELAY_RESULT; reqId: number; status: RelayStatus; serverTs: number }
+/** Each of `reqIds` (ascending) has the answer RELAY_RESULT RELAYED at `serverTs`. */
+export type RelayedFrame = { type: FrameType.RELAYED; serverTs: number; reqIds: number[] }
 /** Stored messages, oldest first; `dropped` (first batch only) tells what the cap dropped. */
 export type OfflineMessagesFrame = { type: FrameType.OFFLINE_MESSAGES; messages: OfflineMessage[]; dropped: OfflineDrop[] }
 export type KickedFrame = { type: FrameType.KICKED; code: ErrorCode; message: string }
@@ -260,6 +268,7 @@ export type ModerateFrame = { type: FrameType.MODERATE; reqId: number; channel: 
 export type MemberStateFrame = { type: FrameType.MEMBER_STATE; channel: string; uid: string; role: string; muted: boolean; mayPublish: boolean }
 
 export type ClientFrame =
+  | BatchFrame
   | LoginFrame
   | LogoutFrame
   | PingFrame
@@ -299,6 +308,7 @@ export type ServerFrame =
   | SignalFailedFrame
   | RelayFromFrame
   | RelayResultFrame
+  | RelayedFrame
   | OfflineMessagesFrame
   | KickedFrame
   | TokenWillExpireFrame

@@ -12,7 +12,15 @@ import { FrameType, type Frame } from './frame-types.js'
 export * from './frame-types.js'
 
 export function encodeFrame(f: Frame): Uint8Array {
-  const e = new Encoder(f.type === FrameType.RELAY_TO || f.type === FrameType.RELAY_FROM ? f.payload.length + 96 : 64)
+  const e = new Encoder(
+    f.type === FrameType.RELAY_TO || f.type === FrameType.RELAY_FROM
+      ? f.payload.length + 96
+      : f.type === FrameType.BATCH
+        ? f.frames.reduce((n, b) => n + b.length + 5, 8)
+        : f.type === FrameType.RELAYED
+          ? 16 + f.reqIds.length * 3
+          : 64,
+  )
   e.varuint(f.type)
   switch (f.type) {
     case FrameType.LOGIN:
@@ -48,6 +56,20 @@ export function encodeFrame(f: Frame): Uint8Array {
       e.bool(f.offline)
       e.bytes(f.payload)
       break
+    case FrameType.BATCH:
+      e.varuint(f.frames.length)
+      for (const frame of f.frames) e.bytes(frame)
+      break
+    case FrameType.RELAYED: {
+      e.varuint(f.serverTs)
+      e.varuint(f.reqIds.length)
+      let prev = 0
+      for (const id of f.reqIds) {
+        e.varuint(id - prev)
+        prev = id
+      }
+      break
+    }
     case FrameType.OFFLINE_ACK:
       e.varuint(f.ids.length)
       for (const id of f.ids) e.varuint(id)

@@ -1,5 +1,9 @@
 /** Protocol version spoken by this build; sent in LOGIN, refused by a node that does not speak it. */
-export const PROTOCOL_VERSION = 2
+export const PROTOCOL_VERSION = 3
+/** The oldest protocol a node still speaks: 2 has no BATCH and answers every relay request with its own RELAY_RESULT. */
+export const MIN_PROTOCOL_VERSION = 2
+/** Frames in one BATCH, and relay requests answered by one RELAYED. */
+export const MAX_BATCH_FRAMES = 1024
 
 /** Hard limits of the wire format. Nodes may be configured tighter, never looser. */
 export const MAX_ID_BYTES = 64

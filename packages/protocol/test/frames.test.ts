@@ -110,6 +110,8 @@ describe('frames', () => {
       { type: FrameType.INVITE_RECEIVED, caller: 'a', id: 'inv1', content: 'call me', channel: 'room' },
       { type: FrameType.INVITE_EVENT, peer: 'b', id: 'inv1', outgoing: true, event: InvitationEventKind.FAILURE, reason: InvitationFailureReason.PEER_NO_RESPONSE, response: '' },
       { type: FrameType.INVITE_EVENT, peer: 'b', id: 'inv1', outgoing: false, event: InvitationEventKind.ACCEPTED, reason: null, response: 'yes' },
+      { type: FrameType.BATCH, frames: [bytes(3), bytes(0), bytes(40)] },
+      { type: FrameType.RELAYED, serverTs: 77, reqIds: [3, 4, 9, 300, 70000] },
     ]
     for (const f of frames) roundTrip(f)
     expect(new Set(frames.map((f) => f.type)).size).toBe(Object.keys(FrameType).length / 2)

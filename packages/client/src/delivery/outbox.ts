@@ -39,6 +39,12 @@ interface Outgoing extends OutgoingBody {
   recoverable: boolean
   /** When the last copy left; 0 = never sent. */
   sentAt: number
+  /** When the copy out is sent again if nothing is heard (see PeerOutbox.tick). */
+  dueAt: number
+  /** Retransmissions on timeout so far: each doubles the wait (exponential backoff). */
+  backoff: number
+  /** The last copy did not leave (not connected, refused for now): it goes again at `dueAt` whatever the progress. */
+  retry: boolean
   path: Path | null
   attempts: number
   /**
@@ -76,8 +82,14 @@ export interface OutboxTransport {
 export interface OutboxOptions {
   /** A message not settled in this time resolves SENT_TIMEOUT. Default 10 s. */
   timeoutMs: number
-  /** An unacknowledged copy is sent again after this long. Default 2 s. */
+  /**
+   * Retransmission timeout before the first round trip is measured; afterwards it adapts per
+   * path (smoothed round trip and its variance, as TCP's RFC 6298). Default 2 s.
+   */
   retransmitMs: number
+  /** Bounds of the adaptive timeout. Defaults 250 ms and 8 s. */
+  minRetransmitMs?: number
+  maxRetransmitMs?: number
   /** Flow control: most messages and bytes unacknowledged per receiver. */
   windowMessages: number
   windowBytes: number
@@ -141,6 +153,12 @@ const NOT_DELIVERED = new Set<PeerMessageState>([
   PeerMessageState.OFFLINE_QUOTA_EXCEEDED,
 ])
 
+/** Round-trip estimate of one path (RFC 6298): smoothed RTT and its mean deviation, ms. */
+interface RttEstimate {
+  srtt: number
+  rttvar: number
+}
+
 /** No copy can have reached the receiver: none left by a direct link, none is being relayed, none was relayed. */
 const certainlyNotDelivered = (o: Outgoing) => !o.uncertain && o.relaysOut === 0
 
@@ -163,6 +181,10 @@ export class PeerOutbox {
   private readonly inflight = new Map<number, Outgoing>()
   private readonly queue: Outgoing[] = []
   private inflightBytes = 0
+  /** Per path: measured from acknowledgements of copies sent once (Karn's rule). */
+  private readonly rtt: { direct: RttEstimate | null; relay: RttEstimate | null } = { direct: null, relay: null }
+  /** When an acknowledgement last settled a message: the receiver is taking what we send. */
+  private lastProgress = -Infinity
 
   constructor(
     readonly uid: string,
@@ -228,6 +250,9 @@ export class PeerOutbox {
         deadline: Infinity,
         recoverable: false,
         sentAt: 0,
+        dueAt: 0,
+        backoff: 0,
+        retry: false,
         path: null,
         attempts: 0,
         // A copy may have left after the last save (sending does not wait for it): the message
@@ -261,8 +286,13 @@ export class PeerOutbox {
   send(body: OutgoingBody, size: number, options: SendOptions): Promise<SendResult> {
     const now = this.now()
     return new Promise((resolve) => {
+      // Every field spelled out (no spread): one object shape for all, which V8 keeps fast.
       this.queue.push({
-        ...body,
+        channel: body.channel,
+        kind: body.kind,
+        text: body.text,
+        bytes: body.bytes,
+        description: body.description,
         seq: this.nextSeq++,
         offline: options.offline,
         size,
@@ -270,6 +300,9 @@ export class PeerOutbox {
         deadline: now + (options.timeoutMs ?? this.opts.timeoutMs),
         recoverable: options.recoverable ?? false,
         sentAt: 0,
+        dueAt: 0,
+        backoff: 0,
+        retry: false,
         path: null,
         attempts: 0,
         uncertain: false,
@@ -288,13 +321,37 @@ export class PeerOutbox {
       this.stored = this.stored.filter((seq) => seq > ack.upTo)
       this.onChange()
     }
+    const now = this.now()
+    let sample: Outgoing | null = null
     for (const o of [...this.inflight.values()]) {
       if (o.seq > ack.upTo) break
+      // Karn: only a copy sent once says how long the round trip takes.
+      if (o.attempts === 1 && (o.path === 'direct' || o.path === 'relay')) sample = o
+      this.lastProgress = now
       if (inRanges(o.seq, ack.missing)) this.settle(o, PeerMessageState.FAILURE)
       else if (o.seq < ack.known) this.settle(o, PeerMessageState.SENT_TIMEOUT)
       else this.settle(o, PeerMessageState.RECEIVED_BY_PEER)
     }
+    if (sample) this.measure(sample.path as 'direct' | 'relay', now - sample.sentAt)
     this.pump()
+  }
+
+  /** The retransmission timeout of a path now (before backoff). */
+  rto(path: Path | null): number {
+    const est = path === 'direct' || path === 'relay' ? this.rtt[path] : null
+    const min = this.opts.minRetransmitMs ?? 250
+    const max = this.opts.maxRetransmitMs ?? 8000
+    if (!est) return this.opts.retransmitMs
+    return Math.min(max, Math.max(min, est.srtt + Math.max(min, 4 * est.rttvar)))
+  }
+
+  private measure(path: 'direct' | 'relay', sample: number): void {
+    const est = this.rtt[path]
+    if (!est) this.rtt[path] = { srtt: sample, rttvar: sample / 2 }
+    else {
+      est.rttvar = 0.75 * est.rttvar + 0.25 * Math.abs(est.srtt - sample)
+      est.srtt = 0.875 * est.srtt + 0.125 * sample
+    }
   }
 
   /** Timer tick: time out, and send again what was not acknowledged in time. */
@@ -319,8 +376,24 @@ export class PeerOutbox {
       this.settle(o, PeerMessageState.SENT_TIMEOUT)
     }
     for (const o of this.inflight.values()) {
-      // A copy sent direct and not acknowledged goes again through the relay: the link may be dead.
-      if (now - o.sentAt >= this.opts.retransmitMs) this.transmit(o, o.path === 'direct')
+      if (now < o.dueAt) continue
+      if (o.retry) {
+        this.transmit(o)
+        continue
+      }
+      // A path that is merely slow is not sent into again: while acknowledgements keep settling
+      // messages within the timeout, this one is queued behind them (every path is ordered).
+      // Only when nothing moves for a whole timeout is a copy taken for lost — then it goes
+      // again, through the relay if it went direct (the link may be dead), waiting twice as
+      // long each time. So a copy the node accepted is sent again only to a receiver that took
+      // nothing for that long (its session died with the copy in it, say).
+      const wait = this.wait(o)
+      if (now - this.lastProgress < wait) {
+        o.dueAt = this.lastProgress + wait
+        continue
+      }
+      o.backoff++
+      this.transmit(o, o.path === 'direct')
     }
     this.pump()
   }
@@ -383,12 +456,15 @@ export class PeerOutbox {
     })
     o.sentAt = now
     o.attempts++
+    o.retry = false
     if (!viaRelay && this.transport.direct(this.uid, bytes)) {
       o.path = 'direct'
       o.uncertain = true
+      o.dueAt = now + this.wait(o)
       return
     }
     o.path = 'relay'
+    o.dueAt = now + this.wait(o)
     const attempt = o.attempts
     if (attempt > 1) this.transport.resentByRelay?.()
     o.relaysOut++
@@ -445,10 +521,16 @@ export class PeerOutbox {
       // again one by one; a copy waits for its receiver until its timeout (see tick).
       // The node may have relayed it before the answer was lost.
       if (code === ErrorCode.CONNECTION_LOST || code === ErrorCode.TIMEOUT) o.uncertain = true
-      // Transient (not connected, too often for now, lost): the next tick tries again, sooner.
-      o.sentAt = Math.min(o.sentAt, this.now() - this.opts.retransmitMs / 2)
+      // Transient (not connected, too often for now, lost): tried again soon, whatever the progress.
+      o.retry = true
+      o.dueAt = Math.min(o.dueAt, this.now() + this.rto(o.path) / 2)
     }
     this.pump()
+  }
+
+  /** How long a copy waits for its acknowledgement: the path's timeout, doubled per retransmission. */
+  private wait(o: Outgoing): number {
+    return Math.min(this.opts.maxRetransmitMs ?? 8000, this.rto(o.path) * 2 ** o.backoff)
   }
 
   private settle(o: Outgoing, state: PeerMessageState): void {

@@ -16,7 +16,7 @@ import {
   type PeerSyncFrame,
   type TimerHandle,
 } from '@plaza/protocol'
-import type { Runtime } from '../runtime.js'
+import { deferOn, type Runtime } from '../runtime.js'
 import { DebouncedWriter, type PlazaStorage } from '../storage/storage.js'
 import type { ReceivedMessage } from '../types.js'
 import { Inbox, type Arrival } from './inbox.js'
@@ -79,8 +79,10 @@ export class PeerDelivery {
   private readonly instanceId: string
   /** The user whose state is loaded ('' none): a different user starts from nothing. */
   private uid = ''
-  /** Streams whose ACK waits for the inbox to be saved. */
+  /** Streams whose ACK waits: for the inbox to be saved (durable storage), or for the end of the turn. */
   private readonly acksDue = new Map<string, [from: string, stream: string]>()
+  /** An ACK went out this turn: further ones wait for its end and go as one per stream (see ackChanged). */
+  private ackedThisTurn = false
   /** Stored copies this inbox is past: the node may delete them (once our record is saved). */
   private offlineDone: number[] = []
   /** When a copy last went through the relay again (see OutboxTransport.withinRate). */
@@ -295,14 +297,29 @@ export class PeerDelivery {
   }
 
   private ackChanged(from: string, stream: string): void {
-    if (!this.durable) return this.sendAck(from, stream)
+    if (!this.durable) {
+      // Acknowledgements are cumulative: the first goes at once (no delay for a lone message),
+      // and what a burst changes after it in the same turn goes as one ACK per stream at its end.
+      if (!this.ackedThisTurn) {
+        this.ackedThisTurn = true
+        deferOn(this.rt, () => {
+          this.ackedThisTurn = false
+          this.sendDueAcks()
+        })
+        return this.sendAck(from, stream)
+      }
+      this.acksDue.set(`${from}\u0000${stream}`, [from, stream])
+      return
+    }
     this.acksDue.set(`${from}\u0000${stream}`, [from, stream])
     this.writer.schedule(this.inboxKey(), () => encodeInbox(this.inbox.snapshot(MAX_SAVED_STREAMS)), true)
-    void this.writer.flush().then(() => {
-      const due = [...this.acksDue.values()]
-      this.acksDue.clear()
-      for (const [f, s] of due) this.sendAck(f, s)
-    })
+    void this.writer.flush().then(() => this.sendDueAcks())
+  }
+
+  private sendDueAcks(): void {
+    const due = [...this.acksDue.values()]
+    this.acksDue.clear()
+    for (const [f, s] of due) this.sendAck(f, s)
   }
 
   private sendAck(to: string, stream: string): void {
