@@ -1,5 +1,6 @@
-import { ErrorCode, PeerOnlineState, RateBucket, encodeFrame, FrameType, type Grants, type OfflineDrop, type RateLimit, type TimerHandle } from '@plaza/protocol'
+import { ErrorCode, PeerOnlineState, RateBucket, encodeFrame, FrameType, type Grants, type OfflineDrop, type RateLimit } from '@plaza/protocol'
 import type { Connection } from './connection.js'
+import type { Deadline } from './deadlines.js'
 
 export interface SessionLimits {
   messages: RateLimit
@@ -16,70 +17,156 @@ export interface SessionLimits {
   fanoutBytes: RateLimit
 }
 
+export type SessionBuckets = Record<keyof SessionLimits, RateBucket>
+
+/** What every session of a node shares (one object per node, not one per session). */
+export interface SessionOwner {
+  readonly limits: SessionLimits
+  /** Frames and bytes kept while detached or not yet ready. */
+  readonly queueLimit: { frames: number; bytes: number }
+  kick(s: Session, code: ErrorCode, message: string): void
+  disposed(s: Session): void
+}
+
+const NO_GRANTS: Grants = Object.freeze({})
+const SETTLED = Promise.resolve()
+
+/** Most tokens grant nothing special: their sessions share one empty object. */
+export function grantsOf(grants: Grants): Grants {
+  for (const _ in grants) return grants
+  return NO_GRANTS
+}
+
+/**
+ * Rate buckets made on first use: most sessions sit idle and never need most of them. A bucket
+ * made late is the same as one made at login, as both are full until first taken from.
+ */
+class LazyBuckets {
+  private readonly made: Partial<SessionBuckets> = {}
+  constructor(private readonly limits: SessionLimits) {}
+
+  static define(names: (keyof SessionLimits)[]): void {
+    for (const name of names) {
+      Object.defineProperty(LazyBuckets.prototype, name, {
+        get(this: LazyBuckets) {
+          return (this.made[name] ??= new RateBucket(this.limits[name], 0))
+        },
+      })
+    }
+  }
+}
+LazyBuckets.define(['messages', 'presenceQueries', 'signaling', 'session', 'attributeWrites', 'attributeReads', 'joins', 'sameChannelJoins', 'memberCounts', 'channelRelay', 'invitations', 'fanoutBytes'])
+
 /**
  * One logged-in user on this node. It outlives its socket: after a drop it waits, detached,
  * for a resume (frames for it are queued, bounded) until the liveness sweep ends it.
+ * An idle session is most of a node's sessions, so what only some use is made on first use.
  */
 export class Session {
   socket: Connection | null = null
   presence = PeerOnlineState.ONLINE
   lastContact: number
   tokenExpiresAt: number
+  /** The next token event (warning or expiry), in the node's token deadlines. */
+  tokenDeadline: Deadline<Session> | null = null
   /** False while offline messages are being handed over, so live frames do not overtake them. */
   ready = false
   ended = false
-  private pending: Uint8Array[] = []
+  private pending: Uint8Array[] | null = null
   private pendingBytes = 0
   /** Frames for this session were dropped (the queue was full): it must resynchronise on resume. */
   lostFrames = false
-  readonly offlineInFlight = new Set<number>()
   /** Drop notices sent with the batch in flight: deleted from the store when that batch is acknowledged. */
   offlineDrops: OfflineDrop[] = []
-  /** Deletions of acknowledged stored messages, one after the other; listing waits for them. */
-  offlineRemoving: Promise<void> = Promise.resolve()
+  private removing: Promise<void> | null = null
   offlineLoading = false
   offlineAgain = false
-  readonly buckets: Record<keyof SessionLimits, RateBucket>
-  tokenTimers: TimerHandle[] = []
-  /** Users whose presence this session follows. */
-  readonly subscriptions = new Set<string>()
-  /** Users whose attributes this session follows. */
-  readonly attributeSubscriptions = new Set<string>()
-  /** Channels joined (at most 20). */
-  readonly channels = new Set<string>()
-  /** Per-channel join buckets (same channel 2 per 5 s), bounded. */
-  readonly joinBuckets = new Map<string, RateBucket>()
-  /** Users this session told the engine it sent a message to (most recent 1024): told once each. */
-  private readonly contacts = new Set<string>()
   /** What the user's token allows (absent fields: what any user may). */
-  grants: Grants = {}
-  /** This user's attributes; cleared with the session. */
-  userAttrs = new Map<string, { value: string; ts: number }>()
+  grants: Grants = NO_GRANTS
+  private made: {
+    buckets?: SessionBuckets
+    offlineInFlight?: Set<number>
+    subscriptions?: Set<string>
+    attributeSubscriptions?: Set<string>
+    channels?: Set<string>
+    joinBuckets?: Map<string, RateBucket>
+    contacts?: Set<string>
+    userAttrs?: Map<string, { value: string; ts: number }>
+  } | null = null
 
   constructor(
     readonly id: string,
     readonly appId: string,
     readonly uid: string,
     tokenExpiresAt: number,
-    limits: SessionLimits,
-    /** Frames and bytes kept while detached or not yet ready. */
-    private readonly queueLimit: { frames: number; bytes: number },
     now: number,
-    private readonly onKick: (s: Session, code: ErrorCode, message: string) => void,
-    private readonly onDispose: (s: Session) => void = () => undefined,
+    private readonly owner: SessionOwner,
   ) {
     this.lastContact = now
     this.tokenExpiresAt = tokenExpiresAt
-    this.buckets = Object.fromEntries(
-      Object.entries(limits).map(([name, limit]) => [name, new RateBucket(limit, now)]),
-    ) as Record<keyof SessionLimits, RateBucket>
+  }
+
+  private get lazy(): NonNullable<Session['made']> {
+    return (this.made ??= {})
+  }
+
+  get buckets(): SessionBuckets {
+    return (this.lazy.buckets ??= new LazyBuckets(this.owner.limits) as unknown as SessionBuckets)
+  }
+
+  /** Ids of the offline batch in flight. */
+  get offlineInFlight(): Set<number> {
+    return (this.lazy.offlineInFlight ??= new Set())
+  }
+
+  /** Deletions of acknowledged stored messages, one after the other; listing waits for them. */
+  get offlineRemoving(): Promise<void> {
+    return this.removing ?? SETTLED
+  }
+
+  set offlineRemoving(p: Promise<void>) {
+    this.removing = p
+  }
+
+  /** Users whose presence this session follows. */
+  get subscriptions(): Set<string> {
+    return (this.lazy.subscriptions ??= new Set())
+  }
+
+  /** Users whose attributes this session follows. */
+  get attributeSubscriptions(): Set<string> {
+    return (this.lazy.attributeSubscriptions ??= new Set())
+  }
+
+  /** Channels joined (at most 20). */
+  get channels(): Set<string> {
+    return (this.lazy.channels ??= new Set())
+  }
+
+  /** Per-channel join buckets (same channel 2 per 5 s), bounded. */
+  get joinBuckets(): Map<string, RateBucket> {
+    return (this.lazy.joinBuckets ??= new Map())
+  }
+
+  /** This user's attributes; cleared with the session. */
+  get userAttrs(): Map<string, { value: string; ts: number }> {
+    return (this.lazy.userAttrs ??= new Map())
+  }
+
+  set userAttrs(attrs: Map<string, { value: string; ts: number }>) {
+    this.lazy.userAttrs = attrs
+  }
+
+  get hasUserAttrs(): boolean {
+    return !!this.made?.userAttrs?.size
   }
 
   /** True the first time (in the newest 1024) this session sends `uid` a message through the node. */
   noteContact(uid: string): boolean {
-    if (this.contacts.has(uid)) return false
-    if (this.contacts.size >= 1024) this.contacts.delete(this.contacts.values().next().value!)
-    this.contacts.add(uid)
+    const contacts = (this.lazy.contacts ??= new Set())
+    if (contacts.has(uid)) return false
+    if (contacts.size >= 1024) contacts.delete(contacts.values().next().value!)
+    contacts.add(uid)
     return true
   }
 
@@ -91,11 +178,13 @@ export class Session {
     }
     // Detached or not ready: queue, bounded. Past the bound frames are dropped and the session
     // is marked: peer messages are retransmitted by their senders, the rest is resynchronised.
-    if (this.pending.length >= this.queueLimit.frames || this.pendingBytes + frame.length > this.queueLimit.bytes) {
+    const limit = this.owner.queueLimit
+    const pending = (this.pending ??= [])
+    if (pending.length >= limit.frames || this.pendingBytes + frame.length > limit.bytes) {
       this.lostFrames = true
       return
     }
-    this.pending.push(frame)
+    pending.push(frame)
     this.pendingBytes += frame.length
   }
 
@@ -106,7 +195,7 @@ export class Session {
 
   /** Forgets what was queued (the client resynchronises instead). */
   discardQueue(): void {
-    this.pending = []
+    this.pending = null
     this.pendingBytes = 0
     this.lostFrames = false
   }
@@ -114,13 +203,13 @@ export class Session {
   flush(): void {
     if (!this.socket || !this.ready) return
     const frames = this.pending
-    this.pending = []
+    this.pending = null
     this.pendingBytes = 0
-    for (const f of frames) this.socket.send(f)
+    if (frames) for (const f of frames) this.socket.send(f)
   }
 
   kick(code: ErrorCode, message: string): void {
-    this.onKick(this, code, message)
+    this.owner.kick(this, code, message)
   }
 
   /** Sends KICKED and closes the socket; the node forgets the session. */
@@ -135,9 +224,8 @@ export class Session {
 
   dispose(): void {
     this.ended = true
-    this.onDispose(this)
-    this.tokenTimers = []
-    this.pending = []
+    this.owner.disposed(this)
+    this.pending = null
     this.pendingBytes = 0
   }
 }
