@@ -9,5 +9,5 @@ process.on('SIGUSR2', () => {
   const dir = process.env.GCPROBE_SNAPSHOTS
   if (dir) writeHeapSnapshot(join(dir, `probe-${shots++}.heapsnapshot`))
   const m = process.memoryUsage()
-  process.stderr.write(`GCPROBE ${JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers })}\n`)
+  process.stderr.write(`GCPROBE ${JSON.stringify({ rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers })}\n`)
 })

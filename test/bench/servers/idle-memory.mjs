@@ -70,7 +70,7 @@ async function measure(kind) {
   gen.kill('SIGKILL')
   server.proc.kill('SIGKILL')
   const per = (k) => (after[k] - before[k]) / N / 1024
-  return { server: kind, sessions: N, rssKiB: +per('rss').toFixed(2), heapKiB: +per('heapUsed').toFixed(2), externalKiB: +per('external').toFixed(2) }
+  return { server: kind, sessions: N, rssKiB: +per('rss').toFixed(2), heapTotalKiB: +per('heapTotal').toFixed(2), heapKiB: +per('heapUsed').toFixed(2), externalKiB: +per('external').toFixed(2) }
 }
 
 for (const kind of KINDS) console.log(JSON.stringify(await measure(kind)))
