@@ -29,7 +29,31 @@ export interface SessionOwner {
 }
 
 const NO_GRANTS: Grants = Object.freeze({})
+const NO_DROPS: OfflineDrop[] = Object.freeze([]) as unknown as OfflineDrop[]
 const SETTLED = Promise.resolve()
+
+/** Boolean states of a session, as bits of one field. */
+const READY = 1
+const ENDED = 2
+const LOST_FRAMES = 4
+const OFFLINE_LOADING = 8
+const OFFLINE_AGAIN = 16
+
+/** What only some sessions need, made on first use. */
+interface Rarely {
+  buckets?: SessionBuckets
+  pending?: Uint8Array[]
+  pendingBytes?: number
+  offlineInFlight?: Set<number>
+  offlineDrops?: OfflineDrop[]
+  offlineRemoving?: Promise<void>
+  subscriptions?: Set<string>
+  attributeSubscriptions?: Set<string>
+  channels?: Set<string>
+  joinBuckets?: Map<string, RateBucket>
+  contacts?: Set<string>
+  userAttrs?: Map<string, { value: string; ts: number }>
+}
 
 /** Most tokens grant nothing special: their sessions share one empty object. */
 export function grantsOf(grants: Grants): Grants {
@@ -69,30 +93,10 @@ export class Session {
   tokenExpiresAt: number
   /** The next token event (warning or expiry), in the node's token deadlines. */
   tokenDeadline: Deadline<Session> | null = null
-  /** False while offline messages are being handed over, so live frames do not overtake them. */
-  ready = false
-  ended = false
-  private pending: Uint8Array[] | null = null
-  private pendingBytes = 0
-  /** Frames for this session were dropped (the queue was full): it must resynchronise on resume. */
-  lostFrames = false
-  /** Drop notices sent with the batch in flight: deleted from the store when that batch is acknowledged. */
-  offlineDrops: OfflineDrop[] = []
-  private removing: Promise<void> | null = null
-  offlineLoading = false
-  offlineAgain = false
   /** What the user's token allows (absent fields: what any user may). */
   grants: Grants = NO_GRANTS
-  private made: {
-    buckets?: SessionBuckets
-    offlineInFlight?: Set<number>
-    subscriptions?: Set<string>
-    attributeSubscriptions?: Set<string>
-    channels?: Set<string>
-    joinBuckets?: Map<string, RateBucket>
-    contacts?: Set<string>
-    userAttrs?: Map<string, { value: string; ts: number }>
-  } | null = null
+  private flags = 0
+  private made: Rarely | null = null
 
   constructor(
     readonly id: string,
@@ -106,8 +110,64 @@ export class Session {
     this.tokenExpiresAt = tokenExpiresAt
   }
 
-  private get lazy(): NonNullable<Session['made']> {
+  private get lazy(): Rarely {
     return (this.made ??= {})
+  }
+
+  private flag(bit: number, on: boolean): void {
+    this.flags = on ? this.flags | bit : this.flags & ~bit
+  }
+
+  /** False while offline messages are being handed over, so live frames do not overtake them. */
+  get ready(): boolean {
+    return (this.flags & READY) !== 0
+  }
+
+  set ready(on: boolean) {
+    this.flag(READY, on)
+  }
+
+  get ended(): boolean {
+    return (this.flags & ENDED) !== 0
+  }
+
+  set ended(on: boolean) {
+    this.flag(ENDED, on)
+  }
+
+  /** Frames for this session were dropped (the queue was full): it must resynchronise on resume. */
+  get lostFrames(): boolean {
+    return (this.flags & LOST_FRAMES) !== 0
+  }
+
+  set lostFrames(on: boolean) {
+    this.flag(LOST_FRAMES, on)
+  }
+
+  get offlineLoading(): boolean {
+    return (this.flags & OFFLINE_LOADING) !== 0
+  }
+
+  set offlineLoading(on: boolean) {
+    this.flag(OFFLINE_LOADING, on)
+  }
+
+  get offlineAgain(): boolean {
+    return (this.flags & OFFLINE_AGAIN) !== 0
+  }
+
+  set offlineAgain(on: boolean) {
+    this.flag(OFFLINE_AGAIN, on)
+  }
+
+  /** Drop notices sent with the batch in flight: deleted from the store when that batch is acknowledged. */
+  get offlineDrops(): OfflineDrop[] {
+    return this.made?.offlineDrops ?? NO_DROPS
+  }
+
+  set offlineDrops(drops: OfflineDrop[]) {
+    if (drops.length) this.lazy.offlineDrops = drops
+    else if (this.made) this.made.offlineDrops = undefined
   }
 
   get buckets(): SessionBuckets {
@@ -121,11 +181,11 @@ export class Session {
 
   /** Deletions of acknowledged stored messages, one after the other; listing waits for them. */
   get offlineRemoving(): Promise<void> {
-    return this.removing ?? SETTLED
+    return this.made?.offlineRemoving ?? SETTLED
   }
 
   set offlineRemoving(p: Promise<void>) {
-    this.removing = p
+    this.lazy.offlineRemoving = p
   }
 
   /** Users whose presence this session follows. */
@@ -179,13 +239,15 @@ export class Session {
     // Detached or not ready: queue, bounded. Past the bound frames are dropped and the session
     // is marked: peer messages are retransmitted by their senders, the rest is resynchronised.
     const limit = this.owner.queueLimit
-    const pending = (this.pending ??= [])
-    if (pending.length >= limit.frames || this.pendingBytes + frame.length > limit.bytes) {
+    const q = this.lazy
+    const pending = (q.pending ??= [])
+    const bytes = q.pendingBytes ?? 0
+    if (pending.length >= limit.frames || bytes + frame.length > limit.bytes) {
       this.lostFrames = true
       return
     }
     pending.push(frame)
-    this.pendingBytes += frame.length
+    q.pendingBytes = bytes + frame.length
   }
 
   /** Sends straight away, ahead of the queue (login answers, offline batches). */
@@ -195,16 +257,22 @@ export class Session {
 
   /** Forgets what was queued (the client resynchronises instead). */
   discardQueue(): void {
-    this.pending = null
-    this.pendingBytes = 0
+    this.dropQueue()
     this.lostFrames = false
+  }
+
+  private dropQueue(): Uint8Array[] | undefined {
+    const q = this.made
+    if (!q) return undefined
+    const frames = q.pending
+    q.pending = undefined
+    q.pendingBytes = undefined
+    return frames
   }
 
   flush(): void {
     if (!this.socket || !this.ready) return
-    const frames = this.pending
-    this.pending = null
-    this.pendingBytes = 0
+    const frames = this.dropQueue()
     if (frames) for (const f of frames) this.socket.send(f)
   }
 
@@ -225,7 +293,6 @@ export class Session {
   dispose(): void {
     this.ended = true
     this.owner.disposed(this)
-    this.pending = null
-    this.pendingBytes = 0
+    this.dropQueue()
   }
 }

@@ -7,6 +7,8 @@ import type { Engine, EngineSink, MemberRecord, SessionCommand, SessionRecord, T
 
 const key = (appId: string, id: string) => `${appId}\u0000${id}`
 const MAX_CONTACTS = 1024
+/** Attributes of a session that set none (most): one shared empty list. */
+const NO_ATTRS: AttributeEntry[] = Object.freeze([]) as unknown as AttributeEntry[]
 
 interface LiveSession extends SessionRecord {
   attrs: AttributeEntry[]
@@ -67,7 +69,7 @@ export class LocalEngine implements Engine {
     const k = key(appId, uid)
     const older = this.sessions.get(k)
     if (older?.sessionId === sessionId) return null
-    const s: LiveSession = { sessionId, nodeId: this.nodeId, presence: PeerOnlineState.ONLINE, address, attrs: [] }
+    const s: LiveSession = { sessionId, nodeId: this.nodeId, presence: PeerOnlineState.ONLINE, address, attrs: NO_ATTRS }
     this.sessions.set(k, s)
     this.byId.set(sessionId, s)
     if (!older) return null

@@ -1,7 +1,8 @@
 // Memory per idle session after a full GC: the Plaza node against the y-webrtc signaling server,
 // each loaded by the same separate load-generator process (loadgen.mjs sessions).
-//   node test/bench/servers/idle-memory.mjs [sessions=10000] [plaza,ywebrtc]
-// Prints, per server, RSS and heap (used + external) growth per session in KiB.
+//   node test/bench/servers/idle-memory.mjs [sessions=10000] [plaza,ywebrtc] [rounds=1]
+// Prints, per server and round, RSS and heap growth per session in KiB, then the median of the
+// rounds (RSS swings run to run with what malloc keeps; the heap after GC is steadier).
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
@@ -14,6 +15,7 @@ const here = fileURLToPath(new URL('.', import.meta.url))
 const root = resolve(here, '../../..')
 const N = Number(process.argv[2] ?? 10_000)
 const KINDS = (process.argv[3] ?? 'plaza,ywebrtc').split(',')
+const ROUNDS = Number(process.argv[4] ?? 1)
 const APP = 'bench-app'
 const SECRET = 'bench-secret-bench-secret'
 const PROBE = ['--expose-gc', '--require', join(here, 'gc-probe.cjs')]
@@ -73,4 +75,19 @@ async function measure(kind) {
   return { server: kind, sessions: N, rssKiB: +per('rss').toFixed(2), heapTotalKiB: +per('heapTotal').toFixed(2), heapKiB: +per('heapUsed').toFixed(2), externalKiB: +per('external').toFixed(2) }
 }
 
-for (const kind of KINDS) console.log(JSON.stringify(await measure(kind)))
+const results = new Map(KINDS.map((k) => [k, []]))
+for (let r = 0; r < ROUNDS; r++) {
+  for (const kind of KINDS) {
+    const m = await measure(kind)
+    results.get(kind).push(m)
+    console.log(JSON.stringify({ round: r + 1, ...m }))
+  }
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
+if (ROUNDS > 1) {
+  for (const [kind, ms] of results) {
+    const row = { median: kind, sessions: N, rounds: ROUNDS }
+    for (const k of ['rssKiB', 'heapTotalKiB', 'heapKiB']) row[k] = median(ms.map((m) => m[k]))
+    console.log(JSON.stringify(row))
+  }
+}
