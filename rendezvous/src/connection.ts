@@ -1,10 +1,10 @@
 import type { Socket } from 'node:net'
-import type { WebSocket } from 'ws'
+import { WebSocket, type RawData } from 'ws'
 import { CloseCode } from '@plaza/protocol'
 
 /**
  * One client's socket as the node's logic sees it: frames out, close, and whether it is open.
- * `ws` in production (wsConnection); an in-memory pipe in the simulation.
+ * `ws` in production (WsConnection); an in-memory pipe in the simulation.
  */
 export interface Connection {
   readonly open: boolean
@@ -23,46 +23,113 @@ export interface ConnectionHandler {
   onClose(): void
 }
 
+/** What every socket of a node shares: its limit and what to do on its events. */
+export interface SocketOwner {
+  /** Unsent bytes past which a socket's reader is too slow. */
+  readonly maxBufferedBytes: number
+  slowReader(c: WsConnection): void
+  /** The socket closed (after its handler heard it). */
+  closed(c: WsConnection): void
+  error(c: WsConnection, err: Error): void
+}
+
 /** A slow reader gets this long to take its close frame before its socket is destroyed. */
 const SLOW_READER_GRACE_MS = 1000
+
+/**
+ * The node's `ws` sockets (WebSocketServer's `WebSocket` option): each knows its connection, so
+ * that one set of listeners serves every socket instead of closures per socket.
+ */
+export class LinkedSocket extends WebSocket {
+  link: WsConnection | null = null
+}
+
+const linkOf = (ws: WebSocket) => (ws as LinkedSocket).link
+
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data
+  linkOf(this)?.handler?.onMessage(bytes, isBinary)
+}
+
+function onClose(this: WebSocket): void {
+  const c = linkOf(this)
+  if (!c) return
+  c.handler?.onClose()
+  c.owner.closed(c)
+}
+
+function onError(this: WebSocket, err: Error): void {
+  const c = linkOf(this)
+  if (c) c.owner.error(c, err)
+}
+
+function uncork(c: WsConnection): void {
+  c.corked = false
+  c.socket?.uncork()
+}
+
+function terminateSlow(ws: WebSocket): void {
+  ws.terminate()
+}
 
 /**
  * `ws` as a Connection. A peer that does not read makes its unsent output grow: past
  * `maxBufferedBytes` the socket is closed (SLOW_READER) and destroyed shortly after, so what it
  * holds is freed; frames for its session then wait in the session's bounded queue.
  */
-export function wsConnection(ws: WebSocket, remoteAddress: string, maxBufferedBytes = Infinity, onSlowReader: () => void = () => undefined): Connection {
-  const socket = (ws as unknown as { _socket?: Socket })._socket
-  let corked = false
-  const uncork = () => {
-    corked = false
-    socket?.uncork()
+export class WsConnection implements Connection {
+  /** Who hears the socket's frames and its close (the node, once it accepted it). */
+  handler: ConnectionHandler | null = null
+
+  constructor(
+    private readonly ws: LinkedSocket,
+    readonly remoteAddress: string,
+    readonly owner: SocketOwner,
+  ) {
+    ws.link = this
+    ws.on('message', onMessage)
+    ws.on('close', onClose)
+    ws.on('error', onError)
   }
-  const send = (frame: Uint8Array) => {
+
+  get open(): boolean {
+    return this.ws.readyState === WebSocket.OPEN
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount
+  }
+
+  /** Frames of this turn wait in the socket (see send). */
+  corked = false
+
+  /** The TCP socket under `ws` (not in its typed API). */
+  get socket(): Socket | undefined {
+    return (this.ws as unknown as { _socket?: Socket })._socket
+  }
+
+  send(frame: Uint8Array): void {
+    const ws = this.ws
     // Frames sent to one client in the same turn (a burst of relayed messages, say) leave in one
     // write: each ws.send alone costs a system call.
-    if (!corked && socket) {
-      corked = true
-      socket.cork()
-      setImmediate(uncork)
+    if (!this.corked) {
+      this.corked = true
+      this.socket?.cork()
+      setImmediate(uncork, this)
     }
     ws.send(frame)
-    if (ws.bufferedAmount > maxBufferedBytes && ws.readyState === ws.OPEN) {
-      onSlowReader()
+    if (ws.bufferedAmount > this.owner.maxBufferedBytes && ws.readyState === WebSocket.OPEN) {
+      this.owner.slowReader(this)
       ws.close(CloseCode.SLOW_READER, 'slow reader')
-      setTimeout(() => ws.terminate(), SLOW_READER_GRACE_MS).unref()
+      setTimeout(terminateSlow, SLOW_READER_GRACE_MS, ws).unref()
     }
   }
-  return {
-    get open() {
-      return ws.readyState === ws.OPEN
-    },
-    get bufferedAmount() {
-      return ws.bufferedAmount
-    },
-    remoteAddress,
-    send,
-    close: (code, reason) => ws.close(code, reason),
-    terminate: () => ws.terminate(),
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason)
+  }
+
+  terminate(): void {
+    this.ws.terminate()
   }
 }

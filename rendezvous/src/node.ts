@@ -28,7 +28,7 @@ import { RestApi } from './rest.js'
 import type { NodeContext } from './context.js'
 import type { Connection, ConnectionHandler } from './connection.js'
 import { systemNodeRuntime, type NodeRuntime } from './runtime.js'
-import { SessionService, type ClientConn } from './sessions.js'
+import { Client, SessionService, type ClientConn, type ClientEvents } from './sessions.js'
 import { RelayService } from './relay.js'
 import { HttpFront } from './server.js'
 import { Moderation } from './moderation.js'
@@ -89,7 +89,7 @@ export class RendezvousNode implements NodeContext {
       deliverOffline: (s) => this.relay.deliverOffline(s),
       onEnded: (s) => {
         this.channels.leaveAll(s)
-        if (s.userAttrs.size) this.userAttributes.published(s, true)
+        if (s.hasUserAttrs) this.userAttributes.published(s, true)
         this.invitations.onSessionEnd(s.appId, s.uid)
       },
       onFreshLogin: (s) => this.invitations.onLogin(s.appId, s.uid),
@@ -196,82 +196,96 @@ export class RendezvousNode implements NodeContext {
 
   /** A new client connection: the node's logic takes it from here. */
   accept(conn: Connection): ConnectionHandler {
-    const clock = this.rt.clock
-    const c: ClientConn = { conn, session: null, loggingIn: false, badFrames: 0, badWindowStart: clock.now(), loginTimer: null, backlog: [], busy: false }
+    const c = new Client(conn, this.clientEvents, this.rt.clock.now())
     this.connections.add(c)
-    c.loginTimer = clock.setTimeout(() => {
+    c.loginTimer = this.rt.clock.setTimeout(() => {
       if (!c.session) conn.close(CloseCode.LOGIN_TIMEOUT, 'no login')
     }, this.config.loginTimeoutMs)
-    return {
-      onMessage: (bytes, isBinary) => {
-        if (!conn.open) return // closing (for too many bad frames, say): what is still in flight is not read
-        if (!isBinary) return this.refuse(c, new PlazaError(ErrorCode.MALFORMED_FRAME, 'text frames are not spoken'))
-        let frame: ClientFrame
-        try {
-          frame = decodeClientFrame(bytes)
-        } catch (err) {
-          return this.refuse(c, err)
-        }
-        if (frame.type !== FrameType.BATCH) {
-          if (c.backlog.length >= MAX_BACKLOG_FRAMES) return void conn.close(CloseCode.TOO_MANY_ERRORS, 'too many frames waiting')
-          c.backlog.push(frame)
-          return this.process(c)
-        }
-        // Each frame of a batch is taken as if it had come alone (a bad one is refused alone).
-        for (const inner of frame.frames) {
-          let f: ClientFrame
-          try {
-            f = decodeClientFrame(inner)
-            if (f.type === FrameType.BATCH) throw new PlazaError(ErrorCode.MALFORMED_FRAME, 'a BATCH inside a BATCH')
-          } catch (err) {
-            this.refuse(c, err)
-            if (!conn.open) return
-            continue
-          }
-          if (c.backlog.length >= MAX_BACKLOG_FRAMES) return void conn.close(CloseCode.TOO_MANY_ERRORS, 'too many frames waiting')
-          c.backlog.push(f)
-        }
-        this.process(c)
-      },
-      onClose: () => {
-        this.connections.delete(c)
-        clock.clearTimeout(c.loginTimer)
-        const s = c.session
-        // Detach: the session stays (presence unchanged) until it resumes or the sweep ends it.
-        if (s && s.socket === conn) s.socket = null
-      },
+    return c
+  }
+
+  private readonly clientEvents: ClientEvents = {
+    message: (c, bytes, isBinary) => this.onClientMessage(c, bytes, isBinary),
+    closed: (c) => this.onClientClosed(c),
+  }
+
+  private onClientMessage(c: ClientConn, bytes: Uint8Array, isBinary: boolean): void {
+    const conn = c.conn
+    if (!conn.open) return // closing (for too many bad frames, say): what is still in flight is not read
+    if (!isBinary) return this.refuse(c, new PlazaError(ErrorCode.MALFORMED_FRAME, 'text frames are not spoken'))
+    let frame: ClientFrame
+    try {
+      frame = decodeClientFrame(bytes)
+    } catch (err) {
+      return this.refuse(c, err)
     }
+    if (frame.type !== FrameType.BATCH) return this.enqueue(c, frame)
+    // Each frame of a batch is taken as if it had come alone (a bad one is refused alone).
+    for (const inner of frame.frames) {
+      let f: ClientFrame
+      try {
+        f = decodeClientFrame(inner)
+        if (f.type === FrameType.BATCH) throw new PlazaError(ErrorCode.MALFORMED_FRAME, 'a BATCH inside a BATCH')
+      } catch (err) {
+        this.refuse(c, err)
+        continue
+      }
+      if (!conn.open) return
+      this.enqueue(c, f)
+    }
+  }
+
+  private enqueue(c: ClientConn, frame: ClientFrame): void {
+    if (!c.busy) return this.process(c, frame)
+    const backlog = (c.backlog ??= [])
+    if (backlog.length >= MAX_BACKLOG_FRAMES) return void c.conn.close(CloseCode.TOO_MANY_ERRORS, 'too many frames waiting')
+    backlog.push(frame)
+  }
+
+  private onClientClosed(c: ClientConn): void {
+    this.connections.delete(c)
+    this.rt.clock.clearTimeout(c.loginTimer)
+    c.loginTimer = null
+    const s = c.session
+    // Detach: the session stays (presence unchanged) until it resumes or the sweep ends it.
+    if (s && s.socket === c.conn) s.socket = null
   }
 
   /**
    * Handles a connection's frames one after the other: a frame whose handler waits for the
-   * engine holds back the frames after it, so that each session's requests take effect in the
-   * order they were sent.
+   * engine holds back the frames after it (in `backlog`, made only then), so that each
+   * session's requests take effect in the order they were sent.
    */
-  private process(c: ClientConn): void {
-    while (!c.busy && c.backlog.length) {
-      const frame = c.backlog.shift()!
-      const failed = (err: unknown) => {
-        if (!(err instanceof PlazaError)) this.log.error({ err, frame: FrameType[frame.type] }, 'frame handler failed')
-        const e = err instanceof PlazaError ? err : new PlazaError(ErrorCode.INTERNAL, 'internal error')
-        // A request hears it as its answer (UNAVAILABLE while the engine's Redis is out of reach, say).
-        const reqId = 'reqId' in frame ? frame.reqId : 0
-        if (c.session && c.conn.open && reqId) return this.result(c.session, reqId, e)
-        if (c.conn.open) this.refuse(c, e)
-      }
-      let work: Promise<void> | void
-      try {
-        work = this.onFrame(c, frame)
-      } catch (err) {
-        failed(err)
-        continue
-      }
+  private process(c: ClientConn, first: ClientFrame): void {
+    for (let frame: ClientFrame | undefined = first; frame; frame = c.backlog?.shift()) {
+      const work = this.handle(c, frame)
       if (!work) continue
       c.busy = true
-      work.catch(failed).finally(() => {
+      work.finally(() => {
         c.busy = false
-        this.process(c)
+        const next = c.backlog?.shift()
+        if (next) this.process(c, next)
+        else c.backlog = null
       })
+      return
+    }
+    c.backlog = null
+  }
+
+  /** One frame; a promise while its handler waits (it never rejects: failures are answered). */
+  private handle(c: ClientConn, frame: ClientFrame): Promise<void> | void {
+    const failed = (err: unknown) => {
+      if (!(err instanceof PlazaError)) this.log.error({ err, frame: FrameType[frame.type] }, 'frame handler failed')
+      const e = err instanceof PlazaError ? err : new PlazaError(ErrorCode.INTERNAL, 'internal error')
+      // A request hears it as its answer (UNAVAILABLE while the engine's Redis is out of reach, say).
+      const reqId = 'reqId' in frame ? frame.reqId : 0
+      if (c.session && c.conn.open && reqId) return this.result(c.session, reqId, e)
+      if (c.conn.open) this.refuse(c, e)
+    }
+    try {
+      return this.onFrame(c, frame)?.catch(failed)
+    } catch (err) {
+      failed(err)
     }
   }
 

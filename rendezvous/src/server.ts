@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { WebSocketServer } from 'ws'
 import { MAX_WS_FRAME_BYTES } from '@plaza/protocol'
 import { handleHttp } from './http.js'
-import { wsConnection } from './connection.js'
+import { LinkedSocket, WsConnection, type SocketOwner } from './connection.js'
 import type { RendezvousNode } from './node.js'
 import { Admission, type Refusal } from './admission.js'
 
@@ -14,16 +14,18 @@ const REFUSED: Record<Refusal, string> = {
 }
 
 /** The node on the network: HTTP (health, metrics, REST, the demo) and WebSocket on one port. */
-export class HttpFront {
+export class HttpFront implements SocketOwner {
   private readonly http: Server
   private readonly wss: WebSocketServer
   readonly admission: Admission
+  readonly maxBufferedBytes: number
 
   constructor(private readonly node: RendezvousNode) {
     const cfg = node.config
     this.admission = new Admission(cfg)
+    this.maxBufferedBytes = cfg.maxSocketBufferBytes
     this.http = createServer((req, res) => void handleHttp(node, req, res))
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME_BYTES })
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME_BYTES, perMessageDeflate: false, clientTracking: false, WebSocket: LinkedSocket })
     this.http.on('upgrade', (req, socket, head) => {
       if (node.closing) return socket.destroy()
       const remote = clientAddress(req, cfg.trustProxy)
@@ -34,30 +36,28 @@ export class HttpFront {
         socket.end(`HTTP/1.1 ${REFUSED[refusal]}\r\nConnection: close\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n`)
         return
       }
-      let released = false
-      const release = () => {
-        if (!released) this.admission.release(remote)
-        released = true
-      }
+      // Until the socket is a WebSocket its close gives the place back; after, the WebSocket's.
+      const release = () => this.admission.release(remote)
       socket.once('close', release)
       this.wss.handleUpgrade(req, socket, head, (ws) => {
-        const handler = node.accept(
-          wsConnection(ws, remote, cfg.maxSocketBufferBytes, () => {
-            node.metrics.slowReaders.inc()
-            node.log.warn({ remote }, 'slow reader closed')
-          }),
-        )
-        ws.on('message', (data, isBinary) => {
-          const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data
-          handler.onMessage(bytes, isBinary)
-        })
-        ws.on('close', () => {
-          release()
-          handler.onClose()
-        })
-        ws.on('error', (err) => node.log.debug({ err, remote }, 'socket error'))
+        socket.removeListener('close', release)
+        const conn = new WsConnection(ws as LinkedSocket, remote, this)
+        conn.handler = node.accept(conn)
       })
     })
+  }
+
+  slowReader(c: WsConnection): void {
+    this.node.metrics.slowReaders.inc()
+    this.node.log.warn({ remote: c.remoteAddress }, 'slow reader closed')
+  }
+
+  closed(c: WsConnection): void {
+    this.admission.release(c.remoteAddress)
+  }
+
+  error(c: WsConnection, err: Error): void {
+    this.node.log.debug({ err, remote: c.remoteAddress }, 'socket error')
   }
 
   private sweepTimer: NodeJS.Timeout | null = null

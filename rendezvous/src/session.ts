@@ -1,5 +1,6 @@
-import { ErrorCode, PeerOnlineState, RateBucket, encodeFrame, FrameType, type Grants, type OfflineDrop, type RateLimit, type TimerHandle } from '@plaza/protocol'
+import { ErrorCode, PeerOnlineState, RateBucket, encodeFrame, FrameType, type Grants, type OfflineDrop, type RateLimit } from '@plaza/protocol'
 import type { Connection } from './connection.js'
+import type { Deadline } from './deadlines.js'
 
 export interface SessionLimits {
   messages: RateLimit
@@ -16,72 +17,218 @@ export interface SessionLimits {
   fanoutBytes: RateLimit
 }
 
+export type SessionBuckets = Record<keyof SessionLimits, RateBucket>
+
+/** What every session of a node shares (one object per node, not one per session). */
+export interface SessionOwner {
+  readonly limits: SessionLimits
+  /** Frames and bytes kept while detached or not yet ready. */
+  readonly queueLimit: { frames: number; bytes: number }
+  kick(s: Session, code: ErrorCode, message: string): void
+  disposed(s: Session): void
+}
+
+const NO_GRANTS: Grants = Object.freeze({})
+const NO_DROPS: OfflineDrop[] = Object.freeze([]) as unknown as OfflineDrop[]
+const SETTLED = Promise.resolve()
+
+/** Boolean states of a session, as bits of one field. */
+const READY = 1
+const ENDED = 2
+const LOST_FRAMES = 4
+const OFFLINE_LOADING = 8
+const OFFLINE_AGAIN = 16
+
+/** What only some sessions need, made on first use. */
+interface Rarely {
+  buckets?: SessionBuckets
+  pending?: Uint8Array[]
+  pendingBytes?: number
+  offlineInFlight?: Set<number>
+  offlineDrops?: OfflineDrop[]
+  offlineRemoving?: Promise<void>
+  subscriptions?: Set<string>
+  attributeSubscriptions?: Set<string>
+  channels?: Set<string>
+  joinBuckets?: Map<string, RateBucket>
+  contacts?: Set<string>
+  userAttrs?: Map<string, { value: string; ts: number }>
+}
+
+/** Most tokens grant nothing special: their sessions share one empty object. */
+export function grantsOf(grants: Grants): Grants {
+  for (const _ in grants) return grants
+  return NO_GRANTS
+}
+
+/**
+ * Rate buckets made on first use: most sessions sit idle and never need most of them. A bucket
+ * made late is the same as one made at login, as both are full until first taken from.
+ */
+class LazyBuckets {
+  private readonly made: Partial<SessionBuckets> = {}
+  constructor(private readonly limits: SessionLimits) {}
+
+  static define(names: (keyof SessionLimits)[]): void {
+    for (const name of names) {
+      Object.defineProperty(LazyBuckets.prototype, name, {
+        get(this: LazyBuckets) {
+          return (this.made[name] ??= new RateBucket(this.limits[name], 0))
+        },
+      })
+    }
+  }
+}
+LazyBuckets.define(['messages', 'presenceQueries', 'signaling', 'session', 'attributeWrites', 'attributeReads', 'joins', 'sameChannelJoins', 'memberCounts', 'channelRelay', 'invitations', 'fanoutBytes'])
+
 /**
  * One logged-in user on this node. It outlives its socket: after a drop it waits, detached,
  * for a resume (frames for it are queued, bounded) until the liveness sweep ends it.
+ * An idle session is most of a node's sessions, so what only some use is made on first use.
  */
 export class Session {
   socket: Connection | null = null
   presence = PeerOnlineState.ONLINE
   lastContact: number
   tokenExpiresAt: number
-  /** False while offline messages are being handed over, so live frames do not overtake them. */
-  ready = false
-  ended = false
+  /** The next token event (warning or expiry), in the node's token deadlines. */
+  tokenDeadline: Deadline<Session> | null = null
   /** The protocol version the client logged in with (see MIN_PROTOCOL_VERSION). */
   protocol = 0
-  private pending: Uint8Array[] = []
-  private pendingBytes = 0
-  /** Frames for this session were dropped (the queue was full): it must resynchronise on resume. */
-  lostFrames = false
-  readonly offlineInFlight = new Set<number>()
-  /** Drop notices sent with the batch in flight: deleted from the store when that batch is acknowledged. */
-  offlineDrops: OfflineDrop[] = []
-  /** Deletions of acknowledged stored messages, one after the other; listing waits for them. */
-  offlineRemoving: Promise<void> = Promise.resolve()
-  offlineLoading = false
-  offlineAgain = false
-  readonly buckets: Record<keyof SessionLimits, RateBucket>
-  tokenTimers: TimerHandle[] = []
-  /** Users whose presence this session follows. */
-  readonly subscriptions = new Set<string>()
-  /** Users whose attributes this session follows. */
-  readonly attributeSubscriptions = new Set<string>()
-  /** Channels joined (at most 20). */
-  readonly channels = new Set<string>()
-  /** Per-channel join buckets (same channel 2 per 5 s), bounded. */
-  readonly joinBuckets = new Map<string, RateBucket>()
-  /** Users this session told the engine it sent a message to (most recent 1024): told once each. */
-  private readonly contacts = new Set<string>()
   /** What the user's token allows (absent fields: what any user may). */
-  grants: Grants = {}
-  /** This user's attributes; cleared with the session. */
-  userAttrs = new Map<string, { value: string; ts: number }>()
+  grants: Grants = NO_GRANTS
+  private flags = 0
+  private made: Rarely | null = null
 
   constructor(
     readonly id: string,
     readonly appId: string,
     readonly uid: string,
     tokenExpiresAt: number,
-    limits: SessionLimits,
-    /** Frames and bytes kept while detached or not yet ready. */
-    private readonly queueLimit: { frames: number; bytes: number },
     now: number,
-    private readonly onKick: (s: Session, code: ErrorCode, message: string) => void,
-    private readonly onDispose: (s: Session) => void = () => undefined,
+    private readonly owner: SessionOwner,
   ) {
     this.lastContact = now
     this.tokenExpiresAt = tokenExpiresAt
-    this.buckets = Object.fromEntries(
-      Object.entries(limits).map(([name, limit]) => [name, new RateBucket(limit, now)]),
-    ) as Record<keyof SessionLimits, RateBucket>
+  }
+
+  private get lazy(): Rarely {
+    return (this.made ??= {})
+  }
+
+  private flag(bit: number, on: boolean): void {
+    this.flags = on ? this.flags | bit : this.flags & ~bit
+  }
+
+  /** False while offline messages are being handed over, so live frames do not overtake them. */
+  get ready(): boolean {
+    return (this.flags & READY) !== 0
+  }
+
+  set ready(on: boolean) {
+    this.flag(READY, on)
+  }
+
+  get ended(): boolean {
+    return (this.flags & ENDED) !== 0
+  }
+
+  set ended(on: boolean) {
+    this.flag(ENDED, on)
+  }
+
+  /** Frames for this session were dropped (the queue was full): it must resynchronise on resume. */
+  get lostFrames(): boolean {
+    return (this.flags & LOST_FRAMES) !== 0
+  }
+
+  set lostFrames(on: boolean) {
+    this.flag(LOST_FRAMES, on)
+  }
+
+  get offlineLoading(): boolean {
+    return (this.flags & OFFLINE_LOADING) !== 0
+  }
+
+  set offlineLoading(on: boolean) {
+    this.flag(OFFLINE_LOADING, on)
+  }
+
+  get offlineAgain(): boolean {
+    return (this.flags & OFFLINE_AGAIN) !== 0
+  }
+
+  set offlineAgain(on: boolean) {
+    this.flag(OFFLINE_AGAIN, on)
+  }
+
+  /** Drop notices sent with the batch in flight: deleted from the store when that batch is acknowledged. */
+  get offlineDrops(): OfflineDrop[] {
+    return this.made?.offlineDrops ?? NO_DROPS
+  }
+
+  set offlineDrops(drops: OfflineDrop[]) {
+    if (drops.length) this.lazy.offlineDrops = drops
+    else if (this.made) this.made.offlineDrops = undefined
+  }
+
+  get buckets(): SessionBuckets {
+    return (this.lazy.buckets ??= new LazyBuckets(this.owner.limits) as unknown as SessionBuckets)
+  }
+
+  /** Ids of the offline batch in flight. */
+  get offlineInFlight(): Set<number> {
+    return (this.lazy.offlineInFlight ??= new Set())
+  }
+
+  /** Deletions of acknowledged stored messages, one after the other; listing waits for them. */
+  get offlineRemoving(): Promise<void> {
+    return this.made?.offlineRemoving ?? SETTLED
+  }
+
+  set offlineRemoving(p: Promise<void>) {
+    this.lazy.offlineRemoving = p
+  }
+
+  /** Users whose presence this session follows. */
+  get subscriptions(): Set<string> {
+    return (this.lazy.subscriptions ??= new Set())
+  }
+
+  /** Users whose attributes this session follows. */
+  get attributeSubscriptions(): Set<string> {
+    return (this.lazy.attributeSubscriptions ??= new Set())
+  }
+
+  /** Channels joined (at most 20). */
+  get channels(): Set<string> {
+    return (this.lazy.channels ??= new Set())
+  }
+
+  /** Per-channel join buckets (same channel 2 per 5 s), bounded. */
+  get joinBuckets(): Map<string, RateBucket> {
+    return (this.lazy.joinBuckets ??= new Map())
+  }
+
+  /** This user's attributes; cleared with the session. */
+  get userAttrs(): Map<string, { value: string; ts: number }> {
+    return (this.lazy.userAttrs ??= new Map())
+  }
+
+  set userAttrs(attrs: Map<string, { value: string; ts: number }>) {
+    this.lazy.userAttrs = attrs
+  }
+
+  get hasUserAttrs(): boolean {
+    return !!this.made?.userAttrs?.size
   }
 
   /** True the first time (in the newest 1024) this session sends `uid` a message through the node. */
   noteContact(uid: string): boolean {
-    if (this.contacts.has(uid)) return false
-    if (this.contacts.size >= 1024) this.contacts.delete(this.contacts.values().next().value!)
-    this.contacts.add(uid)
+    const contacts = (this.lazy.contacts ??= new Set())
+    if (contacts.has(uid)) return false
+    if (contacts.size >= 1024) contacts.delete(contacts.values().next().value!)
+    contacts.add(uid)
     return true
   }
 
@@ -93,12 +240,16 @@ export class Session {
     }
     // Detached or not ready: queue, bounded. Past the bound frames are dropped and the session
     // is marked: peer messages are retransmitted by their senders, the rest is resynchronised.
-    if (this.pending.length >= this.queueLimit.frames || this.pendingBytes + frame.length > this.queueLimit.bytes) {
+    const limit = this.owner.queueLimit
+    const q = this.lazy
+    const pending = (q.pending ??= [])
+    const bytes = q.pendingBytes ?? 0
+    if (pending.length >= limit.frames || bytes + frame.length > limit.bytes) {
       this.lostFrames = true
       return
     }
-    this.pending.push(frame)
-    this.pendingBytes += frame.length
+    pending.push(frame)
+    q.pendingBytes = bytes + frame.length
   }
 
   /** Sends straight away, ahead of the queue (login answers, offline batches). */
@@ -108,21 +259,27 @@ export class Session {
 
   /** Forgets what was queued (the client resynchronises instead). */
   discardQueue(): void {
-    this.pending = []
-    this.pendingBytes = 0
+    this.dropQueue()
     this.lostFrames = false
+  }
+
+  private dropQueue(): Uint8Array[] | undefined {
+    const q = this.made
+    if (!q) return undefined
+    const frames = q.pending
+    q.pending = undefined
+    q.pendingBytes = undefined
+    return frames
   }
 
   flush(): void {
     if (!this.socket || !this.ready) return
-    const frames = this.pending
-    this.pending = []
-    this.pendingBytes = 0
-    for (const f of frames) this.socket.send(f)
+    const frames = this.dropQueue()
+    if (frames) for (const f of frames) this.socket.send(f)
   }
 
   kick(code: ErrorCode, message: string): void {
-    this.onKick(this, code, message)
+    this.owner.kick(this, code, message)
   }
 
   /** Sends KICKED and closes the socket; the node forgets the session. */
@@ -137,9 +294,7 @@ export class Session {
 
   dispose(): void {
     this.ended = true
-    this.onDispose(this)
-    this.tokenTimers = []
-    this.pending = []
-    this.pendingBytes = 0
+    this.owner.disposed(this)
+    this.dropQueue()
   }
 }

@@ -11,10 +11,12 @@ import {
   type ClientFrame,
   type LoginFrame,
   type Grants,
+  type TimerHandle,
 } from '@plaza/protocol'
 import type { NodeContext } from './context.js'
-import type { Connection } from './connection.js'
-import { Session } from './session.js'
+import type { Connection, ConnectionHandler } from './connection.js'
+import { Session, grantsOf, type SessionOwner } from './session.js'
+import { Deadlines } from './deadlines.js'
 
 /** A socket and what the node knows of it. */
 export interface ClientConn {
@@ -23,11 +25,41 @@ export interface ClientConn {
   loggingIn: boolean
   badFrames: number
   badWindowStart: number
-  loginTimer: unknown
-  /** Frames read and not yet handled (see RendezvousNode.process). */
-  backlog: ClientFrame[]
+  loginTimer: TimerHandle | null
+  /** Frames read and not yet handled, made while a frame's handler waits (see RendezvousNode.process). */
+  backlog: ClientFrame[] | null
   /** A frame's handler is waiting for the engine. */
   busy: boolean
+}
+
+/** What the node does with its clients' events (one object per node). */
+export interface ClientEvents {
+  message(c: Client, data: Uint8Array, isBinary: boolean): void
+  closed(c: Client): void
+}
+
+/** A ClientConn that is its own ConnectionHandler, so that a socket costs no closures. */
+export class Client implements ClientConn, ConnectionHandler {
+  session: Session | null = null
+  loggingIn = false
+  badFrames = 0
+  loginTimer: TimerHandle | null = null
+  backlog: ClientFrame[] | null = null
+  busy = false
+
+  constructor(
+    readonly conn: Connection,
+    private readonly events: ClientEvents,
+    public badWindowStart: number,
+  ) {}
+
+  onMessage(data: Uint8Array, isBinary: boolean): void {
+    this.events.message(this, data, isBinary)
+  }
+
+  onClose(): void {
+    this.events.closed(this)
+  }
 }
 
 /** What the session service needs besides the shared context. */
@@ -48,11 +80,26 @@ export interface SessionHooks {
  */
 export class SessionService {
   private readonly sessions = new Map<string, Session>()
+  /** Token warnings and expiries of every session, on one timer. */
+  private readonly tokenDeadlines: Deadlines<Session>
+  private readonly owner: SessionOwner
 
   constructor(
     private readonly ctx: NodeContext,
     private readonly hooks: SessionHooks,
-  ) {}
+  ) {
+    const { config, rt } = ctx
+    this.tokenDeadlines = new Deadlines(rt.clock, (s) => this.tokenEvent(s))
+    this.owner = {
+      limits: config.rateLimits,
+      queueLimit: { frames: config.detachedQueueFrames, bytes: config.detachedQueueBytes },
+      kick: (s, code, message) => this.kick(s, code, message),
+      disposed: (s) => {
+        this.tokenDeadlines.cancel(s.tokenDeadline)
+        s.tokenDeadline = null
+      },
+    }
+  }
 
   get size(): number {
     return this.sessions.size
@@ -94,6 +141,7 @@ export class SessionService {
       return fail(banned.code, banned.message)
     }
     rt.clock.clearTimeout(c.loginTimer)
+    c.loginTimer = null
 
     const resumable = f.resume ? this.sessions.get(f.resume) : undefined
     let s: Session
@@ -104,27 +152,15 @@ export class SessionService {
       resumed = true
       if (s.socket && s.socket !== c.conn) s.socket.close(CloseCode.REPLACED, 'resumed elsewhere')
       s.tokenExpiresAt = exp
-      s.grants = grants
+      s.grants = grantsOf(grants)
       // Frames written to the old socket before it died may never have arrived (a half-open
       // connection swallows them), so a resumed client always fetches the state anew. A queue
       // that overflowed is incomplete as well: it goes.
       resync = true
       if (s.lostFrames) s.discardQueue()
     } else {
-      s = new Session(
-        rt.sessionId(),
-        f.appId,
-        f.uid,
-        exp,
-        config.rateLimits,
-        { frames: config.detachedQueueFrames, bytes: config.detachedQueueBytes },
-        rt.clock.now(),
-        (old, code, msg) => this.kick(old, code, msg),
-        (ended) => {
-          for (const t of ended.tokenTimers) rt.clock.clearTimeout(t)
-        },
-      )
-      s.grants = grants
+      s = new Session(rt.sessionId(), f.appId, f.uid, exp, rt.clock.now(), this.owner)
+      s.grants = grantsOf(grants)
       this.sessions.set(s.id, s)
       s.socket = c.conn
       c.session = s
@@ -147,7 +183,7 @@ export class SessionService {
     s.protocol = f.version
     c.session = s
     this.touch(s)
-    this.armTokenTimers(s)
+    this.armTokenDeadline(s)
     s.sendNow(
       encodeFrame({
         type: FrameType.LOGIN_OK,
@@ -178,31 +214,32 @@ export class SessionService {
     try {
       const verified = await this.ctx.rt.verifyToken(token, this.ctx.config.apps[s.appId] ?? '', { appId: s.appId, uid: s.uid })
       s.tokenExpiresAt = verified.expiresAt
-      s.grants = verified.grants
-      this.armTokenTimers(s)
+      s.grants = grantsOf(verified.grants)
+      this.armTokenDeadline(s)
       this.ctx.result(s, reqId, null)
     } catch (err) {
       this.ctx.result(s, reqId, err instanceof PlazaError ? err : new PlazaError(ErrorCode.INVALID_TOKEN, 'bad token'))
     }
   }
 
-  private armTokenTimers(s: Session): void {
-    const clock = this.ctx.rt.clock
-    for (const t of s.tokenTimers) clock.clearTimeout(t)
-    s.tokenTimers = []
-    const now = clock.now()
-    const at = (when: number, fn: () => void) => {
-      // setTimeout holds at most ~24.8 days; re-arm for longer tokens.
-      const delay = Math.max(0, when - now)
-      s.tokenTimers.push(clock.setTimeout(delay > 2 ** 31 - 1 ? () => this.armTokenTimers(s) : fn, Math.min(delay, 2 ** 31 - 1), true))
-    }
+  /** Sets the session's next token event: the warning if it is still ahead, else the expiry. */
+  private armTokenDeadline(s: Session): void {
+    this.tokenDeadlines.cancel(s.tokenDeadline)
     const warnAt = s.tokenExpiresAt - this.ctx.config.tokenWillExpireMs
-    if (warnAt > now) at(warnAt, () => s.send(encodeFrame({ type: FrameType.TOKEN_WILL_EXPIRE, expiresAt: s.tokenExpiresAt })))
-    at(s.tokenExpiresAt, () => {
-      this.ctx.log.info({ uid: s.uid }, 'token expired')
-      s.closeWith(ErrorCode.TOKEN_EXPIRED, 'token expired', CloseCode.TOKEN_EXPIRED)
-      this.end(s, true)
-    })
+    s.tokenDeadline = this.tokenDeadlines.add(warnAt > this.ctx.rt.clock.now() ? warnAt : s.tokenExpiresAt, s)
+  }
+
+  private tokenEvent(s: Session): void {
+    s.tokenDeadline = null
+    if (s.ended) return
+    if (this.ctx.rt.clock.now() < s.tokenExpiresAt) {
+      s.send(encodeFrame({ type: FrameType.TOKEN_WILL_EXPIRE, expiresAt: s.tokenExpiresAt }))
+      s.tokenDeadline = this.tokenDeadlines.add(s.tokenExpiresAt, s)
+      return
+    }
+    this.ctx.log.info({ uid: s.uid }, 'token expired')
+    s.closeWith(ErrorCode.TOKEN_EXPIRED, 'token expired', CloseCode.TOKEN_EXPIRED)
+    this.end(s, true)
   }
 
   private kick(s: Session, code: ErrorCode, message: string): void {
@@ -270,5 +307,6 @@ export class SessionService {
   disposeAll(): void {
     for (const s of this.sessions.values()) s.dispose()
     this.sessions.clear()
+    this.tokenDeadlines.clear()
   }
 }

@@ -5,6 +5,7 @@ import {
   MessageKind,
   PROTOCOL_VERSION,
   PeerFrameType,
+  RelayStatus,
   SyncKind,
   decodeServerFrame,
   encodeFrame,
@@ -20,15 +21,28 @@ import { APP_ID } from './rendezvous.js'
 
 /** A bare protocol speaker: what a buggy or hostile client can send. */
 export class RawClient {
+  /**
+   * What the node sent, with each RELAYED (protocol 3: many relay requests answered at once)
+   * read as the RELAY_RESULT RELAYED it stands for, one per request.
+   */
   readonly frames: ServerFrame[] = []
+  /** What the node sent, frame by frame as it came. */
+  readonly wire: ServerFrame[] = []
   private waiters: { test: (f: ServerFrame) => boolean; resolve: (f: ServerFrame) => void }[] = []
   closed: Promise<{ code: number }>
   sessionId = ''
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data: Buffer) => {
-      const f = decodeServerFrame(new Uint8Array(data))
-      this.frames.push(f)
-      this.waiters = this.waiters.filter((w) => !(w.test(f) && (w.resolve(f), true)))
+      const frame = decodeServerFrame(new Uint8Array(data))
+      this.wire.push(frame)
+      const read: ServerFrame[] =
+        frame.type === FrameType.RELAYED
+          ? frame.reqIds.map((reqId) => ({ type: FrameType.RELAY_RESULT, reqId, status: RelayStatus.RELAYED, serverTs: frame.serverTs }))
+          : [frame]
+      for (const f of read) {
+        this.frames.push(f)
+        this.waiters = this.waiters.filter((w) => !(w.test(f) && (w.resolve(f), true)))
+      }
     })
     this.closed = new Promise((r) => ws.on('close', (code) => r({ code })))
   }
@@ -51,8 +65,8 @@ export class RawClient {
       this.waiters.push({ test, resolve: (f) => (clearTimeout(t), this.frames.splice(this.frames.indexOf(f), 1), resolve(f)) })
     })
   }
-  async login(uid: string, token: string, resume = ''): Promise<void> {
-    this.send({ type: FrameType.LOGIN, version: PROTOCOL_VERSION, appId: APP_ID, uid, token, resume })
+  async login(uid: string, token: string, resume = '', version = PROTOCOL_VERSION): Promise<void> {
+    this.send({ type: FrameType.LOGIN, version, appId: APP_ID, uid, token, resume })
     const f = await this.next((f) => f.type === FrameType.LOGIN_OK || f.type === FrameType.LOGIN_FAILED)
     if (f.type !== FrameType.LOGIN_OK) throw new Error('login failed')
     this.sessionId = f.sessionId

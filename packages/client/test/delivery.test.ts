@@ -300,6 +300,72 @@ describe('PeerOutbox', () => {
     }
   })
 
+  describe('retransmission', () => {
+    /** An outbox whose copies all go over a link that never loses them; counts what it sends. */
+    function counted(retransmitMs = 2000) {
+      const clock = { now: 0 }
+      const sent: { seq: number; at: number; path: string }[] = []
+      const outbox = new PeerOutbox(
+        'bob',
+        's',
+        {
+          direct: (_uid, bytes) => (sent.push({ seq: (decodePeerFrame(bytes) as { seq: number }).seq, at: clock.now, path: 'direct' }), true),
+          relay: async (_uid, bytes) => (sent.push({ seq: (decodePeerFrame(bytes) as { seq: number }).seq, at: clock.now, path: 'relay' }), RelayStatus.RELAYED),
+          peerReachable: () => undefined,
+          peerGone: () => undefined,
+        },
+        { ...opts, timeoutMs: 60_000, retransmitMs },
+        () => clock.now,
+      )
+      const step = (toMs: number) => {
+        while (clock.now < toMs) {
+          clock.now = Math.min(toMs, clock.now + 50)
+          outbox.tick()
+        }
+      }
+      return { clock, sent, outbox, step }
+    }
+
+    it('does not send again into a path that is slow but moving (acknowledgements keep settling messages)', () => {
+      // The congestion collapse: under load acknowledgements took longer than the fixed
+      // 2 s, so every copy went again, and again. Here 200 messages are acknowledged one every
+      // 50 ms, so the last waits 10 s for its acknowledgement: none may be sent twice.
+      const { clock, sent, outbox, step } = counted()
+      for (let i = 0; i < 200; i++) void outbox.send(body(String(i)), 1, { offline: false })
+      for (let seq = 1; seq <= 200; seq++) {
+        step(clock.now + 50)
+        outbox.onAck({ upTo: seq, missing: [], known: 0 })
+      }
+      expect(sent.length).toBe(200)
+    })
+
+    it('learns the round trip: a copy lost on a fast path goes again well before the first guess of 2 s', () => {
+      const { clock, sent, outbox, step } = counted()
+      for (let i = 1; i <= 20; i++) {
+        void outbox.send(body(String(i)), 1, { offline: false })
+        step(clock.now + 50) // acknowledged 50 ms later, each
+        outbox.onAck({ upTo: i, missing: [], known: 0 })
+      }
+      void outbox.send(body('lost'), 1, { offline: false }) // seq 21: no acknowledgement ever
+      const t0 = clock.now
+      step(t0 + 2000)
+      const again = sent.filter((x) => x.seq === 21)
+      expect(again.length).toBeGreaterThanOrEqual(2)
+      expect(again[1].at - t0).toBeLessThanOrEqual(400) // ~srtt + 4·rttvar, at least 250 ms
+      expect(again[1].path).toBe('relay') // it went direct: the link may be dead
+    })
+
+    it('waits twice as long after each retransmission (exponential backoff, up to 8 s)', () => {
+      const { sent, outbox, step } = counted(1000)
+      void outbox.send(body('x'), 1, { offline: false })
+      step(40_000)
+      const at = sent.map((x) => x.at)
+      const gaps = at.slice(1).map((t, i) => t - at[i])
+      expect(gaps.slice(0, 4)).toEqual([1000, 2000, 4000, 8000])
+      expect(Math.max(...gaps)).toBe(8000)
+    })
+  })
+
   it('never answers PEER_UNREACHABLE once a copy may have arrived', async () => {
     let now = 0
     let directUp = true

@@ -7,13 +7,15 @@ import type { Engine, EngineSink, MemberRecord, SessionCommand, SessionRecord, T
 
 const key = (appId: string, id: string) => `${appId}\u0000${id}`
 const MAX_CONTACTS = 1024
+/** Attributes of a session that set none (most): one shared empty list. */
+const NO_ATTRS: AttributeEntry[] = Object.freeze([]) as unknown as AttributeEntry[]
 
 interface LiveSession extends SessionRecord {
   attrs: AttributeEntry[]
-  /** Users it sent a peer message through the node, newest last (bounded). */
-  sentTo: Set<string>
-  /** topic+target keys it follows, to clean up when it ends. */
-  follows: Set<string>
+  /** Users it sent a peer message through the node, newest last (bounded); made on first use. */
+  sentTo?: Set<string>
+  /** topic+target keys it follows, to clean up when it ends; made on first use. */
+  follows?: Set<string>
 }
 
 /**
@@ -67,7 +69,7 @@ export class LocalEngine implements Engine {
     const k = key(appId, uid)
     const older = this.sessions.get(k)
     if (older?.sessionId === sessionId) return null
-    const s: LiveSession = { sessionId, nodeId: this.nodeId, presence: PeerOnlineState.ONLINE, address, attrs: [], sentTo: new Set(), follows: new Set() }
+    const s: LiveSession = { sessionId, nodeId: this.nodeId, presence: PeerOnlineState.ONLINE, address, attrs: NO_ATTRS }
     this.sessions.set(k, s)
     this.byId.set(sessionId, s)
     if (!older) return null
@@ -90,8 +92,8 @@ export class LocalEngine implements Engine {
 
   private forget(s: LiveSession): void {
     this.byId.delete(s.sessionId)
-    for (const t of s.follows) this.dropSubscriber(t, s.sessionId)
-    s.follows.clear()
+    for (const t of s.follows ?? []) this.dropSubscriber(t, s.sessionId)
+    s.follows = undefined
   }
 
   async session(appId: string, uid: string): Promise<SessionRecord | null> {
@@ -142,13 +144,15 @@ export class LocalEngine implements Engine {
 
   async noteSent(appId: string, from: string, to: string): Promise<void> {
     const s = this.sessions.get(key(appId, from))
-    if (!s || s.sentTo.has(to)) return
-    if (s.sentTo.size >= MAX_CONTACTS) s.sentTo.delete(s.sentTo.values().next().value!)
-    s.sentTo.add(to)
+    if (!s) return
+    const sentTo = (s.sentTo ??= new Set())
+    if (sentTo.has(to)) return
+    if (sentTo.size >= MAX_CONTACTS) sentTo.delete(sentTo.values().next().value!)
+    sentTo.add(to)
   }
 
   async areContacts(appId: string, a: string, b: string): Promise<boolean> {
-    return !!this.sessions.get(key(appId, a))?.sentTo.has(b) && !!this.sessions.get(key(appId, b))?.sentTo.has(a)
+    return !!this.sessions.get(key(appId, a))?.sentTo?.has(b) && !!this.sessions.get(key(appId, b))?.sentTo?.has(a)
   }
 
   async subscribe(appId: string, sessionId: string, topic: Topic, uids: string[]): Promise<void> {
@@ -156,7 +160,7 @@ export class LocalEngine implements Engine {
     if (!s) return
     for (const uid of uids) {
       const t = `${topic}\u0000${key(appId, uid)}`
-      s.follows.add(t)
+      ;(s.follows ??= new Set()).add(t)
       let set = this.subscribers.get(t)
       if (!set) this.subscribers.set(t, (set = new Set()))
       set.add(sessionId)
@@ -167,7 +171,7 @@ export class LocalEngine implements Engine {
     const s = this.byId.get(sessionId)
     for (const uid of uids) {
       const t = `${topic}\u0000${key(appId, uid)}`
-      s?.follows.delete(t)
+      s?.follows?.delete(t)
       this.dropSubscriber(t, sessionId)
     }
   }
@@ -226,7 +230,7 @@ export class LocalEngine implements Engine {
 
   stats(): { sessions: number; subscriptions: number; channels: number } {
     let subscriptions = 0
-    for (const s of this.byId.values()) subscriptions += s.follows.size
+    for (const s of this.byId.values()) subscriptions += s.follows?.size ?? 0
     return { sessions: this.sessions.size, subscriptions, channels: this.channels.size }
   }
 
