@@ -154,6 +154,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
       {
         appId,
         linkSend: (uid, bytes) => this.mesh.send(uid, bytes),
+        linkOpen: (uid) => this.mesh.isOpen(uid),
         linkWanted: (uid) => {
           if (this.opts.directLinks) this.mesh.connect(uid)
         },

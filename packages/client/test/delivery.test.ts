@@ -351,7 +351,7 @@ describe('PeerOutbox', () => {
       step(t0 + 2000)
       const again = sent.filter((x) => x.seq === 21)
       expect(again.length).toBeGreaterThanOrEqual(2)
-      expect(again[1].at - t0).toBeLessThanOrEqual(400) // ~srtt + 4·rttvar, at least 250 ms
+      expect(again[1].at - t0).toBeLessThanOrEqual(600) // srtt + max(4·rttvar, 500 ms)
       expect(again[1].path).toBe('relay') // it went direct: the link may be dead
     })
 

@@ -62,6 +62,8 @@ interface Outgoing extends OutgoingBody {
 export interface OutboxTransport {
   /** Sends over an open direct link; false if there is none (or it is full). */
   direct(uid: string, bytes: Uint8Array): boolean
+  /** A direct link to the receiver is open now. */
+  linkOpen?(uid: string): boolean
   /** Relays through the rendezvous; rejects with PlazaError (NOT_CONNECTED when offline). */
   relay(uid: string, bytes: Uint8Array, offline: boolean): Promise<RelayStatus>
   /** The peer was reached through the relay, so it is online: a direct link is worth building. */
@@ -87,12 +89,17 @@ export interface OutboxOptions {
    * path (smoothed round trip and its variance, as TCP's RFC 6298). Default 2 s.
    */
   retransmitMs: number
-  /** Bounds of the adaptive timeout. Defaults 250 ms and 8 s. */
+  /** Bounds of the adaptive timeout. Defaults 500 ms and 8 s. */
   minRetransmitMs?: number
   maxRetransmitMs?: number
   /** Flow control: most messages and bytes unacknowledged per receiver. */
   windowMessages: number
   windowBytes: number
+  /**
+   * Most bytes unacknowledged while a direct link is open (default `windowBytes`): a data channel
+   * carries more in flight than the node should hold for one receiver.
+   */
+  directWindowBytes?: number
   /** Recoverable messages past `timeoutMs` kept at most this many per receiver. */
   recoveryMessages: number
 }
@@ -339,7 +346,7 @@ export class PeerOutbox {
   /** The retransmission timeout of a path now (before backoff). */
   rto(path: Path | null): number {
     const est = path === 'direct' || path === 'relay' ? this.rtt[path] : null
-    const min = this.opts.minRetransmitMs ?? 250
+    const min = this.opts.minRetransmitMs ?? 500
     const max = this.opts.maxRetransmitMs ?? 8000
     if (!est) return this.opts.retransmitMs
     return Math.min(max, Math.max(min, est.srtt + Math.max(min, 4 * est.rttvar)))
@@ -354,8 +361,12 @@ export class PeerOutbox {
     }
   }
 
-  /** Timer tick: time out, and send again what was not acknowledged in time. */
-  tick(): void {
+  /**
+   * Timer tick: time out, and send again what was not acknowledged in time. `stalled`: this
+   * process itself stood still (the tick came late): acknowledgements that arrived meanwhile are
+   * read before anything is taken for lost.
+   */
+  tick(stalled = false): void {
     const now = this.now()
     const recovering: Outgoing[] = []
     for (const o of [...this.inflight.values(), ...this.queue]) {
@@ -376,7 +387,7 @@ export class PeerOutbox {
       this.settle(o, PeerMessageState.SENT_TIMEOUT)
     }
     for (const o of this.inflight.values()) {
-      if (now < o.dueAt) continue
+      if (now < o.dueAt || stalled) continue
       if (o.retry) {
         this.transmit(o)
         continue
@@ -427,11 +438,12 @@ export class PeerOutbox {
   /** Sends what the window and the seq reservation allow. */
   pump(): void {
     if (this.queue.length > 0 && this.queue[this.queue.length - 1].seq >= this.seqs.reserved && !this.seqs.saving) this.seqs.request(this)
+    const windowBytes = this.opts.directWindowBytes && this.transport.linkOpen?.(this.uid) ? this.opts.directWindowBytes : this.opts.windowBytes
     while (
       this.queue.length > 0 &&
       this.queue[0].seq < this.seqs.reserved &&
       this.inflight.size < this.opts.windowMessages &&
-      (this.inflight.size === 0 || this.inflightBytes + this.queue[0].size <= this.opts.windowBytes)
+      (this.inflight.size === 0 || this.inflightBytes + this.queue[0].size <= windowBytes)
     ) {
       const o = this.queue.shift()!
       this.inflight.set(o.seq, o)
