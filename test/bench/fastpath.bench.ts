@@ -15,7 +15,7 @@ import { afterAll, it } from 'vitest'
 import { closeClients } from '../helpers/clients.js'
 import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
 import { fmt, int, median, rotate } from './lib.js'
-import { BROADCAST_NODE_ARGS, RELAY_NAMES, broadcastRun, idleRun, relayRun, startRelayServers, startSessionServers, type RelayKind, type RelayRun, type RelayServer, type SessionServer } from './loads.js'
+import { BROADCAST_NODE_ARGS, broadcastRun, idleRun, relayRun, startRelayServers, startSessionServers, type RelayKind, type RelayRun, type RelayServer, type SessionServer } from './loads.js'
 import { DIRECT_NODE_ARGS, bulkRounds, bulkSummary, rttRounds, rttSummary } from './paths.js'
 import { ms, report } from './report.js'
 
@@ -113,7 +113,6 @@ it('fast path: issue 12 goals', async () => {
     )
     for (const s of Object.values(servers)) await s.stop()
     stops.length = 0
-    void RELAY_NAMES
   }
 
   if (ONLY.has('broadcast')) {

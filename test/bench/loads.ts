@@ -4,7 +4,6 @@
  * Used by relay.bench.ts, broadcast.bench.ts, capacity.bench.ts and fastpath.bench.ts.
  */
 import { resolve } from 'node:path'
-import { Agent } from '../helpers/agents.js'
 import { startRendezvous, stopRendezvous, MANY_CONNECTIONS, type RendezvousProcess } from '../helpers/rendezvous.js'
 import { child, cpuOf, freePort, gcProbeEnv, memoryAfterGc, metric, sleep, startProbedRendezvous, type GcMemory } from './lib.js'
 import { startServer } from './procs.js'
@@ -89,29 +88,36 @@ export interface BroadcastRun {
   relayed: number
   /** Acknowledgements the node relayed during the run. */
   acks: number
+  /** Copies whose send did not end RECEIVED_BY_PEER. */
+  failures: number
 }
 
 export const BROADCAST_NODE_ARGS = ['--rate-limit', 'channelRelay=1000000/1000']
 
-/** `members` agents (one process each) join a channel and all send `perMember` timestamped messages at once. */
+/**
+ * `members` members (one process each, test/bench/servers/channel-member.mjs) join a channel and
+ * all send `perMember` timestamped messages at once, 20 per 1 ms tick, without waiting for each
+ * to be acknowledged. Deliveries/s from "go" until every member has every other member's messages.
+ */
 export async function broadcastRun(node: RendezvousProcess, tag: string, o: { members: number; perMember: number; directLinks: boolean }): Promise<BroadcastRun> {
   const { members, perMember, directLinks } = o
-  const agents = await Promise.all(Array.from({ length: members }, (_, i) => Agent.start(node, `${tag}-${i}`, { options: { directLinks } })))
+  const room = `bench-room-${tag}`
+  const procs = Array.from({ length: members }, (_, i) =>
+    child('servers/channel-member.mjs', [JSON.stringify({ url: node.url, uid: `${tag}-${i}`, channel: room, members, count: perMember, perTick: 20, directLinks })]),
+  )
   try {
-    const room = `bench-room-${tag}`
-    for (const a of agents) await a.call('join', { channel: room })
-    // Warm up: a few messages each so that the links exist before measuring.
-    await Promise.all(agents.map((a) => a.call('send', { channel: room, count: 3, prefix: 'warm' })))
-    await Promise.all(agents.map((a) => a.until((ev) => ev.filter((e) => e.event === 'message').length >= 3 * (members - 1), 60_000, 'warm-up')))
+    await Promise.all(procs.map((p) => p.next()))
+    // Warm up: a few messages each so that the links (or the relay paths) exist before measuring.
+    for (const p of procs) p.write('warm')
+    await Promise.all(procs.map((p) => p.next()))
     await sleep(directLinks ? 5000 : 1000)
-    const expected = perMember * (members - 1)
     const relayed0 = await metric(node, 'plaza_messages_relayed_total', 'kind="channel"')
     const acks0 = await metric(node, 'plaza_messages_relayed_total', 'kind="ack"')
     const t0 = Date.now()
-    await Promise.all(agents.map((a) => a.call('broadcast', { channel: room, count: perMember, perTick: 20 }, 300_000)))
-    await Promise.all(agents.map((a) => a.until((ev) => ev.filter((e) => e.event === 'latency').length >= expected, 300_000, 'all deliveries')))
+    for (const p of procs) p.write('go')
+    const done = await Promise.all(procs.map((p) => p.next<{ received: number; lat: number[]; failures: number }>(600_000)))
     const seconds = (Date.now() - t0) / 1000
-    // Copies still in flight (retransmissions, acknowledgements) count too: wait until the counter stands still.
+    // Copies still in flight (retransmissions) count too: wait until the counter stands still.
     let relayed = await metric(node, 'plaza_messages_relayed_total', 'kind="channel"')
     for (let i = 0; i < 20; i++) {
       await sleep(500)
@@ -120,10 +126,10 @@ export async function broadcastRun(node: RendezvousProcess, tag: string, o: { me
       relayed = now
     }
     const acks = (await metric(node, 'plaza_messages_relayed_total', 'kind="ack"')) - acks0
-    const lat = agents.flatMap((a) => a.events.filter((e) => e.event === 'latency').map((e) => e.ms as number))
-    return { perSecond: lat.length / seconds, lat: stats(lat), delivered: lat.length, relayed: relayed - relayed0, acks }
+    const lat = done.flatMap((d) => d.lat)
+    return { perSecond: lat.length / seconds, lat: stats(lat), delivered: lat.length, relayed: relayed - relayed0, acks, failures: done.reduce((s, d) => s + d.failures, 0) }
   } finally {
-    await Promise.all(agents.map((a) => a.kill()))
+    await Promise.all(procs.map((p) => p.kill()))
   }
 }
 
