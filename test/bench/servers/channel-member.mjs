@@ -44,7 +44,8 @@ lines.on('line', async (line) => {
       if (i % o.perTick === o.perTick - 1) await new Promise((r) => setTimeout(r, 1))
     }
     const results = await Promise.all(sends)
-    await got
+    // Every send has settled (received, or failed after messageTimeoutMs): what has not arrived 15 s later never will.
+    await Promise.race([got, new Promise((r) => setTimeout(r, 15_000))])
     out({ received: lat.length, lat, failures: results.reduce((s, r) => s + r.failures.length, 0) })
   }
 })
