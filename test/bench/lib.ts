@@ -108,7 +108,10 @@ export function child(script: string, args: string[], env: Record<string, string
   })
   const lines: unknown[] = []
   const waiting: ((v: unknown) => void)[] = []
-  createInterface({ input: proc.stdout! }).on('line', (line) => {
+  const rl = createInterface({ input: proc.stdout! })
+  let closed = false
+  rl.once('close', () => (closed = true))
+  rl.on('line', (line) => {
     let v: unknown
     try {
       v = JSON.parse(line)
@@ -125,11 +128,13 @@ export function child(script: string, args: string[], env: Record<string, string
     proc,
     next<T>(timeoutMs = 120_000) {
       if (lines.length) return Promise.resolve(lines.shift() as T)
+      if (closed) return Promise.reject(new Error(`${script} ${args[0] ?? ''} exited`))
       return new Promise<T>((res, rej) => {
         const timer = setTimeout(() => rej(new Error(`${script} ${args[0] ?? ''}: no answer in ${timeoutMs} ms`)), timeoutMs)
+        // Its output ends after its last line (a process that prints and exits at once may exit first).
         const onExit = () => rej(new Error(`${script} ${args[0] ?? ''} exited`))
-        proc.once('exit', onExit)
-        waiting.push((v) => (clearTimeout(timer), proc.off('exit', onExit), res(v as T)))
+        rl.once('close', onExit)
+        waiting.push((v) => (clearTimeout(timer), rl.off('close', onExit), res(v as T)))
       })
     },
     write: (line) => void proc.stdin!.write(`${line}\n`),

@@ -147,12 +147,15 @@ export interface SessionServer {
 
 const root = resolve(__dirname, '../..')
 
-/** The signaling servers, each its own process carrying the GC probe (gc-probe.cjs). */
+/**
+ * The signaling servers, each its own process carrying the GC probe (gc-probe.cjs). Plaza's node lets
+ * any two users signal each other (its default policy refuses signaling between strangers).
+ */
 export async function startSessionServers(kinds: SessionKind[] = ['plaza', 'ywebrtc', 'peerjs']): Promise<SessionServer[]> {
   const out: SessionServer[] = []
   for (const kind of kinds) {
     if (kind === 'plaza') {
-      const node = await startProbedRendezvous({ args: [...MANY_CONNECTIONS, '--rate-limit', 'signaling=10000000/1000'] })
+      const node = await startProbedRendezvous({ args: [...MANY_CONNECTIONS, '--rate-limit', 'signaling=10000000/1000', '--link-policy', 'always'] })
       out.push({ name: 'Plaza rendezvous', kind, url: node.url, pid: node.proc.pid!, stop: () => stopRendezvous(node) })
     } else if (kind === 'ywebrtc') {
       const port = await freePort()
