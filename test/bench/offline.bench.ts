@@ -48,7 +48,7 @@ async function storeRate(concurrency: number, total: number): Promise<number> {
   // What the node stores for a relayed message: the encoded peer frame of a 200-byte text.
   const payload = (seq: number) =>
     encodePeerFrame({ type: PeerFrameType.MESSAGE, stream: 'bench-stream', channel: '', seq, floor: 1, sentTs: Date.now(), kind: MessageKind.TEXT, text: TEXT, bytes: new Uint8Array(0), description: '' })
-  const r = await rate(concurrency, total, (i) => store.put('app', `r${i % RECEIVERS}`, 'sender', Date.now(), payload(i + 1)).then(() => undefined))
+  const r = await rate(concurrency, total, (i) => store.put({ appId: 'app', uid: `r${i % RECEIVERS}`, from: 'sender', serverTs: Date.now(), stream: 'bench-stream', seq: i + 1, payload: payload(i + 1) }))
   await store.close()
   await db.close()
   return r
