@@ -1,100 +1,54 @@
 /**
- * What one node holds and moves: idle authenticated sessions and memory per session, and
- * signaling relay throughput — Plaza's rendezvous against the y-webrtc signaling server and
- * peerjs-server, each on loopback, each loaded by the same separate load-generator process.
+ * What one node holds and moves: idle authenticated sessions and memory per session (after a full
+ * GC), and signaling relay throughput with the server's CPU — Plaza's rendezvous against the
+ * y-webrtc signaling server and peerjs-server, each on loopback, each loaded by the same separate
+ * load-generator process.
  */
-import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { afterAll, it } from 'vitest'
-import { APP_ID, SECRET, MANY_CONNECTIONS, startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
-import { startServer } from './procs.js'
+import { child, cpuOf, fmt, int } from './lib.js'
+import { idleRun, startSessionServers, type SessionServer } from './loads.js'
 import { report } from './report.js'
 
-const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 5000)
+const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10_000)
 const SIGNALS = Number(process.env.BENCH_SIGNALS ?? 50_000)
-const LOADGEN = resolve(__dirname, 'servers/loadgen.mjs')
-const root = resolve(__dirname, '../..')
 
-const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024
-const freePort = () =>
-  new Promise<number>((r) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port
-      s.close(() => r(p))
-    })
-  })
-
-/** Runs the load generator and resolves with its first JSON line (it keeps running for `sessions`). */
-function runLoadgen(args: string[]): Promise<{ line: Record<string, number>; stop(): void }> {
-  const child = spawn(process.execPath, [LOADGEN, ...args], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, PLAZA_APP: APP_ID, PLAZA_SECRET: SECRET } })
-  return new Promise((resolveLine, reject) => {
-    let buf = ''
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d
-      const nl = buf.indexOf('\n')
-      if (nl >= 0) resolveLine({ line: JSON.parse(buf.slice(0, nl)), stop: () => child.kill('SIGKILL') })
-    })
-    child.once('exit', (code) => reject(new Error(`loadgen exited ${code}`)))
-  })
-}
-
-interface Target {
-  name: string
-  kind: 'plaza' | 'ywebrtc' | 'peerjs'
-  url: string
-  pid: number
-  stop(): Promise<void> | void
-}
-
-async function startTargets(): Promise<Target[]> {
-  const node: RendezvousProcess = await startRendezvous({ args: [...MANY_CONNECTIONS, '--rate-limit', 'signaling=10000000/1000'] })
-  const yPort = await freePort()
-  const y = await startServer([process.execPath, resolve(root, 'node_modules/y-webrtc/bin/server.js')], { PORT: String(yPort) }, /running on localhost:\s*(\d+)/)
-  const pPort = await freePort()
-  const p = await startServer(
-    [process.execPath, resolve(root, 'node_modules/peer/dist/bin/peerjs.js'), '--port', String(pPort), '--host', '127.0.0.1', '-c', '1000000'],
-    {},
-    /Started PeerServer on .*port: (\d+)/,
-  )
-  return [
-    { name: 'Plaza rendezvous', kind: 'plaza', url: node.url, pid: node.proc.pid!, stop: () => stopRendezvous(node) },
-    { name: 'y-webrtc signaling', kind: 'ywebrtc', url: `ws://127.0.0.1:${yPort}`, pid: y.proc.pid!, stop: () => y.stop() },
-    { name: 'peerjs-server', kind: 'peerjs', url: `ws://127.0.0.1:${pPort}`, pid: p.proc.pid!, stop: () => p.stop() },
-  ]
-}
-
-let targets: Target[] = []
+let servers: SessionServer[] = []
 afterAll(async () => {
-  for (const t of targets) await t.stop()
+  for (const s of servers) await s.stop()
 })
 
 it('capacity: idle sessions, memory per session, signaling throughput', async () => {
-  targets = await startTargets()
-  const rows: string[][] = [['server', `idle sessions held`, 'RSS before → after', 'memory per session', 'signaling messages/s (A→B)']]
-  const results: { name: string; perSession: number; perSecond: number }[] = []
-  for (const t of targets) {
-    const before = rssOf(t.pid)
-    const held = await runLoadgen(['sessions', t.kind, t.url, String(SESSIONS)])
-    await new Promise((r) => setTimeout(r, 2000)) // let the server settle after the burst
-    const after = rssOf(t.pid)
-    held.stop()
-    const sig = await runLoadgen(['signal', t.kind, t.url, String(SIGNALS)])
-    const perSession = (after - before) / held.line.ready
-    results.push({ name: t.name, perSession, perSecond: sig.line.perSecond })
+  servers = await startSessionServers()
+  const rows: string[][] = [
+    ['server', 'idle sessions held', 'memory per session (heap + external after GC)', 'RSS per session (after GC)', 'signaling messages/s (A→B)', 'server CPU during signaling', 'server CPU µs per signal'],
+  ]
+  const results: { perSession: number; rss: number; perSecond: number; cpuUs: number }[] = []
+  for (const s of servers) {
+    const idle = await idleRun(s, SESSIONS)
+    const cpu0 = cpuOf(s.pid)
+    const t0 = performance.now()
+    const sig = await child('servers/loadgen.mjs', ['signal', s.kind, s.url, String(SIGNALS)]).next<{ perSecond: number }>(300_000)
+    const cpu = cpuOf(s.pid) - cpu0
+    const wall = (performance.now() - t0) / 1000
+    const r = { perSession: idle.perSession, rss: idle.rssPerSession, perSecond: sig.perSecond, cpuUs: (cpu / SIGNALS) * 1e6 }
+    results.push(r)
     rows.push([
-      t.name,
-      String(held.line.ready),
-      `${(before / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MiB`,
-      `${(perSession / 1024).toFixed(1)} KiB`,
-      sig.line.perSecond.toLocaleString('en'),
+      s.name,
+      int(idle.held),
+      `${fmt(r.perSession / 1024, 1)} KiB`,
+      `${fmt(r.rss / 1024, 1)} KiB`,
+      int(r.perSecond),
+      `${fmt((cpu / wall) * 100, 0)}% of a core`,
+      fmt(r.cpuUs, 1),
     ])
   }
-  const plaza = results[0]
-  rows.push(['ratios Plaza / y-webrtc, Plaza / peerjs', '', '', results.slice(1).map((r) => (plaza.perSession / r.perSession).toFixed(2)).join(', '), results.slice(1).map((r) => (plaza.perSecond / r.perSecond).toFixed(2)).join(', ')])
+  const [plaza, ...others] = results
+  const ratios = (f: (r: (typeof results)[0]) => number) => others.map((o) => fmt(f(plaza) / f(o))).join(', ')
+  rows.push(['ratios Plaza / y-webrtc, Plaza / peerjs', '', ratios((r) => r.perSession), ratios((r) => r.rss), ratios((r) => r.perSecond), '', ratios((r) => r.cpuUs)])
   report('capacity', 'Rendezvous capacity against y-webrtc signaling and peerjs-server', 'npm run bench -- capacity', rows, [
-    `Each server is its own process on loopback, loaded by one separate load-generator process (test/bench/servers/loadgen.mjs). Sessions: ${SESSIONS} WebSockets each — Plaza logged in with a token and pinging every 2 s as its clients do, y-webrtc subscribed to a topic, peerjs registered with an id. Memory per session = growth of the server's RSS / sessions. Signaling: ${SIGNALS.toLocaleString('en')} candidate-sized messages from A to B as fast as A can write them (y-webrtc publishes to a topic that A and B share, so it also echoes to A).`,
-    'Plaza does more per session (authentication, presence, liveness, rate limits, a resumable session), so its memory per session is expected to be higher; what matters is the order of magnitude per 10k users.',
+    `Each server is its own process on loopback, loaded by one separate load-generator process (test/bench/servers/loadgen.mjs). Sessions: ${int(SESSIONS)} WebSockets each — Plaza logged in with a token and pinging every 2 s as its clients do, y-webrtc subscribed to a topic, peerjs registered with an id.`,
+    'Memory per session: each server process carries a GC probe (test/bench/servers/gc-probe.cjs, preloaded with NODE_OPTIONS=--require; on SIGUSR2 it runs a full gc() and writes process.memoryUsage()). It is read before the sessions and 3 s after the last one opened; memory per session = growth of V8 heap used + external (ArrayBuffers included) / sessions held. RSS read after the same GCs is shown too: it adds the native socket state (the same for all three, all on ws) and pages V8 keeps after a GC.',
+    `Signaling: ${SIGNALS.toLocaleString('en')} candidate-sized messages from A to B as fast as A can write them; y-webrtc publishes to a topic only B subscribes to (one copy per delivery, as Plaza and peerjs send). Server CPU: user + system time of the server process (/proc/<pid>/stat) over the signaling run, as a share of the wall time and per message; the load generator runs on the other core, so a server near 100% is the bottleneck.`,
+    'Plaza does more per session (authentication, presence, liveness, rate limits, a resumable session), so its memory per session is expected to be higher; issue 12 sets the goal of ≤ 1.0× y-webrtc at 10k sessions.',
   ])
-})
+}, 15 * 60_000)
