@@ -57,7 +57,9 @@ async function simulate(seed: number, count: number) {
       peerReachable: () => undefined,
       peerGone: () => undefined,
     },
-    { timeoutMs: 60_000, retransmitMs: 40, windowMessages: 32, windowBytes: 1 << 20, recoveryMessages: 32 },
+    // The relay's copies are lost after the node answered RELAYED too (a receiver's socket dying
+    // with them): the accepted-copy timeout is short here, this test is about order and once.
+    { timeoutMs: 60_000, retransmitMs: 40, acceptedWaitMs: 100, windowMessages: 32, windowBytes: 1 << 20, recoveryMessages: 32 },
     () => Date.now(),
   )
   const tick = setInterval(() => outbox.tick(), 10)
@@ -302,7 +304,7 @@ describe('PeerOutbox', () => {
 
   describe('retransmission', () => {
     /** An outbox whose copies all go over a link that never loses them; counts what it sends. */
-    function counted(retransmitMs = 2000) {
+    function counted(retransmitMs = 2000, relayAnswer: () => Promise<RelayStatus> = async () => RelayStatus.RELAYED) {
       const clock = { now: 0 }
       const sent: { seq: number; at: number; path: string }[] = []
       const outbox = new PeerOutbox(
@@ -310,36 +312,38 @@ describe('PeerOutbox', () => {
         's',
         {
           direct: (_uid, bytes) => (sent.push({ seq: (decodePeerFrame(bytes) as { seq: number }).seq, at: clock.now, path: 'direct' }), true),
-          relay: async (_uid, bytes) => (sent.push({ seq: (decodePeerFrame(bytes) as { seq: number }).seq, at: clock.now, path: 'relay' }), RelayStatus.RELAYED),
+          relay: (_uid, bytes) => (sent.push({ seq: (decodePeerFrame(bytes) as { seq: number }).seq, at: clock.now, path: 'relay' }), relayAnswer()),
           peerReachable: () => undefined,
           peerGone: () => undefined,
         },
         { ...opts, timeoutMs: 60_000, retransmitMs },
         () => clock.now,
       )
-      const step = (toMs: number) => {
+      /** Ticks every 50 ms up to `toMs`, letting the relay's answers in between. */
+      const step = async (toMs: number) => {
         while (clock.now < toMs) {
           clock.now = Math.min(toMs, clock.now + 50)
           outbox.tick()
+          for (let i = 0; i < 3; i++) await null
         }
       }
       return { clock, sent, outbox, step }
     }
 
-    it('does not send again into a path that is slow but moving (acknowledgements keep settling messages)', () => {
+    it('does not send again into a path that is slow but moving (acknowledgements keep settling messages)', async () => {
       // The issue's congestion collapse: under load acknowledgements took longer than the fixed
       // 2 s, so every copy went again, and again. Here 200 messages are acknowledged one every
       // 50 ms, so the last waits 10 s for its acknowledgement: none may be sent twice.
       const { clock, sent, outbox, step } = counted()
       for (let i = 0; i < 200; i++) void outbox.send(body(String(i)), 1, { offline: false })
       for (let seq = 1; seq <= 200; seq++) {
-        step(clock.now + 50)
+        await step(clock.now + 50)
         outbox.onAck({ upTo: seq, missing: [], known: 0 })
       }
       expect(sent.length).toBe(200)
     })
 
-    it('learns the round trip: a copy lost on a fast path goes again well before the first guess of 2 s', () => {
+    it('learns the round trip: a copy lost on a fast path goes again well before the first guess of 2 s', async () => {
       const { clock, sent, outbox, step } = counted()
       for (let i = 1; i <= 20; i++) {
         void outbox.send(body(String(i)), 1, { offline: false })
@@ -348,21 +352,48 @@ describe('PeerOutbox', () => {
       }
       void outbox.send(body('lost'), 1, { offline: false }) // seq 21: no acknowledgement ever
       const t0 = clock.now
-      step(t0 + 2000)
+      await step(t0 + 2000)
       const again = sent.filter((x) => x.seq === 21)
       expect(again.length).toBeGreaterThanOrEqual(2)
       expect(again[1].at - t0).toBeLessThanOrEqual(600) // srtt + max(4·rttvar, 500 ms)
       expect(again[1].path).toBe('relay') // it went direct: the link may be dead
     })
 
-    it('waits twice as long after each retransmission (exponential backoff, up to 8 s)', () => {
-      const { sent, outbox, step } = counted(1000)
+    it('waits twice as long after each retransmission (exponential backoff, up to 8 s)', async () => {
+      // The relay says the receiver is offline: the copy that went direct may still have arrived.
+      const { sent, outbox, step } = counted(1000, async () => RelayStatus.PEER_OFFLINE)
       void outbox.send(body('x'), 1, { offline: false })
-      step(40_000)
+      await step(40_000)
       const at = sent.map((x) => x.at)
       const gaps = at.slice(1).map((t, i) => t - at[i])
       expect(gaps.slice(0, 4)).toEqual([1000, 2000, 4000, 8000])
       expect(Math.max(...gaps)).toBe(8000)
+    })
+
+    it('sends no copy through the relay again while the node has not answered the last one', async () => {
+      // The node holds it in line (it is loaded): another copy would only queue behind it.
+      let answer: (s: RelayStatus) => void = () => undefined
+      const { sent, outbox, step } = counted(1000, () => new Promise((r) => (answer = r)))
+      void outbox.send(body('x'), 1, { offline: false }) // direct first, then through the relay
+      await step(1000)
+      expect(sent.map((x) => x.path)).toEqual(['direct', 'relay'])
+      await step(30_000)
+      expect(sent).toHaveLength(2)
+      answer(RelayStatus.RELAYED)
+      await step(30_000 + 4000)
+      expect(sent, JSON.stringify(sent)).toHaveLength(2) // accepted by the node: a timeout of at least 5 s
+    })
+
+    it('sends a copy the node accepted again at once when the receiver says it holds later ones (two duplicate ACKs)', async () => {
+      const { clock, sent, outbox, step } = counted(1000)
+      for (const t of ['1', '2', '3', '4']) void outbox.send(body(t), 1, { offline: false })
+      await step(1000) // the direct copies timed out: all four through the relay, accepted
+      const before = sent.length
+      await step(clock.now + 1200)
+      outbox.onAck({ upTo: 0, missing: [], known: 0 }) // the receiver got 2, 3 (its session lost 1)
+      expect(sent.length).toBe(before)
+      outbox.onAck({ upTo: 0, missing: [], known: 0 })
+      expect(sent.slice(before).map((x) => x.seq)).toEqual([1])
     })
   })
 

@@ -45,6 +45,8 @@ interface Outgoing extends OutgoingBody {
   backoff: number
   /** The last copy did not leave (not connected, refused for now): it goes again at `dueAt` whatever the progress. */
   retry: boolean
+  /** The node took the last copy and handed it to the receiver's session (RELAYED): when. 0 = not (yet). */
+  acceptedAt: number
   path: Path | null
   attempts: number
   /**
@@ -89,6 +91,8 @@ export interface OutboxOptions {
    * path (smoothed round trip and its variance, as TCP's RFC 6298). Default 2 s.
    */
   retransmitMs: number
+  /** A copy the node accepted is sent again on a timeout only after at least this long (see tick). Default 5 s. */
+  acceptedWaitMs?: number
   /** Bounds of the adaptive timeout. Defaults 500 ms and 8 s. */
   minRetransmitMs?: number
   maxRetransmitMs?: number
@@ -160,6 +164,8 @@ const NOT_DELIVERED = new Set<PeerMessageState>([
   PeerMessageState.OFFLINE_QUOTA_EXCEEDED,
 ])
 
+const ACCEPTED_WAIT_MS = 5000
+
 /** Round-trip estimate of one path (RFC 6298): smoothed RTT and its mean deviation, ms. */
 interface RttEstimate {
   srtt: number
@@ -192,6 +198,9 @@ export class PeerOutbox {
   private readonly rtt: { direct: RttEstimate | null; relay: RttEstimate | null } = { direct: null, relay: null }
   /** When an acknowledgement last settled a message: the receiver is taking what we send. */
   private lastProgress = -Infinity
+  /** Acknowledgements in a row that settled nothing: the receiver holds later messages, not the first. */
+  private dupAcks = 0
+  private settledCount = 0
 
   constructor(
     readonly uid: string,
@@ -260,6 +269,7 @@ export class PeerOutbox {
         dueAt: 0,
         backoff: 0,
         retry: false,
+        acceptedAt: 0,
         path: null,
         attempts: 0,
         // A copy may have left after the last save (sending does not wait for it): the message
@@ -310,6 +320,7 @@ export class PeerOutbox {
         dueAt: 0,
         backoff: 0,
         retry: false,
+        acceptedAt: 0,
         path: null,
         attempts: 0,
         uncertain: false,
@@ -330,6 +341,7 @@ export class PeerOutbox {
     }
     const now = this.now()
     let sample: Outgoing | null = null
+    const settledBefore = this.settledCount
     for (const o of [...this.inflight.values()]) {
       if (o.seq > ack.upTo) break
       // Karn: only a copy sent once says how long the round trip takes.
@@ -340,7 +352,26 @@ export class PeerOutbox {
       else this.settle(o, PeerMessageState.RECEIVED_BY_PEER)
     }
     if (sample) this.measure(sample.path as 'direct' | 'relay', now - sample.sentAt)
+    if (this.settledCount !== settledBefore) this.dupAcks = 0
+    else this.onDuplicateAck(now)
     this.pump()
+  }
+
+  /**
+   * An acknowledgement that settles nothing while messages are out: the receiver got a later
+   * one (or a copy twice) but not the first — on ordered paths, the first was lost (a receiver's
+   * socket died with it, say). The second in a row sends it again at once, as TCP's fast
+   * retransmit does, unless a copy left too recently to have arrived.
+   */
+  private onDuplicateAck(now: number): void {
+    const first = this.inflight.values().next()
+    if (first.done) return
+    const o = first.value
+    if (++this.dupAcks < 2) return
+    const srtt = (o.path === 'direct' || o.path === 'relay' ? this.rtt[o.path]?.srtt : undefined) ?? this.opts.retransmitMs
+    if (now - o.sentAt < srtt) return
+    this.dupAcks = 0
+    this.transmit(o, o.path === 'direct')
   }
 
   /** The retransmission timeout of a path now (before backoff). */
@@ -388,6 +419,10 @@ export class PeerOutbox {
     }
     for (const o of this.inflight.values()) {
       if (now < o.dueAt || stalled) continue
+      // Its relay request is not answered yet: the node has it in line (or our connection
+      // drops, or the request times out, and then it goes again). Another copy would only
+      // queue behind it.
+      if (o.path === 'relay' && o.relaysOut > 0) continue
       if (o.retry) {
         this.transmit(o)
         continue
@@ -396,11 +431,14 @@ export class PeerOutbox {
       // messages within the timeout, this one is queued behind them (every path is ordered).
       // Only when nothing moves for a whole timeout is a copy taken for lost — then it goes
       // again, through the relay if it went direct (the link may be dead), waiting twice as
-      // long each time. So a copy the node accepted is sent again only to a receiver that took
-      // nothing for that long (its session died with the copy in it, say).
-      const wait = this.wait(o)
-      if (now - this.lastProgress < wait) {
-        o.dueAt = this.lastProgress + wait
+      // long each time. A copy the node accepted is in the receiver's session: its loss shows
+      // as duplicate acknowledgements (see onDuplicateAck) or our own reconnect (resendVia), so
+      // the timeout is only a last resort for it, and a long one — under load the node holds a
+      // receiver's acknowledgements behind its own uploads for seconds.
+      const wait = o.acceptedAt ? Math.max(this.opts.acceptedWaitMs ?? ACCEPTED_WAIT_MS, this.wait(o)) : this.wait(o)
+      const since = Math.max(o.sentAt, o.acceptedAt, this.lastProgress)
+      if (now - since < wait) {
+        o.dueAt = since + wait
         continue
       }
       o.backoff++
@@ -469,6 +507,7 @@ export class PeerOutbox {
     o.sentAt = now
     o.attempts++
     o.retry = false
+    o.acceptedAt = 0
     if (!viaRelay && this.transport.direct(this.uid, bytes)) {
       o.path = 'direct'
       o.uncertain = true
@@ -499,6 +538,8 @@ export class PeerOutbox {
     if (!this.inflight.has(o.seq)) return
     if (status === RelayStatus.RELAYED) {
       o.uncertain = true
+      // Unless a later copy left meanwhile (direct, say): then that one is the one under way.
+      if (o.path === 'relay') o.acceptedAt = this.now()
       return
     }
     if (status === RelayStatus.STORED) {
@@ -546,6 +587,7 @@ export class PeerOutbox {
   }
 
   private settle(o: Outgoing, state: PeerMessageState): void {
+    this.settledCount++
     if (this.inflight.delete(o.seq)) this.inflightBytes -= o.size
     else {
       const i = this.queue.indexOf(o)
