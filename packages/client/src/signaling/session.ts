@@ -66,8 +66,12 @@ type SessionEvents = {
 interface PendingRequest {
   resolve: (f: ServerFrame) => void
   reject: (e: PlazaError) => void
-  timer: TimerHandle
+  /** When it fails with TIMEOUT (one sweep for all requests, not a timer each). */
+  deadline: number
 }
+
+/** Request timeouts are checked at most this often (a TIMEOUT may come this much late). */
+const SWEEP_MIN_MS = 100
 
 const OPEN = 1
 
@@ -184,12 +188,35 @@ export class SignalingSession extends Emitter<SessionEvents> {
     if (this.nextReqId > 2 ** 31) this.nextReqId = 1
     return new Promise((resolve, reject) => {
       if (!this.send(build(reqId))) return reject(new PlazaError(ErrorCode.NOT_CONNECTED, 'not connected'))
-      const timer = this.rt.clock.setTimeout(() => {
-        this.requests.delete(reqId)
-        reject(new PlazaError(ErrorCode.TIMEOUT, 'request timed out'))
-      }, timeoutMs)
-      this.requests.set(reqId, { resolve, reject, timer })
+      const deadline = this.rt.clock.now() + timeoutMs
+      this.requests.set(reqId, { resolve, reject, deadline })
+      this.armSweep(deadline)
     })
+  }
+
+  private sweepTimer: TimerHandle | null = null
+  private sweepAt = Infinity
+
+  private armSweep(at: number): void {
+    if (this.sweepTimer && this.sweepAt <= at) return
+    this.rt.clock.clearTimeout(this.sweepTimer)
+    this.sweepAt = at
+    this.sweepTimer = this.rt.clock.setTimeout(() => this.sweep(), Math.max(0, at - this.rt.clock.now()))
+  }
+
+  /** Fails the requests past their deadline with TIMEOUT; comes back for the next one. */
+  private sweep(): void {
+    this.sweepTimer = null
+    this.sweepAt = Infinity
+    const now = this.rt.clock.now()
+    let next = Infinity
+    for (const [id, req] of this.requests) {
+      if (req.deadline <= now) {
+        this.requests.delete(id)
+        req.reject(new PlazaError(ErrorCode.TIMEOUT, 'request timed out'))
+      } else next = Math.min(next, req.deadline)
+    }
+    if (next !== Infinity) this.armSweep(Math.max(next, now + SWEEP_MIN_MS))
   }
 
   private destroyed = false
@@ -272,7 +299,6 @@ export class SignalingSession extends Emitter<SessionEvents> {
       const req = this.requests.get(peekRequestId(bytes))
       if (req) {
         this.requests.delete(peekRequestId(bytes))
-        this.rt.clock.clearTimeout(req.timer)
         req.reject(e)
       } else this.emit('protocolError', e)
       return
@@ -311,7 +337,6 @@ export class SignalingSession extends Emitter<SessionEvents> {
     const req = this.requests.get(reqId)
     if (!req) return
     this.requests.delete(reqId)
-    this.rt.clock.clearTimeout(req.timer)
     if (f.type === FrameType.RESULT && f.code !== ErrorCode.OK) req.reject(new PlazaError(f.code, f.message))
     else req.resolve(f)
   }
@@ -359,8 +384,14 @@ export class SignalingSession extends Emitter<SessionEvents> {
     clock.clearInterval(this.pingTimer)
     this.lastHeard = clock.now()
     const deadAfter = Math.max(3 * this.pingIntervalMs, 1000)
+    let lastCheck = clock.now()
     this.pingTimer = clock.setInterval(() => {
-      if (clock.now() - this.lastHeard > deadAfter) {
+      const now = clock.now()
+      // A check that comes late means this process stood still (suspended, say): what the node
+      // sent meanwhile is waiting to be read, so silence is judged at the next check, not now.
+      const stalled = now - lastCheck > 2 * this.pingIntervalMs
+      lastCheck = now
+      if (!stalled && now - this.lastHeard > deadAfter) {
         this.onLost(new PlazaError(ErrorCode.TIMEOUT, 'no answer from the rendezvous'))
         return
       }
@@ -416,10 +447,12 @@ export class SignalingSession extends Emitter<SessionEvents> {
 
   private failRequests(err: PlazaError): void {
     for (const [id, req] of this.requests) {
-      this.rt.clock.clearTimeout(req.timer)
       req.reject(err)
       this.requests.delete(id)
     }
+    this.rt.clock.clearTimeout(this.sweepTimer)
+    this.sweepTimer = null
+    this.sweepAt = Infinity
   }
 
   private clearTimers(): void {
