@@ -8,13 +8,13 @@ import {
   RelayStatus,
   MAX_BATCH_FRAMES,
   channelAllowed,
+  deferOn,
   encodeFrame,
   peekMessageHeader,
   type ChannelBroadcastFrame,
   type RelayToFrame,
 } from '@plaza/protocol'
 import type { NodeContext } from './context.js'
-import { deferOn } from './runtime.js'
 import type { Session } from './session.js'
 
 const OFFLINE_CHUNK = 50

@@ -17,10 +17,6 @@ export interface NodeRuntime {
   defer?(fn: () => void): void
 }
 
-export function deferOn(rt: NodeRuntime, fn: () => void): void {
-  if (rt.defer) rt.defer(fn)
-  else rt.clock.setTimeout(fn, 0)
-}
 
 export interface VerifiedToken {
   expiresAt: number

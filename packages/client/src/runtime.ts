@@ -38,9 +38,3 @@ function systemDefer(): (fn: Task) => void {
 }
 
 export const systemRuntime: Runtime = { clock: systemClock, random: Math.random, randomId, defer: systemDefer() }
-
-/** `rt.defer`, or a zero-delay timer of its clock. */
-export function deferOn(rt: Runtime, fn: () => void): void {
-  if (rt.defer) rt.defer(fn)
-  else rt.clock.setTimeout(fn, 0)
-}

@@ -31,3 +31,16 @@ export const systemClock: Clock = {
   },
   clearInterval: (h) => clearInterval(h as ReturnType<typeof setInterval>),
 }
+
+/** What runs a callback at the end of the current turn: a runtime's `defer`, else its clock. */
+export interface TurnScheduler {
+  clock: Clock
+  /** Runs `fn` once what has already arrived is handled (setImmediate in Node). */
+  defer?(fn: () => void): void
+}
+
+/** `rt.defer`, or a zero-delay timer of its clock (a simulated runtime has only the clock). */
+export function deferOn(rt: TurnScheduler, fn: () => void): void {
+  if (rt.defer) rt.defer(fn)
+  else rt.clock.setTimeout(fn, 0)
+}

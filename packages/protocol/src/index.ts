@@ -1,6 +1,6 @@
 export { Encoder, Decoder, utf8Length } from './binary.js'
-export { systemClock } from './clock.js'
-export type { Clock, TimerHandle } from './clock.js'
+export { deferOn, systemClock } from './clock.js'
+export type { Clock, TimerHandle, TurnScheduler } from './clock.js'
 export type { SeqRange } from './ranges.js'
 export { ErrorCode, CloseCode, PlazaError, ProtocolError, isErrorCode } from './errors.js'
 export { isValidId, assertUserId, assertChannelId } from './ids.js'

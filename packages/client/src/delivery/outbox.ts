@@ -200,7 +200,6 @@ export class PeerOutbox {
   private lastProgress = -Infinity
   /** Acknowledgements in a row that settled nothing: the receiver holds later messages, not the first. */
   private dupAcks = 0
-  private settledCount = 0
 
   constructor(
     readonly uid: string,
@@ -341,19 +340,21 @@ export class PeerOutbox {
     }
     const now = this.now()
     let sample: Outgoing | null = null
-    const settledBefore = this.settledCount
+    let progressed = false
     for (const o of [...this.inflight.values()]) {
       if (o.seq > ack.upTo) break
       // Karn: only a copy sent once says how long the round trip takes.
       if (o.attempts === 1 && (o.path === 'direct' || o.path === 'relay')) sample = o
-      this.lastProgress = now
+      progressed = true
       if (inRanges(o.seq, ack.missing)) this.settle(o, PeerMessageState.FAILURE)
       else if (o.seq < ack.known) this.settle(o, PeerMessageState.SENT_TIMEOUT)
       else this.settle(o, PeerMessageState.RECEIVED_BY_PEER)
     }
     if (sample) this.measure(sample.path as 'direct' | 'relay', now - sample.sentAt)
-    if (this.settledCount !== settledBefore) this.dupAcks = 0
-    else this.onDuplicateAck(now)
+    if (progressed) {
+      this.lastProgress = now
+      this.dupAcks = 0
+    } else this.onDuplicateAck(now)
     this.pump()
   }
 
@@ -375,7 +376,7 @@ export class PeerOutbox {
   }
 
   /** The retransmission timeout of a path now (before backoff). */
-  rto(path: Path | null): number {
+  private rto(path: Path | null): number {
     const est = path === 'direct' || path === 'relay' ? this.rtt[path] : null
     const min = this.opts.minRetransmitMs ?? 500
     const max = this.opts.maxRetransmitMs ?? 8000
@@ -587,7 +588,6 @@ export class PeerOutbox {
   }
 
   private settle(o: Outgoing, state: PeerMessageState): void {
-    this.settledCount++
     if (this.inflight.delete(o.seq)) this.inflightBytes -= o.size
     else {
       const i = this.queue.indexOf(o)

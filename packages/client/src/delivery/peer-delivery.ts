@@ -11,12 +11,13 @@ import {
   type ClientFrame,
   type OfflineMessagesFrame,
   decodePeerFrame,
+  deferOn,
   type PeerFrame,
   type PeerMessageFrame,
   type PeerSyncFrame,
   type TimerHandle,
 } from '@plaza/protocol'
-import { deferOn, type Runtime } from '../runtime.js'
+import type { Runtime } from '../runtime.js'
 import { DebouncedWriter, type PlazaStorage } from '../storage/storage.js'
 import type { ReceivedMessage } from '../types.js'
 import { Inbox, type Arrival } from './inbox.js'
@@ -44,6 +45,7 @@ export interface DeliveryHost {
   readonly appId: string
   /** Over the open direct link; false if there is none. */
   linkSend(uid: string, bytes: Uint8Array): boolean
+  /** A direct link to `uid` is open (a larger window applies). */
   linkOpen(uid: string): boolean
   /** Worth building a direct link to `uid` (it is online). */
   linkWanted(uid: string): void

@@ -24,8 +24,12 @@ export interface MeshOptions {
 
 type LinkState = 'connecting' | 'open'
 
-/** The data channel buffer above which we stop sending (wrtc drops silently past ~16 MiB). */
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024
+/**
+ * The data channel buffer above which we stop sending (wrtc drops silently past ~16 MiB): above
+ * a peer's window of unacknowledged messages over a link (4 MiB of bodies, plus their headers),
+ * so that the window, not this cap, is what holds a bulk transfer back.
+ */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024
 const MAX_REMEMBERED_FAILURES = 1024
 
 interface Link {

@@ -10,6 +10,7 @@ import {
   PlazaError,
   RelayStatus,
   decodeServerFrame,
+  deferOn,
   encodeFrame,
   peekRequestId,
   type ClientFrame,
@@ -17,7 +18,7 @@ import {
   type TimerHandle,
 } from '@plaza/protocol'
 import { Emitter } from '../emitter.js'
-import { deferOn, type Runtime } from '../runtime.js'
+import type { Runtime } from '../runtime.js'
 
 /** A BATCH's own bytes besides its frames' (tag, count). */
 const BATCH_OVERHEAD = 8
@@ -101,8 +102,8 @@ export class SignalingSession extends Emitter<SessionEvents> {
   /** Offset to add to the local clock to get the node's. */
   clockOffset = 0
   private loginWaiter: { resolve: () => void; reject: (e: PlazaError) => void } | null = null
-  /** Frames sent after the first in this turn (see send); null when none was sent yet. */
-  private batch: Uint8Array[] | null = null
+  /** Frames sent after the first in this turn, and the socket they are for (see send); null when none was sent yet. */
+  private batch: { ws: WebSocketLike; frames: Uint8Array[] } | null = null
 
   constructor(
     private readonly opts: SignalingOptions,
@@ -152,22 +153,21 @@ export class SignalingSession extends Emitter<SessionEvents> {
   send(frame: ClientFrame): boolean {
     if (!this.connected || !this.ws || this.ws.readyState !== OPEN) return false
     const bytes = encodeFrame(frame)
-    if (this.batch) {
-      this.batch.push(bytes)
+    if (this.batch?.ws === this.ws) {
+      this.batch.frames.push(bytes)
       return true
     }
     this.ws.send(bytes)
-    const ws = this.ws
-    this.batch = []
-    deferOn(this.rt, () => this.flushBatch(ws))
+    const batch = (this.batch = { ws: this.ws, frames: [] })
+    deferOn(this.rt, () => this.flushBatch(batch))
     return true
   }
 
-  private flushBatch(ws: WebSocketLike): void {
-    const frames = this.batch ?? []
-    this.batch = null
+  private flushBatch(batch: { ws: WebSocketLike; frames: Uint8Array[] }): void {
+    const { ws, frames } = batch
+    if (this.batch === batch) this.batch = null
     // A socket that closed meanwhile takes them with it, as it would have had they left at once.
-    if (ws !== this.ws || ws.readyState !== OPEN) return
+    if (ws.readyState !== OPEN) return
     for (let i = 0; i < frames.length; ) {
       let bytes = BATCH_OVERHEAD
       let j = i
