@@ -52,6 +52,17 @@ export enum ErrorCode {
   CONNECTION_LOST = 55,
   /** The node cannot reach what the request needs (its engine's store, e.g. Redis): try again later. */
   UNAVAILABLE = 56,
+  // media
+  /** A file over the app's (or the client's) size limit. */
+  MEDIA_TOO_LARGE = 60,
+  /** No holder knows this media id (unknown, expired, or released by everyone who had it). */
+  MEDIA_NOT_FOUND = 61,
+  /** No holder of the media id is reachable now (the sender went offline): resumable when one returns. */
+  MEDIA_UNAVAILABLE = 62,
+  /** Bytes that do not match the media id's hashes (a holder sent bad data; they were discarded). */
+  MEDIA_INTEGRITY = 63,
+  /** The download was cancelled through its AbortSignal. */
+  CANCELLED = 64,
 }
 
 const KNOWN_CODES = new Set<number>(

@@ -143,7 +143,7 @@ export function readPresenceState(d: Decoder): PeerOnlineState {
 
 export function readRelayStatus(d: Decoder): RelayStatus {
   const s = d.uint8()
-  if (s > RelayStatus.PEER_OFFLINE) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'unknown relay status')
+  if (s > RelayStatus.MEDIA_WANTED) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'unknown relay status')
   return s
 }
 

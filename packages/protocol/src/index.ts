@@ -92,3 +92,4 @@ export { mintToken, verifyToken, readTokenClaims, channelAllowed } from './token
 export { AWARENESS_UID_FIELD, awarenessStateAllowed, awarenessUidOf, decodeAwarenessUpdate, encodeAwarenessUpdate, ownAwarenessEntries } from './awareness.js'
 export type { AwarenessEntry } from './awareness.js'
 export type { TokenClaims, MintTokenOptions, Grants } from './token.js'
+export * from './media-frames.js'

@@ -21,6 +21,8 @@ export enum PeerFrameType {
 export enum MessageKind {
   TEXT = 0,
   RAW = 1,
+  /** A file or image: the body is a MediaInfo (media-frames.ts), the bytes travel apart. */
+  MEDIA = 2,
 }
 
 export enum SyncKind {
@@ -154,7 +156,7 @@ export function decodePeerFrame(bytes: Uint8Array): PeerFrame {
   const base = { type: PeerFrameType.MESSAGE as const, stream, channel, seq, floor, sentTs, text: '', bytes: EMPTY, description: '' }
   let f: PeerMessageFrame
   if (kind === MessageKind.TEXT) f = { ...base, kind, text: d.string(MAX_MESSAGE_BYTES) }
-  else if (kind === MessageKind.RAW) {
+  else if (kind === MessageKind.RAW || kind === MessageKind.MEDIA) {
     f = { ...base, kind, bytes: d.bytes(MAX_MESSAGE_BYTES), description: d.string(MAX_DESCRIPTION_BYTES) }
   } else throw new ProtocolError(ErrorCode.MALFORMED_FRAME, `unknown message kind ${kind}`)
   d.end()

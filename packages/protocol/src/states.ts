@@ -51,6 +51,11 @@ export enum RelayStatus {
   STORED = 1,
   /** Receiver offline and the frame asked not to be stored. */
   PEER_OFFLINE = 2,
+  /**
+   * Receiver offline and the frame asked to be stored, but it is a media message whose file is not
+   * in the node's media store: upload the file (PUT /media/{mediaId}), then send it again.
+   */
+  MEDIA_WANTED = 3,
 }
 
 export enum LocalInvitationState {
