@@ -7,35 +7,36 @@ import {
   FrameType,
   MAX_DESCRIPTION_BYTES,
   MAX_MESSAGE_BYTES,
-  MessageKind,
-  PeerFrameType,
   PeerMessageState,
-  PeerOnlineState,
   PlazaError,
   RateBucket,
   RelayStatus,
-  SyncKind,
   assertUserId,
-  encodePeerFrame,
   isValidId,
   messageBodyBytes,
   utf8Length,
   type PeerMessageFrame,
-  type PresenceEntry,
   type ServerFrame,
   readTokenClaims,
   type Grants,
 } from '@plaza/protocol'
 import { Emitter } from './emitter.js'
 import type { Arrival } from './delivery/inbox.js'
-import type { OutgoingBody, SendResult } from './delivery/outbox.js'
+import type { SendResult } from './delivery/outbox.js'
 import { PeerDelivery } from './delivery/peer-delivery.js'
 import { Mesh } from './mesh/mesh.js'
 import type { CreateLink } from './mesh/link.js'
 import { SignalingSession, type WebSocketConstructor } from './signaling/session.js'
 import { PlazaChannel, type ChannelAttributes, type ChannelHost } from './channels/channel.js'
+import { channelHost } from './channels/channel-host.js'
 import { AttributesApi, toUserAttributes, type ChannelAttributeOptions } from './attributes-api.js'
-import { toBody } from './messages.js'
+import { toBody, toReceived } from './messages.js'
+import { MediaManager, type DownloadMediaOptions, type MediaData } from './media/media.js'
+import type { CreateMediaOptions, MediaMessage } from './media/media-message.js'
+import type { Sha256Factory } from './media/hash.js'
+import { mediaHost } from './media/media-host.js'
+import type { MediaFiles } from './media/pieces.js'
+import { Presence, checkIds } from './presence.js'
 import { InvitationBook, type LocalInvitation } from './invitations.js'
 import { DebouncedWriter, MemoryStorage, type PlazaStorage } from './storage/storage.js'
 import { systemRuntime, type Runtime } from './runtime.js'
@@ -53,6 +54,10 @@ export interface ClientDeps {
   runtime?: Runtime
   /** Makes WebRTC links; simple-peer by default. */
   createLink?: CreateLink
+  /** Files on disk for media (the Node entry passes them). */
+  mediaFiles?: MediaFiles
+  /** SHA-256 for media (the Node entry passes node:crypto's). */
+  sha256?: Sha256Factory
 }
 
 /** Peer messages under way (sent, not settled) at most this many bytes in all; past it TOO_OFTEN. */
@@ -73,7 +78,8 @@ export class PlazaClient extends Emitter<ClientEvents> {
   /** Bytes of peer messages sent and not settled yet. */
   private unsettledBytes = 0
   private readonly delivery: PeerDelivery
-  private readonly subscriptions = new Map<string, PeerOnlineState>()
+  private readonly presence: Presence
+  private readonly media: MediaManager
   private readonly messageBucket: RateBucket
   private readonly channels = new Map<string, PlazaChannel>()
   private readonly channelHost: ChannelHost
@@ -101,6 +107,11 @@ export class PlazaClient extends Emitter<ClientEvents> {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000
     this.storage = options.storage ?? new MemoryStorage()
     this.writer = new DebouncedWriter(this.storage, this.rt.clock)
+    this.presence = new Presence(
+      (build) => this.session.request(build),
+      (status) => this.emit('PeersOnlineStatusChanged', status),
+      (uid) => this.mesh.disconnect(uid),
+    )
     this.attrs = new AttributesApi(
       {
         request: (build) => this.session.request(build),
@@ -112,7 +123,22 @@ export class PlazaClient extends Emitter<ClientEvents> {
       },
       DEFAULT_RATE_LIMITS.attributeWrites,
     )
-    this.channelHost = this.makeChannelHost()
+    this.channelHost = channelHost({
+      appId,
+      rt: this.rt,
+      requestTimeoutMs: this.requestTimeoutMs,
+      session: () => this.session,
+      delivery: () => this.delivery,
+      mesh: () => this.mesh,
+      attrs: this.attrs,
+      channels: this.channels,
+      storage: this.storage,
+      writer: this.writer,
+      grants: () => this.tokenGrants,
+      takeMessageToken: () => {
+        if (!this.messageBucket.take(this.rt.clock.now())) throw new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often')
+      },
+    })
     this.invitations = new InvitationBook(
       {
         get loggedIn() {
@@ -173,6 +199,10 @@ export class PlazaClient extends Emitter<ClientEvents> {
       { messageTimeoutMs: this.opts.messageTimeoutMs },
     )
 
+    this.media = new MediaManager(
+      mediaHost({ mesh: this.mesh, session: this.session, channels: this.channels, storage: this.storage, rt: this.rt, deps, directLinks: this.opts.directLinks }, (to, bytes) => this.relayOnce(to, bytes, false)),
+      { cacheBytes: options.mediaCacheBytes ?? 512 * 1024 * 1024, maxFileBytes: options.maxMediaBytes ?? 100 * 1000 * 1000 },
+    )
     this.session.on('state', (state, reason) => this.onSessionState(state, reason))
     this.session.on('ready', ({ resumed, resync }) => this.onReady(resumed, resync))
     this.session.on('frame', (f) => this.onServerFrame(f))
@@ -215,6 +245,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
     this.takeGrants(token)
     // Before the session exists, so that nothing the app sends can overtake what is restored.
     await this.delivery.load(uid)
+    await this.media.load(this.appId, uid)
     await this.session.login(uid, token)
   }
 
@@ -225,7 +256,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
    */
   async flushStorage(): Promise<void> {
     for (let round = 0; round < FLUSH_ROUNDS; round++) {
-      await Promise.all([this.writer.flush(), this.delivery.flushStorage()])
+      await Promise.all([this.writer.flush(), this.delivery.flushStorage(), this.media.flush()])
       if (this.writer.idle && this.delivery.storageIdle) return
     }
   }
@@ -247,6 +278,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
     await this.session.logout().catch(() => undefined)
     this.session.destroy()
     this.mesh.close()
+    this.media.close()
     for (const ch of this.channels.values()) ch._release()
     this.channels.clear()
     this.invitations.reset()
@@ -316,35 +348,61 @@ export class PlazaClient extends Emitter<ClientEvents> {
   }
 
   /** ONLINE or OFFLINE for each id (up to 256). */
-  async queryPeersOnlineStatus(peerIds: string[]): Promise<PeersOnlineStatus> {
-    const uids = checkIds(peerIds)
-    const f = await this.session.request((reqId) => ({ type: FrameType.QUERY_PRESENCE, reqId, uids }))
-    return f.type === FrameType.PRESENCE_STATES ? toStatus(f.states) : {}
+  queryPeersOnlineStatus(peerIds: string[]): Promise<PeersOnlineStatus> {
+    return this.presence.query(peerIds)
   }
 
   /** Follows these users' online state (up to 512 in all); PeersOnlineStatusChanged fires at once. */
-  async subscribePeersOnlineStatus(peerIds: string[]): Promise<void> {
-    const uids = checkIds(peerIds)
-    const f = await this.session.request((reqId) => ({ type: FrameType.SUBSCRIBE_PRESENCE, reqId, uids }))
-    if (f.type !== FrameType.PRESENCE_STATES) return
-    for (const s of f.states) this.subscriptions.set(s.uid, s.state)
-    this.emit('PeersOnlineStatusChanged', toStatus(f.states))
+  subscribePeersOnlineStatus(peerIds: string[]): Promise<void> {
+    return this.presence.subscribe(peerIds)
   }
 
-  async unsubscribePeersOnlineStatus(peerIds: string[]): Promise<void> {
-    const uids = checkIds(peerIds)
-    await this.session.request((reqId) => ({ type: FrameType.UNSUBSCRIBE_PRESENCE, reqId, uids }))
-    for (const u of uids) this.subscriptions.delete(u)
+  unsubscribePeersOnlineStatus(peerIds: string[]): Promise<void> {
+    return this.presence.unsubscribe(peerIds)
   }
 
   /** The ids whose online state this client follows. */
   queryPeersBySubscriptionOption(): string[] {
-    return [...this.subscriptions.keys()]
+    return this.presence.followed()
   }
 
   /** State of the direct link to a user (beyond): 'open', 'connecting' or 'none'. */
   getPeerLinkState(peerId: string): 'open' | 'connecting' | 'none' {
     return this.mesh.linkState(peerId)
+  }
+
+  // ---- media -------------------------------------------------------------------------------
+
+  /**
+   * A file or image message: hashes `data` (a Uint8Array or Blob/File; in Node also a file path or
+   * a stream) and holds it to serve whoever is sent the message. Send it with sendMessageToPeer
+   * or channel.sendMessage; receivers fetch the bytes with downloadMedia.
+   */
+  createMediaMessage(data: MediaData, options: CreateMediaOptions): Promise<MediaMessage> {
+    this.alive()
+    return this.media.create(data, options)
+  }
+
+  /** The bytes of a media message received (or made) here: from the sender, channel members that have them, or the node's store. */
+  downloadMedia(mediaId: string | MediaMessage, options?: DownloadMediaOptions): Promise<Blob> {
+    this.alive()
+    return this.media.download(mediaId, options)
+  }
+
+  /** Node: downloadMedia into a file (memory stays bounded whatever the size). */
+  downloadMediaToFile(mediaId: string | MediaMessage, path: string, options?: DownloadMediaOptions): Promise<{ path: string; size: number }> {
+    this.alive()
+    return this.media.downloadToFile(mediaId, path, options)
+  }
+
+  /** Keeps a held media id out of the cache's eviction; false if it is not held. */
+  pinMedia(mediaId: string): boolean {
+    return this.media.pin(mediaId)
+  }
+
+  /** Stops serving a media id and frees what is kept of it. */
+  releaseMedia(mediaId: string): Promise<void> {
+    return this.media.release(mediaId)
   }
 
   // ---- channels and attributes ---------------------------------------------------------
@@ -433,49 +491,18 @@ export class PlazaClient extends Emitter<ClientEvents> {
 
   // ---- internals -----------------------------------------------------------------------
 
-  private makeChannelHost(): ChannelHost {
-    const client = this
-    return {
-      get uid() {
-        return client.session.uid
-      },
-      requestTimeoutMs: this.requestTimeoutMs,
-      request: (build) => this.session.request(build),
-      sendToNode: (frame) => this.session.send(frame),
-      sendChannelCopies: async (members, body, size) => {
-        this.takeMessageToken()
-        return this.delivery.sendChannelCopies(members, body, size)
-      },
-      broadcast: async (channel, body, size, stream, seq) => {
-        this.takeMessageToken()
-        const payload = this.encodeBroadcast(body, stream, seq)
-        await this.session.request((reqId) => ({ type: FrameType.CHANNEL_BROADCAST, reqId, channel, payload }))
-      },
-      sendAwarenessDirect: (uid, channel, payload) =>
-        this.mesh.send(uid, encodePeerFrame({ type: PeerFrameType.SYNC, channel, epoch: 0, kind: SyncKind.AWARENESS, notify: false, payload })),
-      dropMember: (channel, uid) => this.delivery.dropChannel(channel, uid),
-      checkAttributeWriteRate: () => this.attrs.checkWriteRate(),
-      get grants() {
-        return client.tokenGrants
-      },
-      forgetChannel: (channel) => void this.channels.delete(channel),
-      loadCache: (channel) => this.storage.get(`doc/${this.appId}/${channel}`),
-      saveCache: (channel, produce) => this.writer.schedule(`doc/${this.appId}/${channel}`, produce),
-    }
-  }
-
-  private takeMessageToken(): void {
-    if (!this.messageBucket.take(this.rt.clock.now())) throw new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often')
-  }
-
-  private encodeBroadcast(body: OutgoingBody, stream: string, seq: number): Uint8Array {
-    return encodePeerFrame({ type: PeerFrameType.MESSAGE, stream, seq, floor: seq, sentTs: this.rt.clock.now(), ...body })
-  }
-
-  private async relay(to: string, bytes: Uint8Array, offline: boolean): Promise<RelayStatus> {
+  private async relayOnce(to: string, bytes: Uint8Array, offline: boolean): Promise<RelayStatus> {
     const f = await this.session.request((reqId) => ({ type: FrameType.RELAY_TO, reqId, to, offline, payload: bytes }))
     if (f.type !== FrameType.RELAY_RESULT) throw new PlazaError(ErrorCode.INTERNAL, 'unexpected answer to relay')
     return f.status
+  }
+
+  /** A message through the relay; a media message for an offline receiver first puts its file in the node's store. */
+  private async relay(to: string, bytes: Uint8Array, offline: boolean): Promise<RelayStatus> {
+    const status = await this.relayOnce(to, bytes, offline)
+    if (status !== RelayStatus.MEDIA_WANTED) return status
+    await this.media.uploadFor(bytes)
+    return this.relayOnce(to, bytes, offline)
   }
 
   private onSessionState(state: State, reason: Reason): void {
@@ -488,7 +515,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
       for (const ch of this.channels.values()) ch._reset()
       this.invitations.reset()
       if (reason === Reason.LOGOUT || state === State.ABORTED) {
-        this.subscriptions.clear()
+        this.presence.clear()
         this.attrs.mine.clear()
       }
     }
@@ -504,24 +531,10 @@ export class PlazaClient extends Emitter<ClientEvents> {
     if (!resumed) this.invitations.reset()
     else void this.invitations.resync()
     if (!resumed || resync) {
-      if (this.subscriptions.size > 0) void this.restoreSubscriptions()
+      void this.presence.restore()
       for (const ch of this.channels.values()) ch._onReady(resumed)
     }
     if (!resumed) this.attrs.restoreUser().catch(() => undefined)
-  }
-
-  /** After a fresh session (the node lost ours), subscribe again and report what changed. */
-  private async restoreSubscriptions(): Promise<void> {
-    const uids = [...this.subscriptions.keys()]
-    try {
-      const f = await this.session.request((reqId) => ({ type: FrameType.SUBSCRIBE_PRESENCE, reqId, uids }))
-      if (f.type !== FrameType.PRESENCE_STATES) return
-      const changed = f.states.filter((s) => this.subscriptions.has(s.uid) && this.subscriptions.get(s.uid) !== s.state)
-      for (const s of changed) this.subscriptions.set(s.uid, s.state)
-      if (changed.length) this.emit('PeersOnlineStatusChanged', toStatus(changed))
-    } catch {
-      // Connection dropped again; the next ready retries.
-    }
   }
 
   private onServerFrame(f: ServerFrame): void {
@@ -533,13 +546,8 @@ export class PlazaClient extends Emitter<ClientEvents> {
         return
       case FrameType.SIGNAL_FAILED:
         return this.mesh.onSignalFailed(f.to)
-      case FrameType.PRESENCE_STATES: {
-        const changed = f.states.filter((s) => this.subscriptions.has(s.uid) && this.subscriptions.get(s.uid) !== s.state)
-        for (const s of changed) this.subscriptions.set(s.uid, s.state)
-        for (const s of changed) if (s.state === PeerOnlineState.OFFLINE) this.mesh.disconnect(s.uid)
-        if (changed.length) this.emit('PeersOnlineStatusChanged', toStatus(changed))
-        return
-      }
+      case FrameType.PRESENCE_STATES:
+        return this.presence.onStates(f.states)
       case FrameType.MEMBER_EVENT:
         return this.channels.get(f.channel)?._onMemberEvent(f.uid, f.joined, f.count)
       case FrameType.MEMBER_STATE:
@@ -562,16 +570,15 @@ export class PlazaClient extends Emitter<ClientEvents> {
   }
 
   private onPeerBytes(from: string, bytes: Uint8Array, arrival: Arrival): void {
+    if (this.media.onFrame(from, bytes)) return
     const sync = this.delivery.onPeerBytes(from, bytes, arrival)
     // Channel state over a direct link: awareness only, and only from a member of that channel.
     if (sync && arrival.path === 'direct') this.channels.get(sync.channel)?._onPeerSync(from, sync.kind, sync.payload)
   }
 
   private deliverToApp(from: string, f: PeerMessageFrame, arrival: Arrival): boolean {
-    const message: ReceivedMessage =
-      f.kind === MessageKind.TEXT
-        ? { messageType: 'TEXT', text: f.text }
-        : { messageType: 'RAW', rawMessage: f.bytes.slice(), description: f.description }
+    const message = toReceived(from, f, this.media)
+    if (!message) return false
     if (f.channel) return this.channels.get(f.channel)?._onMessage(message, from) ?? false
     this.emit('MessageFromPeer', message, from, {
       serverReceivedTs: arrival.serverTs,
@@ -580,16 +587,4 @@ export class PlazaClient extends Emitter<ClientEvents> {
     })
     return true
   }
-}
-
-function checkIds(ids: string[]): string[] {
-  if (!Array.isArray(ids) || ids.length === 0) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'a non-empty list of ids')
-  for (const id of ids) assertUserId(id)
-  return [...new Set(ids)]
-}
-
-function toStatus(states: PresenceEntry[]): PeersOnlineStatus {
-  const out: PeersOnlineStatus = {}
-  for (const s of states) out[s.uid] = s.state
-  return out
 }

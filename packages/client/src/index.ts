@@ -41,6 +41,9 @@ export type {
   TextMessage,
 } from './types.js'
 export type { SendResult, Path } from './delivery/outbox.js'
+export type { MediaMessage, CreateMediaOptions } from './media/media-message.js'
+export type { MediaData, DownloadMediaOptions } from './media/media.js'
+export type { DownloadProgress } from './media/download.js'
 export type { WebSocketConstructor, WebSocketLike } from './signaling/session.js'
 export type { ClientDeps } from './client.js'
 export type { Runtime } from './runtime.js'

@@ -7,6 +7,7 @@ import { WebSocket } from 'ws'
 import { createClient as createBaseClient, type ClientDeps, type PlazaClient } from './index.js'
 import type { WebSocketConstructor } from './signaling/session.js'
 import type { ClientOptions } from './types.js'
+import { nodeMediaFiles, nodeSha256 } from './media/node-files.js'
 
 export * from './index.js'
 export { FileStorage } from './storage/file-storage.js'
@@ -33,6 +34,6 @@ export function createClient(appId: string, options: ClientOptions, deps?: Clien
       wrtc: w ?? undefined,
       directLinks: w || deps?.createLink ? options.directLinks : false,
     },
-    deps,
+    { mediaFiles: nodeMediaFiles, sha256: nodeSha256, ...deps },
   )
 }

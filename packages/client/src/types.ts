@@ -8,6 +8,7 @@ import type { WebSocketConstructor } from './signaling/session.js'
 import type { RemoteInvitation } from './invitations.js'
 import type { PlazaStorage } from './storage/storage.js'
 import type { SendResult } from './delivery/outbox.js'
+import type { MediaMessage } from './media/media-message.js'
 
 /** A text message. */
 export interface TextMessage {
@@ -22,10 +23,14 @@ export interface RawMessage {
   description?: string
 }
 
-export type RtmMessage = TextMessage | RawMessage
+/** A file or image message from `createMediaMessage` (or one received: it may be sent on as it is). */
+export type RtmMessage = TextMessage | RawMessage | MediaMessage
 
 /** A received message always says which type it is. */
-export type ReceivedMessage = { messageType: 'TEXT'; text: string } | { messageType: 'RAW'; rawMessage: Uint8Array; description: string }
+export type ReceivedMessage =
+  | { messageType: 'TEXT'; text: string }
+  | { messageType: 'RAW'; rawMessage: Uint8Array; description: string }
+  | MediaMessage
 
 export interface SendMessageOptions {
   /** Keep the message on the rendezvous if the peer is offline (CACHED_BY_SERVER). Default false. */
@@ -104,6 +109,10 @@ export interface ClientOptions {
    * browser, memory in Node (use `FileStorage` from the node entry to keep them on disk).
    */
   storage?: PlazaStorage
+  /** Bytes of media copies kept (downloads, and sent files saved for serving after a reload). Default 512 MiB. */
+  mediaCacheBytes?: number
+  /** Largest file this client creates or downloads. Default 100 MB (the node's store has its own limit). */
+  maxMediaBytes?: number
   /** Client-side message rate limit (peer and channel messages). Default 1500 per 3000 ms. */
   messageRateLimit?: { count: number; windowMs: number }
 }

@@ -437,6 +437,11 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.host.sendAwarenessDirect(uid, this.channelId, awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.awareness.clientID]))
   }
 
+  /** Members as far as this client knows (media: who else may hold a file sent here). */
+  _memberIds(): string[] {
+    return [...this.members]
+  }
+
   _hasMember(uid: string): boolean {
     return this.members.has(uid)
   }

@@ -564,6 +564,10 @@ export class PeerOutbox {
     if (code === ErrorCode.TOO_OFTEN && attempt === 1 && certain && !o.recoverable && !this.transport.withinRate?.()) this.settle(o, PeerMessageState.TOO_OFTEN)
     else if (code === ErrorCode.INVALID_USER_ID && certain) this.settle(o, PeerMessageState.INVALID_USER_ID)
     else if (code === ErrorCode.QUOTA_EXCEEDED && certain) this.settle(o, PeerMessageState.OFFLINE_QUOTA_EXCEEDED)
+    // A media message's file could not be put in the node's store (too large, no longer held here).
+    else if ((code === ErrorCode.MEDIA_TOO_LARGE || code === ErrorCode.MEDIA_NOT_FOUND || code === ErrorCode.MEDIA_INTEGRITY) && certain) {
+      this.settle(o, PeerMessageState.FAILURE)
+    }
     // Not allowed to publish (muted, say): never sent again, or it would be delivered once the
     // mute is lifted. A copy that went direct may have reached a member that had not heard of the
     // mute yet: then whether it arrived is not known.

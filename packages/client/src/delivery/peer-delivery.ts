@@ -11,6 +11,7 @@ import {
   type ClientFrame,
   type OfflineMessagesFrame,
   decodePeerFrame,
+  decodeMediaInfo,
   deferOn,
   type PeerFrame,
   type PeerMessageFrame,
@@ -21,6 +22,7 @@ import type { Runtime } from '../runtime.js'
 import { DebouncedWriter, type PlazaStorage } from '../storage/storage.js'
 import type { ReceivedMessage } from '../types.js'
 import { Inbox, type Arrival } from './inbox.js'
+import { toMediaMessage } from '../media/media-message.js'
 import { PeerOutbox, type OutgoingBody, type SendResult } from './outbox.js'
 import { decodeInbox, decodeOutboxes, encodeInbox, encodeOutboxes } from './persist.js'
 
@@ -136,11 +138,7 @@ export class PeerDelivery {
     for (const snap of outboxBytes ? decodeOutboxes(outboxBytes) : []) {
       if (this.outboxes.has(snap.peer) || !isValidId(snap.peer) || snap.peer === uid) continue
       this.outboxFor(snap.peer, snap.stream).restore(snap, (item, result) => {
-        const message: ReceivedMessage =
-          item.kind === MessageKind.TEXT
-            ? { messageType: 'TEXT', text: item.text }
-            : { messageType: 'RAW', rawMessage: item.bytes, description: item.description }
-        this.host.restoredSettled(snap.peer, message, result)
+        this.host.restoredSettled(snap.peer, restoredMessage(item), result)
       })
     }
   }
@@ -394,4 +392,17 @@ export class PeerDelivery {
     this.rt.clock.clearInterval(this.tickTimer)
     this.tickTimer = null
   }
+}
+
+/** A restored outbox item as the app sent it. */
+function restoredMessage(item: { kind: MessageKind; text: string; bytes: Uint8Array; description: string }): ReceivedMessage {
+  if (item.kind === MessageKind.TEXT) return { messageType: 'TEXT', text: item.text }
+  if (item.kind === MessageKind.MEDIA) {
+    try {
+      return toMediaMessage(decodeMediaInfo(item.bytes), item.description)
+    } catch {
+      // fall through: shown as the raw bytes it was
+    }
+  }
+  return { messageType: 'RAW', rawMessage: item.bytes, description: item.description }
 }

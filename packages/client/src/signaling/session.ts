@@ -140,6 +140,11 @@ export class SignalingSession extends Emitter<SessionEvents> {
     this.shutdown(State.DISCONNECTED, Reason.LOGOUT)
   }
 
+  /** The node this session talks to (or last tried) and the token it logs in with (media store requests use both). */
+  get endpoint(): { url: string; token: string } {
+    return { url: this.opts.urls[this.urlIndex], token: this.token }
+  }
+
   setToken(token: string): void {
     this.token = token
   }

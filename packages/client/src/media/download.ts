@@ -1,0 +1,365 @@
+import {
+  ErrorCode,
+  MediaErrorCode,
+  MediaFrameType,
+  MediaPart,
+  PlazaError,
+  encodeMediaFrame,
+  mediaIdInput,
+  type Clock,
+  type MediaDataFrame,
+  type MediaErrorFrame,
+  type MediaHaveFrame,
+  type TimerHandle,
+} from '@plaza/protocol'
+import { base64url, equalBytes, hashOnce, type Sha256Factory } from './hash.js'
+import { PieceSet, type HeldMedia } from './held.js'
+import { sendControl, type MediaTransport } from './transport.js'
+
+/** Bytes asked of one holder and not yet received: over a direct link, and through the relay. */
+const DIRECT_WINDOW_BYTES = 4 * 1024 * 1024
+const RELAY_WINDOW_BYTES = 512 * 1024
+/** A request that has received nothing this long is taken for lost and asked again. */
+const REQUEST_IDLE_MS = 8000
+/** Holders that answered nothing yet, or lack pieces, are asked what they have this often. */
+const REQUERY_MS = 2000
+/** With no holder at all for this long (none answered, all gone), the download gives up for now. */
+const NO_SOURCE_MS = 6000
+const TICK_MS = 250
+/** Bad pieces from one holder before it is dropped. */
+const MAX_STRIKES = 2
+
+export interface DownloadProgress {
+  /** Verified bytes. */
+  loaded: number
+  total: number
+}
+
+export interface DownloadHooks {
+  transport: MediaTransport
+  clock: Clock
+  random(): number
+  sha256: Sha256Factory
+  /** Holders worth asking besides the first ones (a channel's members with open links); called on each re-query. */
+  moreSources(): string[]
+  /** A piece was verified and stored (save progress). */
+  pieceStored(): void
+  /** The node's media store as a last resort: fetches the missing pieces (and the manifest) into `held`. */
+  fromNode: ((held: HeldMedia, missing: () => number[], verify: (i: number, bytes: Uint8Array) => Promise<boolean>) => Promise<boolean>) | null
+}
+
+interface Source {
+  uid: string
+  have: PieceSet | null
+  /** Answered HAVE (it holds the manifest and what `have` says). */
+  known: boolean
+  lastQuery: number
+  inflightBytes: number
+  strikes: number
+  gone: boolean
+}
+
+interface Req {
+  reqId: number
+  source: Source
+  part: MediaPart
+  /** The piece (DATA), -1 for the manifest. */
+  piece: number
+  offset: number
+  buf: Uint8Array
+  received: number
+  lastActivity: number
+}
+
+/**
+ * One download: asks holders what they have, fetches the manifest (checked against the media
+ * id), then pieces — each from a holder that has it, within a window per holder — checks each
+ * against the manifest, stores it, and at the end checks the whole file's SHA-256.
+ */
+export class Download {
+  private readonly sources = new Map<string, Source>()
+  private readonly reqs = new Map<number, Req>()
+  private readonly inflightPieces = new Set<number>()
+  private nextReqId = 1
+  private timer: TimerHandle | null = null
+  private lastSourceSeen: number
+  private done = false
+  private settle!: { resolve(): void; reject(e: PlazaError): void }
+  readonly finished: Promise<void>
+  private verifying = 0
+  private cursor: number
+  private usingNode = false
+
+  constructor(
+    readonly held: HeldMedia,
+    firstSources: string[],
+    private readonly hooks: DownloadHooks,
+    private readonly onProgress: (p: DownloadProgress) => void,
+  ) {
+    this.finished = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }))
+    this.lastSourceSeen = hooks.clock.now()
+    // Downloaders of one file start at different pieces, so they have something to give each other.
+    this.cursor = Math.floor(hooks.random() * held.pieces)
+    for (const uid of firstSources) this.addSource(uid)
+  }
+
+  start(): void {
+    if (this.held.complete && this.held.manifest) {
+      void this.finish()
+      return
+    }
+    this.timer = this.hooks.clock.setInterval(() => this.tick(), TICK_MS)
+    this.query(true)
+  }
+
+  cancel(err: PlazaError): void {
+    if (this.done) return
+    for (const s of this.sources.values()) {
+      if (this.hasInflight(s)) void sendControl(this.hooks.transport, s.uid, { type: MediaFrameType.CANCEL, mediaId: this.held.info.mediaId, reqId: 0 })
+    }
+    this.fail(err)
+  }
+
+  get loaded(): number {
+    let n = 0
+    for (let i = 0; i < this.held.pieces; i++) if (this.held.have.has(i)) n += this.held.pieceLength(i)
+    return n
+  }
+
+  onHave(from: string, f: MediaHaveFrame): void {
+    const s = this.sources.get(from)
+    if (!s || this.done) return
+    s.known = true
+    s.have = f.complete ? PieceSet.full(this.held.pieces) : new PieceSet(this.held.pieces, f.pieces)
+    this.lastSourceSeen = this.hooks.clock.now()
+    this.schedule()
+  }
+
+  onError(from: string, f: MediaErrorFrame): void {
+    const s = this.sources.get(from)
+    if (!s || this.done) return
+    const r = f.reqId ? this.reqs.get(f.reqId) : undefined
+    if (r && r.source === s) this.dropReq(r)
+    if (f.code === MediaErrorCode.NOT_FOUND || f.code === MediaErrorCode.BAD_REQUEST) {
+      if (!r || f.code === MediaErrorCode.BAD_REQUEST) s.gone = true
+      else s.have = null // what it has changed: ask again
+      s.known = s.have !== null && !s.gone
+    }
+    this.schedule()
+  }
+
+  onData(from: string, f: MediaDataFrame): void {
+    const r = this.reqs.get(f.reqId)
+    if (!r || r.source.uid !== from || this.done) return
+    if (f.offset !== r.offset + r.received || r.received + f.bytes.length > r.buf.length) {
+      // A block lost (a link closed under it): ask again.
+      this.dropReq(r)
+      void sendControl(this.hooks.transport, from, { type: MediaFrameType.CANCEL, mediaId: this.held.info.mediaId, reqId: r.reqId })
+      return this.schedule()
+    }
+    r.buf.set(f.bytes, r.received)
+    r.received += f.bytes.length
+    r.lastActivity = this.hooks.clock.now()
+    this.lastSourceSeen = r.lastActivity
+    if (r.received < r.buf.length) return
+    this.dropReq(r)
+    if (r.part === MediaPart.MANIFEST) this.onManifest(r)
+    else void this.onPiece(r)
+    this.schedule()
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private addSource(uid: string): void {
+    if (this.sources.has(uid)) return
+    this.sources.set(uid, { uid, have: null, known: false, lastQuery: -Infinity, inflightBytes: 0, strikes: 0, gone: false })
+  }
+
+  private hasInflight(s: Source): boolean {
+    return s.inflightBytes > 0
+  }
+
+  private query(all: boolean): void {
+    const now = this.hooks.clock.now()
+    for (const uid of this.hooks.moreSources()) this.addSource(uid)
+    for (const s of this.sources.values()) {
+      if (s.gone || (s.have?.complete ?? false) || (!all && now - s.lastQuery < REQUERY_MS)) continue
+      s.lastQuery = now
+      void sendControl(this.hooks.transport, s.uid, { type: MediaFrameType.QUERY, mediaId: this.held.info.mediaId, reqId: 0 }).then((ok) => {
+        if (!ok && !s.known) s.gone = true
+      })
+    }
+  }
+
+  private tick(): void {
+    if (this.done) return
+    const now = this.hooks.clock.now()
+    for (const r of [...this.reqs.values()]) {
+      if (now - r.lastActivity > REQUEST_IDLE_MS) {
+        r.source.strikes++
+        if (r.source.strikes > MAX_STRIKES) r.source.gone = true
+        this.dropReq(r)
+        void sendControl(this.hooks.transport, r.source.uid, { type: MediaFrameType.CANCEL, mediaId: this.held.info.mediaId, reqId: r.reqId })
+      }
+    }
+    this.query(false)
+    this.schedule()
+    const anyUsable = [...this.sources.values()].some((s) => !s.gone && s.known)
+    if (anyUsable || this.reqs.size > 0 || this.verifying > 0) this.lastSourceSeen = Math.max(this.lastSourceSeen, anyUsable ? now : this.lastSourceSeen)
+    if (!anyUsable && this.reqs.size === 0 && this.verifying === 0 && now - this.lastSourceSeen > NO_SOURCE_MS) void this.noSource()
+  }
+
+  private async noSource(): Promise<void> {
+    if (this.usingNode || this.done) return
+    if (this.hooks.fromNode) {
+      this.usingNode = true
+      let ok = false
+      try {
+        ok = await this.hooks.fromNode(this.held, () => this.missing(), (i, b) => this.verifyAndStore(i, b))
+      } catch (err) {
+        if (err instanceof PlazaError && err.code === ErrorCode.MEDIA_INTEGRITY) return this.fail(err)
+        ok = false
+      } finally {
+        this.usingNode = false
+      }
+      if (this.done) return
+      if (ok && this.held.complete) return void this.finish()
+    }
+    if (this.done) return
+    this.fail(new PlazaError(ErrorCode.MEDIA_UNAVAILABLE, `no holder of ${this.held.info.mediaId} is reachable now; what arrived is kept: download again to resume`))
+  }
+
+  private missing(): number[] {
+    const out: number[] = []
+    for (let i = 0; i < this.held.pieces; i++) if (!this.held.have.has(i)) out.push(i)
+    return out
+  }
+
+  private window(uid: string): number {
+    return this.hooks.transport.linkOpen(uid) ? DIRECT_WINDOW_BYTES : RELAY_WINDOW_BYTES
+  }
+
+  /** Fills every holder's window with pieces it has that nobody is fetching. */
+  private schedule(): void {
+    if (this.done) return
+    const usable = [...this.sources.values()].filter((s) => !s.gone && s.known)
+    if (!this.held.manifest) {
+      if (this.reqs.size === 0 && usable.length) {
+        const s = usable[Math.floor(this.hooks.random() * usable.length)]
+        this.request(s, MediaPart.MANIFEST, -1, 0, this.held.pieces * 32)
+      }
+      return
+    }
+    // Other receivers first: the origin's upload is what a swarm saves.
+    usable.sort((a, b) => Number(a.have?.complete ?? false) - Number(b.have?.complete ?? false))
+    const total = this.held.pieces
+    for (const s of usable) {
+      const win = this.window(s.uid)
+      let scanned = 0
+      while (s.inflightBytes < win && scanned < total) {
+        const i = this.pickPiece(s, () => scanned++)
+        if (i < 0) break
+        this.request(s, MediaPart.DATA, i, i * this.held.info.pieceSize, this.held.pieceLength(i))
+      }
+    }
+    if (this.held.complete && this.reqs.size === 0 && this.verifying === 0) void this.finish()
+  }
+
+  private pickPiece(s: Source, count: () => void): number {
+    const total = this.held.pieces
+    for (let k = 0; k < total; k++) {
+      const i = (this.cursor + k) % total
+      count()
+      if (this.held.have.has(i) || this.inflightPieces.has(i) || !s.have?.has(i)) continue
+      return i
+    }
+    return -1
+  }
+
+  private request(s: Source, part: MediaPart, piece: number, offset: number, length: number): void {
+    const reqId = this.nextReqId++
+    const r: Req = { reqId, source: s, part, piece, offset, buf: new Uint8Array(length), received: 0, lastActivity: this.hooks.clock.now() }
+    this.reqs.set(reqId, r)
+    s.inflightBytes += length
+    if (piece >= 0) this.inflightPieces.add(piece)
+    const frame = { type: MediaFrameType.REQUEST as const, mediaId: this.held.info.mediaId, reqId, part, offset, length }
+    const t = this.hooks.transport
+    const bytes = encodeMediaFrame(frame)
+    if (t.linkOpen(s.uid) && t.linkSend(s.uid, bytes)) return
+    void sendControl(t, s.uid, frame).then((ok) => {
+      if (ok || !this.reqs.has(reqId)) return
+      s.gone = true
+      this.dropReq(r)
+      this.schedule()
+    })
+  }
+
+  private dropReq(r: Req): void {
+    if (!this.reqs.delete(r.reqId)) return
+    r.source.inflightBytes -= r.buf.length
+    if (r.piece >= 0) this.inflightPieces.delete(r.piece)
+  }
+
+  private onManifest(r: Req): void {
+    const info = this.held.info
+    const id = base64url(hashOnce(this.hooks.sha256, mediaIdInput(info.size, info.pieceSize, r.buf)))
+    if (id !== info.mediaId) {
+      r.source.strikes++
+      r.source.gone = true
+      return
+    }
+    this.held.manifest = r.buf
+    this.hooks.pieceStored()
+  }
+
+  private async onPiece(r: Req): Promise<void> {
+    if (!(await this.verifyAndStore(r.piece, r.buf))) {
+      r.source.strikes++
+      if (r.source.strikes >= MAX_STRIKES) r.source.gone = true
+    }
+    this.schedule()
+  }
+
+  /** Checks a piece against the manifest and keeps it; false if it does not match. */
+  private async verifyAndStore(i: number, bytes: Uint8Array): Promise<boolean> {
+    if (this.done || this.held.have.has(i)) return true
+    if (!equalBytes(hashOnce(this.hooks.sha256, bytes), this.held.pieceHash(i))) return false
+    this.verifying++
+    try {
+      await this.held.store.write(i, i * this.held.info.pieceSize, bytes)
+    } finally {
+      this.verifying--
+    }
+    if (this.done) return true
+    this.held.have.add(i)
+    if (i === this.cursor) this.cursor = (i + 1) % this.held.pieces
+    this.hooks.pieceStored()
+    this.onProgress({ loaded: this.loaded, total: this.held.info.size })
+    return true
+  }
+
+  /** Every piece is in: the whole file's SHA-256 decides. */
+  private async finish(): Promise<void> {
+    if (this.done) return
+    this.done = true
+    this.hooks.clock.clearInterval(this.timer)
+    try {
+      await this.held.store.flush()
+      const h = this.hooks.sha256()
+      const step = 4 * 1024 * 1024
+      for (let at = 0; at < this.held.info.size; at += step) h.update(await this.held.store.read(at, Math.min(step, this.held.info.size - at)))
+      if (!equalBytes(h.digest(), this.held.info.sha256)) throw new PlazaError(ErrorCode.MEDIA_INTEGRITY, 'the file does not match its SHA-256')
+      this.settle.resolve()
+    } catch (err) {
+      this.settle.reject(err instanceof PlazaError ? err : new PlazaError(ErrorCode.INTERNAL, String(err)))
+    }
+  }
+
+  private fail(err: PlazaError): void {
+    if (this.done) return
+    this.done = true
+    this.hooks.clock.clearInterval(this.timer)
+    for (const r of [...this.reqs.values()]) this.dropReq(r)
+    this.settle.reject(err)
+  }
+}

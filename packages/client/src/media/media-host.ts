@@ -1,0 +1,47 @@
+import { FrameType, type RelayStatus } from '@plaza/protocol'
+import type { PlazaChannel } from '../channels/channel.js'
+import type { ClientDeps } from '../client.js'
+import type { Mesh } from '../mesh/mesh.js'
+import type { Runtime } from '../runtime.js'
+import type { SignalingSession } from '../signaling/session.js'
+import type { PlazaStorage } from '../storage/storage.js'
+import { nobleSha256 } from './hash.js'
+import type { MediaHost } from './media.js'
+import { httpBase } from './node-store.js'
+
+interface ClientParts {
+  mesh: Mesh
+  session: SignalingSession
+  channels: Map<string, PlazaChannel>
+  storage: PlazaStorage
+  rt: Runtime
+  deps: ClientDeps
+  directLinks: boolean
+}
+
+/** What media needs of the client around it: links, the relay, the node's store, channel members. */
+export function mediaHost(c: ClientParts, relayOnce: (to: string, bytes: Uint8Array) => Promise<RelayStatus>): MediaHost {
+  return {
+    transport: {
+      linkOpen: (uid) => c.mesh.isOpen(uid),
+      linkSend: (uid, bytes) => c.mesh.send(uid, bytes),
+      linkWanted: (uid) => {
+        if (c.directLinks) c.mesh.connect(uid)
+      },
+      relaySend: (to, payload) => c.session.send({ type: FrameType.RELAY_TO, reqId: 0, to, offline: false, payload }),
+      relayRequest: relayOnce,
+    },
+    storage: c.storage,
+    clock: c.rt.clock,
+    random: () => c.rt.random(),
+    sha256: c.deps.sha256 ?? nobleSha256,
+    files: c.deps.mediaFiles ?? null,
+    node: () => {
+      if (!c.session.connected) return null
+      const { url, token } = c.session.endpoint
+      return { baseUrl: httpBase(url), token }
+    },
+    channelSources: (channel) => (c.channels.get(channel)?._memberIds() ?? []).filter((uid) => c.mesh.isOpen(uid)),
+    self: () => c.session.uid,
+  }
+}

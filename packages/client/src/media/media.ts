@@ -1,0 +1,433 @@
+import {
+  Decoder,
+  Encoder,
+  ErrorCode,
+  MAX_PIECE_BYTES,
+  MIN_PIECE_BYTES,
+  MediaFrameType,
+  MediaType,
+  MessageKind,
+  PeerFrameType,
+  PlazaError,
+  decodeMediaFrame,
+  decodeMediaInfo,
+  decodePeerFrame,
+  encodeMediaInfo,
+  isMediaFrameType,
+  mediaIdInput,
+  type Clock,
+  type MediaInfo,
+} from '@plaza/protocol'
+import { DebouncedWriter, type PlazaStorage } from '../storage/storage.js'
+import { Download, type DownloadProgress } from './download.js'
+import { base64url, hashOnce, type Sha256Factory } from './hash.js'
+import { HeldMedia, MediaCache, PieceSet } from './held.js'
+import { checkCreateOptions, toMediaMessage, type CreateMediaOptions, type MediaMessage } from './media-message.js'
+import { downloadFromNode, uploadToNode, type NodeEndpoint } from './node-store.js'
+import { BlobPieces, BytesPieces, StoragePieces, type MediaFiles, type PieceStore } from './pieces.js'
+import { MediaServer } from './serve.js'
+import type { MediaTransport } from './transport.js'
+
+export type MediaData = Uint8Array | Blob | string | AsyncIterable<Uint8Array>
+
+export interface DownloadMediaOptions {
+  /** Verified bytes so far; monotonic, ends at total. */
+  onProgress?: (p: DownloadProgress) => void
+  /** Aborting rejects the download with CANCELLED (what arrived is kept: download again to resume). */
+  signal?: AbortSignal
+}
+
+export interface MediaOptions {
+  /** Bytes of copies held (downloads, and files saved for serving after a reload); least recently used go first. */
+  cacheBytes: number
+  /** Largest file this client makes or fetches. */
+  maxFileBytes: number
+}
+
+export interface MediaHost {
+  transport: MediaTransport
+  storage: PlazaStorage
+  clock: Clock
+  random(): number
+  sha256: Sha256Factory
+  files: MediaFiles | null
+  /** The node's media store, when logged in. */
+  node(): NodeEndpoint | null
+  /** Members of `channel` this client has open links to (other holders worth asking). */
+  channelSources(channel: string): string[]
+  self(): string
+}
+
+/** Where a media id came from: who sent it, in which channel (so whom to ask for it). */
+interface Origin {
+  info: MediaInfo
+  from: string
+  channel: string
+}
+
+const MAX_KNOWN = 4096
+const INDEX_VERSION = 1
+enum StoreKind {
+  STORAGE = 0,
+  FILE = 1,
+}
+
+/** 256 KiB pieces; larger for files past 2 GiB, so that a manifest stays ≤ 256 KiB. */
+export function choosePieceSize(size: number): number {
+  let p = 256 * 1024
+  while (size / p > 8192 && p < MAX_PIECE_BYTES) p *= 2
+  return Math.max(MIN_PIECE_BYTES, p)
+}
+
+function isBlob(d: unknown): d is Blob {
+  return typeof d === 'object' && d !== null && typeof (d as Blob).slice === 'function' && typeof (d as Blob).size === 'number'
+}
+
+/**
+ * Media for one client: the files it holds and serves, its downloads, what it has been sent,
+ * and the node's media store for receivers that are offline.
+ */
+export class MediaManager {
+  private readonly cache: MediaCache
+  private readonly server: MediaServer
+  private readonly downloads = new Map<string, { d: Download; progress: Set<(p: DownloadProgress) => void> }>()
+  private readonly known = new Map<string, Origin>()
+  private readonly writer: DebouncedWriter
+  private appKey = ''
+
+  constructor(
+    private readonly host: MediaHost,
+    private readonly opts: MediaOptions,
+  ) {
+    this.cache = new MediaCache(opts.cacheBytes)
+    this.server = new MediaServer(host.transport, (id) => this.cache.get(id), host.clock)
+    this.writer = new DebouncedWriter(host.storage, host.clock, 500)
+  }
+
+  private get durable(): boolean {
+    return this.host.storage.durable === true
+  }
+
+  async create(data: MediaData, o: CreateMediaOptions): Promise<MediaMessage> {
+    checkCreateOptions(o)
+    const { size, store, file } = await this.open(data)
+    if (size > this.opts.maxFileBytes) throw new PlazaError(ErrorCode.MEDIA_TOO_LARGE, `${size} bytes is over this client's limit of ${this.opts.maxFileBytes}`)
+    const pieceSize = choosePieceSize(size)
+    const pieces = Math.ceil(size / pieceSize)
+    const manifest = new Uint8Array(pieces * 32)
+    const whole = this.host.sha256()
+    for (let i = 0; i < pieces; i++) {
+      const bytes = await store.read(i * pieceSize, Math.min(pieceSize, size - i * pieceSize))
+      manifest.set(hashOnce(this.host.sha256, bytes), i * 32)
+      whole.update(bytes)
+    }
+    const info: MediaInfo = {
+      mediaId: base64url(hashOnce(this.host.sha256, mediaIdInput(size, pieceSize, manifest))),
+      size,
+      pieceSize,
+      sha256: whole.digest(),
+      mediaType: o.messageType === 'IMAGE' ? MediaType.IMAGE : MediaType.FILE,
+      fileName: o.fileName,
+      mimeType: o.mimeType ?? '',
+      width: o.width ?? 0,
+      height: o.height ?? 0,
+      thumbnail: o.thumbnail ?? new Uint8Array(0),
+    }
+    const existing = this.cache.get(info.mediaId)
+    if (!existing || !existing.complete) {
+      const held = new HeldMedia(info, manifest, await this.keep(info, store, file), PieceSet.full(pieces), this.host.clock.now())
+      if (existing) await this.cache.remove(info.mediaId)
+      this.cache.add(held)
+      this.saveIndex()
+    }
+    return toMediaMessage(info, o.description ?? '')
+  }
+
+  /** A media message arrived: remember whom to ask for its bytes. */
+  noteReceived(from: string, channel: string, infoBytes: Uint8Array): MediaInfo | null {
+    let info: MediaInfo
+    try {
+      info = decodeMediaInfo(infoBytes)
+    } catch {
+      return null
+    }
+    this.known.delete(info.mediaId)
+    this.known.set(info.mediaId, { info, from, channel })
+    if (this.known.size > MAX_KNOWN) this.known.delete(this.known.keys().next().value!)
+    return info
+  }
+
+  /** Fetches a media id's bytes (or returns them at once if held); a Blob. */
+  async download(idOrMessage: string | MediaMessage, o: DownloadMediaOptions = {}): Promise<Blob> {
+    const held = await this.fetch(idOrMessage, o, null)
+    const parts: Uint8Array[] = []
+    const step = 4 * 1024 * 1024
+    for (let at = 0; at < held.info.size; at += step) parts.push((await held.store.read(at, Math.min(step, held.info.size - at))).slice())
+    return new Blob(parts as BlobPart[], { type: held.info.mimeType })
+  }
+
+  /** Node: fetches into a file at `path` (memory stays bounded whatever the size). */
+  async downloadToFile(idOrMessage: string | MediaMessage, path: string, o: DownloadMediaOptions = {}): Promise<{ path: string; size: number }> {
+    if (!this.host.files) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'downloading to a file needs the Node entry of @plaza/client')
+    if (typeof path !== 'string' || path === '') throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'path: a file path')
+    const held = await this.fetch(idOrMessage, o, path)
+    return { path, size: held.info.size }
+  }
+
+  /** Keeps a held media id from eviction until released. */
+  pin(mediaId: string): boolean {
+    const h = this.cache.get(mediaId)
+    if (h) h.pinned = true
+    if (h) this.saveIndex()
+    return h !== undefined
+  }
+
+  /** Stops serving a media id and frees its copies; its downloads in progress are cancelled. */
+  async release(mediaId: string): Promise<void> {
+    this.downloads.get(mediaId)?.d.cancel(new PlazaError(ErrorCode.CANCELLED, 'released'))
+    this.server.forget(mediaId)
+    await this.cache.remove(mediaId)
+    this.saveIndex()
+  }
+
+  /** A media peer frame from `from`; false if `bytes` is not one. */
+  onFrame(from: string, bytes: Uint8Array): boolean {
+    if (bytes.length === 0 || !isMediaFrameType(bytes[0])) return false
+    let f
+    try {
+      f = decodeMediaFrame(bytes)
+    } catch {
+      return true
+    }
+    switch (f.type) {
+      case MediaFrameType.REQUEST:
+        return this.server.onRequest(from, f), true
+      case MediaFrameType.QUERY:
+        return this.server.onQuery(from, f), true
+      case MediaFrameType.CANCEL:
+        return this.server.onCancel(from, f), true
+      case MediaFrameType.DATA:
+        return this.downloads.get(f.mediaId)?.d.onData(from, f), true
+      case MediaFrameType.HAVE:
+        return this.downloads.get(f.mediaId)?.d.onHave(from, f), true
+      case MediaFrameType.ERROR:
+        return this.downloads.get(f.mediaId)?.d.onError(from, f), true
+    }
+  }
+
+  /** The node wants the file of this media message before it stores the message for an offline receiver. */
+  async uploadFor(payload: Uint8Array): Promise<void> {
+    const f = decodePeerFrame(payload)
+    if (f.type !== PeerFrameType.MESSAGE || f.kind !== MessageKind.MEDIA) throw new PlazaError(ErrorCode.INVALID_MESSAGE, 'not a media message')
+    const info = decodeMediaInfo(f.bytes)
+    const held = this.cache.get(info.mediaId)
+    if (!held || !held.complete || !held.manifest) throw new PlazaError(ErrorCode.MEDIA_NOT_FOUND, 'this client no longer holds the file')
+    const ep = this.host.node()
+    if (!ep) throw new PlazaError(ErrorCode.NOT_CONNECTED, 'not connected')
+    await uploadToNode(ep, held)
+  }
+
+  /** After login as `uid`: takes back what a previous run held (durable storage). */
+  async load(appId: string, uid: string): Promise<void> {
+    const key = `media/${appId}/${uid}/index`
+    if (key === this.appKey) return
+    this.appKey = key
+    if (!this.durable) return
+    const bytes = await this.host.storage.get(key).catch(() => undefined)
+    if (!bytes || this.appKey !== key) return
+    try {
+      await this.restore(bytes)
+    } catch {
+      // An index we cannot read: start from nothing.
+    }
+  }
+
+  close(): void {
+    for (const { d } of this.downloads.values()) d.cancel(new PlazaError(ErrorCode.DESTROYED, 'client destroyed'))
+    this.server.close()
+  }
+
+  flush(): Promise<void> {
+    return this.writer.flush()
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private async open(data: MediaData): Promise<{ size: number; store: PieceStore; file: string | null }> {
+    if (data instanceof Uint8Array) return { size: data.length, store: new BytesPieces(data, false), file: null }
+    if (isBlob(data)) return { size: data.size, store: new BlobPieces(data), file: null }
+    const files = this.host.files
+    if (typeof data === 'string') {
+      if (!files) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'a file path needs the Node entry of @plaza/client')
+      return { ...(await files.openRead(data)), file: data }
+    }
+    if (data && typeof (data as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') {
+      if (!files) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'a stream needs the Node entry of @plaza/client')
+      const path = await files.spool(data as AsyncIterable<Uint8Array>)
+      return { ...(await files.openRead(path)), file: path }
+    }
+    throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'data: a Uint8Array, a Blob or File, or in Node a file path or a stream')
+  }
+
+  /** Where a created file is served from: copied into durable storage when there is one (it outlives a reload), else as given. */
+  private async keep(info: MediaInfo, store: PieceStore, file: string | null): Promise<PieceStore> {
+    if (!this.durable || file !== null || store.durable) return store
+    if (!(await this.cache.makeRoom(info.size, (id) => this.server.busy(id) || this.downloads.has(id)))) return store
+    const copy = new StoragePieces(this.host.storage, this.piecePrefix(info.mediaId), info.pieceSize, Math.ceil(info.size / info.pieceSize))
+    for (let i = 0, at = 0; at < info.size; i++, at += info.pieceSize) await copy.write(i, at, await store.read(at, Math.min(info.pieceSize, info.size - at)))
+    return copy
+  }
+
+  private piecePrefix(mediaId: string): string {
+    return `${this.appKey.replace(/index$/, '')}p/${mediaId}/`
+  }
+
+  private async fetch(idOrMessage: string | MediaMessage, o: DownloadMediaOptions, path: string | null): Promise<HeldMedia> {
+    const mediaId = typeof idOrMessage === 'string' ? idOrMessage : idOrMessage?.mediaId
+    if (o.signal?.aborted) throw new PlazaError(ErrorCode.CANCELLED, 'cancelled')
+    let held = this.cache.get(mediaId)
+    const origin = this.known.get(mediaId)
+    if (held?.complete && path === null) return held
+    const running = this.downloads.get(mediaId)
+    if (running && path === null) return this.follow(running.d, running.progress, o)
+    const info = held?.info ?? origin?.info
+    if (!info) throw new PlazaError(ErrorCode.MEDIA_NOT_FOUND, `unknown media id ${mediaId}: no message named it`)
+    if (info.size > this.opts.maxFileBytes) throw new PlazaError(ErrorCode.MEDIA_TOO_LARGE, `${info.size} bytes is over this client's limit of ${this.opts.maxFileBytes}`)
+    if (path !== null) {
+      // Into a file: a new store of its own (a download already held elsewhere is copied from there).
+      if (running) await running.d.finished.catch(() => undefined)
+      const fileStore = await this.host.files!.openWrite(path, info.size)
+      const source = this.cache.get(mediaId)
+      if (source?.complete) {
+        for (let at = 0; at < info.size; at += info.pieceSize) await fileStore.write(at / info.pieceSize, at, await source.store.read(at, Math.min(info.pieceSize, info.size - at)))
+        await fileStore.flush()
+        return source
+      }
+      held = new HeldMedia(info, source?.manifest ?? null, fileStore, null, this.host.clock.now())
+      if (source) await this.cache.remove(mediaId)
+    } else if (!held) {
+      const busy = (id: string) => this.server.busy(id) || this.downloads.has(id)
+      if (!(await this.cache.makeRoom(info.size, busy))) {
+        throw new PlazaError(ErrorCode.QUOTA_EXCEEDED, `the media cache (${this.opts.cacheBytes} bytes) has no room for ${info.size} bytes; release some media`)
+      }
+      const pieces = Math.ceil(info.size / info.pieceSize)
+      const store = this.durable ? new StoragePieces(this.host.storage, this.piecePrefix(mediaId), info.pieceSize, pieces) : new BytesPieces(new Uint8Array(info.size), true)
+      held = new HeldMedia(info, null, store, null, this.host.clock.now())
+    }
+    this.cache.add(held)
+    const self = this.host.self()
+    const first = [origin?.from, this.origins.get(mediaId)].filter((u): u is string => !!u && u !== self)
+    const channel = origin?.channel ?? ''
+    const progress = new Set<(p: DownloadProgress) => void>()
+    const d = new Download(
+      held,
+      first,
+      {
+        transport: this.host.transport,
+        clock: this.host.clock,
+        random: this.host.random,
+        sha256: this.host.sha256,
+        moreSources: () => (channel ? this.host.channelSources(channel).filter((u) => u !== self) : []),
+        pieceStored: () => this.saveIndex(),
+        fromNode: (h, missing, verify) => {
+          const ep = this.host.node()
+          return ep ? downloadFromNode(ep, h, this.host.sha256, missing, verify, o.signal ?? new AbortController().signal) : Promise.resolve(false)
+        },
+      },
+      (p) => {
+        for (const fn of progress) fn(p)
+      },
+    )
+    this.downloads.set(mediaId, { d, progress })
+    d.finished.then(
+      () => {
+        if (this.downloads.get(mediaId)?.d === d) this.downloads.delete(mediaId)
+        this.saveIndex()
+      },
+      () => {
+        if (this.downloads.get(mediaId)?.d === d) this.downloads.delete(mediaId)
+        this.saveIndex()
+      },
+    )
+    d.start()
+    return this.follow(d, progress, o)
+  }
+
+  /** Sources remembered across a reload (from the index). */
+  private readonly origins = new Map<string, string>()
+
+  private async follow(d: Download, progress: Set<(p: DownloadProgress) => void>, o: DownloadMediaOptions): Promise<HeldMedia> {
+    const fn = o.onProgress
+    if (fn) progress.add(fn)
+    const onAbort = () => d.cancel(new PlazaError(ErrorCode.CANCELLED, 'download cancelled'))
+    o.signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      await d.finished
+      fn?.({ loaded: d.held.info.size, total: d.held.info.size })
+      return d.held
+    } finally {
+      if (fn) progress.delete(fn)
+      o.signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  // ---- the index of held media (durable storage) -----------------------------------------------
+
+  private saveIndex(): void {
+    if (!this.durable || !this.appKey) return
+    this.writer.schedule(this.appKey, () => this.encodeIndex())
+  }
+
+  private encodeIndex(): Uint8Array {
+    const entries = [...this.cache.values()].filter((h) => h.store.durable && h.manifest)
+    const e = new Encoder(256)
+    e.uint8(INDEX_VERSION)
+    e.varuint(entries.length)
+    for (const h of entries) {
+      e.bytes(encodeMediaInfo(h.info))
+      e.bytes(h.manifest!)
+      e.bytes(h.have.bits)
+      e.uint8(h.store instanceof StoragePieces ? StoreKind.STORAGE : StoreKind.FILE)
+      e.string((h.store as { path?: string }).path ?? '')
+      e.bool(h.pinned)
+      e.string(this.known.get(h.info.mediaId)?.from ?? this.origins.get(h.info.mediaId) ?? '')
+    }
+    return e.finish()
+  }
+
+  private async restore(bytes: Uint8Array): Promise<void> {
+    const d = new Decoder(bytes)
+    if (d.uint8() !== INDEX_VERSION) return
+    const n = d.count(100_000)
+    for (let k = 0; k < n; k++) {
+      const info = decodeMediaInfo(d.bytes(64 * 1024))
+      const manifest = d.bytes(1 << 24).slice()
+      const bits = d.bytes(1 << 20)
+      const kind = d.uint8()
+      const path = d.string(4096)
+      const pinned = d.bool()
+      const from = d.string(64)
+      const pieces = Math.ceil(info.size / info.pieceSize)
+      const have = new PieceSet(pieces, bits)
+      let store: PieceStore
+      if (kind === StoreKind.STORAGE) {
+        const s = new StoragePieces(this.host.storage, this.piecePrefix(info.mediaId), info.pieceSize, pieces)
+        s.restored(have.count * info.pieceSize)
+        store = s
+      } else {
+        if (!this.host.files || !have.complete) continue
+        try {
+          const opened = await this.host.files.openRead(path)
+          if (opened.size !== info.size) continue
+          store = opened.store
+        } catch {
+          continue
+        }
+      }
+      const held = new HeldMedia(info, manifest, store, have, this.host.clock.now())
+      held.pinned = pinned
+      this.cache.add(held)
+      if (from) this.origins.set(info.mediaId, from)
+    }
+  }
+}

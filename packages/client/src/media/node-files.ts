@@ -1,0 +1,89 @@
+/** Files on disk for media in Node (the Node entry passes these to the client; browsers have none). */
+import { createHash, randomUUID } from 'node:crypto'
+import { open, stat, unlink, type FileHandle } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Sha256Factory } from './hash.js'
+import type { MediaFiles, PieceStore } from './pieces.js'
+
+export const nodeSha256: Sha256Factory = () => {
+  const h = createHash('sha256')
+  return {
+    update: (b) => void h.update(b),
+    digest: () => new Uint8Array(h.digest()),
+  }
+}
+
+/** A file read (the app's, to send) or written (a download) at offsets; opened on first use. */
+class FilePieces implements PieceStore {
+  readonly durable = true
+  readonly copiedBytes = 0
+  private handle: Promise<FileHandle> | null = null
+
+  constructor(
+    readonly path: string,
+    private readonly mode: 'r' | 'r+',
+  ) {}
+
+  private fh(): Promise<FileHandle> {
+    this.handle ??= open(this.path, this.mode)
+    return this.handle
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const out = new Uint8Array(length)
+    const fh = await this.fh()
+    let done = 0
+    while (done < length) {
+      const { bytesRead } = await fh.read(out, done, length - done, offset + done)
+      if (bytesRead === 0) throw new Error(`${this.path} is shorter than expected`)
+      done += bytesRead
+    }
+    return out
+  }
+
+  async write(_index: number, offset: number, bytes: Uint8Array): Promise<void> {
+    if (this.mode === 'r') throw new Error('read-only')
+    const fh = await this.fh()
+    let done = 0
+    while (done < bytes.length) done += (await fh.write(bytes, done, bytes.length - done, offset + done)).bytesWritten
+  }
+
+  async flush(): Promise<void> {
+    if (this.mode === 'r+' && this.handle) await (await this.handle).sync()
+  }
+
+  async drop(): Promise<void> {
+    const h = this.handle
+    this.handle = null
+    if (h) await (await h).close().catch(() => undefined)
+  }
+}
+
+export const nodeMediaFiles: MediaFiles = {
+  async openRead(path) {
+    const s = await stat(path)
+    if (!s.isFile()) throw new Error(`${path} is not a file`)
+    return { size: s.size, store: new FilePieces(path, 'r') }
+  },
+  async openWrite(path, size) {
+    const fh = await open(path, 'a+')
+    await fh.truncate(size)
+    await fh.close()
+    return new FilePieces(path, 'r+')
+  },
+  async spool(stream) {
+    const path = join(tmpdir(), `plaza-media-${randomUUID()}`)
+    const fh = await open(path, 'w')
+    try {
+      for await (const chunk of stream) await fh.write(chunk)
+      await fh.sync()
+    } catch (err) {
+      await fh.close().catch(() => undefined)
+      await unlink(path).catch(() => undefined)
+      throw err
+    }
+    await fh.close()
+    return path
+  },
+}

@@ -1,0 +1,142 @@
+import { ErrorCode, PlazaError, mediaIdInput } from '@plaza/protocol'
+import { base64url, hashOnce, type Sha256Factory } from './hash.js'
+import type { HeldMedia } from './held.js'
+import { BlobPieces, BytesPieces } from './pieces.js'
+
+/** Where the node's media store answers, and as whom. */
+export interface NodeEndpoint {
+  /** e.g. http://localhost:7420/ (from the rendezvous URL the session uses). */
+  baseUrl: string
+  token: string
+}
+
+export function httpBase(wsUrl: string): string {
+  const u = new URL(wsUrl)
+  u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:'
+  u.search = ''
+  u.hash = ''
+  if (!u.pathname.endsWith('/')) u.pathname += '/'
+  return u.toString()
+}
+
+function mediaUrl(ep: NodeEndpoint, mediaId: string, suffix = ''): string {
+  return new URL(`media/${mediaId}${suffix}`, ep.baseUrl).toString()
+}
+
+async function errorOf(res: Response): Promise<PlazaError> {
+  let code = ErrorCode.INTERNAL
+  let message = `media store answered ${res.status}`
+  try {
+    const body = (await res.json()) as { error?: string; message?: string }
+    const named = body.error ? (ErrorCode as unknown as Record<string, number>)[body.error] : undefined
+    if (named !== undefined) code = named
+    if (body.message) message = body.message
+  } catch {
+    if (res.status === 404) code = ErrorCode.MEDIA_NOT_FOUND
+    else if (res.status === 413) code = ErrorCode.MEDIA_TOO_LARGE
+    else if (res.status === 401) code = ErrorCode.INVALID_TOKEN
+  }
+  return new PlazaError(code, message)
+}
+
+const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
+
+/** The request body of an upload: the app's Blob or bytes as they are, else the pieces streamed (Node) or gathered (browsers). */
+async function uploadBody(held: HeldMedia): Promise<{ body: BodyInit; stream: boolean }> {
+  const store = held.store
+  if (store instanceof BytesPieces) return { body: store.all as unknown as BodyInit, stream: false }
+  if (store instanceof BlobPieces) return { body: (await store.read(0, held.info.size)) as unknown as BodyInit, stream: false }
+  const step = held.info.pieceSize
+  if (!isNode) {
+    // Browsers stream request bodies only over HTTP/2: gather the pieces into a Blob.
+    const parts: Uint8Array[] = []
+    for (let at = 0; at < held.info.size; at += step) parts.push(await store.read(at, Math.min(step, held.info.size - at)))
+    return { body: new Blob(parts as BlobPart[]), stream: false }
+  }
+  let at = 0
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (at >= held.info.size) return controller.close()
+      const len = Math.min(step, held.info.size - at)
+      controller.enqueue(await store.read(at, len))
+      at += len
+    },
+  })
+  return { body: body as unknown as BodyInit, stream: true }
+}
+
+/** Puts a held file in the node's media store (durable when this resolves). */
+export async function uploadToNode(ep: NodeEndpoint, held: HeldMedia): Promise<void> {
+  const url = `${mediaUrl(ep, held.info.mediaId)}?pieceSize=${held.info.pieceSize}`
+  const head = await fetch(url, { method: 'HEAD', headers: { authorization: `Bearer ${ep.token}` } })
+  if (head.ok) return
+  const { body, stream } = await uploadBody(held)
+  const init: RequestInit & { duplex?: 'half' } = {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${ep.token}`, 'content-type': 'application/octet-stream', ...(stream ? { 'content-length': String(held.info.size) } : {}) },
+    body,
+  }
+  if (stream) init.duplex = 'half'
+  const res = await fetch(url, init)
+  if (!res.ok) throw await errorOf(res)
+}
+
+/**
+ * Fetches what `held` lacks from the node's media store: the manifest (checked against the id),
+ * then each missing run of pieces with a Range request, each piece checked by `verify`.
+ */
+export async function downloadFromNode(
+  ep: NodeEndpoint,
+  held: HeldMedia,
+  sha256: Sha256Factory,
+  missing: () => number[],
+  verify: (i: number, bytes: Uint8Array) => Promise<boolean>,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const auth = { authorization: `Bearer ${ep.token}` }
+  const info = held.info
+  if (!held.manifest) {
+    const res = await fetch(mediaUrl(ep, info.mediaId, '/manifest'), { headers: auth, signal })
+    if (!res.ok) throw await errorOf(res)
+    const manifest = new Uint8Array(await res.arrayBuffer())
+    if (base64url(hashOnce(sha256, mediaIdInput(info.size, info.pieceSize, manifest))) !== info.mediaId) {
+      throw new PlazaError(ErrorCode.MEDIA_INTEGRITY, 'the media store sent a manifest that does not match the id')
+    }
+    held.manifest = manifest
+  }
+  const want = missing()
+  let k = 0
+  while (k < want.length) {
+    let j = k
+    while (j + 1 < want.length && want[j + 1] === want[j] + 1) j++
+    const from = want[k] * info.pieceSize
+    const to = Math.min(info.size, (want[j] + 1) * info.pieceSize) - 1
+    const res = await fetch(mediaUrl(ep, info.mediaId), { headers: { ...auth, range: `bytes=${from}-${to}` }, signal })
+    if (!res.ok || !res.body) throw await errorOf(res)
+    const reader = res.body.getReader()
+    let piece = want[k]
+    let buf = new Uint8Array(held.pieceLength(piece))
+    let filled = 0
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      let at = 0
+      while (at < value.length) {
+        const n = Math.min(buf.length - filled, value.length - at)
+        buf.set(value.subarray(at, at + n), filled)
+        filled += n
+        at += n
+        if (filled === buf.length) {
+          if (!(await verify(piece, buf))) throw new PlazaError(ErrorCode.MEDIA_INTEGRITY, `piece ${piece} from the media store does not match`)
+          piece++
+          if (piece > want[j]) break
+          buf = new Uint8Array(held.pieceLength(piece))
+          filled = 0
+        }
+      }
+    }
+    if (piece <= want[j]) return false
+    k = j + 1
+  }
+  return true
+}

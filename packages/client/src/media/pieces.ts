@@ -1,0 +1,117 @@
+import type { PlazaStorage } from '../storage/storage.js'
+
+/** Where the bytes of one held file live. Reads and writes are whole pieces or parts of one. */
+export interface PieceStore {
+  /** Bytes [offset, offset + length), which lie in verified pieces. */
+  read(offset: number, length: number): Promise<Uint8Array>
+  /** Keeps a verified piece (a receiver's store). */
+  write(index: number, offset: number, bytes: Uint8Array): Promise<void>
+  /** Survives a reload (storage on disk or IndexedDB). */
+  readonly durable: boolean
+  /** Bytes of copies this store keeps (what the media cache counts; the app's own file or Blob is not a copy). */
+  readonly copiedBytes: number
+  /** Everything written so far is on disk (a file's store); the rest have nothing to do. */
+  flush(): Promise<void>
+  /** Frees what it holds (the media was released or evicted). */
+  drop(): Promise<void>
+}
+
+/** Bytes in memory: the app's Uint8Array (not copied: it must not change it) or a receiver's buffer. */
+export class BytesPieces implements PieceStore {
+  readonly durable = false
+  constructor(
+    private bytes: Uint8Array,
+    private readonly owned: boolean,
+  ) {}
+  get copiedBytes(): number {
+    return this.owned ? this.bytes.length : 0
+  }
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    return this.bytes.subarray(offset, offset + length)
+  }
+  async write(_index: number, offset: number, bytes: Uint8Array): Promise<void> {
+    this.bytes.set(bytes, offset)
+  }
+  async flush(): Promise<void> {}
+  async drop(): Promise<void> {
+    this.bytes = new Uint8Array(0)
+  }
+  /** The whole buffer (a completed receiver's result). */
+  get all(): Uint8Array {
+    return this.bytes
+  }
+}
+
+interface BlobLike {
+  readonly size: number
+  slice(start: number, end: number): { arrayBuffer(): Promise<ArrayBuffer> }
+}
+
+/** A Blob or File of the app's, read on demand. */
+export class BlobPieces implements PieceStore {
+  readonly durable = false
+  readonly copiedBytes = 0
+  constructor(private readonly blob: BlobLike) {}
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    return new Uint8Array(await this.blob.slice(offset, offset + length).arrayBuffer())
+  }
+  async write(): Promise<void> {
+    throw new Error('a Blob is read-only')
+  }
+  async flush(): Promise<void> {}
+  async drop(): Promise<void> {}
+}
+
+/** Pieces in the client's storage (IndexedDB in a browser): a download resumes after a reload, a sender serves after one. */
+export class StoragePieces implements PieceStore {
+  readonly durable: boolean
+  private written = 0
+  constructor(
+    private readonly storage: PlazaStorage,
+    private readonly prefix: string,
+    private readonly pieceSize: number,
+    private readonly pieces: number,
+  ) {
+    this.durable = storage.durable === true
+  }
+  get copiedBytes(): number {
+    return this.written
+  }
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const first = Math.floor(offset / this.pieceSize)
+    const last = Math.floor((offset + length - 1) / this.pieceSize)
+    const out = new Uint8Array(length)
+    for (let i = first; i <= last; i++) {
+      const piece = await this.storage.get(`${this.prefix}${i}`)
+      if (!piece) throw new Error(`piece ${i} is gone from storage`)
+      const start = i * this.pieceSize
+      const from = Math.max(offset, start) - start
+      const to = Math.min(offset + length, start + piece.length) - start
+      out.set(piece.subarray(from, to), start + from - offset)
+    }
+    return out
+  }
+  async write(index: number, _offset: number, bytes: Uint8Array): Promise<void> {
+    await this.storage.set(`${this.prefix}${index}`, bytes)
+    this.written += bytes.length
+  }
+  /** Counts pieces a previous run stored (after a reload). */
+  restored(bytes: number): void {
+    this.written = bytes
+  }
+  async flush(): Promise<void> {}
+  async drop(): Promise<void> {
+    for (let i = 0; i < this.pieces; i++) await this.storage.del(`${this.prefix}${i}`).catch(() => undefined)
+    this.written = 0
+  }
+}
+
+/** What the Node entry adds: files on disk (a browser has none). */
+export interface MediaFiles {
+  /** A file of the app's to send: read on demand, never copied. */
+  openRead(path: string): Promise<{ size: number; store: PieceStore }>
+  /** A file to download into (created at its full size; pieces written in place). */
+  openWrite(path: string, size: number): Promise<PieceStore>
+  /** A stream of the app's written to a temporary file, to be served from there. */
+  spool(stream: AsyncIterable<Uint8Array>): Promise<string>
+}

@@ -1,0 +1,206 @@
+import {
+  MAX_MEDIA_BLOCK_BYTES,
+  MediaErrorCode,
+  MediaFrameType,
+  MediaPart,
+  RELAY_MEDIA_BLOCK_BYTES,
+  encodeMediaFrame,
+  type Clock,
+  type MediaCancelFrame,
+  type MediaQueryFrame,
+  type MediaRequestFrame,
+  type TimerHandle,
+} from '@plaza/protocol'
+import type { HeldMedia } from './held.js'
+import type { MediaTransport } from './transport.js'
+
+/** What one requester may have queued with us at once; past it BUSY. */
+const MAX_QUEUED_PER_PEER = 16 * 1024 * 1024
+/** Requesters served at once; past it BUSY. */
+const MAX_PEERS_SERVED = 64
+/** Read from the store this much at a time. */
+const READ_BYTES = 256 * 1024
+/** A full link buffer is tried again after this long. */
+const RETRY_MS = 5
+
+interface Job {
+  mediaId: string
+  reqId: number
+  part: MediaPart
+  next: number
+  end: number
+  /** Bytes read ahead, starting at `bufAt`. */
+  buf: Uint8Array | null
+  bufAt: number
+}
+
+interface PeerQueue {
+  jobs: Job[]
+  queuedBytes: number
+  running: boolean
+  retry: TimerHandle | null
+}
+
+/**
+ * Serves the files this client holds to those who ask: requests are answered in order per
+ * requester, in blocks, as fast as the link (or the relay) takes them. The requester's own
+ * window bounds what is asked at once; this side only bounds what it will queue.
+ */
+export class MediaServer {
+  private readonly peers = new Map<string, PeerQueue>()
+
+  constructor(
+    private readonly t: MediaTransport,
+    private readonly find: (mediaId: string) => HeldMedia | undefined,
+    private readonly clock: Clock,
+  ) {}
+
+  onQuery(from: string, f: MediaQueryFrame): void {
+    const h = this.find(f.mediaId)
+    const reply = h
+      ? { type: MediaFrameType.HAVE as const, mediaId: f.mediaId, reqId: f.reqId, complete: h.complete, pieces: h.complete ? new Uint8Array(0) : h.have.bits.slice() }
+      : { type: MediaFrameType.ERROR as const, mediaId: f.mediaId, reqId: f.reqId, code: MediaErrorCode.NOT_FOUND }
+    // Without a manifest we cannot serve anything yet (a receiver that has just begun).
+    if (h && !h.manifest) return this.send(from, { type: MediaFrameType.ERROR, mediaId: f.mediaId, reqId: f.reqId, code: MediaErrorCode.NOT_FOUND })
+    if (h) h.lastUsed = this.clock.now()
+    this.send(from, reply)
+  }
+
+  onRequest(from: string, f: MediaRequestFrame): void {
+    const h = this.find(f.mediaId)
+    const error = (code: MediaErrorCode) => this.send(from, { type: MediaFrameType.ERROR, mediaId: f.mediaId, reqId: f.reqId, code })
+    if (!h || !h.manifest) return error(MediaErrorCode.NOT_FOUND)
+    const partSize = f.part === MediaPart.MANIFEST ? h.manifest.length : h.info.size
+    if (f.offset + f.length > partSize) return error(MediaErrorCode.BAD_REQUEST)
+    if (f.part === MediaPart.DATA && !h.holds(f.offset, f.length)) return error(MediaErrorCode.NOT_FOUND)
+    let q = this.peers.get(from)
+    if (!q) {
+      if (this.peers.size >= MAX_PEERS_SERVED) return error(MediaErrorCode.BUSY)
+      q = { jobs: [], queuedBytes: 0, running: false, retry: null }
+      this.peers.set(from, q)
+    }
+    if (q.queuedBytes + f.length > MAX_QUEUED_PER_PEER) return error(MediaErrorCode.BUSY)
+    h.lastUsed = this.clock.now()
+    q.jobs.push({ mediaId: f.mediaId, reqId: f.reqId, part: f.part, next: f.offset, end: f.offset + f.length, buf: null, bufAt: 0 })
+    q.queuedBytes += f.length
+    this.run(from, q)
+  }
+
+  onCancel(from: string, f: MediaCancelFrame): void {
+    const q = this.peers.get(from)
+    if (!q) return
+    for (const j of q.jobs) {
+      if (j.mediaId === f.mediaId && (f.reqId === 0 || j.reqId === f.reqId)) this.finish(q, j)
+    }
+    q.jobs = q.jobs.filter((j) => j.next < j.end)
+    this.idle(from, q)
+  }
+
+  /** Stops serving a file (the app released it): its requesters hear NOT_FOUND. */
+  forget(mediaId: string): void {
+    for (const [uid, q] of this.peers) {
+      for (const j of q.jobs) {
+        if (j.mediaId !== mediaId) continue
+        this.finish(q, j)
+        this.send(uid, { type: MediaFrameType.ERROR, mediaId, reqId: j.reqId, code: MediaErrorCode.NOT_FOUND })
+      }
+      q.jobs = q.jobs.filter((j) => j.next < j.end)
+      this.idle(uid, q)
+    }
+  }
+
+  /** Something is being served from this file (it must not be evicted). */
+  busy(mediaId: string): boolean {
+    for (const q of this.peers.values()) if (q.jobs.some((j) => j.mediaId === mediaId)) return true
+    return false
+  }
+
+  close(): void {
+    for (const q of this.peers.values()) this.clock.clearTimeout(q.retry)
+    this.peers.clear()
+  }
+
+  private finish(q: PeerQueue, j: Job): void {
+    q.queuedBytes -= j.end - j.next
+    j.next = j.end
+    j.buf = null
+  }
+
+  private idle(uid: string, q: PeerQueue): void {
+    if (q.jobs.length === 0 && !q.running) {
+      this.clock.clearTimeout(q.retry)
+      this.peers.delete(uid)
+    }
+  }
+
+  private send(uid: string, f: Parameters<typeof encodeMediaFrame>[0]): void {
+    const bytes = encodeMediaFrame(f)
+    if (!(this.t.linkOpen(uid) && this.t.linkSend(uid, bytes))) this.t.relaySend(uid, bytes)
+  }
+
+  /** Sends what the link takes; reads ahead as needed; comes back when the link has room. */
+  private run(uid: string, q: PeerQueue): void {
+    if (q.running) return
+    q.running = true
+    void this.pump(uid, q).finally(() => {
+      q.running = false
+      this.idle(uid, q)
+    })
+  }
+
+  private async pump(uid: string, q: PeerQueue): Promise<void> {
+    while (q.jobs.length > 0) {
+      const j = q.jobs[0]
+      const h = this.find(j.mediaId)
+      if (!h || !h.manifest || j.next >= j.end) {
+        if (j.next < j.end) {
+          this.finish(q, j)
+          this.send(uid, { type: MediaFrameType.ERROR, mediaId: j.mediaId, reqId: j.reqId, code: MediaErrorCode.NOT_FOUND })
+        }
+        q.jobs.shift()
+        continue
+      }
+      if (!j.buf || j.next >= j.bufAt + j.buf.length) {
+        const len = Math.min(READ_BYTES, j.end - j.next)
+        let bytes: Uint8Array
+        try {
+          bytes = j.part === MediaPart.MANIFEST ? h.manifest.subarray(j.next, j.next + len) : await h.store.read(j.next, len)
+        } catch {
+          bytes = new Uint8Array(0)
+        }
+        if (q.jobs[0] !== j || j.next >= j.end) continue // cancelled while reading
+        if (bytes.length !== len) {
+          this.finish(q, j)
+          this.send(uid, { type: MediaFrameType.ERROR, mediaId: j.mediaId, reqId: j.reqId, code: MediaErrorCode.NOT_FOUND })
+          continue
+        }
+        j.buf = bytes
+        j.bufAt = j.next
+      }
+      const direct = this.t.linkOpen(uid)
+      const block = Math.min(direct ? MAX_MEDIA_BLOCK_BYTES : RELAY_MEDIA_BLOCK_BYTES, j.bufAt + j.buf.length - j.next)
+      const bytes = encodeMediaFrame({
+        type: MediaFrameType.DATA,
+        mediaId: j.mediaId,
+        reqId: j.reqId,
+        part: j.part,
+        offset: j.next,
+        bytes: j.buf.subarray(j.next - j.bufAt, j.next - j.bufAt + block),
+      })
+      const sent = direct ? this.t.linkSend(uid, bytes) : this.t.relaySend(uid, bytes)
+      if (!sent) {
+        if (!direct) {
+          // Not connected to the node: the requester times out and asks again.
+          this.finish(q, j)
+          q.jobs.shift()
+          continue
+        }
+        // The link's buffer is full: come back in a moment.
+        await new Promise<void>((resolve) => (q.retry = this.clock.setTimeout(resolve, RETRY_MS)))
+        continue
+      }
+      j.next += block
+      q.queuedBytes -= block
+    }
+  }
+}
