@@ -135,4 +135,17 @@ describe('media over a direct link', () => {
     await expect(p).rejects.toMatchObject({ code: ErrorCode.MEDIA_UNAVAILABLE })
     expect(released).toBe(true)
   })
+
+  it('a holder that serves bytes not matching the hashes: every bad piece is discarded, the download ends MEDIA_INTEGRITY', async () => {
+    const [a, b, , ub] = await pair('m6')
+    const data = new Uint8Array(randomBytes(3 * 1024 * 1024))
+    const msg = await a.createMediaMessage(data, { messageType: 'FILE', fileName: 'f.bin' })
+    // The app's array is served as it is (not copied): changing it makes the sender a bad holder.
+    data.fill(7)
+    const arrived = nextMedia(b)
+    await a.sendMessageToPeer(msg, ub)
+    let loaded = 0
+    await expect(b.downloadMedia(await arrived, { onProgress: (p) => (loaded = p.loaded) })).rejects.toMatchObject({ code: ErrorCode.MEDIA_INTEGRITY })
+    expect(loaded).toBe(0)
+  })
 })

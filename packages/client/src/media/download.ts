@@ -89,6 +89,8 @@ export class Download {
   private verifying = 0
   private cursor: number
   private usingNode = false
+  /** Pieces (or manifests) that did not match their hashes. */
+  private badPieces = 0
 
   constructor(
     readonly held: HeldMedia,
@@ -129,9 +131,10 @@ export class Download {
   onHave(from: string, f: MediaHaveFrame): void {
     const s = this.sources.get(from)
     if (!s || this.done) return
+    const before = s.have?.count ?? -1
     s.known = true
     s.have = f.complete ? PieceSet.full(this.held.pieces) : new PieceSet(this.held.pieces, f.pieces)
-    this.lastSourceSeen = this.hooks.clock.now()
+    if (s.have.count > before) this.lastSourceSeen = this.hooks.clock.now()
     this.schedule()
   }
 
@@ -185,9 +188,8 @@ export class Download {
     for (const s of this.sources.values()) {
       if (s.gone || (s.have?.complete ?? false) || (!all && now - s.lastQuery < REQUERY_MS)) continue
       s.lastQuery = now
-      void sendControl(this.hooks.transport, s.uid, { type: MediaFrameType.QUERY, mediaId: this.held.info.mediaId, reqId: 0 }).then((ok) => {
-        if (!ok && !s.known) s.gone = true
-      })
+      // Unreachable now (offline, or no link and no relay): asked again at the next round.
+      void sendControl(this.hooks.transport, s.uid, { type: MediaFrameType.QUERY, mediaId: this.held.info.mediaId, reqId: 0 })
     }
   }
 
@@ -204,9 +206,8 @@ export class Download {
     }
     this.query(false)
     this.schedule()
-    const anyUsable = [...this.sources.values()].some((s) => !s.gone && s.known)
-    if (anyUsable || this.reqs.size > 0 || this.verifying > 0) this.lastSourceSeen = Math.max(this.lastSourceSeen, anyUsable ? now : this.lastSourceSeen)
-    if (!anyUsable && this.reqs.size === 0 && this.verifying === 0 && now - this.lastSourceSeen > NO_SOURCE_MS) void this.noSource()
+    // Nothing asked, nothing arriving, nobody new: no holder has what is missing (or none is reachable).
+    if (this.reqs.size === 0 && this.verifying === 0 && now - this.lastSourceSeen > NO_SOURCE_MS) void this.noSource()
   }
 
   private async noSource(): Promise<void> {
@@ -226,6 +227,9 @@ export class Download {
       if (ok && this.held.complete) return void this.finish()
     }
     if (this.done) return
+    if (this.badPieces > 0) {
+      return this.fail(new PlazaError(ErrorCode.MEDIA_INTEGRITY, `holders of ${this.held.info.mediaId} sent ${this.badPieces} pieces that do not match its hashes (discarded); no holder has good ones now`))
+    }
     this.fail(new PlazaError(ErrorCode.MEDIA_UNAVAILABLE, `no holder of ${this.held.info.mediaId} is reachable now; what arrived is kept: download again to resume`))
   }
 
@@ -288,7 +292,9 @@ export class Download {
     if (t.linkOpen(s.uid) && t.linkSend(s.uid, bytes)) return
     void sendControl(t, s.uid, frame).then((ok) => {
       if (ok || !this.reqs.has(reqId)) return
-      s.gone = true
+      // Not reachable now: what it has is asked again at the next round.
+      s.known = false
+      s.have = null
       this.dropReq(r)
       this.schedule()
     })
@@ -304,6 +310,7 @@ export class Download {
     const info = this.held.info
     const id = base64url(hashOnce(this.hooks.sha256, mediaIdInput(info.size, info.pieceSize, r.buf)))
     if (id !== info.mediaId) {
+      this.badPieces++
       r.source.strikes++
       r.source.gone = true
       return
@@ -314,6 +321,7 @@ export class Download {
 
   private async onPiece(r: Req): Promise<void> {
     if (!(await this.verifyAndStore(r.piece, r.buf))) {
+      this.badPieces++
       r.source.strikes++
       if (r.source.strikes >= MAX_STRIKES) r.source.gone = true
     }

@@ -94,6 +94,11 @@ export class MediaCache {
     this.held.set(h.info.mediaId, h)
   }
 
+  /** Forgets everything without touching storage. */
+  clear(): void {
+    this.held.clear()
+  }
+
   values(): IterableIterator<HeldMedia> {
     return this.held.values()
   }

@@ -9,6 +9,9 @@ import { nobleSha256 } from './hash.js'
 import type { MediaHost } from './media.js'
 import { httpBase } from './node-store.js'
 
+/** Members of a channel asked for a file's pieces at most (besides its sender). */
+const MAX_CHANNEL_SOURCES = 8
+
 interface ClientParts {
   mesh: Mesh
   session: SignalingSession
@@ -41,7 +44,15 @@ export function mediaHost(c: ClientParts, relayOnce: (to: string, bytes: Uint8Ar
       const { url, token } = c.session.endpoint
       return { baseUrl: httpBase(url), token }
     },
-    channelSources: (channel) => (c.channels.get(channel)?._memberIds() ?? []).filter((uid) => c.mesh.isOpen(uid)),
+    channelSources: (channel) => {
+      const members = (c.channels.get(channel)?._memberIds() ?? []).filter((uid) => uid !== c.session.uid)
+      const open = members.filter((uid) => c.mesh.isOpen(uid))
+      // Links to a few more members, so that the next round has them to ask (the mesh caps links).
+      if (c.directLinks) {
+        for (const uid of members.filter((u) => !c.mesh.isOpen(u)).slice(0, Math.max(0, MAX_CHANNEL_SOURCES - open.length))) c.mesh.connect(uid)
+      }
+      return open.slice(0, MAX_CHANNEL_SOURCES)
+    },
     self: () => c.session.uid,
   }
 }

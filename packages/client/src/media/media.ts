@@ -231,6 +231,7 @@ export class MediaManager {
   async load(appId: string, uid: string): Promise<void> {
     const key = `media/${appId}/${uid}/index`
     if (key === this.appKey) return
+    if (this.appKey) this.forgetAll()
     this.appKey = key
     if (!this.durable) return
     const bytes = await this.host.storage.get(key).catch(() => undefined)
@@ -245,6 +246,15 @@ export class MediaManager {
   close(): void {
     for (const { d } of this.downloads.values()) d.cancel(new PlazaError(ErrorCode.DESTROYED, 'client destroyed'))
     this.server.close()
+  }
+
+  /** Another user logs in on this client: the previous one's media is not theirs to serve (it stays in storage). */
+  private forgetAll(): void {
+    for (const { d } of this.downloads.values()) d.cancel(new PlazaError(ErrorCode.CANCELLED, 'another user logged in'))
+    this.server.close()
+    this.cache.clear()
+    this.known.clear()
+    this.origins.clear()
   }
 
   flush(): Promise<void> {
@@ -271,7 +281,7 @@ export class MediaManager {
 
   /** Where a created file is served from: copied into durable storage when there is one (it outlives a reload), else as given. */
   private async keep(info: MediaInfo, store: PieceStore, file: string | null): Promise<PieceStore> {
-    if (!this.durable || file !== null || store.durable) return store
+    if (!this.durable || !this.appKey || file !== null || store.durable) return store
     if (!(await this.cache.makeRoom(info.size, (id) => this.server.busy(id) || this.downloads.has(id)))) return store
     const copy = new StoragePieces(this.host.storage, this.piecePrefix(info.mediaId), info.pieceSize, Math.ceil(info.size / info.pieceSize))
     for (let i = 0, at = 0; at < info.size; i++, at += info.pieceSize) await copy.write(i, at, await store.read(at, Math.min(info.pieceSize, info.size - at)))
