@@ -515,6 +515,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
       for (const ch of this.channels.values()) ch._reset()
       this.invitations.reset()
       if (reason === Reason.LOGOUT || state === State.ABORTED) {
+        this.media.closeFiles()
         this.presence.clear()
         this.attrs.mine.clear()
       }

@@ -143,10 +143,11 @@ export class Download {
     if (!s || this.done) return
     const r = f.reqId ? this.reqs.get(f.reqId) : undefined
     if (r && r.source === s) this.dropReq(r)
-    if (f.code === MediaErrorCode.NOT_FOUND || f.code === MediaErrorCode.BAD_REQUEST) {
-      if (!r || f.code === MediaErrorCode.BAD_REQUEST) s.gone = true
-      else s.have = null // what it has changed: ask again
-      s.known = s.have !== null && !s.gone
+    if (f.code === MediaErrorCode.BAD_REQUEST) s.gone = true
+    else if (f.code === MediaErrorCode.NOT_FOUND) {
+      // It does not hold it (yet, or any more): asked again at the next round.
+      s.have = null
+      s.known = false
     }
     this.schedule()
   }
@@ -248,8 +249,9 @@ export class Download {
     if (this.done) return
     const usable = [...this.sources.values()].filter((s) => !s.gone && s.known)
     if (!this.held.manifest) {
-      if (this.reqs.size === 0 && usable.length) {
-        const s = usable[Math.floor(this.hooks.random() * usable.length)]
+      const holders = usable.filter((s) => (s.have?.count ?? 0) > 0)
+      if (this.reqs.size === 0 && holders.length) {
+        const s = holders[Math.floor(this.hooks.random() * holders.length)]
         this.request(s, MediaPart.MANIFEST, -1, 0, this.held.pieces * 32)
       }
       return
@@ -356,6 +358,7 @@ export class Download {
       const h = this.hooks.sha256()
       const step = 4 * 1024 * 1024
       for (let at = 0; at < this.held.info.size; at += step) h.update(await this.held.store.read(at, Math.min(step, this.held.info.size - at)))
+      await this.held.store.close()
       if (!equalBytes(h.digest(), this.held.info.sha256)) throw new PlazaError(ErrorCode.MEDIA_INTEGRITY, 'the file does not match its SHA-256')
       this.settle.resolve()
     } catch (err) {

@@ -246,12 +246,19 @@ export class MediaManager {
   close(): void {
     for (const { d } of this.downloads.values()) d.cancel(new PlazaError(ErrorCode.DESTROYED, 'client destroyed'))
     this.server.close()
+    this.closeFiles()
+  }
+
+  /** Lets go of open files (logout; they are opened again when needed). */
+  closeFiles(): void {
+    for (const h of this.cache.values()) void h.store.close()
   }
 
   /** Another user logs in on this client: the previous one's media is not theirs to serve (it stays in storage). */
   private forgetAll(): void {
     for (const { d } of this.downloads.values()) d.cancel(new PlazaError(ErrorCode.CANCELLED, 'another user logged in'))
     this.server.close()
+    this.closeFiles()
     this.cache.clear()
     this.known.clear()
     this.origins.clear()
@@ -311,6 +318,7 @@ export class MediaManager {
       if (source?.complete) {
         for (let at = 0; at < info.size; at += info.pieceSize) await fileStore.write(at / info.pieceSize, at, await source.store.read(at, Math.min(info.pieceSize, info.size - at)))
         await fileStore.flush()
+        await fileStore.close()
         return source
       }
       held = new HeldMedia(info, source?.manifest ?? null, fileStore, null, this.host.clock.now())

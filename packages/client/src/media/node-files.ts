@@ -53,10 +53,15 @@ class FilePieces implements PieceStore {
     if (this.mode === 'r+' && this.handle) await (await this.handle).sync()
   }
 
-  async drop(): Promise<void> {
+  async close(): Promise<void> {
     const h = this.handle
     this.handle = null
     if (h) await (await h).close().catch(() => undefined)
+  }
+
+  /** The file stays: it is the app's (sent) or the app's destination (downloaded). */
+  drop(): Promise<void> {
+    return this.close()
   }
 }
 

@@ -12,6 +12,8 @@ export interface PieceStore {
   readonly copiedBytes: number
   /** Everything written so far is on disk (a file's store); the rest have nothing to do. */
   flush(): Promise<void>
+  /** Lets go of open files (they are opened again when needed). */
+  close(): Promise<void>
   /** Frees what it holds (the media was released or evicted). */
   drop(): Promise<void>
 }
@@ -33,6 +35,7 @@ export class BytesPieces implements PieceStore {
     this.bytes.set(bytes, offset)
   }
   async flush(): Promise<void> {}
+  async close(): Promise<void> {}
   async drop(): Promise<void> {
     this.bytes = new Uint8Array(0)
   }
@@ -59,6 +62,7 @@ export class BlobPieces implements PieceStore {
     throw new Error('a Blob is read-only')
   }
   async flush(): Promise<void> {}
+  async close(): Promise<void> {}
   async drop(): Promise<void> {}
 }
 
@@ -100,6 +104,7 @@ export class StoragePieces implements PieceStore {
     this.written = bytes
   }
   async flush(): Promise<void> {}
+  async close(): Promise<void> {}
   async drop(): Promise<void> {
     for (let i = 0; i < this.pieces; i++) await this.storage.del(`${this.prefix}${i}`).catch(() => undefined)
     this.written = 0

@@ -57,13 +57,12 @@ export class MediaServer {
 
   onQuery(from: string, f: MediaQueryFrame): void {
     const h = this.find(f.mediaId)
-    const reply = h
-      ? { type: MediaFrameType.HAVE as const, mediaId: f.mediaId, reqId: f.reqId, complete: h.complete, pieces: h.complete ? new Uint8Array(0) : h.have.bits.slice() }
-      : { type: MediaFrameType.ERROR as const, mediaId: f.mediaId, reqId: f.reqId, code: MediaErrorCode.NOT_FOUND }
-    // Without a manifest we cannot serve anything yet (a receiver that has just begun).
-    if (h && !h.manifest) return this.send(from, { type: MediaFrameType.ERROR, mediaId: f.mediaId, reqId: f.reqId, code: MediaErrorCode.NOT_FOUND })
-    if (h) h.lastUsed = this.clock.now()
-    this.send(from, reply)
+    if (!h) return this.send(from, { type: MediaFrameType.ERROR, mediaId: f.mediaId, reqId: f.reqId, code: MediaErrorCode.NOT_FOUND })
+    h.lastUsed = this.clock.now()
+    // A receiver that has just begun (no manifest yet) has nothing to serve: an empty HAVE, ask again later.
+    const complete = h.complete && h.manifest !== null
+    const pieces = complete ? new Uint8Array(0) : h.manifest ? h.have.bits.slice() : new Uint8Array(h.have.bits.length)
+    this.send(from, { type: MediaFrameType.HAVE, mediaId: f.mediaId, reqId: f.reqId, complete, pieces })
   }
 
   onRequest(from: string, f: MediaRequestFrame): void {
