@@ -212,10 +212,12 @@ export class PlazaClient extends Emitter<ClientEvents> {
     this.mesh.on('data', (uid, bytes) => this.onPeerBytes(uid, bytes, { path: 'direct', serverTs: 0 }))
     this.mesh.on('open', (uid) => {
       this.emit('PeerLinkStateChanged', uid, 'open')
+      this.media.onLinkChange(uid, true)
       for (const ch of this.channels.values()) ch._onLinkOpen(uid)
     })
     this.mesh.on('close', (uid) => {
       this.emit('PeerLinkStateChanged', uid, 'closed')
+      this.media.onLinkChange(uid, false)
       this.delivery.onLinkClosed(uid)
     })
   }

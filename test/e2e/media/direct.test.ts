@@ -148,4 +148,28 @@ describe('media over a direct link', () => {
     await expect(b.downloadMedia(await arrived, { onProgress: (p) => (loaded = p.loaded) })).rejects.toMatchObject({ code: ErrorCode.MEDIA_INTEGRITY })
     expect(loaded).toBe(0)
   })
+
+  it('the sender logs out and back in mid-transfer (its links close): the download goes on by itself and completes', async () => {
+    const [a, b, ua, ub] = await pair('m7')
+    const data = new Uint8Array(randomBytes(40 * 1024 * 1024))
+    const msg = await a.createMediaMessage(data, { messageType: 'FILE', fileName: 'big.bin' })
+    const arrived = nextMedia(b)
+    await a.sendMessageToPeer(msg, ub)
+    let bounced: Promise<void> | null = null
+    const seen: number[] = []
+    const blob = await b.downloadMedia(await arrived, {
+      onProgress: (p) => {
+        seen.push(p.loaded)
+        if (!bounced && p.loaded > 4 * 1024 * 1024) {
+          bounced = (async () => {
+            await a.logout()
+            await a.login({ uid: ua, token: await node.token(ua) })
+          })()
+        }
+      },
+    })
+    await bounced
+    expect(sha(new Uint8Array(await blob.arrayBuffer()))).toBe(sha(data))
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1])
+  })
 })

@@ -12,7 +12,7 @@ import {
   type MediaHaveFrame,
   type TimerHandle,
 } from '@plaza/protocol'
-import { base64url, equalBytes, hashOnce, type Sha256Factory } from './hash.js'
+import { base64url, equalBytes, hashOnce, hashPiece, type Sha256Factory } from './hash.js'
 import { PieceSet, type HeldMedia } from './held.js'
 import { sendControl, type MediaTransport } from './transport.js'
 
@@ -24,7 +24,7 @@ const REQUEST_IDLE_MS = 8000
 /** Holders that answered nothing yet, or lack pieces, are asked what they have this often. */
 const REQUERY_MS = 2000
 /** With no holder at all for this long (none answered, all gone), the download gives up for now. */
-const NO_SOURCE_MS = 6000
+const NO_SOURCE_MS = 12_000
 const TICK_MS = 250
 /** Bad pieces from one holder before it is dropped. */
 const MAX_STRIKES = 2
@@ -80,6 +80,8 @@ export class Download {
   private readonly sources = new Map<string, Source>()
   private readonly reqs = new Map<number, Req>()
   private readonly inflightPieces = new Set<number>()
+  /** Pieces received and being checked or stored (not to be asked again meanwhile). */
+  private readonly checkingPieces = new Set<number>()
   private nextReqId = 1
   private timer: TimerHandle | null = null
   private lastSourceSeen: number
@@ -166,6 +168,7 @@ export class Download {
     r.lastActivity = this.hooks.clock.now()
     this.lastSourceSeen = r.lastActivity
     if (r.received < r.buf.length) return
+    if (r.piece >= 0) this.checkingPieces.add(r.piece)
     this.dropReq(r)
     if (r.part === MediaPart.MANIFEST) this.onManifest(r)
     else void this.onPiece(r)
@@ -187,7 +190,7 @@ export class Download {
     const now = this.hooks.clock.now()
     for (const uid of this.hooks.moreSources()) this.addSource(uid)
     for (const s of this.sources.values()) {
-      if (s.gone || (s.have?.complete ?? false) || (!all && now - s.lastQuery < REQUERY_MS)) continue
+      if (s.gone || (s.known && (s.have?.complete ?? false)) || (!all && now - s.lastQuery < REQUERY_MS)) continue
       s.lastQuery = now
       // Unreachable now (offline, or no link and no relay): asked again at the next round.
       void sendControl(this.hooks.transport, s.uid, { type: MediaFrameType.QUERY, mediaId: this.held.info.mediaId, reqId: 0 })
@@ -197,18 +200,32 @@ export class Download {
   private tick(): void {
     if (this.done) return
     const now = this.hooks.clock.now()
-    for (const r of [...this.reqs.values()]) {
-      if (now - r.lastActivity > REQUEST_IDLE_MS) {
-        r.source.strikes++
-        if (r.source.strikes > MAX_STRIKES) r.source.gone = true
-        this.dropReq(r)
-        void sendControl(this.hooks.transport, r.source.uid, { type: MediaFrameType.CANCEL, mediaId: this.held.info.mediaId, reqId: r.reqId })
-      }
-    }
+    for (const r of [...this.reqs.values()]) if (now - r.lastActivity > REQUEST_IDLE_MS && this.reqs.has(r.reqId)) this.stall(r.source)
     this.query(false)
     this.schedule()
     // Nothing asked, nothing arriving, nobody new: no holder has what is missing (or none is reachable).
     if (this.reqs.size === 0 && this.verifying === 0 && now - this.lastSourceSeen > NO_SOURCE_MS) void this.noSource()
+  }
+
+  /**
+   * What was asked of `s` is not coming (its link closed, it went away, it reloaded): forget it,
+   * tell it so, and ask it again what it has at the next round (over whatever path works then).
+   */
+  private stall(s: Source): void {
+    if (!this.hasInflight(s) && !s.known) return
+    for (const r of [...this.reqs.values()]) if (r.source === s) this.dropReq(r)
+    s.known = false
+    s.have = null
+    void sendControl(this.hooks.transport, s.uid, { type: MediaFrameType.CANCEL, mediaId: this.held.info.mediaId, reqId: 0 })
+  }
+
+  /** A direct link to `uid` opened or closed: what went over a closed one is lost; an open one is worth asking over at once. */
+  onLinkChange(uid: string, open: boolean): void {
+    const s = this.sources.get(uid)
+    if (!s || s.gone || this.done) return
+    if (!open) this.stall(s)
+    s.lastQuery = -Infinity
+    this.query(false)
   }
 
   private async noSource(): Promise<void> {
@@ -276,7 +293,7 @@ export class Download {
     for (let k = 0; k < total; k++) {
       const i = (this.cursor + k) % total
       count()
-      if (this.held.have.has(i) || this.inflightPieces.has(i) || !s.have?.has(i)) continue
+      if (this.held.have.has(i) || this.inflightPieces.has(i) || this.checkingPieces.has(i) || !s.have?.has(i)) continue
       return i
     }
     return -1
@@ -322,7 +339,8 @@ export class Download {
   }
 
   private async onPiece(r: Req): Promise<void> {
-    if (!(await this.verifyAndStore(r.piece, r.buf))) {
+    const ok = await this.verifyAndStore(r.piece, r.buf).finally(() => this.checkingPieces.delete(r.piece))
+    if (!ok) {
       this.badPieces++
       r.source.strikes++
       if (r.source.strikes >= MAX_STRIKES) r.source.gone = true
@@ -333,9 +351,10 @@ export class Download {
   /** Checks a piece against the manifest and keeps it; false if it does not match. */
   private async verifyAndStore(i: number, bytes: Uint8Array): Promise<boolean> {
     if (this.done || this.held.have.has(i)) return true
-    if (!equalBytes(hashOnce(this.hooks.sha256, bytes), this.held.pieceHash(i))) return false
     this.verifying++
     try {
+      if (!equalBytes(await hashPiece(this.hooks.sha256, bytes), this.held.pieceHash(i))) return false
+      if (this.done || this.held.have.has(i)) return true
       await this.held.store.write(i, i * this.held.info.pieceSize, bytes)
     } finally {
       this.verifying--

@@ -58,3 +58,13 @@ export function base64url(b: Uint8Array): string {
   }
   return s
 }
+
+/**
+ * The SHA-256 of one piece. In browsers (where the hasher is @noble/hashes, in JavaScript) WebCrypto
+ * does it natively when the page has it (secure contexts); node:crypto's is as fast done at once.
+ */
+export async function hashPiece(factory: Sha256Factory, bytes: Uint8Array): Promise<Uint8Array> {
+  const subtle = (globalThis as { crypto?: { subtle?: SubtleCrypto } }).crypto?.subtle
+  if (factory === nobleSha256 && subtle) return new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))
+  return hashOnce(factory, bytes)
+}

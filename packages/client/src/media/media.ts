@@ -20,7 +20,7 @@ import {
 } from '@plaza/protocol'
 import { DebouncedWriter, type PlazaStorage } from '../storage/storage.js'
 import { Download, type DownloadProgress } from './download.js'
-import { base64url, hashOnce, type Sha256Factory } from './hash.js'
+import { base64url, hashOnce, hashPiece, type Sha256Factory } from './hash.js'
 import { HeldMedia, MediaCache, PieceSet } from './held.js'
 import { checkCreateOptions, toMediaMessage, type CreateMediaOptions, type MediaMessage } from './media-message.js'
 import { downloadFromNode, uploadToNode, type NodeEndpoint } from './node-store.js'
@@ -118,7 +118,7 @@ export class MediaManager {
     const whole = this.host.sha256()
     for (let i = 0; i < pieces; i++) {
       const bytes = await store.read(i * pieceSize, Math.min(pieceSize, size - i * pieceSize))
-      manifest.set(hashOnce(this.host.sha256, bytes), i * 32)
+      manifest.set(await hashPiece(this.host.sha256, bytes), i * 32)
       whole.update(bytes)
     }
     const info: MediaInfo = {
@@ -213,6 +213,11 @@ export class MediaManager {
       case MediaFrameType.ERROR:
         return this.downloads.get(f.mediaId)?.d.onError(from, f), true
     }
+  }
+
+  /** A direct link opened or closed: downloads from that user adjust at once. */
+  onLinkChange(uid: string, open: boolean): void {
+    for (const { d } of this.downloads.values()) d.onLinkChange(uid, open)
   }
 
   /** The node wants the file of this media message before it stores the message for an offline receiver. */
