@@ -90,7 +90,7 @@ export class MediaUi {
     const { client, channel, el } = this.h
     const image = file.type.startsWith('image/')
     const status = el('span', { class: 'muted', 'data-testid': 'media-preparing' }, `preparing ${file.name} (${formatBytes(file.size)})…`)
-    const entry = this.h.log(this.h.me, el('span', {}, to ? `→ ${to}: ` : '', status), to ? 'private pending media' : 'mine pending media')
+    const entry = this.h.log(this.h.me, el('span', {}, to ? `→ ${to}: ` : '', status), to ? 'private pending media-entry' : 'mine pending media-entry')
     try {
       const thumb = image ? await makeThumbnail(file) : null
       const msg = await client.createMediaMessage(file, {
@@ -118,7 +118,7 @@ export class MediaUi {
 
   /** A media message from someone: its entry in the log. */
   received(m: MediaMessage, from: string, privately: boolean): HTMLElement {
-    const entry = this.h.log(from, this.body(m, null), privately ? 'private media' : 'media')
+    const entry = this.h.log(from, this.body(m, null), privately ? 'private media-entry' : 'media-entry')
     entry.dataset.mediaId = m.mediaId
     return entry
   }
@@ -138,6 +138,11 @@ export class MediaUi {
       img.height = Math.round((m.height * w) / m.width)
     }
     const fig = el('figure', { class: 'media', 'data-media-id': m.mediaId }, img, el('figcaption', { class: 'muted' }, `${m.fileName} · ${formatBytes(m.size)}`))
+    // The log stays at its newest entry as images arrive and grow.
+    img.addEventListener('load', () => {
+      const log = img.closest('ol')
+      if (log) log.scrollTop = log.scrollHeight
+    })
     if (local) {
       img.src = local
       img.dataset.state = 'full'
@@ -161,11 +166,11 @@ export class MediaUi {
 
   private file(m: MediaMessage, local: string | null): HTMLElement {
     const { el } = this.h
-    const name = el('span', { class: 'media-name' }, `📎 ${m.fileName} · ${formatBytes(m.size)}`)
-    const box = el('span', { class: 'media media-file', 'data-media-id': m.mediaId }, name)
+    const name = el('span', { class: 'media-name' }, m.fileName)
+    const box = el('span', { class: 'media media-file', 'data-media-id': m.mediaId }, el('span', { class: 'badge file' }, 'file'), name, ` · ${formatBytes(m.size)}`)
     const link = (url: string) => {
       const a = el('a', { href: url, download: m.fileName, 'data-testid': 'media-link' }, m.fileName)
-      name.replaceWith(a, ` · ${formatBytes(m.size)}`)
+      name.replaceWith(a)
     }
     if (local) link(local)
     else this.downloader(m, box, 'Download', link)
@@ -212,7 +217,7 @@ export class MediaUi {
             abort = null
             const { code, text } = describeError(err)
             box.dataset.state = 'failed'
-            error.textContent = code === 'CANCELLED' ? `Cancelled (${text})` : text
+            error.textContent = code === 'CANCELLED' ? `Cancelled: ${text}` : text
             error.dataset.code = code
             error.hidden = false
             cancel.hidden = true
