@@ -11,6 +11,14 @@ import {
   type RemoteInvitation,
 } from '@plaza/client'
 import { Whiteboard } from './whiteboard.js'
+import { MediaUi } from './media-ui.js'
+
+declare global {
+  interface Window {
+    /** The page's client and room channel, for the browser tests and the console. */
+    plaza?: { client: PlazaClient; channel: PlazaChannel }
+  }
+}
 
 interface Profile {
   name: string
@@ -71,7 +79,9 @@ async function enter(profile: Profile): Promise<void> {
   if (!res.ok) return showLogin(`Could not get a token (${res.status}): is this a development node?`)
   const { appId, token } = (await res.json()) as { appId: string; token: string }
   const client = createClient(appId, { rendezvousUrl: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}` })
-  const room = new Room(client, client.createChannel(profile.room), profile)
+  const channel = client.createChannel(profile.room)
+  window.plaza = { client, channel }
+  const room = new Room(client, channel, profile)
   await room.start(token)
 }
 
@@ -79,12 +89,15 @@ class Room {
   private readonly members = new Set<string>()
   private whiteboard!: Whiteboard
   private invitation: LocalInvitation | null = null
+  private readonly media: MediaUi
 
   constructor(
     private readonly client: PlazaClient,
     private readonly channel: PlazaChannel,
     private readonly me: Profile,
-  ) {}
+  ) {
+    this.media = new MediaUi({ client, channel, me: me.name, el, log: (from, body, kind) => this.log(from, body, kind) })
+  }
 
   async start(token: string): Promise<void> {
     this.render()
@@ -142,6 +155,7 @@ class Room {
             el('select', { 'data-testid': 'chat-to' }, el('option', { value: '' }, 'Everyone')),
             el('input', { 'data-testid': 'chat-input', placeholder: 'Say something', maxlength: '2000', autocomplete: 'off' }),
             el('button', { type: 'submit', 'data-testid': 'chat-send' }, 'Send'),
+            this.media.controls(() => $<HTMLSelectElement>('chat-to').value),
           ),
         ),
         el(
@@ -185,11 +199,13 @@ class Room {
     addEventListener('pagehide', () => void client.flushStorage())
     channel.on('ChannelMessage', (m, from) => {
       if (m.messageType === 'RAW') this.whiteboard.onMessage(from, m.rawMessage, m.description)
-      else this.log(from, m.text)
+      else if (m.messageType === 'TEXT') this.log(from, m.text)
+      else this.media.received(m, from, false)
     })
     client.on('MessageFromPeer', (m: ReceivedMessage, from) => {
       if (m.messageType === 'RAW') this.whiteboard.onMessage(from, m.rawMessage, m.description)
-      else this.log(from, m.text, 'private')
+      else if (m.messageType === 'TEXT') this.log(from, m.text, 'private')
+      else this.media.received(m, from, true)
     })
     client.on('OutboxMessageSettled', (peer, m, r) => {
       if (m.messageType === 'TEXT') this.log('system', `Your message to ${peer} (“${m.text}”) written before the reload: ${r.state}`)
@@ -371,8 +387,8 @@ class Room {
     return b
   }
 
-  private log(from: string, text: string, kind = ''): HTMLElement {
-    const entry = el('li', { class: kind, 'data-from': from }, el('b', {}, from === 'system' ? '' : `${from}: `), text)
+  private log(from: string, body: string | Node, kind = ''): HTMLElement {
+    const entry = el('li', { class: kind, 'data-from': from }, el('b', {}, from === 'system' ? '' : `${from}: `), body)
     const log = $('chat-log')
     log.append(entry)
     log.scrollTop = log.scrollHeight
