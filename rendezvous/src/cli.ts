@@ -163,6 +163,8 @@ const SWITCHES: Record<string, { env: string; key: 'devTokens' | 'trustProxy' | 
 
 export class UsageError extends Error {}
 
+const flagOf = (key: OptionKey) => Object.keys(FLAGS).find((flag) => FLAGS[flag] === key) ?? key
+
 function setOption(cfg: NodeConfig, key: OptionKey, value: string): void {
   if (key === 'rateLimit') {
     for (const item of value.split(',').filter(Boolean)) {
@@ -196,7 +198,7 @@ function setOption(cfg: NodeConfig, key: OptionKey, value: string): void {
     const field = key.slice('media:'.length) as keyof MediaLimits
     for (const item of value.split(',').filter(Boolean)) {
       const [app, n] = item.includes('=') ? item.split('=', 2) : ['', item]
-      if (!/^\d+$/.test(n) || !Number.isSafeInteger(Number(n)) || Number(n) < 1) throw new UsageError(`${key.replace('media:', 'media ')} wants [APP=]N (a positive integer), got "${item}"`)
+      if (!/^\d+$/.test(n) || !Number.isSafeInteger(Number(n)) || Number(n) < 1) throw new UsageError(`${flagOf(key)} wants [APP=]N (a positive integer), got "${item}"`)
       if (app) (cfg.mediaLimitsPerApp[app] ??= {})[field] = Number(n)
       else cfg.mediaLimits[field] = Number(n)
     }
