@@ -1,4 +1,4 @@
-import { ENGINES, LINK_POLICIES, defaultConfig, type EngineKind, type LinkPolicy, type NodeConfig } from './config.js'
+import { ENGINES, LINK_POLICIES, defaultConfig, type EngineKind, type LinkPolicy, type MediaLimits, type NodeConfig } from './config.js'
 
 export const HELP = `plaza-rendezvous — a Plaza rendezvous node (HTTP + WebSocket on one port)
 
@@ -57,10 +57,18 @@ Options (each also read from the environment variable shown):
                            adds a suffix (a restarted node is a new one) PLAZA_NODE_ID (host and pid)
   --redis-require-aof      refuse to start unless Redis fsyncs every write
                            (appendonly yes, appendfsync always); else a warning PLAZA_REDIS_REQUIRE_AOF (off)
+  --media-dir DIR          the media store (files and images)       PLAZA_MEDIA_DIR (<data-dir>/media)
+                           Nodes of one deployment share it: the same (network) filesystem.
+  --media-max-file-bytes [APP=]BYTES  the largest file; repeatable per app PLAZA_MEDIA_MAX_FILE_BYTES (104857600)
+  --media-retention-ms [APP=]MS  how long a file is kept; per app  PLAZA_MEDIA_RETENTION_MS (604800000)
+  --media-quota-app [APP=]BYTES  media one app may store in all; per app PLAZA_MEDIA_QUOTA_APP (10737418240)
+  --media-uploads USER/APP uploads under way at once per user and per app PLAZA_MEDIA_UPLOADS (2/32)
+  --media-idle-timeout-ms MS  an upload or download with no bytes moving ends PLAZA_MEDIA_IDLE_TIMEOUT_MS (30000)
   --help                   show this text
 `
 
-type OptionKey = keyof NodeConfig | 'app' | 'rateLimit'
+type MediaLimitKey = 'media:maxFileBytes' | 'media:retentionMs' | 'media:quotaBytes'
+type OptionKey = keyof NodeConfig | 'app' | 'rateLimit' | 'mediaUploads' | MediaLimitKey
 
 const RATE = /^(\d+)\/(\d+)$/
 
@@ -97,6 +105,12 @@ const FLAGS: Record<string, OptionKey> = {
   '--redis-url': 'redisUrl',
   '--redis-prefix': 'redisPrefix',
   '--node-id': 'nodeId',
+  '--media-dir': 'mediaDir',
+  '--media-max-file-bytes': 'media:maxFileBytes',
+  '--media-retention-ms': 'media:retentionMs',
+  '--media-quota-app': 'media:quotaBytes',
+  '--media-uploads': 'mediaUploads',
+  '--media-idle-timeout-ms': 'mediaIdleTimeoutMs',
 }
 
 const ENV: Record<string, OptionKey> = {
@@ -132,6 +146,12 @@ const ENV: Record<string, OptionKey> = {
   PLAZA_REDIS_URL: 'redisUrl',
   PLAZA_REDIS_PREFIX: 'redisPrefix',
   PLAZA_NODE_ID: 'nodeId',
+  PLAZA_MEDIA_DIR: 'mediaDir',
+  PLAZA_MEDIA_MAX_FILE_BYTES: 'media:maxFileBytes',
+  PLAZA_MEDIA_RETENTION_MS: 'media:retentionMs',
+  PLAZA_MEDIA_QUOTA_APP: 'media:quotaBytes',
+  PLAZA_MEDIA_UPLOADS: 'mediaUploads',
+  PLAZA_MEDIA_IDLE_TIMEOUT_MS: 'mediaIdleTimeoutMs',
 }
 
 /** Boolean options: a flag, or the variable set to 1 or true. */
@@ -142,6 +162,8 @@ const SWITCHES: Record<string, { env: string; key: 'devTokens' | 'trustProxy' | 
 }
 
 export class UsageError extends Error {}
+
+const flagOf = (key: OptionKey) => Object.keys(FLAGS).find((flag) => FLAGS[flag] === key) ?? key
 
 function setOption(cfg: NodeConfig, key: OptionKey, value: string): void {
   if (key === 'rateLimit') {
@@ -170,6 +192,23 @@ function setOption(cfg: NodeConfig, key: OptionKey, value: string): void {
       if (app) cfg.linkPolicies[app] = policy as LinkPolicy
       else cfg.linkPolicy = policy as LinkPolicy
     }
+    return
+  }
+  if (key === 'media:maxFileBytes' || key === 'media:retentionMs' || key === 'media:quotaBytes') {
+    const field = key.slice('media:'.length) as keyof MediaLimits
+    for (const item of value.split(',').filter(Boolean)) {
+      const [app, n] = item.includes('=') ? item.split('=', 2) : ['', item]
+      if (!/^\d+$/.test(n) || !Number.isSafeInteger(Number(n)) || Number(n) < 1) throw new UsageError(`${flagOf(key)} wants [APP=]N (a positive integer), got "${item}"`)
+      if (app) (cfg.mediaLimitsPerApp[app] ??= {})[field] = Number(n)
+      else cfg.mediaLimits[field] = Number(n)
+    }
+    return
+  }
+  if (key === 'mediaUploads') {
+    const m = RATE.exec(value)
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UsageError(`--media-uploads wants PER_USER/PER_APP, got "${value}"`)
+    cfg.mediaUploadsPerUser = Number(m[1])
+    cfg.mediaUploadsPerApp = Number(m[2])
     return
   }
   if (key === 'engine') {

@@ -7,6 +7,16 @@ import type { Quota } from './store/offline-quota.js'
  * through ICE): `always` anyone logged in; `contacts` members of a shared channel, and users who
  * have both sent each other a message; `relay-only` nobody (everything goes through the node).
  */
+/** What an app may keep in the node's media store (see media/). */
+export interface MediaLimits {
+  /** The largest file one upload may store. Default 100 MB (104 857 600 bytes). */
+  maxFileBytes: number
+  /** How long a file is kept after its upload (or its last re-upload, or an offline message that needs it). Default 7 days. */
+  retentionMs: number
+  /** Bytes of media one app may have stored in all. Default 10 GiB. */
+  quotaBytes: number
+}
+
 export type LinkPolicy = 'always' | 'contacts' | 'relay-only'
 export const LINK_POLICIES: readonly LinkPolicy[] = ['always', 'contacts', 'relay-only']
 
@@ -96,6 +106,17 @@ export interface NodeConfig {
   redisPrefix: string
   /** This node's name in the deployment (logs, Redis keys); each start adds a random suffix (a restarted node is a new one). Default: host and pid. */
   nodeId: string
+  /** Directory of the media store ('' for `<dataDir>/media`). Several nodes share one by pointing at the same (network) filesystem. */
+  mediaDir: string
+  /** Media limits of apps not named in `mediaLimitsPerApp`. */
+  mediaLimits: MediaLimits
+  /** appId -> the limits it sets apart from `mediaLimits`. */
+  mediaLimitsPerApp: Record<string, Partial<MediaLimits>>
+  /** Uploads under way at once, per user and per app (429 TOO_OFTEN past them). Defaults 2 and 32. */
+  mediaUploadsPerUser: number
+  mediaUploadsPerApp: number
+  /** An upload or download with no bytes moving this long is ended (408 TIMEOUT). Default 30 s. */
+  mediaIdleTimeoutMs: number
   /** Refuse to start when Redis does not fsync every write (appendonly yes, appendfsync always); else warn. Default false. */
   redisRequireAof: boolean
 }
@@ -148,5 +169,16 @@ export function defaultConfig(): NodeConfig {
     redisPrefix: 'plaza:',
     nodeId: '',
     redisRequireAof: false,
+    mediaDir: '',
+    mediaLimits: { maxFileBytes: 100 * 1024 * 1024, retentionMs: 7 * 24 * 3600 * 1000, quotaBytes: 10 * 1024 ** 3 },
+    mediaLimitsPerApp: {},
+    mediaUploadsPerUser: 2,
+    mediaUploadsPerApp: 32,
+    mediaIdleTimeoutMs: 30_000,
   }
+}
+
+/** The media limits of one app: its own where set, the node's otherwise. */
+export function mediaLimitsOf(cfg: Pick<NodeConfig, 'mediaLimits' | 'mediaLimitsPerApp'>, appId: string): MediaLimits {
+  return { ...cfg.mediaLimits, ...cfg.mediaLimitsPerApp[appId] }
 }

@@ -42,6 +42,10 @@ export async function handleHttp(node: RendezvousNode, req: IncomingMessage, res
       res.writeHead(200, { 'content-type': node.metrics.registry.contentType })
       return void res.end(text)
     }
+    if (url.pathname === '/media' || url.pathname.startsWith('/media/')) return await node.media.handle(req, res, url)
+    // Others: their body (REST: at most 64 KiB) within a deadline, as Node's requestTimeout would.
+    if (!req.complete) guardBody(req, res)
+    if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue()
     if (url.pathname.startsWith('/v1/')) return await node.rest.handle(req, res, url)
     if (req.method === 'GET' && node.config.staticDir) return await serveStatic(node.config.staticDir, url.pathname, res)
     json(res, 404, { error: 'NOT_FOUND' })
@@ -50,6 +54,16 @@ export async function handleHttp(node: RendezvousNode, req: IncomingMessage, res
     if (!res.headersSent) json(res, 500, { error: 'INTERNAL' })
     else res.destroy()
   }
+}
+
+/** A request body (other than media's) must be in this soon. */
+const REQUEST_BODY_MS = 60_000
+
+function guardBody(req: IncomingMessage, res: ServerResponse): void {
+  const timer = setTimeout(() => {
+    if (!req.complete) req.socket.destroy()
+  }, REQUEST_BODY_MS).unref()
+  res.once('close', () => clearTimeout(timer))
 }
 
 function metricsAllowed(token: string, authorization: string | undefined): boolean {

@@ -67,8 +67,28 @@ export class NodeMetrics {
     registers: [this.registry],
   })
 
+  readonly mediaUploads = new Counter({
+    name: 'plaza_media_uploads_total',
+    help: 'Media uploads answered with success, by result (stored: a new file; existing: stored already, its retention extended)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  })
+  readonly mediaDownloads = new Counter({
+    name: 'plaza_media_downloads_total',
+    help: 'Media downloads started, by part (whole, range, manifest)',
+    labelNames: ['part'] as const,
+    registers: [this.registry],
+  })
+  readonly mediaServedBytes = new Counter({ name: 'plaza_media_served_bytes_total', help: 'Media bytes served by downloads', registers: [this.registry] })
+  readonly mediaRefusals = new Counter({
+    name: 'plaza_media_refusals_total',
+    help: 'Media requests refused or cut off, by code (MEDIA_TOO_LARGE, MEDIA_INTEGRITY, QUOTA_EXCEEDED, TIMEOUT, ...)',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  })
+
   constructor(
-    stats: () => { sessions: number; channels: number; connections: number; subscriptions: number; documents: number; engineUp: boolean },
+    stats: () => { sessions: number; mediaBytes: number; channels: number; connections: number; subscriptions: number; documents: number; engineUp: boolean },
     processMetrics = true,
   ) {
     const gauge = (name: string, help: string, pick: (s: ReturnType<typeof stats>) => number) =>
@@ -85,6 +105,7 @@ export class NodeMetrics {
     gauge('plaza_channels', 'Channels with at least one member', (s) => s.channels)
     gauge('plaza_presence_subscriptions', 'Presence and attribute subscriptions', (s) => s.subscriptions)
     gauge('plaza_channel_documents', 'Channel documents held in memory', (s) => s.documents)
+    gauge('plaza_media_bytes_stored', "Bytes in the media store (this node's count; with a shared store, as of its last sweep and its own uploads)", (s) => s.mediaBytes)
     gauge('plaza_engine_up', 'Whether the engine can do its work (1), or not: Redis unreachable (0)', (s) => (s.engineUp ? 1 : 0))
     if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'plaza_' })
   }

@@ -33,6 +33,7 @@ import { RelayService } from './relay.js'
 import { HttpFront } from './server.js'
 import { Moderation } from './moderation.js'
 import { decodeNodeMessage } from './node-messages.js'
+import { MediaHttp } from './media/media-http.js'
 
 /** Malformed frames tolerated per connection (per minute) before it is closed. */
 const MAX_BAD_FRAMES = 50
@@ -67,10 +68,13 @@ export class RendezvousNode implements NodeContext {
   readonly metrics: NodeMetrics
   readonly moderation: Moderation
   readonly rest: RestApi
+  /** The media store and its HTTP API (opened by `listen`). */
+  readonly media: MediaHttp
   private readonly front: HttpFront
   private readonly connections = new Set<ClientConn>()
   private sweepTimer: TimerHandle | null = null
   private storeSweepTimer: TimerHandle | null = null
+  private mediaSweepTimer: TimerHandle | null = null
   closing = false
 
   constructor(config: Partial<NodeConfig> = {}, deps: NodeDeps = {}) {
@@ -84,7 +88,11 @@ export class RendezvousNode implements NodeContext {
     this.userAttributes = new UserAttributes(this)
     this.invitations = new Invitations(this)
     this.rest = new RestApi(this)
-    this.relay = new RelayService(this, { onNodeStreamAck: (payload) => this.rest.onAck(payload) })
+    this.media = new MediaHttp(this, this.engine.shared)
+    this.relay = new RelayService(this, {
+      onNodeStreamAck: (payload) => this.rest.onAck(payload),
+      holdMedia: (appId, info, until) => this.media.holdFor(appId, info, until),
+    })
     this.sessions = new SessionService(this, {
       deliverOffline: (s) => this.relay.deliverOffline(s),
       onEnded: (s) => {
@@ -112,6 +120,20 @@ export class RendezvousNode implements NodeContext {
   /** Opens the store, starts the timers and listens on HTTP and WebSocket. */
   async listen(): Promise<{ port: number; address: string }> {
     await this.start()
+    await this.media.open()
+    let sweeping = false
+    this.mediaSweepTimer = this.rt.clock.setInterval(
+      () => {
+        if (sweeping) return
+        sweeping = true
+        this.media
+          .sweep()
+          .catch((err: unknown) => this.log.error({ err }, 'media sweep failed'))
+          .finally(() => (sweeping = false))
+      },
+      this.media.sweepIntervalMs(),
+      true,
+    )
     const addr = await this.front.listen(this.config.port, this.config.host)
     this.log.info({ port: addr.port, host: addr.address, apps: Object.keys(this.config.apps) }, 'listening')
     return addr
@@ -143,7 +165,7 @@ export class RendezvousNode implements NodeContext {
   }
 
   stats() {
-    return { ...this.engine.stats(), connections: this.connections.size, localSessions: this.sessions.size, documents: this.channels.docs.size, engineUp: this.engine.health().ok }
+    return { ...this.engine.stats(), mediaBytes: this.media.store.usage.totalStored(), connections: this.connections.size, localSessions: this.sessions.size, documents: this.channels.docs.size, engineUp: this.engine.health().ok }
   }
 
   /** What the engine asks of one of this node's sessions. */
@@ -183,6 +205,7 @@ export class RendezvousNode implements NodeContext {
     this.closing = true
     this.rt.clock.clearInterval(this.sweepTimer)
     this.rt.clock.clearInterval(this.storeSweepTimer)
+    this.rt.clock.clearInterval(this.mediaSweepTimer)
     for (const c of this.connections) c.conn.close(CloseCode.GOING_AWAY, 'node shutting down')
     await this.front.close()
     this.channels.close()

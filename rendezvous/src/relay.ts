@@ -7,11 +7,17 @@ import {
   PlazaError,
   RelayStatus,
   MAX_BATCH_FRAMES,
+  MessageKind,
   channelAllowed,
+  decodeMediaFrame,
+  decodeMediaInfo,
+  decodePeerFrame,
   deferOn,
   encodeFrame,
+  isMediaFrameType,
   peekMessageHeader,
   type ChannelBroadcastFrame,
+  type MediaInfo,
   type RelayToFrame,
 } from '@plaza/protocol'
 import type { NodeContext } from './context.js'
@@ -25,6 +31,12 @@ const OFFLINE_RETRY_MS = 1000
 export interface RelayHooks {
   /** True when the ACK was for a node-sent stream (it ends here). */
   onNodeStreamAck(payload: Uint8Array): boolean
+  /**
+   * A media message is to be stored for an offline receiver: true if its file is in the app's
+   * media store (then kept at least until `until`), false if not. Rejects with a PlazaError
+   * when the message cannot be stored whatever is uploaded (MEDIA_TOO_LARGE, MEDIA_INTEGRITY).
+   */
+  holdMedia(appId: string, info: MediaInfo, until: number): Promise<boolean>
 }
 
 /**
@@ -50,10 +62,11 @@ export class RelayService {
       if (status === RelayStatus.RELAYED && s.protocol >= 3) this.answerRelayed(s, f.reqId)
       else s.sendNow(encodeFrame({ type: FrameType.RELAY_RESULT, reqId: f.reqId, status, serverTs: now }))
     }
-    if (!isMessage && kind !== PeerFrameType.ACK) {
-      return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.INVALID_ARGUMENT, 'only messages and acknowledgements are relayed'))
-    }
     if (f.to === s.uid) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.INVALID_USER_ID, 'cannot relay to yourself'))
+    if (kind !== undefined && isMediaFrameType(kind)) return this.relayMedia(s, f, reply)
+    if (!isMessage && kind !== PeerFrameType.ACK) {
+      return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.INVALID_ARGUMENT, 'only messages, acknowledgements and media transfer frames are relayed'))
+    }
     const header = isMessage ? peekMessageHeader(f.payload) : null
     if (isMessage && (!header || header.stream.startsWith(BROADCAST_STREAM_PREFIX))) {
       return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.MALFORMED_FRAME, 'not a message frame'))
@@ -88,6 +101,12 @@ export class RelayService {
       return reply(RelayStatus.RELAYED)
     }
     if (!f.offline || !header || channel) return reply(RelayStatus.PEER_OFFLINE)
+    // A file's message is stored only with its file: else the sender is asked to upload it first.
+    if (!(await this.mediaHeld(s, f.payload, now))) {
+      this.ctx.metrics.mediaRefusals.inc({ code: 'MEDIA_WANTED' })
+      if (f.reqId) return reply(RelayStatus.MEDIA_WANTED)
+      return this.ctx.result(s, 0, new PlazaError(ErrorCode.MEDIA_NOT_FOUND, 'not stored: upload the file (PUT /media/{mediaId}), then send the message again'))
+    }
     // Copy: the payload is a view into the socket's receive buffer.
     const payload = Uint8Array.prototype.slice.call(f.payload)
     // Not waited for: the next frame need not wait for the disk (the store keeps the order).
@@ -109,6 +128,30 @@ export class RelayService {
           this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.INTERNAL, 'offline store unavailable'))
         },
       )
+  }
+
+  /**
+   * Media transfer frames (REQUEST, DATA, ...) between two online users, when no direct link
+   * works: checked by the codec, paid from the sender's byte budget, never stored.
+   */
+  private async relayMedia(s: Session, f: RelayToFrame, reply: (status: RelayStatus) => void): Promise<void> {
+    decodeMediaFrame(f.payload)
+    const now = this.ctx.rt.clock.now()
+    const overBudget = this.ctx.chargeBytes(s, f.payload.length)
+    if (overBudget) return this.ctx.result(s, f.reqId, overBudget)
+    if (!s.buckets.channelRelay.take(now)) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'media frames too often'))
+    const frame = encodeFrame({ type: FrameType.RELAY_FROM, from: s.uid, serverTs: now, payload: f.payload })
+    if (!(await this.ctx.engine.deliver(s.appId, f.to, frame))) return reply(RelayStatus.PEER_OFFLINE)
+    this.ctx.metrics.relayed.inc({ kind: 'media' })
+    reply(RelayStatus.RELAYED)
+  }
+
+  /** True unless the payload is a media message whose file is not in the app's media store. */
+  private async mediaHeld(s: Session, payload: Uint8Array, now: number): Promise<boolean> {
+    const message = decodePeerFrame(payload)
+    if (message.type !== PeerFrameType.MESSAGE || message.kind !== MessageKind.MEDIA) return true
+    // The file must outlast the stored message.
+    return this.hooks.holdMedia(s.appId, decodeMediaInfo(message.bytes), now + this.ctx.config.offlineRetentionMs)
   }
 
   /** "Relayed" is the usual answer: it goes once per turn for every request it answers. */

@@ -24,7 +24,12 @@ export class HttpFront implements SocketOwner {
     const cfg = node.config
     this.admission = new Admission(cfg)
     this.maxBufferedBytes = cfg.maxSocketBufferBytes
-    this.http = createServer((req, res) => void handleHttp(node, req, res))
+    // No whole-request deadline (Node's requestTimeout would cut off a large upload on a slow
+    // link): an upload or download is ended when no bytes move (--media-idle-timeout-ms), any
+    // other request when its body is not in within REQUEST_BODY_MS (see handleHttp).
+    this.http = createServer({ requestTimeout: 0 }, (req, res) => void handleHttp(node, req, res))
+    // `Expect: 100-continue`: a media upload hears a refusal before it sends its body.
+    this.http.on('checkContinue', (req, res) => void handleHttp(node, req, res))
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME_BYTES, perMessageDeflate: false, clientTracking: false, WebSocket: LinkedSocket })
     this.http.on('upgrade', (req, socket, head) => {
       if (node.closing) return socket.destroy()
@@ -81,7 +86,7 @@ export class HttpFront implements SocketOwner {
 }
 
 /** The client's address: the socket's, or behind a trusted proxy the last X-Forwarded-For entry. */
-function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
   const forwarded = trustProxy ? req.headers['x-forwarded-for'] : undefined
   const list = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded ?? '').split(',').map((a) => a.trim()).filter(Boolean)
   return list.at(-1) ?? req.socket.remoteAddress ?? ''
