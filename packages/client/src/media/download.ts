@@ -57,6 +57,8 @@ interface Source {
   inflightBytes: number
   strikes: number
   gone: boolean
+  /** The last query could not reach it (offline). */
+  away: boolean
 }
 
 interface Req {
@@ -91,6 +93,8 @@ export class Download {
   private verifying = 0
   private cursor: number
   private usingNode = false
+  /** The node's store was asked since the last progress (asked again after new progress stalls). */
+  private nodeTried = false
   /** Pieces (or manifests) that did not match their hashes. */
   private badPieces = 0
 
@@ -167,6 +171,7 @@ export class Download {
     r.received += f.bytes.length
     r.lastActivity = this.hooks.clock.now()
     this.lastSourceSeen = r.lastActivity
+    this.nodeTried = false
     if (r.received < r.buf.length) return
     if (r.piece >= 0) this.checkingPieces.add(r.piece)
     this.dropReq(r)
@@ -179,7 +184,7 @@ export class Download {
 
   private addSource(uid: string): void {
     if (this.sources.has(uid)) return
-    this.sources.set(uid, { uid, have: null, known: false, lastQuery: -Infinity, inflightBytes: 0, strikes: 0, gone: false })
+    this.sources.set(uid, { uid, have: null, known: false, lastQuery: -Infinity, inflightBytes: 0, strikes: 0, gone: false, away: false })
   }
 
   private hasInflight(s: Source): boolean {
@@ -193,7 +198,9 @@ export class Download {
       if (s.gone || (s.known && (s.have?.complete ?? false)) || (!all && now - s.lastQuery < REQUERY_MS)) continue
       s.lastQuery = now
       // Unreachable now (offline, or no link and no relay): asked again at the next round.
-      void sendControl(this.hooks.transport, s.uid, { type: MediaFrameType.QUERY, mediaId: this.held.info.mediaId, reqId: 0 })
+      void sendControl(this.hooks.transport, s.uid, { type: MediaFrameType.QUERY, mediaId: this.held.info.mediaId, reqId: 0 }).then((ok) => {
+        s.away = !ok
+      })
     }
   }
 
@@ -203,8 +210,11 @@ export class Download {
     for (const r of [...this.reqs.values()]) if (now - r.lastActivity > REQUEST_IDLE_MS && this.reqs.has(r.reqId)) this.stall(r.source)
     this.query(false)
     this.schedule()
+    if (this.reqs.size > 0 || this.verifying > 0) return
+    // Every holder is known to be away (offline: the relay said so): the node's store at once.
+    if ([...this.sources.values()].every((s) => s.gone || s.away)) void this.tryNode()
     // Nothing asked, nothing arriving, nobody new: no holder has what is missing (or none is reachable).
-    if (this.reqs.size === 0 && this.verifying === 0 && now - this.lastSourceSeen > NO_SOURCE_MS) void this.noSource()
+    if (now - this.lastSourceSeen > NO_SOURCE_MS) void this.noSource()
   }
 
   /**
@@ -228,23 +238,27 @@ export class Download {
     this.query(false)
   }
 
+  /** The node's media store, once per stall: true when it had everything missing. */
+  private async tryNode(): Promise<boolean> {
+    if (!this.hooks.fromNode || this.usingNode || this.nodeTried || this.done) return false
+    this.usingNode = true
+    this.nodeTried = true
+    try {
+      const ok = await this.hooks.fromNode(this.held, () => this.missing(), (i, b) => this.verifyAndStore(i, b))
+      if (ok && this.held.complete && !this.done) void this.finish()
+      return ok
+    } catch (err) {
+      if (err instanceof PlazaError && err.code === ErrorCode.MEDIA_INTEGRITY) this.fail(err)
+      return false
+    } finally {
+      this.usingNode = false
+    }
+  }
+
   private async noSource(): Promise<void> {
     if (this.usingNode || this.done) return
-    if (this.hooks.fromNode) {
-      this.usingNode = true
-      let ok = false
-      try {
-        ok = await this.hooks.fromNode(this.held, () => this.missing(), (i, b) => this.verifyAndStore(i, b))
-      } catch (err) {
-        if (err instanceof PlazaError && err.code === ErrorCode.MEDIA_INTEGRITY) return this.fail(err)
-        ok = false
-      } finally {
-        this.usingNode = false
-      }
-      if (this.done) return
-      if (ok && this.held.complete) return void this.finish()
-    }
-    if (this.done) return
+    if (await this.tryNode()) return
+    if (this.done || this.usingNode) return
     if (this.badPieces > 0) {
       return this.fail(new PlazaError(ErrorCode.MEDIA_INTEGRITY, `holders of ${this.held.info.mediaId} sent ${this.badPieces} pieces that do not match its hashes (discarded); no holder has good ones now`))
     }

@@ -1,0 +1,62 @@
+/**
+ * Media without a direct link: through the node's relay (both clients relay-only), and through
+ * the node's media store for a receiver that is offline — across a kill -9 of the node.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
+import { PeerMessageState, type MediaMessage, type PlazaClient, type ReceivedMessage } from '@plaza/client'
+import { closeClients, loggedIn } from '../../helpers/clients.js'
+import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../../helpers/rendezvous.js'
+
+let node: RendezvousProcess
+beforeAll(async () => {
+  node = await startRendezvous()
+})
+afterEach(closeClients)
+afterAll(() => stopRendezvous(node))
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
+
+function nextMedia(c: PlazaClient): Promise<MediaMessage> {
+  return new Promise((resolve) => {
+    const fn = (m: ReceivedMessage) => {
+      if (m.messageType !== 'FILE' && m.messageType !== 'IMAGE') return
+      c.off('MessageFromPeer', fn)
+      resolve(m)
+    }
+    c.on('MessageFromPeer', fn)
+  })
+}
+
+it('no direct link: the relay carries the file (16 KiB blocks), verified', async () => {
+  const a = await loggedIn(node, 'rl-a', { directLinks: false })
+  const b = await loggedIn(node, 'rl-b', { directLinks: false })
+  const data = new Uint8Array(randomBytes(3 * 1024 * 1024 + 5))
+  const msg = await a.createMediaMessage(data, { messageType: 'FILE', fileName: 'notes.txt', mimeType: 'text/plain' })
+  const arrived = nextMedia(b)
+  expect((await a.sendMessageToPeer(msg, 'rl-b')).state).toBe(PeerMessageState.RECEIVED_BY_PEER)
+  let last = 0
+  const blob = await b.downloadMedia(await arrived, { onProgress: (p) => (last = p.loaded) })
+  expect(sha(new Uint8Array(await blob.arrayBuffer()))).toBe(sha(data))
+  expect(last).toBe(data.length)
+  expect(a.getPeerLinkState('rl-b')).toBe('none')
+})
+
+it('to an offline receiver: the file goes to the node store before CACHED_BY_SERVER, survives kill -9 of the node, and is fetched from there with the sender gone', async () => {
+  const a = await loggedIn(node, 'off-a')
+  const data = new Uint8Array(randomBytes(6 * 1024 * 1024 + 11))
+  const msg = await a.createMediaMessage(data, { messageType: 'IMAGE', fileName: 'map.png', mimeType: 'image/png', width: 10, height: 10 })
+  const r = await a.sendMessageToPeer(msg, 'off-b', { enableOfflineMessaging: true })
+  expect(r.state).toBe(PeerMessageState.CACHED_BY_SERVER)
+  await a.logout()
+  await node.kill()
+  await node.restart()
+  const b = await loggedIn(node, 'off-b')
+  // Stored messages arrive right after login.
+  const got = await new Promise<MediaMessage>((resolve) => {
+    b.on('MessageFromPeer', (m: ReceivedMessage) => (m.messageType === 'IMAGE' ? resolve(m) : undefined))
+  })
+  expect(got.mediaId).toBe(msg.mediaId)
+  const blob = await b.downloadMedia(got)
+  expect(sha(new Uint8Array(await blob.arrayBuffer()))).toBe(sha(data))
+})
