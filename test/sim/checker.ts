@@ -21,7 +21,7 @@ const UNKNOWN = new Set<string>([PeerMessageState.SENT_TIMEOUT, PeerMessageState
 const CRASH_WINDOW_MS = 1000
 
 export async function check(w: World): Promise<string[]> {
-  return [...checkMessages(w), ...checkChannels(w), ...(await checkDocuments(w)), ...checkInvitations(w), ...checkPresence(w)]
+  return [...checkMessages(w), ...checkChannels(w), ...(await checkDocuments(w)), ...checkInvitations(w), ...checkPresence(w), ...checkMedia(w)]
 }
 
 function byId(deliveries: Delivery[]): Map<string, Delivery[]> {
@@ -196,6 +196,25 @@ function checkPresence(w: World): string[] {
       const seen = inst.presence.get(o.uid)
       if (seen !== truth) out.push(`${u.uid} sees ${o.uid} ${seen}, the node says ${truth}`)
     }
+  }
+  return out
+}
+
+/** Downloads of media a page asked for and that could fail only in these ways (the holder gone, the page gone). */
+const MEDIA_FAILURES = new Set(['MEDIA_UNAVAILABLE', 'CANCELLED', 'DESTROYED'])
+
+/**
+ * Every download the app started ends — with the sender's bytes exactly, or an honest error —
+ * unless its page died first.
+ */
+function checkMedia(w: World): string[] {
+  const out: string[] = []
+  const ended = new Set(w.log.ends.map((e) => `${e.uid}#${e.instance}`))
+  for (const d of w.log.downloads) {
+    const where = `${d.id} downloaded by ${d.to}#${d.instance}`
+    if (d.outcome === undefined) {
+      if (!ended.has(`${d.to}#${d.instance}`)) out.push(`${where}: never settled`)
+    } else if (d.outcome !== 'ok' && !MEDIA_FAILURES.has(d.outcome)) out.push(`${where}: ${d.outcome}`)
   }
   return out
 }

@@ -41,6 +41,17 @@ export interface ChannelSend {
   error?: string
 }
 
+/** A download of a media message's file by its receiver. */
+export interface MediaDownload {
+  /** The message's sim id (its description). */
+  id: string
+  to: string
+  instance: number
+  at: number
+  /** 'ok' (bytes match the sent file), 'wrong bytes', or the error's code name; undefined while under way. */
+  outcome?: string
+}
+
 export interface InstanceEnd {
   uid: string
   instance: number
@@ -56,6 +67,9 @@ export class SimLog {
   /** receiver -> sender -> how many stored messages the node said it dropped. */
   readonly dropped = new Map<string, Map<string, number>>()
   readonly ends: InstanceEnd[] = []
+  /** Media id -> SHA-256 (hex) of the file its sender made. */
+  readonly mediaFiles = new Map<string, string>()
+  readonly downloads: MediaDownload[] = []
   /** A line per notable event, printed when a seed fails. */
   readonly trace: string[] = []
   private readonly limit: number

@@ -5,7 +5,7 @@ export interface SeedReport {
   seed: number
   violations: string[]
   events: number
-  stats: { peerSends: number; deliveries: number; channelSends: number; virtualMs: number; dropNotices: number; compactions: number }
+  stats: { peerSends: number; deliveries: number; channelSends: number; virtualMs: number; dropNotices: number; compactions: number; downloads: number; downloadsOk: number }
   trace: string[]
 }
 
@@ -22,6 +22,8 @@ export async function runSeed(seed: number, overrides: Partial<SimOptions> = {})
     events: world.sched.events,
     stats: {
       peerSends: world.log.peerSends.size,
+      downloads: world.log.downloads.length,
+      downloadsOk: world.log.downloads.filter((d) => d.outcome === 'ok').length,
       deliveries: world.log.deliveries.length,
       channelSends: world.log.channelSends.size,
       virtualMs: world.sched.now - t0,

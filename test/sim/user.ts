@@ -9,16 +9,19 @@ import {
   PlazaError,
   type LocalInvitation,
   type PlazaChannel,
+  type MediaMessage,
   type RemoteInvitation,
   type Runtime,
 } from '@plaza/client'
+import { createHash } from 'node:crypto'
 import type { Prng } from './prng.js'
 import { Domain, type Scheduler } from './scheduler.js'
 import type { SimNetwork, SimUserNet } from './network.js'
 import { SimClientStorage } from './store.js'
-import type { SimLog } from './log.js'
+import type { MediaDownload, SimLog } from './log.js'
 
 export const APP = 'sim'
+const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 export const tokenOf = (uid: string) => `sim.${uid}`
 
 /** The app's view of a channel, from its events: what it would show. */
@@ -62,6 +65,7 @@ export class SimUser {
   instance: Instance | null = null
   private instances = 0
   private sendCount = 0
+  private mediaCount = 0
   private channelCount = 0
   /** Channels the app means to be in (it joins them again after a reload). */
   readonly wants = new Set<string>()
@@ -164,9 +168,10 @@ export class SimUser {
     const { client } = inst
     const log = this.w.log
     client.on('MessageFromPeer', (m, from, props) => {
-      const id = m.messageType === 'TEXT' ? m.text : ''
+      const id = m.messageType === 'TEXT' ? m.text : m.messageType === 'FILE' ? m.description : ''
       log.deliveries.push({ id, from, to: this.uid, instance: inst.n, at: this.w.sched.now, path: props.path, channel: '' })
       log.note(`${this.uid}#${inst.n} got ${id} ${props.path}`)
+      if (m.messageType === 'FILE' && this.prng.chance(0.8)) this.download(inst, id, m)
     })
     client.on('OfflineMessagesDropped', (from, count) => {
       log.dropNotice(this.uid, from, count)
@@ -262,6 +267,36 @@ export class SimUser {
     }
   }
 
+  /** Fetches a media message's file; logs whether the bytes are the sender's. */
+  private download(inst: Instance, id: string, m: MediaMessage): void {
+    const d: MediaDownload = { id, to: this.uid, instance: inst.n, at: this.w.sched.now }
+    this.w.log.downloads.push(d)
+    inst.client.downloadMedia(m).then(
+      async (blob) => {
+        d.outcome = sha256Hex(new Uint8Array(await blob.arrayBuffer())) === this.w.log.mediaFiles.get(m.mediaId) ? 'ok' : 'wrong bytes'
+        this.w.log.note(`${this.uid}#${inst.n} downloaded ${id}: ${d.outcome}`)
+      },
+      (err: unknown) => {
+        d.outcome = err instanceof PlazaError ? err.codeName : String(err)
+        this.w.log.note(`${this.uid}#${inst.n} download of ${id} failed: ${d.outcome}`)
+      },
+    )
+  }
+
+  /** A file of 1 byte to 700 KiB (up to three pieces), from the simulation's randomness. */
+  private makeFile(): Uint8Array {
+    const size = this.prng.int(1, 700 * 1024)
+    const out = new Uint8Array(size)
+    let x = this.prng.int(1, 0x7fffffff)
+    for (let i = 0; i < size; i++) {
+      x ^= x << 13
+      x ^= x >>> 17
+      x ^= x << 5
+      out[i] = x & 255
+    }
+    return out
+  }
+
   /** One random thing an app would do. */
   private act(inst: Instance): void {
     const w = this.w
@@ -332,6 +367,28 @@ export class SimUser {
           if (inv.state === 'SENT_TO_REMOTE' || inv.state === 'RECEIVED_BY_REMOTE') inv.cancel().catch(() => undefined)
         })
       }
+    } else if (r < 0.9) {
+      // A file, as a peer message: the message goes like any other; the receiver pulls the bytes.
+      const to = rng.pick(others).uid
+      const id = `m:${this.uid}:${this.mediaCount++}`
+      const file = this.makeFile()
+      log(`${this.uid}#${inst.n} makes file ${id} (${file.length} bytes) for ${to}`)
+      void client.createMediaMessage(file, { messageType: 'FILE', fileName: `${id}.bin`, description: id }).then(
+        (msg) => {
+          w.log.mediaFiles.set(msg.mediaId, sha256Hex(file))
+          // Sent (and counted in this user's send order) only now, and only by a page still alive.
+          if (this.instance !== inst || inst.loggedOut) return
+          const send = { id, from: this.uid, instance: inst.n, epoch: inst.epoch, to, offline: false, n: this.sendCount++, at: w.sched.now }
+          w.log.peerSends.set(id, send)
+          log(`${this.uid}#${inst.n} sends file ${id} to ${to}`)
+          void client.sendMessageToPeer(msg, to).then((res) => {
+            const s = w.log.peerSends.get(id)!
+            if (s.state === undefined) Object.assign(s, { state: res.state, settledAt: w.sched.now })
+            log(`${id}: ${res.state} ${res.path}`)
+          })
+        },
+        (err: unknown) => log(`${id}: not made: ${err instanceof PlazaError ? err.codeName : err}`),
+      )
     }
   }
 }

@@ -6,12 +6,12 @@ it('soaks a range of seeds', async () => {
   const from = Number(process.env.SIM_FROM ?? 1)
   const to = Number(process.env.SIM_TO ?? 1000)
   const t0 = Date.now()
-  const totals = { peerSends: 0, deliveries: 0, channelSends: 0, dropNotices: 0, compactions: 0, events: 0 }
+  const totals = { peerSends: 0, deliveries: 0, channelSends: 0, dropNotices: 0, compactions: 0, downloads: 0, downloadsOk: 0, events: 0 }
   let failed = 0
   for (let seed = from; seed <= to; seed++) {
     const r = await runSeed(seed)
     totals.events += r.events
-    for (const k of ['peerSends', 'deliveries', 'channelSends', 'dropNotices', 'compactions'] as const) totals[k] += r.stats[k]
+    for (const k of ['peerSends', 'deliveries', 'channelSends', 'dropNotices', 'compactions', 'downloads', 'downloadsOk'] as const) totals[k] += r.stats[k]
     if (r.violations.length) {
       failed++
       process.stdout.write(`FAIL seed ${seed}: ${r.violations.slice(0, 5).join(' | ')}\n`)

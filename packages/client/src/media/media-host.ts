@@ -5,9 +5,12 @@ import type { Mesh } from '../mesh/mesh.js'
 import type { Runtime } from '../runtime.js'
 import type { SignalingSession } from '../signaling/session.js'
 import type { PlazaStorage } from '../storage/storage.js'
-import { nobleSha256 } from './hash.js'
+import { nobleSha256, type Sha256Factory } from './hash.js'
 import type { MediaHost } from './media.js'
 import { httpBase } from './node-store.js'
+
+/** @noble/hashes, but never handed to WebCrypto (see hashPiece). */
+const syncNobleSha256: Sha256Factory = () => nobleSha256()
 
 /** Members of a channel asked for a file's pieces at most (besides its sender). */
 const MAX_CHANNEL_SOURCES = 8
@@ -37,10 +40,11 @@ export function mediaHost(c: ClientParts, relayOnce: (to: string, bytes: Uint8Ar
     storage: c.storage,
     clock: c.rt.clock,
     random: () => c.rt.random(),
-    sha256: c.deps.sha256 ?? nobleSha256,
+    // In virtual time (the simulation) nothing may finish on its own schedule: no WebCrypto, no HTTP.
+    sha256: c.deps.sha256 ?? (c.rt.virtualTime ? syncNobleSha256 : nobleSha256),
     files: c.deps.mediaFiles ?? null,
     node: () => {
-      if (!c.session.connected) return null
+      if (!c.session.connected || c.rt.virtualTime) return null
       const { url, token } = c.session.endpoint
       return { baseUrl: httpBase(url), token }
     },
