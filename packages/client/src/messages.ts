@@ -2,6 +2,9 @@ import { MessageKind } from '@plaza/protocol'
 import type { OutgoingBody } from './delivery/outbox.js'
 import type { RtmMessage } from './types.js'
 
+/** The (empty, never written) bytes of a text message's body. */
+const NO_BYTES = new Uint8Array(0)
+
 /** The wire body of an app's message; null if it is not a message. */
 export function toBody(m: RtmMessage, channel = ''): OutgoingBody | null {
   if (typeof m !== 'object' || m === null) return null
@@ -12,5 +15,5 @@ export function toBody(m: RtmMessage, channel = ''): OutgoingBody | null {
     return { channel, kind: MessageKind.RAW, text: '', bytes: m.rawMessage, description }
   }
   if (typeof m.text !== 'string') return null
-  return { channel, kind: MessageKind.TEXT, text: m.text, bytes: new Uint8Array(0), description: '' }
+  return { channel, kind: MessageKind.TEXT, text: m.text, bytes: NO_BYTES, description: '' }
 }
