@@ -36,14 +36,14 @@ export class Emitter<E extends EventMap> {
     if (!set || set.size === 0) return
     if (set.size === 1) {
       // The common case (one listener, e.g. the client's own on a hot path): no copy of the set.
-      for (const fn of set) {
-        try {
-          ;(fn as Listener<E[K]>)(...args)
-        } catch (err) {
-          setTimeout(() => {
-            throw err
-          })
-        }
+      // Taken before the call, like the copy: a listener it adds now is not called for this event.
+      const fn = set.values().next().value as Listener<E[K]>
+      try {
+        fn(...args)
+      } catch (err) {
+        setTimeout(() => {
+          throw err
+        })
       }
       return
     }
