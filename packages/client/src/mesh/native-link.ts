@@ -42,14 +42,22 @@ export class NativeLink implements PeerLink {
   private destroyed = false
   private connected = false
   private readonly handlers: Record<string, Handler[]> = {}
-  /** The one 'data' handler, called directly (the mesh registers exactly one). */
+  /** 'data' handlers apart, called with no rest arguments: the one event on the per-message path. */
   private dataHandlers: ((bytes: Uint8Array) => void)[] = []
 
   constructor(opts: LinkOptions) {
     const w = (opts.wrtc ?? globalThis) as Partial<Wrtc>
     if (typeof w.RTCPeerConnection !== 'function') throw new Error('No WebRTC support: pass opts.wrtc in this environment')
     this.wrtc = w as Wrtc
-    const pc = new this.wrtc.RTCPeerConnection({ ...DEFAULT_CONFIG, ...opts.rtcConfig })
+    let pc: RTCPeerConnection
+    try {
+      pc = new this.wrtc.RTCPeerConnection({ ...DEFAULT_CONFIG, ...opts.rtcConfig })
+    } catch (err) {
+      // Like simple-peer: a link that cannot be made reports it as an error event, not a throw.
+      this.pc = null
+      this.destroy(asError(err))
+      return
+    }
     this.pc = pc
     pc.onicecandidate = (ev) => {
       const c = ev.candidate
@@ -63,7 +71,14 @@ export class NativeLink implements PeerLink {
       if (!this.destroyed && this.pc?.connectionState === 'failed') this.destroy(new Error('Connection failed.'))
     }
     if (opts.initiator) {
-      this.setupChannel(pc.createDataChannel(randomLabel(), { ordered: true }))
+      let ch: RTCDataChannel
+      try {
+        ch = pc.createDataChannel(randomLabel(), { ordered: true })
+      } catch (err) {
+        this.destroy(asError(err))
+        return
+      }
+      this.setupChannel(ch)
       void this.offer()
     } else {
       pc.ondatachannel = (ev) => {
