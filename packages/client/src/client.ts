@@ -52,7 +52,7 @@ import type {
 /** What the client takes from outside besides its options (tests and simulations inject their own). */
 export interface ClientDeps {
   runtime?: Runtime
-  /** Makes WebRTC links; simple-peer by default. */
+  /** Makes WebRTC links; `createNativeLink` by default (simple-peer: `@plaza/client/simple-peer`). */
   createLink?: CreateLink
   /** Files on disk for media (the Node entry passes them). */
   mediaFiles?: MediaFiles

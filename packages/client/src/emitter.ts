@@ -33,7 +33,20 @@ export class Emitter<E extends EventMap> {
 
   protected emit<K extends keyof E>(event: K, ...args: E[K]): void {
     const set = this.listeners.get(event)
-    if (!set) return
+    if (!set || set.size === 0) return
+    if (set.size === 1) {
+      // The common case (one listener, e.g. the client's own on a hot path): no copy of the set.
+      // Taken before the call, like the copy: a listener it adds now is not called for this event.
+      const fn = set.values().next().value as Listener<E[K]>
+      try {
+        fn(...args)
+      } catch (err) {
+        setTimeout(() => {
+          throw err
+        })
+      }
+      return
+    }
     for (const fn of [...set]) {
       try {
         ;(fn as Listener<E[K]>)(...args)

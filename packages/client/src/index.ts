@@ -48,6 +48,7 @@ export type { WebSocketConstructor, WebSocketLike } from './signaling/session.js
 export type { ClientDeps } from './client.js'
 export type { Runtime } from './runtime.js'
 export type { CreateLink, PeerLink, LinkOptions } from './mesh/link.js'
+export { createNativeLink } from './mesh/native-link.js'
 export {
   ConnectionState,
   ConnectionChangeReason,

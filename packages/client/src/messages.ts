@@ -4,6 +4,9 @@ import { isMediaMessage, toMediaInfoBytes, toMediaMessage } from './media/media-
 import type { MediaManager } from './media/media.js'
 import type { ReceivedMessage, RtmMessage } from './types.js'
 
+/** The (empty, never written) bytes of a text message's body. */
+const NO_BYTES = new Uint8Array(0)
+
 /** The wire body of an app's message; null if it is not a message. */
 export function toBody(m: RtmMessage, channel = ''): OutgoingBody | null {
   if (typeof m !== 'object' || m === null) return null
@@ -20,7 +23,7 @@ export function toBody(m: RtmMessage, channel = ''): OutgoingBody | null {
     return { channel, kind: MessageKind.RAW, text: '', bytes: m.rawMessage, description }
   }
   if (typeof m.text !== 'string') return null
-  return { channel, kind: MessageKind.TEXT, text: m.text, bytes: new Uint8Array(0), description: '' }
+  return { channel, kind: MessageKind.TEXT, text: m.text, bytes: NO_BYTES, description: '' }
 }
 
 /** What the app is handed for a received message; null for a media message whose info is not valid. */

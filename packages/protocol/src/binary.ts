@@ -2,6 +2,8 @@ import { ErrorCode, ProtocolError } from './errors.js'
 
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder('utf-8', { fatal: true })
+/** Strings up to this many characters (bytes, when reading) take the ASCII fast path. */
+const ASCII_FAST_MAX = 64
 
 export function utf8Length(s: string): number {
   // Fast path for ASCII; exact count otherwise.
@@ -18,16 +20,31 @@ export function utf8Length(s: string): number {
   return n
 }
 
+/**
+ * A buffer encoders borrow to write into, one at a time (most frames are small): `finish()` copies
+ * the result out and gives it back. A frame is then one allocation, not two (and a buffer over 64
+ * bytes is a costly one in V8: its memory lives outside the heap).
+ */
+const SPARE_BYTES = 4096
+let spare: Uint8Array | null = new Uint8Array(SPARE_BYTES)
+/** A borrowed buffer that grew past this is not kept. */
+const MAX_SPARE_BYTES = 64 * 1024
+
 /** Growable byte writer in the manner of lib0/encoding: write, then `finish()`. */
 export class Encoder {
   private buf: Uint8Array
   private pos = 0
+  private borrowed = false
   constructor(initial = 64) {
-    this.buf = new Uint8Array(initial)
+    if (spare !== null && initial <= spare.length) {
+      this.buf = spare
+      spare = null
+      this.borrowed = true
+    } else this.buf = new Uint8Array(initial)
   }
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return
-    let size = this.buf.length * 2
+    let size = Math.max(64, this.buf.length * 2)
     while (size < this.pos + n) size *= 2
     const next = new Uint8Array(size)
     next.set(this.buf.subarray(0, this.pos))
@@ -57,10 +74,44 @@ export class Encoder {
     this.pos += b.length
   }
   string(s: string): void {
-    this.bytes(textEncoder.encode(s))
+    const n = s.length
+    // Most strings on the wire (ids, short texts) are ASCII: written in place, with no
+    // TextEncoder call and no intermediate array (a native call costs more than the copy).
+    if (n <= ASCII_FAST_MAX) {
+      let ascii = true
+      for (let i = 0; i < n; i++) {
+        if (s.charCodeAt(i) >= 0x80) {
+          ascii = false
+          break
+        }
+      }
+      if (ascii) {
+        this.varuint(n)
+        this.ensure(n)
+        const buf = this.buf
+        let pos = this.pos
+        for (let i = 0; i < n; i++) buf[pos++] = s.charCodeAt(i)
+        this.pos = pos
+        return
+      }
+    }
+    const len = utf8Length(s)
+    this.varuint(len)
+    this.ensure(len)
+    const { written } = textEncoder.encodeInto(s, this.buf.subarray(this.pos, this.pos + len))
+    if (written !== len) throw new RangeError('utf-8 length mismatch')
+    this.pos += len
   }
+  /** The bytes written (a copy: the encoder's buffer goes back to the spare). */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.pos)
+    const out = this.buf.slice(0, this.pos)
+    if (this.borrowed) {
+      this.borrowed = false
+      spare = this.buf.length <= MAX_SPARE_BYTES ? this.buf : new Uint8Array(SPARE_BYTES)
+      // Not this buffer any more: another encoder may be writing into it.
+      this.buf = out
+    }
+    return out
   }
 }
 
@@ -108,9 +159,27 @@ export class Decoder {
     return out
   }
   string(maxBytes: number): string {
-    const b = this.bytes(maxBytes)
+    const len = this.varuint()
+    if (len > maxBytes) throw new ProtocolError(ErrorCode.FRAME_TOO_LARGE, `field of ${len} bytes exceeds ${maxBytes}`)
+    if (len > this.remaining) throw malformed('unexpected end')
+    const buf = this.buf
+    const start = this.pos
+    const end = start + len
+    this.pos = end
+    if (len === 0) return ''
+    // Short ASCII (ids, short texts) is read in place: no view, no TextDecoder call.
+    if (len <= ASCII_FAST_MAX) {
+      let out = ''
+      let i = start
+      for (; i < end; i++) {
+        const c = buf[i]
+        if (c >= 0x80) break
+        out += String.fromCharCode(c)
+      }
+      if (i === end) return out
+    }
     try {
-      return textDecoder.decode(b)
+      return textDecoder.decode(buf.subarray(start, end))
     } catch {
       throw malformed('invalid utf-8')
     }

@@ -153,14 +153,17 @@ export function decodePeerFrame(bytes: Uint8Array): PeerFrame {
   const sentTs = d.varuint()
   const kind = d.uint8()
   if (seq < 1 || floor < 1 || floor > seq) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'bad sequence numbers')
-  const base = { type: PeerFrameType.MESSAGE as const, stream, channel, seq, floor, sentTs, text: '', bytes: EMPTY, description: '' }
-  let f: PeerMessageFrame
-  if (kind === MessageKind.TEXT) f = { ...base, kind, text: d.string(MAX_MESSAGE_BYTES) }
+  let text = ''
+  let body: Uint8Array = EMPTY
+  let description = ''
+  if (kind === MessageKind.TEXT) text = d.string(MAX_MESSAGE_BYTES)
   else if (kind === MessageKind.RAW || kind === MessageKind.MEDIA) {
-    f = { ...base, kind, bytes: d.bytes(MAX_MESSAGE_BYTES), description: d.string(MAX_DESCRIPTION_BYTES) }
+    body = d.bytes(MAX_MESSAGE_BYTES)
+    description = d.string(MAX_DESCRIPTION_BYTES)
   } else throw new ProtocolError(ErrorCode.MALFORMED_FRAME, `unknown message kind ${kind}`)
   d.end()
-  return f
+  // One literal, every field in the order the encoder takes them: one object shape for every message.
+  return { type: PeerFrameType.MESSAGE, stream, channel, seq, floor, sentTs, kind, text, bytes: body, description }
 }
 
 /** The header of a MESSAGE frame without decoding the body; null for another frame or bad bytes. */

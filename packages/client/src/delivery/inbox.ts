@@ -79,6 +79,13 @@ export class Inbox {
   private readonly gaps = new Set<StreamState>()
   private readonly streamKeys = new Map<StreamState, [string, string]>()
   private waitingTotal = 0
+  /**
+   * The stream `state` returned last: already the most recent in both maps, so the next frame of
+   * it (the usual case) skips the four map operations that keep them in recency order.
+   */
+  private lastFrom = ''
+  private lastStream = ''
+  private lastState: StreamState | null = null
   /** The gap clock: time connected to the node, summed (see GAP_TIMEOUT_MS). */
   private connectedMs = 0
   private connectedSince: number | null = null
@@ -175,6 +182,7 @@ export class Inbox {
     const st = this.senders.get(from)?.get(stream)
     if (!st || st.expected <= 1) return null
     const upTo = st.expected - 1
+    if (st.missing.length === 0) return { upTo, missing: [], known: st.known }
     // Ranges the sender may still care about: at or above its floor.
     const relevant = st.missing.filter((r) => r[1] >= st.senderFloor)
     const missing = relevant.slice(-MAX_ACK_RANGES)
@@ -212,6 +220,7 @@ export class Inbox {
     this.gaps.clear()
     this.streamKeys.clear()
     this.waitingTotal = 0
+    this.lastState = null
   }
 
   /** Hands `f` (seq == expected) to the app; a refusal is recorded as missing. */
@@ -257,17 +266,18 @@ export class Inbox {
         this.unwait(st, seq)
         continue
       }
-      const drop = st.dropped.find((r) => r[0] <= st.expected && st.expected <= r[1])
+      const drop = st.dropped.length ? st.dropped.find((r) => r[0] <= st.expected && st.expected <= r[1]) : undefined
       if (!drop) break
       // Deliver any copy in hand inside the dropped range; skip the rest.
       const inHand = [...st.waiting.keys()].filter((s) => s <= drop[1]).sort((a, b) => a - b)
       this.skipTo(st, from, (inHand[0] ?? drop[1] + 1))
     }
-    st.dropped = st.dropped.filter((r) => r[1] >= st.expected)
+    if (st.dropped.length) st.dropped = st.dropped.filter((r) => r[1] >= st.expected)
     if (st.waiting.size > 0) {
       st.gapSince ??= this.gapClock(now)
       this.gaps.add(st)
-    } else {
+    } else if (st.gapSince !== null) {
+      // In `gaps` exactly while gapSince is set.
       st.gapSince = null
       this.gaps.delete(st)
     }
@@ -284,6 +294,11 @@ export class Inbox {
   }
 
   private state(from: string, stream: string, now: number): StreamState {
+    const last = this.lastState
+    if (last !== null && from === this.lastFrom && stream === this.lastStream) {
+      last.lastActive = now
+      return last
+    }
     let streams = this.senders.get(from)
     if (streams) {
       this.senders.delete(from) // re-insert: the map's order is recency
@@ -309,6 +324,9 @@ export class Inbox {
     }
     streams.set(stream, st)
     st.lastActive = now
+    this.lastFrom = from
+    this.lastStream = stream
+    this.lastState = st
     return st
   }
 
@@ -317,6 +335,7 @@ export class Inbox {
   }
 
   private forget(st: StreamState): void {
+    if (st === this.lastState) this.lastState = null
     this.waitingTotal -= st.waiting.size
     this.gaps.delete(st)
     this.streamKeys.delete(st)

@@ -341,12 +341,14 @@ export class PeerOutbox {
     const now = this.now()
     let sample: Outgoing | null = null
     let progressed = false
-    for (const o of [...this.inflight.values()]) {
+    // In seq order; settle() deletes only the entry being visited, which a Map's iteration allows.
+    const missing = ack.missing.length > 0
+    for (const o of this.inflight.values()) {
       if (o.seq > ack.upTo) break
       // Karn: only a copy sent once says how long the round trip takes.
       if (o.attempts === 1 && (o.path === 'direct' || o.path === 'relay')) sample = o
       progressed = true
-      if (inRanges(o.seq, ack.missing)) this.settle(o, PeerMessageState.FAILURE)
+      if (missing && inRanges(o.seq, ack.missing)) this.settle(o, PeerMessageState.FAILURE)
       else if (o.seq < ack.known) this.settle(o, PeerMessageState.SENT_TIMEOUT)
       else this.settle(o, PeerMessageState.RECEIVED_BY_PEER)
     }

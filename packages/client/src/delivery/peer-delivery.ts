@@ -90,7 +90,9 @@ export class PeerDelivery {
   /** The user whose state is loaded ('' none): a different user starts from nothing. */
   private uid = ''
   /** Streams whose ACK waits: for the inbox to be saved (durable storage), or for the end of the turn. */
-  private readonly acksDue = new Map<string, [from: string, stream: string]>()
+  private acksDue = new Map<string, [from: string, stream: string]>()
+  /** The other map of the pair acksDue swaps with when it sends (no copy per turn). */
+  private acksSending = new Map<string, [from: string, stream: string]>()
   /** The end of the turn will send the ACKs due (see ackChanged). */
   private acksScheduled = false
   /** Stored copies this inbox is past: the node may delete them (once our record is saved). */
@@ -325,15 +327,17 @@ export class PeerDelivery {
   }
 
   private sendDueAcks(): void {
-    const due = [...this.acksDue.values()]
-    this.acksDue.clear()
-    for (const [f, s] of due) this.sendAck(f, s)
+    const due = this.acksDue
+    this.acksDue = this.acksSending
+    this.acksSending = due
+    for (const [f, s] of due.values()) this.sendAck(f, s)
+    due.clear()
   }
 
   private sendAck(to: string, stream: string): void {
     const state = this.inbox.ackState(to, stream)
     if (!state) return
-    const bytes = encodePeerFrame({ type: PeerFrameType.ACK, stream, ...state })
+    const bytes = encodePeerFrame({ type: PeerFrameType.ACK, stream, upTo: state.upTo, missing: state.missing, known: state.known })
     // Streams of the node (messages from an app's server) are acknowledged through the node.
     if (stream.startsWith(NODE_STREAM_PREFIX) || !this.host.linkSend(to, bytes)) {
       this.host.sendToNode({ type: FrameType.RELAY_TO, reqId: 0, to, offline: false, payload: bytes })

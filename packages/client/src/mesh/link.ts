@@ -22,7 +22,7 @@ export interface LinkOptions {
   rtcConfig?: RTCConfiguration
 }
 
-/** Makes the link to one remote user; the default is simple-peer. */
+/** Makes the link to one remote user; the default is `createNativeLink` (mesh/native-link.ts). */
 export type CreateLink = (opts: LinkOptions) => PeerLink
 
 export const createSimplePeerLink: CreateLink = (opts) =>

@@ -1,7 +1,8 @@
 import type { TimerHandle } from '@plaza/protocol'
 import { Emitter } from '../emitter.js'
 import type { Runtime } from '../runtime.js'
-import { createSimplePeerLink, type CreateLink, type PeerLink } from './link.js'
+import type { CreateLink, PeerLink } from './link.js'
+import { createNativeLink } from './native-link.js'
 
 export interface MeshOptions {
   /** WebRTC implementation for Node (`@roamhq/wrtc`); the browser's own when absent. */
@@ -18,7 +19,7 @@ export interface MeshOptions {
   retryAfterFailureMs: number
   /** An open link whose ICE stays disconnected this long is dropped (the peer is likely gone). Default 3 s. */
   disconnectedGraceMs?: number
-  /** Makes links; simple-peer by default. */
+  /** Makes links; `createNativeLink` by default. */
   createLink?: CreateLink
 }
 
@@ -76,7 +77,7 @@ export class Mesh extends Emitter<MeshEvents> {
     private readonly rt: Runtime,
   ) {
     super()
-    this.createLink = opts.createLink ?? createSimplePeerLink
+    this.createLink = opts.createLink ?? createNativeLink
   }
 
   isOpen(uid: string): boolean {
