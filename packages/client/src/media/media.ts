@@ -72,7 +72,7 @@ enum StoreKind {
   FILE = 1,
 }
 
-/** 256 KiB pieces; larger for files past 2 GiB, so that a manifest stays ≤ 256 KiB. */
+/** 256 KiB pieces; larger for files past 2 GiB, so that there are at most 8192 (up to 32 GiB; 4 MiB pieces beyond). */
 export function choosePieceSize(size: number): number {
   let p = 256 * 1024
   while (size / p > 8192 && p < MAX_PIECE_BYTES) p *= 2
