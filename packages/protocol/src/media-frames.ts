@@ -177,7 +177,8 @@ export function isMediaFrameType(t: number): t is MediaFrameType {
 }
 
 export function encodeMediaFrame(f: MediaFrame): Uint8Array {
-  const e = new Encoder(f.type === MediaFrameType.DATA ? f.bytes.length + 80 : f.type === MediaFrameType.HAVE ? f.pieces.length + 80 : 80)
+  if (f.type === MediaFrameType.DATA) return encodeData(f)
+  const e = new Encoder(f.type === MediaFrameType.HAVE ? f.pieces.length + 80 : 80)
   e.varuint(f.type)
   e.string(f.mediaId)
   e.varuint(f.reqId)
@@ -186,11 +187,6 @@ export function encodeMediaFrame(f: MediaFrame): Uint8Array {
       e.uint8(f.part)
       e.varuint(f.offset)
       e.varuint(f.length)
-      break
-    case MediaFrameType.DATA:
-      e.uint8(f.part)
-      e.varuint(f.offset)
-      e.bytes(f.bytes)
       break
     case MediaFrameType.HAVE:
       e.bool(f.complete)
@@ -203,6 +199,22 @@ export function encodeMediaFrame(f: MediaFrame): Uint8Array {
       break
   }
   return e.finish()
+}
+
+/** DATA is most of a transfer's bytes: its header is encoded apart and the block copied once, into the frame. */
+function encodeData(f: MediaDataFrame): Uint8Array {
+  const e = new Encoder(80)
+  e.varuint(f.type)
+  e.string(f.mediaId)
+  e.varuint(f.reqId)
+  e.uint8(f.part)
+  e.varuint(f.offset)
+  e.varuint(f.bytes.length)
+  const head = e.finish()
+  const out = new Uint8Array(head.length + f.bytes.length)
+  out.set(head)
+  out.set(f.bytes, head.length)
+  return out
 }
 
 function readPart(d: Decoder): MediaPart {

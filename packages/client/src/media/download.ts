@@ -26,6 +26,8 @@ const REQUERY_MS = 2000
 /** With no holder at all for this long (none answered, all gone), the download gives up for now. */
 const NO_SOURCE_MS = 12_000
 const TICK_MS = 250
+/** Consecutive pieces asked for in one request over a direct link (each request is a blocking send into WebRTC). */
+const PIECES_PER_REQUEST = 4
 /** Bad pieces from one holder before it is dropped. */
 const MAX_STRIKES = 2
 
@@ -65,11 +67,16 @@ interface Req {
   reqId: number
   source: Source
   part: MediaPart
-  /** The piece (DATA), -1 for the manifest. */
+  /** The first piece (DATA), -1 for the manifest. */
   piece: number
+  /** Consecutive pieces asked for in this request (1 for the manifest). */
+  count: number
   offset: number
   buf: Uint8Array
   received: number
+  /** Pieces of it handed on to be checked, and their bytes. */
+  checked: number
+  checkedBytes: number
   lastActivity: number
 }
 
@@ -172,12 +179,28 @@ export class Download {
     r.lastActivity = this.hooks.clock.now()
     this.lastSourceSeen = r.lastActivity
     this.nodeTried = false
-    if (r.received < r.buf.length) return
-    if (r.piece >= 0) this.checkingPieces.add(r.piece)
-    this.dropReq(r)
-    if (r.part === MediaPart.MANIFEST) this.onManifest(r)
-    else void this.onPiece(r)
-    this.schedule()
+    if (r.part === MediaPart.MANIFEST) {
+      if (r.received < r.buf.length) return
+      this.dropReq(r)
+      this.onManifest(r)
+      return this.schedule()
+    }
+    // Each piece is checked as soon as it is in, not when the whole request is.
+    let handed = false
+    while (r.checked < r.count && r.received >= r.checkedBytes + this.held.pieceLength(r.piece + r.checked)) {
+      const i = r.piece + r.checked
+      const len = this.held.pieceLength(i)
+      const bytes = r.buf.subarray(r.checkedBytes, r.checkedBytes + len)
+      r.checked++
+      r.checkedBytes += len
+      r.source.inflightBytes -= len
+      this.inflightPieces.delete(i)
+      this.checkingPieces.add(i)
+      void this.onPiece(i, bytes, r.source)
+      handed = true
+    }
+    if (r.checked === r.count) this.dropReq(r)
+    if (handed) this.schedule()
   }
 
   // ---- internals -------------------------------------------------------------------------
@@ -283,7 +306,7 @@ export class Download {
       const holders = usable.filter((s) => (s.have?.count ?? 0) > 0)
       if (this.reqs.size === 0 && holders.length) {
         const s = holders[Math.floor(this.hooks.random() * holders.length)]
-        this.request(s, MediaPart.MANIFEST, -1, 0, this.held.pieces * 32)
+        this.request(s, MediaPart.MANIFEST, -1, 1, 0, this.held.pieces * 32)
       }
       return
     }
@@ -296,10 +319,23 @@ export class Download {
       while (s.inflightBytes < win && scanned < total) {
         const i = this.pickPiece(s, () => scanned++)
         if (i < 0) break
-        this.request(s, MediaPart.DATA, i, i * this.held.info.pieceSize, this.held.pieceLength(i))
+        // And the pieces after it that it has and nobody fetches, while the window allows.
+        let count = 1
+        let length = this.held.pieceLength(i)
+        const most = this.hooks.transport.linkOpen(s.uid) ? PIECES_PER_REQUEST : 1
+        while (count < most && i + count < total && this.free(s, i + count) && s.inflightBytes + length + this.held.pieceLength(i + count) <= win) {
+          length += this.held.pieceLength(i + count)
+          count++
+        }
+        this.request(s, MediaPart.DATA, i, count, i * this.held.info.pieceSize, length)
       }
     }
     if (this.held.complete && this.reqs.size === 0 && this.verifying === 0) void this.finish()
+  }
+
+  /** Piece `i` is missing, nobody is fetching or checking it, and `s` has it. */
+  private free(s: Source, i: number): boolean {
+    return !this.held.have.has(i) && !this.inflightPieces.has(i) && !this.checkingPieces.has(i) && (s.have?.has(i) ?? false)
   }
 
   private pickPiece(s: Source, count: () => void): number {
@@ -307,18 +343,17 @@ export class Download {
     for (let k = 0; k < total; k++) {
       const i = (this.cursor + k) % total
       count()
-      if (this.held.have.has(i) || this.inflightPieces.has(i) || this.checkingPieces.has(i) || !s.have?.has(i)) continue
-      return i
+      if (this.free(s, i)) return i
     }
     return -1
   }
 
-  private request(s: Source, part: MediaPart, piece: number, offset: number, length: number): void {
+  private request(s: Source, part: MediaPart, piece: number, count: number, offset: number, length: number): void {
     const reqId = this.nextReqId++
-    const r: Req = { reqId, source: s, part, piece, offset, buf: new Uint8Array(length), received: 0, lastActivity: this.hooks.clock.now() }
+    const r: Req = { reqId, source: s, part, piece, count, offset, buf: new Uint8Array(length), received: 0, checked: 0, checkedBytes: 0, lastActivity: this.hooks.clock.now() }
     this.reqs.set(reqId, r)
     s.inflightBytes += length
-    if (piece >= 0) this.inflightPieces.add(piece)
+    if (piece >= 0) for (let k = 0; k < count; k++) this.inflightPieces.add(piece + k)
     const frame = { type: MediaFrameType.REQUEST as const, mediaId: this.held.info.mediaId, reqId, part, offset, length }
     const t = this.hooks.transport
     const bytes = encodeMediaFrame(frame)
@@ -333,10 +368,11 @@ export class Download {
     })
   }
 
+  /** Forgets a request; its pieces not yet handed on are free to be asked again. */
   private dropReq(r: Req): void {
     if (!this.reqs.delete(r.reqId)) return
-    r.source.inflightBytes -= r.buf.length
-    if (r.piece >= 0) this.inflightPieces.delete(r.piece)
+    r.source.inflightBytes -= r.buf.length - r.checkedBytes
+    if (r.piece >= 0) for (let k = r.checked; k < r.count; k++) this.inflightPieces.delete(r.piece + k)
   }
 
   private onManifest(r: Req): void {
@@ -352,12 +388,12 @@ export class Download {
     this.hooks.pieceStored()
   }
 
-  private async onPiece(r: Req): Promise<void> {
-    const ok = await this.verifyAndStore(r.piece, r.buf).finally(() => this.checkingPieces.delete(r.piece))
+  private async onPiece(i: number, bytes: Uint8Array, source: Source): Promise<void> {
+    const ok = await this.verifyAndStore(i, bytes).finally(() => this.checkingPieces.delete(i))
     if (!ok) {
       this.badPieces++
-      r.source.strikes++
-      if (r.source.strikes >= MAX_STRIKES) r.source.gone = true
+      source.strikes++
+      if (source.strikes >= MAX_STRIKES) source.gone = true
     }
     this.schedule()
   }

@@ -96,7 +96,8 @@ export class StoragePieces implements PieceStore {
     return out
   }
   async write(index: number, _offset: number, bytes: Uint8Array): Promise<void> {
-    await this.storage.set(`${this.prefix}${index}`, bytes)
+    // A view into a larger buffer (a request of several pieces) is stored as its own bytes only.
+    await this.storage.set(`${this.prefix}${index}`, bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice())
     this.written += bytes.length
   }
   /** Counts pieces a previous run stored (after a reload). */
