@@ -50,7 +50,15 @@ export interface MediaInfo {
   height: number
   /** A small image (≤ 16 KiB), empty when none. */
   thumbnail: Uint8Array
+  /**
+   * The manifest itself when it is small (files of up to 32 pieces: 8 MiB at 256 KiB pieces),
+   * so that a receiver need not fetch it; empty otherwise.
+   */
+  manifest: Uint8Array
 }
+
+/** A manifest this small travels inside the message. */
+export const MAX_INLINE_MANIFEST_BYTES = 32 * 32
 
 const MEDIA_INFO_VERSION = 1
 const MEDIA_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/
@@ -75,7 +83,7 @@ export function mediaIdInput(size: number, pieceSize: number, manifest: Uint8Arr
 }
 
 export function encodeMediaInfo(m: MediaInfo): Uint8Array {
-  const e = new Encoder(160 + m.thumbnail.length + m.fileName.length * 3)
+  const e = new Encoder(160 + m.thumbnail.length + m.manifest.length + m.fileName.length * 3)
   e.uint8(MEDIA_INFO_VERSION)
   e.string(m.mediaId)
   e.varuint(m.size)
@@ -87,6 +95,7 @@ export function encodeMediaInfo(m: MediaInfo): Uint8Array {
   e.varuint(m.width)
   e.varuint(m.height)
   e.bytes(m.thumbnail)
+  e.bytes(m.manifest)
   return e.finish()
 }
 
@@ -118,7 +127,9 @@ export function decodeMediaInfo(bytes: Uint8Array): MediaInfo {
     width: d.varuint(),
     height: d.varuint(),
     thumbnail: d.bytes(MAX_THUMBNAIL_BYTES),
+    manifest: d.bytes(MAX_INLINE_MANIFEST_BYTES),
   }
+  if (m.manifest.length !== 0 && m.manifest.length !== pieceCount(size, pieceSize) * 32) throw malformed('inline manifest of the wrong length')
   d.end()
   return m
 }

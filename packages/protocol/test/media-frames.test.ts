@@ -26,11 +26,14 @@ const info: MediaInfo = {
   width: 4000,
   height: 3000,
   thumbnail: new Uint8Array(16 * 1024).fill(1),
+  manifest: new Uint8Array(0),
 }
 
 describe('media info', () => {
   it('round-trips, sizes past 4 GiB included', () => {
     expect(decodeMediaInfo(encodeMediaInfo(info))).toEqual(info)
+    const small = { ...info, size: 600 * 1024, pieceSize: 256 * 1024, manifest: new Uint8Array(3 * 32).fill(4) }
+    expect(decodeMediaInfo(encodeMediaInfo(small))).toEqual(small)
   })
 
   it('refuses what a receiver must not trust', () => {
@@ -40,6 +43,9 @@ describe('media info', () => {
     expect(bad({ sha256: new Uint8Array(31) })).toThrow(expect.objectContaining({ code: ErrorCode.MALFORMED_FRAME }))
     expect(bad({ thumbnail: new Uint8Array(16 * 1024 + 1) })).toThrow(expect.objectContaining({ code: ErrorCode.FRAME_TOO_LARGE }))
     expect(bad({ mediaType: 7 as MediaType })).toThrow(expect.objectContaining({ code: ErrorCode.MALFORMED_FRAME }))
+    // An inline manifest must name every piece (and is only for small files).
+    expect(bad({ size: 600 * 1024, pieceSize: 256 * 1024, manifest: new Uint8Array(2 * 32) })).toThrow(expect.objectContaining({ code: ErrorCode.MALFORMED_FRAME }))
+    expect(bad({ manifest: new Uint8Array(33 * 32) })).toThrow(expect.objectContaining({ code: ErrorCode.FRAME_TOO_LARGE }))
     const extra = new Uint8Array([...encodeMediaInfo(info), 0])
     expect(() => decodeMediaInfo(extra)).toThrow(expect.objectContaining({ code: ErrorCode.MALFORMED_FRAME }))
   })

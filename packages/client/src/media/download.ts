@@ -115,7 +115,14 @@ export class Download {
     this.lastSourceSeen = hooks.clock.now()
     // Downloaders of one file start at different pieces, so they have something to give each other.
     this.cursor = Math.floor(hooks.random() * held.pieces)
-    for (const uid of firstSources) this.addSource(uid)
+    // The sender of the message is taken to hold the whole file (it did when it sent it): asked
+    // at once, without a query round trip; if it no longer does, it says so and is queried.
+    for (const uid of firstSources) {
+      this.addSource(uid)
+      const s = this.sources.get(uid)!
+      s.known = true
+      s.have = PieceSet.full(held.pieces)
+    }
   }
 
   start(): void {
@@ -125,6 +132,7 @@ export class Download {
     }
     this.timer = this.hooks.clock.setInterval(() => this.tick(), TICK_MS)
     this.query(true)
+    this.schedule()
   }
 
   cancel(err: PlazaError): void {

@@ -31,6 +31,8 @@ export interface MediaMessage {
   /** Pixels; 0 when not given. */
   width: number
   height: number
+  /** The pieces' hashes, for files of up to 32 pieces (8 MiB); empty for larger ones (fetched with the file). */
+  manifest?: Uint8Array
 }
 
 export interface CreateMediaOptions {
@@ -86,6 +88,7 @@ export function toMediaMessage(info: MediaInfo, description: string): MediaMessa
     thumbnail: info.thumbnail,
     width: info.width,
     height: info.height,
+    manifest: info.manifest,
   }
 }
 
@@ -105,6 +108,7 @@ export function toMediaInfoBytes(m: MediaMessage): Uint8Array | null {
       width: m.width ?? 0,
       height: m.height ?? 0,
       thumbnail: m.thumbnail ?? new Uint8Array(0),
+      manifest: m.manifest ?? new Uint8Array(0),
     })
     decodeMediaInfo(bytes) // the same checks a receiver makes
     return bytes

@@ -4,6 +4,7 @@ import {
   ErrorCode,
   MAX_PIECE_BYTES,
   MIN_PIECE_BYTES,
+  MAX_INLINE_MANIFEST_BYTES,
   MediaFrameType,
   MediaType,
   MessageKind,
@@ -132,6 +133,7 @@ export class MediaManager {
       width: o.width ?? 0,
       height: o.height ?? 0,
       thumbnail: o.thumbnail ?? new Uint8Array(0),
+      manifest: manifest.length <= MAX_INLINE_MANIFEST_BYTES ? manifest : new Uint8Array(0),
     }
     const existing = this.cache.get(info.mediaId)
     if (!existing || !existing.complete) {
@@ -326,7 +328,7 @@ export class MediaManager {
         await fileStore.close()
         return source
       }
-      held = new HeldMedia(info, source?.manifest ?? null, fileStore, null, this.host.clock.now())
+      held = new HeldMedia(info, source?.manifest ?? this.inlineManifest(info), fileStore, null, this.host.clock.now())
       if (source) await this.cache.remove(mediaId)
     } else if (!held) {
       const busy = (id: string) => this.server.busy(id) || this.downloads.has(id)
@@ -335,7 +337,7 @@ export class MediaManager {
       }
       const pieces = Math.ceil(info.size / info.pieceSize)
       const store = this.durable ? new StoragePieces(this.host.storage, this.piecePrefix(mediaId), info.pieceSize, pieces) : new BytesPieces(new Uint8Array(info.size), true)
-      held = new HeldMedia(info, null, store, null, this.host.clock.now())
+      held = new HeldMedia(info, this.inlineManifest(info), store, null, this.host.clock.now())
     }
     this.cache.add(held)
     const self = this.host.self()
@@ -374,6 +376,13 @@ export class MediaManager {
     )
     d.start()
     return this.follow(d, progress, o)
+  }
+
+  /** The manifest the message carried, if it matches the id (else it is fetched, and checked then). */
+  private inlineManifest(info: MediaInfo): Uint8Array | null {
+    if (info.manifest.length === 0) return null
+    const id = base64url(hashOnce(this.host.sha256, mediaIdInput(info.size, info.pieceSize, info.manifest)))
+    return id === info.mediaId ? info.manifest : null
   }
 
   /** Sources remembered across a reload (from the index). */
