@@ -12,7 +12,7 @@ import {
   type MediaHaveFrame,
   type TimerHandle,
 } from '@plaza/protocol'
-import { base64url, equalBytes, hashOnce, hashPiece, type Sha256Factory } from './hash.js'
+import { base64url, equalBytes, hashOnce, hashPiece, type Sha256, type Sha256Factory } from './hash.js'
 import { PieceSet, type HeldMedia } from './held.js'
 import { sendControl, type MediaTransport } from './transport.js'
 
@@ -42,6 +42,8 @@ export interface DownloadHooks {
   clock: Clock
   random(): number
   sha256: Sha256Factory
+  /** Other receivers may serve pieces (a channel message). */
+  swarm: boolean
   /** Holders worth asking besides the first ones (a channel's members with open links); called on each re-query. */
   moreSources(): string[]
   /** A piece was verified and stored (save progress). */
@@ -100,6 +102,9 @@ export class Download {
   private verifying = 0
   private cursor: number
   private usingNode = false
+  /** The whole file's SHA-256, fed the pieces [0, hashedPieces) in order as they are verified. */
+  private readonly whole: Sha256
+  private hashedPieces = 0
   /** The node's store was asked since the last progress (asked again after new progress stalls). */
   private nodeTried = false
   /** Pieces (or manifests) that did not match their hashes. */
@@ -112,9 +117,11 @@ export class Download {
     private readonly onProgress: (p: DownloadProgress) => void,
   ) {
     this.finished = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }))
+    this.whole = hooks.sha256()
     this.lastSourceSeen = hooks.clock.now()
-    // Downloaders of one file start at different pieces, so they have something to give each other.
-    this.cursor = Math.floor(hooks.random() * held.pieces)
+    // Downloaders of one file in a channel start at different pieces, so they have something to
+    // give each other; alone, in order (the whole file's hash then goes along with the pieces).
+    this.cursor = hooks.swarm ? Math.floor(hooks.random() * held.pieces) : 0
     // The sender of the message is taken to hold the whole file (it did when it sent it): asked
     // at once, without a query round trip; if it no longer does, it says so and is queried.
     for (const uid of firstSources) {
@@ -419,6 +426,10 @@ export class Download {
     }
     if (this.done) return true
     this.held.have.add(i)
+    if (i === this.hashedPieces) {
+      this.whole.update(bytes)
+      this.hashedPieces++
+    }
     if (i === this.cursor) this.cursor = (i + 1) % this.held.pieces
     this.hooks.pieceStored()
     this.onProgress({ loaded: this.loaded, total: this.held.info.size })
@@ -432,11 +443,11 @@ export class Download {
     this.hooks.clock.clearInterval(this.timer)
     try {
       await this.held.store.flush()
-      const h = this.hooks.sha256()
-      const step = 4 * 1024 * 1024
-      for (let at = 0; at < this.held.info.size; at += step) h.update(await this.held.store.read(at, Math.min(step, this.held.info.size - at)))
+      // What was not hashed on the way in (pieces that came out of order, or in an earlier run).
+      const { size, pieceSize } = this.held.info
+      for (let at = this.hashedPieces * pieceSize; at < size; at += pieceSize) this.whole.update(await this.held.store.read(at, Math.min(pieceSize, size - at)))
       await this.held.store.close()
-      if (!equalBytes(h.digest(), this.held.info.sha256)) throw new PlazaError(ErrorCode.MEDIA_INTEGRITY, 'the file does not match its SHA-256')
+      if (!equalBytes(this.whole.digest(), this.held.info.sha256)) throw new PlazaError(ErrorCode.MEDIA_INTEGRITY, 'the file does not match its SHA-256')
       this.settle.resolve()
     } catch (err) {
       this.settle.reject(err instanceof PlazaError ? err : new PlazaError(ErrorCode.INTERNAL, String(err)))

@@ -164,7 +164,8 @@ export class MediaManager {
     const held = await this.fetch(idOrMessage, o, null)
     const parts: Uint8Array[] = []
     const step = 4 * 1024 * 1024
-    for (let at = 0; at < held.info.size; at += step) parts.push((await held.store.read(at, Math.min(step, held.info.size - at))).slice())
+    // The Blob copies what it is given.
+    for (let at = 0; at < held.info.size; at += step) parts.push(await held.store.read(at, Math.min(step, held.info.size - at)))
     return new Blob(parts as BlobPart[], { type: held.info.mimeType })
   }
 
@@ -352,6 +353,7 @@ export class MediaManager {
         clock: this.host.clock,
         random: this.host.random,
         sha256: this.host.sha256,
+        swarm: channel !== '',
         moreSources: () => (channel ? this.host.channelSources(channel).filter((u) => u !== self) : []),
         pieceStored: () => this.saveIndex(),
         fromNode: (h, missing, verify) => {
