@@ -33,20 +33,22 @@ const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`
 it('browser bundle size of @plaza/client', async () => {
   const whole = await bundle(`export * from '@plaza/client'`)
   expect(whole.code).not.toMatch(/from\s*["']node:|require\(["'](ws|@roamhq\/wrtc|fs|net)["']\)/)
+  const withSimplePeer = await bundle(`export * from '@plaza/client'; export * from '@plaza/client/simple-peer'`)
   const parts: [string, string][] = [
     ['yjs', `export * from 'yjs'`],
     ['y-protocols (sync, awareness)', `export * from 'y-protocols/sync'; export * from 'y-protocols/awareness'`],
-    ['simple-peer (its browser build)', `export { default } from 'simple-peer/simplepeer.min.js'`],
+    ['@noble/hashes (SHA-256, for media)', `export { sha256 } from '@noble/hashes/sha2.js'`],
     ['idb-keyval', `export * from 'idb-keyval'`],
     ['@plaza/protocol', `export * from '@plaza/protocol'`],
   ]
   const rows: string[][] = [['bundle', 'minified', 'gzipped']]
   rows.push(['@plaza/client, everything it exports', kb(whole.min), kb(whole.gzip)])
+  rows.push(['… with @plaza/client/simple-peer (links through simple-peer, optional)', kb(withSimplePeer.min), kb(withSimplePeer.gzip)])
   for (const [name, src] of parts) {
     const b = await bundle(src)
     rows.push([`  of which alone: ${name}`, kb(b.min), kb(b.gzip)])
   }
   report('bundle', 'Browser bundle of @plaza/client', 'npm run bench -- bundle', rows, [
-    'Vite (Rollup + esbuild minify), ES2022, no Node modules. The parts are bundled one by one, so they overlap (lib0 is in yjs and y-protocols) and do not add up to the whole.',
+    'Vite (Rollup + esbuild minify), ES2022, no Node modules. Links are built on the browser\'s own RTCPeerConnection; simple-peer is only in the optional @plaza/client/simple-peer entry. The parts are bundled one by one, so they overlap (lib0 is in yjs and y-protocols) and do not add up to the whole.',
   ])
 })
