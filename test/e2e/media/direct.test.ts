@@ -172,4 +172,62 @@ describe('media over a direct link', () => {
     expect(sha(new Uint8Array(await blob.arrayBuffer()))).toBe(sha(data))
     for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1])
   })
+
+  it('two downloads of one file at once share one transfer; a 0-byte file downloads', async () => {
+    const [a, b, , ub] = await pair('m8')
+    const data = new Uint8Array(randomBytes(5 * 1024 * 1024))
+    const msg = await a.createMediaMessage(data, { messageType: 'FILE', fileName: 'f.bin' })
+    const empty = await a.createMediaMessage(new Uint8Array(0), { messageType: 'FILE', fileName: 'empty.txt' })
+    const arrived = nextMedia(b)
+    await a.sendMessageToPeer(msg, ub)
+    const got = await arrived
+    const blobs = await Promise.all([b.downloadMedia(got), b.downloadMedia(got), b.downloadMedia(got.mediaId)])
+    for (const blob of blobs) expect(sha(new Uint8Array(await blob.arrayBuffer()))).toBe(sha(data))
+    const arrivedEmpty = nextMedia(b)
+    await a.sendMessageToPeer(empty, ub)
+    expect((await b.downloadMedia(await arrivedEmpty)).size).toBe(0)
+  })
+
+  it('to a file: a cancelled download leaves the file at the path untouched, and downloading again resumes from what was verified', async () => {
+    const [a, b, , ub] = await pair('m9')
+    const data = new Uint8Array(randomBytes(24 * 1024 * 1024))
+    const msg = await a.createMediaMessage(data, { messageType: 'FILE', fileName: 'f.bin' })
+    const arrived = nextMedia(b)
+    await a.sendMessageToPeer(msg, ub)
+    const got = await arrived
+    const dst = join(dir, 'precious.txt')
+    await writeFile(dst, 'IMPORTANT USER DATA')
+    const ac = new AbortController()
+    let atCancel = 0
+    await expect(
+      b.downloadMediaToFile(got, dst, {
+        signal: ac.signal,
+        onProgress: (p) => {
+          if (p.loaded >= 4 * 1024 * 1024 && !ac.signal.aborted) {
+            atCancel = p.loaded
+            ac.abort()
+          }
+        },
+      }),
+    ).rejects.toMatchObject({ code: ErrorCode.CANCELLED })
+    expect(await readFile(dst, 'utf8')).toBe('IMPORTANT USER DATA')
+    let first = -1
+    await b.downloadMediaToFile(got, dst, { onProgress: (p) => (first = first < 0 ? p.loaded : first) })
+    expect(first).toBeGreaterThanOrEqual(atCancel)
+    expect(sha(await readFile(dst))).toBe(sha(data))
+  })
+})
+
+it('a stream is copied to a temporary file to be served, and the copy is deleted when the media is released', async () => {
+  const { Readable } = await import('node:stream')
+  const { readdir } = await import('node:fs/promises')
+  const a = await loggedIn(node, 'spool-a')
+  const listTemps = async () => (await readdir(tmpdir())).filter((f) => f.startsWith('plaza-media-'))
+  const before = new Set(await listTemps())
+  const msg = await a.createMediaMessage(Readable.from([new Uint8Array(randomBytes(300 * 1024)), new Uint8Array(randomBytes(100))]), { messageType: 'FILE', fileName: 's.bin' })
+  expect(msg.size).toBe(300 * 1024 + 100)
+  const made = (await listTemps()).filter((f) => !before.has(f))
+  expect(made.length).toBe(1)
+  await a.releaseMedia(msg.mediaId)
+  expect((await listTemps()).filter((f) => !before.has(f))).toEqual([])
 })

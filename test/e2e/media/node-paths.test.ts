@@ -60,3 +60,12 @@ it('to an offline receiver: the file goes to the node store before CACHED_BY_SER
   const blob = await b.downloadMedia(got)
   expect(sha(new Uint8Array(await blob.arrayBuffer()))).toBe(sha(data))
 })
+
+it('twenty files at once to an offline receiver: every one CACHED_BY_SERVER (the client uploads them one at a time; the node allows a user two at once)', async () => {
+  const a = await loggedIn(node, 'burst-a')
+  const files = Array.from({ length: 20 }, () => new Uint8Array(randomBytes(200 * 1024)))
+  const msgs = await Promise.all(files.map((f, i) => a.createMediaMessage(f, { messageType: 'FILE', fileName: `photo${i}.jpg` })))
+  const results = await Promise.all(msgs.map((m) => a.sendMessageToPeer(m, 'burst-b', { enableOfflineMessaging: true })))
+  expect(results.map((r) => r.state)).toEqual(Array(20).fill(PeerMessageState.CACHED_BY_SERVER))
+})
+

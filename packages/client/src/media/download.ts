@@ -102,6 +102,8 @@ export class Download {
   private verifying = 0
   private cursor: number
   private usingNode = false
+  /** Checking what an earlier download left (no requests meanwhile). */
+  private recovering = false
   /** The whole file's SHA-256, fed the pieces [0, hashedPieces) in order as they are verified. */
   private readonly whole: Sha256
   private hashedPieces = 0
@@ -139,6 +141,29 @@ export class Download {
     }
     this.timer = this.hooks.clock.setInterval(() => this.tick(), TICK_MS)
     this.query(true)
+    if (this.held.manifest) void this.recover()
+    else this.schedule()
+  }
+
+  /** Pieces a stopped download left in its side file count if they match the manifest. */
+  private async recover(): Promise<void> {
+    const store = this.held.store
+    if (store.resumed) {
+      store.resumed = false
+      this.recovering = true
+      try {
+        for (let i = 0; i < this.held.pieces && !this.done; i++) {
+          if (this.held.have.has(i)) continue
+          const bytes = await store.read(i * this.held.info.pieceSize, this.held.pieceLength(i))
+          if (equalBytes(await hashPiece(this.hooks.sha256, bytes), this.held.pieceHash(i))) this.held.have.add(i)
+        }
+      } catch {
+        // Unreadable: fetched again.
+      } finally {
+        this.recovering = false
+      }
+      if (this.held.have.count > 0) this.onProgress({ loaded: this.loaded, total: this.held.info.size })
+    }
     this.schedule()
   }
 
@@ -315,7 +340,7 @@ export class Download {
 
   /** Fills every holder's window with pieces it has that nobody is fetching. */
   private schedule(): void {
-    if (this.done) return
+    if (this.done || this.recovering) return
     const usable = [...this.sources.values()].filter((s) => !s.gone && s.known)
     if (!this.held.manifest) {
       const holders = usable.filter((s) => (s.have?.count ?? 0) > 0)
@@ -401,6 +426,7 @@ export class Download {
     }
     this.held.manifest = r.buf
     this.hooks.pieceStored()
+    if (this.held.store.resumed) void this.recover()
   }
 
   private async onPiece(i: number, bytes: Uint8Array, source: Source): Promise<void> {
@@ -448,6 +474,7 @@ export class Download {
       for (let at = this.hashedPieces * pieceSize; at < size; at += pieceSize) this.whole.update(await this.held.store.read(at, Math.min(pieceSize, size - at)))
       await this.held.store.close()
       if (!equalBytes(this.whole.digest(), this.held.info.sha256)) throw new PlazaError(ErrorCode.MEDIA_INTEGRITY, 'the file does not match its SHA-256')
+      await this.held.store.commit?.()
       this.settle.resolve()
     } catch (err) {
       this.settle.reject(err instanceof PlazaError ? err : new PlazaError(ErrorCode.INTERNAL, String(err)))

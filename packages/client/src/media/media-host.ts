@@ -35,6 +35,7 @@ export function mediaHost(c: ClientParts, relayOnce: (to: string, bytes: Uint8Ar
         if (c.directLinks) c.mesh.connect(uid)
       },
       relaySend: (to, payload) => c.session.send({ type: FrameType.RELAY_TO, reqId: 0, to, offline: false, payload }),
+      relayPending: () => c.session.pendingBytes,
       relayRequest: relayOnce,
     },
     storage: c.storage,

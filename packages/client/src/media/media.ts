@@ -66,7 +66,15 @@ interface Origin {
   channel: string
 }
 
+/** A download under way and whom to tell of its progress. */
+interface Running {
+  d: Download
+  progress: Set<(p: DownloadProgress) => void>
+}
+
 const MAX_KNOWN = 4096
+/** Uploads refused TOO_OFTEN are tried again this many times (0.25 s, doubling: ~16 s in all). */
+const UPLOAD_RETRIES = 6
 const INDEX_VERSION = 1
 enum StoreKind {
   STORAGE = 0,
@@ -91,7 +99,7 @@ function isBlob(d: unknown): d is Blob {
 export class MediaManager {
   private readonly cache: MediaCache
   private readonly server: MediaServer
-  private readonly downloads = new Map<string, { d: Download; progress: Set<(p: DownloadProgress) => void> }>()
+  private readonly downloads = new Map<string, Running>()
   private readonly known = new Map<string, Origin>()
   private readonly writer: DebouncedWriter
   private appKey = ''
@@ -111,8 +119,12 @@ export class MediaManager {
 
   async create(data: MediaData, o: CreateMediaOptions): Promise<MediaMessage> {
     checkCreateOptions(o)
-    const { size, store, file } = await this.open(data)
-    if (size > this.opts.maxFileBytes) throw new PlazaError(ErrorCode.MEDIA_TOO_LARGE, `${size} bytes is over this client's limit of ${this.opts.maxFileBytes}`)
+    const { size, store, file, temp } = await this.open(data)
+    const dropTemp = () => (temp && file ? this.host.files!.remove(file) : Promise.resolve())
+    if (size > this.opts.maxFileBytes) {
+      await dropTemp()
+      throw new PlazaError(ErrorCode.MEDIA_TOO_LARGE, `${size} bytes is over this client's limit of ${this.opts.maxFileBytes}`)
+    }
     const pieceSize = choosePieceSize(size)
     const pieces = Math.ceil(size / pieceSize)
     const manifest = new Uint8Array(pieces * 32)
@@ -140,7 +152,11 @@ export class MediaManager {
       const held = new HeldMedia(info, manifest, await this.keep(info, store, file), PieceSet.full(pieces), this.host.clock.now())
       if (existing) await this.cache.remove(info.mediaId)
       this.cache.add(held)
+      if (temp && file) this.tempFiles.set(info.mediaId, file)
       this.saveIndex()
+    } else {
+      await store.close()
+      await dropTemp()
     }
     return toMediaMessage(info, o.description ?? '')
   }
@@ -190,7 +206,18 @@ export class MediaManager {
     this.downloads.get(mediaId)?.d.cancel(new PlazaError(ErrorCode.CANCELLED, 'released'))
     this.server.forget(mediaId)
     await this.cache.remove(mediaId)
+    await this.dropTemp(mediaId)
     this.saveIndex()
+  }
+
+  /** Copies of the app's streams (Node), deleted when their media is released or the client ends. */
+  private readonly tempFiles = new Map<string, string>()
+
+  private async dropTemp(mediaId: string): Promise<void> {
+    const path = this.tempFiles.get(mediaId)
+    if (!path) return
+    this.tempFiles.delete(mediaId)
+    await this.host.files?.remove(path).catch(() => undefined)
   }
 
   /** A media peer frame from `from`; false if `bytes` is not one. */
@@ -230,9 +257,33 @@ export class MediaManager {
     const info = decodeMediaInfo(f.bytes)
     const held = this.cache.get(info.mediaId)
     if (!held || !held.complete || !held.manifest) throw new PlazaError(ErrorCode.MEDIA_NOT_FOUND, 'this client no longer holds the file')
-    const ep = this.host.node()
-    if (!ep) throw new PlazaError(ErrorCode.NOT_CONNECTED, 'not connected')
-    await uploadToNode(ep, held)
+    const id = info.mediaId
+    let p = this.uploading.get(id)
+    if (!p) {
+      // One upload at a time from this client (the node allows a user few at once), each file once.
+      p = this.uploadChain.then(() => this.uploadWithRetry(held))
+      this.uploadChain = p.catch(() => undefined)
+      this.uploading.set(id, p)
+      void p.finally(() => this.uploading.delete(id)).catch(() => undefined)
+    }
+    await p
+  }
+
+  private uploadChain: Promise<void> = Promise.resolve()
+  private readonly uploading = new Map<string, Promise<void>>()
+
+  /** TOO_OFTEN (the node's upload slots are taken) is tried again a few times, waiting longer each time. */
+  private async uploadWithRetry(held: HeldMedia): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const ep = this.host.node()
+      if (!ep) throw new PlazaError(ErrorCode.NOT_CONNECTED, 'not connected')
+      try {
+        return await uploadToNode(ep, held)
+      } catch (err) {
+        if (!(err instanceof PlazaError) || err.code !== ErrorCode.TOO_OFTEN || attempt >= UPLOAD_RETRIES) throw err
+      }
+      await new Promise<void>((resolve) => this.host.clock.setTimeout(resolve, 250 * 2 ** attempt))
+    }
   }
 
   /** After login as `uid`: takes back what a previous run held (durable storage). */
@@ -255,6 +306,7 @@ export class MediaManager {
     for (const { d } of this.downloads.values()) d.cancel(new PlazaError(ErrorCode.DESTROYED, 'client destroyed'))
     this.server.close()
     this.closeFiles()
+    for (const id of [...this.tempFiles.keys()]) void this.dropTemp(id)
   }
 
   /** Lets go of open files (logout; they are opened again when needed). */
@@ -278,18 +330,19 @@ export class MediaManager {
 
   // ---- internals -------------------------------------------------------------------------
 
-  private async open(data: MediaData): Promise<{ size: number; store: PieceStore; file: string | null }> {
-    if (data instanceof Uint8Array) return { size: data.length, store: new BytesPieces(data, false), file: null }
-    if (isBlob(data)) return { size: data.size, store: new BlobPieces(data), file: null }
+  /** `temp`: a copy of a stream of the app's, this client's to delete. */
+  private async open(data: MediaData): Promise<{ size: number; store: PieceStore; file: string | null; temp: boolean }> {
+    if (data instanceof Uint8Array) return { size: data.length, store: new BytesPieces(data, false), file: null, temp: false }
+    if (isBlob(data)) return { size: data.size, store: new BlobPieces(data), file: null, temp: false }
     const files = this.host.files
     if (typeof data === 'string') {
       if (!files) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'a file path needs the Node entry of @plaza/client')
-      return { ...(await files.openRead(data)), file: data }
+      return { ...(await openOrThrow(() => files.openRead(data))), file: data, temp: false }
     }
     if (data && typeof (data as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') {
       if (!files) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'a stream needs the Node entry of @plaza/client')
       const path = await files.spool(data as AsyncIterable<Uint8Array>)
-      return { ...(await files.openRead(path)), file: path }
+      return { ...(await openOrThrow(() => files.openRead(path))), file: path, temp: true }
     }
     throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'data: a Uint8Array, a Blob or File, or in Node a file path or a stream')
   }
@@ -307,14 +360,39 @@ export class MediaManager {
     return `${this.appKey.replace(/index$/, '')}p/${mediaId}/`
   }
 
+  /**
+   * Fetches a media id. Calls for one id are set up one after the other (setting up waits on
+   * storage): a second call while the first is under way follows that download, never starts a
+   * rival one.
+   */
   private async fetch(idOrMessage: string | MediaMessage, o: DownloadMediaOptions, path: string | null): Promise<HeldMedia> {
     const mediaId = typeof idOrMessage === 'string' ? idOrMessage : idOrMessage?.mediaId
     if (o.signal?.aborted) throw new PlazaError(ErrorCode.CANCELLED, 'cancelled')
+    const before = this.settingUp.get(mediaId) ?? Promise.resolve()
+    let done!: () => void
+    const mine = before.then(() => new Promise<void>((r) => (done = r)))
+    this.settingUp.set(mediaId, mine)
+    let ready: HeldMedia | Running
+    try {
+      await before
+      ready = await this.prepare(mediaId, o, path)
+    } finally {
+      // `done` was set when `before` settled (its callback runs before this function's).
+      done()
+      if (this.settingUp.get(mediaId) === mine) this.settingUp.delete(mediaId)
+    }
+    return ready instanceof HeldMedia ? ready : this.follow(ready.d, ready.progress, o)
+  }
+
+  private readonly settingUp = new Map<string, Promise<void>>()
+
+  /** A held file, or the download that will make it so (started here, or already under way). */
+  private async prepare(mediaId: string, o: DownloadMediaOptions, path: string | null): Promise<HeldMedia | Running> {
     let held = this.cache.get(mediaId)
     const origin = this.known.get(mediaId)
     if (held?.complete && path === null) return held
     const running = this.downloads.get(mediaId)
-    if (running && path === null) return this.follow(running.d, running.progress, o)
+    if (running && path === null) return running
     const info = held?.info ?? origin?.info
     if (!info) throw new PlazaError(ErrorCode.MEDIA_NOT_FOUND, `unknown media id ${mediaId}: no message named it`)
     if (info.size > this.opts.maxFileBytes) throw new PlazaError(ErrorCode.MEDIA_TOO_LARGE, `${info.size} bytes is over this client's limit of ${this.opts.maxFileBytes}`)
@@ -325,8 +403,7 @@ export class MediaManager {
       const source = this.cache.get(mediaId)
       if (source?.complete) {
         for (let at = 0; at < info.size; at += info.pieceSize) await fileStore.write(at / info.pieceSize, at, await source.store.read(at, Math.min(info.pieceSize, info.size - at)))
-        await fileStore.flush()
-        await fileStore.close()
+        await fileStore.commit?.()
         return source
       }
       held = new HeldMedia(info, source?.manifest ?? this.inlineManifest(info), fileStore, null, this.host.clock.now())
@@ -377,12 +454,12 @@ export class MediaManager {
       },
     )
     d.start()
-    return this.follow(d, progress, o)
+    return { d, progress }
   }
 
   /** The manifest the message carried, if it matches the id (else it is fetched, and checked then). */
   private inlineManifest(info: MediaInfo): Uint8Array | null {
-    if (info.manifest.length === 0) return null
+    if (info.manifest.length === 0 && info.size > 0) return null
     const id = base64url(hashOnce(this.host.sha256, mediaIdInput(info.size, info.pieceSize, info.manifest)))
     return id === info.mediaId ? info.manifest : null
   }
@@ -463,5 +540,14 @@ export class MediaManager {
       this.cache.add(held)
       if (from) this.origins.set(info.mediaId, from)
     }
+  }
+}
+
+/** A file the app named that cannot be read is the app's mistake: INVALID_ARGUMENT, with the reason. */
+async function openOrThrow<T>(open: () => Promise<T>): Promise<T> {
+  try {
+    return await open()
+  } catch (err) {
+    throw new PlazaError(ErrorCode.INVALID_ARGUMENT, `cannot read the file: ${err instanceof Error ? err.message : String(err)}`)
   }
 }

@@ -1,6 +1,6 @@
 /** Files on disk for media in Node (the Node entry passes these to the client; browsers have none). */
 import { createHash, randomUUID } from 'node:crypto'
-import { open, stat, unlink, type FileHandle } from 'node:fs/promises'
+import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Sha256Factory } from './hash.js'
@@ -20,10 +20,21 @@ class FilePieces implements PieceStore {
   readonly copiedBytes = 0
   private handle: Promise<FileHandle> | null = null
 
+  resumed = false
+
   constructor(
     readonly path: string,
     private readonly mode: 'r' | 'r+',
+    /** Where the file goes once whole (a download); the bytes are written to `path` until then. */
+    private readonly finalPath: string | null = null,
   ) {}
+
+  async commit(): Promise<void> {
+    if (!this.finalPath) return
+    await this.flush()
+    await this.close()
+    await rename(this.path, this.finalPath)
+  }
 
   private fh(): Promise<FileHandle> {
     this.handle ??= open(this.path, this.mode)
@@ -72,10 +83,16 @@ export const nodeMediaFiles: MediaFiles = {
     return { size: s.size, store: new FilePieces(path, 'r') }
   },
   async openWrite(path, size) {
-    const fh = await open(path, 'a+')
+    // Into PATH.part, renamed to PATH once whole and checked: a file already at PATH is left alone
+    // until then, and a download that stops leaves its side file to be resumed.
+    const part = `${path}.part`
+    const before = await stat(part).catch(() => null)
+    const fh = await open(part, 'a+')
     await fh.truncate(size)
     await fh.close()
-    return new FilePieces(path, 'r+')
+    const store = new FilePieces(part, 'r+', path)
+    store.resumed = before !== null && before.isFile() && before.size === size && size > 0
+    return store
   },
   async spool(stream) {
     const path = join(tmpdir(), `plaza-media-${randomUUID()}`)
@@ -90,5 +107,8 @@ export const nodeMediaFiles: MediaFiles = {
     }
     await fh.close()
     return path
+  },
+  async remove(path) {
+    await unlink(path).catch(() => undefined)
   },
 }

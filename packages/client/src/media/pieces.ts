@@ -16,6 +16,13 @@ export interface PieceStore {
   close(): Promise<void>
   /** Frees what it holds (the media was released or evicted). */
   drop(): Promise<void>
+  /**
+   * A download into a file: the bytes go to a side file, which becomes the file only when the
+   * download is whole and checked. `resumed`: the side file was there already (an earlier
+   * download that stopped): what of it matches the manifest need not be fetched again.
+   */
+  commit?(): Promise<void>
+  resumed?: boolean
 }
 
 /** Bytes in memory: the app's Uint8Array (not copied: it must not change it) or a receiver's buffer. */
@@ -120,4 +127,6 @@ export interface MediaFiles {
   openWrite(path: string, size: number): Promise<PieceStore>
   /** A stream of the app's written to a temporary file, to be served from there. */
   spool(stream: AsyncIterable<Uint8Array>): Promise<string>
+  /** Deletes a file this client made (a spooled stream). */
+  remove(path: string): Promise<void>
 }

@@ -22,6 +22,12 @@ const MAX_PEERS_SERVED = 64
 const READ_BYTES = 256 * 1024
 /** A full link buffer is tried again after this long. */
 const RETRY_MS = 5
+/**
+ * Blocks for requesters through the relay go only while less than this waits to leave for the
+ * node: the socket's buffer is the relay path's only back-pressure (requesters that ignore their
+ * window would otherwise fill this client's memory).
+ */
+const RELAY_PENDING_BYTES = 512 * 1024
 
 interface Job {
   mediaId: string
@@ -177,6 +183,10 @@ export class MediaServer {
         j.bufAt = j.next
       }
       const direct = this.t.linkOpen(uid)
+      if (!direct && this.t.relayPending() > RELAY_PENDING_BYTES) {
+        await new Promise<void>((resolve) => (q.retry = this.clock.setTimeout(resolve, RETRY_MS * 4)))
+        continue
+      }
       const block = Math.min(direct ? MAX_MEDIA_BLOCK_BYTES : RELAY_MEDIA_BLOCK_BYTES, j.bufAt + j.buf.length - j.next)
       const bytes = encodeMediaFrame({
         type: MediaFrameType.DATA,

@@ -9,6 +9,8 @@ export interface MediaTransport {
   linkWanted(uid: string): void
   /** Through the relay without waiting for the node's answer; false when not connected. */
   relaySend(uid: string, bytes: Uint8Array): boolean
+  /** Bytes sent to the node and not yet on the network (what the relay path may add to is bounded by it). */
+  relayPending(): number
   /** Through the relay, with the node's answer (PEER_OFFLINE tells the user is gone). */
   relayRequest(uid: string, bytes: Uint8Array): Promise<RelayStatus>
 }

@@ -33,6 +33,8 @@ export interface WebSocketLike {
   onmessage: ((ev: { data: unknown }) => void) | null
   send(data: Uint8Array): void
   close(code?: number, reason?: string): void
+  /** Bytes sent and not yet handed to the network (browsers' WebSocket and ws both have it). */
+  readonly bufferedAmount?: number
 }
 export type WebSocketConstructor = new (url: string) => WebSocketLike
 
@@ -103,7 +105,7 @@ export class SignalingSession extends Emitter<SessionEvents> {
   clockOffset = 0
   private loginWaiter: { resolve: () => void; reject: (e: PlazaError) => void } | null = null
   /** Frames sent after the first in this turn, and the socket they are for (see send); null when none was sent yet. */
-  private batch: { ws: WebSocketLike; frames: Uint8Array[] } | null = null
+  private batch: { ws: WebSocketLike; frames: Uint8Array[]; bytes: number } | null = null
 
   constructor(
     private readonly opts: SignalingOptions,
@@ -160,12 +162,18 @@ export class SignalingSession extends Emitter<SessionEvents> {
     const bytes = encodeFrame(frame)
     if (this.batch?.ws === this.ws) {
       this.batch.frames.push(bytes)
+      this.batch.bytes += bytes.length
       return true
     }
     this.ws.send(bytes)
-    const batch = (this.batch = { ws: this.ws, frames: [] })
+    const batch = (this.batch = { ws: this.ws, frames: [], bytes: 0 })
     deferOn(this.rt, () => this.flushBatch(batch))
     return true
+  }
+
+  /** Bytes sent and not yet on the network: the socket's buffer and this turn's batch. */
+  get pendingBytes(): number {
+    return (this.ws?.bufferedAmount ?? 0) + (this.batch?.ws === this.ws ? this.batch.bytes : 0)
   }
 
   private flushBatch(batch: { ws: WebSocketLike; frames: Uint8Array[] }): void {
