@@ -89,7 +89,7 @@ suite('a media store shared by two nodes', () => {
       sentTs: Date.now(),
       kind: MessageKind.MEDIA,
       text: '',
-      bytes: encodeMediaInfo({ mediaId: info.mediaId, size: info.size, pieceSize: info.pieceSize, sha256: Buffer.from(info.sha256, 'hex'), mediaType: MediaType.IMAGE, fileName: 'board.png', mimeType: 'image/png', width: 640, height: 480, thumbnail: randomBytes(300) }),
+      bytes: encodeMediaInfo({ mediaId: info.mediaId, size: info.size, pieceSize: info.pieceSize, sha256: Buffer.from(info.sha256, 'hex'), mediaType: MediaType.IMAGE, fileName: 'board.png', mimeType: 'image/png', width: 640, height: 480, thumbnail: randomBytes(300), manifest: new Uint8Array(0) }),
       description: '',
     })
     alice.send({ type: FrameType.RELAY_TO, reqId: 1, to: 'sh-carol', offline: true, payload })

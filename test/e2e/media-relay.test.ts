@@ -66,6 +66,7 @@ function mediaMessage(stream: string, seq: number, info: Described, fileName = '
     width: 0,
     height: 0,
     thumbnail: new Uint8Array(0),
+    manifest: new Uint8Array(0),
   })
   return encodePeerFrame({ type: PeerFrameType.MESSAGE, stream, channel: '', seq, floor: 1, sentTs: Date.now(), kind: MessageKind.MEDIA, text: '', bytes, description: 'the notes' })
 }

@@ -19,7 +19,7 @@ const MAX_QUEUED_PER_PEER = 16 * 1024 * 1024
 /** Requesters served at once; past it BUSY. */
 const MAX_PEERS_SERVED = 64
 /** Read from the store this much at a time. */
-const READ_BYTES = 256 * 1024
+const READ_BYTES = 1024 * 1024
 /** A full link buffer is tried again after this long. */
 const RETRY_MS = 5
 /**
