@@ -25,7 +25,7 @@ import { base64url, hashOnce, hashPiece, type Sha256Factory } from './hash.js'
 import { HeldMedia, MediaCache, PieceSet } from './held.js'
 import { checkCreateOptions, toMediaMessage, type CreateMediaOptions, type MediaMessage } from './media-message.js'
 import { downloadFromNode, uploadToNode, type NodeEndpoint } from './node-store.js'
-import { BlobPieces, BytesPieces, StoragePieces, type MediaFiles, type PieceStore } from './pieces.js'
+import { BlobPieces, BytesPieces, MemoryPieces, StoragePieces, type MediaFiles, type PieceStore } from './pieces.js'
 import { MediaServer } from './serve.js'
 import type { MediaTransport } from './transport.js'
 
@@ -178,6 +178,7 @@ export class MediaManager {
   /** Fetches a media id's bytes (or returns them at once if held); a Blob. */
   async download(idOrMessage: string | MediaMessage, o: DownloadMediaOptions = {}): Promise<Blob> {
     const held = await this.fetch(idOrMessage, o, null)
+    if (held.store instanceof MemoryPieces) return new Blob(held.store.parts(held.pieces) as BlobPart[], { type: held.info.mimeType })
     const parts: Uint8Array[] = []
     const step = 4 * 1024 * 1024
     // The Blob copies what it is given.
@@ -414,7 +415,7 @@ export class MediaManager {
         throw new PlazaError(ErrorCode.QUOTA_EXCEEDED, `the media cache (${this.opts.cacheBytes} bytes) has no room for ${info.size} bytes; release some media`)
       }
       const pieces = Math.ceil(info.size / info.pieceSize)
-      const store = this.durable ? new StoragePieces(this.host.storage, this.piecePrefix(mediaId), info.pieceSize, pieces) : new BytesPieces(new Uint8Array(info.size), true)
+      const store = this.durable ? new StoragePieces(this.host.storage, this.piecePrefix(mediaId), info.pieceSize, pieces) : new MemoryPieces(info.pieceSize)
       held = new HeldMedia(info, this.inlineManifest(info), store, null, this.host.clock.now())
     }
     this.cache.add(held)

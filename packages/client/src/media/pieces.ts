@@ -52,6 +52,53 @@ export class BytesPieces implements PieceStore {
   }
 }
 
+/** A receiver's pieces in memory, each kept as it arrived (not copied into one buffer). */
+export class MemoryPieces implements PieceStore {
+  readonly durable = false
+  private readonly pieces = new Map<number, Uint8Array>()
+  private bytes = 0
+  constructor(private readonly pieceSize: number) {}
+  get copiedBytes(): number {
+    return this.bytes
+  }
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const first = Math.floor(offset / this.pieceSize)
+    const last = Math.floor((offset + length - 1) / this.pieceSize)
+    const at = (i: number) => {
+      const p = this.pieces.get(i)
+      if (!p) throw new Error(`piece ${i} is not held`)
+      return p
+    }
+    if (first === last) return at(first).subarray(offset - first * this.pieceSize, offset - first * this.pieceSize + length)
+    const out = new Uint8Array(length)
+    for (let i = first; i <= last; i++) {
+      const piece = at(i)
+      const start = i * this.pieceSize
+      const from = Math.max(offset, start) - start
+      const to = Math.min(offset + length, start + piece.length) - start
+      out.set(piece.subarray(from, to), start + from - offset)
+    }
+    return out
+  }
+  async write(index: number, _offset: number, bytes: Uint8Array): Promise<void> {
+    if (this.pieces.has(index)) return
+    this.pieces.set(index, bytes)
+    this.bytes += bytes.length
+  }
+  /** Every piece in order (the store is complete): a Blob is made of them without another copy. */
+  parts(count: number): Uint8Array[] {
+    const out: Uint8Array[] = []
+    for (let i = 0; i < count; i++) out.push(this.pieces.get(i)!)
+    return out
+  }
+  async flush(): Promise<void> {}
+  async close(): Promise<void> {}
+  async drop(): Promise<void> {
+    this.pieces.clear()
+    this.bytes = 0
+  }
+}
+
 interface BlobLike {
   readonly size: number
   slice(start: number, end: number): { arrayBuffer(): Promise<ArrayBuffer> }
