@@ -83,7 +83,10 @@ describe('the direct-link policy', () => {
     await a.sendMessageToPeer({ text: 'x' }, 'lr-b')
     await b.sendMessageToPeer({ text: 'y' }, 'lr-a')
     const rooms = [a.createChannel('lr-room2'), b.createChannel('lr-room2')]
+    // b joined after a: a knows of it once the node's MemberJoined arrives.
+    const bJoined = new Promise<void>((resolve) => rooms[0].on('MemberJoined', (uid: string) => uid === 'lr-b' && resolve()))
     for (const r of rooms) await r.join()
+    await bJoined
     expect(await rooms[0].sendMessage({ text: 'to the room' })).toMatchObject({ members: 1, received: 1 })
     expect(await a.sendMessageToPeer({ text: 'again' }, 'lr-b')).toMatchObject({ state: 'RECEIVED_BY_PEER', path: 'relay' })
     for (const c of [m1, m2]) c.close()

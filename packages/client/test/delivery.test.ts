@@ -58,8 +58,10 @@ async function simulate(seed: number, count: number) {
       peerGone: () => undefined,
     },
     // The relay's copies are lost after the node answered RELAYED too (a receiver's socket dying
-    // with them): the accepted-copy timeout is short here, this test is about order and once.
-    { timeoutMs: 60_000, retransmitMs: 40, acceptedWaitMs: 100, windowMessages: 32, windowBytes: 1 << 20, recoveryMessages: 32 },
+    // with them): the timeouts are short here (20 % of copies are lost, and each loss waits out a
+    // backed-off timeout: with the 500 ms floor a run took up to a minute), this test is about
+    // order and once.
+    { timeoutMs: 60_000, retransmitMs: 40, acceptedWaitMs: 100, minRetransmitMs: 40, maxRetransmitMs: 400, windowMessages: 32, windowBytes: 1 << 20, recoveryMessages: 32 },
     () => Date.now(),
   )
   const tick = setInterval(() => outbox.tick(), 10)

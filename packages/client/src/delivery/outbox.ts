@@ -341,9 +341,9 @@ export class PeerOutbox {
     const now = this.now()
     let sample: Outgoing | null = null
     let progressed = false
-    // In seq order; settle() deletes only the entry being visited, which a Map's iteration allows.
+    // In seq order, over a copy: settling changes the map.
     const missing = ack.missing.length > 0
-    for (const o of this.inflight.values()) {
+    for (const o of [...this.inflight.values()]) {
       if (o.seq > ack.upTo) break
       // Karn: only a copy sent once says how long the round trip takes.
       if (o.attempts === 1 && (o.path === 'direct' || o.path === 'relay')) sample = o
