@@ -2,13 +2,14 @@
  * Media messages between Node clients over a direct link: a file made, sent, fetched, verified;
  * progress; cancel on both sides; a file on disk to a file on disk.
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ErrorCode, PeerMessageState, type MediaMessage, type PlazaClient, type ReceivedMessage } from '@plaza/client'
+import { ErrorCode, PeerMessageState, type PlazaClient } from '@plaza/client'
 import { closeClients, linkOpen, loggedIn } from '../../helpers/clients.js'
+import { nextMedia, sha256Hex } from '../../helpers/media.js'
 import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../../helpers/rendezvous.js'
 
 let node: RendezvousProcess
@@ -23,19 +24,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
-
-/** The next media message `c` receives. */
-function nextMedia(c: PlazaClient): Promise<MediaMessage> {
-  return new Promise((resolve) => {
-    const fn = (m: ReceivedMessage) => {
-      if (m.messageType !== 'FILE' && m.messageType !== 'IMAGE') return
-      c.off('MessageFromPeer', fn)
-      resolve(m)
-    }
-    c.on('MessageFromPeer', fn)
-  })
-}
 
 async function pair(tag: string, opts = {}): Promise<[PlazaClient, PlazaClient, string, string]> {
   const ua = `${tag}-a`
@@ -53,15 +41,15 @@ describe('media over a direct link', () => {
     const data = new Uint8Array(randomBytes(20 * 1024 * 1024 + 123))
     const thumbnail = new Uint8Array(randomBytes(2000))
     const msg = await a.createMediaMessage(data, { messageType: 'IMAGE', fileName: 'photo.jpg', mimeType: 'image/jpeg', description: 'the view', thumbnail, width: 640, height: 480 })
-    expect(msg.sha256).toBe(sha(data))
+    expect(msg.sha256).toBe(sha256Hex(data))
     const arrived = nextMedia(b)
     expect((await a.sendMessageToPeer(msg, ub)).state).toBe(PeerMessageState.RECEIVED_BY_PEER)
     const got = await arrived
     expect(got).toMatchObject({ messageType: 'IMAGE', mediaId: msg.mediaId, size: data.length, fileName: 'photo.jpg', mimeType: 'image/jpeg', description: 'the view', width: 640, height: 480, sha256: msg.sha256 })
-    expect(sha(got.thumbnail)).toBe(sha(thumbnail))
+    expect(sha256Hex(got.thumbnail)).toBe(sha256Hex(thumbnail))
     const seen: number[] = []
     const blob = await b.downloadMedia(got.mediaId, { onProgress: (p) => seen.push(p.loaded) })
-    expect(sha(new Uint8Array(await blob.arrayBuffer()))).toBe(sha(data))
+    expect(sha256Hex(new Uint8Array(await blob.arrayBuffer()))).toBe(sha256Hex(data))
     expect(blob.type).toBe('image/jpeg')
     expect(seen.length).toBeGreaterThan(10)
     for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1])
@@ -79,7 +67,7 @@ describe('media over a direct link', () => {
     await a.sendMessageToPeer(msg, ub)
     const got = await arrived
     expect(await b.downloadMediaToFile(got, dst)).toEqual({ path: dst, size: data.length })
-    expect(sha(await readFile(dst))).toBe(sha(data))
+    expect(sha256Hex(await readFile(dst))).toBe(sha256Hex(data))
   })
 
   it('unknown media id: MEDIA_NOT_FOUND; a bad message is refused before it goes', async () => {
@@ -112,7 +100,7 @@ describe('media over a direct link', () => {
     expect(loadedAtCancel).toBeLessThan(data.length)
     let firstSeen = -1
     const blob = await b.downloadMedia(got, { onProgress: (p) => (firstSeen = firstSeen < 0 ? p.loaded : firstSeen) })
-    expect(sha(new Uint8Array(await blob.arrayBuffer()))).toBe(sha(data))
+    expect(sha256Hex(new Uint8Array(await blob.arrayBuffer()))).toBe(sha256Hex(data))
     expect(firstSeen).toBeGreaterThan(loadedAtCancel - 1)
   })
 
@@ -169,7 +157,7 @@ describe('media over a direct link', () => {
       },
     })
     await bounced
-    expect(sha(new Uint8Array(await blob.arrayBuffer()))).toBe(sha(data))
+    expect(sha256Hex(new Uint8Array(await blob.arrayBuffer()))).toBe(sha256Hex(data))
     for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1])
   })
 
@@ -182,7 +170,7 @@ describe('media over a direct link', () => {
     await a.sendMessageToPeer(msg, ub)
     const got = await arrived
     const blobs = await Promise.all([b.downloadMedia(got), b.downloadMedia(got), b.downloadMedia(got.mediaId)])
-    for (const blob of blobs) expect(sha(new Uint8Array(await blob.arrayBuffer()))).toBe(sha(data))
+    for (const blob of blobs) expect(sha256Hex(new Uint8Array(await blob.arrayBuffer()))).toBe(sha256Hex(data))
     const arrivedEmpty = nextMedia(b)
     await a.sendMessageToPeer(empty, ub)
     expect((await b.downloadMedia(await arrivedEmpty)).size).toBe(0)
@@ -214,7 +202,7 @@ describe('media over a direct link', () => {
     let first = -1
     await b.downloadMediaToFile(got, dst, { onProgress: (p) => (first = first < 0 ? p.loaded : first) })
     expect(first).toBeGreaterThanOrEqual(atCancel)
-    expect(sha(await readFile(dst))).toBe(sha(data))
+    expect(sha256Hex(await readFile(dst))).toBe(sha256Hex(data))
   })
 })
 

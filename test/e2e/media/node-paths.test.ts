@@ -2,10 +2,11 @@
  * Media without a direct link: through the node's relay (both clients relay-only), and through
  * the node's media store for a receiver that is offline — across a kill -9 of the node.
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import { PeerMessageState, type MediaMessage, type PlazaClient, type ReceivedMessage } from '@plaza/client'
+import { PeerMessageState, type MediaMessage, type ReceivedMessage } from '@plaza/client'
 import { closeClients, loggedIn } from '../../helpers/clients.js'
+import { nextMedia, sha256Hex } from '../../helpers/media.js'
 import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../../helpers/rendezvous.js'
 
 let node: RendezvousProcess
@@ -15,18 +16,6 @@ beforeAll(async () => {
 afterEach(closeClients)
 afterAll(() => stopRendezvous(node))
 
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
-
-function nextMedia(c: PlazaClient): Promise<MediaMessage> {
-  return new Promise((resolve) => {
-    const fn = (m: ReceivedMessage) => {
-      if (m.messageType !== 'FILE' && m.messageType !== 'IMAGE') return
-      c.off('MessageFromPeer', fn)
-      resolve(m)
-    }
-    c.on('MessageFromPeer', fn)
-  })
-}
 
 it('no direct link: the relay carries the file (16 KiB blocks), verified', async () => {
   const a = await loggedIn(node, 'rl-a', { directLinks: false })
@@ -37,7 +26,7 @@ it('no direct link: the relay carries the file (16 KiB blocks), verified', async
   expect((await a.sendMessageToPeer(msg, 'rl-b')).state).toBe(PeerMessageState.RECEIVED_BY_PEER)
   let last = 0
   const blob = await b.downloadMedia(await arrived, { onProgress: (p) => (last = p.loaded) })
-  expect(sha(new Uint8Array(await blob.arrayBuffer()))).toBe(sha(data))
+  expect(sha256Hex(new Uint8Array(await blob.arrayBuffer()))).toBe(sha256Hex(data))
   expect(last).toBe(data.length)
   expect(a.getPeerLinkState('rl-b')).toBe('none')
 })
@@ -58,7 +47,7 @@ it('to an offline receiver: the file goes to the node store before CACHED_BY_SER
   })
   expect(got.mediaId).toBe(msg.mediaId)
   const blob = await b.downloadMedia(got)
-  expect(sha(new Uint8Array(await blob.arrayBuffer()))).toBe(sha(data))
+  expect(sha256Hex(new Uint8Array(await blob.arrayBuffer()))).toBe(sha256Hex(data))
 })
 
 it('twenty files at once to an offline receiver: every one CACHED_BY_SERVER (the client uploads them one at a time; the node allows a user two at once)', async () => {

@@ -5,14 +5,13 @@ import {
   MediaPart,
   PlazaError,
   encodeMediaFrame,
-  mediaIdInput,
   type Clock,
   type MediaDataFrame,
   type MediaErrorFrame,
   type MediaHaveFrame,
   type TimerHandle,
 } from '@plaza/protocol'
-import { base64url, equalBytes, hashOnce, hashPiece, type Sha256, type Sha256Factory } from './hash.js'
+import { equalBytes, hashPiece, mediaIdOf, type Sha256, type Sha256Factory } from './hash.js'
 import { PieceSet, type HeldMedia } from './held.js'
 import { sendControl, type MediaTransport } from './transport.js'
 
@@ -417,8 +416,7 @@ export class Download {
 
   private onManifest(r: Req): void {
     const info = this.held.info
-    const id = base64url(hashOnce(this.hooks.sha256, mediaIdInput(info.size, info.pieceSize, r.buf)))
-    if (id !== info.mediaId) {
+    if (mediaIdOf(this.hooks.sha256, info.size, info.pieceSize, r.buf) !== info.mediaId) {
       this.badPieces++
       r.source.strikes++
       r.source.gone = true

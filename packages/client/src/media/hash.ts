@@ -1,4 +1,6 @@
 import { sha256 } from '@noble/hashes/sha2.js'
+import { toBase64UrlEncoded } from 'lib0/buffer'
+import { mediaIdInput } from '@plaza/protocol'
 
 /** An incremental SHA-256. */
 export interface Sha256 {
@@ -29,34 +31,9 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true
 }
 
-export function toHex(b: Uint8Array): string {
-  let s = ''
-  for (let i = 0; i < b.length; i++) s += b[i].toString(16).padStart(2, '0')
-  return s
-}
-
-export function fromHex(s: string): Uint8Array | null {
-  if (!/^([0-9a-f]{2})*$/i.test(s)) return null
-  const out = new Uint8Array(s.length / 2)
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(i * 2, i * 2 + 2), 16)
-  return out
-}
-
-/** RFC 4648 base64url without padding. */
-export function base64url(b: Uint8Array): string {
-  const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-  let s = ''
-  let i = 0
-  for (; i + 2 < b.length; i += 3) {
-    const n = (b[i] << 16) | (b[i + 1] << 8) | b[i + 2]
-    s += A[n >> 18] + A[(n >> 12) & 63] + A[(n >> 6) & 63] + A[n & 63]
-  }
-  if (i < b.length) {
-    const n = (b[i] << 16) | ((b[i + 1] ?? 0) << 8)
-    s += A[n >> 18] + A[(n >> 12) & 63]
-    if (i + 1 < b.length) s += A[(n >> 6) & 63]
-  }
-  return s
+/** The media id of a file (see media-frames.ts): base64url of SHA-256 over its size, piece size and manifest. */
+export function mediaIdOf(factory: Sha256Factory, size: number, pieceSize: number, manifest: Uint8Array): string {
+  return toBase64UrlEncoded(hashOnce(factory, mediaIdInput(size, pieceSize, manifest)))
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   utf8Length,
   type MediaInfo,
 } from '@plaza/protocol'
-import { fromHex, toHex } from './hash.js'
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 
 /** A file or image message: made by `createMediaMessage`, sent like any message; the bytes are fetched with `downloadMedia`. */
 export interface MediaMessage {
@@ -83,7 +83,7 @@ export function toMediaMessage(info: MediaInfo, description: string): MediaMessa
     fileName: info.fileName,
     mimeType: info.mimeType,
     description,
-    sha256: toHex(info.sha256),
+    sha256: bytesToHex(info.sha256),
     pieceSize: info.pieceSize,
     thumbnail: info.thumbnail,
     width: info.width,
@@ -94,7 +94,7 @@ export function toMediaMessage(info: MediaInfo, description: string): MediaMessa
 
 /** The wire form of an app's media message; null when it is not a valid one. */
 export function toMediaInfoBytes(m: MediaMessage): Uint8Array | null {
-  const sha = typeof m.sha256 === 'string' ? fromHex(m.sha256) : null
+  const sha = typeof m.sha256 === 'string' && /^[0-9a-f]{64}$/i.test(m.sha256) ? hexToBytes(m.sha256) : null
   if (!sha || sha.length !== 32 || !isValidMediaId(m.mediaId)) return null
   try {
     const bytes = encodeMediaInfo({

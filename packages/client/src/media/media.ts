@@ -15,13 +15,12 @@ import {
   decodePeerFrame,
   encodeMediaInfo,
   isMediaFrameType,
-  mediaIdInput,
   type Clock,
   type MediaInfo,
 } from '@plaza/protocol'
 import { DebouncedWriter, type PlazaStorage } from '../storage/storage.js'
 import { Download, type DownloadProgress } from './download.js'
-import { base64url, hashOnce, hashPiece, type Sha256Factory } from './hash.js'
+import { mediaIdOf, hashPiece, type Sha256Factory } from './hash.js'
 import { HeldMedia, MediaCache, PieceSet } from './held.js'
 import { checkCreateOptions, toMediaMessage, type CreateMediaOptions, type MediaMessage } from './media-message.js'
 import { downloadFromNode, uploadToNode, type NodeEndpoint } from './node-store.js'
@@ -135,7 +134,7 @@ export class MediaManager {
       whole.update(bytes)
     }
     const info: MediaInfo = {
-      mediaId: base64url(hashOnce(this.host.sha256, mediaIdInput(size, pieceSize, manifest))),
+      mediaId: mediaIdOf(this.host.sha256, size, pieceSize, manifest),
       size,
       pieceSize,
       sha256: whole.digest(),
@@ -461,8 +460,7 @@ export class MediaManager {
   /** The manifest the message carried, if it matches the id (else it is fetched, and checked then). */
   private inlineManifest(info: MediaInfo): Uint8Array | null {
     if (info.manifest.length === 0 && info.size > 0) return null
-    const id = base64url(hashOnce(this.host.sha256, mediaIdInput(info.size, info.pieceSize, info.manifest)))
-    return id === info.mediaId ? info.manifest : null
+    return mediaIdOf(this.host.sha256, info.size, info.pieceSize, info.manifest) === info.mediaId ? info.manifest : null
   }
 
   /** Sources remembered across a reload (from the index). */

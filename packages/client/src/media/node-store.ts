@@ -1,5 +1,5 @@
-import { ErrorCode, PlazaError, mediaIdInput } from '@plaza/protocol'
-import { base64url, hashOnce, type Sha256Factory } from './hash.js'
+import { ErrorCode, PlazaError } from '@plaza/protocol'
+import { mediaIdOf, type Sha256Factory } from './hash.js'
 import type { HeldMedia } from './held.js'
 import { BlobPieces, BytesPieces } from './pieces.js'
 
@@ -17,6 +17,16 @@ export function httpBase(wsUrl: string): string {
   u.hash = ''
   if (!u.pathname.endsWith('/')) u.pathname += '/'
   return u.toString()
+}
+
+/** A request to the media store gives up after this long, plus a second per this many bytes it carries. */
+const REQUEST_BASE_MS = 30_000
+const BYTES_PER_SECOND_FLOOR = 50_000
+
+/** A node that stops answering must not hold a transfer forever (fetch has no timeout of its own). */
+function deadline(bytes: number, signal?: AbortSignal): AbortSignal {
+  const t = AbortSignal.timeout(REQUEST_BASE_MS + Math.ceil(bytes / BYTES_PER_SECOND_FLOOR) * 1000)
+  return signal ? AbortSignal.any([signal, t]) : t
 }
 
 function mediaUrl(ep: NodeEndpoint, mediaId: string, suffix = ''): string {
@@ -68,13 +78,14 @@ async function uploadBody(held: HeldMedia): Promise<{ body: BodyInit; stream: bo
 /** Puts a held file in the node's media store (durable when this resolves). */
 export async function uploadToNode(ep: NodeEndpoint, held: HeldMedia): Promise<void> {
   const url = `${mediaUrl(ep, held.info.mediaId)}?pieceSize=${held.info.pieceSize}`
-  const head = await fetch(url, { method: 'HEAD', headers: { authorization: `Bearer ${ep.token}` } })
+  const head = await fetch(url, { method: 'HEAD', headers: { authorization: `Bearer ${ep.token}` }, signal: deadline(0) })
   if (head.ok) return
   const { body, stream } = await uploadBody(held)
   const init: RequestInit & { duplex?: 'half' } = {
     method: 'PUT',
     headers: { authorization: `Bearer ${ep.token}`, 'content-type': 'application/octet-stream', ...(stream ? { 'content-length': String(held.info.size) } : {}) },
     body,
+    signal: deadline(held.info.size),
   }
   if (stream) init.duplex = 'half'
   const res = await fetch(url, init)
@@ -96,10 +107,10 @@ export async function downloadFromNode(
   const auth = { authorization: `Bearer ${ep.token}` }
   const info = held.info
   if (!held.manifest) {
-    const res = await fetch(mediaUrl(ep, info.mediaId, '/manifest'), { headers: auth, signal })
+    const res = await fetch(mediaUrl(ep, info.mediaId, '/manifest'), { headers: auth, signal: deadline(held.pieces * 32, signal) })
     if (!res.ok) throw await errorOf(res)
     const manifest = new Uint8Array(await res.arrayBuffer())
-    if (base64url(hashOnce(sha256, mediaIdInput(info.size, info.pieceSize, manifest))) !== info.mediaId) {
+    if (mediaIdOf(sha256, info.size, info.pieceSize, manifest) !== info.mediaId) {
       throw new PlazaError(ErrorCode.MEDIA_INTEGRITY, 'the media store sent a manifest that does not match the id')
     }
     held.manifest = manifest
@@ -111,7 +122,7 @@ export async function downloadFromNode(
     while (j + 1 < want.length && want[j + 1] === want[j] + 1) j++
     const from = want[k] * info.pieceSize
     const to = Math.min(info.size, (want[j] + 1) * info.pieceSize) - 1
-    const res = await fetch(mediaUrl(ep, info.mediaId), { headers: { ...auth, range: `bytes=${from}-${to}` }, signal })
+    const res = await fetch(mediaUrl(ep, info.mediaId), { headers: { ...auth, range: `bytes=${from}-${to}` }, signal: deadline(to - from + 1, signal) })
     if (!res.ok || !res.body) throw await errorOf(res)
     const reader = res.body.getReader()
     let piece = want[k]
