@@ -88,4 +88,27 @@ suite('hostile uploads', () => {
     expect((await put(node.httpUrl, (await describe(Readable.from([other]))).mediaId, other, { token })).status).toBe(201)
     expect((await fetchMedia(node.httpUrl, '/healthz')).status).toBe(200)
   })
+  it('answers a body it will not read, drops what keeps coming, and closes the connection after the linger (2 s)', async () => {
+    const token = await node.token('trickle')
+    // 30 MiB declared: over the 24 MiB quota, refused before the body.
+    const sock = connect(node.port, '127.0.0.1')
+    let text = ''
+    sock.on('data', (d) => (text += d.toString('latin1')))
+    sock.on('error', () => undefined)
+    const closed = new Promise<number>((resolve) => sock.on('close', () => resolve(Date.now())))
+    sock.write(`PUT /media/${'T'.repeat(43)}?pieceSize=${PIECE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: ${30 * MiB}\r\n\r\n`)
+    const trickle = setInterval(() => sock.writable && sock.write(randomBytes(64 * 1024)), 50)
+    try {
+      await until(() => text.includes('QUOTA_EXCEEDED'), 5000, 'the answer')
+      const answered = Date.now()
+      expect(text).toMatch(/^HTTP\/1\.1 507 /)
+      const at = await closed
+      expect(at - answered).toBeGreaterThanOrEqual(1500)
+      expect(at - answered).toBeLessThan(10_000)
+    } finally {
+      clearInterval(trickle)
+      sock.destroy()
+    }
+    expect((await fetchMedia(node.httpUrl, '/healthz')).status).toBe(200)
+  })
 })

@@ -20,6 +20,12 @@ import { MediaStore, SWEEP_GRACE_MS } from './media-store.js'
 
 /** Downloads under way at once per app (429 past it). */
 const MAX_DOWNLOADS_PER_APP = 256
+/**
+ * How long the node goes on reading (and dropping) a body it answered before reading: closing on
+ * bytes still arriving resets the connection, and the client loses the answer with it (nginx's
+ * lingering close).
+ */
+const LINGER_MS = 2_000
 
 const CORS = {
   'access-control-allow-origin': '*',
@@ -35,6 +41,19 @@ function send(res: ServerResponse, status: number, body: unknown, close = false)
   const text = JSON.stringify(body)
   res.writeHead(status, { ...CORS, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...(close ? { connection: 'close' } : {}) })
   res.end(text)
+}
+
+/** Answers a request whose body is not (all) read: Node drops the rest after the answer, and the connection closes if that takes longer than LINGER_MS. */
+function sendUnread(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
+  send(res, status, body)
+  if (req.complete) return
+  // Node drops the rest by itself only of a body nothing has read from.
+  req.resume()
+  const socket = req.socket
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS)
+  timer.unref()
+  req.once('end', () => clearTimeout(timer))
+  socket.once('close', () => clearTimeout(timer))
 }
 
 const answer = (m: MediaMeta) => ({ mediaId: m.mediaId, size: m.size, expiresAt: m.expiresAt })
@@ -119,8 +138,7 @@ export class MediaHttp {
       if (res.headersSent) return void res.destroy()
       this.ctx.metrics.mediaRefusals.inc({ code: e.codeName })
       if (e.status === 401) res.setHeader('www-authenticate', 'Bearer')
-      // A body the node did not read: the connection ends after the answer rather than read it all.
-      send(res, e.status, { error: e.codeName, message: e.message }, !req.complete)
+      sendUnread(req, res, e.status, { error: e.codeName, message: e.message })
     }
   }
 
@@ -163,7 +181,7 @@ export class MediaHttp {
     const existing = await this.store.extend(appId, mediaId, now + limits.retentionMs)
     if (existing) {
       this.ctx.metrics.mediaUploads.inc({ result: 'existing' })
-      return send(res, 200, answer(existing), !req.complete)
+      return sendUnread(req, res, 200, answer(existing))
     }
     const userKey = `${appId}\n${uid}`
     if (!this.userUploads.take(userKey)) throw new MediaError(429, ErrorCode.TOO_OFTEN, `at most ${this.ctx.config.mediaUploadsPerUser} uploads at once per user`)

@@ -203,6 +203,8 @@ export class MediaManager {
 
   /** Stops serving a media id and frees its copies; its downloads in progress are cancelled. */
   async release(mediaId: string): Promise<void> {
+    // A download of it being set up is cancelled too, once it exists.
+    await this.settingUp.get(mediaId)
     this.downloads.get(mediaId)?.d.cancel(new PlazaError(ErrorCode.CANCELLED, 'released'))
     this.server.forget(mediaId)
     await this.cache.remove(mediaId)
