@@ -169,14 +169,10 @@ export class Decoder {
     if (len === 0) return ''
     // Short ASCII (ids, short texts) is read in place: no view, no TextDecoder call.
     if (len <= ASCII_FAST_MAX) {
-      let out = ''
       let i = start
-      for (; i < end; i++) {
-        const c = buf[i]
-        if (c >= 0x80) break
-        out += String.fromCharCode(c)
-      }
-      if (i === end) return out
+      while (i < end && buf[i]! < 0x80) i++
+      // One flat string (appending a character at a time builds a chain of them).
+      if (i === end) return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[])
     }
     try {
       return textDecoder.decode(buf.subarray(start, end))
