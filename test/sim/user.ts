@@ -22,6 +22,11 @@ import type { MediaDownload, SimLog } from './log.js'
 
 export const APP = 'sim'
 const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
+/** node:crypto's SHA-256 for the clients' media: synchronous like the JavaScript one virtual time would pick, and many times faster (that one took a third of a soak). */
+const fastSha256 = () => {
+  const h = createHash('sha256')
+  return { update: (b: Uint8Array) => void h.update(b), digest: () => new Uint8Array(h.digest()) }
+}
 export const tokenOf = (uid: string) => `sim.${uid}`
 
 /** The app's view of a channel, from its events: what it would show. */
@@ -93,7 +98,7 @@ export class SimUser {
         reconnectMinMs: 300,
         reconnectMaxMs: 4000,
       },
-      { runtime, createLink: net.createLink() },
+      { runtime, createLink: net.createLink(), sha256: fastSha256 },
     )
     const inst: Instance = { n, domain, net, client, channels: new Map(), epoch: 0, loggedOut: false, presence: new Map(), outgoing: [], incoming: [], busy: new Set(), subscribed: false }
     this.instance = inst
