@@ -22,31 +22,25 @@ export const DIRECT_NODE_ARGS = ['--link-policy', 'always']
 /** 32 bytes of text, on every path. */
 export const PAYLOAD = 'x'.repeat(32)
 
-interface RawChannel {
-  readyState: string
-  bufferedAmount: number
-  binaryType: string
-  onmessage: ((m: { data: string | ArrayBuffer }) => void) | null
-  send(d: string | Uint8Array): void
-}
-
 /** Two @roamhq/wrtc peer connections on loopback with one ordered, reliable data channel; `onB` sees b's end. */
-export async function rawPair(onB: (ch: RawChannel) => void): Promise<{ ch: RawChannel; close(): void }> {
+export async function rawPair(onB: (ch: RTCDataChannel) => void): Promise<{ ch: RTCDataChannel; close(): void }> {
   const a = new wrtc.RTCPeerConnection()
   const b = new wrtc.RTCPeerConnection()
-  a.onicecandidate = (e: { candidate: unknown }) => e.candidate && void b.addIceCandidate(e.candidate)
-  b.onicecandidate = (e: { candidate: unknown }) => e.candidate && void a.addIceCandidate(e.candidate)
-  b.ondatachannel = (e: { channel: RawChannel }) => {
+  a.onicecandidate = (e) => e.candidate && void b.addIceCandidate(e.candidate)
+  b.onicecandidate = (e) => e.candidate && void a.addIceCandidate(e.candidate)
+  b.ondatachannel = (e) => {
     e.channel.binaryType = 'arraybuffer'
     onB(e.channel)
   }
-  const ch = a.createDataChannel('bench', { ordered: true }) as RawChannel
+  const ch = a.createDataChannel('bench', { ordered: true })
   ch.binaryType = 'arraybuffer'
-  const opened = new Promise<void>((r) => ((ch as unknown as { onopen: () => void }).onopen = () => r()))
-  await a.setLocalDescription(await a.createOffer())
-  await b.setRemoteDescription(a.localDescription)
-  await b.setLocalDescription(await b.createAnswer())
-  await a.setRemoteDescription(b.localDescription)
+  const opened = new Promise<void>((r) => (ch.onopen = () => r()))
+  const offer = await a.createOffer()
+  await a.setLocalDescription(offer)
+  await b.setRemoteDescription(offer)
+  const answer = await b.createAnswer()
+  await b.setLocalDescription(answer)
+  await a.setRemoteDescription(answer)
   await opened
   return {
     ch,

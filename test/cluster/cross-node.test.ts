@@ -39,7 +39,7 @@ const texts = (c: PlazaClient) => {
 describe('a cluster of three nodes', () => {
   it('keeps one session per user across nodes: a login elsewhere ends the older with REMOTE_LOGIN', async () => {
     const first = await loggedIn(on(0), 'x-solo')
-    const aborted = waitForEvent(first, 'ConnectionStateChanged', (s) => s === ConnectionState.ABORTED)
+    const aborted = waitForEvent<[ConnectionState, ConnectionChangeReason]>(first, 'ConnectionStateChanged', (s) => s === ConnectionState.ABORTED)
     await loggedIn(on(1), 'x-solo')
     expect((await aborted)[1]).toBe(ConnectionChangeReason.REMOTE_LOGIN)
     expect((await api(2, 'GET', '/v1/online-status?uids=x-solo')).body.statuses).toEqual({ 'x-solo': 'ONLINE' })

@@ -281,7 +281,7 @@ describe('user attributes', () => {
       await own.restart()
       await back
       const bob = await loggedIn(own, 'ur-bob', { directLinks: false })
-      await until(async () => (await bob.getUserAttributes('ur-alice').catch(() => ({}))).role === 'student', 5000, 'restored attributes')
+      await until(async () => (await bob.getUserAttributes('ur-alice').catch((): Record<string, string> => ({}))).role === 'student', 5000, 'restored attributes')
       await until(async () => (await bob.getChannelMemberCount(['room-ur']))['room-ur'] === 1, 5000, 'rejoined channel')
     } finally {
       await stopRendezvous(own)

@@ -100,10 +100,15 @@ suite('media through the relay', () => {
     expect(Number(head.headers['x-plaza-expires-at'])).toBeGreaterThanOrEqual(Date.now() + OFFLINE_RETENTION_MS - 60_000)
 
     const carol = await login('m-carol')
-    const batch = await carol.next((f) => f.type === FrameType.OFFLINE_MESSAGES && f.messages.some((m) => m.payload[0] === PeerFrameType.MESSAGE && decodePeerFrame(m.payload).stream === 's-alice'))
+    /** The stored payload as alice's message, or undefined if it is something else. */
+    const fromAlice = (payload: Uint8Array) => {
+      const f = decodePeerFrame(payload)
+      return f.type === PeerFrameType.MESSAGE && f.stream === 's-alice' ? f : undefined
+    }
+    const batch = await carol.next((f) => f.type === FrameType.OFFLINE_MESSAGES && f.messages.some((m) => fromAlice(m.payload)))
     if (batch.type !== FrameType.OFFLINE_MESSAGES) throw new Error('not a batch')
-    const stored = batch.messages.map((m) => decodePeerFrame(m.payload)).find((m) => m.type === PeerFrameType.MESSAGE && m.stream === 's-alice')
-    if (stored?.type !== PeerFrameType.MESSAGE) throw new Error('no media message')
+    const stored = batch.messages.map((m) => fromAlice(m.payload)).find((m) => m !== undefined)
+    if (!stored) throw new Error('no media message')
     expect(stored.kind).toBe(MessageKind.MEDIA)
     const got = decodeMediaInfo(stored.bytes)
     expect(got).toMatchObject({ mediaId: info.mediaId, size: info.size, fileName: 'notes.pdf' })

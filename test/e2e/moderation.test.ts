@@ -30,7 +30,7 @@ const overLink = (c: PlazaClient, to: string, bytes: Uint8Array) => (c as unknow
 describe('kick and ban (REST)', () => {
   it('a kick ends the session ABORTED / BANNED_BY_SERVER', async () => {
     const bo = await loggedIn(node, 'mk-bo')
-    const aborted = waitForEvent(bo, 'ConnectionStateChanged', (s) => s === ConnectionState.ABORTED)
+    const aborted = waitForEvent<[ConnectionState, ConnectionChangeReason]>(bo, 'ConnectionStateChanged', (s) => s === ConnectionState.ABORTED)
     expect(await api('POST', '/v1/users/mk-bo/kick')).toMatchObject({ status: 200, body: { kicked: true } })
     expect((await aborted)[1]).toBe(ConnectionChangeReason.BANNED_BY_SERVER)
   })

@@ -84,7 +84,7 @@ describe('login and logout', () => {
 describe('single session per uid', () => {
   it('ends the older session with ABORTED/REMOTE_LOGIN when the same uid logs in elsewhere', async () => {
     const first = await loggedIn(node, 'dup')
-    const aborted = waitForEvent(first, 'ConnectionStateChanged', (s) => s === ConnectionState.ABORTED)
+    const aborted = waitForEvent<[ConnectionState, ConnectionChangeReason]>(first, 'ConnectionStateChanged', (s) => s === ConnectionState.ABORTED)
     const second = await loggedIn(node, 'dup')
     const [, reason] = await aborted
     expect(reason).toBe(ConnectionChangeReason.REMOTE_LOGIN)
@@ -119,7 +119,7 @@ describe('tokens', () => {
   it('emits TokenExpired and ends ABORTED/TOKEN_EXPIRED when the token runs out', async () => {
     const client = makeClient(node)
     const expired = waitForEvent(client, 'TokenExpired', () => true, 6000)
-    const aborted = waitForEvent(client, 'ConnectionStateChanged', (s) => s === ConnectionState.ABORTED, 6000)
+    const aborted = waitForEvent<[ConnectionState, ConnectionChangeReason]>(client, 'ConnectionStateChanged', (s) => s === ConnectionState.ABORTED, 6000)
     await client.login({ uid: 'expirer', token: await node.token('expirer', 2) })
     await expired
     const [, reason] = await aborted
@@ -142,7 +142,7 @@ describe('reconnect', () => {
       const bob = await loggedIn(own, 'r-bob', { directLinks: false })
       const aliceBack = waitForEvent(alice, 'ConnectionStateChanged', (s) => s === ConnectionState.CONNECTED, 20_000)
       const bobBack = waitForEvent(bob, 'ConnectionStateChanged', (s) => s === ConnectionState.CONNECTED, 20_000)
-      const reconnecting = waitForEvent(alice, 'ConnectionStateChanged', (s) => s === ConnectionState.RECONNECTING)
+      const reconnecting = waitForEvent<[ConnectionState, ConnectionChangeReason]>(alice, 'ConnectionStateChanged', (s) => s === ConnectionState.RECONNECTING)
       await own.kill()
       const [, why] = await reconnecting
       expect(why).toBe(ConnectionChangeReason.INTERRUPTED)

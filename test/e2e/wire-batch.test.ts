@@ -26,7 +26,7 @@ describe('BATCH and RELAYED (protocol 3)', () => {
   it('takes each frame of a batch in order, refuses a bad one alone, and answers relays in one RELAYED', async () => {
     const victim = await loggedIn(node, 'batch-b', { directLinks: false })
     const got: string[] = []
-    victim.on('MessageFromPeer', (m) => got.push(m.text ?? ''))
+    victim.on('MessageFromPeer', (m) => got.push(m.messageType === 'TEXT' ? m.text : ''))
     const raw = await RawClient.open(node.url)
     await raw.login('batch-a', await node.token('batch-a'))
     const relay = (reqId: number, to: string, seq: number, text: string) =>

@@ -3,6 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { PlazaChannel, PlazaClient } from '@plaza/client'
+
+declare global {
+  interface Window {
+    /** What the demo page puts on window (demo/src/main.ts), for code run in the page by `page.evaluate`. */
+    plaza?: { client: PlazaClient; channel: PlazaChannel }
+  }
+}
 
 /** Installs Debian's Chromium through the project's script when it is missing. */
 export function ensureChromium(): void {

@@ -94,7 +94,9 @@ export function put(base: string, mediaId: string, body: string | Buffer | Reada
   if (opts.expectContinue) headers.expect = '100-continue'
   return new Promise((resolve, reject) => {
     let sendError: Error | undefined
+    let answered = false
     const req = request(url, { method: 'PUT', headers }, (res) => {
+      answered = true
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('error', () => undefined)
@@ -112,7 +114,7 @@ export function put(base: string, mediaId: string, body: string | Buffer | Reada
     req.on('error', (err) => {
       sendError = err
       // No answer will come.
-      if (!req.res) reject(err)
+      if (!answered) reject(err)
     })
     const start = () => {
       const source = typeof body === 'string' ? createReadStream(body) : Buffer.isBuffer(body) ? Readable.from([body]) : body
@@ -121,7 +123,7 @@ export function put(base: string, mediaId: string, body: string | Buffer | Reada
         sent += c.length
         opts.onSent?.(sent, req)
       })
-      source.on('error', (err) => req.destroy(err))
+      source.on('error', (err: Error) => req.destroy(err))
       source.pipe(req)
     }
     if (opts.expectContinue) {

@@ -37,7 +37,7 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
   const port = (server.address() as { port: number }).port
-  return {
+  const proxy: TcpProxy = {
     port,
     url: `ws://127.0.0.1:${port}`,
     cut() {
@@ -55,4 +55,5 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
       await new Promise<void>((r) => server.close(() => r()))
     },
   }
+  return proxy
 }

@@ -4,15 +4,20 @@
  * process that uses them; a write becomes durable only some time after it is made, and a
  * crash before that loses it.
  */
+import type { AbstractBatchOperation } from 'abstract-level'
 import { MemoryLevel } from 'memory-level'
 import type { PlazaStorage } from '@plaza/client'
 import type { Database } from '@plaza/rendezvous'
 import type { Prng } from './prng.js'
 import type { Domain, Scheduler } from './scheduler.js'
 
+type DiskDb = MemoryLevel<string, Uint8Array>
+/** One operation of a batch (`db.batch(ops)`; its overloads hide it from `Parameters`). */
+type BatchOp = AbstractBatchOperation<DiskDb, string, Uint8Array>
+
 /** The node's disk: one memory-level database that survives node crashes. */
 export class SimDisk {
-  readonly db = new MemoryLevel<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' })
+  readonly db: DiskDb = new MemoryLevel<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' })
   private opened = false
 
   /**
@@ -30,12 +35,12 @@ export class SimDisk {
             op(...args).then(resolve, reject)
           })
         })
-    const batch = delayed((ops: Parameters<typeof db.batch>[0]) => db.batch(ops))
+    const batch = delayed((ops: BatchOp[]) => db.batch(ops))
     const put = delayed((k: string, v: Uint8Array) => db.put(k, v))
     const del = delayed((k: string) => db.del(k))
     return new Proxy(db, {
       get(target, prop, receiver) {
-        if (prop === 'batch') return (ops: Parameters<typeof db.batch>[0]) => batch(ops)
+        if (prop === 'batch') return (ops: BatchOp[]) => batch(ops)
         if (prop === 'put') return (k: string, v: Uint8Array) => put(k, v)
         if (prop === 'del') return (k: string) => del(k)
         // The disk stays open across node processes: a process opens and closes only its view.

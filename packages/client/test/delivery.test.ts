@@ -56,6 +56,7 @@ async function simulate(seed: number, count: number) {
         }),
       peerReachable: () => undefined,
       peerGone: () => undefined,
+      isMember: () => true,
     },
     // The relay's copies are lost after the node answered RELAYED too (a receiver's socket dying
     // with them): the timeouts are short here (20 % of copies are lost, and each loss waits out a
@@ -250,10 +251,11 @@ describe('PeerOutbox', () => {
 
   it('keeps at most recoveryMessages channel copies past the send timeout, the newest ones', async () => {
     let now = 1_000_000
+    // The receiver is away but still in 'room' (isMember): its copies wait for its return.
     const outbox = new PeerOutbox(
       'away',
       's',
-      { direct: () => false, relay: () => new Promise(() => undefined), peerReachable: () => undefined, peerGone: () => undefined },
+      { direct: () => false, relay: () => new Promise(() => undefined), peerReachable: () => undefined, peerGone: () => undefined, isMember: () => true },
       opts,
       () => now,
     )
@@ -289,6 +291,7 @@ describe('PeerOutbox', () => {
           },
           peerReachable: () => undefined,
           peerGone: () => undefined,
+          isMember: () => true,
           withinRate: () => withinRate,
         },
         { ...opts, timeoutMs: 10_000, retransmitMs: 100 },
@@ -317,6 +320,7 @@ describe('PeerOutbox', () => {
           relay: (_uid, bytes) => (sent.push({ seq: (decodePeerFrame(bytes) as { seq: number }).seq, at: clock.now, path: 'relay' }), relayAnswer()),
           peerReachable: () => undefined,
           peerGone: () => undefined,
+          isMember: () => true,
         },
         { ...opts, timeoutMs: 60_000, retransmitMs },
         () => clock.now,
@@ -406,7 +410,7 @@ describe('PeerOutbox', () => {
     const outbox = new PeerOutbox(
       'bob',
       's',
-      { direct: () => directUp, relay: async () => answers.shift() ?? RelayStatus.PEER_OFFLINE, peerReachable: () => undefined, peerGone: () => undefined },
+      { direct: () => directUp, relay: async () => answers.shift() ?? RelayStatus.PEER_OFFLINE, peerReachable: () => undefined, peerGone: () => undefined, isMember: () => true },
       { ...opts, timeoutMs: 10_000, retransmitMs: 100 },
       () => now,
     )
@@ -427,7 +431,7 @@ describe('PeerOutbox', () => {
     const outbox = new PeerOutbox(
       'bob',
       's',
-      { direct: () => true, relay: () => new Promise(() => undefined), peerReachable: () => undefined, peerGone: () => undefined },
+      { direct: () => true, relay: () => new Promise(() => undefined), peerReachable: () => undefined, peerGone: () => undefined, isMember: () => true },
       opts,
       () => 0,
     )

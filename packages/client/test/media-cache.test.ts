@@ -17,6 +17,7 @@ function held(id: string, size: number, lastUsed: number, complete = true): Held
     width: 0,
     height: 0,
     thumbnail: new Uint8Array(0),
+    manifest: new Uint8Array(0),
   }
   const pieces = Math.ceil(size / info.pieceSize)
   return new HeldMedia(info, new Uint8Array(pieces * 32), new BytesPieces(new Uint8Array(size), true), complete ? PieceSet.full(pieces) : null, lastUsed)

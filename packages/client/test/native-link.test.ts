@@ -115,7 +115,7 @@ describe('NativeLink', () => {
     }
     const l = new NativeLink({ initiator: true, wrtc: broken })
     const events: string[] = []
-    l.on('error', (e) => events.push(`error: ${e.message}`))
+    l.on('error', (e: Error) => events.push(`error: ${e.message}`))
     l.on('close', () => events.push('close'))
     await new Promise((r) => setTimeout(r, 10))
     expect(events).toEqual(['error: no peer connections here', 'close'])
