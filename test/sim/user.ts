@@ -291,15 +291,16 @@ export class SimUser {
   /** A file of 1 byte to 700 KiB (up to three pieces), from the simulation's randomness. */
   private makeFile(): Uint8Array {
     const size = this.prng.int(1, 700 * 1024)
-    const out = new Uint8Array(size)
+    // xorshift32 a word at a time (a byte at a time took 3% of a soak).
+    const words = new Uint32Array(Math.ceil(size / 4))
     let x = this.prng.int(1, 0x7fffffff)
-    for (let i = 0; i < size; i++) {
+    for (let i = 0; i < words.length; i++) {
       x ^= x << 13
       x ^= x >>> 17
       x ^= x << 5
-      out[i] = x & 255
+      words[i] = x
     }
-    return out
+    return new Uint8Array(words.buffer, 0, size)
   }
 
   /** One random thing an app would do. */

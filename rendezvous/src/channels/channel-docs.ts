@@ -117,7 +117,8 @@ export class ChannelDocs {
   }
 
   private newDoc(): Y.Doc {
-    const doc = new Y.Doc({ gc: true })
+    // A guid given, or Yjs makes a random UUID per document (31 calls to getRandomValues).
+    const doc = new Y.Doc({ gc: true, guid: 'channel' })
     doc.clientID = Math.floor(this.rt.random() * 0xffffffff) >>> 0
     return doc
   }
@@ -381,7 +382,7 @@ export class ChannelDocs {
    */
   private check(r: Replica, update: Uint8Array): Map<string, ChannelAttribute> {
     if (!r.scratch) {
-      r.scratch = new Y.Doc({ gc: true })
+      r.scratch = new Y.Doc({ gc: true, guid: 'scratch' })
       Y.applyUpdate(r.scratch, Y.encodeStateAsUpdate(r.doc))
     }
     const scratch = r.scratch

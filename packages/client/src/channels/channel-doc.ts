@@ -314,8 +314,9 @@ export class ChannelDoc {
   }
 
   private newDoc(): Y.Doc {
-    const doc = new Y.Doc({ gc: true })
-    // A deterministic client id under a seeded runtime; Yjs picks a random one otherwise.
+    // A guid given: Yjs would otherwise make a random UUID (31 calls to getRandomValues) that
+    // nothing here reads. A deterministic client id under a seeded runtime.
+    const doc = new Y.Doc({ gc: true, guid: this.channelId })
     doc.clientID = Math.floor(this.rt.random() * 0xffffffff) >>> 0
     doc.on('update', (_u: Uint8Array, origin: unknown) => {
       if (origin !== CACHE) this.saveCache()

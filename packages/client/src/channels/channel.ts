@@ -154,7 +154,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
       if (notify && this.state !== 'left') this.emit('AttributesUpdated', this.attributes())
     })
     // Awareness lives on a document of its own: the attribute document is replaced on compaction.
-    const awarenessDoc = new Y.Doc()
+    const awarenessDoc = new Y.Doc({ guid: channelId })
     awarenessDoc.clientID = Math.floor(rt.random() * 0xffffffff) >>> 0
     this.awareness = new awarenessProtocol.Awareness(awarenessDoc)
     const timer = (this.awareness as unknown as { _checkInterval?: { unref?: () => void } })._checkInterval
