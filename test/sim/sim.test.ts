@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest'
 import { runSeed } from './run.js'
 
 /**
- * The simulation in `npm test`: SIM_SEEDS seeds (default 250) from SIM_FROM (default 1), in
+ * The simulation in `npm test`: SIM_SEEDS seeds (default 500) from SIM_FROM (default 1), in
  * chunks. A failing seed prints its violations and how to replay it.
  */
 const FROM = Number(process.env.SIM_FROM ?? 1)
-const SEEDS = Number(process.env.SIM_SEEDS ?? 250)
+const SEEDS = Number(process.env.SIM_SEEDS ?? 500)
 const CHUNK = 25
 
 describe('seeded simulation of clients and a node under faults', () => {
