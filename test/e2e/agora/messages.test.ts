@@ -7,6 +7,8 @@ import {
   type RtmImageMessage,
   type RtmMessage,
 } from '@plaza/agora-rtm'
+import { PeerMessageState, type ReceivedMessage } from '@plaza/client'
+import { closeClients, loggedIn } from '../../helpers/clients.js'
 import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../../helpers/rendezvous.js'
 import { waitForEvent } from '../../helpers/wait.js'
 import { agoraClient, agoraLoggedIn, closeAgora, rejection } from './util.js'
@@ -16,7 +18,10 @@ beforeAll(async () => {
   node = await startRendezvous()
 })
 afterAll(() => stopRendezvous(node))
-afterEach(() => closeAgora())
+afterEach(async () => {
+  await closeAgora()
+  await closeClients()
+})
 
 type PeerArgs = [RtmMessage, string, ReceivedMessageProperties]
 
@@ -72,6 +77,19 @@ describe('sendMessageToPeer', () => {
     const loggedOut = await rejection(agoraClient(node).sendMessageToPeer({ text: 'x' }, 'pm-err-b'))
     expect(loggedOut).toBeInstanceOf(RtmInvalidStatusError)
     expect(loggedOut.code).toBe(102)
+  })
+})
+
+describe('alongside @plaza/client', () => {
+  it('talks with an app on the plain Plaza client: the same wire, each side in its own API', async () => {
+    const agora = await agoraLoggedIn(node, 'mix-agora')
+    const plain = await loggedIn(node, 'mix-plain')
+    const atPlain = waitForEvent<[ReceivedMessage, string]>(plain, 'MessageFromPeer')
+    expect(await agora.sendMessageToPeer({ text: 'from agora' }, 'mix-plain')).toEqual({ hasPeerReceived: true })
+    expect((await atPlain).slice(0, 2)).toEqual([{ messageType: 'TEXT', text: 'from agora' }, 'mix-agora'])
+    const atAgora = waitForEvent<PeerArgs>(agora, 'MessageFromPeer')
+    expect((await plain.sendMessageToPeer({ text: 'from plain' }, 'mix-agora')).state).toBe(PeerMessageState.RECEIVED_BY_PEER)
+    expect((await atAgora).slice(0, 2)).toEqual([{ messageType: 'TEXT', text: 'from plain' }, 'mix-plain'])
   })
 })
 
