@@ -24,24 +24,60 @@ export class RtmError extends Error {
   }
 }
 
-function kind(name: string): typeof RtmError {
-  return class extends RtmError {
-    constructor(message: string, code?: number) {
-      super(message, code)
-      this.name = name
-    }
+export class RtmInvalidArgumentError extends RtmError {
+  constructor(message: string, code?: number) {
+    super(message, code)
+    this.name = 'RtmInvalidArgumentError'
   }
 }
-
-export const RtmInvalidArgumentError = kind('RtmInvalidArgumentError')
-export const RtmInvalidStatusError = kind('RtmInvalidStatusError')
-export const RtmTimeoutError = kind('RtmTimeoutError')
-export const RtmInvokeTooOftenError = kind('RtmInvokeTooOftenError')
-export const RtmLimitExceededError = kind('RtmLimitExceededError')
-export const RtmUnauthenticatedError = kind('RtmUnauthenticatedError')
-export const RtmUnavailableError = kind('RtmUnavailableError')
-export const RtmUnknownError = kind('RtmUnknownError')
-export const RtmInternalError = kind('RtmInternalError')
+export class RtmInvalidStatusError extends RtmError {
+  constructor(message: string, code?: number) {
+    super(message, code)
+    this.name = 'RtmInvalidStatusError'
+  }
+}
+export class RtmTimeoutError extends RtmError {
+  constructor(message: string, code?: number) {
+    super(message, code)
+    this.name = 'RtmTimeoutError'
+  }
+}
+export class RtmInvokeTooOftenError extends RtmError {
+  constructor(message: string, code?: number) {
+    super(message, code)
+    this.name = 'RtmInvokeTooOftenError'
+  }
+}
+export class RtmLimitExceededError extends RtmError {
+  constructor(message: string, code?: number) {
+    super(message, code)
+    this.name = 'RtmLimitExceededError'
+  }
+}
+export class RtmUnauthenticatedError extends RtmError {
+  constructor(message: string, code?: number) {
+    super(message, code)
+    this.name = 'RtmUnauthenticatedError'
+  }
+}
+export class RtmUnavailableError extends RtmError {
+  constructor(message: string, code?: number) {
+    super(message, code)
+    this.name = 'RtmUnavailableError'
+  }
+}
+export class RtmUnknownError extends RtmError {
+  constructor(message: string, code?: number) {
+    super(message, code)
+    this.name = 'RtmUnknownError'
+  }
+}
+export class RtmInternalError extends RtmError {
+  constructor(message: string, code?: number) {
+    super(message, code)
+    this.name = 'RtmInternalError'
+  }
+}
 export type RtmErrorClass = typeof RtmError
 
 /** What went wrong, independent of the operation; each operation's table gives the SDK's number. */
