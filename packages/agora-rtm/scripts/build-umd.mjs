@@ -39,6 +39,9 @@ await build({
   logLevel: 'warning',
 })
 
+// The package is "type": "module"; this folder's bundle is a script/CommonJS file, and Node (and
+// webpack 5) must read it as one: require('@plaza/agora-rtm') gets the AgoraRTM object.
+writeFileSync(join(outDir, 'package.json'), '{ "type": "commonjs" }\n')
 writeFileSync(
   join(outDir, 'agora-rtm.d.ts'),
   `export * from '../esm/index.js'\nexport { default } from '../esm/index.js'\n`,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { parse } from 'acorn'
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { createContext, runInContext } from 'node:vm'
 
@@ -74,6 +75,17 @@ describe('the UMD bundle', () => {
     new Function('module', 'exports', bundle)(module, module.exports)
     expect(typeof module.exports.createInstance).toBe('function')
     expect(module.exports.default).toBe(module.exports)
+  })
+
+  it('required in Node (CommonJS), is the AgoraRTM object, working once given a WebSocket', () => {
+    const require = createRequire(join(root, 'package.json'))
+    const AgoraRTM = require('@plaza/agora-rtm') as AgoraGlobal & { createInstance: (a: string, c: object) => { login: unknown; plaza: { destroy(): Promise<void> } } }
+    expect(require.resolve('@plaza/agora-rtm')).toBe(bundlePath)
+    expect(typeof AgoraRTM.createInstance).toBe('function')
+    expect(AgoraRTM.default).toBe(AgoraRTM)
+    const client = AgoraRTM.createInstance('app', { rendezvousUrl: 'ws://127.0.0.1:9', clientOptions: { WebSocket: require('ws') } })
+    expect(typeof client.login).toBe('function')
+    void client.plaza.destroy()
   })
 
   it('loaded by AMD, defines a module with no dependencies', () => {
