@@ -4,6 +4,7 @@ import {
   LocalInvitationState,
   PeerOnlineState,
   PeerSubscriptionOption,
+  RemoteInvitationFailureReason,
   RemoteInvitationState,
   RtmInvalidStatusError,
   RtmLimitExceededError,
@@ -128,6 +129,16 @@ describe('call invitations', () => {
     const notLoggedIn = waitForEvent<[LocalInvitationFailureReason]>(out, 'LocalInvitationFailure')
     out.send()
     expect((await notLoggedIn)[0]).toBe(LocalInvitationFailureReason.NOT_LOGGEDIN)
+  })
+
+  it('expires unanswered: LocalInvitationFailure and RemoteInvitationFailure with INVITATION_EXPIRE', async () => {
+    const { inv, remote } = await ring('iv-x-a', 'iv-x-b')
+    const local = waitForEvent<[LocalInvitationFailureReason]>(inv, 'LocalInvitationFailure', () => true, 10_000)
+    const remoteFailed = waitForEvent<[RemoteInvitationFailureReason]>(remote, 'RemoteInvitationFailure', () => true, 10_000)
+    expect((await remoteFailed)[0]).toBe(RemoteInvitationFailureReason.INVITATION_EXPIRE)
+    expect((await local)[0]).toBe(LocalInvitationFailureReason.INVITATION_EXPIRE)
+    expect(remote.state).toBe(RemoteInvitationState.FAILURE)
+    expect(inv.state).toBe(LocalInvitationState.FAILURE)
   })
 
   it('throws at once for calls its state does not allow: cancel before send (2), send twice (5)', async () => {
