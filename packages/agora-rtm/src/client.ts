@@ -243,7 +243,7 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
 
   queryPeersBySubscriptionOption(option: PeerSubscriptionOption | 'ONLINE_STATUS'): Promise<string[]> {
     return shaped('QUERY_PEERS_BY_SUBSCRIPTION_OPTION', async () => {
-      if (option !== PeerSubscriptionOption.ONLINE_STATUS) throw rtmError('QUERY_PEERS_BY_SUBSCRIPTION_OPTION', 'failure', 'option: ONLINE_STATUS')
+      if (option !== PeerSubscriptionOption.ONLINE_STATUS) throw rtmError('QUERY_PEERS_BY_SUBSCRIPTION_OPTION', 'argument', 'option: ONLINE_STATUS')
       if (!this.loggedIn) throw rtmError('QUERY_PEERS_BY_SUBSCRIPTION_OPTION', 'notLoggedIn', 'not logged in')
       return this.inner.queryPeersBySubscriptionOption()
     })

@@ -6,6 +6,7 @@ import {
   PeerSubscriptionOption,
   RemoteInvitationFailureReason,
   RemoteInvitationState,
+  RtmInvalidArgumentError,
   RtmInvalidStatusError,
   RtmLimitExceededError,
   type RemoteInvitation,
@@ -56,6 +57,8 @@ describe('online status', () => {
     const out = agoraClient(node)
     expect((await rejection(out.queryPeersOnlineStatus(['os-a']))).code).toBe(102)
     expect((await rejection(out.queryPeersBySubscriptionOption(PeerSubscriptionOption.ONLINE_STATUS))).code).toBe(102)
+    const badOption = await rejection(watcher.queryPeersBySubscriptionOption('NO_SUCH' as PeerSubscriptionOption))
+    expect(badOption).toBeInstanceOf(RtmInvalidArgumentError)
   })
 })
 
