@@ -130,4 +130,15 @@ describe('presence subscription', () => {
     await a.unsubscribePeersOnlineStatus(['x1'])
     expect(a.queryPeersBySubscriptionOption()).toHaveLength(499)
   })
+
+  it('refuses more than 512 ids in one call with TOO_MANY_IDS at once, sending nothing, and stays connected', async () => {
+    const a = await loggedIn(node, 'sub-one-call')
+    const ids = Array.from({ length: 513 }, (_, i) => `z${i}`)
+    // Thrown before any request: the node cannot read a frame of 513 ids, and the call used to wait 10 s for TIMEOUT.
+    const err = await a.subscribePeersOnlineStatus(ids).catch((e: unknown) => e)
+    expect((err as PlazaError).code).toBe(ErrorCode.TOO_MANY_IDS)
+    expect(a.connectionState).toBe(ConnectionState.CONNECTED)
+    expect(a.queryPeersBySubscriptionOption()).toHaveLength(0)
+    expect(await a.queryPeersOnlineStatus(['sub-one-call'])).toEqual({ 'sub-one-call': PeerOnlineState.ONLINE })
+  })
 })

@@ -1,6 +1,7 @@
 import {
   ErrorCode,
   FrameType,
+  MAX_IDS_PER_LIST,
   PeerOnlineState,
   PlazaError,
   assertUserId,
@@ -14,6 +15,8 @@ type Request = (build: (reqId: number) => ClientFrame) => Promise<ServerFrame>
 
 export function checkIds(ids: string[]): string[] {
   if (!Array.isArray(ids) || ids.length === 0) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'a non-empty list of ids')
+  // More than a frame can carry: the node would refuse the whole frame as malformed.
+  if (ids.length > MAX_IDS_PER_LIST) throw new PlazaError(ErrorCode.TOO_MANY_IDS, `at most ${MAX_IDS_PER_LIST} ids at once`)
   for (const id of ids) assertUserId(id)
   return [...new Set(ids)]
 }
