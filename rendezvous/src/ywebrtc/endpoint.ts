@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
@@ -40,6 +41,8 @@ export interface YWebrtcHost {
 /** A y-webrtc socket and what the endpoint knows of it (fields, not closures: idle sockets are many). */
 export class YSocket extends WebSocket {
   endpoint: YWebrtcEndpoint | null = null
+  /** Its output waits for the end of this turn (see deliver). */
+  corked = false
   remote = ''
   /** The app whose topics it sees ('' for none named). */
   app = ''
@@ -72,6 +75,10 @@ function onError(this: WebSocket, err: Error & { code?: string }): void {
 function terminate(ws: WebSocket): void {
   ws.terminate()
 }
+function ignore(): void {}
+
+/** The TCP socket under `ws` (not in its typed API). */
+const tcpOf = (ws: WebSocket) => (ws as unknown as { _socket?: Socket })._socket
 
 /** Topics are kept per app: an app id has no line feed (printable ASCII), so the first one ends it. */
 const keyOf = (app: string, topic: string) => `${app}\n${topic}`
@@ -95,6 +102,16 @@ export class YWebrtcEndpoint {
   /** Counted here, added to the counters when they are read (the relay path is hot). */
   private publishes = 0
   private deliveries = 0
+  /** Sockets corked this turn, uncorked together at its end. */
+  private corked: YSocket[] = []
+  private readonly uncorkAll = () => {
+    const all = this.corked
+    this.corked = []
+    for (const s of all) {
+      s.corked = false
+      tcpOf(s)?.uncork()
+    }
+  }
   private closing = false
 
   constructor(private readonly host: YWebrtcHost) {
@@ -109,12 +126,13 @@ export class YWebrtcEndpoint {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, remote: string): void {
     const release = () => this.host.release(remote)
     socket.once('close', release)
-    socket.on('error', () => undefined)
+    socket.on('error', ignore)
     admit(this.host.config, url.searchParams, this.host.now()).then(
       (who) => {
         if (this.closing || socket.destroyed) return void socket.destroy()
         this.wss.handleUpgrade(req, socket, head, (ws) => {
           socket.removeListener('close', release)
+          socket.removeListener('error', ignore)
           this.open(ws as YSocket, who.app, who.expiresAt, remote)
         })
       },
@@ -193,10 +211,16 @@ export class YWebrtcEndpoint {
   private deliver(key: string, text: string): void {
     const subs = this.hub.subscribers(key)
     if (!subs) return
-    // One buffer for every subscriber (y-webrtc's server stringifies per subscriber).
+    // One buffer for every subscriber (y-webrtc's server stringifies per subscriber); what one
+    // subscriber gets in one turn (the publishes of one read) leaves in one write, not one each.
     const bytes = Buffer.from(relayText(text, subs.size))
     for (const r of subs) {
       if (r.readyState !== WebSocket.OPEN) continue
+      if (!r.corked) {
+        r.corked = true
+        tcpOf(r)?.cork()
+        if (this.corked.push(r) === 1) setImmediate(this.uncorkAll)
+      }
       r.send(bytes, TEXT)
       this.deliveries++
       if (r.bufferedAmount > this.host.config.maxSocketBufferBytes) {
