@@ -8,6 +8,7 @@
  * - idle memory per socket: sockets each subscribed to a topic of its own, heap + external and RSS
  *   growth after a full GC in the server process.
  */
+import { loadavg } from 'node:os'
 import { afterAll, expect, it } from 'vitest'
 import { MANY_CONNECTIONS, stopRendezvous } from '../helpers/rendezvous.js'
 import { child, cpuOf, fmt, int, median, rotate, sleep, startProbedRendezvous } from './lib.js'
@@ -55,6 +56,7 @@ async function relayRun(s: SessionServer, subscribers: number, topic: string): P
 }
 
 it('y-webrtc signaling: the node against y-webrtc bin/server.js', async () => {
+  const load0 = loadavg()[0]
   const node = await startProbedRendezvous({
     args: [...MANY_CONNECTIONS, '--ywebrtc-limit', 'framesPerSecond=1000000000', '--ywebrtc-limit', 'subscribersPerTopic=1000000'],
   })
@@ -105,5 +107,6 @@ it('y-webrtc signaling: the node against y-webrtc bin/server.js', async () => {
     `Each server is its own process on loopback: the Plaza node (its y-webrtc rate and topic limits raised for the load) and node_modules/y-webrtc/bin/server.js. Medians of ${ROUNDS} rounds, the order of the servers rotated each round.`,
     `Relay: ${int(PUBLISHES[10])} (10 subscribers) or ${int(PUBLISHES[100])} (100 subscribers) publish frames the size of a y-webrtc ICE candidate signal (~330 bytes), from one socket in one process (test/bench/servers/ywebrtc-load.mjs, waiting while more than 1 MiB is unsent) to a topic whose subscribers are sockets in another process; timed from "go" until every subscriber has every publish. Server CPU: user + system time of the server process (/proc/<pid>/stat) over the run, per publish and as a share of the wall time (a server well under 100% is waiting for the load: the subscribers' process then is the bottleneck, and CPU per publish is the fairer comparison). The node serialises a publish once for all its subscribers and sends what a subscriber gets in one turn in one write; y-webrtc's server calls JSON.stringify and writes per subscriber and publish.`,
     `Idle memory: ${int(SOCKETS)} sockets held by test/bench/servers/loadgen.mjs, each subscribed to a topic of its own; growth of V8 heap used + external after a full GC in the server (test/bench/servers/gc-probe.cjs), divided by the sockets; RSS read after the same GC. Medians of ${MEMORY_ROUNDS} rounds.`,
+    `Load average (1 min) at the start and end of the run: ${fmt(load0, 1)} → ${fmt(loadavg()[0], 1)} on 2 cores — other work may share this machine (neither server used a whole core): compare the ratios within the run, CPU per publish first.`,
   ])
 }, 30 * 60_000)

@@ -177,3 +177,29 @@ describe('limits', () => {
     await synced(sub)
   })
 })
+
+describe("the node's connection limits", () => {
+  it('count y-webrtc sockets, and give the place back when one closes or is refused', async () => {
+    const small = await startRendezvous({ args: ['--max-connections-per-address=3', '--ywebrtc-auth=required'] })
+    try {
+      const url = `${small.url}/y-webrtc?app=${APP_ID}`
+      const token = await mintToken(SECRET, { appId: APP_ID, uid: 'u' })
+      // Refused handshakes (no token) hold no place.
+      for (let i = 0; i < 5; i++) await expect(RawY.open(url)).rejects.toThrow('HTTP 401')
+      const held = await Promise.all([1, 2, 3].map(() => RawY.open(`${url}&token=${token}`)))
+      await expect(RawY.open(`${url}&token=${token}`)).rejects.toThrow('HTTP 503')
+      held[0].ws.close()
+      await held[0].closed()
+      // The node has seen the close once a new socket is let in (polled: the close reaches it a moment later).
+      let again: RawY | null = null
+      for (let i = 0; i < 50 && !again; i++) {
+        again = await RawY.open(`${url}&token=${token}`).catch(() => null)
+        if (!again) await new Promise((r) => setTimeout(r, 50))
+      }
+      expect(again).not.toBeNull()
+      for (const r of [...held, again!]) r.close()
+    } finally {
+      await stopRendezvous(small)
+    }
+  })
+})
