@@ -1,6 +1,6 @@
 /**
  * Unmodified y-webrtc in Chromium: two pages (two contexts, so no BroadcastChannel between them:
- * they find each other through the node's /y-webrtc) and a Node provider (@roamhq/wrtc) share a
+ * they find each other through the node's /y-webrtc) and two Node providers (@roamhq/wrtc) share a
  * Y.Doc. The page's y-webrtc and yjs are bundled with Vite as an app would.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -38,7 +38,7 @@ let node: RendezvousProcess
 let chromium: Awaited<ReturnType<typeof openContexts>>
 let staticDir: string
 let buildDir: string
-let nodePeer: YPeer | undefined
+const nodePeers: YPeer[] = []
 
 beforeAll(async () => {
   ensureChromium()
@@ -58,7 +58,7 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
-  await nodePeer?.stop()
+  await Promise.all(nodePeers.map((p) => p.stop()))
   await chromium?.close()
   await stopRendezvous(node)
   for (const d of [staticDir, buildDir]) if (d) rmSync(d, { recursive: true, force: true })
@@ -74,7 +74,7 @@ async function waitForKey(page: Page, key: string, value: unknown, what: string)
 }
 
 describe('y-webrtc in Chromium through a Plaza node', () => {
-  it('two pages and a Node provider share a document', async () => {
+  it('two pages and two Node providers share a document', async () => {
     const [a, b] = chromium.users.map((u) => u.page)
     const signaling = `${node.url}/y-webrtc`
     for (const page of [a, b]) {
@@ -87,11 +87,13 @@ describe('y-webrtc in Chromium through a Plaza node', () => {
     await b.evaluate(() => window.ydoc!.set('from-b', 'page b'))
     await waitForKey(a, 'from-b', 'page b', "b's write at a")
 
-    nodePeer = await YPeer.start(signaling, 'browser-room')
-    await nodePeer.until((p) => p.map['from-a'] === 'page a' && p.map['from-b'] === 'page b', 30_000, 'the Node provider synced from the pages')
-    await nodePeer.set('from-node', 'wrtc')
-    await waitForKey(a, 'from-node', 'wrtc', "the Node provider's write at a")
-    await waitForKey(b, 'from-node', 'wrtc', "the Node provider's write at b")
+    nodePeers.push(...(await Promise.all([YPeer.start(signaling, 'browser-room'), YPeer.start(signaling, 'browser-room')])))
+    for (const [i, peer] of nodePeers.entries()) {
+      await peer.until((p) => p.map['from-a'] === 'page a' && p.map['from-b'] === 'page b', 30_000, `Node provider ${i} synced from the pages`)
+      await peer.set(`from-node-${i}`, 'wrtc')
+    }
+    for (const [i, page] of [a, b].entries()) for (const n of [0, 1]) await waitForKey(page, `from-node-${n}`, 'wrtc', `Node provider ${n}'s write at page ${i}`)
+    await nodePeers[0].until((p) => p.map['from-node-1'] === 'wrtc', 30_000, "Node provider 1's write at Node provider 0")
     expect(await metric(node, 'plaza_ywebrtc_publishes_total')).toBeGreaterThan(0)
   }, 120_000)
 })
