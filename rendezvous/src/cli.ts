@@ -1,8 +1,9 @@
-import { ENGINES, LINK_POLICIES, defaultConfig, type EngineKind, type LinkPolicy, type MediaLimits, type NodeConfig } from './config.js'
+import { parseArgs as parseNodeArgs } from 'node:util'
+import { ENGINES, LINK_POLICIES, YWEBRTC_AUTH, defaultConfig, type EngineKind, type LinkPolicy, type MediaLimits, type NodeConfig, type YWebrtcAuth, type YWebrtcLimits } from './config.js'
 
 export const HELP = `plaza-rendezvous — a Plaza rendezvous node (HTTP + WebSocket on one port)
 
-Usage: plaza-rendezvous [options]
+Usage: plaza-rendezvous [options]     (--name value or --name=value)
 
 Options (each also read from the environment variable shown):
   --port N                 port to listen on, 0 for any free one     PLAZA_PORT      (7420)
@@ -64,11 +65,18 @@ Options (each also read from the environment variable shown):
   --media-quota-app [APP=]BYTES  media one app may store in all; per app PLAZA_MEDIA_QUOTA_APP (10737418240)
   --media-uploads USER/APP uploads under way at once per user and per app PLAZA_MEDIA_UPLOADS (2/32)
   --media-idle-timeout-ms MS  an upload or download with no bytes moving ends PLAZA_MEDIA_IDLE_TIMEOUT_MS (30000)
-  --help                   show this text
+  --ywebrtc-limit NAME=N   a limit of the y-webrtc endpoint (/y-webrtc); repeatable PLAZA_YWEBRTC_LIMITS (NAME=N,...)
+                           names: topicsPerSocket (100), subscribersPerTopic (1000),
+                           frameBytes (65536), framesPerSecond (200), topicBytes (512),
+                           pingIntervalMs (30000)
+  --ywebrtc-auth [APP=]POLICY  y-webrtc clients need a Plaza token (?app=ID&token=T):
+                           off, optional (a given one must be valid), required;
+                           repeatable per app                       PLAZA_YWEBRTC_AUTH ([APP=]POLICY,...) (optional)
+  --help, -h               show this text
 `
 
 type MediaLimitKey = 'media:maxFileBytes' | 'media:retentionMs' | 'media:quotaBytes'
-type OptionKey = keyof NodeConfig | 'app' | 'rateLimit' | 'mediaUploads' | MediaLimitKey
+type OptionKey = keyof NodeConfig | 'app' | 'rateLimit' | 'mediaUploads' | MediaLimitKey | 'ywebrtcLimit'
 
 const RATE = /^(\d+)\/(\d+)$/
 
@@ -111,6 +119,8 @@ const FLAGS: Record<string, OptionKey> = {
   '--media-quota-app': 'media:quotaBytes',
   '--media-uploads': 'mediaUploads',
   '--media-idle-timeout-ms': 'mediaIdleTimeoutMs',
+  '--ywebrtc-limit': 'ywebrtcLimit',
+  '--ywebrtc-auth': 'ywebrtcAuth',
 }
 
 const ENV: Record<string, OptionKey> = {
@@ -152,6 +162,8 @@ const ENV: Record<string, OptionKey> = {
   PLAZA_MEDIA_QUOTA_APP: 'media:quotaBytes',
   PLAZA_MEDIA_UPLOADS: 'mediaUploads',
   PLAZA_MEDIA_IDLE_TIMEOUT_MS: 'mediaIdleTimeoutMs',
+  PLAZA_YWEBRTC_LIMITS: 'ywebrtcLimit',
+  PLAZA_YWEBRTC_AUTH: 'ywebrtcAuth',
 }
 
 /** Boolean options: a flag, or the variable set to 1 or true. */
@@ -174,6 +186,26 @@ function setOption(cfg: NodeConfig, key: OptionKey, value: string): void {
         throw new UsageError(`--rate-limit wants NAME=COUNT/WINDOW_MS with a known name, got "${item}"`)
       }
       cfg.rateLimits[name] = { count: Number(m[2]), windowMs: Number(m[3]) }
+    }
+    return
+  }
+  if (key === 'ywebrtcLimit') {
+    for (const item of value.split(',').filter(Boolean)) {
+      const m = /^(\w+)=(\d+)$/.exec(item)
+      const name = m?.[1] as keyof YWebrtcLimits | undefined
+      if (!m || !name || !(name in cfg.ywebrtcLimits) || !Number.isSafeInteger(Number(m[2])) || Number(m[2]) < 1) {
+        throw new UsageError(`--ywebrtc-limit wants NAME=N (a positive integer) with a known name (${Object.keys(cfg.ywebrtcLimits).join(', ')}), got "${item}"`)
+      }
+      cfg.ywebrtcLimits[name] = Number(m[2])
+    }
+    return
+  }
+  if (key === 'ywebrtcAuth') {
+    for (const item of value.split(',').filter(Boolean)) {
+      const [app, policy] = item.includes('=') ? item.split('=', 2) : ['', item]
+      if (!YWEBRTC_AUTH.includes(policy as YWebrtcAuth)) throw new UsageError(`--ywebrtc-auth wants [APP=]${YWEBRTC_AUTH.join('|')}, got "${item}"`)
+      if (app) cfg.ywebrtcAuthPerApp[app] = policy as YWebrtcAuth
+      else cfg.ywebrtcAuth = policy as YWebrtcAuth
     }
     return
   }
@@ -238,7 +270,7 @@ function setOption(cfg: NodeConfig, key: OptionKey, value: string): void {
   }
 }
 
-/** Reads options from the environment, then the command line (which wins). */
+/** Reads options from the environment, then the command line (which wins): `--name value` or `--name=value`. */
 export function parseArgs(argv: string[], env: Record<string, string | undefined> = {}): NodeConfig & { help: boolean } {
   const cfg = { ...defaultConfig(), help: false }
   for (const [name, key] of Object.entries(ENV)) {
@@ -246,15 +278,25 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     if (v !== undefined && v !== '') setOption(cfg, key, v)
   }
   for (const { env: name, key } of Object.values(SWITCHES)) if (env[name] === '1' || env[name] === 'true') cfg[key] = true
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]
-    if (arg === '--help' || arg === '-h') cfg.help = true
-    else if (SWITCHES[arg]) cfg[SWITCHES[arg].key] = true
-    else if (FLAGS[arg]) {
-      const v = argv[++i]
-      if (v === undefined) throw new UsageError(`${arg} wants a value`)
-      setOption(cfg, FLAGS[arg], v)
-    } else throw new UsageError(`unknown option ${arg} (see --help)`)
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = { help: { type: 'boolean', short: 'h' } }
+  for (const flag of Object.keys(FLAGS)) options[flag.slice(2)] = { type: 'string', multiple: true }
+  for (const flag of Object.keys(SWITCHES)) options[flag.slice(2)] = { type: 'boolean' }
+  let parsed
+  try {
+    parsed = parseNodeArgs({ args: argv, options, strict: true, allowPositionals: false, tokens: true })
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message} (see --help)`)
+  }
+  // In the order given, so that a repeated option's last value wins.
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option') continue
+    const flag = `--${t.name}`
+    if (t.name === 'help') cfg.help = true
+    else if (SWITCHES[flag]) cfg[SWITCHES[flag].key] = true
+    else {
+      if (t.value === undefined) throw new UsageError(`${flag} wants a value`)
+      setOption(cfg, FLAGS[flag], t.value)
+    }
   }
   return cfg
 }

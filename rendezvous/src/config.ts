@@ -119,6 +119,41 @@ export interface NodeConfig {
   mediaIdleTimeoutMs: number
   /** Refuse to start when Redis does not fsync every write (appendonly yes, appendfsync always); else warn. Default false. */
   redisRequireAof: boolean
+  // ---- y-webrtc signaling on /y-webrtc (see ywebrtc/) ----
+  /** Limits of the y-webrtc signaling endpoint. */
+  ywebrtcLimits: YWebrtcLimits
+  /** Who may use the y-webrtc endpoint, for apps not named in `ywebrtcAuthPerApp`. Default `optional`. */
+  ywebrtcAuth: YWebrtcAuth
+  /** appId -> its y-webrtc authentication policy. */
+  ywebrtcAuthPerApp: Record<string, YWebrtcAuth>
+}
+
+/**
+ * Authentication on the y-webrtc endpoint, by a Plaza token in its URL (`?app=ID&token=T`):
+ * `off` tokens are not looked at; `optional` a token given must be valid, none is fine;
+ * `required` a valid token of the app is needed.
+ */
+export type YWebrtcAuth = 'off' | 'optional' | 'required'
+export const YWEBRTC_AUTH: readonly YWebrtcAuth[] = ['off', 'optional', 'required']
+
+/** The y-webrtc endpoint's limits (`--ywebrtc-limit NAME=VALUE`). */
+export interface YWebrtcLimits {
+  /** Topics (rooms) one socket may be subscribed to. Default 100. */
+  topicsPerSocket: number
+  /** Sockets subscribed to one topic (on this node). Default 1000. */
+  subscribersPerTopic: number
+  /** The largest frame, in bytes (a bigger one closes the socket, 1009). Default 65 536. */
+  frameBytes: number
+  /** Frames one socket may send per second (past it: a TOO_OFTEN error frame, the frame dropped). Default 200. */
+  framesPerSecond: number
+  /** The longest topic name, in bytes. Default 512. */
+  topicBytes: number
+  /** WebSocket ping interval; a socket that has not answered the last ping is closed. Default 30 000 ms (y-webrtc's server's). */
+  pingIntervalMs: number
+}
+
+export function defaultYWebrtcLimits(): YWebrtcLimits {
+  return { topicsPerSocket: 100, subscribersPerTopic: 1000, frameBytes: 65_536, framesPerSecond: 200, topicBytes: 512, pingIntervalMs: 30_000 }
 }
 
 export type EngineKind = 'local' | 'redis'
@@ -175,6 +210,9 @@ export function defaultConfig(): NodeConfig {
     mediaUploadsPerUser: 2,
     mediaUploadsPerApp: 32,
     mediaIdleTimeoutMs: 30_000,
+    ywebrtcLimits: defaultYWebrtcLimits(),
+    ywebrtcAuth: 'optional',
+    ywebrtcAuthPerApp: {},
   }
 }
 

@@ -32,8 +32,9 @@ import { Client, SessionService, type ClientConn, type ClientEvents } from './se
 import { RelayService } from './relay.js'
 import { HttpFront } from './server.js'
 import { Moderation } from './moderation.js'
-import { decodeNodeMessage } from './node-messages.js'
+import { decodeNodeMessage, encodeNodeMessage } from './node-messages.js'
 import { MediaHttp } from './media/media-http.js'
+import { YWebrtcEndpoint } from './ywebrtc/endpoint.js'
 
 /** Malformed frames tolerated per connection (per minute) before it is closed. */
 const MAX_BAD_FRAMES = 50
@@ -70,6 +71,8 @@ export class RendezvousNode implements NodeContext {
   readonly rest: RestApi
   /** The media store and its HTTP API (opened by `listen`). */
   readonly media: MediaHttp
+  /** y-webrtc's signaling on /y-webrtc. */
+  readonly ywebrtc: YWebrtcEndpoint
   private readonly front: HttpFront
   private readonly connections = new Set<ClientConn>()
   private sweepTimer: TimerHandle | null = null
@@ -104,6 +107,17 @@ export class RendezvousNode implements NodeContext {
       onResync: (s) => this.invitations.redeliver(s.appId, s.uid),
     })
     this.front = new HttpFront(this)
+    const engine = this.engine
+    this.ywebrtc = new YWebrtcEndpoint({
+      config: this.config,
+      log: this.log,
+      registry: this.metrics.registry,
+      now: () => this.rt.clock.now(),
+      release: (remote) => this.front.admission.release(remote),
+      toNodes: engine.shared
+        ? (topic, text) => this.background(engine.toNodes(encodeNodeMessage({ kind: 'ywebrtc', from: engine.nodeId, topic, text })), 'y-webrtc publish to other nodes')
+        : null,
+    })
   }
 
   private makeEngine(): Engine {
@@ -183,6 +197,7 @@ export class RendezvousNode implements NodeContext {
     const m = decodeNodeMessage(bytes)
     if (m?.kind === 'ack') this.rest.onAckFromNode(m.payload)
     else if (m?.kind === 'awareness' && m.from !== this.engine.nodeId) this.channels.awarenessElsewhere(m.appId, m.channel, m.owner, m.payload)
+    else if (m?.kind === 'ywebrtc' && m.from !== this.engine.nodeId) this.ywebrtc.fromNode(m.topic, m.text)
   }
 
   /** A dead node's session that never came back: it leaves its channels, goes OFFLINE, its attributes go. */
@@ -207,6 +222,7 @@ export class RendezvousNode implements NodeContext {
     this.rt.clock.clearInterval(this.storeSweepTimer)
     this.rt.clock.clearInterval(this.mediaSweepTimer)
     for (const c of this.connections) c.conn.close(CloseCode.GOING_AWAY, 'node shutting down')
+    this.ywebrtc.close()
     await this.front.close()
     this.channels.close()
     this.invitations.close()

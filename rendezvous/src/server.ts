@@ -6,6 +6,7 @@ import { handleHttp } from './http.js'
 import { LinkedSocket, WsConnection, type SocketOwner } from './connection.js'
 import type { RendezvousNode } from './node.js'
 import { Admission, type Refusal } from './admission.js'
+import { YWEBRTC_PATH } from './ywebrtc/endpoint.js'
 
 const REFUSED: Record<Refusal, string> = {
   'node-full': '503 Service Unavailable',
@@ -40,6 +41,10 @@ export class HttpFront implements SocketOwner {
         socket.on('error', () => undefined)
         socket.end(`HTTP/1.1 ${REFUSED[refusal]}\r\nConnection: close\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n`)
         return
+      }
+      if (req.url?.startsWith(YWEBRTC_PATH)) {
+        const url = new URL(req.url, 'http://localhost')
+        if (url.pathname === YWEBRTC_PATH) return node.ywebrtc.handleUpgrade(req, socket, head, url, remote)
       }
       // Until the socket is a WebSocket its close gives the place back; after, the WebSocket's.
       const release = () => this.admission.release(remote)

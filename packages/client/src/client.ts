@@ -90,6 +90,8 @@ export class PlazaClient extends Emitter<ClientEvents> {
   private readonly writer: DebouncedWriter
   private readonly rt: Runtime
   private readonly opts: Required<Pick<ClientOptions, 'messageTimeoutMs' | 'directLinks'>>
+  /** Direct links were asked for and there is no WebRTC: told once, at login (Warning). */
+  private webrtcMissing = false
 
   constructor(appId: string, options: ClientOptions & { WebSocket: WebSocketConstructor }, deps: ClientDeps = {}) {
     super()
@@ -102,7 +104,11 @@ export class PlazaClient extends Emitter<ClientEvents> {
     this.appId = appId
     this.rt = deps.runtime ?? systemRuntime
     const now = () => this.rt.clock.now()
-    this.opts = { messageTimeoutMs: options.messageTimeoutMs ?? 10_000, directLinks: options.directLinks ?? true }
+    const wantsLinks = options.directLinks ?? true
+    const rtc = (options.wrtc ?? globalThis) as { RTCPeerConnection?: unknown }
+    const canLink = deps.createLink !== undefined || typeof rtc.RTCPeerConnection === 'function'
+    this.webrtcMissing = wantsLinks && !canLink
+    this.opts = { messageTimeoutMs: options.messageTimeoutMs ?? 10_000, directLinks: wantsLinks && canLink }
     this.messageBucket = new RateBucket(options.messageRateLimit ?? DEFAULT_RATE_LIMITS.messages, now())
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000
     this.storage = options.storage ?? new MemoryStorage()
@@ -242,6 +248,11 @@ export class PlazaClient extends Emitter<ClientEvents> {
     if (typeof token !== 'string' || token.length === 0) throw new PlazaError(ErrorCode.INVALID_TOKEN, 'token is required')
     if (this.session.state !== State.DISCONNECTED && this.session.state !== State.ABORTED) {
       throw new PlazaError(ErrorCode.ALREADY_LOGGED_IN, `cannot log in while ${this.session.state}`)
+    }
+    if (this.webrtcMissing) {
+      this.webrtcMissing = false
+      const message = 'no WebRTC (no RTCPeerConnection; in Node install @roamhq/wrtc or pass options.wrtc): direct links are off, everything goes through the node'
+      this.emit('Warning', new PlazaError(ErrorCode.WEBRTC_UNAVAILABLE, message))
     }
     this.mesh.reset()
     this.takeGrants(token)

@@ -1,6 +1,7 @@
 /**
  * The Node entry: `ws` for the WebSocket and `@roamhq/wrtc` for WebRTC, loaded when
- * installed. Without wrtc the client still works, through the relay only.
+ * installed. Without wrtc the client still works, through the relay only, and says so at login
+ * (a Warning event, WEBRTC_UNAVAILABLE).
  */
 import { createRequire } from 'node:module'
 import { WebSocket } from 'ws'
@@ -32,7 +33,6 @@ export function createClient(appId: string, options: ClientOptions, deps?: Clien
       ...options,
       WebSocket: options.WebSocket ?? (WebSocket as unknown as WebSocketConstructor),
       wrtc: w ?? undefined,
-      directLinks: w || deps?.createLink ? options.directLinks : false,
     },
     { mediaFiles: nodeMediaFiles, sha256: nodeSha256, ...deps },
   )

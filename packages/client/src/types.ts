@@ -72,6 +72,11 @@ export interface ClientEvents extends Record<string, unknown[]> {
   OfflineMessagesDropped: [peerId: string, count: number]
   /** The node sent a frame this client could not read (and that answered no request of ours). */
   ProtocolError: [error: PlazaError]
+  /**
+   * Something the app should know that is not an error, at `login()`: code WEBRTC_UNAVAILABLE when
+   * direct links are off for lack of WebRTC (no RTCPeerConnection, no `wrtc`): everything is relayed.
+   */
+  Warning: [warning: PlazaError]
 }
 
 export interface ClientOptions {
@@ -87,7 +92,10 @@ export interface ClientOptions {
   WebSocket?: WebSocketConstructor
   /** RTCPeerConnection configuration: ICE (STUN/TURN) servers, transport policy. */
   rtcConfig?: RTCConfiguration
-  /** Build direct links at all. Default true; false sends everything through the relay. */
+  /**
+   * Build direct links at all. Default true; false sends everything through the relay. Without
+   * WebRTC (no RTCPeerConnection, no `wrtc`) they are off, and `login()` emits a Warning.
+   */
   directLinks?: boolean
   /** Most direct links open at once. Default 32. */
   maxLinks?: number

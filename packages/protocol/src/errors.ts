@@ -52,6 +52,11 @@ export enum ErrorCode {
   CONNECTION_LOST = 55,
   /** The node cannot reach what the request needs (its engine's store, e.g. Redis): try again later. */
   UNAVAILABLE = 56,
+  /**
+   * A warning, not an error: no WebRTC here (no RTCPeerConnection in this browser, no
+   * `@roamhq/wrtc` in Node), so this client sends everything through the node (relay only).
+   */
+  WEBRTC_UNAVAILABLE = 57,
   // media
   /** A file over the app's (or the client's) size limit. */
   MEDIA_TOO_LARGE = 60,
