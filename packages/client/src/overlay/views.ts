@@ -1,0 +1,136 @@
+/**
+ * Which members this member links to. The active view holds the links (at most D_high; the
+ * member tops it up to D and asks urgently below D_low); the passive view holds candidates (the
+ * node's introductions, neighbours' suggestions). Every choice is random, so that links do not
+ * close into groups that only know each other.
+ */
+import type { OverlayConfig } from './config.js'
+
+export type NeighborAnswer =
+  | { accepted: true; evicted: string | null }
+  | { accepted: false }
+
+export class Views {
+  readonly active = new Set<string>()
+  private readonly passive: string[] = []
+  /** Members asked to become neighbours, with when the request expires. */
+  private readonly pending = new Map<string, number>()
+
+  constructor(
+    private readonly self: string,
+    private readonly cfg: OverlayConfig,
+    private readonly random: () => number,
+  ) {}
+
+  get passiveCount(): number {
+    return this.passive.length
+  }
+
+  /** Adds candidates (unknown ones; the oldest go when the view is full). */
+  addCandidates(uids: readonly string[]): void {
+    for (const u of uids) {
+      if (u === this.self || this.active.has(u) || this.passive.includes(u)) continue
+      if (this.passive.length >= this.cfg.passiveSize) this.passive.splice(Math.floor(this.random() * this.passive.length), 1)
+      this.passive.push(u)
+    }
+  }
+
+  removeCandidate(uid: string): void {
+    const i = this.passive.indexOf(uid)
+    if (i >= 0) this.passive.splice(i, 1)
+  }
+
+  /** How many more links to ask for now. */
+  wanted(): number {
+    return Math.max(0, this.cfg.D - this.active.size - this.pending.size)
+  }
+
+  /** Whether a request now is urgent (too few links to be safely connected). */
+  urgent(): boolean {
+    return this.active.size < this.cfg.D_low
+  }
+
+  /** Up to `n` random candidates to ask, marked pending until `expires`. */
+  pickToAsk(n: number, expires: number): string[] {
+    const out: string[] = []
+    while (out.length < n && this.passive.length > 0) {
+      const i = Math.floor(this.random() * this.passive.length)
+      const u = this.passive[i]!
+      this.passive[i] = this.passive[this.passive.length - 1]!
+      this.passive.pop()
+      if (this.active.has(u) || this.pending.has(u)) continue
+      this.pending.set(u, expires)
+      out.push(u)
+    }
+    return out
+  }
+
+  /** Requests that expired unanswered (the members are forgotten as candidates). */
+  expirePending(now: number): string[] {
+    const out: string[] = []
+    for (const [u, t] of this.pending) if (t <= now) out.push(u)
+    for (const u of out) this.pending.delete(u)
+    return out
+  }
+
+  /** A member asks to link. Full: refuse, unless it is urgent, then a random link makes room. */
+  onRequest(from: string, urgent: boolean): NeighborAnswer {
+    this.pending.delete(from)
+    if (this.active.has(from)) return { accepted: true, evicted: null }
+    if (this.active.size < this.cfg.D_high) {
+      this.link(from)
+      return { accepted: true, evicted: null }
+    }
+    if (!urgent) return { accepted: false }
+    const evicted = this.randomActive([from])
+    if (evicted === null) return { accepted: false }
+    this.unlink(evicted)
+    this.link(from)
+    return { accepted: true, evicted }
+  }
+
+  /**
+   * The answer to our request. An acceptance beyond D_high (links came in meanwhile) is declined
+   * by the caller: false here.
+   */
+  onReply(from: string, accepted: boolean): boolean {
+    const asked = this.pending.delete(from)
+    if (!accepted) return false
+    if (this.active.has(from)) return true
+    if (!asked || this.active.size >= this.cfg.D_high) return false
+    this.link(from)
+    return true
+  }
+
+  link(uid: string): void {
+    this.active.add(uid)
+    this.removeCandidate(uid)
+  }
+
+  /** Drops a link; the member stays a candidate unless it is gone for good. */
+  unlink(uid: string, gone = false): boolean {
+    this.pending.delete(uid)
+    const had = this.active.delete(uid)
+    if (gone) this.removeCandidate(uid)
+    else if (had) this.addCandidates([uid])
+    return had
+  }
+
+  /** A few members to suggest to someone: random links and candidates, not `except`. */
+  suggest(n: number, except: string): string[] {
+    const pool = [...this.active, ...this.passive].filter((u) => u !== except)
+    const out: string[] = []
+    while (out.length < n && pool.length > 0) {
+      const i = Math.floor(this.random() * pool.length)
+      out.push(pool[i]!)
+      pool[i] = pool[pool.length - 1]!
+      pool.pop()
+    }
+    return out
+  }
+
+  private randomActive(except: string[]): string | null {
+    const pool = [...this.active].filter((u) => !except.includes(u))
+    return pool.length ? pool[Math.floor(this.random() * pool.length)]! : null
+  }
+}
