@@ -84,7 +84,9 @@ export type OverlayGossipFrame = {
   cert: MemberCert
 }
 
-export type OverlayIHaveFrame = { type: OverlayFrameType.IHAVE; channel: string; ids: OverlayMessageId[] }
+/** An announced message with the hops it took to reach the announcer (a member grafts the closest one). */
+export type OverlayIHaveEntry = OverlayMessageId & { hops: number }
+export type OverlayIHaveFrame = { type: OverlayFrameType.IHAVE; channel: string; ids: OverlayIHaveEntry[] }
 export type OverlayGraftFrame = { type: OverlayFrameType.GRAFT; channel: string; ids: OverlayMessageId[] }
 export type OverlayPruneFrame = { type: OverlayFrameType.PRUNE; channel: string; streams: OverlayStreamRef[] }
 export type OverlayPullFrame = { type: OverlayFrameType.PULL; channel: string; origin: string; stream: string; from: number; to: number }
@@ -155,12 +157,13 @@ function readFixed(d: Decoder, n: number, what: string): Uint8Array {
   return b
 }
 
-function writeIds(e: Encoder, ids: OverlayMessageId[]): void {
+function writeIds(e: Encoder, ids: OverlayMessageId[], hops: boolean): void {
   e.varuint(ids.length)
   for (const id of ids) {
     e.string(id.origin)
     e.string(id.stream)
     e.varuint(id.seq)
+    if (hops) e.varuint((id as OverlayIHaveEntry).hops)
   }
 }
 
@@ -168,6 +171,13 @@ function readIds(d: Decoder): OverlayMessageId[] {
   const n = d.count(MAX_OVERLAY_IDS)
   const out: OverlayMessageId[] = []
   for (let i = 0; i < n; i++) out.push({ origin: readId(d, ErrorCode.INVALID_USER_ID), stream: readStream(d), seq: readSeq(d) })
+  return out
+}
+
+function readIHaveIds(d: Decoder): OverlayIHaveEntry[] {
+  const n = d.count(MAX_OVERLAY_IDS)
+  const out: OverlayIHaveEntry[] = []
+  for (let i = 0; i < n; i++) out.push({ origin: readId(d, ErrorCode.INVALID_USER_ID), stream: readStream(d), seq: readSeq(d), hops: d.varuint() })
   return out
 }
 
@@ -202,8 +212,10 @@ export function encodeOverlayFrame(f: OverlayFrame): Uint8Array {
       writeMemberCert(e, f.cert)
       break
     case OverlayFrameType.IHAVE:
+      writeIds(e, f.ids, true)
+      break
     case OverlayFrameType.GRAFT:
-      writeIds(e, f.ids)
+      writeIds(e, f.ids, false)
       break
     case OverlayFrameType.PRUNE:
       e.varuint(f.streams.length)
@@ -264,7 +276,7 @@ export function decodeOverlayFrame(bytes: Uint8Array): OverlayFrame {
       break
     }
     case OverlayFrameType.IHAVE:
-      f = { type: OverlayFrameType.IHAVE, channel, ids: readIds(d) }
+      f = { type: OverlayFrameType.IHAVE, channel, ids: readIHaveIds(d) }
       break
     case OverlayFrameType.GRAFT:
       f = { type: OverlayFrameType.GRAFT, channel, ids: readIds(d) }

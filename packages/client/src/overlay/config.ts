@@ -6,7 +6,9 @@ export const OVERLAY_LIMITS = {
   D: 6,
   /** Below this many links a member asks urgently (a full member then makes room). */
   D_low: 4,
-  /** Never more links than this. */
+  /** A request that is not urgent is accepted below this many links (so that links settle near D, not D_high). */
+  D_accept: 8,
+  /** Never more links than this (an urgent request is accepted up to it, then a random link makes room). */
   D_high: 10,
   /** IHAVE announcements wait this long to be batched. */
   ihaveIntervalMs: 100,
@@ -48,6 +50,6 @@ export type OverlayConfig = OverlayLimits & {
 
 export function overlayConfig(over: Partial<OverlayConfig> = {}): OverlayConfig {
   const c: OverlayConfig = { ...OVERLAY_LIMITS, flood: false, ...over }
-  if (!(c.D_low <= c.D && c.D <= c.D_high && c.D_low >= 1)) throw new RangeError('overlay: need 1 ≤ D_low ≤ D ≤ D_high')
+  if (!(c.D_low >= 1 && c.D_low <= c.D && c.D <= c.D_accept && c.D_accept <= c.D_high)) throw new RangeError('overlay: need 1 ≤ D_low ≤ D ≤ D_accept ≤ D_high')
   return c
 }

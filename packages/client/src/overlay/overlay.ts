@@ -23,7 +23,7 @@ import { MessageCache, SeenSet } from './cache.js'
 import { overlayConfig, type OverlayConfig } from './config.js'
 import { StreamOrder } from './order.js'
 import { Plumtree, messageKey, streamKey } from './plumtree.js'
-import { CertVerifier, then } from './signing.js'
+import { CertVerifier, andThen } from './signing.js'
 import type { MaybePromise, OverlayDeps } from './types.js'
 import { Views } from './views.js'
 
@@ -69,6 +69,7 @@ export class ChannelOverlay {
   private wakeAt = 0
   private maintainTimer: TimerHandle | null = null
   private stopped = false
+  private readonly toldUnlinked = new Set<string>()
 
   constructor(
     private readonly deps: OverlayDeps,
@@ -166,6 +167,7 @@ export class ChannelOverlay {
       return
     }
     const now = this.deps.clock.now()
+    if (this.halfOpen(from, f)) this.sendFrame(from, { type: OverlayFrameType.DISCONNECT, channel: this.deps.channel, suggest: [] })
     switch (f.type) {
       case OverlayFrameType.GOSSIP:
         this.onGossip(from, f)
@@ -200,6 +202,17 @@ export class ChannelOverlay {
         break
       }
     }
+  }
+
+  /**
+   * Tree traffic from a member this one is not linked to: that member thinks the link is up (our
+   * refusal or goodbye was lost). Told once per maintenance round, so both sides agree again.
+   */
+  private halfOpen(from: string, f: OverlayFrame): boolean {
+    const tree = f.type === OverlayFrameType.IHAVE || f.type === OverlayFrameType.PRUNE || (f.type === OverlayFrameType.GOSSIP && !(f.flags & GossipFlag.REPAIR))
+    if (!tree || this.views.active.has(from) || this.toldUnlinked.has(from)) return false
+    this.toldUnlinked.add(from)
+    return true
   }
 
   private onNeighbor(from: string, urgent: boolean): void {
@@ -239,7 +252,7 @@ export class ChannelOverlay {
       return
     }
     const now = this.deps.clock.now()
-    const ok = then(this.certs.verify(f.cert, now), (certOk) =>
+    const ok = andThen(this.certs.verify(f.cert, now), (certOk) =>
       certOk ? this.deps.crypto.verify(f.cert.pubkey, overlayMessageSigningBytes(f), f.sig) : false,
     )
     if (!(ok instanceof Promise)) {
@@ -395,6 +408,7 @@ export class ChannelOverlay {
     if (this.stopped) return
     const now = this.deps.clock.now()
     this.views.expirePending(now)
+    this.toldUnlinked.clear()
     const n = this.views.wanted()
     if (n > 0) {
       const urgent = this.views.urgent()

@@ -6,7 +6,7 @@
  * announced message that does not arrive in time is asked for (GRAFT), which also puts the link
  * back into the tree.
  */
-import { MAX_OVERLAY_IDS, OverlayFrameType, type OverlayFrame, type OverlayMessageId, type OverlayStreamRef } from '@plaza/protocol'
+import { MAX_OVERLAY_IDS, OverlayFrameType, type OverlayFrame, type OverlayIHaveEntry, type OverlayMessageId, type OverlayStreamRef } from '@plaza/protocol'
 import type { OverlayConfig } from './config.js'
 
 export const streamKey = (origin: string, stream: string): string => `${origin}\n${stream}`
@@ -14,8 +14,8 @@ export const messageKey = (origin: string, stream: string, seq: number): string 
 
 interface Missing {
   id: OverlayMessageId
-  /** Members that announced it, in order, not yet asked. */
-  announcers: string[]
+  /** Members that announced it, not yet asked, with the hops it took to reach them. */
+  announcers: Array<{ peer: string; hops: number }>
   due: number
 }
 
@@ -23,7 +23,7 @@ export class Plumtree {
   /** Per stream: links pruned from its tree (eager = links − these). */
   private readonly lazy = new Map<string, Set<string>>()
   private readonly missing = new Map<string, Missing>()
-  private readonly ihave = new Map<string, OverlayMessageId[]>()
+  private readonly ihave = new Map<string, OverlayIHaveEntry[]>()
   private ihaveDue = 0
 
   constructor(
@@ -37,12 +37,12 @@ export class Plumtree {
   }
 
   /** Where a new message of `stream` goes: eager links get it now, lazy ones an announcement. */
-  route(links: Iterable<string>, id: OverlayMessageId, except: string | null, now: number): string[] {
+  route(links: Iterable<string>, id: OverlayIHaveEntry, except: string | null, now: number): string[] {
     const lazy = this.cfg.flood ? undefined : this.lazy.get(streamKey(id.origin, id.stream))
     const eager: string[] = []
     for (const p of links) {
       if (p === except) continue
-      if (lazy?.has(p)) this.announce(p, id, now)
+      if (lazy?.has(p)) this.announce(p, { origin: id.origin, stream: id.stream, seq: id.seq, hops: id.hops }, now)
       else eager.push(p)
     }
     return eager
@@ -72,15 +72,15 @@ export class Plumtree {
     for (const id of ids) this.lazy.get(streamKey(id.origin, id.stream))?.delete(from)
   }
 
-  /** Announced ids not seen (`seen` says which are): wait for them, then GRAFT. */
-  onIHave(from: string, ids: OverlayMessageId[], seen: (id: OverlayMessageId, key: string) => boolean, now: number): void {
+  /** Announced ids not seen (`seen` says which are): wait for them, then GRAFT the closest announcer. */
+  onIHave(from: string, ids: OverlayIHaveEntry[], seen: (id: OverlayMessageId, key: string) => boolean, now: number): void {
     for (const id of ids) {
       const key = messageKey(id.origin, id.stream, id.seq)
       if (seen(id, key)) continue
       const m = this.missing.get(key)
       if (m) {
-        if (!m.announcers.includes(from)) m.announcers.push(from)
-      } else this.missing.set(key, { id, announcers: [from], due: now + this.cfg.graftTimeoutMs })
+        if (!m.announcers.some((a) => a.peer === from)) m.announcers.push({ peer: from, hops: id.hops })
+      } else this.missing.set(key, { id: { origin: id.origin, stream: id.stream, seq: id.seq }, announcers: [{ peer: from, hops: id.hops }], due: now + this.cfg.graftTimeoutMs })
     }
   }
 
@@ -88,7 +88,7 @@ export class Plumtree {
   dropLink(peer: string): void {
     for (const set of this.lazy.values()) set.delete(peer)
     for (const m of this.missing.values()) {
-      const i = m.announcers.indexOf(peer)
+      const i = m.announcers.findIndex((a) => a.peer === peer)
       if (i >= 0) m.announcers.splice(i, 1)
     }
     this.ihave.delete(peer)
@@ -120,7 +120,10 @@ export class Plumtree {
         next = next === 0 ? m.due : Math.min(next, m.due)
         continue
       }
-      const peer = m.announcers.shift()
+      // The announcer closest to the origin: a repaired member and what hangs below it stay shallow.
+      let best = -1
+      for (let i = 0; i < m.announcers.length; i++) if (best < 0 || m.announcers[i]!.hops < m.announcers[best]!.hops) best = i
+      const peer = best < 0 ? undefined : m.announcers.splice(best, 1)[0]!.peer
       if (peer === undefined) {
         // Nobody left to ask: the origin's order notices the gap and pulls it.
         this.missing.delete(key)
@@ -147,7 +150,7 @@ export class Plumtree {
   }
 
   /** Queues an announcement; the batch goes out one interval after its first entry. */
-  announce(peer: string, id: OverlayMessageId, now: number): void {
+  announce(peer: string, id: OverlayIHaveEntry, now: number): void {
     const list = this.ihave.get(peer)
     if (list) list.push(id)
     else this.ihave.set(peer, [id])

@@ -55,7 +55,7 @@ export async function generateOverlayKey(): Promise<{ publicKey: Uint8Array; cry
 }
 
 /** Applies `f` to a value now, or when its promise resolves. */
-export function then<T, R>(v: MaybePromise<T>, f: (t: T) => R): MaybePromise<R> {
+export function andThen<T, R>(v: MaybePromise<T>, f: (t: T) => R): MaybePromise<R> {
   return v instanceof Promise ? v.then(f) : f(v)
 }
 
@@ -76,7 +76,7 @@ export class CertVerifier {
     if (cert.app !== this.app || cert.channel !== this.channel || cert.expiry <= now) return false
     const key = `${cert.uid}\n${hex(cert.pubkey)}\n${cert.expiry}\n${hex(cert.sig)}`
     if (this.good.has(key)) return true
-    return then(this.crypto.verify(this.nodeKey, overlayCertSigningBytes(cert), cert.sig), (ok) => {
+    return andThen(this.crypto.verify(this.nodeKey, overlayCertSigningBytes(cert), cert.sig), (ok) => {
       if (ok) {
         if (this.good.size >= this.maxSize) this.good.delete(this.good.keys().next().value!)
         this.good.set(key, cert.expiry)

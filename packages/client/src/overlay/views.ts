@@ -45,9 +45,17 @@ export class Views {
     return Math.max(0, this.cfg.D - this.active.size - this.pending.size)
   }
 
-  /** Whether a request now is urgent (too few links to be safely connected). */
+  /** Refusals since this member last had D_low links. */
+  private refusals = 0
+
+  /**
+   * Whether a request now is urgent: too few links to be safely connected, and asking politely
+   * was refused. (Not before: members that start together would all be urgent and fill each other
+   * up to D_high.)
+   */
   urgent(): boolean {
-    return this.active.size < this.cfg.D_low
+    if (this.active.size >= this.cfg.D_low) this.refusals = 0
+    return this.active.size < this.cfg.D_low && this.refusals > 0
   }
 
   /** Up to `n` random candidates to ask, marked pending until `expires`. */
@@ -70,14 +78,18 @@ export class Views {
     const out: string[] = []
     for (const [u, t] of this.pending) if (t <= now) out.push(u)
     for (const u of out) this.pending.delete(u)
+    this.refusals += out.length
     return out
   }
 
-  /** A member asks to link. Full: refuse, unless it is urgent, then a random link makes room. */
+  /**
+   * A member asks to link: accepted below D_accept links, or below D_high if it is urgent; an
+   * urgent request to a full member makes room by dropping a random link.
+   */
   onRequest(from: string, urgent: boolean): NeighborAnswer {
     this.pending.delete(from)
     if (this.active.has(from)) return { accepted: true, evicted: null }
-    if (this.active.size < this.cfg.D_high) {
+    if (this.active.size < (urgent ? this.cfg.D_high : this.cfg.D_accept)) {
       this.link(from)
       return { accepted: true, evicted: null }
     }
@@ -90,14 +102,18 @@ export class Views {
   }
 
   /**
-   * The answer to our request. An acceptance beyond D_high (links came in meanwhile) is declined
-   * by the caller: false here.
+   * The answer to our request. An acceptance we no longer need (links came in meanwhile) is
+   * declined by the caller: false here.
    */
   onReply(from: string, accepted: boolean): boolean {
     const asked = this.pending.delete(from)
-    if (!accepted) return false
+    if (!accepted) {
+      this.refusals++
+      return false
+    }
     if (this.active.has(from)) return true
-    if (!asked || this.active.size >= this.cfg.D_high) return false
+    // Links that came in meanwhile may have made up for it.
+    if (!asked || this.active.size >= this.cfg.D_accept) return false
     this.link(from)
     return true
   }
