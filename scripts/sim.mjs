@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // npm run sim -- --seed N [--grep REGEX] [--lines N] [--frames UID-REGEX]: replays one seed of the simulation with its trace.
+// npm run sim -- --members N [--seed S] [--senders K] [--messages M] [--churn F] [--loss P] [--flood 0]: the channel overlay's simulation.
 // npm run soak -- --seeds N [--from F] [--jobs J]: runs N seeds (J processes), prints failing seeds and totals.
 import { spawn } from 'node:child_process'
 
@@ -15,7 +16,16 @@ const vitest = (file, env) =>
     stdio: ['ignore', 'pipe', 'inherit'],
   })
 
-if (mode === 'replay') {
+if (mode === 'replay' && opt('members')) {
+  // The channel overlay's simulation (test/sim/overlay): --members N [--seed S] [--senders K] [--messages M] [--churn F] [--loss P] [--flood 0]
+  const env = { SIM_MEMBERS: opt('members'), SIM_SEED: opt('seed', '1'), SIM_SENDERS: opt('senders', ''), SIM_MESSAGES: opt('messages', ''), SIM_CHURN: opt('churn', ''), SIM_LOSS: opt('loss', ''), SIM_FLOOD: opt('flood', '1') }
+  const p = spawn('nice', ['-n', '5', 'npx', 'vitest', 'run', '--config', 'test/sim/tools/vitest.config.ts', 'test/sim/tools/overlay.sim.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  p.stdout.pipe(process.stdout)
+  p.on('exit', (code) => process.exit(code ?? 1))
+} else if (mode === 'replay') {
   const env = { SIM_SEED: opt('seed', '1'), SIM_GREP: opt('grep', '.'), SIM_LINES: opt('lines', '400') }
   if (opt('frames')) env.SIM_FRAMES = opt('frames')
   const p = vitest('test/sim/tools/replay.sim.ts', env)
@@ -57,6 +67,6 @@ if (mode === 'replay') {
     })
   }
 } else {
-  console.error('usage: npm run sim -- --seed N [--grep R] | npm run soak -- --seeds N [--from F] [--jobs J]')
+  console.error('usage: npm run sim -- --seed N [--grep R] | npm run sim -- --members N [--seed S] | npm run soak -- --seeds N [--from F] [--jobs J]')
   process.exit(2)
 }

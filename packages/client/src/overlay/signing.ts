@@ -61,7 +61,8 @@ export function andThen<T, R>(v: MaybePromise<T>, f: (t: T) => R): MaybePromise<
 
 /** Checks member certificates against the node's key, remembering the good ones. */
 export class CertVerifier {
-  private readonly good = new Map<string, number>()
+  /** By uid and expiry: the key and signature checked. */
+  private readonly good = new Map<string, { pubkey: Uint8Array; sig: Uint8Array }>()
 
   constructor(
     private readonly crypto: OverlayCrypto,
@@ -74,16 +75,23 @@ export class CertVerifier {
   /** Whether the node vouched for `cert` in this app and channel and it has not expired. */
   verify(cert: MemberCert, now: number): MaybePromise<boolean> {
     if (cert.app !== this.app || cert.channel !== this.channel || cert.expiry <= now) return false
-    const key = `${cert.uid}\n${hex(cert.pubkey)}\n${cert.expiry}\n${hex(cert.sig)}`
-    if (this.good.has(key)) return true
+    const key = `${cert.uid}\n${cert.expiry}`
+    const known = this.good.get(key)
+    if (known && equal(known.pubkey, cert.pubkey) && equal(known.sig, cert.sig)) return true
     return andThen(this.crypto.verify(this.nodeKey, overlayCertSigningBytes(cert), cert.sig), (ok) => {
       if (ok) {
         if (this.good.size >= this.maxSize) this.good.delete(this.good.keys().next().value!)
-        this.good.set(key, cert.expiry)
+        this.good.set(key, { pubkey: cert.pubkey.slice(), sig: cert.sig.slice() })
       }
       return ok
     })
   }
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
