@@ -88,6 +88,7 @@ export class Views {
    */
   onRequest(from: string, urgent: boolean): NeighborAnswer {
     this.pending.delete(from)
+    if (from === this.self) return { accepted: false }
     if (this.active.has(from)) return { accepted: true, evicted: null }
     if (this.active.size < (urgent ? this.cfg.D_high : this.cfg.D_accept)) {
       this.link(from)
@@ -119,6 +120,7 @@ export class Views {
   }
 
   link(uid: string): void {
+    if (uid === this.self) return
     this.active.add(uid)
     this.removeCandidate(uid)
   }
