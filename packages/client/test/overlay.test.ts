@@ -209,7 +209,7 @@ async function nodeKeyPair() {
   const pub = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey))
   const certify = async (uid: string, pubkey: Uint8Array): Promise<MemberCert> => {
     const c = { app: 'app', channel: 'room', uid, pubkey, expiry: 1_800_000_000_000 }
-    return { ...c, sig: new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, pair.privateKey, overlayCertSigningBytes(c))) }
+    return { ...c, sig: new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, pair.privateKey, new Uint8Array(overlayCertSigningBytes(c)))) }
   }
   return { pub, certify }
 }
