@@ -20,7 +20,8 @@ if (mode === 'replay' && opt('members')) {
   // The channel overlay's simulation (test/sim/overlay): --members N [--seed S] [--senders K] [--messages M] [--churn F] [--loss P] [--flood 0]
   const env = { SIM_MEMBERS: opt('members'), SIM_SEED: opt('seed', '1'), SIM_SENDERS: opt('senders', ''), SIM_MESSAGES: opt('messages', ''), SIM_CHURN: opt('churn', ''), SIM_LOSS: opt('loss', ''), SIM_FLOOD: opt('flood', '1') }
   const p = spawn('nice', ['-n', '5', 'npx', 'vitest', 'run', '--config', 'test/sim/tools/vitest.config.ts', 'test/sim/tools/overlay.sim.ts'], {
-    env: { ...process.env, ...env },
+    // 10,000 members keep ~3 GB of caches and seen sets in one process: room for it, so GC does not thrash.
+    env: { ...process.env, ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=8192` },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   p.stdout.pipe(process.stdout)
