@@ -28,6 +28,13 @@ export interface OverlaySimOptions {
   drainMs: number
   /** Every member forwards every message to all its links (baseline). */
   flood: boolean
+  /**
+   * How link latency is drawn (20–200 ms either way). `metric`: each member has a place on a plane
+   * and an access delay, a link costs both access delays plus the distance (so latency obeys the
+   * triangle inequality, as on the internet). `pair`: each pair's latency drawn on its own
+   * (log-normal), so a path of many short links often beats a direct one.
+   */
+  latency: 'metric' | 'pair'
   config?: Partial<OverlayConfig>
   /** Called every simulated second (progress). */
   onSecond?: (t: number) => void
@@ -44,6 +51,7 @@ export const DEFAULT_SIM: OverlaySimOptions = {
   warmupMs: 10_000,
   drainMs: 30_000,
   flood: false,
+  latency: 'pair',
 }
 
 export interface OverlaySimResult {
@@ -102,6 +110,17 @@ function pairLatency(seed: number, a: number, b: number): number {
   const z = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2)
   // Median 63 ms (the geometric mean of 20 and 200), 20–200 within two standard deviations.
   return Math.min(200, Math.max(20, Math.round(63 * Math.exp(0.576 * z))))
+}
+
+/** Access delay (log-normal, median 8 ms, 2–40) plus 150 ms per unit of distance on a unit square, within 20–200 ms. */
+function metricLatency(seed: number, a: number, b: number): number {
+  const u = (i: number, k: number) => hash32(seed ^ Math.imul(i + 1, 0x9e3779b1) ^ Math.imul(k, 0x85ebca6b)) / 4294967296
+  const access = (i: number) => {
+    const z = Math.sqrt(-2 * Math.log(u(i, 3) + 1e-12)) * Math.cos(2 * Math.PI * u(i, 4))
+    return Math.min(40, Math.max(2, 8 * Math.exp(0.6 * z)))
+  }
+  const d = Math.hypot(u(a, 1) - u(b, 1), u(a, 2) - u(b, 2))
+  return Math.min(200, Math.max(20, Math.round(access(a) + access(b) + 150 * d)))
 }
 
 function hash32(x: number): number {
@@ -166,7 +185,7 @@ export function runOverlaySim(opts: OverlaySimOptions): OverlaySimResult {
     const target = members.get(to)
     if (!target) return
     if (lossRng.chance(opts.loss)) return
-    const lat = pairLatency(opts.seed, from.index, target.index)
+    const lat = opts.latency === 'pair' ? pairLatency(opts.seed, from.index, target.index) : metricLatency(opts.seed, from.index, target.index)
     time.at(lat, () => {
       if (!target.alive) {
         // The sender's host notices the dead link after a while.
@@ -438,7 +457,7 @@ export function formatResult(r: OverlaySimResult): string {
   const o = r.options
   const f = (n: number, d = 2) => n.toFixed(d)
   return [
-    `${o.flood ? 'flood' : 'overlay'}: ${o.members} members, seed ${o.seed}, ${r.messages} messages (${o.senders} senders × ${o.messagesPerSender}), churn ${f(o.churnPerMin * 100, 1)}%/min (${r.left} left, ${r.joined} joined), loss ${f(o.loss * 100, 1)}%`,
+    `${o.flood ? 'flood' : 'overlay'}: ${o.members} members, seed ${o.seed}, ${r.messages} messages (${o.senders} senders × ${o.messagesPerSender}), churn ${f(o.churnPerMin * 100, 1)}%/min (${r.left} left, ${r.joined} joined), loss ${f(o.loss * 100, 1)}%, ${o.latency} latency`,
     `  delivery ratio (${r.stableMembers} members present throughout): ${f(r.deliveryRatio * 100, 3)}%   joiners (sent ≥ 5 s after they joined): ${f(r.joinerDeliveryRatio * 100, 3)}%`,
     `  hops: last delivery max ${r.lastDeliveryHopsMax}, mean ${f(r.lastDeliveryHopsMean, 1)}; any delivery max ${r.maxHops}`,
     `  payload copies received per member per message: ${f(r.copies)} (first message of each stream ${f(r.copiesFirst)}, later ones ${f(r.copiesRest)}); all overlay frames sent per delivery ${f(r.framesPerDelivery)}`,

@@ -13,6 +13,7 @@ it('runs the overlay simulation', () => {
     messagesPerSender: num('SIM_MESSAGES', DEFAULT_SIM.messagesPerSender),
     churnPerMin: num('SIM_CHURN', DEFAULT_SIM.churnPerMin),
     loss: num('SIM_LOSS', DEFAULT_SIM.loss),
+    latency: env.SIM_LATENCY === 'metric' ? 'metric' : 'pair',
     onSecond: (t) => {
       if (t % 10_000 === 0) process.stderr.write(`  t=${t / 1000}s\n`)
     },
