@@ -93,3 +93,6 @@ export { AWARENESS_UID_FIELD, awarenessStateAllowed, awarenessUidOf, decodeAware
 export type { AwarenessEntry } from './awareness.js'
 export type { TokenClaims, MintTokenOptions, Grants } from './token.js'
 export * from './media-frames.js'
+export * from './overlay-frames.js'
+export { overlayMessageSigningBytes, overlayCertSigningBytes } from './overlay-sign.js'
+export type { SignedMessageFields } from './overlay-sign.js'

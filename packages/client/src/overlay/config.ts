@@ -1,0 +1,55 @@
+/** The overlay's limits and timings, in one block (PROTOCOL.md, "Channel overlay", explains each). */
+export const OVERLAY_LIMITS = {
+  /** Members above which a channel leaves the full mesh for the overlay. */
+  threshold: 24,
+  /** Links each member aims for. */
+  D: 6,
+  /** Below this many links a member asks urgently (a full member then makes room). */
+  D_low: 4,
+  /** A request that is not urgent is accepted below this many links (so that links settle near D, not D_high). */
+  D_accept: 8,
+  /** Never more links than this (an urgent request is accepted up to it, then a random link makes room). */
+  D_high: 10,
+  /** IHAVE announcements wait this long to be batched. */
+  ihaveIntervalMs: 100,
+  /** After an IHAVE for a message not received, wait this long for the tree before GRAFT. */
+  graftTimeoutMs: 400,
+  /** Then ask the next member that announced it after this long. */
+  graftRetryMs: 250,
+  /** A gap in an origin's sequence waits this long before a PULL from a neighbour. */
+  gapTimeoutMs: 1000,
+  /** A PULL unanswered this long goes to another neighbour. */
+  gapRetryMs: 1000,
+  /** A gap still open after this long is skipped (reported), so later messages flow. */
+  gapGiveUpMs: 30_000,
+  /** Message ids remembered as seen. */
+  seenTtlMs: 120_000,
+  /** Messages kept to answer GRAFT and PULL: how many and how long. */
+  cacheSize: 4096,
+  cacheTtlMs: 120_000,
+  /** An origin's stream idle this long is forgotten (after every message of it left the seen set). */
+  streamTtlMs: 600_000,
+  /** A NEIGHBOR request unanswered this long is given up. */
+  neighborTimeoutMs: 3000,
+  /** How often links are checked and topped up. */
+  maintainMs: 1000,
+  /** Candidates remembered (from the node's introductions and neighbours' suggestions). */
+  passiveSize: 64,
+  /** Members suggested in a refusal or a disconnect. */
+  suggestions: 4,
+  /** Verified member certificates remembered. */
+  certCacheSize: 4096,
+} as const
+
+export type OverlayLimits = { -readonly [K in keyof typeof OVERLAY_LIMITS]: number }
+
+export type OverlayConfig = OverlayLimits & {
+  /** Every member forwards every message to all its links (a baseline for comparison; no tree). */
+  flood: boolean
+}
+
+export function overlayConfig(over: Partial<OverlayConfig> = {}): OverlayConfig {
+  const c: OverlayConfig = { ...OVERLAY_LIMITS, flood: false, ...over }
+  if (!(c.D_low >= 1 && c.D_low <= c.D && c.D <= c.D_accept && c.D_accept <= c.D_high)) throw new RangeError('overlay: need 1 ≤ D_low ≤ D ≤ D_accept ≤ D_high')
+  return c
+}

@@ -1,0 +1,11 @@
+/** The channel overlay (PROTOCOL.md, "Channel overlay"): `@plaza/client/overlay`. */
+export { ChannelOverlay } from './overlay.js'
+export type { OverlayStats } from './overlay.js'
+export { OVERLAY_LIMITS, overlayConfig } from './config.js'
+export type { OverlayConfig, OverlayLimits } from './config.js'
+export type { MaybePromise, OverlayCrypto, OverlayDelivery, OverlayDeps, OverlayEvent } from './types.js'
+export { CertVerifier, generateOverlayKey, webCryptoEd25519Available, webCryptoOverlayCrypto } from './signing.js'
+export { StreamOrder } from './order.js'
+export { Views } from './views.js'
+export { Plumtree, messageKey, streamKey } from './plumtree.js'
+export { MessageCache, SeenSet } from './cache.js'

@@ -1,0 +1,103 @@
+/**
+ * Per-origin order: each origin's messages reach the app once each and in the origin's order.
+ * A member delivers an origin's messages sent since it joined: a message whose previous one was
+ * sent before the join (`prevTs < joinedAt`), or the first of a stream, starts its sequence.
+ * Out-of-order arrivals wait in a buffer; a gap is reported (the overlay pulls it from
+ * neighbours' caches) and, if never filled, skipped so the stream keeps flowing.
+ */
+
+export interface Ordered {
+  seq: number
+  prevTs: number
+  sentTs: number
+}
+
+export type Accepted<M> =
+  /** Deliver these, in this order (possibly none yet: the message waits for a gap). */
+  | { status: 'ok'; deliver: M[] }
+  /** Already delivered, skipped or waiting. */
+  | { status: 'duplicate' }
+  /** Sent before this member joined: not for it. */
+  | { status: 'early' }
+
+export interface Gap {
+  from: number
+  to: number
+}
+
+export class StreamOrder<M extends Ordered> {
+  /** The next seq to deliver; 0 while the start is unknown. */
+  next = 0
+  private readonly waiting = new Map<number, M>()
+  /** When the current gap was first seen (0: none). */
+  gapSince = 0
+  lastActive: number
+
+  constructor(
+    private readonly joinedAt: number,
+    now: number,
+  ) {
+    this.lastActive = now
+  }
+
+  get waitingCount(): number {
+    return this.waiting.size
+  }
+
+  accept(m: M, now: number): Accepted<M> {
+    this.lastActive = now
+    if ((this.next > 0 && m.seq < this.next) || this.waiting.has(m.seq)) return { status: 'duplicate' }
+    if (m.sentTs < this.joinedAt) return { status: 'early' }
+    if (this.next === 0 && (m.seq === 1 || m.prevTs < this.joinedAt)) {
+      this.next = m.seq
+      for (const s of this.waiting.keys()) if (s < m.seq) this.waiting.delete(s)
+    }
+    this.waiting.set(m.seq, m)
+    const deliver: M[] = []
+    if (this.next > 0) {
+      for (;;) {
+        const w = this.waiting.get(this.next)
+        if (!w) break
+        this.waiting.delete(this.next)
+        deliver.push(w)
+        this.next++
+      }
+    }
+    if (deliver.length > 0 || this.gapSince === 0) this.gapSince = this.waiting.size > 0 ? now : 0
+    return { status: 'ok', deliver }
+  }
+
+  /** Whether `seq` was delivered or skipped (or is waiting). */
+  has(seq: number): boolean {
+    return (this.next > 0 && seq < this.next) || this.waiting.has(seq)
+  }
+
+  /** The missing seqs below the lowest waiting message (null: none). `span` caps an unknown start. */
+  gap(span: number): Gap | null {
+    if (this.waiting.size === 0) return null
+    let low = Infinity
+    for (const s of this.waiting.keys()) if (s < low) low = s
+    if (this.next > 0) return { from: this.next, to: low - 1 }
+    return low > 1 ? { from: Math.max(1, low - span), to: low - 1 } : null
+  }
+
+  /** Gives up on the gap: delivers from the lowest waiting message on. */
+  skip(now: number): { skipped: Gap | null; deliver: M[] } {
+    if (this.waiting.size === 0) return { skipped: null, deliver: [] }
+    let low = Infinity
+    for (const s of this.waiting.keys()) if (s < low) low = s
+    const skipped = this.next > 0 && low > this.next ? { from: this.next, to: low - 1 } : null
+    this.next = low
+    this.gapSince = 0
+    const deliver: M[] = []
+    for (;;) {
+      const w = this.waiting.get(this.next)
+      if (!w) break
+      this.waiting.delete(this.next)
+      deliver.push(w)
+      this.next++
+    }
+    if (this.waiting.size > 0) this.gapSince = now
+    return { skipped, deliver }
+  }
+}

@@ -1,0 +1,444 @@
+/**
+ * One channel's overlay at one member: ties the links (views), the dissemination (plumtree),
+ * the per-origin order, the caches and the signatures together. Pure logic: frames in through
+ * receive(), out through deps.send(), time through deps.clock.
+ */
+import {
+  ErrorCode,
+  GossipFlag,
+  MAX_PULL_SPAN,
+  OverlayFrameType,
+  PlazaError,
+  ProtocolError,
+  decodeOverlayFrame,
+  encodeOverlayFrame,
+  overlayMessageSigningBytes,
+  type MessageKind,
+  type OverlayFrame,
+  type OverlayGossipFrame,
+  type OverlayMessageId,
+  type TimerHandle,
+} from '@plaza/protocol'
+import { MessageCache, SeenSet } from './cache.js'
+import { overlayConfig, type OverlayConfig } from './config.js'
+import { StreamOrder } from './order.js'
+import { Plumtree, messageKey, streamKey } from './plumtree.js'
+import { CertVerifier, andThen } from './signing.js'
+import type { MaybePromise, OverlayDeps } from './types.js'
+import { Views } from './views.js'
+
+export interface OverlayStats {
+  /** Frames sent, by OverlayFrameType. */
+  sent: Record<number, number>
+  /** Frames received, by OverlayFrameType. */
+  received: Record<number, number>
+  /** GOSSIP copies of messages already seen. */
+  duplicates: number
+  rejected: number
+  delivered: number
+  skipped: number
+}
+
+interface GapState {
+  /** The order's gapSince this state is for (a new gap starts afresh). */
+  since: number
+  tries: number
+  due: number
+  asked: Set<string>
+}
+
+export class ChannelOverlay {
+  readonly cfg: OverlayConfig
+  readonly stats: OverlayStats = { sent: {}, received: {}, duplicates: 0, rejected: 0, delivered: 0, skipped: 0 }
+  private readonly views: Views
+  private readonly tree: Plumtree
+  private readonly seen: SeenSet
+  private readonly cache: MessageCache<OverlayGossipFrame>
+  private readonly certs: CertVerifier
+  private readonly orders = new Map<string, StreamOrder<OverlayGossipFrame>>()
+  /** The link each stream's latest message came over (first asked to fill a gap). */
+  private readonly lastFrom = new Map<string, string>()
+  private readonly gaps = new Map<string, GapState>()
+  /** Messages whose signature is being checked (asynchronous crypto), with copies that came meanwhile. */
+  private readonly verifying = new Map<string, Array<{ from: string; f: OverlayGossipFrame }>>()
+  private readonly joinedAt: number
+  private seq = 0
+  private lastSentTs = 0
+  private publishing: Promise<void> | null = null
+  private wakeTimer: TimerHandle | null = null
+  private wakeAt = 0
+  private maintainTimer: TimerHandle | null = null
+  private stopped = false
+  private readonly toldUnlinked = new Set<string>()
+
+  constructor(
+    private readonly deps: OverlayDeps,
+    config: Partial<OverlayConfig> = {},
+  ) {
+    this.cfg = overlayConfig(config)
+    this.views = new Views(deps.self, this.cfg, deps.random)
+    this.tree = new Plumtree(deps.channel, this.cfg, (peer, f) => this.sendFrame(peer, f))
+    this.seen = new SeenSet(this.cfg.seenTtlMs)
+    this.cache = new MessageCache(this.cfg.cacheSize, this.cfg.cacheTtlMs)
+    this.certs = new CertVerifier(deps.crypto, deps.nodeKey, deps.app, deps.channel, this.cfg.certCacheSize)
+    this.joinedAt = deps.joinedAt ?? deps.clock.now()
+  }
+
+  /** The members this one is linked to. */
+  get links(): string[] {
+    return [...this.views.active]
+  }
+
+  get linkCount(): number {
+    return this.views.active.size
+  }
+
+  start(): void {
+    if (this.maintainTimer !== null || this.stopped) return
+    this.maintainTimer = this.deps.clock.setInterval(() => this.maintain(), this.cfg.maintainMs, true)
+    this.maintain()
+  }
+
+  /** Leaves the overlay: tells each neighbour (with other members to link to), then stops. */
+  stop(): void {
+    if (this.stopped) return
+    for (const p of this.views.active) {
+      this.sendFrame(p, { type: OverlayFrameType.DISCONNECT, channel: this.deps.channel, suggest: this.views.suggest(this.cfg.suggestions, p) })
+    }
+    this.stopped = true
+    this.deps.clock.clearInterval(this.maintainTimer)
+    this.deps.clock.clearTimeout(this.wakeTimer)
+    this.maintainTimer = this.wakeTimer = null
+  }
+
+  /** Members the node introduced: candidates for links. */
+  addCandidates(uids: readonly string[]): void {
+    this.views.addCandidates(uids)
+    if (this.views.wanted() > 0 && !this.stopped && this.maintainTimer !== null) this.maintain()
+  }
+
+  /** The host lost its link to `peer` (closed, failed, or the member left). */
+  linkDown(peer: string): void {
+    const had = this.views.unlink(peer, true)
+    this.tree.dropLink(peer)
+    if (had) this.deps.onEvent?.({ type: 'link-down', peer })
+  }
+
+  /** Sends a message of this member to the channel; resolves to its seq once it is signed and sent. */
+  publish(kind: MessageKind, body: Uint8Array): MaybePromise<number> {
+    if (this.stopped) throw new PlazaError(ErrorCode.INVALID_STATE, 'overlay stopped')
+    const seq = ++this.seq
+    const sentTs = Math.max(this.deps.clock.now(), this.lastSentTs, 1)
+    const fields = { channel: this.deps.channel, origin: this.deps.self, stream: this.deps.stream, seq, prevTs: seq === 1 ? 0 : this.lastSentTs, sentTs, kind, body }
+    this.lastSentTs = sentTs
+    const sig = this.deps.crypto.sign(overlayMessageSigningBytes(fields))
+    const go = (s: Uint8Array): number => {
+      this.originate({ type: OverlayFrameType.GOSSIP, ...fields, hops: 0, flags: 0, sig: s, cert: this.deps.cert })
+      return seq
+    }
+    if (!(sig instanceof Promise) && this.publishing === null) return go(sig)
+    // Asynchronous signing: messages still leave in seq order.
+    const p = (this.publishing ?? Promise.resolve()).then(() => sig).then(go)
+    const settled: Promise<void> = p.then(
+      () => {
+        if (this.publishing === settled) this.publishing = null
+      },
+      () => {
+        if (this.publishing === settled) this.publishing = null
+      },
+    )
+    this.publishing = settled
+    return p
+  }
+
+  /** Overlay frame bytes from `peer`. Never throws: a bad frame is reported (onEvent) and dropped. */
+  receive(from: string, bytes: Uint8Array): void {
+    if (this.stopped) return
+    let f: OverlayFrame
+    try {
+      f = decodeOverlayFrame(bytes)
+    } catch (e) {
+      this.reject(from, e instanceof PlazaError ? e : new ProtocolError(ErrorCode.MALFORMED_FRAME, String(e)))
+      return
+    }
+    this.stats.received[f.type] = (this.stats.received[f.type] ?? 0) + 1
+    if (f.channel !== this.deps.channel) {
+      this.reject(from, new ProtocolError(ErrorCode.INVALID_CHANNEL_ID, 'frame for another channel'))
+      return
+    }
+    const now = this.deps.clock.now()
+    if (this.halfOpen(from, f)) this.sendFrame(from, { type: OverlayFrameType.DISCONNECT, channel: this.deps.channel, suggest: [] })
+    switch (f.type) {
+      case OverlayFrameType.GOSSIP:
+        this.onGossip(from, f)
+        break
+      case OverlayFrameType.IHAVE:
+        this.tree.onIHave(from, f.ids, (id, key) => this.isSeen(id, key), now)
+        this.wake(now + this.cfg.graftTimeoutMs)
+        break
+      case OverlayFrameType.GRAFT:
+        this.tree.onGraft(from, f.ids)
+        for (const id of f.ids) this.repair(from, messageKey(id.origin, id.stream, id.seq))
+        break
+      case OverlayFrameType.PRUNE:
+        this.tree.onPrune(from, f.streams)
+        break
+      case OverlayFrameType.PULL:
+        for (let s = f.from; s <= f.to; s++) this.repair(from, messageKey(f.origin, f.stream, s))
+        break
+      case OverlayFrameType.NEIGHBOR:
+        this.onNeighbor(from, f.urgent)
+        break
+      case OverlayFrameType.NEIGHBOR_REPLY:
+        this.views.addCandidates(f.suggest)
+        if (this.views.onReply(from, f.accepted)) this.deps.onEvent?.({ type: 'link-up', peer: from })
+        else if (f.accepted) this.sendFrame(from, { type: OverlayFrameType.DISCONNECT, channel: this.deps.channel, suggest: [] })
+        break
+      case OverlayFrameType.DISCONNECT: {
+        const had = this.views.unlink(from)
+        this.tree.dropLink(from)
+        this.views.addCandidates(f.suggest)
+        if (had) this.deps.onEvent?.({ type: 'link-down', peer: from })
+        break
+      }
+    }
+  }
+
+  /**
+   * Tree traffic from a member this one is not linked to: that member thinks the link is up (our
+   * refusal or goodbye was lost). Told once per maintenance round, so both sides agree again.
+   */
+  private halfOpen(from: string, f: OverlayFrame): boolean {
+    const tree = f.type === OverlayFrameType.IHAVE || f.type === OverlayFrameType.PRUNE || (f.type === OverlayFrameType.GOSSIP && !(f.flags & GossipFlag.REPAIR))
+    if (!tree || this.views.active.has(from) || this.toldUnlinked.has(from)) return false
+    this.toldUnlinked.add(from)
+    return true
+  }
+
+  private onNeighbor(from: string, urgent: boolean): void {
+    const had = this.views.active.has(from)
+    const a = this.views.onRequest(from, urgent)
+    if (!a.accepted) {
+      this.sendFrame(from, { type: OverlayFrameType.NEIGHBOR_REPLY, channel: this.deps.channel, accepted: false, suggest: this.views.suggest(this.cfg.suggestions, from) })
+      return
+    }
+    if (a.evicted !== null) {
+      this.tree.dropLink(a.evicted)
+      this.sendFrame(a.evicted, { type: OverlayFrameType.DISCONNECT, channel: this.deps.channel, suggest: this.views.suggest(this.cfg.suggestions, a.evicted) })
+      this.deps.onEvent?.({ type: 'link-down', peer: a.evicted })
+    }
+    this.sendFrame(from, { type: OverlayFrameType.NEIGHBOR_REPLY, channel: this.deps.channel, accepted: true, suggest: [] })
+    if (!had) this.deps.onEvent?.({ type: 'link-up', peer: from })
+  }
+
+  private isSeen(id: OverlayMessageId, key: string): boolean {
+    return this.seen.has(key) || this.verifying.has(key) || (this.orders.get(streamKey(id.origin, id.stream))?.has(id.seq) ?? false)
+  }
+
+  private onGossip(from: string, f: OverlayGossipFrame): void {
+    const key = messageKey(f.origin, f.stream, f.seq)
+    const copies = this.verifying.get(key)
+    if (copies) {
+      copies.push({ from, f })
+      return
+    }
+    if (this.isSeen(f, key)) {
+      this.stats.duplicates++
+      if (!(f.flags & GossipFlag.REPAIR)) this.tree.duplicate(from, f)
+      return
+    }
+    if (this.deps.originAllowed && !this.deps.originAllowed(f.origin)) {
+      this.reject(from, new PlazaError(ErrorCode.NOT_PERMITTED, `messages from ${f.origin} are not allowed here`))
+      return
+    }
+    const now = this.deps.clock.now()
+    const ok = andThen(this.certs.verify(f.cert, now), (certOk) =>
+      certOk ? this.deps.crypto.verify(f.cert.pubkey, overlayMessageSigningBytes(f), f.sig) : false,
+    )
+    if (!(ok instanceof Promise)) {
+      this.verified(from, f, key, ok)
+      return
+    }
+    this.verifying.set(key, [])
+    void ok
+      .then((v) => v, () => false)
+      .then((v) => {
+        const later = this.verifying.get(key) ?? []
+        this.verifying.delete(key)
+        if (this.stopped) return
+        this.verified(from, f, key, v)
+        // Copies that came while checking: duplicates now, or (if this one was forged) candidates in their own right.
+        for (const c of later) this.onGossip(c.from, c.f)
+      })
+  }
+
+  private verified(from: string, f: OverlayGossipFrame, key: string, ok: boolean): void {
+    if (!ok) {
+      this.reject(from, new PlazaError(ErrorCode.INVALID_MESSAGE, `bad signature or certificate on ${f.origin}'s message ${f.seq}`))
+      return
+    }
+    const now = this.deps.clock.now()
+    this.seen.add(key, now)
+    this.tree.received(key)
+    this.cache.put(key, f, now)
+    const sk = streamKey(f.origin, f.stream)
+    this.lastFrom.set(sk, from)
+    let order = this.orders.get(sk)
+    if (!order) this.orders.set(sk, (order = new StreamOrder(this.joinedAt, now)))
+    const r = order.accept(f, now)
+    this.forward(f, from, now)
+    if (r.status === 'ok') {
+      for (const m of r.deliver) this.deliver(m)
+      this.noteGap(sk, order, now)
+    }
+  }
+
+  private originate(f: OverlayGossipFrame): void {
+    const now = this.deps.clock.now()
+    const key = messageKey(f.origin, f.stream, f.seq)
+    this.seen.add(key, now)
+    this.cache.put(key, f, now)
+    this.forward(f, null, now)
+  }
+
+  private forward(f: OverlayGossipFrame, from: string | null, now: number): void {
+    const eager = this.tree.route(this.views.active, f, from, now)
+    if (eager.length > 0) {
+      const bytes = encodeOverlayFrame({ ...f, hops: f.hops + 1, flags: 0 })
+      for (const p of eager) this.sendBytes(p, OverlayFrameType.GOSSIP, bytes)
+    }
+    if (this.tree.announceDue > 0) this.wake(this.tree.announceDue)
+  }
+
+  private repair(to: string, key: string): void {
+    const m = this.cache.get(key)
+    if (m) this.sendFrame(to, { ...m, hops: m.hops + 1, flags: GossipFlag.REPAIR })
+  }
+
+  private deliver(m: OverlayGossipFrame): void {
+    this.stats.delivered++
+    this.deps.deliver({ origin: m.origin, stream: m.stream, seq: m.seq, sentTs: m.sentTs, kind: m.kind, body: m.body, hops: m.hops })
+  }
+
+  private noteGap(sk: string, order: StreamOrder<OverlayGossipFrame>, now: number): void {
+    if (order.gapSince === 0) {
+      this.gaps.delete(sk)
+      return
+    }
+    const g = this.gaps.get(sk)
+    const due = order.gapSince + this.cfg.gapTimeoutMs
+    if (!g || g.since !== order.gapSince) this.gaps.set(sk, { since: order.gapSince, tries: 0, due, asked: new Set() })
+    this.wake(Math.max(now, due))
+  }
+
+  /** Pulls open gaps from neighbours' caches, or skips those open too long. Returns the next due time (0: none). */
+  private fillGaps(now: number): number {
+    let next = 0
+    for (const [sk, g] of this.gaps) {
+      const order = this.orders.get(sk)
+      if (!order || order.gapSince === 0) {
+        this.gaps.delete(sk)
+        continue
+      }
+      if (now - order.gapSince >= this.cfg.gapGiveUpMs) {
+        const [origin, stream] = sk.split('\n') as [string, string]
+        const r = order.skip(now)
+        if (r.skipped) {
+          this.stats.skipped += r.skipped.to - r.skipped.from + 1
+          this.deps.onEvent?.({ type: 'skipped', origin, stream, ...r.skipped })
+        }
+        for (const m of r.deliver) this.deliver(m)
+        this.gaps.delete(sk)
+        if (order.gapSince > 0) this.noteGap(sk, order, now)
+        continue
+      }
+      if (g.due <= now) {
+        const gap = order.gap(MAX_PULL_SPAN)
+        const peer = this.pullPeer(sk, g)
+        if (gap && peer !== null) {
+          const [origin, stream] = sk.split('\n') as [string, string]
+          this.sendFrame(peer, { type: OverlayFrameType.PULL, channel: this.deps.channel, origin, stream, from: gap.from, to: Math.min(gap.to, gap.from + MAX_PULL_SPAN - 1) })
+        }
+        g.tries++
+        g.due = now + this.cfg.gapRetryMs
+      }
+      const due = Math.min(g.due, order.gapSince + this.cfg.gapGiveUpMs)
+      next = next === 0 ? due : Math.min(next, due)
+    }
+    return next
+  }
+
+  /** The link the stream's latest message came over, then links not yet asked, at random. */
+  private pullPeer(sk: string, g: GapState): string | null {
+    const last = this.lastFrom.get(sk)
+    if (g.tries === 0 && last !== undefined && this.views.active.has(last)) {
+      g.asked.add(last)
+      return last
+    }
+    let pool = [...this.views.active].filter((p) => !g.asked.has(p))
+    if (pool.length === 0) {
+      g.asked.clear()
+      pool = [...this.views.active]
+    }
+    if (pool.length === 0) return last ?? null
+    const p = pool[Math.floor(this.deps.random() * pool.length)]!
+    g.asked.add(p)
+    return p
+  }
+
+  private wake(at: number): void {
+    if (this.stopped) return
+    if (this.wakeTimer !== null && this.wakeAt <= at) return
+    this.deps.clock.clearTimeout(this.wakeTimer)
+    this.wakeAt = at
+    this.wakeTimer = this.deps.clock.setTimeout(() => this.onWake(), Math.max(0, at - this.deps.clock.now()), true)
+  }
+
+  private onWake(): void {
+    this.wakeTimer = null
+    if (this.stopped) return
+    const now = this.deps.clock.now()
+    const a = this.tree.tick(now, (key) => this.seen.has(key))
+    const b = this.fillGaps(now)
+    const next = a === 0 ? b : b === 0 ? a : Math.min(a, b)
+    if (next > 0) this.wake(Math.max(next, now + 1))
+  }
+
+  private maintain(): void {
+    if (this.stopped) return
+    const now = this.deps.clock.now()
+    this.views.expirePending(now)
+    this.toldUnlinked.clear()
+    const n = this.views.wanted()
+    if (n > 0) {
+      const urgent = this.views.urgent()
+      const ask = this.views.pickToAsk(n, now + this.cfg.neighborTimeoutMs)
+      for (const p of ask) this.sendFrame(p, { type: OverlayFrameType.NEIGHBOR, channel: this.deps.channel, urgent })
+      if (ask.length < n) this.deps.requestCandidates?.()
+    }
+    this.seen.expire(now)
+    this.cache.expire(now)
+    for (const [sk, o] of this.orders) {
+      if (now - o.lastActive > this.cfg.streamTtlMs && o.waitingCount === 0) {
+        this.orders.delete(sk)
+        this.lastFrom.delete(sk)
+        this.tree.forgetStream(sk)
+      }
+    }
+  }
+
+  private reject(from: string, error: PlazaError): void {
+    this.stats.rejected++
+    this.deps.onEvent?.({ type: 'rejected', from, error })
+  }
+
+  private sendFrame(peer: string, f: OverlayFrame): void {
+    this.sendBytes(peer, f.type, encodeOverlayFrame(f))
+  }
+
+  private sendBytes(peer: string, type: OverlayFrameType, bytes: Uint8Array): void {
+    if (this.stopped) return
+    this.stats.sent[type] = (this.stats.sent[type] ?? 0) + 1
+    this.deps.send(peer, bytes)
+  }
+}

@@ -1,0 +1,333 @@
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import {
+  ErrorCode,
+  MessageKind,
+  OverlayFrameType,
+  decodeOverlayFrame,
+  encodeOverlayFrame,
+  overlayCertSigningBytes,
+  type Clock,
+  type MemberCert,
+} from '@plaza/protocol'
+import {
+  ChannelOverlay,
+  OVERLAY_LIMITS,
+  StreamOrder,
+  Views,
+  generateOverlayKey,
+  overlayConfig,
+  type OverlayCrypto,
+  type OverlayDelivery,
+  type OverlayEvent,
+} from '../src/overlay/index.js'
+
+// fast-check's seed, printed so that a failure can be replayed (FC_SEED=…).
+const SEED = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31))
+console.log(`overlay properties: FC_SEED=${SEED}`)
+const fcOpts = { seed: SEED, numRuns: 300 }
+
+describe('views', () => {
+  it('never hold more than D_high links, nor self, whatever arrives', () => {
+    const cfg = overlayConfig()
+    const ops = fc.array(
+      fc.oneof(
+        fc.record({ op: fc.constant('candidates' as const), uids: fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 10 }) }),
+        fc.record({ op: fc.constant('ask' as const), n: fc.integer({ min: 0, max: 12 }) }),
+        fc.record({ op: fc.constant('request' as const), uid: fc.integer({ min: 0, max: 40 }), urgent: fc.boolean() }),
+        fc.record({ op: fc.constant('reply' as const), uid: fc.integer({ min: 0, max: 40 }), accepted: fc.boolean() }),
+        fc.record({ op: fc.constant('unlink' as const), uid: fc.integer({ min: 0, max: 40 }), gone: fc.boolean() }),
+      ),
+      { maxLength: 200 },
+    )
+    fc.assert(
+      fc.property(ops, fc.integer(), (list, rs) => {
+        let r = rs
+        const v = new Views('u0', cfg, () => ((r = (Math.imul(r, 1103515245) + 12345) | 0) >>> 0) / 2 ** 32)
+        for (const o of list) {
+          const before = v.active.size
+          if (o.op === 'candidates') v.addCandidates(o.uids.map((u) => `u${u}`))
+          else if (o.op === 'ask') v.pickToAsk(o.n, 1000)
+          else if (o.op === 'request') {
+            const a = v.onRequest(`u${o.uid}`, o.urgent)
+            if (a.accepted && !o.urgent && before >= cfg.D_accept) expect(v.active.size).toBe(before) // only an existing link
+          } else if (o.op === 'reply') v.onReply(`u${o.uid}`, o.accepted)
+          else v.unlink(`u${o.uid}`, o.gone)
+          expect(v.active.size).toBeLessThanOrEqual(cfg.D_high)
+          expect(v.active.has('u0')).toBe(false)
+          expect(v.wanted()).toBeLessThanOrEqual(cfg.D)
+        }
+      }),
+      fcOpts,
+    )
+  })
+})
+
+describe('per-origin order', () => {
+  type M = { seq: number; prevTs: number; sentTs: number }
+  const stream = (n: number): M[] => Array.from({ length: n }, (_, i) => ({ seq: i + 1, prevTs: i === 0 ? 0 : 1000 * i, sentTs: 1000 * (i + 1) }))
+
+  it('delivers each message once, in order, from the first one sent after the join, whatever the arrival order', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }).chain((n) =>
+          fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n }), fc.array(fc.integer({ min: 0, max: n - 1 }), { minLength: n, maxLength: 4 * n })),
+        ),
+        ([n, joinAfter, extra]) => {
+          const msgs = stream(n)
+          // Joined just after message `joinAfter` was sent: it wants joinAfter+1 … n.
+          const order = new StreamOrder<M>(1000 * joinAfter + 1, 0)
+          // Every message at least once (a random permutation), then random duplicates mixed in.
+          const arrivals = [...extra.map((i) => msgs[i]!), ...msgs].sort(() => 0).map((m, i, a) => a[(i * 7919) % a.length]!)
+          for (const m of msgs) if (!arrivals.includes(m)) arrivals.push(m)
+          const got: number[] = []
+          for (const m of arrivals) {
+            const r = order.accept(m, 0)
+            if (r.status === 'ok') got.push(...r.deliver.map((d) => d.seq))
+          }
+          expect(got).toEqual(msgs.slice(joinAfter).map((m) => m.seq))
+          expect(order.gap(16)).toBeNull()
+        },
+      ),
+      fcOpts,
+    )
+  })
+
+  it('reports a gap below the lowest waiting message, and skips it when told to', () => {
+    const msgs = stream(6)
+    const order = new StreamOrder<M>(0, 0)
+    expect(order.accept(msgs[0]!, 0)).toEqual({ status: 'ok', deliver: [msgs[0]] })
+    expect(order.accept(msgs[3]!, 5)).toEqual({ status: 'ok', deliver: [] })
+    expect(order.gapSince).toBe(5)
+    expect(order.gap(16)).toEqual({ from: 2, to: 3 })
+    const s = order.skip(9)
+    expect(s.skipped).toEqual({ from: 2, to: 3 })
+    expect(s.deliver.map((m) => m.seq)).toEqual([4])
+    expect(order.accept(msgs[1]!, 10)).toEqual({ status: 'duplicate' })
+  })
+})
+
+/** A few overlays over an in-memory network in virtual time, with real (WebCrypto) Ed25519. */
+class Net {
+  now = 1_700_000_000_000
+  private q: Array<{ at: number; n: number; fn: () => void }> = []
+  private n = 0
+  /** Return false to drop a frame. */
+  filter: (from: string, to: string, bytes: Uint8Array) => boolean = () => true
+  readonly members = new Map<string, { overlay: ChannelOverlay; got: OverlayDelivery[]; events: OverlayEvent[] }>()
+
+  clock: Clock = {
+    now: () => this.now,
+    setTimeout: (fn, ms) => this.at(ms, fn),
+    clearTimeout: (h) => {
+      if (h) (h as { fn: () => void }).fn = () => {}
+    },
+    setInterval: (fn, ms) => {
+      const h = { fn: () => {} }
+      const tick = () => {
+        if (h.fn === noop) return
+        fn()
+        this.at(ms, tick)
+      }
+      h.fn = tick
+      this.at(ms, () => h.fn())
+      return h
+    },
+    clearInterval: (h) => {
+      if (h) (h as { fn: () => void }).fn = noop
+    },
+  }
+
+  at(ms: number, fn: () => void): { fn: () => void } {
+    const e = { at: this.now + ms, n: this.n++, fn }
+    this.q.push(e)
+    this.q.sort((a, b) => a.at - b.at || a.n - b.n)
+    return e
+  }
+
+  /** WebCrypto calls under way (they finish on another thread: virtual time waits for them). */
+  private inflight = 0
+
+  private async settle(): Promise<void> {
+    do {
+      for (let i = 0; i < 3; i++) await new Promise<void>((r) => setImmediate(r))
+    } while (this.inflight > 0)
+  }
+
+  private track(c: OverlayCrypto): OverlayCrypto {
+    const wrap = <T>(v: T | Promise<T>): T | Promise<T> => {
+      if (!(v instanceof Promise)) return v
+      this.inflight++
+      return v.finally(() => this.inflight--)
+    }
+    return { sign: (d) => wrap(c.sign(d)), verify: (k, d, s) => wrap(c.verify(k, d, s)) }
+  }
+
+  async run(ms: number): Promise<void> {
+    await this.settle()
+    const until = this.now + ms
+    for (;;) {
+      const e = this.q[0]
+      if (!e || e.at > until) break
+      this.q.shift()
+      this.now = e.at
+      e.fn()
+      await this.settle()
+    }
+    this.now = until
+  }
+
+  add(uid: string, crypto: OverlayCrypto, nodeKey: Uint8Array, cert: MemberCert, allowed?: (o: string) => boolean): ChannelOverlay {
+    const m = { overlay: null as unknown as ChannelOverlay, got: [] as OverlayDelivery[], events: [] as OverlayEvent[] }
+    m.overlay = new ChannelOverlay({
+      app: 'app',
+      channel: 'room',
+      self: uid,
+      stream: `s-${uid}`,
+      clock: this.clock,
+      random: Math.random,
+      crypto: this.track(crypto),
+      nodeKey,
+      cert,
+      joinedAt: this.now - 1,
+      originAllowed: allowed,
+      send: (to, bytes) => {
+        if (!this.filter(uid, to, bytes)) return
+        this.at(20, () => this.members.get(to)?.overlay.receive(uid, bytes))
+      },
+      deliver: (d) => m.got.push(d),
+      onEvent: (e) => m.events.push(e),
+    })
+    this.members.set(uid, m)
+    return m.overlay
+  }
+}
+const noop = () => {}
+
+async function nodeKeyPair() {
+  const pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])) as CryptoKeyPair
+  const pub = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey))
+  const certify = async (uid: string, pubkey: Uint8Array): Promise<MemberCert> => {
+    const c = { app: 'app', channel: 'room', uid, pubkey, expiry: 1_800_000_000_000 }
+    return { ...c, sig: new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, pair.privateKey, new Uint8Array(overlayCertSigningBytes(c)))) }
+  }
+  return { pub, certify }
+}
+
+async function triangle(allowed?: (o: string) => boolean) {
+  const node = await nodeKeyPair()
+  const net = new Net()
+  for (const uid of ['a', 'b', 'c']) {
+    const k = await generateOverlayKey()
+    net.add(uid, k.crypto, node.pub, await node.certify(uid, k.publicKey), allowed)
+  }
+  for (const [uid, m] of net.members) {
+    m.overlay.start()
+    m.overlay.addCandidates(['a', 'b', 'c'].filter((u) => u !== uid))
+  }
+  await net.run(500)
+  for (const m of net.members.values()) expect(m.overlay.links.sort()).toHaveLength(2)
+  return { net, node, m: (u: string) => net.members.get(u)! }
+}
+
+const text = (d: OverlayDelivery) => new TextDecoder().decode(d.body)
+const publish = (o: ChannelOverlay, s: string) => o.publish(MessageKind.TEXT, new TextEncoder().encode(s))
+
+describe('channel overlay', () => {
+  it('repairs a lost tree push: IHAVE over a pruned link, then GRAFT', async () => {
+    const { net, m } = await triangle()
+    await publish(m('a').overlay, 'one')
+    await net.run(500)
+    expect(m('b').got.map(text)).toEqual(['one'])
+    expect(m('c').got.map(text)).toEqual(['one'])
+    // One of b's two copies was a duplicate: that link is pruned for a's stream.
+    expect(m('b').overlay.stats.sent[OverlayFrameType.PRUNE] ?? 0).toBe(1)
+    // a's pushes to b are lost from now on: b learns of 'two' from c's announcement and grafts.
+    net.filter = (from, to, bytes) => !(from === 'a' && to === 'b' && bytes[0] === OverlayFrameType.GOSSIP)
+    await publish(m('a').overlay, 'two')
+    await net.run(2000)
+    expect(m('b').got.map(text)).toEqual(['one', 'two'])
+    expect(m('b').overlay.stats.sent[OverlayFrameType.GRAFT]).toBe(1)
+    expect(m('b').got[1]!.hops).toBe(2)
+  })
+
+  it('pulls a message nobody announced once a later one shows the gap, and delivers in order', async () => {
+    const { net, m } = await triangle()
+    await publish(m('a').overlay, 'one')
+    await net.run(500)
+    // Everything about a's second message is lost on its way to b.
+    net.filter = (_from, to, bytes) => {
+      if (to !== 'b') return true
+      const f = decodeOverlayFrame(bytes)
+      if (f.type === OverlayFrameType.GOSSIP) return f.seq !== 2
+      if (f.type === OverlayFrameType.IHAVE) return !f.ids.some((i) => i.seq === 2)
+      return true
+    }
+    await publish(m('a').overlay, 'two')
+    await net.run(500)
+    // Late pushes of it stay lost; only answers to b's PULL (repairs) get through.
+    net.filter = (_from, to, bytes) => {
+      const f = decodeOverlayFrame(bytes)
+      return to !== 'b' || f.type !== OverlayFrameType.GOSSIP || f.seq !== 2 || f.flags !== 0
+    }
+    await publish(m('a').overlay, 'three')
+    await net.run(200)
+    expect(m('b').got.map(text)).toEqual(['one'])
+    await net.run(OVERLAY_LIMITS.gapTimeoutMs + 500)
+    expect(m('b').overlay.stats.sent[OverlayFrameType.PULL]).toBeGreaterThanOrEqual(1)
+    expect(m('b').got.map(text)).toEqual(['one', 'two', 'three'])
+    expect(m('c').got.map(text)).toEqual(['one', 'two', 'three'])
+  })
+
+  it('drops a message a forwarder altered, or signed under a key the node did not vouch for, and takes the genuine one', async () => {
+    const { net, node, m } = await triangle()
+    await publish(m('a').overlay, 'one')
+    await net.run(500)
+    // c tampers with what it forwards to b; a's own pushes to b are late.
+    net.filter = (from, to, bytes) => {
+      if (from === 'c' && to === 'b' && bytes[0] === OverlayFrameType.GOSSIP) {
+        const f = decodeOverlayFrame(bytes)
+        if (f.type === OverlayFrameType.GOSSIP) {
+          net.at(1, () => m('b').overlay.receive('c', encodeOverlayFrame({ ...f, body: new TextEncoder().encode('forged') })))
+          return false
+        }
+      }
+      if (from === 'a' && to === 'b' && bytes[0] === OverlayFrameType.GOSSIP) {
+        net.at(300, () => m('b').overlay.receive('a', bytes))
+        return false
+      }
+      return true
+    }
+    // b pruned c for a's stream (c's copy came second): b grafts it back, so c forwards to b again.
+    m('c').overlay.receive('b', encodeOverlayFrame({ type: OverlayFrameType.GRAFT, channel: 'room', ids: [{ origin: 'a', stream: 's-a', seq: 1 }] }))
+    await publish(m('a').overlay, 'two')
+    await net.run(1500)
+    expect(m('b').got.map(text)).toEqual(['one', 'two'])
+    const rejected = m('b').events.filter((e) => e.type === 'rejected')
+    expect(rejected.length).toBeGreaterThanOrEqual(1)
+    for (const e of rejected) if (e.type === 'rejected') expect(e.error.code).toBe(ErrorCode.INVALID_MESSAGE)
+
+    // A member whose certificate another key signed: its messages go nowhere.
+    const rogue = await generateOverlayKey()
+    const other = await nodeKeyPair()
+    const mallory = net.add('mallory', rogue.crypto, node.pub, await other.certify('mallory', rogue.publicKey))
+    net.filter = () => true
+    mallory.start()
+    mallory.addCandidates(['b'])
+    await net.run(500)
+    await publish(mallory, 'evil')
+    await net.run(1000)
+    expect(m('b').got.map(text)).toEqual(['one', 'two'])
+    expect(m('c').got.map(text)).toEqual(['one', 'two'])
+    expect(m('b').events.some((e) => e.type === 'rejected' && e.from === 'mallory' && e.error.code === ErrorCode.INVALID_MESSAGE)).toBe(true)
+  })
+
+  it('applies mutes at every hop', async () => {
+    const { net, m } = await triangle((origin) => origin !== 'a')
+    await publish(m('a').overlay, 'muted')
+    await publish(m('c').overlay, 'fine')
+    await net.run(1000)
+    expect(m('b').got.map(text)).toEqual(['fine'])
+    expect(m('b').events.some((e) => e.type === 'rejected' && e.error.code === ErrorCode.NOT_PERMITTED)).toBe(true)
+  })
+})
