@@ -14,9 +14,12 @@ import {
   MAX_PEER_FRAME_BYTES,
   MAX_SIGNAL_BYTES,
   MAX_TOKEN_BYTES,
+  MAX_OVERLAY_CANDIDATES,
+  MAX_OVERLAY_KEY_FIELD_BYTES,
 } from './limits.js'
 import { MAX_STREAM_ID_BYTES } from './peer-frames.js'
 import { readRanges } from './ranges.js'
+import { ED25519_PUBLIC_KEY_BYTES, readMemberCert } from './overlay-frames.js'
 import {
   MAX_TEXT,
   readChannel,
@@ -42,6 +45,10 @@ import {
   type ClientFrame,
   type Frame,
   type InviteSyncEntry,
+  type JoinChannelFrame,
+  type LoginOkFrame,
+  type MembersFrame,
+  type OverlayCandidate,
   type OfflineDrop,
   type OfflineMessage,
   type PresenceEntry,
@@ -106,8 +113,8 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       f = { type, ids }
       break
     }
-    case FrameType.LOGIN_OK:
-      f = {
+    case FrameType.LOGIN_OK: {
+      const ok: LoginOkFrame = {
         type,
         sessionId: d.string(MAX_ID_BYTES),
         resumed: d.bool(),
@@ -116,7 +123,15 @@ export function decodeFrame(bytes: Uint8Array): Frame {
         tokenExpiresAt: d.varuint(),
         resync: d.bool(),
       }
+      if (d.remaining > 0) {
+        const id = d.string(MAX_ID_BYTES)
+        const publicKey = d.bytes(ED25519_PUBLIC_KEY_BYTES)
+        if (publicKey.length !== ED25519_PUBLIC_KEY_BYTES) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'node key must be 32 bytes')
+        ok.nodeKey = { id, publicKey }
+      }
+      f = ok
       break
+    }
     case FrameType.LOGIN_FAILED:
     case FrameType.KICKED:
     case FrameType.ERROR:
@@ -165,7 +180,13 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     case FrameType.TOKEN_WILL_EXPIRE:
       f = { type, expiresAt: d.varuint() }
       break
-    case FrameType.JOIN_CHANNEL:
+    case FrameType.JOIN_CHANNEL: {
+      const join: JoinChannelFrame = { type, reqId: d.varuint(), channel: readChannel(d) }
+      // Any length up to the cap: the node answers a key that is not 32 bytes with INVALID_ARGUMENT.
+      if (d.remaining > 0) join.overlayKey = d.bytes(MAX_OVERLAY_KEY_FIELD_BYTES)
+      f = join
+      break
+    }
     case FrameType.LEAVE_CHANNEL:
     case FrameType.GET_MEMBERS:
       f = { type, reqId: d.varuint(), channel: readChannel(d) }
@@ -211,9 +232,12 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     case FrameType.USER_ATTRS_UNSUBSCRIBE:
       f = { type, reqId: d.varuint(), uids: readIds(d) }
       break
-    case FrameType.MEMBERS:
-      f = { type, reqId: d.varuint(), channel: readChannel(d), count: d.varuint(), members: readIds(d) }
+    case FrameType.MEMBERS: {
+      const members: MembersFrame = { type, reqId: d.varuint(), channel: readChannel(d), count: d.varuint(), members: readIds(d) }
+      if (d.remaining > 0) members.cert = readMemberCert(d)
+      f = members
       break
+    }
     case FrameType.MEMBER_COUNTS: {
       const reqId = d.varuint()
       const n = d.count(MAX_MEMBER_COUNT_CHANNELS)
@@ -305,6 +329,24 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     case FrameType.MEMBER_STATE:
       f = { type, channel: readChannel(d), uid: readId(d), role: d.string(MAX_ID_BYTES), muted: d.bool(), mayPublish: d.bool() }
       break
+    // ---- channel overlay (protocol 4) ----
+    case FrameType.OVERLAY_CANDIDATES: {
+      const reqId = d.varuint()
+      const channel = readChannel(d)
+      const max = d.varuint()
+      if (max < 1 || max > MAX_OVERLAY_CANDIDATES) throw new ProtocolError(ErrorCode.INVALID_ARGUMENT, `ask for 1 to ${MAX_OVERLAY_CANDIDATES} candidates`)
+      f = { type, reqId, channel, max }
+      break
+    }
+    case FrameType.OVERLAY_CANDIDATES_RESULT: {
+      const reqId = d.varuint()
+      const channel = readChannel(d)
+      const n = d.count(MAX_OVERLAY_CANDIDATES)
+      const candidates: OverlayCandidate[] = []
+      for (let i = 0; i < n; i++) candidates.push({ uid: readId(d), cert: d.bool() ? readMemberCert(d) : null })
+      f = { type, reqId, channel, candidates }
+      break
+    }
     default:
       throw new ProtocolError(ErrorCode.UNKNOWN_FRAME, `unknown frame type ${type}`)
   }
@@ -342,6 +384,7 @@ const CLIENT_FRAME_TYPES = new Set<FrameType>([
   FrameType.CHANNEL_BROADCAST,
   FrameType.INVITE_SYNC,
   FrameType.MODERATE,
+  FrameType.OVERLAY_CANDIDATES,
 ])
 
 export function isClientFrame(f: Frame): f is ClientFrame {
@@ -384,4 +427,5 @@ const REQUEST_ANSWERS = new Set<number>([
   FrameType.MEMBER_COUNTS,
   FrameType.ATTRIBUTES,
   FrameType.INVITE_SYNC_RESULT,
+  FrameType.OVERLAY_CANDIDATES_RESULT,
 ])

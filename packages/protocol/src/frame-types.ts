@@ -3,6 +3,7 @@
  * and shapes. The codec is in frames.ts; PROTOCOL.md has the table.
  */
 import type { ErrorCode } from './errors.js'
+import type { MemberCert } from './overlay-frames.js'
 import type { AttributeOp } from './attributes.js'
 import type { SyncKind } from './peer-frames.js'
 import type { SeqRange } from './ranges.js'
@@ -45,6 +46,8 @@ export enum FrameType {
   MODERATE = 28,
   /** Several client frames in one WebSocket message (protocol 3): what a client sends in one turn. */
   BATCH = 29,
+  /** Protocol 4: a member asks for other members to link to in the channel overlay. */
+  OVERLAY_CANDIDATES = 30,
   // rendezvous -> client
   LOGIN_OK = 32,
   LOGIN_FAILED = 33,
@@ -74,6 +77,8 @@ export enum FrameType {
   MEMBER_STATE = 55,
   /** These relay requests were relayed (protocol 3): one frame per turn instead of a RELAY_RESULT each. */
   RELAYED = 56,
+  /** Protocol 4: the answer to OVERLAY_CANDIDATES. */
+  OVERLAY_CANDIDATES_RESULT = 57,
 }
 
 /** What a moderator does to a channel member. */
@@ -145,6 +150,15 @@ export type LoginOkFrame = {
    * presence and invitations. Always true on a resume.
    */
   resync: boolean
+  /** Protocol 4 sessions: the key the node signs overlay member certificates with (trailing, absent for older sessions). */
+  nodeKey?: NodeOverlayKey
+}
+/** The node's Ed25519 public key for overlay certificates of the session's app, and its id. */
+export interface NodeOverlayKey {
+  /** 16 hex digits: the first 8 bytes of SHA-256 of the key. */
+  id: string
+  /** Raw Ed25519 public key, 32 bytes. */
+  publicKey: Uint8Array
 }
 export type LoginFailedFrame = { type: FrameType.LOGIN_FAILED; code: ErrorCode; message: string }
 export type PongFrame = { type: FrameType.PONG; ts: number; serverTs: number }
@@ -172,7 +186,13 @@ export interface AttributeEntry {
   lastUpdateTs: number
 }
 
-export type JoinChannelFrame = { type: FrameType.JOIN_CHANNEL; reqId: number; channel: string }
+export type JoinChannelFrame = {
+  type: FrameType.JOIN_CHANNEL
+  reqId: number
+  channel: string
+  /** Protocol 4, trailing: the member's overlay Ed25519 public key (32 bytes) for the node to certify. */
+  overlayKey?: Uint8Array
+}
 export type LeaveChannelFrame = { type: FrameType.LEAVE_CHANNEL; reqId: number; channel: string }
 export type GetMembersFrame = { type: FrameType.GET_MEMBERS; reqId: number; channel: string }
 export type GetMemberCountsFrame = { type: FrameType.GET_MEMBER_COUNTS; reqId: number; channels: string[] }
@@ -205,7 +225,23 @@ export type UserAttrsGetFrame = { type: FrameType.USER_ATTRS_GET; reqId: number;
 export type UserAttrsSubscribeFrame = { type: FrameType.USER_ATTRS_SUBSCRIBE; reqId: number; uids: string[] }
 export type UserAttrsUnsubscribeFrame = { type: FrameType.USER_ATTRS_UNSUBSCRIBE; reqId: number; uids: string[] }
 
-export type MembersFrame = { type: FrameType.MEMBERS; reqId: number; channel: string; count: number; members: string[] }
+export type MembersFrame = {
+  type: FrameType.MEMBERS
+  reqId: number
+  channel: string
+  count: number
+  members: string[]
+  /** Protocol 4, trailing: the joiner's certificate, in the answer to a JOIN_CHANNEL that carried an overlay key. */
+  cert?: MemberCert
+}
+/** Protocol 4: up to `max` (≤ MAX_OVERLAY_CANDIDATES) random other members of a channel the asker is in. */
+export type OverlayCandidatesFrame = { type: FrameType.OVERLAY_CANDIDATES; reqId: number; channel: string; max: number }
+/** A candidate and its certificate when the node holds one (it issued it and it has not expired). */
+export interface OverlayCandidate {
+  uid: string
+  cert: MemberCert | null
+}
+export type OverlayCandidatesResultFrame = { type: FrameType.OVERLAY_CANDIDATES_RESULT; reqId: number; channel: string; candidates: OverlayCandidate[] }
 export type MemberCountsFrame = { type: FrameType.MEMBER_COUNTS; reqId: number; counts: { channel: string; count: number }[] }
 /** `count`: the member count after this event (clients above 512 stop tracking individual members). */
 export type MemberEventFrame = { type: FrameType.MEMBER_EVENT; channel: string; uid: string; joined: boolean; count: number }
@@ -297,6 +333,7 @@ export type ClientFrame =
   | ChannelBroadcastFrame
   | InviteSyncFrame
   | ModerateFrame
+  | OverlayCandidatesFrame
 
 export type ServerFrame =
   | LoginOkFrame
@@ -324,5 +361,6 @@ export type ServerFrame =
   | InviteEventFrame
   | InviteSyncResultFrame
   | MemberStateFrame
+  | OverlayCandidatesResultFrame
 
 export type Frame = ClientFrame | ServerFrame

@@ -8,6 +8,7 @@ import { PEER_ONLINE_STATES } from './states.js'
 import { writeRanges } from './ranges.js'
 import { writeEntries, writeIds, writeInvitationEvent, writePairs, writeStrings } from './frame-fields.js'
 import { FrameType, type Frame } from './frame-types.js'
+import { writeMemberCert } from './overlay-frames.js'
 
 export * from './frame-types.js'
 
@@ -81,6 +82,11 @@ export function encodeFrame(f: Frame): Uint8Array {
       e.varuint(f.pingIntervalMs)
       e.varuint(f.tokenExpiresAt)
       e.bool(f.resync)
+      // Protocol 4, trailing: only ever sent to sessions that logged in with version 4.
+      if (f.nodeKey) {
+        e.string(f.nodeKey.id)
+        e.bytes(f.nodeKey.publicKey)
+      }
       break
     case FrameType.LOGIN_FAILED:
     case FrameType.KICKED:
@@ -143,6 +149,10 @@ export function encodeFrame(f: Frame): Uint8Array {
       e.varuint(f.expiresAt)
       break
     case FrameType.JOIN_CHANNEL:
+      e.varuint(f.reqId)
+      e.string(f.channel)
+      if (f.overlayKey) e.bytes(f.overlayKey) // protocol 4, trailing
+      break
     case FrameType.LEAVE_CHANNEL:
     case FrameType.GET_MEMBERS:
       e.varuint(f.reqId)
@@ -202,6 +212,7 @@ export function encodeFrame(f: Frame): Uint8Array {
       e.string(f.channel)
       e.varuint(f.count)
       writeIds(e, f.members)
+      if (f.cert) writeMemberCert(e, f.cert) // protocol 4, trailing
       break
     case FrameType.MEMBER_COUNTS:
       e.varuint(f.reqId)
@@ -303,6 +314,22 @@ export function encodeFrame(f: Frame): Uint8Array {
       e.string(f.role)
       e.bool(f.muted)
       e.bool(f.mayPublish)
+      break
+    // ---- channel overlay (protocol 4) ----
+    case FrameType.OVERLAY_CANDIDATES:
+      e.varuint(f.reqId)
+      e.string(f.channel)
+      e.varuint(f.max)
+      break
+    case FrameType.OVERLAY_CANDIDATES_RESULT:
+      e.varuint(f.reqId)
+      e.string(f.channel)
+      e.varuint(f.candidates.length)
+      for (const c of f.candidates) {
+        e.string(c.uid)
+        e.bool(c.cert !== null)
+        if (c.cert) writeMemberCert(e, c.cert)
+      }
       break
     default:
       throw new TypeError(`cannot encode frame ${(f as Frame).type}`)

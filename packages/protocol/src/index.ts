@@ -61,6 +61,11 @@ export type {
   ModerateFrame,
   MemberStateFrame,
   OfflineDrop,
+  NodeOverlayKey,
+  JoinChannelFrame,
+  OverlayCandidatesFrame,
+  OverlayCandidatesResultFrame,
+  OverlayCandidate,
 } from './frames.js'
 export {
   PeerFrameType,
@@ -94,5 +99,5 @@ export type { AwarenessEntry } from './awareness.js'
 export type { TokenClaims, MintTokenOptions, Grants } from './token.js'
 export * from './media-frames.js'
 export * from './overlay-frames.js'
-export { overlayMessageSigningBytes, overlayCertSigningBytes } from './overlay-sign.js'
-export type { SignedMessageFields } from './overlay-sign.js'
+export { overlayMessageSigningBytes, overlayCertSigningBytes, issueOverlayCert, verifyOverlayCert } from './overlay-sign.js'
+export type { SignedMessageFields, OverlaySignFn, OverlayVerifyFn } from './overlay-sign.js'

@@ -1,9 +1,18 @@
 /** Protocol version spoken by this build; sent in LOGIN, refused by a node that does not speak it. */
-export const PROTOCOL_VERSION = 3
+export const PROTOCOL_VERSION = 4
 /** The oldest protocol a node still speaks: 2 has no BATCH and answers every relay request with its own RELAY_RESULT. */
 export const MIN_PROTOCOL_VERSION = 2
 /** Frames in one BATCH, and relay requests answered by one RELAYED. */
 export const MAX_BATCH_FRAMES = 1024
+
+// ---- channel overlay (issue 14, protocol 4) ----
+/** Members one OVERLAY_CANDIDATES may ask for. */
+export const MAX_OVERLAY_CANDIDATES = 32
+/** The node signs a member certificate for this long; the member joins again to renew it. */
+export const OVERLAY_CERT_TTL_MS = 3600 * 1000
+/** An overlay public key field is read up to this many bytes (the node wants 32 and answers INVALID_ARGUMENT otherwise). */
+export const MAX_OVERLAY_KEY_FIELD_BYTES = 64
+// ---- end channel overlay ----
 
 /** Hard limits of the wire format. Nodes may be configured tighter, never looser. */
 export const MAX_ID_BYTES = 64
@@ -98,6 +107,8 @@ export const DEFAULT_RATE_LIMITS = {
    * members it goes to, a broadcast likewise, member lists and attribute answers.
    */
   fanoutBytes: { count: 16 * 1024 * 1024, windowMs: 3000 },
+  /** OVERLAY_CANDIDATES requests (a member asks when it needs links). */
+  overlayCandidates: { count: 20, windowMs: 5000 },
 } as const satisfies Record<string, RateLimit>
 
 export type RateLimitName = keyof typeof DEFAULT_RATE_LIMITS

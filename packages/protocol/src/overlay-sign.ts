@@ -36,3 +36,22 @@ export function overlayCertSigningBytes(c: Omit<MemberCert, 'sig'>): Uint8Array 
   e.varuint(c.expiry)
   return e.finish()
 }
+
+// ---- node certificates (issue 14, part 2) ----
+
+/** Signs with the node's Ed25519 private key (node:crypto's `sign(null, bytes, key)`, say). */
+export type OverlaySignFn = (bytes: Uint8Array) => Uint8Array
+/** Checks an Ed25519 signature by `pubkey` (raw, 32 bytes) over `bytes`. */
+export type OverlayVerifyFn = (pubkey: Uint8Array, bytes: Uint8Array, sig: Uint8Array) => boolean | Promise<boolean>
+
+/** The node's word that `uid` holds `pubkey` in `channel` of `app` until `expiry`. */
+export function issueOverlayCert(fields: Omit<MemberCert, 'sig'>, sign: OverlaySignFn): MemberCert {
+  const c = { app: fields.app, channel: fields.channel, uid: fields.uid, pubkey: fields.pubkey, expiry: fields.expiry }
+  return { ...c, sig: sign(overlayCertSigningBytes(c)) }
+}
+
+/** Whether `cert` was signed by the node key `nodePublicKey` and has not expired at `now`. */
+export async function verifyOverlayCert(cert: MemberCert, nodePublicKey: Uint8Array, now: number, verify: OverlayVerifyFn): Promise<boolean> {
+  if (cert.expiry <= now) return false
+  return verify(nodePublicKey, overlayCertSigningBytes(cert), cert.sig)
+}

@@ -112,6 +112,9 @@ describe('frames', () => {
       { type: FrameType.INVITE_EVENT, peer: 'b', id: 'inv1', outgoing: false, event: InvitationEventKind.ACCEPTED, reason: null, response: 'yes' },
       { type: FrameType.BATCH, frames: [bytes(3), bytes(0), bytes(40)] },
       { type: FrameType.RELAYED, serverTs: 77, reqIds: [3, 4, 9, 300, 70000] },
+      // Overlay (protocol 4); their optional fields: overlay-node-frames.test.ts.
+      { type: FrameType.OVERLAY_CANDIDATES, reqId: 5, channel: 'room', max: 6 },
+      { type: FrameType.OVERLAY_CANDIDATES_RESULT, reqId: 5, channel: 'room', candidates: [{ uid: 'b', cert: null }] },
     ]
     for (const f of frames) roundTrip(f)
     expect(new Set(frames.map((f) => f.type)).size).toBe(Object.keys(FrameType).length / 2)
