@@ -105,6 +105,7 @@ export class RendezvousNode implements NodeContext {
       },
       onFreshLogin: (s) => this.invitations.onLogin(s.appId, s.uid),
       onResync: (s) => this.invitations.redeliver(s.appId, s.uid),
+      nodeKey: (appId) => this.channels.overlay.keys.of(appId)?.key,
     })
     this.front = new HttpFront(this)
     const engine = this.engine
@@ -419,6 +420,7 @@ export class RendezvousNode implements NodeContext {
       case FrameType.CHANNEL_SYNC_TO_NODE:
       case FrameType.CHANNEL_ATTRS_WRITE:
       case FrameType.CHANNEL_ATTRS_GET:
+      case FrameType.OVERLAY_CANDIDATES:
         return this.channels.handle(s, f)
       case FrameType.USER_ATTRS_WRITE:
       case FrameType.USER_ATTRS_GET:

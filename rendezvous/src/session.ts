@@ -15,6 +15,7 @@ export interface SessionLimits {
   channelRelay: RateLimit
   invitations: RateLimit
   fanoutBytes: RateLimit
+  overlayCandidates: RateLimit
 }
 
 export type SessionBuckets = Record<keyof SessionLimits, RateBucket>
@@ -79,7 +80,7 @@ class LazyBuckets {
     }
   }
 }
-LazyBuckets.define(['messages', 'presenceQueries', 'signaling', 'session', 'attributeWrites', 'attributeReads', 'joins', 'sameChannelJoins', 'memberCounts', 'channelRelay', 'invitations', 'fanoutBytes'])
+LazyBuckets.define(['messages', 'presenceQueries', 'signaling', 'session', 'attributeWrites', 'attributeReads', 'joins', 'sameChannelJoins', 'memberCounts', 'channelRelay', 'invitations', 'fanoutBytes', 'overlayCandidates'])
 
 /**
  * One logged-in user on this node. It outlives its socket: after a drop it waits, detached,

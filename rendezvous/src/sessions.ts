@@ -10,6 +10,7 @@ import {
   isValidId,
   type ClientFrame,
   type LoginFrame,
+  type NodeOverlayKey,
   type Grants,
   type TimerHandle,
 } from '@plaza/protocol'
@@ -72,6 +73,8 @@ export interface SessionHooks {
   onFreshLogin(s: Session): void
   /** A session resumed after frames for it were lost: hand over again what can be. */
   onResync(s: Session): void
+  /** The node's overlay certificate key for an app (told in LOGIN_OK to protocol 4 sessions). */
+  nodeKey(appId: string): NodeOverlayKey | undefined
 }
 
 /**
@@ -193,6 +196,8 @@ export class SessionService {
         serverTs: rt.clock.now(),
         pingIntervalMs: config.pingIntervalMs,
         tokenExpiresAt: exp,
+        // Trailing in protocol 4: older clients would refuse the frame.
+        ...(f.version >= 4 ? { nodeKey: this.hooks.nodeKey(f.appId) } : {}),
       }),
     )
     this.ctx.log.debug({ uid: s.uid, resumed, resync }, 'logged in')

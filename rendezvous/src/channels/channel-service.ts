@@ -10,6 +10,7 @@ import {
   encodeFrame,
   type AttributeOp,
   type ClientFrame,
+  type MemberCert,
   type TimerHandle,
 } from '@plaza/protocol'
 import type { NodeContext } from '../context.js'
@@ -17,6 +18,7 @@ import type { Session } from '../session.js'
 import { ChannelDocs, type DocChange } from './channel-docs.js'
 import { AwarenessStore } from './awareness-store.js'
 import { encodeNodeMessage } from '../node-messages.js'
+import { OverlayService } from '../overlay/overlay-service.js'
 
 type ChannelFrame = Extract<
   ClientFrame,
@@ -29,6 +31,7 @@ type ChannelFrame = Extract<
       | FrameType.CHANNEL_SYNC_TO_NODE
       | FrameType.CHANNEL_ATTRS_WRITE
       | FrameType.CHANNEL_ATTRS_GET
+      | FrameType.OVERLAY_CANDIDATES
   }
 >
 
@@ -52,11 +55,14 @@ function sample<T>(list: T[], n: number, random: () => number): T[] {
 export class ChannelService {
   readonly docs: ChannelDocs
   readonly awareness = new AwarenessStore()
+  /** Overlay certificates and introductions (large channels). */
+  readonly overlay: OverlayService
   /** Pending MemberCountUpdated per channel: at most one a second (3 s above 512 members). */
   private readonly countTimers = new Map<string, { timer: TimerHandle | null; dirty: boolean }>()
   private closed = false
 
   constructor(private readonly ctx: NodeContext) {
+    this.overlay = new OverlayService(ctx)
     this.docs = new ChannelDocs(
       ctx.engine.docs,
       ctx.rt,
@@ -75,7 +81,9 @@ export class ChannelService {
     }
     switch (f.type) {
       case FrameType.JOIN_CHANNEL:
-        return this.join(s, f.reqId, f.channel)
+        return this.join(s, f.reqId, f.channel, f.overlayKey)
+      case FrameType.OVERLAY_CANDIDATES:
+        return this.overlay.candidates(s, f)
       case FrameType.LEAVE_CHANNEL: {
         if (!s.channels.has(f.channel)) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'not a member'))
         return this.leave(s, f.channel).then(() => this.ctx.result(s, f.reqId, null))
@@ -116,11 +124,13 @@ export class ChannelService {
     }
   }
 
-  private async join(s: Session, reqId: number, channel: string): Promise<void> {
+  private async join(s: Session, reqId: number, channel: string, overlayKey?: Uint8Array): Promise<void> {
+    const keyErr = this.overlay.keyRefusal(s, overlayKey)
+    if (keyErr) return this.ctx.result(s, reqId, keyErr)
     if (s.channels.has(channel)) {
-      // A retried join, or a member resynchronising: the list and everyone's state again.
+      // A retried join, or a member resynchronising: the list and everyone's state again (and a renewed certificate).
       await this.ctx.moderation.onJoin(s, channel, false)
-      await this.sendMembers(s, reqId, channel)
+      await this.sendMembers(s, reqId, channel, overlayKey && this.overlay.certify(s, channel, overlayKey))
       return this.sendAwareness(s, channel)
     }
     const err =
@@ -144,7 +154,7 @@ export class ChannelService {
       await this.ctx.engine.sendToChannel(s.appId, channel, encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid: s.uid, joined: true, count }), s.uid)
     }
     this.countChanged(s.appId, channel)
-    await this.sendMembers(s, reqId, channel)
+    await this.sendMembers(s, reqId, channel, overlayKey && s.channels.has(channel) ? this.overlay.certify(s, channel, overlayKey) : undefined)
     this.sendAwareness(s, channel)
     // The member then syncs the document itself (its step 1 carries its generation).
     this.docs.touch(s.appId, channel, false).catch((e) => this.ctx.log.error({ err: e }, 'touch failed'))
@@ -159,6 +169,7 @@ export class ChannelService {
   /** Leaves one channel (explicitly, or because the session ended). */
   async leave(s: Session, channel: string): Promise<void> {
     if (!s.channels.delete(channel)) return
+    this.overlay.forget(s.appId, channel, s.uid)
     this.awareness.removeOwner(s.appId, channel, s.uid)
     this.shareAwareness(s.appId, channel, s.uid, null)
     const count = await this.ctx.engine.leaveChannel(s.appId, channel, s.uid, s.id)
@@ -201,9 +212,11 @@ export class ChannelService {
     for (const channel of [...s.channels]) this.ctx.background(this.leave(s, channel), 'leave')
   }
 
-  private async sendMembers(s: Session, reqId: number, channel: string): Promise<void> {
+  /** The member list; `cert` (the joiner's overlay certificate) only in the answer to a join that carried a key. */
+  private async sendMembers(s: Session, reqId: number, channel: string, cert?: MemberCert): Promise<void> {
     const all = (await this.ctx.engine.channelMembers(s.appId, channel)).map((m) => m.uid)
-    s.sendNow(encodeFrame({ type: FrameType.MEMBERS, reqId, channel, count: all.length, members: sample(all, MAX_MEMBERS_LISTED, this.ctx.rt.random) }))
+    const members = sample(all, MAX_MEMBERS_LISTED, this.ctx.rt.random)
+    s.sendNow(encodeFrame({ type: FrameType.MEMBERS, reqId, channel, count: all.length, members, ...(cert ? { cert } : {}) }))
   }
 
   private sameChannelBucket(s: Session, channel: string): RateBucket {

@@ -1,0 +1,205 @@
+import { createPublicKey, generateKeyPairSync, verify as edVerify } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  ErrorCode,
+  FrameType,
+  MAX_OVERLAY_CANDIDATES,
+  OVERLAY_CERT_TTL_MS,
+  PROTOCOL_VERSION,
+  encodeFrame,
+  verifyOverlayCert,
+  type LoginOkFrame,
+  type MemberCert,
+  type MembersFrame,
+  type OverlayCandidatesResultFrame,
+  type ServerFrame,
+} from '@plaza/protocol'
+import { RawClient } from '../helpers/raw-client.js'
+import { APP_ID, startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
+
+// The node's side of the channel overlay (issue 14, part 2): its certificate key in LOGIN_OK,
+// certificates of members' overlay keys at join, and introductions (OVERLAY_CANDIDATES).
+let node: RendezvousProcess
+const raws: RawClient[] = []
+beforeAll(async () => {
+  node = await startRendezvous()
+})
+afterAll(async () => {
+  for (const r of raws) r.close()
+  await stopRendezvous(node)
+})
+
+const ed25519Verify = (pub: Uint8Array, bytes: Uint8Array, sig: Uint8Array) =>
+  edVerify(null, bytes, createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(pub).toString('base64url') }, format: 'jwk' }), sig)
+
+function newOverlayKey(): Uint8Array {
+  const { publicKey } = generateKeyPairSync('ed25519')
+  return new Uint8Array(Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url'))
+}
+
+async function login(uid: string, version = PROTOCOL_VERSION): Promise<{ raw: RawClient; ok: LoginOkFrame }> {
+  const raw = await RawClient.open(node.url)
+  raws.push(raw)
+  raw.send({ type: FrameType.LOGIN, version, appId: APP_ID, uid, token: await node.token(uid), resume: '' })
+  const ok = await raw.next((f) => f.type === FrameType.LOGIN_OK || f.type === FrameType.LOGIN_FAILED)
+  if (ok.type !== FrameType.LOGIN_OK) throw new Error(`login of ${uid} failed`)
+  return { raw, ok }
+}
+
+let reqIds = 100
+/** The answer to a request: the frame, or the RESULT/ERROR code name. */
+async function ask(raw: RawClient, frame: (reqId: number) => Parameters<RawClient['send']>[0]): Promise<ServerFrame> {
+  const reqId = ++reqIds
+  raw.send(frame(reqId))
+  return raw.next((f) => 'reqId' in f && f.reqId === reqId)
+}
+const codeOf = (f: ServerFrame) => (f.type === FrameType.RESULT ? ErrorCode[f.code] : FrameType[f.type])
+
+async function join(raw: RawClient, channel: string, overlayKey?: Uint8Array): Promise<ServerFrame> {
+  return ask(raw, (reqId) => ({ type: FrameType.JOIN_CHANNEL, reqId, channel, ...(overlayKey ? { overlayKey } : {}) }))
+}
+async function candidates(raw: RawClient, channel: string, max: number): Promise<ServerFrame> {
+  return ask(raw, (reqId) => ({ type: FrameType.OVERLAY_CANDIDATES, reqId, channel, max }))
+}
+
+describe('the node key in LOGIN_OK', () => {
+  it('is an Ed25519 key with an id, told to protocol 4 sessions, the same after a restart; older sessions get the old frame', async () => {
+    const { raw, ok } = await login('ov-key-a')
+    expect(ok.nodeKey?.publicKey.length).toBe(32)
+    expect(ok.nodeKey?.id).toMatch(/^[0-9a-f]{16}$/)
+    const before = ok.nodeKey!
+    const old = await login('ov-key-b', 3)
+    expect(old.ok.nodeKey).toBeUndefined()
+    expect(old.raw.wire[0]?.type).toBe(FrameType.LOGIN_OK)
+    raw.close()
+    old.raw.close()
+
+    await node.stop()
+    await node.restart()
+    const again = await login('ov-key-c')
+    expect(again.ok.nodeKey?.id).toBe(before.id)
+    expect([...again.ok.nodeKey!.publicKey]).toEqual([...before.publicKey])
+    // A version-2 session too can still log in and join.
+    const v2 = await login('ov-key-d', 2)
+    expect(codeOf(await join(v2.raw, 'ov-key-room'))).toBe('MEMBERS')
+  })
+})
+
+describe('member certificates at join', () => {
+  it('certifies the key sent with JOIN_CHANNEL: the node key verifies it, it names app, channel, uid and key, a re-join renews it', async () => {
+    const { raw, ok } = await login('ov-cert-a')
+    const key = newOverlayKey()
+    const t0 = Date.now()
+    const f = (await join(raw, 'ov-cert-room', key)) as MembersFrame
+    expect(f.type).toBe(FrameType.MEMBERS)
+    const cert = f.cert!
+    expect(cert).toMatchObject({ app: APP_ID, channel: 'ov-cert-room', uid: 'ov-cert-a' })
+    expect([...cert.pubkey]).toEqual([...key])
+    expect(cert.expiry).toBeGreaterThanOrEqual(t0 + OVERLAY_CERT_TTL_MS)
+    expect(cert.expiry).toBeLessThanOrEqual(Date.now() + OVERLAY_CERT_TTL_MS)
+    expect(await verifyOverlayCert(cert, ok.nodeKey!.publicKey, Date.now(), ed25519Verify)).toBe(true)
+    // Not for another uid, nor after expiry.
+    expect(await verifyOverlayCert({ ...cert, uid: 'ov-cert-b' }, ok.nodeKey!.publicKey, Date.now(), ed25519Verify)).toBe(false)
+    expect(await verifyOverlayCert(cert, ok.nodeKey!.publicKey, cert.expiry, ed25519Verify)).toBe(false)
+
+    // A join without a key: the member list alone.
+    const { raw: b } = await login('ov-cert-b')
+    const plain = (await join(b, 'ov-cert-room')) as MembersFrame
+    expect(plain.type).toBe(FrameType.MEMBERS)
+    expect(plain.cert).toBeUndefined()
+    const held = (await candidates(b, 'ov-cert-room', 5)) as OverlayCandidatesResultFrame
+    expect(held.candidates.map((c) => c.uid)).toEqual(['ov-cert-a'])
+    expect([...held.candidates[0]!.cert!.sig]).toEqual([...cert.sig])
+
+    // Joining again (already a member) with a new key: a new certificate, and it replaces the old one.
+    const key2 = newOverlayKey()
+    const renewed = ((await join(raw, 'ov-cert-room', key2)) as MembersFrame).cert!
+    expect([...renewed.pubkey]).toEqual([...key2])
+    expect(renewed.expiry).toBeGreaterThanOrEqual(cert.expiry)
+    expect(await verifyOverlayCert(renewed, ok.nodeKey!.publicKey, Date.now(), ed25519Verify)).toBe(true)
+    const after = (await candidates(b, 'ov-cert-room', 5)) as OverlayCandidatesResultFrame
+    expect([...after.candidates[0]!.cert!.pubkey]).toEqual([...key2])
+  })
+
+  it('refuses keys that are not 32 bytes with INVALID_ARGUMENT (not joining), keys from older sessions, and keeps serving', async () => {
+    const { raw } = await login('ov-bad-a')
+    for (const n of [0, 1, 31, 33, 64]) {
+      expect(codeOf(await join(raw, 'ov-bad-room', new Uint8Array(n).fill(1))), `${n} bytes`).toBe('INVALID_ARGUMENT')
+    }
+    expect(codeOf(await ask(raw, (reqId) => ({ type: FrameType.GET_MEMBERS, reqId, channel: 'ov-bad-room' })))).toBe('NOT_IN_CHANNEL')
+    // Past the field's cap the frame itself is refused (an ERROR, no reqId to answer).
+    const frame = encodeFrame({ type: FrameType.JOIN_CHANNEL, reqId: 7, channel: 'ov-bad-room', overlayKey: new Uint8Array(65) })
+    raw.send(frame)
+    const err = await raw.next((f) => f.type === FrameType.ERROR)
+    expect(err).toMatchObject({ code: ErrorCode.FRAME_TOO_LARGE })
+    // A version-3 session has no certificates to read: its key is refused.
+    const old = await login('ov-bad-b', 3)
+    expect(codeOf(await join(old.raw, 'ov-bad-room', newOverlayKey()))).toBe('INVALID_ARGUMENT')
+    // The node still serves both.
+    expect(((await join(raw, 'ov-bad-room', newOverlayKey())) as MembersFrame).cert?.uid).toBe('ov-bad-a')
+    expect(codeOf(await join(old.raw, 'ov-bad-room'))).toBe('MEMBERS')
+  })
+})
+
+describe('overlay candidates', () => {
+  it('answers members only with up to max random others, never the asker, with the certificates the node holds', async () => {
+    const room = 'ov-cand-room'
+    const members: { uid: string; raw: RawClient; cert?: MemberCert }[] = []
+    for (let i = 0; i < 11; i++) {
+      const uid = `ov-cand-${i}`
+      const { raw } = await login(uid)
+      // Every other member joins with an overlay key.
+      const f = (await join(raw, room, i % 2 === 0 ? newOverlayKey() : undefined)) as MembersFrame
+      expect(f.type).toBe(FrameType.MEMBERS)
+      members.push({ uid, raw, ...(f.cert ? { cert: f.cert } : {}) })
+    }
+    const asker = members[0]!
+    const others = new Set(members.slice(1).map((m) => m.uid))
+
+    const outsider = await login('ov-cand-outsider')
+    expect(codeOf(await candidates(outsider.raw, room, 4))).toBe('NOT_IN_CHANNEL')
+
+    const all = (await candidates(asker.raw, room, MAX_OVERLAY_CANDIDATES)) as OverlayCandidatesResultFrame
+    expect(all.type).toBe(FrameType.OVERLAY_CANDIDATES_RESULT)
+    expect(all.channel).toBe(room)
+    expect(new Set(all.candidates.map((c) => c.uid))).toEqual(others)
+    for (const c of all.candidates) {
+      const m = members.find((x) => x.uid === c.uid)!
+      if (m.cert) expect([...c.cert!.sig]).toEqual([...m.cert.sig])
+      else expect(c.cert).toBeNull()
+    }
+
+    const seen = new Set<string>()
+    for (let round = 0; round < 8; round++) {
+      const f = (await candidates(asker.raw, room, 3)) as OverlayCandidatesResultFrame
+      const uids = f.candidates.map((c) => c.uid)
+      expect(uids).toHaveLength(3)
+      expect(new Set(uids).size).toBe(3)
+      for (const u of uids) expect(others.has(u)).toBe(true)
+      seen.add([...uids].sort().join(','))
+    }
+    // 120 possible triples: eight answers all alike would mean no randomness.
+    expect(seen.size).toBeGreaterThan(1)
+
+    // A member who left is no candidate any more.
+    const leaver = members[1]!
+    expect(codeOf(await ask(leaver.raw, (reqId) => ({ type: FrameType.LEAVE_CHANNEL, reqId, channel: room })))).toBe('OK')
+    const after = (await candidates(asker.raw, room, MAX_OVERLAY_CANDIDATES)) as OverlayCandidatesResultFrame
+    expect(after.candidates.map((c) => c.uid)).not.toContain(leaver.uid)
+    expect(after.candidates).toHaveLength(others.size - 1)
+  })
+
+  it('refuses a count out of 1..32 (ERROR INVALID_ARGUMENT) and asking too often (TOO_OFTEN)', async () => {
+    const { raw } = await login('ov-rate-a')
+    await join(raw, 'ov-rate-room')
+    for (const max of [0, MAX_OVERLAY_CANDIDATES + 1]) {
+      raw.send(encodeFrame({ type: FrameType.OVERLAY_CANDIDATES, reqId: 9, channel: 'ov-rate-room', max }))
+      expect(await raw.next((f) => f.type === FrameType.ERROR)).toMatchObject({ code: ErrorCode.INVALID_ARGUMENT })
+    }
+    const codes: string[] = []
+    for (let i = 0; i < 21; i++) codes.push(codeOf(await candidates(raw, 'ov-rate-room', 2)))
+    // The default budget is 20 per 5 s.
+    expect(codes.slice(0, 20).every((c) => c === 'OVERLAY_CANDIDATES_RESULT')).toBe(true)
+    expect(codes[20]).toBe('TOO_OFTEN')
+  })
+})
