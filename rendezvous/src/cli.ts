@@ -49,7 +49,8 @@ Options (each also read from the environment variable shown):
                            attributeReads (400/5000), joins (50/3000), sameChannelJoins (2/5000),
                            memberCounts (1/1000), channelRelay (12000/3000), invitations (30/5000),
                            fanoutBytes (16777216/3000: bytes the node sends on a session's
-                           behalf: updates times members, member lists, attribute answers)
+                           behalf: updates times members, member lists, attribute answers),
+                           overlayCandidates (20/5000: introductions in large channels)
   --engine local|redis     where shared state lives: this process and
                            its embedded store, or a Redis many nodes share PLAZA_ENGINE (local)
   --redis-url URL          the Redis of the redis engine            PLAZA_REDIS_URL (redis://127.0.0.1:6379)

@@ -4,7 +4,7 @@
  * a RELAY_RESULT for each.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ErrorCode, FrameType, MessageKind, PeerFrameType, RelayStatus, encodeFrame, encodePeerFrame } from '@plaza/protocol'
+import { ErrorCode, FrameType, MessageKind, PeerFrameType, PROTOCOL_VERSION, RelayStatus, encodeFrame, encodePeerFrame } from '@plaza/protocol'
 import { closeClients, loggedIn } from '../helpers/clients.js'
 import { RawClient } from '../helpers/raw-client.js'
 import { until } from '../helpers/wait.js'
@@ -69,7 +69,7 @@ describe('BATCH and RELAYED (protocol 3)', () => {
   })
 
   it('refuses protocol versions outside the ones it speaks', async () => {
-    for (const version of [1, 4]) {
+    for (const version of [1, PROTOCOL_VERSION + 1]) {
       const raw = await RawClient.open(node.url)
       await expect(raw.login('batch-old', await node.token('batch-old'), '', version)).rejects.toThrow('login failed')
       raw.close()
