@@ -4,6 +4,7 @@ import {
   FrameType,
   PROTOCOL_VERSION,
   MIN_PROTOCOL_VERSION,
+  OVERLAY_MIN_PROTOCOL,
   PeerOnlineState,
   PlazaError,
   encodeFrame,
@@ -197,7 +198,7 @@ export class SessionService {
         pingIntervalMs: config.pingIntervalMs,
         tokenExpiresAt: exp,
         // Trailing in protocol 4: older clients would refuse the frame.
-        ...(f.version >= 4 ? { nodeKey: this.hooks.nodeKey(f.appId) } : {}),
+        ...(f.version >= OVERLAY_MIN_PROTOCOL ? { nodeKey: this.hooks.nodeKey(f.appId) } : {}),
       }),
     )
     this.ctx.log.debug({ uid: s.uid, resumed, resync }, 'logged in')

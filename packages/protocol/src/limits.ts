@@ -6,6 +6,8 @@ export const MIN_PROTOCOL_VERSION = 2
 export const MAX_BATCH_FRAMES = 1024
 
 // ---- channel overlay (issue 14, protocol 4) ----
+/** The first protocol whose sessions get the node key in LOGIN_OK and may send overlay keys. */
+export const OVERLAY_MIN_PROTOCOL = 4
 /** Members one OVERLAY_CANDIDATES may ask for. */
 export const MAX_OVERLAY_CANDIDATES = 32
 /** The node signs a member certificate for this long; the member joins again to renew it. */

@@ -10,7 +10,7 @@ import {
   FrameType,
   OVERLAY_CERT_TTL_MS,
   ED25519_PUBLIC_KEY_BYTES,
-  PROTOCOL_VERSION,
+  OVERLAY_MIN_PROTOCOL,
   PlazaError,
   encodeFrame,
   issueOverlayCert,
@@ -20,10 +20,6 @@ import {
 import type { NodeContext } from '../context.js'
 import type { Session } from '../session.js'
 import { OverlayKeys } from './node-key.js'
-
-/** The first protocol whose sessions may send overlay keys (and read certificates in MEMBERS). */
-const OVERLAY_PROTOCOL = 4
-if (PROTOCOL_VERSION < OVERLAY_PROTOCOL) throw new Error('overlay needs protocol 4')
 
 /** A random sample of at most `n` in random order (partial Fisher–Yates on a copy). */
 export function sampleOf<T>(list: readonly T[], n: number, random: () => number): T[] {
@@ -48,7 +44,7 @@ export class OverlayService {
   /** Why a join's overlay key is refused, or null (no key is fine). */
   keyRefusal(s: Session, key: Uint8Array | undefined): PlazaError | null {
     if (key === undefined) return null
-    if (s.protocol < OVERLAY_PROTOCOL) return new PlazaError(ErrorCode.INVALID_ARGUMENT, `overlay keys need protocol ${OVERLAY_PROTOCOL}`)
+    if (s.protocol < OVERLAY_MIN_PROTOCOL) return new PlazaError(ErrorCode.INVALID_ARGUMENT, `overlay keys need protocol ${OVERLAY_MIN_PROTOCOL}`)
     if (key.length !== ED25519_PUBLIC_KEY_BYTES) return new PlazaError(ErrorCode.INVALID_ARGUMENT, `an overlay key is ${ED25519_PUBLIC_KEY_BYTES} bytes (Ed25519), not ${key.length}`)
     return null
   }
