@@ -197,6 +197,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
         restoredSettled: (peer, message, result) => this.emit('OutboxMessageSettled', peer, message, result),
         offlineDropped: (from, count) => this.emit('OfflineMessagesDropped', from, count),
         isMember: (channel, uid) => this.channels.get(channel)?._hasMember(uid) ?? false,
+        nodeNow: () => this.rt.clock.now() + this.session.clockOffset,
         withinRate: () => this.messageBucket.available(this.rt.clock.now()) >= 1,
         acceptsChannelMessage: (channel, uid) => this.channels.get(channel)?._acceptsFrom(uid) ?? false,
       },

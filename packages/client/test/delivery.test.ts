@@ -187,6 +187,33 @@ describe('Inbox', () => {
     expect(got).toEqual(['a:1', 'a:2', 'a:3', 'a:5'])
   })
 
+  it('hands over old stored messages at once when the message before them was never stored', () => {
+    // Found from outside: a plain message answered PEER_UNREACHABLE, then two offline ones
+    // CACHED_BY_SERVER; at the receiver's login both waited behind the plain one's seq for
+    // another GAP_TIMEOUT_MS of connected time (the app saw nothing, and logged out).
+    let nodeNow = 0
+    const got: string[] = []
+    const inbox = new Inbox((from, m) => (got.push(`${from}:${m.text}`), true), () => undefined, () => undefined, () => nodeNow)
+    const stored = (serverTs: number) => ({ path: 'offline' as const, serverTs, offlineId: serverTs })
+    // Stored an hour ago (node clock), handed over at login: the gap before them is stale.
+    nodeNow = 3_600_000
+    inbox.onMessage('a', msg(2, 1), stored(1000), 0)
+    inbox.onMessage('a', msg(3, 1), stored(1001), 0)
+    inbox.tick(0)
+    expect(got).toEqual([]) // not logged in yet: the store may still be handing over
+    inbox.setConnected(true, 10)
+    inbox.tick(10)
+    expect(got).toEqual(['a:2', 'a:3'])
+    expect(inbox.ackState('a', 's')).toEqual({ upTo: 3, missing: [[1, 1]], known: 1 })
+    // Stored a moment ago: the missing message may still come from its sender; the gap waits.
+    inbox.onMessage('a', msg(6, 4), stored(nodeNow - 1000), 20)
+    inbox.tick(30)
+    expect(got).toEqual(['a:2', 'a:3'])
+    nodeNow += GAP_TIMEOUT_MS - 1000
+    inbox.tick(40)
+    expect(got).toEqual(['a:2', 'a:3', 'a:6'])
+  })
+
   it('acknowledges duplicates so the sender stops', () => {
     let acks = 0
     const inbox = new Inbox(() => true, () => acks++)

@@ -99,6 +99,8 @@ export class Inbox {
     private readonly changed: (from: string, stream: string) => void,
     /** This copy is behind us (handed over, skipped, or a duplicate): the store may forget it. */
     private readonly passed: (arrival: Arrival) => void = () => undefined,
+    /** The node's clock (the clock of an Arrival's serverTs); null while unknown. */
+    private readonly nodeNow: () => number | null = () => null,
   ) {}
 
   onMessage(from: string, f: PeerMessageFrame, arrival: Arrival, now: number): void {
@@ -159,13 +161,23 @@ export class Inbox {
     return this.connectedMs + (this.connectedSince === null ? 0 : now - this.connectedSince)
   }
 
-  /** Skips gaps that nobody filled in time (see GAP_TIMEOUT_MS). */
+  /**
+   * Skips gaps that nobody filled in time (see GAP_TIMEOUT_MS). A gap in front of a copy that the
+   * node stored more than GAP_TIMEOUT_MS ago is skipped at once when we are logged in: the store
+   * hands over all it holds at login, and the missing message was sent before that copy, so its
+   * sender gave up on it long ago (a plain message answered PEER_UNREACHABLE before the stored
+   * ones, say). Without this the stored messages would wait another GAP_TIMEOUT_MS.
+   */
   tick(now: number): void {
     const clock = this.gapClock(now)
+    const nodeNow = this.connectedSince === null ? null : this.nodeNow()
     for (const st of [...this.gaps]) {
-      if (st.gapSince === null || clock - st.gapSince < GAP_TIMEOUT_MS) continue
-      const [from, stream] = this.streamKeys.get(st)!
+      if (st.gapSince === null) continue
       const first = Math.min(...st.waiting.keys())
+      const held = st.waiting.get(first)!.arrival
+      const stale = nodeNow !== null && held.path === 'offline' && nodeNow - held.serverTs >= GAP_TIMEOUT_MS
+      if (!stale && clock - st.gapSince < GAP_TIMEOUT_MS) continue
+      const [from, stream] = this.streamKeys.get(st)!
       this.skipTo(st, from, first)
       this.drain(st, from, now)
       this.changed(from, stream)

@@ -61,6 +61,8 @@ export interface DeliveryHost {
   restoredSettled(peer: string, message: ReceivedMessage, result: SendResult): void
   /** The node's per-receiver cap dropped `count` stored messages from `from`. */
   offlineDropped(from: string, count: number): void
+  /** The node's clock now, as far as this client can tell; null before the first login. */
+  nodeNow(): number | null
   /** `uid` is in `channel` as far as this client knows. */
   isMember(channel: string, uid: string): boolean
   /** The app sends within its message rate (see OutboxTransport.withinRate). */
@@ -114,6 +116,7 @@ export class PeerDelivery {
       (arrival) => {
         if (arrival.offlineId !== undefined) this.offlineDone.push(arrival.offlineId)
       },
+      () => this.host.nodeNow(),
     )
   }
 
@@ -201,6 +204,8 @@ export class PeerDelivery {
     for (const [from, count] of counts) this.host.offlineDropped(from, count)
     for (const d of f.dropped) this.inbox.onDropped(d.from, d.stream, d.ranges, now)
     for (const m of f.messages) this.onPeerBytes(m.from, m.payload, { path: 'offline', serverTs: m.serverTs, offlineId: m.id })
+    // Old stored copies waiting behind a message their sender gave up on go to the app now.
+    this.inbox.tick(now)
     // Only what the inbox is past is acknowledged: a message waiting for an earlier one stays stored.
     this.ackOffline(f.dropped.length > 0)
   }
