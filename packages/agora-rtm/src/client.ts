@@ -84,7 +84,16 @@ export interface MediaMessageParams {
   thumbnailHeight?: number | undefined
 }
 
-function sendOutcome(state: PeerMessageState): PeerMessageSendResult {
+/**
+ * A peer message's Plaza outcome in Agora's terms. `left`: a copy left this client (Plaza's
+ * result has a path), so a later NOT_LOGGED_IN (the app logged out while it was in flight) does
+ * not mean refused: the peer may have it, which Agora says with a timeout, not with "not logged in"
+ * (an app resends on that, and the peer would get it twice).
+ */
+export function sendOutcome(state: PeerMessageState, left = false): PeerMessageSendResult {
+  if (state === PeerMessageState.NOT_LOGGED_IN && left) {
+    throw rtmError('PEER_MESSAGE', 'timeout', 'logged out before the peer confirmed the message: it may have arrived', ErrorCode.NOT_LOGGED_IN)
+  }
   switch (state) {
     case PeerMessageState.RECEIVED_BY_PEER:
       return { hasPeerReceived: true }
@@ -190,7 +199,7 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
       if (typeof peerId !== 'string' || !isValidId(peerId)) throw rtmError('PEER_MESSAGE', 'userId', 'invalid peerId')
       const plazaMessage = toPlaza(message, this.media, 'PEER_MESSAGE')
       const r = await this.inner.sendMessageToPeer(plazaMessage, peerId, { enableOfflineMessaging: options?.enableOfflineMessaging === true })
-      return sendOutcome(r.state)
+      return sendOutcome(r.state, r.path !== null)
     })
   }
 

@@ -105,3 +105,13 @@ describe('EventEmitter', () => {
     expect(p.listenerCount('A')).toBe(0)
   })
 })
+
+describe('peer message outcomes', () => {
+  it('a message in flight at logout may have arrived: a timeout, not "not logged in"', async () => {
+    const { sendOutcome } = await import('../src/client.js')
+    const { PeerMessageState } = await import('@plaza/protocol')
+    expect(() => sendOutcome(PeerMessageState.NOT_LOGGED_IN, true)).toThrow(RtmTimeoutError)
+    expect(() => sendOutcome(PeerMessageState.NOT_LOGGED_IN, false)).toThrow(RtmInvalidStatusError)
+    expect(sendOutcome(PeerMessageState.CACHED_BY_SERVER, true)).toEqual({ hasPeerReceived: false })
+  })
+})
