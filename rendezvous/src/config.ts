@@ -142,6 +142,8 @@ export interface YWebrtcLimits {
   topicsPerSocket: number
   /** Sockets subscribed to one topic (on this node). Default 1000. */
   subscribersPerTopic: number
+  /** Of those, sockets from one address (so that one address cannot fill a topic and lock its room). Default 50. */
+  subscribersPerTopicPerAddress: number
   /** The largest frame, in bytes (a bigger one closes the socket, 1009). Default 65 536. */
   frameBytes: number
   /** Frames one socket may send per second (past it: a TOO_OFTEN error frame, the frame dropped). Default 200. */
@@ -153,7 +155,7 @@ export interface YWebrtcLimits {
 }
 
 export function defaultYWebrtcLimits(): YWebrtcLimits {
-  return { topicsPerSocket: 100, subscribersPerTopic: 1000, frameBytes: 65_536, framesPerSecond: 200, topicBytes: 512, pingIntervalMs: 30_000 }
+  return { topicsPerSocket: 100, subscribersPerTopic: 1000, subscribersPerTopicPerAddress: 50, frameBytes: 65_536, framesPerSecond: 200, topicBytes: 512, pingIntervalMs: 30_000 }
 }
 
 export type EngineKind = 'local' | 'redis'

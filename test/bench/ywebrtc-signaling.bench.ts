@@ -58,7 +58,7 @@ async function relayRun(s: SessionServer, subscribers: number, topic: string): P
 it('y-webrtc signaling: the node against y-webrtc bin/server.js', async () => {
   const load0 = loadavg()[0]
   const node = await startProbedRendezvous({
-    args: [...MANY_CONNECTIONS, '--ywebrtc-limit', 'framesPerSecond=1000000000', '--ywebrtc-limit', 'subscribersPerTopic=1000000'],
+    args: [...MANY_CONNECTIONS, '--ywebrtc-limit', 'framesPerSecond=1000000000', '--ywebrtc-limit', 'subscribersPerTopic=1000000', '--ywebrtc-limit', 'subscribersPerTopicPerAddress=1000000'],
   })
   servers.push({ name: 'Plaza /y-webrtc', kind: 'ywebrtc', url: `${node.url}/y-webrtc`, pid: node.proc.pid!, stop: () => stopRendezvous(node) })
   servers.push(...(await startSessionServers(['ywebrtc'])))

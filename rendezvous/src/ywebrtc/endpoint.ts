@@ -188,6 +188,7 @@ export class YWebrtcEndpoint {
           const r = this.hub.subscribe(s, keyOf(s.app, topic))
           if (r === 'too-many-topics') this.refuse(s, new YWebrtcError(ErrorCode.TOO_MANY_CHANNELS, r, `at most ${this.limits.topicsPerSocket} topics per socket: not subscribed to "${topic.slice(0, 64)}"`))
           else if (r === 'topic-full') this.refuse(s, new YWebrtcError(ErrorCode.QUOTA_EXCEEDED, r, `topic "${topic.slice(0, 64)}" has its ${this.limits.subscribersPerTopic} subscribers`))
+          else if (r === 'address-full') this.refuse(s, new YWebrtcError(ErrorCode.QUOTA_EXCEEDED, r, `topic "${topic.slice(0, 64)}" has its ${this.limits.subscribersPerTopicPerAddress} subscribers from your address`))
         }
         return
       case 'unsubscribe':

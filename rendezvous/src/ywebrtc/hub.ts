@@ -5,14 +5,28 @@
  */
 export interface Subscriber {
   topics: Set<string> | null
+  /** The client's address: one address may hold only a share of a topic (see subscribersPerTopicPerAddress). */
+  remote: string
 }
 
-export type SubscribeResult = 'ok' | 'too-many-topics' | 'topic-full'
+export type SubscribeResult = 'ok' | 'too-many-topics' | 'topic-full' | 'address-full'
+
+export interface HubLimits {
+  topicsPerSocket: number
+  subscribersPerTopic: number
+  subscribersPerTopicPerAddress: number
+}
+
+interface Topic<S> {
+  subs: Set<S>
+  /** Subscribers per address. */
+  perAddress: Map<string, number>
+}
 
 export class TopicHub<S extends Subscriber> {
-  private readonly topics = new Map<string, Set<S>>()
+  private readonly topics = new Map<string, Topic<S>>()
 
-  constructor(private readonly limits: { topicsPerSocket: number; subscribersPerTopic: number }) {}
+  constructor(private readonly limits: HubLimits) {}
 
   /** Topics with at least one subscriber. */
   get size(): number {
@@ -23,10 +37,14 @@ export class TopicHub<S extends Subscriber> {
     const mine = s.topics
     if (mine?.has(topic)) return 'ok'
     if ((mine?.size ?? 0) >= this.limits.topicsPerSocket) return 'too-many-topics'
-    let subs = this.topics.get(topic)
-    if (subs && subs.size >= this.limits.subscribersPerTopic) return 'topic-full'
-    if (!subs) this.topics.set(topic, (subs = new Set()))
-    subs.add(s)
+    let t = this.topics.get(topic)
+    if (t && t.subs.size >= this.limits.subscribersPerTopic) return 'topic-full'
+    // Without this, sockets from one address (no token needed under `optional`) could fill a topic and lock its room.
+    const fromHere = t?.perAddress.get(s.remote) ?? 0
+    if (fromHere >= this.limits.subscribersPerTopicPerAddress) return 'address-full'
+    if (!t) this.topics.set(topic, (t = { subs: new Set(), perAddress: new Map() }))
+    t.subs.add(s)
+    t.perAddress.set(s.remote, fromHere + 1)
     ;(s.topics ??= new Set()).add(topic)
     return 'ok'
   }
@@ -44,13 +62,15 @@ export class TopicHub<S extends Subscriber> {
   }
 
   subscribers(topic: string): ReadonlySet<S> | undefined {
-    return this.topics.get(topic)
+    return this.topics.get(topic)?.subs
   }
 
   private forget(s: S, topic: string): void {
-    const subs = this.topics.get(topic)
-    if (!subs) return
-    subs.delete(s)
-    if (subs.size === 0) this.topics.delete(topic)
+    const t = this.topics.get(topic)
+    if (!t || !t.subs.delete(s)) return
+    const n = (t.perAddress.get(s.remote) ?? 1) - 1
+    if (n > 0) t.perAddress.set(s.remote, n)
+    else t.perAddress.delete(s.remote)
+    if (t.subs.size === 0) this.topics.delete(topic)
   }
 }

@@ -29,7 +29,7 @@ export class YWebrtcMetrics {
     this.deliveries = new Counter({ name: 'plaza_ywebrtc_deliveries_total', help: 'y-webrtc publish frames sent to subscribers of this node', registers: [registry], collect: flush })
     this.refused = new Counter({
       name: 'plaza_ywebrtc_refused_total',
-      help: 'y-webrtc frames or connections refused, by reason (malformed, unknown-type, invalid-topic, too-many-topics, topic-full, too-often, too-large, auth, slow-reader)',
+      help: 'y-webrtc frames or connections refused, by reason (malformed, unknown-type, invalid-topic, too-many-topics, address-full, topic-full, too-often, too-large, auth, slow-reader)',
       labelNames: ['reason'] as const,
       registers: [registry],
     })

@@ -32,6 +32,7 @@ export type RefusalReason =
   | 'unknown-type'
   | 'invalid-topic'
   | 'too-many-topics'
+  | 'address-full'
   | 'topic-full'
   | 'too-often'
   | 'too-large'
