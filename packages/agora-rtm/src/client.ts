@@ -117,6 +117,12 @@ export function sendOutcome(state: PeerMessageState, left = false): PeerMessageS
   }
 }
 
+/** The keys of a ...ByKeys call: an array of strings, or RtmInvalidArgumentError (Plaza would read a string as its characters). */
+function keyList(keys: unknown): string[] {
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw rtmError('ATTRIBUTE_OPERATION', 'argument', 'the keys must be an array of strings')
+  return keys
+}
+
 function abortError(): Error {
   const err = rtmError('MEDIA', 'failure', 'The request aborted.', ErrorCode.CANCELLED)
   err.name = 'AbortError'
@@ -267,7 +273,7 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
     return shaped('ATTRIBUTE_OPERATION', () => this.inner.addOrUpdateLocalUserAttributes(attributes))
   }
   deleteLocalUserAttributesByKeys(attributeKeys: string[]): Promise<void> {
-    return shaped('ATTRIBUTE_OPERATION', () => this.inner.deleteLocalUserAttributesByKeys(attributeKeys))
+    return shaped('ATTRIBUTE_OPERATION', () => this.inner.deleteLocalUserAttributesByKeys(keyList(attributeKeys)))
   }
   clearLocalUserAttributes(): Promise<void> {
     return shaped('ATTRIBUTE_OPERATION', () => this.inner.clearLocalUserAttributes())
@@ -276,7 +282,7 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
     return shaped('ATTRIBUTE_OPERATION', () => this.inner.getUserAttributes(userId))
   }
   getUserAttributesByKeys(userId: string, attributeKeys: string[]): Promise<Record<string, string>> {
-    return shaped('ATTRIBUTE_OPERATION', () => this.inner.getUserAttributesByKeys(userId, attributeKeys))
+    return shaped('ATTRIBUTE_OPERATION', () => this.inner.getUserAttributesByKeys(userId, keyList(attributeKeys)))
   }
 
   // ---- channel attributes and counts --------------------------------------------------------
@@ -288,7 +294,7 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
     return shaped('ATTRIBUTE_OPERATION', () => this.inner.addOrUpdateChannelAttributes(channelId, attributes, options))
   }
   deleteChannelAttributesByKeys(channelId: string, attributeKeys: string[], options?: ChannelAttributeOptions): Promise<void> {
-    return shaped('ATTRIBUTE_OPERATION', () => this.inner.deleteChannelAttributesByKeys(channelId, attributeKeys, options))
+    return shaped('ATTRIBUTE_OPERATION', () => this.inner.deleteChannelAttributesByKeys(channelId, keyList(attributeKeys), options))
   }
   clearChannelAttributes(channelId: string, options?: ChannelAttributeOptions): Promise<void> {
     return shaped('ATTRIBUTE_OPERATION', () => this.inner.clearChannelAttributes(channelId, options))
@@ -297,7 +303,7 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
     return shaped('ATTRIBUTE_OPERATION', () => this.inner.getChannelAttributes(channelId))
   }
   getChannelAttributesByKeys(channelId: string, keys: string[]): Promise<ChannelAttributes> {
-    return shaped('ATTRIBUTE_OPERATION', () => this.inner.getChannelAttributesByKeys(channelId, keys))
+    return shaped('ATTRIBUTE_OPERATION', () => this.inner.getChannelAttributesByKeys(channelId, keyList(keys)))
   }
 
   /** Members of up to 32 channels; no membership needed; 0 for an unknown channel. */

@@ -115,3 +115,12 @@ describe('peer message outcomes', () => {
     expect(sendOutcome(PeerMessageState.CACHED_BY_SERVER, true)).toEqual({ hasPeerReceived: false })
   })
 })
+
+describe('attribute keys', () => {
+  it('a ...ByKeys call with keys that are not an array of strings rejects RtmInvalidArgumentError', async () => {
+    const { RtmClient } = await import('../src/client.js')
+    const client = new RtmClient('app', { rendezvousUrl: 'ws://127.0.0.1:9' })
+    await expect(client.getChannelAttributesByKeys('room', 'notarray' as unknown as string[])).rejects.toBeInstanceOf(RtmInvalidArgumentError)
+    await expect(client.getUserAttributesByKeys('u', [1] as unknown as string[])).rejects.toBeInstanceOf(RtmInvalidArgumentError)
+  })
+})
