@@ -136,6 +136,11 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
   private readonly tokenProvider: PlazaConfig['tokenProvider']
 
   /** @internal Use AgoraRTM.createInstance. */
+  /** Bumped by each logout(): a login whose token arrives after one is dropped. */
+  private loginGen = 0
+  /** Logins waiting for config.tokenProvider (the client is still DISCONNECTED meanwhile). */
+  private fetchingToken = 0
+
   constructor(appId: string, config: RtmConfig) {
     super()
     const urls = config.rendezvousUrl
@@ -174,7 +179,15 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
       let token = options.token
       if (token === undefined || token === '') {
         if (!this.tokenProvider) throw rtmError('LOGIN', 'token', 'a Plaza token is required: login({ uid, token }) or config.tokenProvider')
-        token = await this.tokenProvider(uid)
+        const gen = ++this.loginGen
+        this.fetchingToken++
+        try {
+          token = await this.tokenProvider(uid)
+        } finally {
+          this.fetchingToken--
+        }
+        // logout() while the token was being fetched: the app no longer wants this login.
+        if (gen !== this.loginGen) throw rtmError('LOGIN', 'failure', 'logout() was called while logging in')
       }
       await this.inner.login({ uid, token })
     })
@@ -182,7 +195,11 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
 
   logout(): Promise<void> {
     return shaped('LOGOUT', async () => {
-      if (this.inner.connectionState === ConnectionState.DISCONNECTED) throw rtmError('LOGOUT', 'notLoggedIn', 'not logged in')
+      this.loginGen++
+      if (this.inner.connectionState === ConnectionState.DISCONNECTED) {
+        if (this.fetchingToken > 0) return // the login under way stops before it connects
+        throw rtmError('LOGOUT', 'notLoggedIn', 'not logged in')
+      }
       await this.inner.logout()
     })
   }

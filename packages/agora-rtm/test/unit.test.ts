@@ -124,3 +124,17 @@ describe('attribute keys', () => {
     await expect(client.getUserAttributesByKeys('u', [1] as unknown as string[])).rejects.toBeInstanceOf(RtmInvalidArgumentError)
   })
 })
+
+describe('logout while logging in', () => {
+  it('a logout() while the token is being fetched stops that login (it does not complete afterwards)', async () => {
+    const { RtmClient } = await import('../src/client.js')
+    let give: (t: string) => void = () => undefined
+    const client = new RtmClient('app', { rendezvousUrl: 'ws://127.0.0.1:9', tokenProvider: () => new Promise<string>((r) => (give = r)) })
+    const login = client.login({ uid: 'alice' })
+    await new Promise((r) => setTimeout(r, 0))
+    await client.logout() // resolves: the login under way is abandoned
+    give('token')
+    await expect(login).rejects.toThrow(/logout\(\) was called while logging in/)
+    expect(client.plaza.connectionState).toBe('DISCONNECTED')
+  })
+})
