@@ -164,7 +164,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
         loginTimeoutMs: options.loginTimeoutMs ?? 10_000,
         requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
         reconnectMinMs: options.reconnectMinMs ?? 500,
-        reconnectMaxMs: options.reconnectMaxMs ?? 10_000,
+        reconnectMaxMs: options.reconnectMaxMs ?? 5_000,
       },
       this.rt,
     )

@@ -47,7 +47,7 @@ export interface SignalingOptions {
   loginTimeoutMs: number
   /** A request without an answer in this time fails with TIMEOUT. Default 10 s. */
   requestTimeoutMs: number
-  /** Reconnect backoff: first delay and cap, ms (each with ±50 % jitter). Defaults 500 / 10 000. */
+  /** Reconnect backoff: first delay and cap, ms (each with ±50 % jitter). Defaults 500 / 5 000. */
   reconnectMinMs: number
   reconnectMaxMs: number
 }
