@@ -172,7 +172,7 @@ export class Inbox {
     const clock = this.gapClock(now)
     const nodeNow = this.connectedSince === null ? null : this.nodeNow()
     for (const st of [...this.gaps]) {
-      if (st.gapSince === null) continue
+      if (st.gapSince === null || st.waiting.size === 0) continue
       const first = Math.min(...st.waiting.keys())
       const held = st.waiting.get(first)!.arrival
       const stale = nodeNow !== null && held.path === 'offline' && nodeNow - held.serverTs >= GAP_TIMEOUT_MS
