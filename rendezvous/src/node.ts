@@ -113,7 +113,7 @@ export class RendezvousNode implements NodeContext {
       config: this.config,
       log: this.log,
       registry: this.metrics.registry,
-      now: () => this.rt.clock.now(),
+      clock: this.rt.clock,
       release: (remote) => this.front.admission.release(remote),
       toNodes: engine.shared
         ? (topic, text) => this.background(engine.toNodes(encodeNodeMessage({ kind: 'ywebrtc', from: engine.nodeId, topic, text })), 'y-webrtc publish to other nodes')

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
-import { CloseCode, ErrorCode, PlazaError } from '@plaza/protocol'
+import { CloseCode, ErrorCode, PlazaError, type Clock, type TimerHandle } from '@plaza/protocol'
 import type { YWebrtcLimits } from '../config.js'
 import { admit, type YAuthConfig } from './auth.js'
 import { TopicHub } from './hub.js'
@@ -31,7 +31,8 @@ export interface YWebrtcHost {
   config: YAuthConfig & { ywebrtcLimits: YWebrtcLimits; maxSocketBufferBytes: number }
   log: Logger
   registry: Registry
-  now(): number
+  /** The node's clock (injected: a simulated node that dies leaves no real timer holding it). */
+  clock: Clock
   /** Gives back the connection place the node's admission counted for this address. */
   release(remote: string): void
   /** Passes a publish to the other nodes of the deployment; null when there are none (local engine). */
@@ -98,7 +99,7 @@ export class YWebrtcEndpoint {
   private readonly sockets = new Set<YSocket>()
   readonly metrics: YWebrtcMetrics
   private readonly limits: YWebrtcLimits
-  private readonly pingTimer: NodeJS.Timeout
+  private readonly pingTimer: TimerHandle
   /** Counted here, added to the counters when they are read (the relay path is hot). */
   private publishes = 0
   private deliveries = 0
@@ -119,7 +120,7 @@ export class YWebrtcEndpoint {
     this.hub = new TopicHub(this.limits)
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.limits.frameBytes, perMessageDeflate: false, clientTracking: false, WebSocket: YSocket })
     this.metrics = new YWebrtcMetrics(host.registry, () => this.stats(), () => this.flushCounts())
-    this.pingTimer = setInterval(() => this.sweep(), this.limits.pingIntervalMs).unref()
+    this.pingTimer = host.clock.setInterval(() => this.sweep(), this.limits.pingIntervalMs, true)
   }
 
   /** An upgrade request on YWEBRTC_PATH that the node's admission let in. */
@@ -127,7 +128,7 @@ export class YWebrtcEndpoint {
     const release = () => this.host.release(remote)
     socket.once('close', release)
     socket.on('error', ignore)
-    admit(this.host.config, url.searchParams, this.host.now()).then(
+    admit(this.host.config, url.searchParams, this.host.clock.now()).then(
       (who) => {
         if (this.closing || socket.destroyed) return void socket.destroy()
         this.wss.handleUpgrade(req, socket, head, (ws) => {
@@ -162,7 +163,7 @@ export class YWebrtcEndpoint {
   onFrame(s: YSocket, data: RawData, isBinary: boolean): void {
     if (s.readyState !== WebSocket.OPEN) return
     s.alive = true
-    const now = this.host.now()
+    const now = this.host.clock.now()
     if (now - s.windowStart >= 1000) {
       s.windowStart = now
       s.frames = 0
@@ -236,7 +237,7 @@ export class YWebrtcEndpoint {
     this.metrics.refuse(err.reason)
     if (s.readyState !== WebSocket.OPEN) return
     s.send(errorText(err))
-    const now = this.host.now()
+    const now = this.host.clock.now()
     if (now - s.badWindowStart > 60_000) {
       s.badWindowStart = now
       s.bad = 0
@@ -259,7 +260,7 @@ export class YWebrtcEndpoint {
 
   /** WebSocket-level liveness, as y-webrtc's server does it; and tokens past their expiry. */
   private sweep(): void {
-    const now = this.host.now()
+    const now = this.host.clock.now()
     for (const s of this.sockets) {
       if (s.expiresAt <= now) s.close(CloseCode.TOKEN_EXPIRED, 'token expired')
       else if (!s.alive) s.terminate()
@@ -283,7 +284,7 @@ export class YWebrtcEndpoint {
   close(): void {
     if (this.closing) return
     this.closing = true
-    clearInterval(this.pingTimer)
+    this.host.clock.clearInterval(this.pingTimer)
     for (const s of this.sockets) s.close(CloseCode.GOING_AWAY, 'node shutting down')
   }
 }
