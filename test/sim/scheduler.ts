@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from '@plaza/protocol'
+import { EventHeap } from './event-heap.js'
 
 /**
  * A group of timers and pending work that dies together: one node process, one client page.
@@ -29,7 +30,7 @@ interface Event {
  */
 export class Scheduler {
   now = 1_700_000_000_000
-  private readonly heap: Event[] = []
+  private readonly heap = new EventHeap<Event>()
   private seq = 0
   events = 0
   /** Called after every event (debugging: it must not schedule anything). */
@@ -39,7 +40,7 @@ export class Scheduler {
   at(domain: Domain, ms: number, fn: () => void, every = 0): Event {
     // Real clocks tick in whole milliseconds.
     const ev: Event = { at: this.now + Math.max(0, Math.ceil(ms)), seq: this.seq++, domain, fn, every, cancelled: false }
-    this.push(ev)
+    this.heap.push(ev)
     return ev
   }
 
@@ -61,15 +62,15 @@ export class Scheduler {
   /** Runs events until the queue is empty or virtual time would pass `until`. */
   async runUntil(until: number): Promise<void> {
     for (;;) {
-      const ev = this.heap[0]
+      const ev = this.heap.peek()
       if (!ev || ev.at > until) break
-      this.pop()
+      this.heap.pop()
       if (ev.cancelled || ev.domain.dead) continue
       this.now = ev.at
       if (ev.every) {
         ev.at += ev.every
         ev.seq = this.seq++
-        this.push(ev)
+        this.heap.push(ev)
       }
       this.events++
       ev.fn()
@@ -83,38 +84,4 @@ export class Scheduler {
     }
     this.now = Math.max(this.now, until)
   }
-
-  private push(ev: Event): void {
-    const h = this.heap
-    h.push(ev)
-    let i = h.length - 1
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      if (!before(h[i], h[p])) break
-      ;[h[i], h[p]] = [h[p], h[i]]
-      i = p
-    }
-  }
-
-  private pop(): void {
-    const h = this.heap
-    const last = h.pop()!
-    if (h.length === 0) return
-    h[0] = last
-    let i = 0
-    for (;;) {
-      const l = 2 * i + 1
-      const r = l + 1
-      let m = i
-      if (l < h.length && before(h[l], h[m])) m = l
-      if (r < h.length && before(h[r], h[m])) m = r
-      if (m === i) break
-      ;[h[i], h[m]] = [h[m], h[i]]
-      i = m
-    }
-  }
-}
-
-function before(a: Event, b: Event): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq)
 }

@@ -4,6 +4,7 @@
  * turn is needed between events; that is what lets 10,000 members run in minutes).
  */
 import type { Clock, TimerHandle } from '@plaza/protocol'
+import { EventHeap } from '../event-heap.js'
 
 interface Timer {
   at: number
@@ -16,12 +17,12 @@ interface Timer {
 export class VirtualTime {
   now = 1_700_000_000_000
   events = 0
-  private heap: Timer[] = []
+  private readonly heap = new EventHeap<Timer>()
   private seq = 0
 
   at(ms: number, fn: () => void, every = 0): Timer {
     const t: Timer = { at: this.now + Math.max(0, Math.ceil(ms)), seq: this.seq++, fn, every, cancelled: false }
-    this.push(t)
+    this.heap.push(t)
     return t
   }
 
@@ -44,56 +45,18 @@ export class VirtualTime {
   }
 
   runUntil(until: number): void {
-    const h = this.heap
-    while (h.length > 0 && h[0]!.at <= until) {
-      const t = this.pop()
+    while (this.heap.size > 0 && this.heap.peek()!.at <= until) {
+      const t = this.heap.pop()
       if (t.cancelled) continue
       this.now = t.at
       if (t.every) {
         t.at += t.every
         t.seq = this.seq++
-        this.push(t)
+        this.heap.push(t)
       }
       this.events++
       t.fn()
     }
     this.now = Math.max(this.now, until)
   }
-
-  private push(t: Timer): void {
-    const h = this.heap
-    h.push(t)
-    let i = h.length - 1
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      if (!before(h[i]!, h[p]!)) break
-      ;[h[i], h[p]] = [h[p]!, h[i]!]
-      i = p
-    }
-  }
-
-  private pop(): Timer {
-    const h = this.heap
-    const top = h[0]!
-    const last = h.pop()!
-    if (h.length > 0) {
-      h[0] = last
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        const r = l + 1
-        let m = i
-        if (l < h.length && before(h[l]!, h[m]!)) m = l
-        if (r < h.length && before(h[r]!, h[m]!)) m = r
-        if (m === i) break
-        ;[h[i], h[m]] = [h[m]!, h[i]!]
-        i = m
-      }
-    }
-    return top
-  }
-}
-
-function before(a: Timer, b: Timer): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq)
 }
