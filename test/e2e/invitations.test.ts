@@ -45,7 +45,8 @@ describe('call invitations', () => {
     inv.channelId = 'room-call'
     const byPeer = waitForEvent(inv, 'LocalInvitationReceivedByPeer')
     await inv.send()
-    expect(inv.state).toBe(LocalInvitationState.SENT_TO_REMOTE)
+    // The callee's receipt may already have been processed by the time send() resolves (seen under load).
+    expect([LocalInvitationState.SENT_TO_REMOTE, LocalInvitationState.RECEIVED_BY_REMOTE]).toContain(inv.state)
     const [remote] = await received
     await byPeer
     expect(inv.state).toBe(LocalInvitationState.RECEIVED_BY_REMOTE)
