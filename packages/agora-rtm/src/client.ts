@@ -176,6 +176,8 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
       if (typeof options !== 'object' || options === null) throw rtmError('LOGIN', 'argument', 'login({ uid, token })')
       const { uid } = options
       if (typeof uid !== 'string' || !isValidId(uid)) throw rtmError('LOGIN', 'argument', 'invalid uid: 1-64 printable bytes')
+      // The SDK's documented rule: a uid is never "null" and never starts with a space.
+      if (uid === 'null' || uid.startsWith(' ')) throw rtmError('LOGIN', 'argument', 'invalid uid: not "null", not starting with a space')
       let token = options.token
       if (token === undefined || token === '') {
         if (!this.tokenProvider) throw rtmError('LOGIN', 'token', 'a Plaza token is required: login({ uid, token }) or config.tokenProvider')
@@ -247,7 +249,7 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
 
   createLocalInvitation(calleeId: string): LocalInvitation {
     try {
-      return new LocalInvitation(this.inner.createLocalInvitation(calleeId))
+      return new LocalInvitation(this.inner.createLocalInvitation(calleeId), () => this.inner.uid)
     } catch (err) {
       throw toRtmError('INVITATION_API_CALL', err)
     }

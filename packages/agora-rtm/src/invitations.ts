@@ -70,7 +70,11 @@ export class LocalInvitation extends EventEmitter<LocalInvitationEvents> {
   private refused = false
 
   /** @internal */
-  constructor(private readonly inner: PlazaLocalInvitation) {
+  constructor(
+    private readonly inner: PlazaLocalInvitation,
+    /** The caller's uid now ('' when logged out). */
+    private readonly selfUid: () => string,
+  ) {
     super()
     inner.on('LocalInvitationAccepted', (response) => this._emit('LocalInvitationAccepted', response))
     inner.on('LocalInvitationRefused', (response) => this._emit('LocalInvitationRefused', response))
@@ -112,6 +116,7 @@ export class LocalInvitation extends EventEmitter<LocalInvitationEvents> {
     if (this.state !== LocalInvitationState.IDLE) throw rtmError('INVITATION_API_CALL', 'alreadySent', `the invitation is ${this.state}`)
     checkText('content', this.inner.content)
     if (this.inner.channelId !== '' && !isValidId(this.inner.channelId)) throw rtmError('INVITATION_API_CALL', 'argument', 'invalid channelId')
+    if (this.inner.calleeId === this.selfUid()) throw rtmError('INVITATION_API_CALL', 'argument', 'cannot invite yourself')
     this.inner.send().catch(() => {
       // The node refused it (e.g. too often): the SDK has no such answer but a failure.
       if (this.inner.state !== LocalInvitationState.IDLE) return

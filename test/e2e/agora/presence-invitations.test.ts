@@ -153,4 +153,13 @@ describe('call invitations', () => {
     expect(twice).toBeInstanceOf(RtmInvalidStatusError)
     expect(twice.code).toBe(5)
   })
+
+  it('throws RtmInvalidArgumentError at send for an invitation to oneself', async () => {
+    const caller = await agoraLoggedIn(node, 'iv-self')
+    const inv = caller.createLocalInvitation('iv-self')
+    const err = thrown(() => inv.send())
+    expect(err).toBeInstanceOf(RtmInvalidArgumentError)
+    expect(err.code).toBe(1) // INVITATION_API_CALL_ERR_INVALID_ARGUMENT
+    expect(inv.state).toBe(LocalInvitationState.IDLE)
+  })
 })
