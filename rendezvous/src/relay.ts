@@ -100,7 +100,10 @@ export class RelayService {
       this.ctx.metrics.relayed.inc({ kind: channel ? 'channel' : isMessage ? 'peer' : 'ack' })
       return reply(RelayStatus.RELAYED)
     }
-    if (!f.offline || !header || channel) return reply(RelayStatus.PEER_OFFLINE)
+    if (!f.offline || !header || channel) {
+      if (header && !channel) s.noteUnreachable(f.to, header.stream, header.seq)
+      return reply(RelayStatus.PEER_OFFLINE)
+    }
     // A file's message is stored only with its file: else the sender is asked to upload it first.
     if (!(await this.mediaHeld(s, f.payload, now))) {
       this.ctx.metrics.mediaRefusals.inc({ code: 'MEDIA_WANTED' })
@@ -111,7 +114,7 @@ export class RelayService {
     const payload = Uint8Array.prototype.slice.call(f.payload)
     // Not waited for: the next frame need not wait for the disk (the store keeps the order).
     void this.ctx.engine.offline
-      .put({ appId: s.appId, uid: f.to, from: s.uid, serverTs: now, stream: header.stream, seq: header.seq, payload })
+      .put({ appId: s.appId, uid: f.to, from: s.uid, serverTs: now, stream: header.stream, seq: header.seq, payload, skipped: s.takeUnreachable(f.to, header.stream, header.seq) })
       .then(
         () => {
           this.ctx.metrics.offlineStored.inc()

@@ -1,4 +1,4 @@
-import { ErrorCode, PeerOnlineState, RateBucket, encodeFrame, FrameType, type Grants, type OfflineDrop, type RateLimit } from '@plaza/protocol'
+import { ErrorCode, PeerOnlineState, RateBucket, encodeFrame, FrameType, type Grants, type OfflineDrop, type RateLimit, type SeqRange, mergeRanges } from '@plaza/protocol'
 import type { Connection } from './connection.js'
 import type { Deadline } from './deadlines.js'
 
@@ -54,7 +54,11 @@ interface Rarely {
   joinBuckets?: Map<string, RateBucket>
   contacts?: Set<string>
   userAttrs?: Map<string, { value: string; ts: number }>
+  unreachable?: Map<string, SeqRange[]>
 }
+
+/** Receiver streams whose PEER_OFFLINE seqs a session remembers (see noteUnreachable). */
+const MAX_UNREACHABLE_STREAMS = 64
 
 /** Most tokens grant nothing special: their sessions share one empty object. */
 export function grantsOf(grants: Grants): Grants {
@@ -222,6 +226,33 @@ export class Session {
 
   get hasUserAttrs(): boolean {
     return !!this.made?.userAttrs?.size
+  }
+
+  /**
+   * A plain message of `stream` to `to` was answered PEER_OFFLINE: its sender will not send it
+   * again. Remembered so that a stored message that follows on the same stream takes it along
+   * as a seq to skip (see OfflinePut.skipped); else the receiver would wait for it.
+   */
+  noteUnreachable(to: string, stream: string, seq: number): void {
+    const map = (this.lazy.unreachable ??= new Map())
+    const key = `${to}\u0000${stream}`
+    const ranges = map.get(key) ?? []
+    map.delete(key)
+    if (map.size >= MAX_UNREACHABLE_STREAMS) map.delete(map.keys().next().value!)
+    map.set(key, mergeRanges(ranges, [[seq, seq]]))
+  }
+
+  /** The remembered PEER_OFFLINE seqs of `stream` to `to` below `seq`, forgotten here once taken. */
+  takeUnreachable(to: string, stream: string, seq: number): SeqRange[] | undefined {
+    const map = this.made?.unreachable
+    const key = `${to}\u0000${stream}`
+    const ranges = map?.get(key)
+    if (!map || !ranges) return undefined
+    const below = ranges.filter((r) => r[0] < seq).map((r): SeqRange => [r[0], Math.min(r[1], seq - 1)])
+    const rest = ranges.filter((r) => r[1] > seq).map((r): SeqRange => [Math.max(r[0], seq + 1), r[1]])
+    if (rest.length) map.set(key, rest)
+    else map.delete(key)
+    return below.length ? below : undefined
   }
 
   /** True the first time (in the newest 1024) this session sends `uid` a message through the node. */

@@ -69,6 +69,29 @@ export function offlineStoreContract(name: string, open: (opts?: OfflineStoreOpt
       await close()
     })
 
+    it('records seqs to skip (answered PEER_OFFLINE) in the drop record without counting them, merged with drops, and forgets them once told', async () => {
+      const { store, close } = await open({ perReceiver: 4, retentionMs: 86400_000 })
+      // Seqs 1 and 3 were plain messages the node answered PEER_OFFLINE; 2 and 4 are stored.
+      await store.put({ ...put('carol', 'alice', 1), skipped: [[1, 1]] })
+      await store.put({ ...put('carol', 'alice', 3), skipped: [[3, 3]] })
+      const first = await store.list('app', 'carol', 200)
+      expect(first.messages.map((m) => text(m.payload))).toEqual(['m1', 'm3'])
+      expect(first.dropped).toEqual([{ from: 'alice', stream: 's.alice', ranges: [[1, 1], [3, 3]], count: 0 }])
+      // Another skip after the listing: the record told stays (changed since).
+      await store.put({ ...put('carol', 'alice', 5), skipped: [[5, 5]] })
+      await store.remove('app', 'carol', [], first.dropped)
+      expect((await store.list('app', 'carol', 200)).dropped).toEqual([{ from: 'alice', stream: 's.alice', ranges: [[1, 1], [3, 3], [5, 5]], count: 0 }])
+      // The cap's drops join the same record (seq 2 goes).
+      await store.put(put('carol', 'alice', 6))
+      await store.put(put('carol', 'alice', 7))
+      const second = await store.list('app', 'carol', 200)
+      expect(second.messages.map((m) => text(m.payload))).toEqual(['m3', 'm5', 'm6', 'm7'])
+      expect(second.dropped).toEqual([{ from: 'alice', stream: 's.alice', ranges: [[1, 3], [5, 5]], count: 1 }])
+      await store.remove('app', 'carol', second.messages.map((m) => m.id), second.dropped)
+      expect(await store.list('app', 'carol', 200)).toEqual({ messages: [], dropped: [] })
+      await close()
+    })
+
     it('leaves out, deletes and records as dropped the messages older than the retention', async () => {
       const { store, close } = await open({ perReceiver: 200, retentionMs: 60_000 })
       await store.put(put('carol', 'alice', 0, Date.now() - 120_000))

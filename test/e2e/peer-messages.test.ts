@@ -216,6 +216,26 @@ describe('offline messages', () => {
     }
   })
 
+  it('hands stored messages over at login at once, not waiting for an earlier plain message answered PEER_UNREACHABLE', async () => {
+    const alice = await loggedIn(node, 'skip-alice', { directLinks: false })
+    // One burst: a plain message (never stored), then stored ones behind it on the same stream.
+    const sends = [
+      alice.sendMessageToPeer({ text: 'plain' }, 'skip-erin'),
+      ...[0, 1, 2].map((i) => alice.sendMessageToPeer({ text: `stored ${i}` }, 'skip-erin', { enableOfflineMessaging: true })),
+    ]
+    const states = (await Promise.all(sends)).map((r) => r.state)
+    expect(states).toEqual([PeerMessageState.PEER_UNREACHABLE, ...Array(3).fill(PeerMessageState.CACHED_BY_SERVER)])
+    const erin = makeClient(node, { directLinks: false })
+    const got = collect(erin)
+    const dropped: number[] = []
+    erin.on('OfflineMessagesDropped', (_from: string, count: number) => dropped.push(count))
+    await erin.login({ uid: 'skip-erin', token: await node.token('skip-erin') })
+    // Before the node told it to skip the plain message's seq, the receiver waited the inbox's gap timeout (40 s).
+    await until(() => got.length === 3, 10_000, 'the stored messages')
+    expect(got.map((g) => g.text)).toEqual(['stored 0', 'stored 1', 'stored 2'])
+    expect(dropped).toEqual([])
+  })
+
   it('keeps stored messages ahead of live ones from the same sender', async () => {
     const alice = await loggedIn(node, 'ord-alice', { directLinks: false })
     for (let i = 0; i < 5; i++) {

@@ -26,3 +26,20 @@ export function readRanges(d: Decoder): SeqRange[] {
   }
   return out
 }
+
+/** `a` and `b` as one sorted list of disjoint, non-adjacent ranges, keeping the highest `max`. */
+export function mergeRanges(a: readonly SeqRange[], b: readonly SeqRange[], max: number = MAX_SEQ_RANGES): SeqRange[] {
+  const all = [...a, ...b].map((r) => [r[0], r[1]] as SeqRange).sort((x, y) => x[0] - y[0])
+  const merged: SeqRange[] = []
+  for (const r of all) {
+    const last = merged[merged.length - 1]
+    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1])
+    else merged.push(r)
+  }
+  return merged.slice(-max)
+}
+
+/** Whether two range lists are the same. */
+export function sameRanges(a: readonly SeqRange[], b: readonly SeqRange[]): boolean {
+  return a.length === b.length && a.every((r, i) => r[0] === b[i][0] && r[1] === b[i][1])
+}

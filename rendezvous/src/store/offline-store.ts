@@ -8,6 +8,8 @@ import {
   MAX_STREAM_ID_BYTES,
   ErrorCode,
   PlazaError,
+  mergeRanges,
+  sameRanges,
   type OfflineDrop,
   type OfflineMessage,
   type SeqRange,
@@ -39,6 +41,12 @@ export interface OfflinePut {
   payload: Uint8Array
   /** Not held to the per-sender quota (messages the app's server sends through REST); the app's quota still holds. */
   senderExempt?: boolean
+  /**
+   * Seqs of this stream below `seq` that will never come (the node answered them PEER_OFFLINE:
+   * plain messages, not to be stored): put in the receiver's drop record without counting as
+   * dropped, so that the receiver does not wait for them in front of this message.
+   */
+  skipped?: SeqRange[]
 }
 
 /** What a receiver gets at login: its stored messages, oldest first, and what the cap dropped. */
@@ -77,6 +85,14 @@ interface Stored {
   stream: string
   seq: number
 }
+/** What goes into one sender stream's drop record: seqs not to wait for, and how many of them count as dropped. */
+interface DropEntry {
+  from: string
+  stream: string
+  ranges: SeqRange[]
+  counted: number
+}
+const dropOf = (d: Stored): DropEntry => ({ from: d.from, stream: d.stream, ranges: [[d.seq, d.seq]], counted: 1 })
 /** A message counted in the usage that the batch does not keep. */
 interface Uncounted {
   appId: string
@@ -130,20 +146,6 @@ function decodeDrop(value: Uint8Array): { ranges: SeqRange[]; count: number } {
   const ranges: SeqRange[] = []
   for (let n = d.count(MAX_SEQ_RANGES); n > 0; n--) ranges.push([d.varuint(), d.varuint()])
   return { ranges, count }
-}
-
-/** Adds `seq` to sorted, merged ranges, keeping the most recent MAX_SEQ_RANGES. */
-function addSeq(ranges: SeqRange[], seq: number): SeqRange[] {
-  const out = ranges.map((r) => [r[0], r[1]] as SeqRange)
-  out.push([seq, seq])
-  out.sort((a, b) => a[0] - b[0])
-  const merged: SeqRange[] = []
-  for (const r of out) {
-    const last = merged[merged.length - 1]
-    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1])
-    else merged.push(r)
-  }
-  return merged.slice(-MAX_SEQ_RANGES)
 }
 
 /**
@@ -290,7 +292,19 @@ export class LevelOfflineStore implements OfflineStore {
         ops.push({ type: 'put', key, value: encodeValue(p) })
         ops.push({ type: 'put', key: heldKey(p.appId, p.uid, p.from, p.stream, p.seq), value: NOTHING })
       }
-      if (dropped.length) ops.push(...(await this.recordDrops(r.appId, r.uid, dropped)))
+      const skips = batch.filter((p) => p.skipped?.length && prefixOf(p.appId, p.uid) === prefix)
+      const entries = [...dropped.map(dropOf), ...skips.map((p): DropEntry => ({ from: p.from, stream: p.stream, ranges: p.skipped!, counted: 0 }))]
+      if (entries.length) ops.push(...(await this.recordDrops(r.appId, r.uid, entries)))
+    }
+    // Skips for a receiver none of whose puts is written (copies held already).
+    const skipOnly = new Map<string, PendingPut[]>()
+    for (const p of batch) {
+      const prefix = prefixOf(p.appId, p.uid)
+      if (p.skipped?.length && !byReceiver.has(prefix)) skipOnly.set(prefix, [...(skipOnly.get(prefix) ?? []), p])
+    }
+    for (const list of skipOnly.values()) {
+      const entries = list.map((p): DropEntry => ({ from: p.from, stream: p.stream, ranges: p.skipped!, counted: 0 }))
+      ops.push(...(await this.recordDrops(list[0].appId, list[0].uid, entries)))
     }
     return { ops, uncounted }
   }
@@ -302,9 +316,9 @@ export class LevelOfflineStore implements OfflineStore {
     return drop !== undefined && decodeDrop(drop).ranges.some(([a, b]) => a <= p.seq && p.seq <= b)
   }
 
-  /** Merges the dropped messages into the receiver's drop records (bounded per receiver). */
-  private async recordDrops(appId: string, uid: string, dropped: Stored[]): Promise<Op[]> {
-    const byStream = new Map<string, Stored[]>()
+  /** Merges dropped (and skipped) seqs into the receiver's drop records (bounded per receiver). */
+  private async recordDrops(appId: string, uid: string, dropped: DropEntry[]): Promise<Op[]> {
+    const byStream = new Map<string, DropEntry[]>()
     for (const d of dropped) {
       const k = dropKey(appId, uid, d.from, d.stream)
       byStream.set(k, [...(byStream.get(k) ?? []), d])
@@ -314,13 +328,18 @@ export class LevelOfflineStore implements OfflineStore {
     const ops: Op[] = []
     for (const [key, list] of byStream) {
       // Past the cap on records a drop is still counted, without its seqs (under its sender's '' stream).
+      const counted = list.reduce((n, d) => n + d.counted, 0)
       let k = key
-      if (!known.has(k) && known.size >= MAX_OFFLINE_DROPS) k = dropKey(appId, uid, list[0].from, '')
+      if (!known.has(k) && known.size >= MAX_OFFLINE_DROPS) {
+        // Seqs to skip without a record to hold them: the receiver's gap timeout covers them.
+        if (counted === 0) continue
+        k = dropKey(appId, uid, list[0].from, '')
+      }
       if (!known.has(k) && known.size >= MAX_OFFLINE_DROPS) continue
       const stored = known.has(k) ? await this.db.get(k) : undefined
       let { ranges, count } = stored ? decodeDrop(stored) : { ranges: [] as SeqRange[], count: 0 }
-      if (k === key) for (const d of list) ranges = addSeq(ranges, d.seq)
-      count += list.length
+      if (k === key) for (const d of list) ranges = mergeRanges(ranges, d.ranges)
+      count += counted
       known.add(k)
       ops.push({ type: 'put', key: k, value: encodeDrop(ranges, count) })
     }
@@ -372,7 +391,8 @@ export class LevelOfflineStore implements OfflineStore {
     for (const d of drops) {
       const key = dropKey(appId, uid, d.from, d.stream)
       const v = await this.db.get(key)
-      if (v && decodeDrop(v).count === d.count) ops.push({ type: 'del', key })
+      const cur = v && decodeDrop(v)
+      if (cur && cur.count === d.count && sameRanges(cur.ranges, d.ranges)) ops.push({ type: 'del', key })
     }
     await this.db.batch(ops, DURABLE)
     this.uncount(keys, values)
@@ -414,7 +434,7 @@ export class LevelOfflineStore implements OfflineStore {
     const ops: Op[] = [...keys.map((key): Op => ({ type: 'del', key })), ...this.heldOf(keys, values)]
     for (const [k, list] of byReceiver) {
       const [appId, uid] = k.split(SEP)
-      ops.push(...(await this.recordDrops(appId, uid, list)))
+      ops.push(...(await this.recordDrops(appId, uid, list.map(dropOf))))
     }
     await this.db.batch(ops, DURABLE)
     this.uncount(keys, values)

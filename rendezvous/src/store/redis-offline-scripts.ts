@@ -44,10 +44,10 @@ local function removeMessage(P, R, A, id)
   return { from = f[1], stream = f[2], seq = tonumber(f[3]) }
 end
 
-local function addSeq(ranges, seq, maxRanges)
+local function addRange(ranges, first, last, maxRanges)
   local all = {}
   for _, r in ipairs(ranges) do all[#all + 1] = { r[1], r[2] } end
-  all[#all + 1] = { seq, seq }
+  all[#all + 1] = { first, last }
   table.sort(all, function(a, b) return a[1] < b[1] end)
   local merged = {}
   for _, r in ipairs(all) do
@@ -85,13 +85,27 @@ local function recordDrops(P, R, dropped, maxDrops, maxRanges)
       local rec = { c = 0, r = {} }
       if exists then rec = cjson.decode(redis.call('HGET', key, field)) end
       if field == k then
-        for _, d in ipairs(list) do rec.r = addSeq(rec.r, d.seq, maxRanges) end
+        for _, d in ipairs(list) do rec.r = addRange(rec.r, d.seq, d.seq, maxRanges) end
       end
       rec.c = rec.c + #list
       if not exists then known = known + 1 end
       redis.call('HSET', key, field, cjson.encode(rec))
     end
   end
+end
+
+-- Seqs a sender will never send (answered PEER_OFFLINE): into the drop record, not counted as dropped.
+local function recordSkips(P, R, from, stream, skipped, maxDrops, maxRanges)
+  if #skipped == 0 then return end
+  local key = P .. 'ox:' .. R
+  local field = from .. '\0' .. stream
+  local cur = redis.call('HGET', key, field)
+  if not cur and redis.call('HLEN', key) >= maxDrops then return end
+  local rec = { c = 0, r = {} }
+  if cur then rec = cjson.decode(cur) end
+  if type(rec.r) ~= 'table' or rec.r[1] == nil then rec.r = {} end
+  for _, r in ipairs(skipped) do rec.r = addRange(rec.r, r[1], r[2], maxRanges) end
+  redis.call('HSET', key, field, cjson.encode(rec))
 end
 
 local function appOf(R)
@@ -103,7 +117,8 @@ end
 /**
  * ARGV: P, R, A, from, stream, seq, serverTs, message, bytes, perReceiver, app max messages,
  * app max bytes, sender max messages, sender max bytes (-1: none), sender exempt (1/0),
- * max drop records, max ranges. Returns ok, held (kept already or dropped already), app or sender.
+ * max drop records, max ranges, skipped seqs ([[first, last]] JSON). Returns ok, held (kept
+ * already or dropped already), app or sender.
  */
 export const OFFLINE_PUT =
   HELPERS +
@@ -112,6 +127,7 @@ local P, R, A = ARGV[1], ARGV[2], ARGV[3]
 local from, stream, seq = ARGV[4], ARGV[5], tonumber(ARGV[6])
 local bytes = tonumber(ARGV[9])
 local held = from .. '\\0' .. stream .. '\\0' .. ARGV[6]
+recordSkips(P, R, from, stream, cjson.decode(ARGV[18]), tonumber(ARGV[16]), tonumber(ARGV[17]))
 if redis.call('HEXISTS', P .. 'oh:' .. R, held) == 1 then return 'held' end
 local d = redis.call('HGET', P .. 'ox:' .. R, from .. '\\0' .. stream)
 if d then
@@ -146,7 +162,7 @@ end
 return 'ok'
 `
 
-/** ARGV: P, R, A, ids (JSON), drops told ([[field, count]] JSON). Removes acknowledged messages and the drop records told. */
+/** ARGV: P, R, A, ids (JSON), drops told ([[field, count, ranges]] JSON). Removes acknowledged messages and the drop records told, unless changed since. */
 export const OFFLINE_REMOVE =
   HELPERS +
   `
@@ -154,7 +170,19 @@ local P, R, A = ARGV[1], ARGV[2], ARGV[3]
 for _, id in ipairs(cjson.decode(ARGV[4])) do removeMessage(P, R, A, string.format('%d', id)) end
 for _, d in ipairs(cjson.decode(ARGV[5])) do
   local cur = redis.call('HGET', P .. 'ox:' .. R, d[1])
-  if cur and cjson.decode(cur).c == d[2] then redis.call('HDEL', P .. 'ox:' .. R, d[1]) end
+  if cur then
+    local rec = cjson.decode(cur)
+    local same = rec.c == d[2]
+    local r = rec.r
+    if type(r) ~= 'table' then r = {} end
+    if same and #r ~= #d[3] then same = false end
+    if same then
+      for i, x in ipairs(r) do
+        if x[1] ~= d[3][i][1] or x[2] ~= d[3][i][2] then same = false end
+      end
+    end
+    if same then redis.call('HDEL', P .. 'ox:' .. R, d[1]) end
+  end
 end
 if redis.call('EXISTS', P .. 'oi:' .. R) == 0 then redis.call('DEL', P .. 'on:' .. R) end
 return 1

@@ -76,6 +76,7 @@ export class RedisOfflineStore implements OfflineStore {
         p.senderExempt ? 1 : 0,
         MAX_OFFLINE_DROPS,
         MAX_SEQ_RANGES,
+        JSON.stringify(p.skipped ?? []),
       )
       .catch(unavailable)
     if (outcome === 'app' || outcome === 'sender') {
@@ -135,7 +136,7 @@ export class RedisOfflineStore implements OfflineStore {
 
   async remove(appId: string, uid: string, ids: number[], drops: OfflineDrop[]): Promise<void> {
     if (ids.length === 0 && drops.length === 0) return
-    const told = JSON.stringify(drops.map((d) => [`${d.from}\u0000${d.stream}`, d.count]))
+    const told = JSON.stringify(drops.map((d) => [`${d.from}\u0000${d.stream}`, d.count, d.ranges]))
     await this.redis.plazaOfflineRemove(this.prefix, this.receiver(appId, uid), this.app(appId), JSON.stringify(ids), told).catch(unavailable)
   }
 

@@ -201,7 +201,8 @@ export class PeerDelivery {
     const now = this.rt.clock.now()
     const counts = new Map<string, number>()
     for (const d of f.dropped) counts.set(d.from, (counts.get(d.from) ?? 0) + d.count)
-    for (const [from, count] of counts) this.host.offlineDropped(from, count)
+    // A record may only name seqs to skip (plain messages answered PEER_OFFLINE): nothing dropped.
+    for (const [from, count] of counts) if (count > 0) this.host.offlineDropped(from, count)
     for (const d of f.dropped) this.inbox.onDropped(d.from, d.stream, d.ranges, now)
     for (const m of f.messages) this.onPeerBytes(m.from, m.payload, { path: 'offline', serverTs: m.serverTs, offlineId: m.id })
     // Old stored copies waiting behind a message their sender gave up on go to the app now.
