@@ -88,7 +88,7 @@ export class SimUser {
     const domain = new Domain(`${this.uid}#${n}`)
     const net = w.net.user(this.uid, domain)
     const rng = this.prng.fork()
-    const runtime: Runtime = { clock: w.sched.clock(domain), random: () => rng.next(), randomId: () => rng.id(), virtualTime: true }
+    const runtime: Runtime = { clock: w.sched.clock(domain), random: () => rng.next(), randomId: () => rng.id(), virtualTime: true, overlayKeys: () => null }
     const client = new PlazaClient(
       APP,
       {

@@ -19,12 +19,15 @@ import {
   type ServerFrame,
   readTokenClaims,
   type Grants,
+  isOverlayFrameBytes,
+  peekOverlayFrame,
 } from '@plaza/protocol'
 import { Emitter } from './emitter.js'
 import type { Arrival } from './delivery/inbox.js'
 import type { SendResult } from './delivery/outbox.js'
 import { PeerDelivery } from './delivery/peer-delivery.js'
 import { Mesh } from './mesh/mesh.js'
+import { OVERLAY_LIMITS } from './overlay/config.js'
 import type { CreateLink } from './mesh/link.js'
 import { SignalingSession, type WebSocketConstructor } from './signaling/session.js'
 import { PlazaChannel, type ChannelAttributes, type ChannelHost } from './channels/channel.js'
@@ -144,6 +147,9 @@ export class PlazaClient extends Emitter<ClientEvents> {
       takeMessageToken: () => {
         if (!this.messageBucket.take(this.rt.clock.now())) throw new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often')
       },
+      media: () => this.media,
+      directLinks: this.opts.directLinks,
+      overlayThreshold: options.overlayThreshold ?? OVERLAY_LIMITS.threshold,
     })
     this.invitations = new InvitationBook(
       {
@@ -226,6 +232,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
       this.emit('PeerLinkStateChanged', uid, 'closed')
       this.media.onLinkChange(uid, false)
       this.delivery.onLinkClosed(uid)
+      for (const ch of this.channels.values()) ch._onLinkClosed(uid)
     })
   }
 
@@ -585,6 +592,12 @@ export class PlazaClient extends Emitter<ClientEvents> {
   }
 
   private onPeerBytes(from: string, bytes: Uint8Array, arrival: Arrival): void {
+    if (isOverlayFrameBytes(bytes)) {
+      // Channel overlays run over direct links only.
+      const head = arrival.path === 'direct' ? peekOverlayFrame(bytes) : null
+      if (head) this.channels.get(head.channel)?._onOverlayFrame(from, bytes)
+      return
+    }
     if (this.media.onFrame(from, bytes)) return
     const sync = this.delivery.onPeerBytes(from, bytes, arrival)
     // Channel state over a direct link: awareness only, and only from a member of that channel.

@@ -27,7 +27,7 @@ export function toBody(m: RtmMessage, channel = ''): OutgoingBody | null {
 }
 
 /** What the app is handed for a received message; null for a media message whose info is not valid. */
-export function toReceived(from: string, f: PeerMessageFrame, media: MediaManager): ReceivedMessage | null {
+export function toReceived(from: string, f: Pick<PeerMessageFrame, 'channel' | 'kind' | 'text' | 'bytes' | 'description'>, media: MediaManager): ReceivedMessage | null {
   if (f.kind === MessageKind.TEXT) return { messageType: 'TEXT', text: f.text }
   if (f.kind === MessageKind.RAW) return { messageType: 'RAW', rawMessage: f.bytes.slice(), description: f.description }
   const info = media.noteReceived(from, f.channel, f.bytes)

@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '@plaza/protocol'
 import { randomId } from './random.js'
+import type { OverlayKeyPair } from './channels/channel-overlay.js'
 
 /**
  * What the client takes from its environment besides sockets: time, timers and randomness.
@@ -18,6 +19,11 @@ export interface Runtime {
    * handled: the end of the current turn. A zero-delay timer of `clock` when absent.
    */
   defer?(fn: () => void): void
+  /**
+   * Makes this client's channel overlay key pair (null: stay out of overlays). Ed25519 from
+   * WebCrypto when absent; a simulation gives its own so that nothing waits on a real thread.
+   */
+  overlayKeys?(): OverlayKeyPair | null | Promise<OverlayKeyPair | null>
 }
 
 type Task = () => void

@@ -99,6 +99,12 @@ export interface ClientOptions {
   directLinks?: boolean
   /** Most direct links open at once. Default 32. */
   maxLinks?: number
+  /**
+   * Members above which a channel's messages travel member to member through its overlay (each
+   * member keeps a few links) instead of one copy per member. Default 24; every member of a
+   * channel should use the same value. Needs direct links and Ed25519 in WebCrypto.
+   */
+  overlayThreshold?: number
   /** Close a direct link after this long without traffic. Default 60 000 ms. */
   linkIdleTimeoutMs?: number
   /** A direct link not open in this time has failed (messages keep using the relay). Default 15 000 ms. */

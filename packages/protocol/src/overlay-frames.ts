@@ -7,7 +7,7 @@
 import { Decoder, Encoder } from './binary.js'
 import { ErrorCode, ProtocolError } from './errors.js'
 import { isValidId } from './ids.js'
-import { MAX_ID_BYTES, MAX_MESSAGE_BYTES } from './limits.js'
+import { MAX_DESCRIPTION_BYTES, MAX_ID_BYTES, MAX_MESSAGE_BYTES } from './limits.js'
 import { MAX_STREAM_ID_BYTES, MessageKind } from './peer-frames.js'
 
 export enum OverlayFrameType {
@@ -40,8 +40,30 @@ export const MAX_PULL_SPAN = 256
 export const MAX_OVERLAY_SUGGESTIONS = 16
 export const ED25519_PUBLIC_KEY_BYTES = 32
 export const ED25519_SIGNATURE_BYTES = 64
-/** Application bytes of one overlay message (text is sent as its UTF-8 bytes). */
-export const MAX_OVERLAY_BODY_BYTES = MAX_MESSAGE_BYTES
+/** Application bytes of one overlay message: see encodeOverlayBody (a description rides with raw and media bodies). */
+export const MAX_OVERLAY_BODY_BYTES = MAX_MESSAGE_BYTES + MAX_DESCRIPTION_BYTES + 8
+
+/** A channel message as an overlay body: text as its UTF-8 bytes; raw and media bytes after their description. */
+export function encodeOverlayBody(kind: MessageKind, text: string, bytes: Uint8Array, description: string): Uint8Array {
+  if (kind === MessageKind.TEXT) return new TextEncoder().encode(text)
+  const e = new Encoder(bytes.length + description.length * 3 + 8)
+  e.string(description)
+  e.bytes(bytes)
+  return e.finish()
+}
+
+/** The message in an overlay body (see encodeOverlayBody); throws ProtocolError for a malformed one. */
+export function decodeOverlayBody(kind: MessageKind, body: Uint8Array): { text: string; bytes: Uint8Array; description: string } {
+  if (kind === MessageKind.TEXT) {
+    if (body.length > MAX_MESSAGE_BYTES) throw new ProtocolError(ErrorCode.INVALID_MESSAGE, 'overlay text too long')
+    return { text: new TextDecoder().decode(body), bytes: new Uint8Array(0), description: '' }
+  }
+  const d = new Decoder(body)
+  const description = d.string(MAX_DESCRIPTION_BYTES)
+  const bytes = d.bytes(MAX_MESSAGE_BYTES)
+  if (d.remaining !== 0) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'trailing bytes in an overlay body')
+  return { text: '', bytes, description }
+}
 
 /**
  * The node's word that `uid` holds `pubkey` in `channel` of `app` until `expiry` (ms since the

@@ -10,6 +10,11 @@ import {
   PlazaError,
   ProtocolError,
   decodeOverlayFrame,
+  decodeOverlayBody,
+  encodeOverlayBody,
+  MAX_DESCRIPTION_BYTES,
+  MAX_MESSAGE_BYTES,
+  MAX_OVERLAY_BODY_BYTES,
   encodeOverlayFrame,
   isOverlayFrameBytes,
   overlayCertSigningBytes,
@@ -86,7 +91,7 @@ describe('overlay frames', () => {
     expect(codeOf(withGossip({ cert: { ...cert, pubkey: new Uint8Array(31) } }))).toBe(ErrorCode.MALFORMED_FRAME)
     expect(codeOf(withGossip({ cert: { ...cert, uid: 'mallory' } }))).toBe(ErrorCode.INVALID_MESSAGE)
     expect(codeOf(withGossip({ cert: { ...cert, channel: 'other' } }))).toBe(ErrorCode.INVALID_MESSAGE)
-    expect(codeOf(withGossip({ body: new Uint8Array(32 * 1024 + 1) }))).toBe(ErrorCode.FRAME_TOO_LARGE)
+    expect(codeOf(withGossip({ body: new Uint8Array(MAX_OVERLAY_BODY_BYTES + 1) }))).toBe(ErrorCode.FRAME_TOO_LARGE)
     expect(codeOf(encodeOverlayFrame({ type: OverlayFrameType.PULL, channel: 'room', origin: 'a', stream: 's', from: 1, to: 300 }))).toBe(ErrorCode.TOO_MANY_IDS)
     const many = Array.from({ length: MAX_OVERLAY_IDS + 1 }, (_, i) => ({ ...id, seq: i + 1 }))
     expect(codeOf(encodeOverlayFrame({ type: OverlayFrameType.GRAFT, channel: 'room', ids: many }))).toBe(ErrorCode.TOO_MANY_IDS)
@@ -140,5 +145,33 @@ describe('overlay frames', () => {
     // A message's signed bytes can never pass for a certificate's (different tags).
     expect(new TextDecoder().decode(base.subarray(1, 24))).toBe('plaza/overlay-message/1')
     expect(new TextDecoder().decode(c.subarray(1, 21))).toBe('plaza/overlay-cert/1')
+  })
+})
+
+describe('overlay message bodies', () => {
+  it('carry text as UTF-8, and raw or media bytes with their description, up to the message limits', () => {
+    const text = 'héllo ✓'
+    expect(decodeOverlayBody(MessageKind.TEXT, encodeOverlayBody(MessageKind.TEXT, text, new Uint8Array(0), ''))).toEqual({ text, bytes: new Uint8Array(0), description: '' })
+    const bytes = new Uint8Array(MAX_MESSAGE_BYTES).fill(7)
+    const description = 'd'.repeat(MAX_DESCRIPTION_BYTES)
+    const body = encodeOverlayBody(MessageKind.RAW, '', bytes, description)
+    expect(body.length).toBeLessThanOrEqual(MAX_OVERLAY_BODY_BYTES)
+    expect(decodeOverlayBody(MessageKind.RAW, body)).toEqual({ text: '', bytes, description })
+  })
+
+  it('refuse a body past the limits, cut short, or with bytes after it', () => {
+    const code = (f: () => unknown) => {
+      try {
+        f()
+      } catch (e) {
+        return (e as ProtocolError).code
+      }
+      return null
+    }
+    expect(code(() => decodeOverlayBody(MessageKind.TEXT, new Uint8Array(MAX_MESSAGE_BYTES + 1)))).toBe(ErrorCode.INVALID_MESSAGE)
+    const raw = encodeOverlayBody(MessageKind.RAW, '', new Uint8Array([1, 2, 3]), 'x')
+    expect(code(() => decodeOverlayBody(MessageKind.RAW, raw.subarray(0, raw.length - 1)))).toBe(ErrorCode.MALFORMED_FRAME)
+    expect(code(() => decodeOverlayBody(MessageKind.RAW, new Uint8Array([...raw, 0])))).toBe(ErrorCode.MALFORMED_FRAME)
+    expect(code(() => decodeOverlayBody(MessageKind.RAW, encodeOverlayBody(MessageKind.RAW, '', new Uint8Array(MAX_MESSAGE_BYTES + 1), '')))).toBe(ErrorCode.FRAME_TOO_LARGE)
   })
 })

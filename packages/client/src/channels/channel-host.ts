@@ -5,7 +5,11 @@ import type { Mesh } from '../mesh/mesh.js'
 import type { Runtime } from '../runtime.js'
 import type { SignalingSession } from '../signaling/session.js'
 import type { DebouncedWriter, PlazaStorage } from '../storage/storage.js'
-import type { ChannelHost, PlazaChannel } from './channel.js'
+import type { MediaManager } from '../media/media.js'
+import { toReceived } from '../messages.js'
+import { generateOverlayKey, webCryptoEd25519Available } from '../overlay/index.js'
+import type { ChannelHost, ChannelOverlayHost, PlazaChannel } from './channel.js'
+import type { OverlayKeyPair } from './channel-overlay.js'
 
 interface ClientParts {
   appId: string
@@ -22,11 +26,59 @@ interface ClientParts {
   grants(): Grants
   /** Throws TOO_OFTEN past the client's message rate. */
   takeMessageToken(): void
+  media(): MediaManager
+  /** Direct links are on (the overlay needs them). */
+  directLinks: boolean
+  /** Members above which a channel uses its overlay. */
+  overlayThreshold: number
+}
+
+/** A channel overlay's side of the client: one key pair for all channels, links through the mesh. */
+function overlayHost(c: ClientParts): ChannelOverlayHost {
+  /** Undefined until made (or found impossible). */
+  let keys: OverlayKeyPair | null | undefined
+  let making: Promise<OverlayKeyPair | null> | null = null
+  const make = (): OverlayKeyPair | null | Promise<OverlayKeyPair | null> => {
+    if (c.rt.overlayKeys) return c.rt.overlayKeys()
+    // Ed25519 may be missing from an older browser's WebCrypto: then this client stays out of overlays.
+    return webCryptoEd25519Available() ? generateOverlayKey().catch(() => null) : null
+  }
+  return {
+    get app() {
+      return c.appId
+    },
+    get uid() {
+      return c.session().uid
+    },
+    threshold: c.overlayThreshold,
+    prepareKeys() {
+      if (keys !== undefined) return keys
+      if (!c.directLinks) return (keys = null)
+      if (making) return making
+      const made = make()
+      if (!(made instanceof Promise)) return (keys = made)
+      making = made.then((k) => (keys = k))
+      return making
+    },
+    keys: () => keys ?? null,
+    nodeKey: () => c.session().nodeKey?.publicKey ?? null,
+    takeMessageToken: () => c.takeMessageToken(),
+    toReceived: (origin, channel, m) => toReceived(origin, { channel, ...m }, c.media()),
+    linkSend: (uid, bytes) => c.mesh().send(uid, bytes),
+    linkOpen: (uid) => c.mesh().isOpen(uid),
+    linkConnect: (uid) => c.mesh().connect(uid),
+    holdLink: (uid, on) => (on ? c.mesh().hold(uid) : c.mesh().release(uid)),
+    candidates: async (channel) => {
+      const f = await c.session().request((reqId) => ({ type: FrameType.OVERLAY_CANDIDATES, reqId, channel, max: 16 }))
+      return f.type === FrameType.OVERLAY_CANDIDATES_RESULT ? f.candidates.map((x) => x.uid) : []
+    },
+  }
 }
 
 /** What a channel needs of the client around it. */
 export function channelHost(c: ClientParts): ChannelHost {
   return {
+    overlay: overlayHost(c),
     get uid() {
       return c.session().uid
     },

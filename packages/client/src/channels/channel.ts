@@ -6,97 +6,35 @@ import {
   MAX_DESCRIPTION_BYTES,
   MAX_MEMBERS_LISTED,
   MAX_MESSAGE_BYTES,
-  PeerMessageState,
   PlazaError,
   SyncKind,
   assertChannelId,
   messageBodyBytes,
   utf8Length,
   type AttributeOp,
-  type ClientFrame,
   type ServerFrame,
   channelAllowed,
-  type Grants,
   ModerationAction,
   assertUserId,
   awarenessUidOf,
+  encodeOverlayBody,
   encodeAwarenessUpdate,
   ownAwarenessEntries,
   type AwarenessEntry,
 } from '@plaza/protocol'
 import { Emitter } from '../emitter.js'
-import type { OutgoingBody, SendResult } from '../delivery/outbox.js'
 import type { Runtime } from '../runtime.js'
 import type { ReceivedMessage, RtmMessage } from '../types.js'
 import { toBody } from '../messages.js'
 import { ChannelDoc, type ChannelAttributes } from './channel-doc.js'
+import { OverlayMode } from './channel-overlay.js'
+import type { ChannelEvents, ChannelHost, ChannelSendResult, MemberState } from './channel-types.js'
 
 export type { ChannelAttributes }
 
-export interface ChannelEvents extends Record<string, unknown[]> {
-  ChannelMessage: [message: ReceivedMessage, memberId: string]
-  MemberJoined: [memberId: string]
-  MemberLeft: [memberId: string]
-  MemberCountUpdated: [memberCount: number]
-  AttributesUpdated: [attributes: ChannelAttributes]
-  /** A member's role or mute changed (or became known); `memberId` may be this user. */
-  MemberStateChanged: [memberId: string, state: MemberState]
-  /** A moderator removed this user from the channel: it is left; joining again is refused for a while. */
-  RemovedFromChannel: []
-}
-
-/** A member's standing, from the node: its role (from its token; '' for none) and whether it is muted. */
-export interface MemberState {
-  role: string
-  muted: boolean
-  /** False when muted, or when its token does not allow publishing here: its channel messages are dropped. */
-  mayPublish: boolean
-}
+export type { ChannelEvents, ChannelHost, ChannelOverlayHost, ChannelSendResult, MemberState } from './channel-types.js'
 
 const DEFAULT_STATE: MemberState = { role: '', muted: false, mayPublish: true }
-
-/**
- * What `channel.sendMessage` resolves with, once every member's copy has settled or 10 s have
- * passed. A copy not confirmed by then counts as SENT_TIMEOUT (unknown) and is still kept for
- * 30 s in all, so a member that drops out and comes back within that time still gets it.
- */
-export interface ChannelSendResult {
-  /** Members it was addressed to: everyone in the channel but the sender, when it was sent. */
-  members: number
-  /** How many of them confirmed that their app got it. */
-  received: number
-  /** Members whose copy did not arrive, or was not confirmed in time (SENT_TIMEOUT: unknown). */
-  failures: { memberId: string; state: PeerMessageState }[]
-  /**
-   * Members reached without confirmation: above 512 members the node hands one copy to every
-   * member's session and nobody acknowledges it.
-   */
-  unconfirmed: number
-}
-
-/** What a channel needs from its client. */
-export interface ChannelHost {
-  readonly uid: string
-  readonly requestTimeoutMs: number
-  request(build: (reqId: number) => ClientFrame): Promise<ServerFrame>
-  /** Sends to the node now; false when not connected. */
-  sendToNode(frame: ClientFrame): boolean
-  /** One copy per member over the mesh or the relay; throws TOO_OFTEN over the client's limit. */
-  sendChannelCopies(members: string[], body: OutgoingBody, size: number): Promise<{ member: string; result: SendResult }[]>
-  /** One message (seq of a broadcast stream) the node fans out to every member (large channels); throws TOO_OFTEN over the limit. */
-  broadcast(channel: string, body: OutgoingBody, size: number, stream: string, seq: number): Promise<void>
-  /** Sends awareness over the open direct link to `uid`, if any. */
-  sendAwarenessDirect(uid: string, channel: string, payload: Uint8Array): boolean
-  /** The channel no longer involves `uid` (left, or we left): drop pending copies. */
-  dropMember(channel: string, uid: string | null): void
-  checkAttributeWriteRate(): void
-  /** What the user's token allows. */
-  readonly grants: Grants
-  /** The app released the channel: the client forgets it. */
-  forgetChannel(channel: string): void
-  loadCache(channel: string): Promise<Uint8Array | undefined>
-  saveCache(channel: string, produce: () => Uint8Array | null): void
-}
 
 const REMOTE = 'remote'
 /** Awareness state field naming the user behind an awareness client id. */
@@ -140,6 +78,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   /** We left here; the node may not know yet. */
   private leaveUnconfirmed = false
   private readonly broadcastStream: string
+  private readonly overlay: OverlayMode
 
   constructor(
     channelId: string,
@@ -150,6 +89,22 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     assertChannelId(channelId)
     this.channelId = channelId
     this.broadcastStream = `*${rt.randomId()}`
+    this.overlay = new OverlayMode({
+      channel: channelId,
+      host: host.overlay,
+      rt,
+      threshold: host.overlay.threshold,
+      keys: () => host.overlay.keys(),
+      nodeKey: () => host.overlay.nodeKey(),
+      members: () => [...this.members],
+      deliver: (m) => {
+        const message = host.overlay.toReceived(m.origin, channelId, m)
+        if (message) this._onMessage(message, m.origin)
+      },
+      // Mutes and publish grants at every hop; while members are listed one by one, membership too.
+      originAllowed: (origin) => (!this.exact || this.members.has(origin)) && this.standing.get(origin)?.mayPublish !== false,
+      renewCert: () => void this.renewCert(),
+    })
     this.doc = new ChannelDoc(channelId, host, rt, (notify) => {
       if (notify && this.state !== 'left') this.emit('AttributesUpdated', this.attributes())
     })
@@ -224,7 +179,24 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     if (f.type !== FrameType.MEMBERS) throw new PlazaError(ErrorCode.INTERNAL, 'unexpected answer to join')
     if (this.state === 'left') throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'left while joining')
     this.takeMembers(f.members, f.count, announce, f.log)
+    this.overlay.joined(f.cert, this.count)
     await this.doc.sync()
+  }
+
+  /** Joins again (the node answers with a fresh certificate for our overlay key). */
+  private async renewCert(): Promise<void> {
+    if (this.state !== 'joined') return
+    try {
+      const f = await this.membersRequest(FrameType.JOIN_CHANNEL)
+      if (f.type === FrameType.MEMBERS && this.state === 'joined') this.overlay.joined(f.cert, this.count)
+    } catch {
+      // The next rejoin (or the next renewal) brings one; meanwhile the old one holds until it expires.
+    }
+  }
+
+  /** The members this client is linked to in the channel's overlay (none while the channel is a full mesh). */
+  get overlayLinks(): string[] {
+    return this.overlay.links
   }
 
   /**
@@ -234,9 +206,13 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
    */
   private async membersRequest(type: FrameType.JOIN_CHANNEL | FrameType.GET_MEMBERS): Promise<ServerFrame & { log: MemberEvent[] }> {
     const log: MemberEvent[] = []
+    // Only the first join waits for the key pair to be made (so a simulation's event order is unchanged).
+    let keys = type === FrameType.JOIN_CHANNEL ? this.host.overlay.prepareKeys() : null
+    if (keys instanceof Promise) keys = await keys
+    const overlayKey = keys?.publicKey
     this.memberLogs.add(log)
     try {
-      const f = await this.host.request((reqId) => ({ type, reqId, channel: this.channelId }))
+      const f = await this.host.request((reqId) => (type === FrameType.JOIN_CHANNEL ? { type, reqId, channel: this.channelId, overlayKey } : { type, reqId, channel: this.channelId }))
       return Object.assign(f, { log })
     } finally {
       this.memberLogs.delete(log)
@@ -273,6 +249,12 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     const size = messageBodyBytes(body.kind, body.text, body.bytes)
     if (size > MAX_MESSAGE_BYTES || utf8Length(body.description) > MAX_DESCRIPTION_BYTES) {
       throw new PlazaError(ErrorCode.INVALID_MESSAGE, `messages are at most ${MAX_MESSAGE_BYTES} bytes`)
+    }
+    if (this.overlay.active) {
+      this.host.overlay.takeMessageToken()
+      const others = Math.max(0, this.count - 1)
+      await this.overlay.publish(body.kind, encodeOverlayBody(body.kind, body.text, body.bytes, body.description))
+      return { members: others, received: 0, failures: [], unconfirmed: others }
     }
     if (!this.exact) {
       const others = Math.max(0, this.count - 1)
@@ -433,8 +415,19 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
 
   /** A direct link to `uid` opened: show it our state over it. */
   _onLinkOpen(uid: string): void {
+    this.overlay.onLinkOpen(uid)
     if (this.state !== 'joined' || !this.members.has(uid) || !this.awareness.getLocalState()) return
     this.host.sendAwarenessDirect(uid, this.channelId, awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.awareness.clientID]))
+  }
+
+  _onLinkClosed(uid: string): void {
+    this.overlay.onLinkClosed(uid)
+  }
+
+  /** An overlay frame over a direct link: from a member (while members are listed one by one) to a member. */
+  _onOverlayFrame(from: string, bytes: Uint8Array): void {
+    if (this.state !== 'joined' || (this.exact && !this.members.has(from))) return
+    this.overlay.onFrame(from, bytes)
   }
 
   /** Members as far as this client knows (media: who else may hold a file sent here). */
@@ -475,6 +468,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     if (this.released) return
     this.released = true
     this.state = 'left'
+    this.overlay.stop()
     this.doc.stop()
     this.members.clear()
     this.standing.clear()
@@ -493,6 +487,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   private leaveLocally(): void {
     this.awareness.setLocalState(null) // tells the others, before we stop listening
     this.state = 'left'
+    this.overlay.stop()
     this.doc.stop()
     this.host.dropMember(this.channelId, null)
     this.members.clear()
@@ -506,6 +501,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   _reset(): void {
     this.state = 'left'
     this.leaveUnconfirmed = false
+    this.overlay.stop()
     this.doc.stop()
     this.members.clear()
     this.standing.clear()
@@ -549,6 +545,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
    */
   private memberGone(uid: string, announce: boolean): void {
     if (!this.members.delete(uid)) return
+    this.overlay.onLinkClosed(uid)
     this.standing.delete(uid)
     const gone = [...this.awareness.getStates()].filter(([, st]) => st?.[UID_FIELD] === uid).map(([id]) => id)
     this.forgetAwareness(gone)
@@ -562,6 +559,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
       void this.refreshMembers()
     }
     this.count = count
+    if (this.state === 'joined') this.overlay.update(count)
     if (!announce || count === this.reported || this.state !== 'joined') return
     this.reported = count
     this.emit('MemberCountUpdated', count)

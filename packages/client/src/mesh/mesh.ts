@@ -65,6 +65,8 @@ type MeshEvents = {
  */
 export class Mesh extends Emitter<MeshEvents> {
   private readonly links = new Map<string, Link>()
+  /** Users whose links something keeps open (a channel overlay's neighbours), with how many holders. */
+  private readonly held = new Map<string, number>()
   private readonly failures = new Map<string, { until: number; delayMs: number }>()
   private idleTimer: TimerHandle | null = null
   private closed = false
@@ -105,6 +107,17 @@ export class Mesh extends Emitter<MeshEvents> {
     link.bufferedBound += bytes.length
     link.lastActive = this.rt.clock.now()
     return true
+  }
+
+  /** Keeps the link to `uid` (when there is one) from closing for idleness or to make room, until released. */
+  hold(uid: string): void {
+    this.held.set(uid, (this.held.get(uid) ?? 0) + 1)
+  }
+
+  release(uid: string): void {
+    const n = (this.held.get(uid) ?? 0) - 1
+    if (n > 0) this.held.set(uid, n)
+    else this.held.delete(uid)
   }
 
   /** Starts building a link to `uid` unless one exists, it failed recently, or the cap is reached. */
@@ -254,7 +267,7 @@ export class Mesh extends Emitter<MeshEvents> {
   private makeRoom(): boolean {
     if (this.links.size < this.opts.maxLinks) return true
     let lru: Link | null = null
-    for (const l of this.links.values()) if (l.state === 'open' && (!lru || l.lastActive < lru.lastActive)) lru = l
+    for (const l of this.links.values()) if (l.state === 'open' && !this.held.has(l.uid) && (!lru || l.lastActive < lru.lastActive)) lru = l
     if (!lru || this.rt.clock.now() - lru.lastActive < 5000) return false
     this.drop(lru, false)
     return true
@@ -266,7 +279,7 @@ export class Mesh extends Emitter<MeshEvents> {
       () => {
         const now = this.rt.clock.now()
         for (const l of [...this.links.values()]) {
-          if (l.state === 'open' && now - l.lastActive > this.opts.idleTimeoutMs) this.drop(l, false)
+          if (l.state === 'open' && now - l.lastActive > this.opts.idleTimeoutMs && !this.held.has(l.uid)) this.drop(l, false)
         }
         if (this.links.size === 0 && this.idleTimer) {
           this.rt.clock.clearInterval(this.idleTimer)

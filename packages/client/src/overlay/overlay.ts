@@ -13,6 +13,7 @@ import {
   decodeOverlayFrame,
   encodeOverlayFrame,
   overlayMessageSigningBytes,
+  type MemberCert,
   type MessageKind,
   type OverlayFrame,
   type OverlayGossipFrame,
@@ -70,6 +71,8 @@ export class ChannelOverlay {
   private maintainTimer: TimerHandle | null = null
   private stopped = false
   private readonly toldUnlinked = new Set<string>()
+  /** This member's certificate (renewed before it expires: see renewCert). */
+  private cert: MemberCert
 
   constructor(
     private readonly deps: OverlayDeps,
@@ -82,6 +85,12 @@ export class ChannelOverlay {
     this.cache = new MessageCache(this.cfg.cacheSize, this.cfg.cacheTtlMs)
     this.certs = new CertVerifier(deps.crypto, deps.nodeKey, deps.app, deps.channel, this.cfg.certCacheSize)
     this.joinedAt = deps.joinedAt ?? deps.clock.now()
+    this.cert = deps.cert
+  }
+
+  /** A fresh certificate from the node (same key): messages published from now on carry it. */
+  renewCert(cert: MemberCert): void {
+    this.cert = cert
   }
 
   /** The members this one is linked to. */
@@ -133,7 +142,7 @@ export class ChannelOverlay {
     this.lastSentTs = sentTs
     const sig = this.deps.crypto.sign(overlayMessageSigningBytes(fields))
     const go = (s: Uint8Array): number => {
-      this.originate({ type: OverlayFrameType.GOSSIP, ...fields, hops: 0, flags: 0, sig: s, cert: this.deps.cert })
+      this.originate({ type: OverlayFrameType.GOSSIP, ...fields, hops: 0, flags: 0, sig: s, cert: this.cert })
       return seq
     }
     if (!(sig instanceof Promise) && this.publishing === null) return go(sig)

@@ -14,6 +14,7 @@ import {
   encodeFrame,
   peekRequestId,
   type ClientFrame,
+  type NodeOverlayKey,
   type ServerFrame,
   type TimerHandle,
 } from '@plaza/protocol'
@@ -103,6 +104,8 @@ export class SignalingSession extends Emitter<SessionEvents> {
   tokenExpiresAt = 0
   /** Offset to add to the local clock to get the node's. */
   clockOffset = 0
+  /** The key the node certifies channel overlay members with (protocol 4 nodes), from the last LOGIN_OK. */
+  nodeKey: NodeOverlayKey | null = null
   private loginWaiter: { resolve: () => void; reject: (e: PlazaError) => void } | null = null
   /** Frames sent after the first in this turn, and the socket they are for (see send); null when none was sent yet. */
   private batch: { ws: WebSocketLike; frames: Uint8Array[]; bytes: number } | null = null
@@ -318,6 +321,7 @@ export class SignalingSession extends Emitter<SessionEvents> {
     }
     switch (f.type) {
       case FrameType.LOGIN_OK:
+        this.nodeKey = f.nodeKey ?? null
         return this.onLoginOk(f.sessionId, f.resumed, f.resync, f.pingIntervalMs, f.serverTs, f.tokenExpiresAt)
       case FrameType.LOGIN_FAILED:
         return this.onLoginFailed(new PlazaError(f.code, f.message))

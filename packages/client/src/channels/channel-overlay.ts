@@ -1,0 +1,290 @@
+import { decodeOverlayBody, type MemberCert, type MessageKind, type TimerHandle } from '@plaza/protocol'
+import { ChannelOverlay, type OverlayCrypto, type OverlayDelivery, type OverlayEvent } from '../overlay/index.js'
+import type { Runtime } from '../runtime.js'
+
+/** This client's overlay key pair: the public key the node certifies, and the crypto that signs with it. */
+export interface OverlayKeyPair {
+  publicKey: Uint8Array
+  crypto: OverlayCrypto
+}
+
+/** What a channel's overlay needs of the client around it. */
+export interface OverlayHost {
+  readonly app: string
+  readonly uid: string
+  /** Sends over the open direct link to `uid`; false when there is none. */
+  linkSend(uid: string, bytes: Uint8Array): boolean
+  linkOpen(uid: string): boolean
+  /** Starts opening a direct link to `uid` (the mesh may refuse: cap, recent failure, links off). */
+  linkConnect(uid: string): void
+  /** Keeps (or stops keeping) the link to `uid` open while it is an overlay neighbour. */
+  holdLink(uid: string, on: boolean): void
+  /** Random other members from the node, to link to. */
+  candidates(channel: string): Promise<string[]>
+}
+
+/** A message the overlay delivered, as the channel hands it on. */
+export interface OverlayMessage {
+  origin: string
+  kind: MessageKind
+  text: string
+  bytes: Uint8Array
+  description: string
+}
+
+/** Frames kept for a member while the link to it opens; past these (or this long) they are given up. */
+const MAX_PENDING_FRAMES = 64
+const LINK_WAIT_MS = 10_000
+
+interface Pending {
+  frames: Uint8Array[]
+  timer: TimerHandle
+}
+
+/**
+ * A channel's part in its overlay (PROTOCOL.md, "Channel overlay") over the client's direct
+ * links: frames for a member without an open link wait while one opens; neighbours' links are
+ * held open; a link that closes or never opens is a lost neighbour.
+ */
+export class ChannelOverlayRunner {
+  private readonly overlay: ChannelOverlay
+  private readonly pending = new Map<string, Pending>()
+  private readonly neighbours = new Set<string>()
+  private stopped = false
+
+  constructor(
+    private readonly channel: string,
+    private readonly host: OverlayHost,
+    private readonly rt: Runtime,
+    keys: OverlayKeyPair,
+    nodeKey: Uint8Array,
+    cert: MemberCert,
+    joinedAt: number,
+    private readonly deliver: (m: OverlayMessage) => void,
+    originAllowed: (origin: string) => boolean,
+    private readonly onEvent: (e: OverlayEvent) => void = () => undefined,
+  ) {
+    this.overlay = new ChannelOverlay({
+      app: host.app,
+      channel,
+      self: host.uid,
+      clock: rt.clock,
+      random: () => rt.random(),
+      crypto: keys.crypto,
+      nodeKey,
+      cert,
+      send: (peer, bytes) => this.send(peer, bytes),
+      deliver: (d) => this.onDelivery(d),
+      requestCandidates: () => this.askCandidates(),
+      originAllowed,
+      onEvent: (e) => this.onOverlayEvent(e),
+      joinedAt,
+      stream: rt.randomId(),
+    })
+  }
+
+  get links(): string[] {
+    return this.overlay.links
+  }
+
+  start(candidates: string[]): void {
+    this.overlay.addCandidates(candidates)
+    this.overlay.start()
+    this.askCandidates()
+  }
+
+  stop(): void {
+    if (this.stopped) return
+    this.overlay.stop()
+    this.stopped = true
+    for (const p of this.pending.values()) this.rt.clock.clearTimeout(p.timer)
+    this.pending.clear()
+    for (const uid of this.neighbours) this.host.holdLink(uid, false)
+    this.neighbours.clear()
+  }
+
+  publish(kind: MessageKind, body: Uint8Array): Promise<number> {
+    return Promise.resolve(this.overlay.publish(kind, body))
+  }
+
+  /** Overlay frame bytes from `from` over a direct link. */
+  receive(from: string, bytes: Uint8Array): void {
+    this.overlay.receive(from, bytes)
+  }
+
+  renewCert(cert: MemberCert): void {
+    this.overlay.renewCert(cert)
+  }
+
+  onLinkOpen(uid: string): void {
+    const p = this.pending.get(uid)
+    if (!p) return
+    this.pending.delete(uid)
+    this.rt.clock.clearTimeout(p.timer)
+    for (const bytes of p.frames) if (!this.host.linkSend(uid, bytes)) return this.lost(uid)
+  }
+
+  /** The link to `uid` closed (or `uid` left the channel). */
+  onLinkClosed(uid: string): void {
+    this.lost(uid)
+  }
+
+  private send(peer: string, bytes: Uint8Array): void {
+    if (this.stopped) return
+    if (this.host.linkOpen(peer)) {
+      if (!this.host.linkSend(peer, bytes)) this.lost(peer)
+      return
+    }
+    let p = this.pending.get(peer)
+    if (!p) {
+      p = { frames: [], timer: this.rt.clock.setTimeout(() => this.lost(peer), LINK_WAIT_MS, true) }
+      this.pending.set(peer, p)
+      this.host.linkConnect(peer)
+    }
+    if (p.frames.length < MAX_PENDING_FRAMES) p.frames.push(bytes)
+  }
+
+  private lost(uid: string): void {
+    const p = this.pending.get(uid)
+    if (p) {
+      this.rt.clock.clearTimeout(p.timer)
+      this.pending.delete(uid)
+    }
+    if (!this.stopped) this.overlay.linkDown(uid)
+  }
+
+  private askCandidates(): void {
+    this.host.candidates(this.channel).then(
+      (uids) => {
+        if (!this.stopped) this.overlay.addCandidates(uids.filter((u) => u !== this.host.uid))
+      },
+      () => undefined, // asked again at the next shortage
+    )
+  }
+
+  private onDelivery(d: OverlayDelivery): void {
+    let m: { text: string; bytes: Uint8Array; description: string }
+    try {
+      m = decodeOverlayBody(d.kind, d.body)
+    } catch {
+      return // signed by a member that encodes badly: nothing for the app
+    }
+    this.deliver({ origin: d.origin, kind: d.kind, ...m })
+  }
+
+  private onOverlayEvent(e: OverlayEvent): void {
+    if (e.type === 'link-up' && !this.neighbours.has(e.peer)) {
+      this.neighbours.add(e.peer)
+      this.host.holdLink(e.peer, true)
+    } else if (e.type === 'link-down' && this.neighbours.delete(e.peer)) this.host.holdLink(e.peer, false)
+    this.onEvent(e)
+  }
+}
+
+/** What a channel's overlay mode needs of its channel and client. */
+export interface OverlayModeDeps {
+  channel: string
+  host: OverlayHost
+  rt: Runtime
+  /** Members above which the channel's messages go through the overlay. */
+  threshold: number
+  /** This client's key pair; null when it cannot take part (no Ed25519 in WebCrypto, direct links off). */
+  keys(): OverlayKeyPair | null
+  /** The node's certifying key; null when the node does not speak protocol 4. */
+  nodeKey(): Uint8Array | null
+  /** Members this client knows of (first candidates to link to). */
+  members(): string[]
+  deliver(m: OverlayMessage): void
+  originAllowed(origin: string): boolean
+  /** Joins again to get a fresh certificate before this one expires. */
+  renewCert(): void
+}
+
+/** Back to the full mesh only this far below the threshold, so that a member coming and going at the edge does not flip the channel. */
+const HYSTERESIS = 4
+/** A certificate is renewed this long before it expires. */
+const RENEW_BEFORE_MS = 10 * 60_000
+
+/**
+ * Whether a channel runs its overlay, and the overlay while it does: on above the threshold
+ * (or as soon as another member's overlay frame arrives: it counted differently), off again
+ * well below it, and never without a certificate from the node.
+ */
+export class OverlayMode {
+  private cert: MemberCert | null = null
+  private joinedAt = 0
+  private runner: ChannelOverlayRunner | null = null
+  private renewTimer: TimerHandle | null = null
+
+  constructor(private readonly deps: OverlayModeDeps) {}
+
+  get active(): boolean {
+    return this.runner !== null
+  }
+
+  get links(): string[] {
+    return this.runner?.links ?? []
+  }
+
+  /** Joined (again): the node's certificate for our key, if it gave one. */
+  joined(cert: MemberCert | undefined, count: number): void {
+    if (this.joinedAt === 0) this.joinedAt = this.deps.rt.clock.now()
+    if (cert) {
+      this.cert = cert
+      this.runner?.renewCert(cert)
+      this.scheduleRenewal(cert)
+    }
+    this.update(count)
+  }
+
+  update(count: number): void {
+    if (!this.runner && count > this.deps.threshold) this.start()
+    else if (this.runner && count <= this.deps.threshold - HYSTERESIS) this.stopRunner()
+  }
+
+  publish(kind: MessageKind, body: Uint8Array): Promise<number> {
+    return this.runner!.publish(kind, body)
+  }
+
+  /** An overlay frame from a member over a direct link. */
+  onFrame(from: string, bytes: Uint8Array): void {
+    if (!this.runner) this.start()
+    this.runner?.receive(from, bytes)
+  }
+
+  onLinkOpen(uid: string): void {
+    this.runner?.onLinkOpen(uid)
+  }
+
+  onLinkClosed(uid: string): void {
+    this.runner?.onLinkClosed(uid)
+  }
+
+  /** Left the channel (or the client reset): everything goes. */
+  stop(): void {
+    this.stopRunner()
+    this.deps.rt.clock.clearTimeout(this.renewTimer)
+    this.renewTimer = null
+    this.cert = null
+    this.joinedAt = 0
+  }
+
+  private start(): void {
+    const keys = this.deps.keys()
+    const nodeKey = this.deps.nodeKey()
+    if (!keys || !nodeKey || !this.cert || this.joinedAt === 0) return
+    this.runner = new ChannelOverlayRunner(this.deps.channel, this.deps.host, this.deps.rt, keys, nodeKey, this.cert, this.joinedAt, this.deps.deliver, this.deps.originAllowed)
+    this.runner.start(this.deps.members())
+  }
+
+  private stopRunner(): void {
+    this.runner?.stop()
+    this.runner = null
+  }
+
+  private scheduleRenewal(cert: MemberCert): void {
+    this.deps.rt.clock.clearTimeout(this.renewTimer)
+    const wait = Math.max(1000, cert.expiry - RENEW_BEFORE_MS - (this.deps.rt.clock.now() + 0))
+    this.renewTimer = this.deps.rt.clock.setTimeout(() => this.deps.renewCert(), wait, true)
+  }
+}
