@@ -10,30 +10,26 @@ import {
   PeerMessageState,
   PlazaError,
   RateBucket,
-  RelayStatus,
   assertUserId,
   isValidId,
   messageBodyBytes,
   utf8Length,
-  type PeerMessageFrame,
   type ServerFrame,
   readTokenClaims,
   type Grants,
-  isOverlayFrameBytes,
-  peekOverlayFrame,
 } from '@plaza/protocol'
 import { Emitter } from './emitter.js'
-import type { Arrival } from './delivery/inbox.js'
 import type { SendResult } from './delivery/outbox.js'
 import { PeerDelivery } from './delivery/peer-delivery.js'
 import { Mesh } from './mesh/mesh.js'
+import { peerRoutes, type PeerRoutes } from './delivery/peer-routes.js'
 import { OVERLAY_LIMITS } from './overlay/config.js'
 import type { CreateLink } from './mesh/link.js'
 import { SignalingSession, type WebSocketConstructor } from './signaling/session.js'
 import { PlazaChannel, type ChannelAttributes, type ChannelHost } from './channels/channel.js'
 import { channelHost } from './channels/channel-host.js'
 import { AttributesApi, toUserAttributes, type ChannelAttributeOptions } from './attributes-api.js'
-import { toBody, toReceived } from './messages.js'
+import { toBody } from './messages.js'
 import { MediaManager, type DownloadMediaOptions, type MediaData } from './media/media.js'
 import type { CreateMediaOptions, MediaMessage } from './media/media-message.js'
 import type { Sha256Factory } from './media/hash.js'
@@ -81,6 +77,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
   /** Bytes of peer messages sent and not settled yet. */
   private unsettledBytes = 0
   private readonly delivery: PeerDelivery
+  private readonly routes: PeerRoutes
   private readonly presence: Presence
   private readonly media: MediaManager
   private readonly messageBucket: RateBucket
@@ -188,32 +185,28 @@ export class PlazaClient extends Emitter<ClientEvents> {
       },
       this.rt,
     )
+    const routes = peerRoutes({
+      appId,
+      mesh: this.mesh,
+      session: this.session,
+      channels: this.channels,
+      rt: this.rt,
+      directLinks: this.opts.directLinks,
+      delivery: () => this.delivery,
+      media: () => this.media,
+      emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => void)(event, ...args),
+      withinRate: () => this.messageBucket.available(this.rt.clock.now()) >= 1,
+    })
+    this.routes = routes
     this.delivery = new PeerDelivery(
-      {
-        appId,
-        linkSend: (uid, bytes) => this.mesh.send(uid, bytes),
-        linkOpen: (uid) => this.mesh.isOpen(uid),
-        linkWanted: (uid) => {
-          if (this.opts.directLinks) this.mesh.connect(uid)
-        },
-        linkGone: (uid) => this.mesh.disconnect(uid),
-        relay: (to, bytes, offline) => this.relay(to, bytes, offline),
-        sendToNode: (frame) => this.session.send(frame),
-        deliver: (from, f, arrival) => this.deliverToApp(from, f, arrival),
-        restoredSettled: (peer, message, result) => this.emit('OutboxMessageSettled', peer, message, result),
-        offlineDropped: (from, count) => this.emit('OfflineMessagesDropped', from, count),
-        isMember: (channel, uid) => this.channels.get(channel)?._hasMember(uid) ?? false,
-        nodeNow: () => this.rt.clock.now() + this.session.clockOffset,
-        withinRate: () => this.messageBucket.available(this.rt.clock.now()) >= 1,
-        acceptsChannelMessage: (channel, uid) => this.channels.get(channel)?._acceptsFrom(uid) ?? false,
-      },
+      routes.deliveryHost,
       this.storage,
       this.rt,
       { messageTimeoutMs: this.opts.messageTimeoutMs },
     )
 
     this.media = new MediaManager(
-      mediaHost({ mesh: this.mesh, session: this.session, channels: this.channels, storage: this.storage, rt: this.rt, deps, directLinks: this.opts.directLinks }, (to, bytes) => this.relayOnce(to, bytes, false)),
+      mediaHost({ mesh: this.mesh, session: this.session, channels: this.channels, storage: this.storage, rt: this.rt, deps, directLinks: this.opts.directLinks }, (to, bytes) => routes.relayOnce(to, bytes, false)),
       { cacheBytes: options.mediaCacheBytes ?? 512 * 1024 * 1024, maxFileBytes: options.maxMediaBytes ?? 100 * 1000 * 1000 },
     )
     this.session.on('state', (state, reason) => this.onSessionState(state, reason))
@@ -222,7 +215,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
     this.session.on('protocolError', (err) => this.emit('ProtocolError', err))
     this.session.on('tokenWillExpire', () => this.emit('TokenPrivilegeWillExpire'))
     this.session.on('tokenExpired', () => this.emit('TokenExpired'))
-    this.mesh.on('data', (uid, bytes) => this.onPeerBytes(uid, bytes, { path: 'direct', serverTs: 0 }))
+    this.mesh.on('data', (uid, bytes) => this.routes.onPeerBytes(uid, bytes, { path: 'direct', serverTs: 0 }))
     this.mesh.on('open', (uid) => {
       this.emit('PeerLinkStateChanged', uid, 'open')
       this.media.onLinkChange(uid, true)
@@ -512,20 +505,6 @@ export class PlazaClient extends Emitter<ClientEvents> {
 
   // ---- internals -----------------------------------------------------------------------
 
-  private async relayOnce(to: string, bytes: Uint8Array, offline: boolean): Promise<RelayStatus> {
-    const f = await this.session.request((reqId) => ({ type: FrameType.RELAY_TO, reqId, to, offline, payload: bytes }))
-    if (f.type !== FrameType.RELAY_RESULT) throw new PlazaError(ErrorCode.INTERNAL, 'unexpected answer to relay')
-    return f.status
-  }
-
-  /** A message through the relay; a media message for an offline receiver first puts its file in the node's store. */
-  private async relay(to: string, bytes: Uint8Array, offline: boolean): Promise<RelayStatus> {
-    const status = await this.relayOnce(to, bytes, offline)
-    if (status !== RelayStatus.MEDIA_WANTED) return status
-    await this.media.uploadFor(bytes)
-    return this.relayOnce(to, bytes, offline)
-  }
-
   private onSessionState(state: State, reason: Reason): void {
     if (state !== State.CONNECTED) this.delivery.onNodeLost()
     if (state === State.RECONNECTING) for (const ch of this.channels.values()) ch._onDisconnected()
@@ -562,7 +541,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
   private onServerFrame(f: ServerFrame): void {
     switch (f.type) {
       case FrameType.RELAY_FROM:
-        return this.onPeerBytes(f.from, f.payload, { path: 'relay', serverTs: f.serverTs })
+        return this.routes.onPeerBytes(f.from, f.payload, { path: 'relay', serverTs: f.serverTs })
       case FrameType.SIGNAL_FROM:
         if (this.opts.directLinks) this.mesh.onSignal(f.from, f.data)
         return
@@ -589,30 +568,5 @@ export class PlazaClient extends Emitter<ClientEvents> {
       default:
         return
     }
-  }
-
-  private onPeerBytes(from: string, bytes: Uint8Array, arrival: Arrival): void {
-    if (isOverlayFrameBytes(bytes)) {
-      // Channel overlays run over direct links only.
-      const head = arrival.path === 'direct' ? peekOverlayFrame(bytes) : null
-      if (head) this.channels.get(head.channel)?._onOverlayFrame(from, bytes)
-      return
-    }
-    if (this.media.onFrame(from, bytes)) return
-    const sync = this.delivery.onPeerBytes(from, bytes, arrival)
-    // Channel state over a direct link: awareness only, and only from a member of that channel.
-    if (sync && arrival.path === 'direct') this.channels.get(sync.channel)?._onPeerSync(from, sync.kind, sync.payload)
-  }
-
-  private deliverToApp(from: string, f: PeerMessageFrame, arrival: Arrival): boolean {
-    const message = toReceived(from, f, this.media)
-    if (!message) return false
-    if (f.channel) return this.channels.get(f.channel)?._onMessage(message, from) ?? false
-    this.emit('MessageFromPeer', message, from, {
-      serverReceivedTs: arrival.serverTs,
-      isOfflineMessage: arrival.path === 'offline',
-      path: arrival.path,
-    })
-    return true
   }
 }
