@@ -85,8 +85,8 @@ describe('in a channel', () => {
     // The SDK refuses; a modified client writing over the link or through the relay gets nowhere.
     expect(await codeOf(rb.sendMessage({ text: 'muted, through the SDK' }))).toBe('NOT_PERMITTED')
     for (let seq = 1; seq <= 5; seq++) overLink(bo, 'mm-ada', textFrame('mm-forged', seq, 1, `forged ${seq}`, 'mm-room'))
-    const relayed = await (bo as unknown as { relay(to: string, b: Uint8Array, offline: boolean): Promise<unknown> })
-      .relay('mm-cy', textFrame('mm-forged2', 1, 1, 'through the relay', 'mm-room'), false)
+    const relayed = await (bo as unknown as { routes: { relayOnce(to: string, b: Uint8Array, offline: boolean): Promise<unknown> } }).routes
+      .relayOnce('mm-cy', textFrame('mm-forged2', 1, 1, 'through the relay', 'mm-room'), false)
       .then(() => 'OK', (e: PlazaError) => ErrorCode[e.code])
     expect(relayed).toBe('NOT_PERMITTED')
     // What Bo sends Ada privately after the forged frames arrives after them on the same link.
