@@ -101,6 +101,8 @@ export class PlazaClient extends Emitter<ClientEvents> {
     if (!Array.isArray(urls) || urls.length === 0 || urls.some((u) => typeof u !== 'string' || u === '')) {
       throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'rendezvousUrl is required: a URL, or a list of the nodes of a deployment')
     }
+    const t = options?.overlayThreshold
+    if (t !== undefined && (!Number.isInteger(t) || t < 8)) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'overlayThreshold: a whole number of members, at least 8')
     this.appId = appId
     this.rt = deps.runtime ?? systemRuntime
     const now = () => this.rt.clock.now()

@@ -13,7 +13,7 @@ beforeAll(async () => {
 afterAll(() => stopRendezvous(node))
 afterEach(() => closeClients())
 
-const THRESHOLD = 4
+const THRESHOLD = 8
 
 async function relayedChannelMessages(): Promise<number> {
   const text = await (await fetch(`${node.httpUrl}/metrics`)).text()
@@ -38,7 +38,7 @@ async function members(prefix: string, n: number, room: string, opts: Partial<Cl
 
 describe('channel overlay over real WebRTC links', () => {
   it('above the threshold every member gets every message once and in its sender’s order, none through the node', async () => {
-    const n = 10
+    const n = 12
     const { channels, got } = await members('ov', n, 'ov-room')
     const t0 = Date.now()
     await until(() => channels.every((ch) => ch.overlayLinks.length >= 2), 30_000, 'overlay links')
@@ -62,6 +62,11 @@ describe('channel overlay over real WebRTC links', () => {
     // Links stay bounded by D_high.
     for (const ch of channels) expect(ch.overlayLinks.length).toBeLessThanOrEqual(10)
   }, 120_000)
+
+  it('refuses an overlayThreshold below 8 (it could never go back to the full mesh)', async () => {
+    const { createClient } = await import('@plaza/client')
+    expect(() => createClient('app', { rendezvousUrl: node.url, overlayThreshold: 3 })).toThrow(/overlayThreshold/)
+  })
 
   it('stays a full mesh (per-member confirmations) at or below the threshold; its copies through the relay count in the metric', async () => {
     const { channels, got } = await members('fm', THRESHOLD, 'fm-room', { directLinks: false })

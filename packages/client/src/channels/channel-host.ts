@@ -61,6 +61,7 @@ function overlayHost(c: ClientParts): ChannelOverlayHost {
       return making
     },
     keys: () => keys ?? null,
+    nodeNow: () => c.rt.clock.now() + c.session().clockOffset,
     nodeKey: () => c.session().nodeKey?.publicKey ?? null,
     takeMessageToken: () => c.takeMessageToken(),
     toReceived: (origin, channel, m) => toReceived(origin, { channel, ...m }, c.media()),

@@ -1,4 +1,4 @@
-import { decodeOverlayBody, type MemberCert, type MessageKind, type TimerHandle } from '@plaza/protocol'
+import { decodeOverlayBody, type Clock, type MemberCert, type MessageKind, type TimerHandle } from '@plaza/protocol'
 import { ChannelOverlay, type OverlayCrypto, type OverlayDelivery, type OverlayEvent } from '../overlay/index.js'
 import type { Runtime } from '../runtime.js'
 
@@ -21,6 +21,22 @@ export interface OverlayHost {
   holdLink(uid: string, on: boolean): void
   /** Random other members from the node, to link to. */
   candidates(channel: string): Promise<string[]>
+  /**
+   * The node's clock (ours plus the session's offset): certificates expire by it, and members
+   * compare send times with join times by it, so clients whose clocks differ still agree.
+   */
+  nodeNow(): number
+}
+
+/** `clock`'s timers, telling the node's time. */
+function nodeClock(clock: Clock, nodeNow: () => number): Clock {
+  return {
+    now: nodeNow,
+    setTimeout: (fn, ms, unref) => clock.setTimeout(fn, ms, unref),
+    clearTimeout: (h) => clock.clearTimeout(h),
+    setInterval: (fn, ms, unref) => clock.setInterval(fn, ms, unref),
+    clearInterval: (h) => clock.clearInterval(h),
+  }
 }
 
 /** A message the overlay delivered, as the channel hands it on. */
@@ -68,7 +84,7 @@ export class ChannelOverlayRunner {
       app: host.app,
       channel,
       self: host.uid,
-      clock: rt.clock,
+      clock: nodeClock(rt.clock, () => host.nodeNow()),
       random: () => rt.random(),
       crypto: keys.crypto,
       nodeKey,
@@ -214,7 +230,11 @@ export class OverlayMode {
   private cert: MemberCert | null = null
   private joinedAt = 0
   private runner: ChannelOverlayRunner | null = null
+  /** The node key the runner verifies with. */
+  private runnerNodeKey: Uint8Array | null = null
   private renewTimer: TimerHandle | null = null
+  private renewFailures = 0
+  private count = 0
 
   constructor(private readonly deps: OverlayModeDeps) {}
 
@@ -228,16 +248,28 @@ export class OverlayMode {
 
   /** Joined (again): the node's certificate for our key, if it gave one. */
   joined(cert: MemberCert | undefined, count: number): void {
-    if (this.joinedAt === 0) this.joinedAt = this.deps.rt.clock.now()
+    if (this.joinedAt === 0) this.joinedAt = this.deps.host.nodeNow()
     if (cert) {
       this.cert = cert
+      this.renewFailures = 0
       this.runner?.renewCert(cert)
-      this.scheduleRenewal(cert)
+      this.scheduleRenewal()
     }
+    // Another node key (the app's secret rotated): the overlay starts again with it.
+    const nodeKey = this.deps.nodeKey()
+    if (this.runner && (!nodeKey || !sameBytes(nodeKey, this.runnerNodeKey!))) this.stopRunner()
     this.update(count)
   }
 
+  /** Renewing the certificate failed: try again soon (with backoff), while it is still valid. */
+  renewFailed(): void {
+    this.renewFailures++
+    this.scheduleRenewal()
+  }
+
   update(count: number): void {
+    this.count = count
+    if (this.renewTimer === null && this.cert && count > this.deps.threshold - HYSTERESIS) this.scheduleRenewal()
     if (!this.runner && count > this.deps.threshold) this.start()
     else if (this.runner && count <= this.deps.threshold - HYSTERESIS) this.stopRunner()
   }
@@ -248,7 +280,8 @@ export class OverlayMode {
 
   /** An overlay frame from a member over a direct link. */
   onFrame(from: string, bytes: Uint8Array): void {
-    if (!this.runner) this.start()
+    // A member that counts a little differently (a member event on its way) already runs it; far below the threshold nobody should.
+    if (!this.runner && this.count > this.deps.threshold - HYSTERESIS) this.start()
     this.runner?.receive(from, bytes)
   }
 
@@ -267,13 +300,21 @@ export class OverlayMode {
     this.renewTimer = null
     this.cert = null
     this.joinedAt = 0
+    this.count = 0
+    this.renewFailures = 0
   }
 
   private start(): void {
     const keys = this.deps.keys()
     const nodeKey = this.deps.nodeKey()
     if (!keys || !nodeKey || !this.cert || this.joinedAt === 0) return
-    this.runner = new ChannelOverlayRunner(this.deps.channel, this.deps.host, this.deps.rt, keys, nodeKey, this.cert, this.joinedAt, this.deps.deliver, this.deps.originAllowed)
+    if (this.cert.expiry <= this.deps.host.nodeNow()) return this.deps.renewCert()
+    // Mutes and membership are checked again at delivery: a message may wait (a gap, a signature check) while they change.
+    const deliver = (m: OverlayMessage) => {
+      if (this.deps.originAllowed(m.origin)) this.deps.deliver(m)
+    }
+    this.runner = new ChannelOverlayRunner(this.deps.channel, this.deps.host, this.deps.rt, keys, nodeKey, this.cert, this.joinedAt, deliver, this.deps.originAllowed)
+    this.runnerNodeKey = nodeKey
     this.runner.start(this.deps.members())
   }
 
@@ -282,9 +323,29 @@ export class OverlayMode {
     this.runner = null
   }
 
-  private scheduleRenewal(cert: MemberCert): void {
-    this.deps.rt.clock.clearTimeout(this.renewTimer)
-    const wait = Math.max(1000, cert.expiry - RENEW_BEFORE_MS - (this.deps.rt.clock.now() + 0))
-    this.renewTimer = this.deps.rt.clock.setTimeout(() => this.deps.renewCert(), wait, true)
+  /**
+   * Renews RENEW_BEFORE_MS before the certificate expires (node time), and only while the
+   * overlay runs or could start soon: a small channel is not asked to join again every hour.
+   * After a failure: again 5 s later, doubling, up to a minute.
+   */
+  private scheduleRenewal(): void {
+    const clock = this.deps.rt.clock
+    clock.clearTimeout(this.renewTimer)
+    this.renewTimer = null
+    if (!this.cert) return
+    const due = this.renewFailures > 0 ? Math.min(60_000, 5000 * 2 ** (this.renewFailures - 1)) : this.cert.expiry - RENEW_BEFORE_MS - this.deps.host.nodeNow()
+    this.renewTimer = clock.setTimeout(
+      () => {
+        this.renewTimer = null
+        // Not needed now: armed again when the channel nears the threshold (update).
+        if (this.runner || this.count > this.deps.threshold - HYSTERESIS) this.deps.renewCert()
+      },
+      Math.max(1000, due),
+      true,
+    )
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
 }

@@ -157,6 +157,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
       await this.joinOnNode(false)
     } catch (err) {
       this.state = 'left'
+      this.overlay.stop()
       this.doc.stop()
       this.members.clear()
       this.standing.clear()
@@ -190,7 +191,8 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
       const f = await this.membersRequest(FrameType.JOIN_CHANNEL)
       if (f.type === FrameType.MEMBERS && this.state === 'joined') this.overlay.joined(f.cert, this.count)
     } catch {
-      // The next rejoin (or the next renewal) brings one; meanwhile the old one holds until it expires.
+      // Tried again soon; meanwhile the old certificate holds until it expires.
+      if (this.state === 'joined') this.overlay.renewFailed()
     }
   }
 
@@ -207,7 +209,8 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   private async membersRequest(type: FrameType.JOIN_CHANNEL | FrameType.GET_MEMBERS): Promise<ServerFrame & { log: MemberEvent[] }> {
     const log: MemberEvent[] = []
     // Only the first join waits for the key pair to be made (so a simulation's event order is unchanged).
-    let keys = type === FrameType.JOIN_CHANNEL ? this.host.overlay.prepareKeys() : null
+    // Sent only to a node that certifies overlay keys (protocol 4: its key came in LOGIN_OK).
+    let keys = type === FrameType.JOIN_CHANNEL && this.host.overlay.nodeKey() ? this.host.overlay.prepareKeys() : null
     if (keys instanceof Promise) keys = await keys
     const overlayKey = keys?.publicKey
     this.memberLogs.add(log)
@@ -426,7 +429,8 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
 
   /** An overlay frame over a direct link: from a member (while members are listed one by one) to a member. */
   _onOverlayFrame(from: string, bytes: Uint8Array): void {
-    if (this.state !== 'joined' || (this.exact && !this.members.has(from))) return
+    // Also while joining again (a resync): the overlay keeps running meanwhile.
+    if (this.state === 'left' || (this.exact && !this.members.has(from))) return
     this.overlay.onFrame(from, bytes)
   }
 
