@@ -38,7 +38,7 @@ async function members(prefix: string, n: number, room: string, opts: Partial<Cl
 
 describe('channel overlay over real WebRTC links', () => {
   it('above the threshold every member gets every message once and in its sender’s order, none through the node', async () => {
-    const n = 12
+    const n = 10
     const { channels, got } = await members('ov', n, 'ov-room')
     const t0 = Date.now()
     await until(() => channels.every((ch) => ch.overlayLinks.length >= 2), 30_000, 'overlay links')
