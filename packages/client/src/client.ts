@@ -23,7 +23,6 @@ import type { SendResult } from './delivery/outbox.js'
 import { PeerDelivery } from './delivery/peer-delivery.js'
 import { Mesh } from './mesh/mesh.js'
 import { peerRoutes, type PeerRoutes } from './delivery/peer-routes.js'
-import { OVERLAY_LIMITS } from './overlay/config.js'
 import type { CreateLink } from './mesh/link.js'
 import { SignalingSession, type WebSocketConstructor } from './signaling/session.js'
 import { PlazaChannel, type ChannelAttributes, type ChannelHost } from './channels/channel.js'
@@ -102,7 +101,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
       throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'rendezvousUrl is required: a URL, or a list of the nodes of a deployment')
     }
     const t = options?.overlayThreshold
-    if (t !== undefined && (!Number.isInteger(t) || t < 8)) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'overlayThreshold: a whole number of members, at least 8')
+    if (t !== undefined && t !== Infinity && (!Number.isInteger(t) || t < 5)) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'overlayThreshold: a whole number of members, at least 5 (Infinity: off)')
     this.appId = appId
     this.rt = deps.runtime ?? systemRuntime
     const now = () => this.rt.clock.now()
@@ -148,7 +147,8 @@ export class PlazaClient extends Emitter<ClientEvents> {
       },
       media: () => this.media,
       directLinks: this.opts.directLinks,
-      overlayThreshold: options.overlayThreshold ?? OVERLAY_LIMITS.threshold,
+      // Off unless the app asks for it (experimental: see the README).
+      overlayThreshold: options.overlayThreshold ?? Infinity,
     })
     this.invitations = new InvitationBook(
       {

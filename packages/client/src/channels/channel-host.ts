@@ -53,7 +53,7 @@ function overlayHost(c: ClientParts): ChannelOverlayHost {
     threshold: c.overlayThreshold,
     prepareKeys() {
       if (keys !== undefined) return keys
-      if (!c.directLinks) return (keys = null)
+      if (!c.directLinks || c.overlayThreshold === Infinity) return (keys = null)
       if (making) return making
       const made = make()
       if (!(made instanceof Promise)) return (keys = made)
