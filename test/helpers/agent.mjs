@@ -45,6 +45,15 @@ const commands = {
       if (i % perTick === perTick - 1) await new Promise((r) => setTimeout(r, 1))
     }
   },
+  /** This member's overlay neighbours in `channel` (none while it is a full mesh). */
+  async overlayLinks({ channel }) {
+    return channels.get(channel).overlayLinks
+  },
+  /** Sends `count` channel messages at once; answers each result. */
+  async sendBurst({ channel, count, prefix }) {
+    const ch = channels.get(channel)
+    return Promise.all(Array.from({ length: count }, (_, i) => ch.sendMessage({ text: `${prefix}${i}` })))
+  },
   async members({ channel }) {
     return (await channels.get(channel).getMembers()).sort()
   },

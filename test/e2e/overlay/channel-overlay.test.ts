@@ -1,0 +1,79 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createClient, type PlazaChannel } from '@plaza/client'
+import { Agent } from '../../helpers/agents.js'
+import { closeClients, loggedIn } from '../../helpers/clients.js'
+import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../../helpers/rendezvous.js'
+import { until } from '../../helpers/wait.js'
+
+// The client's side of the channel overlay (issue 14): above the threshold a channel's messages go
+// member to member over direct links, signed, each delivered once and in order, none through the
+// node. Each member is its own Node process: one process holding many @roamhq/wrtc links runs out
+// of open files (80–230 descriptors per link were seen here).
+let node: RendezvousProcess
+beforeAll(async () => {
+  node = await startRendezvous()
+})
+afterAll(() => stopRendezvous(node))
+afterEach(() => closeClients())
+
+const THRESHOLD = 8
+
+async function relayedChannelMessages(): Promise<number> {
+  const text = await (await fetch(`${node.httpUrl}/metrics`)).text()
+  const line = text.split('\n').find((l) => l.startsWith('plaza_messages_relayed_total{kind="channel"}'))
+  return line ? Number(line.split(' ')[1]) : 0
+}
+
+describe('channel overlay over real WebRTC links, one process per member', () => {
+  it('above the threshold every member gets every message once and in its sender’s order, none through the node', async () => {
+    const n = 10
+    const per = 5
+    const agents = await Promise.all(Array.from({ length: n }, (_, i) => Agent.start(node, `ov-${i}`, { options: { overlayThreshold: THRESHOLD } })))
+    try {
+      for (const a of agents) await a.call('join', { channel: 'ov-room' })
+      const t0 = Date.now()
+      const links = async () => Promise.all(agents.map((a) => a.call<string[]>('overlayLinks', { channel: 'ov-room' })))
+      await until(async () => (await links()).every((l) => l.length >= 2), 30_000, 'overlay links')
+      console.log(`overlay links formed ${Date.now() - t0} ms after the last join: ${(await links()).map((l) => l.length).join(' ')}`)
+      const relayedBefore = await relayedChannelMessages()
+      const t1 = Date.now()
+      const results = await Promise.all(agents.map((a) => a.call<unknown[]>('sendBurst', { channel: 'ov-room', count: per, prefix: `${a.uid}:` })))
+      // No per-member confirmation in an overlay: every copy is reported unconfirmed, none claimed received.
+      for (const r of results.flat()) expect(r).toEqual({ members: n - 1, received: 0, failures: [], unconfirmed: n - 1 })
+      const messages = (a: Agent) => a.events.filter((e) => e.event === 'message')
+      await Promise.all(agents.map((a) => a.until((ev) => ev.filter((e) => e.event === 'message').length >= (n - 1) * per, 60_000, 'every message')))
+      console.log(`${n * per} messages to ${n - 1} members each in ${Date.now() - t1} ms`)
+      for (const receiver of agents) {
+        const got = messages(receiver)
+        expect(got.length).toBe((n - 1) * per)
+        for (const sender of agents) {
+          const texts = got.filter((e) => e.from === sender.uid).map((e) => e.text)
+          expect(texts).toEqual(sender === receiver ? [] : Array.from({ length: per }, (_, i) => `${sender.uid}:${i}`))
+        }
+      }
+      expect(await relayedChannelMessages()).toBe(relayedBefore)
+      for (const l of await links()) expect(l.length).toBeLessThanOrEqual(10)
+    } finally {
+      await Promise.all(agents.map((a) => a.kill()))
+    }
+  }, 150_000)
+
+  it('refuses an overlayThreshold below 5 (it could never go back to the full mesh); off (Infinity) is the default', () => {
+    expect(() => createClient('app', { rendezvousUrl: node.url, overlayThreshold: 4 })).toThrow(/overlayThreshold/)
+    expect(() => createClient('app', { rendezvousUrl: node.url, overlayThreshold: Infinity })).not.toThrow()
+  })
+
+  it('stays a full mesh (per-member confirmations) at or below the threshold; its copies through the relay count in the metric', async () => {
+    const clients = await Promise.all(Array.from({ length: THRESHOLD }, (_, i) => loggedIn(node, `fm-${i}`, { overlayThreshold: THRESHOLD, directLinks: false })))
+    const channels: PlazaChannel[] = clients.map((c) => c.createChannel('fm-room'))
+    const got = channels.map(() => [] as string[])
+    channels.forEach((ch, i) => ch.on('ChannelMessage', (m, from) => got[i]!.push(`${from}:${m.messageType === 'TEXT' ? m.text : ''}`)))
+    for (const ch of channels) await ch.join()
+    const relayedBefore = await relayedChannelMessages()
+    const r = await channels[0]!.sendMessage({ text: 'hello' })
+    expect(r).toMatchObject({ members: THRESHOLD - 1, received: THRESHOLD - 1, unconfirmed: 0 })
+    expect(await relayedChannelMessages()).toBe(relayedBefore + THRESHOLD - 1)
+    await until(() => got.slice(1).every((g) => g.length === 1), 10_000, 'the message')
+    expect(channels.every((ch) => ch.overlayLinks.length === 0)).toBe(true)
+  })
+})
