@@ -8,7 +8,7 @@ import { until } from '../../helpers/wait.js'
 // The client's side of the channel overlay (issue 14): above the threshold a channel's messages go
 // member to member over direct links, signed, each delivered once and in order, none through the
 // node. Each member is its own Node process: one process holding many @roamhq/wrtc links runs out
-// of open files (80–230 descriptors per link were seen here).
+// of open files (80–230 descriptors per link, both ends in the process, were seen here).
 let node: RendezvousProcess
 beforeAll(async () => {
   node = await startRendezvous()
