@@ -251,6 +251,15 @@ export class LevelOfflineStore implements OfflineStore {
     const byReceiver = new Map<string, { appId: string; uid: string; puts: { key: string; p: PendingPut }[] }>()
     const seen = new Set<string>()
     const uncounted: Uncounted[] = []
+    // Seqs to skip, per receiver: recorded whether or not the put they came with is written.
+    const skips = new Map<string, { appId: string; uid: string; entries: DropEntry[] }>()
+    for (const p of batch) {
+      if (!p.skipped?.length) continue
+      const prefix = prefixOf(p.appId, p.uid)
+      let k = skips.get(prefix)
+      if (!k) skips.set(prefix, (k = { appId: p.appId, uid: p.uid, entries: [] }))
+      k.entries.push({ from: p.from, stream: p.stream, ranges: p.skipped, counted: 0 })
+    }
     for (const p of batch) {
       const held = heldKey(p.appId, p.uid, p.from, p.stream, p.seq)
       if (seen.has(held) || (await this.known(p))) {
@@ -292,20 +301,12 @@ export class LevelOfflineStore implements OfflineStore {
         ops.push({ type: 'put', key, value: encodeValue(p) })
         ops.push({ type: 'put', key: heldKey(p.appId, p.uid, p.from, p.stream, p.seq), value: NOTHING })
       }
-      const skips = batch.filter((p) => p.skipped?.length && prefixOf(p.appId, p.uid) === prefix)
-      const entries = [...dropped.map(dropOf), ...skips.map((p): DropEntry => ({ from: p.from, stream: p.stream, ranges: p.skipped!, counted: 0 }))]
+      const entries = [...dropped.map(dropOf), ...(skips.get(prefix)?.entries ?? [])]
+      skips.delete(prefix)
       if (entries.length) ops.push(...(await this.recordDrops(r.appId, r.uid, entries)))
     }
     // Skips for a receiver none of whose puts is written (copies held already).
-    const skipOnly = new Map<string, PendingPut[]>()
-    for (const p of batch) {
-      const prefix = prefixOf(p.appId, p.uid)
-      if (p.skipped?.length && !byReceiver.has(prefix)) skipOnly.set(prefix, [...(skipOnly.get(prefix) ?? []), p])
-    }
-    for (const list of skipOnly.values()) {
-      const entries = list.map((p): DropEntry => ({ from: p.from, stream: p.stream, ranges: p.skipped!, counted: 0 }))
-      ops.push(...(await this.recordDrops(list[0].appId, list[0].uid, entries)))
-    }
+    for (const k of skips.values()) ops.push(...(await this.recordDrops(k.appId, k.uid, k.entries)))
     return { ops, uncounted }
   }
 

@@ -4,6 +4,7 @@ import { Agent } from '../../helpers/agents.js'
 import { closeClients, loggedIn } from '../../helpers/clients.js'
 import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../../helpers/rendezvous.js'
 import { until } from '../../helpers/wait.js'
+import { metric } from '../../hostile/util.js'
 
 // The client's side of the channel overlay (issue 14): above the threshold a channel's messages go
 // member to member over direct links, signed, each delivered once and in order, none through the
@@ -18,11 +19,7 @@ afterEach(() => closeClients())
 
 const THRESHOLD = 8
 
-async function relayedChannelMessages(): Promise<number> {
-  const text = await (await fetch(`${node.httpUrl}/metrics`)).text()
-  const line = text.split('\n').find((l) => l.startsWith('plaza_messages_relayed_total{kind="channel"}'))
-  return line ? Number(line.split(' ')[1]) : 0
-}
+const relayedChannelMessages = () => metric(node, 'plaza_messages_relayed_total', 'kind="channel"')
 
 describe('channel overlay over real WebRTC links, one process per member', () => {
   it('above the threshold every member gets every message once and in its sender’s order, none through the node', async () => {
