@@ -287,8 +287,12 @@ export class RendezvousNode implements NodeContext {
     this.rt.clock.clearTimeout(c.loginTimer)
     c.loginTimer = null
     const s = c.session
-    // Detach: the session stays (presence unchanged) until it resumes or the sweep ends it.
-    if (s && s.socket === c.conn) s.socket = null
+    // Detach: the session stays (presence unchanged) until it resumes or the sweep ends it;
+    // meanwhile messages sent to it with offline messaging are stored (deliverIfConnected).
+    if (s && s.socket === c.conn) {
+      s.socket = null
+      if (!s.ended) this.background(this.engine.setConnected(s.appId, s.uid, s.id, false), 'detach')
+    }
   }
 
   /**

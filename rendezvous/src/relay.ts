@@ -96,11 +96,17 @@ export class RelayService {
     // Acknowledgements of messages the node sent for an app's server (REST) end here.
     if (!isMessage && this.hooks.onNodeStreamAck(f.payload)) return
     const frame = encodeFrame({ type: FrameType.RELAY_FROM, from: s.uid, serverTs: now, payload: f.payload })
-    if (await this.ctx.engine.deliver(s.appId, f.to, frame)) {
+    // A message that may be stored is stored rather than relayed to a session that is away (its
+    // connection dropped or silent): queued for it, it would be lost if the session never came back.
+    const storable = f.offline && header && !channel
+    const reach = storable
+      ? await this.ctx.engine.deliverIfConnected(s.appId, f.to, frame)
+      : (await this.ctx.engine.deliver(s.appId, f.to, frame)) ? 'delivered' : 'none'
+    if (reach === 'delivered') {
       this.ctx.metrics.relayed.inc({ kind: channel ? 'channel' : isMessage ? 'peer' : 'ack' })
       return reply(RelayStatus.RELAYED)
     }
-    if (!f.offline || !header || channel) {
+    if (!storable || !header) {
       if (header && !channel) s.noteUnreachable(f.to, header.stream, header.seq)
       return reply(RelayStatus.PEER_OFFLINE)
     }

@@ -312,7 +312,12 @@ export class RestApi {
     })
     let delivered = false
     try {
-      delivered = await this.node.engine.deliver(appId, to, encodeFrame({ type: FrameType.RELAY_FROM, from, serverTs, payload: bytes }))
+      // With offline messaging a receiver whose connection is down (dropped or silent) gets it stored.
+      const frame = encodeFrame({ type: FrameType.RELAY_FROM, from, serverTs, payload: bytes })
+      delivered =
+        b.enableOfflineMessaging === true
+          ? (await this.node.engine.deliverIfConnected(appId, to, frame)) === 'delivered'
+          : await this.node.engine.deliver(appId, to, frame)
     } finally {
       if (!delivered) done(null)
     }

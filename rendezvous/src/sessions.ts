@@ -204,6 +204,7 @@ export class SessionService {
     this.ctx.log.debug({ uid: s.uid, resumed, resync }, 'logged in')
     this.ctx.metrics.logins.inc({ result: resumed ? 'RESUMED' : 'OK' })
     if (resumed) {
+      this.ctx.background(this.ctx.engine.setConnected(s.appId, s.uid, s.id, true), 'resume')
       // Offline batches in flight on the old socket are sent again.
       s.offlineInFlight.clear()
       s.offlineDrops = []

@@ -104,6 +104,32 @@ export function engineContract(name: string, open: (nodes: number) => Promise<En
       expect(fx.sinks[B].commands[0]).toEqual({ sessionId: 'sv', cmd: { kind: 'leave', channel: 'c' } })
     })
 
+    it('delivers only to a connected session when asked: away while its connection is down or it is UNREACHABLE', async () => {
+      const [ea, eb] = [fx.engines[A], fx.engines[B]]
+      expect(await ea.deliverIfConnected(APP, 'nobody', bytes('x'))).toBe('none')
+      await eb.register(APP, 'w', 'sw', '')
+      expect(await ea.deliverIfConnected(APP, 'w', bytes('1'))).toBe('delivered')
+      await eb.setConnected(APP, 'w', 'sw', false)
+      expect(await ea.deliverIfConnected(APP, 'w', bytes('2'))).toBe('away')
+      // Plain delivery still reaches it (queued by its node for a resume).
+      expect(await ea.deliver(APP, 'w', bytes('3'))).toBe(true)
+      // Another session's word does not count.
+      await eb.setConnected(APP, 'w', 'not-sw', true)
+      expect(await ea.deliverIfConnected(APP, 'w', bytes('4'))).toBe('away')
+      await eb.setConnected(APP, 'w', 'sw', true)
+      expect(await ea.deliverIfConnected(APP, 'w', bytes('5'))).toBe('delivered')
+      await eb.setPresence(APP, 'w', 'sw', PeerOnlineState.UNREACHABLE)
+      expect(await ea.deliverIfConnected(APP, 'w', bytes('6'))).toBe('away')
+      await eb.setPresence(APP, 'w', 'sw', PeerOnlineState.ONLINE)
+      // A new session of the uid starts connected, whatever the old one's state.
+      await eb.setConnected(APP, 'w', 'sw', false)
+      await eb.register(APP, 'w', 'sw2', '')
+      expect(await ea.deliverIfConnected(APP, 'w', bytes('7'))).toBe('delivered')
+      await until(() => fx.sinks[B].textsFor('sw2').length === 1, 'frame 7')
+      expect(fx.sinks[B].textsFor('sw')).toEqual(['1', '3', '5'])
+      expect(fx.sinks[B].textsFor('sw2')).toEqual(['7'])
+    })
+
     it('hands a message for every node to every node', async () => {
       await fx.engines[A].toNodes(bytes('to all'))
       await until(() => fx.sinks.every((sink) => sink.nodeMessages.length >= 1), 'every node')

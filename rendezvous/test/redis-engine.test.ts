@@ -56,3 +56,27 @@ describe('the Redis engine’s keys', () => {
     }
   })
 })
+
+describe('delivery to a session whose node died', () => {
+  it('is "away" once the node’s heartbeat has lapsed (a message with offline messaging is then stored)', async () => {
+    const prefix = 'dead:'
+    const make = (nodeId: string) => new RedisEngine({ url: redis.url, prefix, nodeId, stores: redisStores({ perReceiver: 200, retentionMs: 86400_000 }) })
+    const [a, b] = [make('n-a'), make('n-b')]
+    await a.open(new RecordingSink())
+    await b.open(new RecordingSink())
+    const probe = new Redis(redis.url)
+    try {
+      await b.register('app', 'v', 'sv', '')
+      expect(await a.deliverIfConnected('app', 'v', new Uint8Array([1]))).toBe('delivered')
+      // What a killed node leaves: its session record, and its heartbeat key running out.
+      await b.close()
+      await probe.del(`${prefix}live:n-b`)
+      expect(await a.deliverIfConnected('app', 'v', new Uint8Array([2]))).toBe('away')
+      expect(await a.deliver('app', 'v', new Uint8Array([3]))).toBe(true)
+    } finally {
+      probe.disconnect()
+      await a.close()
+      await b.close()
+    }
+  })
+})

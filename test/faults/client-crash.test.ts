@@ -101,3 +101,55 @@ describe('connect and disconnect cycles', () => {
     await until(() => (resources().Timeout ?? 0) <= (before.Timeout ?? 0) + 2, 5000, 'timers released')
   }, 120_000)
 })
+
+describe('a receiver whose connection is down (offline messaging)', () => {
+  // The default liveness windows: a dead session lives 30 s, long past the sender's 10 s timeout.
+  let slow: RendezvousProcess
+  beforeAll(async () => {
+    slow = await startRendezvous({ args: [...MANY_CONNECTIONS, '--link-policy', 'always'] })
+  })
+  afterAll(async () => {
+    await closeClients()
+    await stopRendezvous(slow)
+  })
+
+  const texts = (events: Agent['events']) => events.filter((e) => e.event === 'peerMessage').map((e) => e.text as string)
+
+  it('stores what is sent after the receiver was killed, and hands it over at its next login', async () => {
+    const victim = await Agent.start(slow, 'dn-victim')
+    const alice = await loggedIn(slow, 'dn-alice')
+    expect((await alice.sendMessageToPeer({ text: 'hello' }, 'dn-victim')).state).toBe(PeerMessageState.RECEIVED_BY_PEER)
+    await linkOpen(alice, 'dn-victim')
+    await victim.kill()
+    const sent = Array.from({ length: 50 }, (_, i) => `k${i}`)
+    const results = await Promise.all(sent.map((text) => alice.sendMessageToPeer({ text }, 'dn-victim', { enableOfflineMessaging: true })))
+    // Its session lives on (detached) for 30 s: the messages are stored for it, not queued for a dead socket.
+    expect(results.map((r) => r.state)).toEqual(sent.map(() => PeerMessageState.CACHED_BY_SERVER))
+    const back = await Agent.start(slow, 'dn-victim')
+    await back.until((events) => texts(events).length >= sent.length, 20_000, 'the stored messages')
+    expect(texts(back.events)).toEqual(sent)
+    await back.kill()
+  }, 60_000)
+
+  it('stores what is sent to a receiver silent past the unreachable threshold, and hands it over when it speaks again', async () => {
+    const victim = await Agent.start(slow, 'dn-frozen')
+    const alice = await loggedIn(slow, 'dn-alice2', { directLinks: false })
+    expect((await alice.sendMessageToPeer({ text: 'hello' }, 'dn-frozen')).state).toBe(PeerMessageState.RECEIVED_BY_PEER)
+    await alice.subscribePeersOnlineStatus(['dn-frozen'])
+    const unreachable = waitForEvent(alice, 'PeersOnlineStatusChanged', (states: Record<string, string>) => states['dn-frozen'] === 'UNREACHABLE', 20_000)
+    // Frozen: its socket stays open, but nothing comes from it.
+    victim.proc.kill('SIGSTOP')
+    try {
+      await unreachable
+      const sent = Array.from({ length: 20 }, (_, i) => `f${i}`)
+      const results = await Promise.all(sent.map((text) => alice.sendMessageToPeer({ text }, 'dn-frozen', { enableOfflineMessaging: true })))
+      expect(results.map((r) => r.state)).toEqual(sent.map(() => PeerMessageState.CACHED_BY_SERVER))
+      victim.proc.kill('SIGCONT')
+      await victim.until((events) => texts(events).length >= sent.length + 1, 20_000, 'the stored messages')
+      expect(texts(victim.events)).toEqual(['hello', ...sent])
+    } finally {
+      victim.proc.kill('SIGCONT')
+      await victim.kill()
+    }
+  }, 60_000)
+})

@@ -13,6 +13,9 @@ export interface SessionRecord {
   address: string
 }
 
+/** What `Engine.deliverIfConnected` did: see there. */
+export type Reach = 'delivered' | 'away' | 'none'
+
 /** A channel member as the node admitted it: what the others are told of its standing. */
 export interface MemberRecord {
   uid: string
@@ -109,6 +112,14 @@ export interface Engine {
   presenceOf(appId: string, uids: string[]): Promise<PeerOnlineState[]>
   /** Hands an encoded frame to the uid's session; false when the uid has none. */
   deliver(appId: string, uid: string, frame: Uint8Array): Promise<boolean>
+  /**
+   * Hands the frame over only if the uid's session is connected: 'away' (not handed over) when
+   * it has a session that is not — its connection dropped, it has been silent past the
+   * unreachable threshold, or its node died — 'none' when it has no session.
+   */
+  deliverIfConnected(appId: string, uid: string, frame: Uint8Array): Promise<Reach>
+  /** The session's connection dropped (false) or it resumed on a new one (true). */
+  setConnected(appId: string, uid: string, sessionId: string, connected: boolean): Promise<void>
   /** Sends a command to the uid's session; false when the uid has none. */
   command(appId: string, uid: string, cmd: SessionCommand): Promise<boolean>
   /** Hands a message to every node's sink, this one's included (e.g. an acknowledgement a REST call on some node waits for). */

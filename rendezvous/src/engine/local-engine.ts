@@ -3,7 +3,7 @@ import type { Database } from '../store/database.js'
 import { LevelDocStore } from '../store/doc-store.js'
 import { LevelModerationStore } from '../store/moderation-store.js'
 import { LevelOfflineStore, type OfflineStoreOptions } from '../store/offline-store.js'
-import type { Engine, EngineSink, MemberRecord, SessionCommand, SessionRecord, Topic } from './engine.js'
+import type { Engine, EngineSink, MemberRecord, Reach, SessionCommand, SessionRecord, Topic } from './engine.js'
 
 const key = (appId: string, id: string) => `${appId}\u0000${id}`
 const MAX_CONTACTS = 1024
@@ -12,6 +12,8 @@ const NO_ATTRS: AttributeEntry[] = Object.freeze([]) as unknown as AttributeEntr
 
 interface LiveSession extends SessionRecord {
   attrs: AttributeEntry[]
+  /** Its connection dropped and it has not resumed. */
+  away?: boolean
   /** Users it sent a peer message through the node, newest last (bounded); made on first use. */
   sentTo?: Set<string>
   /** topic+target keys it follows, to clean up when it ends; made on first use. */
@@ -120,6 +122,19 @@ export class LocalEngine implements Engine {
     if (!s) return false
     this.toSession(s.sessionId, frame)
     return true
+  }
+
+  async deliverIfConnected(appId: string, uid: string, frame: Uint8Array): Promise<Reach> {
+    const s = this.sessions.get(key(appId, uid))
+    if (!s) return 'none'
+    if (s.away || s.presence !== PeerOnlineState.ONLINE) return 'away'
+    this.toSession(s.sessionId, frame)
+    return 'delivered'
+  }
+
+  async setConnected(appId: string, uid: string, sessionId: string, connected: boolean): Promise<void> {
+    const s = this.sessions.get(key(appId, uid))
+    if (s?.sessionId === sessionId) s.away = !connected
   }
 
   async command(appId: string, uid: string, cmd: SessionCommand): Promise<boolean> {

@@ -3,7 +3,7 @@ import { ErrorCode, PeerOnlineState, PlazaError, type AttributeEntry } from '@pl
 import type { DocStore } from '../store/doc-store.js'
 import type { ModerationStore } from '../store/moderation-store.js'
 import type { OfflineStore } from '../store/offline-store.js'
-import type { Engine, EngineSink, MemberRecord, SessionCommand, SessionRecord, Topic } from './engine.js'
+import type { Engine, EngineSink, MemberRecord, Reach, SessionCommand, SessionRecord, Topic } from './engine.js'
 import * as lua from './redis-scripts.js'
 import { joinId, splitId, unavailable } from '../store/redis-keys.js'
 
@@ -276,6 +276,15 @@ export class RedisEngine implements Engine {
 
   async deliver(appId: string, uid: string, frame: Uint8Array): Promise<boolean> {
     return (await this.call<number>('DELIVER', 1, this.sessionKey(appId, uid), this.prefix, Buffer.from(frame.buffer, frame.byteOffset, frame.length))) === 1
+  }
+
+  async deliverIfConnected(appId: string, uid: string, frame: Uint8Array): Promise<Reach> {
+    const r = await this.call<number>('DELIVER_IF_CONNECTED', 1, this.sessionKey(appId, uid), this.prefix, Buffer.from(frame.buffer, frame.byteOffset, frame.length))
+    return r === 1 ? 'delivered' : r === 2 ? 'away' : 'none'
+  }
+
+  async setConnected(appId: string, uid: string, sessionId: string, connected: boolean): Promise<void> {
+    await this.call('SET_FIELD', 1, this.sessionKey(appId, uid), this.prefix, sessionId, 'away', connected ? '0' : '1')
   }
 
   async command(appId: string, uid: string, cmd: SessionCommand): Promise<boolean> {

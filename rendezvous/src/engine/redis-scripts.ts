@@ -51,6 +51,19 @@ redis.call('PUBLISH', ARGV[1] .. 'to:' .. cur[2], 'F ' .. cur[1] .. '\\n' .. ARG
 return 1
 `
 
+/**
+ * KEYS: session hash. ARGV: prefix, frame. DELIVER for a connected session only: 1 when handed
+ * over, 2 when the uid's session is away (its connection dropped, it is UNREACHABLE, or its
+ * node's heartbeat stopped), 0 when it has none.
+ */
+export const DELIVER_IF_CONNECTED = `
+local cur = redis.call('HMGET', KEYS[1], 'sid', 'node', 'presence', 'away')
+if not cur[1] then return 0 end
+if cur[3] ~= 'ONLINE' or cur[4] == '1' or redis.call('EXISTS', ARGV[1] .. 'live:' .. cur[2]) == 0 then return 2 end
+redis.call('PUBLISH', ARGV[1] .. 'to:' .. cur[2], 'F ' .. cur[1] .. '\\n' .. ARGV[2])
+return 1
+`
+
 /** KEYS: session hash. ARGV: prefix, command JSON. 1 if the uid has a session (see DELIVER). */
 export const COMMAND = `
 local cur = redis.call('HMGET', KEYS[1], 'sid', 'node')
