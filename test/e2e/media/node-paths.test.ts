@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { PeerMessageState, type MediaMessage, type ReceivedMessage } from '@plaza/client'
-import { closeClients, loggedIn } from '../../helpers/clients.js'
+import { closeClients, loggedIn, makeClient } from '../../helpers/clients.js'
 import { nextMedia, sha256Hex } from '../../helpers/media.js'
 import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../../helpers/rendezvous.js'
 
@@ -40,13 +40,14 @@ it('to an offline receiver: the file goes to the node store before CACHED_BY_SER
   await a.logout()
   await node.kill()
   await node.restart()
-  const b = await loggedIn(node, 'off-b')
-  // Stored messages arrive right after login.
-  const got = await new Promise<MediaMessage>((resolve) => {
+  // Stored messages arrive right after login: the listener goes on before it.
+  const b = makeClient(node)
+  const got = new Promise<MediaMessage>((resolve) => {
     b.on('MessageFromPeer', (m: ReceivedMessage) => (m.messageType === 'IMAGE' ? resolve(m) : undefined))
   })
-  expect(got.mediaId).toBe(msg.mediaId)
-  const blob = await b.downloadMedia(got)
+  await b.login({ uid: 'off-b', token: await node.token('off-b') })
+  expect((await got).mediaId).toBe(msg.mediaId)
+  const blob = await b.downloadMedia(await got)
   expect(sha256Hex(new Uint8Array(await blob.arrayBuffer()))).toBe(sha256Hex(data))
 })
 
