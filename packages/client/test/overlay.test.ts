@@ -251,6 +251,27 @@ describe('channel overlay', () => {
     expect(m('b').got[1]!.hops).toBe(2)
   })
 
+  it('pushes what a member published before it had any link to its first neighbour', async () => {
+    const node = await nodeKeyPair()
+    const net = new Net()
+    for (const uid of ['a', 'b', 'c']) {
+      const k = await generateOverlayKey()
+      net.add(uid, k.crypto, node.pub, await node.certify(uid, k.publicKey))
+    }
+    const m = (u: string) => net.members.get(u)!
+    for (const mm of net.members.values()) mm.overlay.start()
+    // a is alone: its burst goes to nobody, and nothing later will reveal it.
+    await publish(m('a').overlay, 'early one')
+    await publish(m('a').overlay, 'early two')
+    await net.run(200)
+    expect(m('a').overlay.linkCount).toBe(0)
+    for (const [uid, mm] of net.members) mm.overlay.addCandidates(['a', 'b', 'c'].filter((u) => u !== uid))
+    await net.run(1000)
+    expect(m('b').got.map(text)).toEqual(['early one', 'early two'])
+    expect(m('c').got.map(text)).toEqual(['early one', 'early two'])
+    expect(m('b').overlay.stats.sent[OverlayFrameType.PULL] ?? 0).toBe(0)
+  })
+
   it('pulls a message nobody announced once a later one shows the gap, and delivers in order', async () => {
     const { net, m } = await triangle()
     await publish(m('a').overlay, 'one')

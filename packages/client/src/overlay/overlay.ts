@@ -71,6 +71,8 @@ export class ChannelOverlay {
   private maintainTimer: TimerHandle | null = null
   private stopped = false
   private readonly toldUnlinked = new Set<string>()
+  /** Keys of this member's messages published while it had no link: pushed to its first neighbour. */
+  private unlinkedOwn: string[] = []
   /** This member's certificate (renewed before it expires: see renewCert). */
   private cert: MemberCert
 
@@ -200,7 +202,7 @@ export class ChannelOverlay {
         break
       case OverlayFrameType.NEIGHBOR_REPLY:
         this.views.addCandidates(f.suggest)
-        if (this.views.onReply(from, f.accepted)) this.deps.onEvent?.({ type: 'link-up', peer: from })
+        if (this.views.onReply(from, f.accepted)) this.linkedUp(from)
         else if (f.accepted) this.sendFrame(from, { type: OverlayFrameType.DISCONNECT, channel: this.deps.channel, suggest: [] })
         break
       case OverlayFrameType.DISCONNECT: {
@@ -237,7 +239,7 @@ export class ChannelOverlay {
       this.deps.onEvent?.({ type: 'link-down', peer: a.evicted })
     }
     this.sendFrame(from, { type: OverlayFrameType.NEIGHBOR_REPLY, channel: this.deps.channel, accepted: true, suggest: [] })
-    if (!had) this.deps.onEvent?.({ type: 'link-up', peer: from })
+    if (!had) this.linkedUp(from)
   }
 
   private isSeen(id: OverlayMessageId, key: string): boolean {
@@ -308,6 +310,20 @@ export class ChannelOverlay {
     this.seen.add(key, now)
     this.cache.put(key, f, now)
     this.forward(f, null, now)
+    // Nobody to tell: nothing later would reveal it if it is the last of a burst.
+    if (this.views.active.size === 0 && this.unlinkedOwn.length < this.cfg.cacheSize) this.unlinkedOwn.push(key)
+  }
+
+  /** A link came up: this member's messages that went to nobody go over it first. */
+  private linkedUp(peer: string): void {
+    this.deps.onEvent?.({ type: 'link-up', peer })
+    if (this.unlinkedOwn.length === 0) return
+    const keys = this.unlinkedOwn
+    this.unlinkedOwn = []
+    for (const key of keys) {
+      const m = this.cache.get(key)
+      if (m) this.sendFrame(peer, { ...m, hops: m.hops + 1, flags: 0 })
+    }
   }
 
   private forward(f: OverlayGossipFrame, from: string | null, now: number): void {
