@@ -177,7 +177,7 @@ class Net {
     this.now = until
   }
 
-  add(uid: string, crypto: OverlayCrypto, nodeKey: Uint8Array, cert: MemberCert, allowed?: (o: string) => boolean): ChannelOverlay {
+  add(uid: string, crypto: OverlayCrypto, nodeKey: Uint8Array, cert: MemberCert, allowed?: (o: string) => boolean, linkOpening?: (peer: string) => boolean): ChannelOverlay {
     const m = { overlay: null as unknown as ChannelOverlay, got: [] as OverlayDelivery[], events: [] as OverlayEvent[] }
     m.overlay = new ChannelOverlay({
       app: 'app',
@@ -197,6 +197,7 @@ class Net {
       },
       deliver: (d) => m.got.push(d),
       onEvent: (e) => m.events.push(e),
+      linkOpening,
     })
     this.members.set(uid, m)
     return m.overlay
@@ -270,6 +271,37 @@ describe('channel overlay', () => {
     expect(m('b').got.map(text)).toEqual(['early one', 'early two'])
     expect(m('c').got.map(text)).toEqual(['early one', 'early two'])
     expect(m('b').overlay.stats.sent[OverlayFrameType.PULL] ?? 0).toBe(0)
+  })
+
+  it('waits for a link that takes longer to open than a NEIGHBOR request’s timeout, then links', async () => {
+    const node = await nodeKeyPair()
+    const net = new Net()
+    let opening = true
+    const held: Array<() => void> = []
+    for (const uid of ['a', 'b']) {
+      const k = await generateOverlayKey()
+      net.add(uid, k.crypto, node.pub, await node.certify(uid, k.publicKey), undefined, uid === 'a' ? (p) => opening && p === 'b' : undefined)
+    }
+    const a = net.members.get('a')!
+    const b = net.members.get('b')!
+    // a's link to b opens only after 3× the request timeout (TURN, say): a's frames to b wait for it.
+    net.filter = (from, to, bytes) => {
+      if (!(opening && from === 'a' && to === 'b')) return true
+      held.push(() => b.overlay.receive('a', bytes))
+      return false
+    }
+    b.overlay.start()
+    a.overlay.start()
+    a.overlay.addCandidates(['b'])
+    await net.run(3 * OVERLAY_LIMITS.neighborTimeoutMs)
+    expect(held.length).toBeGreaterThan(0)
+    opening = false
+    for (const deliver of held) deliver()
+    a.overlay.linkReady('b')
+    await net.run(500)
+    expect(a.overlay.links).toEqual(['b'])
+    expect(b.overlay.links).toEqual(['a'])
+    expect(a.overlay.stats.sent[OverlayFrameType.DISCONNECT] ?? 0).toBe(0)
   })
 
   it('pulls a message nobody announced once a later one shows the gap, and delivers in order', async () => {

@@ -94,6 +94,7 @@ export class ChannelOverlayRunner {
       requestCandidates: () => this.askCandidates(),
       originAllowed,
       onEvent: (e) => this.onOverlayEvent(e),
+      linkOpening: (peer) => this.pending.has(peer),
       joinedAt,
       stream: rt.randomId(),
     })
@@ -138,6 +139,7 @@ export class ChannelOverlayRunner {
     this.pending.delete(uid)
     this.rt.clock.clearTimeout(p.timer)
     for (const bytes of p.frames) if (!this.host.linkSend(uid, bytes)) return this.lost(uid)
+    this.overlay.linkReady(uid)
   }
 
   /** The link to `uid` closed (or `uid` left the channel). */

@@ -128,6 +128,11 @@ export class ChannelOverlay {
     if (this.views.wanted() > 0 && !this.stopped && this.maintainTimer !== null) this.maintain()
   }
 
+  /** The host's link to `peer` opened: a request sent over it is answered from now (a link over TURN may take longer than the request's timeout). */
+  linkReady(peer: string): void {
+    this.views.extendPending(peer, this.deps.clock.now() + this.cfg.neighborTimeoutMs)
+  }
+
   /** The host lost its link to `peer` (closed, failed, or the member left). */
   linkDown(peer: string): void {
     const had = this.views.unlink(peer, true)
@@ -432,7 +437,7 @@ export class ChannelOverlay {
   private maintain(): void {
     if (this.stopped) return
     const now = this.deps.clock.now()
-    this.views.expirePending(now)
+    this.views.expirePending(now, (u) => this.deps.linkOpening?.(u) ?? false)
     this.toldUnlinked.clear()
     const n = this.views.wanted()
     if (n > 0) {

@@ -56,6 +56,12 @@ export interface OverlayDeps {
   /** Whether messages from `origin` may pass (membership and mutes, as the node told): checked at every hop. */
   originAllowed?(origin: string): boolean
   onEvent?(e: OverlayEvent): void
+  /**
+   * True while the host is still opening the link to `peer` (frames for it wait): a NEIGHBOR
+   * request is not given up meanwhile — the host bounds the wait and reports a link that never
+   * opens (linkDown) — and its answer is awaited from when the link opens (linkReady).
+   */
+  linkOpening?(peer: string): boolean
   /** When this member joined (default now): messages sent before it are not delivered. */
   joinedAt?: number
   /** This origin's stream id (random per client instance). */

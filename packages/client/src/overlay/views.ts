@@ -73,10 +73,16 @@ export class Views {
     return out
   }
 
-  /** Requests that expired unanswered (the members are forgotten as candidates). */
-  expirePending(now: number): string[] {
+  /** A request still waiting is answered by `expires` at the earliest. */
+  extendPending(uid: string, expires: number): void {
+    const t = this.pending.get(uid)
+    if (t !== undefined && t < expires) this.pending.set(uid, expires)
+  }
+
+  /** Requests that expired unanswered (the members are forgotten as candidates); `waiting` ones are kept. */
+  expirePending(now: number, waiting: (uid: string) => boolean = () => false): string[] {
     const out: string[] = []
-    for (const [u, t] of this.pending) if (t <= now) out.push(u)
+    for (const [u, t] of this.pending) if (t <= now && !waiting(u)) out.push(u)
     for (const u of out) this.pending.delete(u)
     this.refusals += out.length
     return out
