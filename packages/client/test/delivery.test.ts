@@ -472,4 +472,26 @@ describe('PeerOutbox', () => {
       PeerMessageState.RECEIVED_BY_PEER,
     ])
   })
+
+  it('does not take a skip the node asked for as proof: a message that went direct, then was answered PEER_OFFLINE, ends SENT_TIMEOUT if the receiver says it is missing', async () => {
+    // The receiver's app got the direct copy and crashed before saving that; the relayed copy
+    // found no session, so the node tells the receiver's next instance to skip that seq.
+    // (Soak seed 6806 on c36f81f: "answered FAILURE but delivered".)
+    let now = 0
+    let directUp = true
+    const outbox = new PeerOutbox(
+      'bob',
+      's',
+      { direct: () => directUp, relay: async () => RelayStatus.PEER_OFFLINE, peerReachable: () => undefined, peerGone: () => undefined, isMember: () => true },
+      { ...opts, timeoutMs: 10_000, retransmitMs: 100 },
+      () => now,
+    )
+    const sentDirect = outbox.send(body('a'), 1, { offline: false })
+    directUp = false
+    now = 200
+    outbox.tick()
+    await new Promise((r) => setTimeout(r, 0))
+    outbox.onAck({ upTo: 1, missing: [[1, 1]], known: 1 })
+    expect((await sentDirect).state).toBe(PeerMessageState.SENT_TIMEOUT)
+  })
 })

@@ -46,6 +46,13 @@ export interface Outgoing extends OutgoingBody {
    * the node's answer was lost): from then on no outcome may claim it was not received.
    */
   uncertain: boolean
+  /**
+   * The node answered "peer offline" to a copy after an earlier one may have arrived (or before
+   * a reload: not known). The node then tells the receiver to skip this seq at its next login,
+   * so the receiver's "missing" proves nothing: an instance of it that crashed before saving may
+   * have delivered the message. Such a message ends SENT_TIMEOUT, not FAILURE.
+   */
+  skipNoted: boolean
   /** Relay requests sent and not answered yet: each may be delivering a copy right now. */
   relaysOut: number
   /** The caller was told already (SENT_TIMEOUT at the send timeout while a recoverable copy goes on). */

@@ -138,6 +138,7 @@ export class PeerOutbox {
         // A copy may have left after the last save (sending does not wait for it): the message
         // may have arrived, so a refusal now does not prove it did not.
         uncertain: true,
+        skipNoted: true,
         relaysOut: 0,
         reported: false,
         resolve: (r) => settled(item, r),
@@ -187,6 +188,7 @@ export class PeerOutbox {
         path: null,
         attempts: 0,
         uncertain: false,
+        skipNoted: false,
         relaysOut: 0,
         reported: false,
         resolve,
@@ -212,7 +214,7 @@ export class PeerOutbox {
       // Karn: only a copy sent once says how long the round trip takes.
       if (o.attempts === 1 && (o.path === 'direct' || o.path === 'relay')) sample = o
       progressed = true
-      if (missing && inRanges(o.seq, ack.missing)) this.settle(o, PeerMessageState.FAILURE)
+      if (missing && inRanges(o.seq, ack.missing)) this.settle(o, o.skipNoted ? PeerMessageState.SENT_TIMEOUT : PeerMessageState.FAILURE)
       else if (o.seq < ack.known) this.settle(o, PeerMessageState.SENT_TIMEOUT)
       else this.settle(o, PeerMessageState.RECEIVED_BY_PEER)
     }
@@ -421,6 +423,7 @@ export class PeerOutbox {
       // the store keeps (or refuses) it too rather than leaving a gap the receiver waits on.
       for (const earlier of this.inflight.values()) if (earlier.seq < o.seq && earlier.path !== 'offline') this.transmit(earlier, true)
     } else if (certainlyNotDelivered(o)) this.settle(o, PeerMessageState.PEER_UNREACHABLE)
+    else if (o.channel === '') o.skipNoted = true
     this.pump()
   }
 
