@@ -190,7 +190,12 @@ export class RendezvousNode implements NodeContext {
     if (cmd.kind === 'end') s.kick(cmd.code, cmd.message)
     else if (cmd.kind === 'leave') this.moderation.removedHere(s, cmd.channel)
     else if (cmd.kind === 'invite') this.invitations.fromCallee(s.appId, s.uid, cmd.from, cmd.frame)
-    else void this.relay.deliverOffline(s)
+    else if (s.socket) {
+      // Stored for it while it looked away: it is here, so the engine's record must say so too.
+      if (s.presence === PeerOnlineState.ONLINE) this.background(this.engine.setConnected(s.appId, s.uid, s.id, true), 'connected')
+      void this.relay.deliverOffline(s)
+    }
+    // Detached: the resume lists the store anyway.
   }
 
   /** What another node tells every node (see node-messages.ts). */

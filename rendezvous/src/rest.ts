@@ -334,6 +334,8 @@ export class RestApi {
       return { state: PeerMessageState.OFFLINE_QUOTA_EXCEEDED, serverReceivedTs: serverTs }
     }
     this.node.metrics.offlineStored.inc()
+    // The receiver may have a session that is away, or have logged in meanwhile: it gets the message now.
+    this.node.background(this.node.engine.command(appId, to, { kind: 'offline' }), 'offline nudge')
     return { state: PeerMessageState.CACHED_BY_SERVER, serverReceivedTs: serverTs }
   }
 

@@ -292,7 +292,11 @@ export class SessionService {
   /** Any frame from the session counts as contact. */
   touch(s: Session): void {
     s.lastContact = this.ctx.rt.clock.now()
-    if (s.presence === PeerOnlineState.UNREACHABLE) this.presenceChanged(s, PeerOnlineState.ONLINE)
+    if (s.presence === PeerOnlineState.UNREACHABLE) {
+      this.presenceChanged(s, PeerOnlineState.ONLINE)
+      // Messages sent with offline messaging while it was silent were stored: it gets them now.
+      if (s.ready && s.socket) void this.hooks.deliverOffline(s)
+    }
   }
 
   /** Liveness: UNREACHABLE after a short silence, OFFLINE (session ended) after a long one. */

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PeerMessageState, createClient, type SendResult } from '@plaza/client'
 import { Agent } from '../helpers/agents.js'
 import { closeClients, linkOpen, loggedIn, makeClient } from '../helpers/clients.js'
-import { APP_ID, MANY_CONNECTIONS, startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
+import { APP_ID, MANY_CONNECTIONS, SECRET, startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
 import { until, waitForEvent } from '../helpers/wait.js'
 
 let node: RendezvousProcess
@@ -147,6 +147,30 @@ describe('a receiver whose connection is down (offline messaging)', () => {
       victim.proc.kill('SIGCONT')
       await victim.until((events) => texts(events).length >= sent.length + 1, 20_000, 'the stored messages')
       expect(texts(victim.events)).toEqual(['hello', ...sent])
+    } finally {
+      victim.proc.kill('SIGCONT')
+      await victim.kill()
+    }
+  }, 60_000)
+
+  it('hands a message the app server stored for a silent receiver (REST) over when it speaks again, without a new login', async () => {
+    const victim = await Agent.start(slow, 'dn-rest')
+    const watcher = await loggedIn(slow, 'dn-watcher')
+    await watcher.subscribePeersOnlineStatus(['dn-rest'])
+    const unreachable = waitForEvent(watcher, 'PeersOnlineStatusChanged', (states: Record<string, string>) => states['dn-rest'] === 'UNREACHABLE', 20_000)
+    victim.proc.kill('SIGSTOP')
+    try {
+      await unreachable
+      const res = await fetch(`${slow.httpUrl}/v1/peer-messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Basic ' + Buffer.from(`${APP_ID}:${SECRET}`).toString('base64') },
+        body: JSON.stringify({ from: 'system', to: 'dn-rest', text: 'from the server', enableOfflineMessaging: true }),
+      })
+      expect(((await res.json()) as { state: string }).state).toBe(PeerMessageState.CACHED_BY_SERVER)
+      victim.proc.kill('SIGCONT')
+      await victim.until((events) => texts(events).includes('from the server'), 15_000, 'the stored message')
+      // The same connection all along: no reconnect (a resume lists the store anyway).
+      expect(victim.events.filter((e) => e.event === 'state').map((e) => e.state)).toEqual(['CONNECTING', 'CONNECTED'])
     } finally {
       victim.proc.kill('SIGCONT')
       await victim.kill()

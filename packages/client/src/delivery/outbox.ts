@@ -421,7 +421,8 @@ export class PeerOutbox {
       this.settle(o, PeerMessageState.CACHED_BY_SERVER)
       // The peer is offline: what is still in flight before it goes the same way now, so that
       // the store keeps (or refuses) it too rather than leaving a gap the receiver waits on.
-      for (const earlier of this.inflight.values()) if (earlier.seq < o.seq && earlier.path !== 'offline') this.transmit(earlier, true)
+      // Not one whose relay request is still unanswered: the node answers it the same way.
+      for (const earlier of this.inflight.values()) if (earlier.seq < o.seq && earlier.path !== 'offline' && earlier.relaysOut === 0) this.transmit(earlier, true)
     } else if (certainlyNotDelivered(o)) this.settle(o, PeerMessageState.PEER_UNREACHABLE)
     else if (o.channel === '') o.skipNoted = true
     this.pump()
