@@ -3,7 +3,7 @@
  * argument shapes; Plaza's outcomes and errors translated to the SDK's.
  */
 import { createClient, type ClientOptions, type PlazaClient } from '@plaza/client'
-import { ConnectionState, ErrorCode, PeerMessageState, PlazaError, isValidId, type ConnectionChangeReason, type PeerOnlineState } from '@plaza/protocol'
+import { ConnectionState, DEFAULT_LIMITS, ErrorCode, PeerMessageState, PlazaError, isValidId, type ConnectionChangeReason, type PeerOnlineState } from '@plaza/protocol'
 import { RtmChannel } from './channel.js'
 import { EventEmitter } from './emitter.js'
 import { PeerSubscriptionOption, type LogFilterType } from './enums.js'
@@ -117,6 +117,24 @@ export function sendOutcome(state: PeerMessageState, left = false): PeerMessageS
   }
 }
 
+/** An id as agora-rtm-sdk 1.5.1 takes it (users and channels): Plaza's printable 1-64 bytes, and never "null". */
+function isAgoraId(id: unknown): id is string {
+  return typeof id === 'string' && isValidId(id) && id !== 'null'
+}
+
+function agoraUserId(id: unknown): string {
+  if (!isAgoraId(id)) throw rtmError('ATTRIBUTE_OPERATION', 'userId', 'invalid userId: 1-64 printable bytes, not "null"')
+  return id
+}
+
+/** A list of peer ids: the SDK refuses a bad id as an invalid argument, and a query of more than 256 ids too. */
+function peerIdList(op: 'QUERY_PEERS_ONLINE_STATUS' | 'PEER_SUBSCRIPTION_STATUS', ids: unknown): string[] {
+  if (!Array.isArray(ids) || !ids.every(isAgoraId)) throw rtmError(op, 'argument', 'peerIds: an array of ids (1-64 printable bytes, not "null")')
+  const max = DEFAULT_LIMITS.presenceQueryIds
+  if (op === 'QUERY_PEERS_ONLINE_STATUS' && ids.length > max) throw rtmError(op, 'argument', `at most ${max} peer ids`)
+  return ids
+}
+
 /** The keys of a ...ByKeys call: an array of strings, or RtmInvalidArgumentError (Plaza would read a string as its characters). */
 function keyList(keys: unknown): string[] {
   if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw rtmError('ATTRIBUTE_OPERATION', 'argument', 'the keys must be an array of strings')
@@ -175,9 +193,7 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
     return shaped('LOGIN', async () => {
       if (typeof options !== 'object' || options === null) throw rtmError('LOGIN', 'argument', 'login({ uid, token })')
       const { uid } = options
-      if (typeof uid !== 'string' || !isValidId(uid)) throw rtmError('LOGIN', 'argument', 'invalid uid: 1-64 printable bytes')
-      // The SDK's documented rule: a uid is never "null" and never starts with a space.
-      if (uid === 'null' || uid.startsWith(' ')) throw rtmError('LOGIN', 'argument', 'invalid uid: not "null", not starting with a space')
+      if (!isAgoraId(uid)) throw rtmError('LOGIN', 'argument', 'invalid uid: 1-64 printable bytes, not "null"')
       let token = options.token
       if (token === undefined || token === '') {
         if (!this.tokenProvider) throw rtmError('LOGIN', 'token', 'a Plaza token is required: login({ uid, token }) or config.tokenProvider')
@@ -221,7 +237,7 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
    */
   sendMessageToPeer(message: RtmMessage, peerId: string, options?: SendMessageOptions): Promise<PeerMessageSendResult> {
     return shaped('PEER_MESSAGE', async () => {
-      if (typeof peerId !== 'string' || !isValidId(peerId)) throw rtmError('PEER_MESSAGE', 'userId', 'invalid peerId')
+      if (!isAgoraId(peerId)) throw rtmError('PEER_MESSAGE', 'userId', 'invalid peerId')
       const plazaMessage = toPlaza(message, this.media, 'PEER_MESSAGE')
       const r = await this.inner.sendMessageToPeer(plazaMessage, peerId, { enableOfflineMessaging: options?.enableOfflineMessaging === true })
       return sendOutcome(r.state, r.path !== null)
@@ -234,7 +250,7 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
 
   /** The channel object for `channelId` (the same one for the same id); join() it. */
   createChannel(channelId: string): RtmChannel {
-    if (typeof channelId !== 'string' || !isValidId(channelId)) throw rtmError('CREATE_CHANNEL', 'argument', 'invalid channelId: 1-64 printable bytes')
+    if (!isAgoraId(channelId)) throw rtmError('CREATE_CHANNEL', 'argument', 'invalid channelId: 1-64 printable bytes, not "null"')
     let ch = this.channels.get(channelId)
     if (!ch) {
       try {
@@ -248,6 +264,7 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
   }
 
   createLocalInvitation(calleeId: string): LocalInvitation {
+    if (!isAgoraId(calleeId)) throw rtmError('INVITATION_API_CALL', 'argument', 'invalid calleeId: 1-64 printable bytes, not "null"')
     try {
       return new LocalInvitation(this.inner.createLocalInvitation(calleeId), () => this.inner.uid)
     } catch (err) {
@@ -260,6 +277,7 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
   /** `true` for each id that is ONLINE, `false` for OFFLINE and UNREACHABLE (up to 256 ids). */
   queryPeersOnlineStatus(peerIds: string[]): Promise<Record<string, boolean>> {
     return shaped('QUERY_PEERS_ONLINE_STATUS', async () => {
+      peerIdList('QUERY_PEERS_ONLINE_STATUS', peerIds)
       const states = await this.inner.queryPeersOnlineStatus(peerIds)
       const out: Record<string, boolean> = {}
       for (const id of Object.keys(states)) out[id] = states[id] === 'ONLINE'
@@ -268,11 +286,11 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
   }
 
   subscribePeersOnlineStatus(peerIds: string[]): Promise<void> {
-    return shaped('PEER_SUBSCRIPTION_STATUS', () => this.inner.subscribePeersOnlineStatus(peerIds))
+    return shaped('PEER_SUBSCRIPTION_STATUS', () => this.inner.subscribePeersOnlineStatus(peerIdList('PEER_SUBSCRIPTION_STATUS', peerIds)))
   }
 
   unsubscribePeersOnlineStatus(peerIds: string[]): Promise<void> {
-    return shaped('PEER_SUBSCRIPTION_STATUS', () => this.inner.unsubscribePeersOnlineStatus(peerIds))
+    return shaped('PEER_SUBSCRIPTION_STATUS', () => this.inner.unsubscribePeersOnlineStatus(peerIdList('PEER_SUBSCRIPTION_STATUS', peerIds)))
   }
 
   queryPeersBySubscriptionOption(option: PeerSubscriptionOption | 'ONLINE_STATUS'): Promise<string[]> {
@@ -298,10 +316,10 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
     return shaped('ATTRIBUTE_OPERATION', () => this.inner.clearLocalUserAttributes())
   }
   getUserAttributes(userId: string): Promise<Record<string, string>> {
-    return shaped('ATTRIBUTE_OPERATION', () => this.inner.getUserAttributes(userId))
+    return shaped('ATTRIBUTE_OPERATION', () => this.inner.getUserAttributes(agoraUserId(userId)))
   }
   getUserAttributesByKeys(userId: string, attributeKeys: string[]): Promise<Record<string, string>> {
-    return shaped('ATTRIBUTE_OPERATION', () => this.inner.getUserAttributesByKeys(userId, keyList(attributeKeys)))
+    return shaped('ATTRIBUTE_OPERATION', () => this.inner.getUserAttributesByKeys(agoraUserId(userId), keyList(attributeKeys)))
   }
 
   // ---- channel attributes and counts --------------------------------------------------------

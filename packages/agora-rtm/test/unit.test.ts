@@ -125,6 +125,38 @@ describe('attribute keys', () => {
   })
 })
 
+describe('ids as 1.5.1 takes them', () => {
+  it('refuses the id "null" wherever a user or channel is named, with the operation\'s invalid-argument code', async () => {
+    const { RtmClient } = await import('../src/client.js')
+    const client = new RtmClient('app', { rendezvousUrl: 'ws://127.0.0.1:9' })
+    const code = async (p: Promise<unknown> | (() => unknown)) => {
+      try {
+        await (typeof p === 'function' ? p() : p)
+      } catch (e) {
+        expect(e).toBeInstanceOf(RtmInvalidArgumentError)
+        return (e as RtmInvalidArgumentError).code
+      }
+      throw new Error('not refused')
+    }
+    expect(await code(client.login({ uid: 'null', token: 't' }))).toBe(3) // LOGIN_ERR_INVALID_ARGUMENT
+    expect(await code(() => client.createChannel('null'))).toBe(1) // CREATE_CHANNEL_ERR_INVALID_ARGUMENT
+    expect(await code(() => client.createLocalInvitation('null'))).toBe(1) // INVITATION_API_CALL_ERR_INVALID_ARGUMENT
+    expect(await code(client.sendMessageToPeer({ text: 'x' }, 'null'))).toBe(6) // PEER_MESSAGE_ERR_INVALID_USERID
+    expect(await code(client.queryPeersOnlineStatus(['a', 'null']))).toBe(2) // QUERY_PEERS_ONLINE_STATUS_ERR_INVALID_ARGUMENT
+    expect(await code(client.subscribePeersOnlineStatus(['null']))).toBe(2) // PEER_SUBSCRIPTION_STATUS_ERR_INVALID_ARGUMENT
+    expect(await code(client.getUserAttributes('null'))).toBe(3) // ATTRIBUTE_OPERATION_ERR_INVALID_ARGUMENT
+    // More than 256 ids to query: an invalid argument in 1.5.1, not a limit.
+    expect(await code(client.queryPeersOnlineStatus(Array.from({ length: 257 }, (_, i) => `u${i}`)))).toBe(2)
+  })
+
+  it('takes a uid that starts with a space, as 1.5.1 does', async () => {
+    const { RtmClient } = await import('../src/client.js')
+    const client = new RtmClient('app', { rendezvousUrl: 'ws://127.0.0.1:9' })
+    expect(client.createChannel(' room').channelId).toBe(' room')
+    expect(() => client.createLocalInvitation(' bob')).not.toThrow()
+  })
+})
+
 describe('logout while logging in', () => {
   it('a logout() while the token is being fetched stops that login (it does not complete afterwards)', async () => {
     const { RtmClient } = await import('../src/client.js')
