@@ -3,6 +3,7 @@
 // npm run sim -- --members N [--seed S] [--senders K] [--messages M] [--churn F] [--loss P] [--latency pair|metric] [--flood 1|0|only]: the channel overlay's simulation (then the same run as a flood).
 // npm run soak -- --seeds N [--from F] [--jobs J]: runs N seeds (J processes), prints failing seeds and totals.
 import { spawn } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const args = process.argv.slice(2)
@@ -37,7 +38,7 @@ if (mode === 'replay' && opt('members')) {
   // The seeds run in plain Node processes from one bundle of the simulation (no test runner
   // around them: ~1.4x the seeds per second), next to it so that packages resolve as in the repo.
   const { build } = await import('esbuild')
-  const bundle = fileURLToPath(new URL('../test/sim/tools/.soak-bundle.mjs', import.meta.url))
+  const bundle = fileURLToPath(new URL(`../test/sim/tools/.soak-bundle-${process.pid}.mjs`, import.meta.url))
   await build({ entryPoints: [fileURLToPath(new URL('../test/sim/tools/soak-range.ts', import.meta.url))], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: bundle, logLevel: 'warning' })
   const seeds = Number(opt('seeds', '1000'))
   const from = Number(opt('from', '1'))
@@ -47,10 +48,14 @@ if (mode === 'replay' && opt('members')) {
   let failed = 0
   let done = 0
   const summaries = []
+  const ranges = []
   for (let j = 0; j < jobs; j++) {
     const a = from + j * per
     const b = Math.min(from + seeds - 1, a + per - 1)
-    if (a > b) continue
+    if (a <= b) ranges.push([a, b])
+  }
+  for (const [a, b] of ranges) {
+    let summarised = false
     const p = spawn(process.execPath, [bundle], { env: { ...process.env, SIM_FROM: String(a), SIM_TO: String(b) }, stdio: ['ignore', 'pipe', 'inherit'] })
     let buf = ''
     p.stdout.on('data', (d) => {
@@ -63,11 +68,20 @@ if (mode === 'replay' && opt('members')) {
           failed++
           console.log(line)
         } else if (line.startsWith('progress')) console.log(`[${a}-${b}] ${line}`)
-        else if (line.startsWith('SUMMARY')) summaries.push(line)
+        else if (line.startsWith('SUMMARY')) {
+          summarised = true
+          summaries.push(line)
+        }
       }
     })
-    p.on('exit', () => {
-      if (++done < jobs) return
+    p.on('exit', (code, signal) => {
+      // A job that died ran only part of its range: that is a failure, never "0 failed".
+      if (code !== 0 || !summarised) {
+        failed++
+        console.log(`FAIL job ${a}-${b}: exited with ${signal ?? code}${summarised ? '' : ', no summary'}`)
+      }
+      if (++done < ranges.length) return
+      rmSync(bundle, { force: true })
       for (const s of summaries) console.log(s)
       console.log(`soak: ${seeds} seeds from ${from}, ${failed} failed, ${Math.round((Date.now() - t0) / 1000)} s`)
       process.exit(failed ? 1 : 0)

@@ -190,12 +190,12 @@ export class RendezvousNode implements NodeContext {
     if (cmd.kind === 'end') s.kick(cmd.code, cmd.message)
     else if (cmd.kind === 'leave') this.moderation.removedHere(s, cmd.channel)
     else if (cmd.kind === 'invite') this.invitations.fromCallee(s.appId, s.uid, cmd.from, cmd.frame)
-    else if (s.socket) {
-      // Stored for it while it looked away: it is here, so the engine's record must say so too.
-      if (s.presence === PeerOnlineState.ONLINE) this.background(this.engine.setConnected(s.appId, s.uid, s.id, true), 'connected')
+    else if (s.socket && s.presence === PeerOnlineState.ONLINE) {
+      // Stored for it while it looked away (or a lost write left its record so): it is here.
+      this.background(this.engine.setConnected(s.appId, s.uid, s.id, true), 'connected')
       void this.relay.deliverOffline(s)
     }
-    // Detached: the resume lists the store anyway.
+    // Detached: its resume lists the store. Silent (UNREACHABLE): it does once it speaks again (Sessions.touch).
   }
 
   /** What another node tells every node (see node-messages.ts). */

@@ -41,7 +41,7 @@ export interface RelayHooks {
 
 /**
  * The relay (peer frames through the node when no direct link works), the offline store's
- * side of it (what a receiver that has no session gets at its next login) and the fan-out of
+ * side of it (what a receiver with no session, or one that is away, gets when it is back) and the fan-out of
  * channel messages in channels too large for every member to know every other.
  */
 export class RelayService {

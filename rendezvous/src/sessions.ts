@@ -186,7 +186,7 @@ export class SessionService {
     s.socket = c.conn
     s.protocol = f.version
     c.session = s
-    this.touch(s)
+    this.touch(s, true)
     this.armTokenDeadline(s)
     s.sendNow(
       encodeFrame({
@@ -289,14 +289,13 @@ export class SessionService {
     )
   }
 
-  /** Any frame from the session counts as contact. */
-  touch(s: Session): void {
+  /** Any frame from the session counts as contact (`login`: its login, which lists the store itself). */
+  touch(s: Session, login = false): void {
     s.lastContact = this.ctx.rt.clock.now()
-    if (s.presence === PeerOnlineState.UNREACHABLE) {
-      this.presenceChanged(s, PeerOnlineState.ONLINE)
-      // Messages sent with offline messaging while it was silent were stored: it gets them now.
-      if (s.ready && s.socket) void this.hooks.deliverOffline(s)
-    }
+    if (s.presence !== PeerOnlineState.UNREACHABLE) return
+    this.presenceChanged(s, PeerOnlineState.ONLINE)
+    // Messages sent with offline messaging while it was silent were stored: it gets them now.
+    if (!login) void this.hooks.deliverOffline(s)
   }
 
   /** Liveness: UNREACHABLE after a short silence, OFFLINE (session ended) after a long one. */

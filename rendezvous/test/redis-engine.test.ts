@@ -59,7 +59,7 @@ describe('the Redis engine’s keys', () => {
 
 describe('delivery to a session whose node died', () => {
   it('is "away" once the node’s heartbeat has lapsed (a message with offline messaging is then stored)', async () => {
-    const prefix = 'dead:'
+    const prefix = 'nodedeath:'
     const make = (nodeId: string) => new RedisEngine({ url: redis.url, prefix, nodeId, stores: redisStores({ perReceiver: 200, retentionMs: 86400_000 }) })
     const [a, b] = [make('n-a'), make('n-b')]
     await a.open(new RecordingSink())

@@ -6,6 +6,7 @@ import { createClient, type ClientOptions, type PlazaClient } from '@plaza/clien
 import { ConnectionState, DEFAULT_LIMITS, ErrorCode, PeerMessageState, PlazaError, isValidId, type ConnectionChangeReason, type PeerOnlineState } from '@plaza/protocol'
 import { RtmChannel } from './channel.js'
 import { EventEmitter } from './emitter.js'
+import { isAgoraId } from './ids.js'
 import { PeerSubscriptionOption, type LogFilterType } from './enums.js'
 import { rtmError, shaped, toRtmError } from './errors.js'
 import { LocalInvitation, RemoteInvitation } from './invitations.js'
@@ -52,7 +53,7 @@ export interface RtmConfig extends PlazaConfig {
 }
 
 export interface SendMessageOptions {
-  /** Keep it on the node while the peer is offline; delivered at its next login. */
+  /** Keep it on the node while the peer is offline (or its connection is down); delivered when it is back. */
   enableOfflineMessaging?: boolean
   /** Accepted; Plaza keeps no message history. */
   enableHistoricalMessaging?: boolean
@@ -117,9 +118,14 @@ export function sendOutcome(state: PeerMessageState, left = false): PeerMessageS
   }
 }
 
-/** An id as agora-rtm-sdk 1.5.1 takes it (users and channels): Plaza's printable 1-64 bytes, and never "null". */
-function isAgoraId(id: unknown): id is string {
-  return typeof id === 'string' && isValidId(id) && id !== 'null'
+function agoraChannelId(id: unknown): string {
+  if (!isAgoraId(id)) throw rtmError('ATTRIBUTE_OPERATION', 'argument', 'invalid channelId: 1-64 printable bytes, not "null"')
+  return id
+}
+
+function channelIdList(ids: unknown): string[] {
+  if (!Array.isArray(ids) || !ids.every(isAgoraId)) throw rtmError('GET_CHANNEL_MEMBER_COUNT', 'argument', 'channelIds: an array of ids (1-64 printable bytes, not "null")')
+  return ids
 }
 
 function agoraUserId(id: unknown): string {
@@ -277,8 +283,7 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
   /** `true` for each id that is ONLINE, `false` for OFFLINE and UNREACHABLE (up to 256 ids). */
   queryPeersOnlineStatus(peerIds: string[]): Promise<Record<string, boolean>> {
     return shaped('QUERY_PEERS_ONLINE_STATUS', async () => {
-      peerIdList('QUERY_PEERS_ONLINE_STATUS', peerIds)
-      const states = await this.inner.queryPeersOnlineStatus(peerIds)
+      const states = await this.inner.queryPeersOnlineStatus(peerIdList('QUERY_PEERS_ONLINE_STATUS', peerIds))
       const out: Record<string, boolean> = {}
       for (const id of Object.keys(states)) out[id] = states[id] === 'ONLINE'
       return out
@@ -325,27 +330,27 @@ export class RtmClient extends EventEmitter<RtmClientEvents> {
   // ---- channel attributes and counts --------------------------------------------------------
 
   setChannelAttributes(channelId: string, attributes: Record<string, string>, options?: ChannelAttributeOptions): Promise<void> {
-    return shaped('ATTRIBUTE_OPERATION', () => this.inner.setChannelAttributes(channelId, attributes, options))
+    return shaped('ATTRIBUTE_OPERATION', () => this.inner.setChannelAttributes(agoraChannelId(channelId), attributes, options))
   }
   addOrUpdateChannelAttributes(channelId: string, attributes: Record<string, string>, options?: ChannelAttributeOptions): Promise<void> {
-    return shaped('ATTRIBUTE_OPERATION', () => this.inner.addOrUpdateChannelAttributes(channelId, attributes, options))
+    return shaped('ATTRIBUTE_OPERATION', () => this.inner.addOrUpdateChannelAttributes(agoraChannelId(channelId), attributes, options))
   }
   deleteChannelAttributesByKeys(channelId: string, attributeKeys: string[], options?: ChannelAttributeOptions): Promise<void> {
-    return shaped('ATTRIBUTE_OPERATION', () => this.inner.deleteChannelAttributesByKeys(channelId, keyList(attributeKeys), options))
+    return shaped('ATTRIBUTE_OPERATION', () => this.inner.deleteChannelAttributesByKeys(agoraChannelId(channelId), keyList(attributeKeys), options))
   }
   clearChannelAttributes(channelId: string, options?: ChannelAttributeOptions): Promise<void> {
-    return shaped('ATTRIBUTE_OPERATION', () => this.inner.clearChannelAttributes(channelId, options))
+    return shaped('ATTRIBUTE_OPERATION', () => this.inner.clearChannelAttributes(agoraChannelId(channelId), options))
   }
   getChannelAttributes(channelId: string): Promise<ChannelAttributes> {
-    return shaped('ATTRIBUTE_OPERATION', () => this.inner.getChannelAttributes(channelId))
+    return shaped('ATTRIBUTE_OPERATION', () => this.inner.getChannelAttributes(agoraChannelId(channelId)))
   }
   getChannelAttributesByKeys(channelId: string, keys: string[]): Promise<ChannelAttributes> {
-    return shaped('ATTRIBUTE_OPERATION', () => this.inner.getChannelAttributesByKeys(channelId, keyList(keys)))
+    return shaped('ATTRIBUTE_OPERATION', () => this.inner.getChannelAttributesByKeys(agoraChannelId(channelId), keyList(keys)))
   }
 
   /** Members of up to 32 channels; no membership needed; 0 for an unknown channel. */
   getChannelMemberCount(channelIds: string[]): Promise<Record<string, number>> {
-    return shaped('GET_CHANNEL_MEMBER_COUNT', () => this.inner.getChannelMemberCount(channelIds))
+    return shaped('GET_CHANNEL_MEMBER_COUNT', () => this.inner.getChannelMemberCount(channelIdList(channelIds)))
   }
 
   // ---- media messages (agora-rtm-sdk 1.4) --------------------------------------------------

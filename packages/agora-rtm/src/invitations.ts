@@ -8,13 +8,13 @@ import {
   LocalInvitationState,
   MAX_INVITATION_CONTENT_BYTES,
   RemoteInvitationState,
-  isValidId,
   utf8Length,
 } from '@plaza/protocol'
 import type { LocalInvitation as PlazaLocalInvitation, RemoteInvitation as PlazaRemoteInvitation } from '@plaza/client'
 import { EventEmitter } from './emitter.js'
 import { LocalInvitationFailureReason, RemoteInvitationFailureReason } from './enums.js'
 import { rtmError } from './errors.js'
+import { isAgoraId } from './ids.js'
 
 export type LocalInvitationEvents = {
   LocalInvitationAccepted: [response: string]
@@ -115,7 +115,7 @@ export class LocalInvitation extends EventEmitter<LocalInvitationEvents> {
   send(): void {
     if (this.state !== LocalInvitationState.IDLE) throw rtmError('INVITATION_API_CALL', 'alreadySent', `the invitation is ${this.state}`)
     checkText('content', this.inner.content)
-    if (this.inner.channelId !== '' && !isValidId(this.inner.channelId)) throw rtmError('INVITATION_API_CALL', 'argument', 'invalid channelId')
+    if (this.inner.channelId !== '' && !isAgoraId(this.inner.channelId)) throw rtmError('INVITATION_API_CALL', 'argument', 'invalid channelId')
     if (this.inner.calleeId === this.selfUid()) throw rtmError('INVITATION_API_CALL', 'argument', 'cannot invite yourself')
     this.inner.send().catch(() => {
       // The node refused it (e.g. too often): the SDK has no such answer but a failure.

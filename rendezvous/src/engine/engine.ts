@@ -118,7 +118,7 @@ export interface Engine {
    * unreachable threshold, or its node died — 'none' when it has no session.
    */
   deliverIfConnected(appId: string, uid: string, frame: Uint8Array): Promise<Reach>
-  /** The session's connection dropped (false) or it resumed on a new one (true). */
+  /** The session's connection dropped (false), or it is connected (true: it resumed, or the node finds it connected). */
   setConnected(appId: string, uid: string, sessionId: string, connected: boolean): Promise<void>
   /** Sends a command to the uid's session; false when the uid has none. */
   command(appId: string, uid: string, cmd: SessionCommand): Promise<boolean>

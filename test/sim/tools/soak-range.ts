@@ -8,12 +8,18 @@ const t0 = Date.now()
 const totals = { peerSends: 0, deliveries: 0, channelSends: 0, dropNotices: 0, compactions: 0, downloads: 0, downloadsOk: 0, events: 0 }
 let failed = 0
 for (let seed = from; seed <= to; seed++) {
-  const r = await runSeed(seed)
-  totals.events += r.events
-  for (const k of ['peerSends', 'deliveries', 'channelSends', 'dropNotices', 'compactions', 'downloads', 'downloadsOk'] as const) totals[k] += r.stats[k]
-  if (r.violations.length) {
+  let violations: string[]
+  try {
+    const r = await runSeed(seed)
+    totals.events += r.events
+    for (const k of ['peerSends', 'deliveries', 'channelSends', 'dropNotices', 'compactions', 'downloads', 'downloadsOk'] as const) totals[k] += r.stats[k]
+    violations = r.violations
+  } catch (err) {
+    violations = [`threw ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`]
+  }
+  if (violations.length) {
     failed++
-    process.stdout.write(`FAIL seed ${seed}: ${r.violations.slice(0, 5).join(' | ')}\n`)
+    process.stdout.write(`FAIL seed ${seed}: ${violations.slice(0, 5).join(' | ').replace(/\n/g, ' ')}\n`)
   }
   if ((seed - from) % 1000 === 999) process.stdout.write(`progress ${seed - from + 1} seeds, ${failed} failed, ${Math.round((Date.now() - t0) / 1000)} s\n`)
 }

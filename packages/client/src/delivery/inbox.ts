@@ -61,7 +61,7 @@ const MAX_ACK_RANGES = 16
  * A gap nobody fills for this long, while we are connected to the node, is skipped. A sender
  * retries a message for at most 30 s (channel copies), so past this it gave up without telling
  * us (it crashed, say). Time away from the node does not count: the missing message may be in
- * the node's store, which hands it over at our next login.
+ * the node's store, which hands it over when we are back (a resume, or our next login).
  */
 export const GAP_TIMEOUT_MS = 40_000
 /** After a login a gap has at least this long left (the stored messages come first). */

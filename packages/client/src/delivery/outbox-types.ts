@@ -69,7 +69,7 @@ export interface OutboxTransport {
   relay(uid: string, bytes: Uint8Array, offline: boolean): Promise<RelayStatus>
   /** The peer was reached through the relay, so it is online: a direct link is worth building. */
   peerReachable(uid: string): void
-  /** The node says the peer has no session: any direct link to it is dead. */
+  /** The node says the peer has no session (PEER_OFFLINE): any direct link to it is dead. */
   peerGone(uid: string): void
   /** The receiver is in `channel` as far as this client knows (the node's last word). */
   isMember(channel: string, uid: string): boolean

@@ -403,7 +403,8 @@ export class PeerOutbox {
   private onRelayStatus(o: Outgoing, status: RelayStatus): void {
     // The peer is online even if its acknowledgement overtook this answer (same socket read).
     if (status === RelayStatus.RELAYED) this.transport.peerReachable(this.uid)
-    else this.transport.peerGone(this.uid)
+    // STORED may be for a session that is only away (its socket dropped, or silent): its link may live.
+    else if (status === RelayStatus.PEER_OFFLINE) this.transport.peerGone(this.uid)
     if (!this.inflight.has(o.seq)) return
     if (status === RelayStatus.RELAYED) {
       o.uncertain = true

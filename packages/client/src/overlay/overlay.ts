@@ -316,7 +316,7 @@ export class ChannelOverlay {
     this.cache.put(key, f, now)
     this.forward(f, null, now)
     // Nobody to tell: nothing later would reveal it if it is the last of a burst.
-    if (this.views.active.size === 0 && this.unlinkedOwn.length < this.cfg.cacheSize) this.unlinkedOwn.push(key)
+    if (this.views.active.size === 0 && this.unlinkedOwn.push(key) > this.cfg.cacheSize) this.unlinkedOwn.shift()
   }
 
   /** A link came up: this member's messages that went to nobody go over it first. */
