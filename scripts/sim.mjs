@@ -74,7 +74,8 @@ if (mode === 'replay' && opt('members')) {
         }
       }
     })
-    p.on('exit', (code, signal) => {
+    // 'close', not 'exit': its last lines (the summary) may still be unread at 'exit'.
+    p.on('close', (code, signal) => {
       // A job that died ran only part of its range: that is a failure, never "0 failed".
       if (code !== 0 || !summarised) {
         failed++
