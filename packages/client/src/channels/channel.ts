@@ -77,6 +77,10 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   private refreshing = false
   /** We left here; the node may not know yet. */
   private leaveUnconfirmed = false
+  /** A join again after a reconnect under way (the channel stays joined for the app meanwhile). */
+  private rejoining: Promise<void> | null = null
+  /** Logged in again while rejoining: join once more when this one is done. */
+  private rejoinAgain = false
   private readonly broadcastStream: string
   private readonly overlay: OverlayMode
 
@@ -321,18 +325,30 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
    * The node forgot our session (a fresh one), or frames for ours were lost: join again and
    * bring members, attributes and awareness up to date.
    */
-  async _rejoin(): Promise<void> {
-    if (this.state !== 'joined') return
-    this.state = 'joining'
-    try {
-      await this.joinOnNode(true)
-      this.state = 'joined'
-      // Renewed, not just sent again: members that dropped our state meanwhile ignore an old clock.
-      const mine = this.awareness.getLocalState()
-      if (mine) this.awareness.setLocalState(mine)
-    } catch {
-      if (this.state === 'joining') this.state = 'joined' // try again at the next reconnect
+  _rejoin(): Promise<void> {
+    if (this.state !== 'joined') return Promise.resolve()
+    // The app stays in the channel meanwhile: it sends (over the links that are up, or queued for
+    // the relay) as it does while the connection is down. Only `leave()` takes it out.
+    if (this.rejoining) {
+      this.rejoinAgain = true
+      return this.rejoining
     }
+    const run = async (): Promise<void> => {
+      do {
+        this.rejoinAgain = false
+        try {
+          await this.joinOnNode(true)
+          if (this.state !== 'joined') return
+          // Renewed, not just sent again: members that dropped our state meanwhile ignore an old clock.
+          const mine = this.awareness.getLocalState()
+          if (mine) this.awareness.setLocalState(mine)
+        } catch {
+          // Tried again at the next reconnect (or now, if one came meanwhile).
+        }
+      } while (this.rejoinAgain && this.state === 'joined')
+    }
+    this.rejoining = run().finally(() => (this.rejoining = null))
+    return this.rejoining
   }
 
   /**
