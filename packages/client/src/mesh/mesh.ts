@@ -1,4 +1,15 @@
-import type { TimerHandle } from '@plaza/protocol'
+import {
+  LinkFeature,
+  LinkFrameType,
+  MAX_LINK_BATCH_BYTES,
+  MAX_LINK_BATCH_FRAMES,
+  decodeLinkBatch,
+  decodeLinkHello,
+  deferOn,
+  encodeLinkBatch,
+  encodeLinkHello,
+  type TimerHandle,
+} from '@plaza/protocol'
 import { Emitter } from '../emitter.js'
 import type { Runtime } from '../runtime.js'
 import type { CreateLink, PeerLink } from './link.js'
@@ -49,6 +60,12 @@ interface Link {
    * message (~15% of a bulk transfer's CPU), so it is read again only when the bound nears the cap.
    */
   bufferedBound: number
+  /** The other end said (HELLO) it takes BATCH frames. */
+  batches: boolean
+  /** Something went out on this link in this turn: what follows waits in `out` for the turn's end. */
+  busy: boolean
+  out: Uint8Array[]
+  outBytes: number
 }
 
 type MeshEvents = {
@@ -69,6 +86,9 @@ export class Mesh extends Emitter<MeshEvents> {
   private readonly held = new Map<string, number>()
   private readonly failures = new Map<string, { until: number; delayMs: number }>()
   private idleTimer: TimerHandle | null = null
+  /** Links that sent in this turn (their `out` goes at its end). */
+  private busyLinks: Link[] = []
+  private flushScheduled = false
   private closed = false
   private readonly createLink: CreateLink
 
@@ -90,22 +110,92 @@ export class Mesh extends Emitter<MeshEvents> {
     return this.links.get(uid)?.state ?? 'none'
   }
 
-  /** Sends over the open link; false when there is none or its buffer is full. */
+  /**
+   * Sends over the open link; false when there is none or its buffer is full. To a peer that takes
+   * batches, the first frame of a turn goes at once and the rest of the turn's frames go together
+   * at its end (one data channel message each up to 64 KiB), in the order they were given.
+   */
   send(uid: string, bytes: Uint8Array): boolean {
     const link = this.links.get(uid)
     if (!link || link.state !== 'open') return false
     if (link.bufferedBound + bytes.length > MAX_BUFFERED_BYTES) {
-      link.bufferedBound = link.peer.bufferSize
+      link.bufferedBound = link.peer.bufferSize + link.outBytes
       if (link.bufferedBound + bytes.length > MAX_BUFFERED_BYTES) return false
     }
+    link.bufferedBound += bytes.length
+    link.lastActive = this.rt.clock.now()
+    if (!link.batches) return this.write(link, bytes)
+    if (!link.busy) {
+      link.busy = true
+      this.atTurnEnd(link)
+      return this.write(link, bytes)
+    }
+    if (link.outBytes + bytes.length > MAX_LINK_BATCH_BYTES || link.out.length >= MAX_LINK_BATCH_FRAMES) {
+      if (!this.flush(link)) return false
+    }
+    if (bytes.length > MAX_LINK_BATCH_BYTES) return this.write(link, bytes)
+    link.out.push(bytes)
+    link.outBytes += bytes.length
+    return true
+  }
+
+  private write(link: Link, bytes: Uint8Array): boolean {
     try {
       link.peer.send(bytes)
+      return true
     } catch {
       this.drop(link, true)
       return false
     }
-    link.bufferedBound += bytes.length
-    link.lastActive = this.rt.clock.now()
+  }
+
+  /** What waits in `out` goes: alone, or as one BATCH. False when the link failed. */
+  private flush(link: Link): boolean {
+    const out = link.out
+    if (out.length === 0) return true
+    const bytes = out.length === 1 ? out[0]! : encodeLinkBatch(out, link.outBytes)
+    link.out = []
+    link.outBytes = 0
+    return this.write(link, bytes)
+  }
+
+  private atTurnEnd(link: Link): void {
+    this.busyLinks.push(link)
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    deferOn(this.rt, () => {
+      this.flushScheduled = false
+      const links = this.busyLinks
+      this.busyLinks = []
+      for (const l of links) {
+        l.busy = false
+        if (this.links.get(l.uid) === l) this.flush(l)
+      }
+    })
+  }
+
+  /** A link frame (HELLO, BATCH) from the other end; false for any other frame. */
+  private onLinkFrame(link: Link, data: Uint8Array): boolean {
+    const type = data[0]
+    if (type === LinkFrameType.HELLO) {
+      try {
+        link.batches = (decodeLinkHello(data) & LinkFeature.BATCH) !== 0
+      } catch {
+        /* malformed: ignored, as any frame we cannot read */
+      }
+      return true
+    }
+    if (type !== LinkFrameType.BATCH) return false
+    let frames: Uint8Array[]
+    try {
+      frames = decodeLinkBatch(data)
+    } catch {
+      return true
+    }
+    for (const f of frames) {
+      if (this.links.get(link.uid) !== link) break
+      this.emit('data', link.uid, f)
+    }
     return true
   }
 
@@ -195,7 +285,7 @@ export class Mesh extends Emitter<MeshEvents> {
   private create(uid: string, linkId: string, initiator: boolean): Link {
     const clock = this.rt.clock
     const peer = this.createLink({ initiator, wrtc: this.opts.wrtc, rtcConfig: this.opts.rtcConfig })
-    const link: Link = { uid, linkId, initiator, peer, state: 'connecting', lastActive: clock.now(), connectTimer: null, disconnectedTimer: null, bufferedBound: 0 }
+    const link: Link = { uid, linkId, initiator, peer, state: 'connecting', lastActive: clock.now(), connectTimer: null, disconnectedTimer: null, bufferedBound: 0, batches: false, busy: false, out: [], outBytes: 0 }
     this.links.set(uid, link)
     link.connectTimer = clock.setTimeout(() => this.drop(link, true), this.opts.connectTimeoutMs)
     peer.on('signal', (signal: object) => {
@@ -206,6 +296,8 @@ export class Mesh extends Emitter<MeshEvents> {
       if (this.links.get(uid) !== link) return
       clock.clearTimeout(link.connectTimer)
       link.connectTimer = null
+      // What this end takes (an end that does not know HELLO ignores it, and never batches to us).
+      if (!this.write(link, encodeLinkHello(LinkFeature.BATCH))) return
       link.state = 'open'
       link.lastActive = clock.now()
       this.failures.delete(uid)
@@ -215,7 +307,7 @@ export class Mesh extends Emitter<MeshEvents> {
     peer.on('data', (data: Uint8Array) => {
       if (this.links.get(uid) !== link) return
       link.lastActive = clock.now()
-      this.emit('data', uid, data)
+      if (!this.onLinkFrame(link, data)) this.emit('data', uid, data)
     })
     // simple-peer only gives up on ICE "failed" (~30 s after a peer vanishes); a link that stays
     // "disconnected" for a few seconds is as good as dead, and the relay is right there.
