@@ -1,0 +1,87 @@
+// Several Plaza clients in one process (one member each), driven by the parent over IPC
+// (test/helpers/members.ts). Commands: { id, cmd, uid, ...args } -> { id, ok, value | error }.
+// Events: { event: 'batch', items: [{ uid, event, ... }] }. One process holds many members so that
+// what @roamhq/wrtc costs per process (its threads, a fake audio device ticking every 10 ms) is paid
+// once for them all.
+import { createClient } from '@plaza/client'
+import wrtc from '@roamhq/wrtc'
+
+// PLAZA_MEMBERS_COUNT_PCS=1: counts peer connections made and closed here, printed at exit.
+const pcs = { made: 0, closed: 0 }
+if (process.env.PLAZA_MEMBERS_COUNT_PCS) {
+  const proto = wrtc.RTCPeerConnection.prototype
+  const sld = proto.setLocalDescription
+  proto.setLocalDescription = function (...a) {
+    pcs.made++
+    return sld.apply(this, a)
+  }
+  const close = proto.close
+  proto.close = function (...a) {
+    pcs.closed++
+    return close.apply(this, a)
+  }
+}
+
+const clients = new Map()
+const channels = new Map()
+const send = (m) => process.send?.(m)
+let batch = []
+let flushTimer = null
+function report(ev) {
+  batch.push(ev)
+  if (!flushTimer) {
+    flushTimer = setTimeout(() => {
+      send({ event: 'batch', items: batch })
+      batch = []
+      flushTimer = null
+    }, 50)
+  }
+}
+
+const commands = {
+  /** Exits normally (so that --cpu-prof and the like write their output). */
+  async exit() {
+    if (process.env.PLAZA_MEMBERS_COUNT_PCS) console.error(`peer connections: ${JSON.stringify(pcs)}`)
+    setImmediate(() => process.exit(0))
+  },
+  async login({ uid, url, appId, token, options }) {
+    const client = createClient(appId, { rendezvousUrl: url, ...(options ?? {}) })
+    client.on('ConnectionStateChanged', (state, reason) => report({ uid, event: 'state', state, reason }))
+    clients.set(uid, client)
+    await client.login({ uid, token })
+  },
+  async join({ uid, channel }) {
+    const ch = clients.get(uid).createChannel(channel)
+    ch.on('ChannelMessage', (m, from) => report({ uid, event: 'message', from, text: m.text }))
+    channels.set(uid, ch)
+    await ch.join()
+  },
+  /** Peer connections made and closed in this process so far (with PLAZA_MEMBERS_COUNT_PCS). */
+  async peerConnections() {
+    return pcs
+  },
+  async overlayLinks({ uid }) {
+    return channels.get(uid).overlayLinks
+  },
+  /** Sends `count` channel messages one every `intervalMs`; answers how many were accepted. */
+  async sendPaced({ uid, count, prefix, intervalMs }) {
+    const ch = channels.get(uid)
+    const sent = []
+    for (let i = 0; i < count; i++) {
+      const p = ch.sendMessage({ text: `${prefix}${i}` })
+      p.catch(() => undefined)
+      sent.push(p)
+      await new Promise((r) => setTimeout(r, intervalMs))
+    }
+    return (await Promise.all(sent)).length
+  },
+}
+
+process.on('message', async (m) => {
+  try {
+    send({ id: m.id, ok: true, value: await commands[m.cmd](m) })
+  } catch (err) {
+    send({ id: m.id, ok: false, error: String(err?.message ?? err) })
+  }
+})
+send({ event: 'ready' })
