@@ -52,13 +52,29 @@ const commands = {
   },
   async join({ uid, channel }) {
     const ch = clients.get(uid).createChannel(channel)
-    ch.on('ChannelMessage', (m, from) => report({ uid, event: 'message', from, text: m.text }))
+    ch.on('ChannelMessage', (m, from) => {
+      // Timed messages ("t:<ms>:<n>", sendTimed) report their latency, measured here.
+      if (m.text?.startsWith('t:')) report({ uid, event: 'latency', from, ms: Date.now() - Number(m.text.split(':')[1]) })
+      else report({ uid, event: 'message', from, text: m.text })
+    })
     channels.set(uid, ch)
     await ch.join()
   },
   /** Peer connections made and closed in this process so far (with PLAZA_MEMBERS_COUNT_PCS). */
   async peerConnections() {
     return pcs
+  },
+  /** Sends `count` timestamped channel messages ("t:<ms>:<n>"), one every `intervalMs`. */
+  async sendTimed({ uid, count, intervalMs }) {
+    const ch = channels.get(uid)
+    const sent = []
+    for (let i = 0; i < count; i++) {
+      const p = ch.sendMessage({ text: `t:${Date.now()}:${i}` })
+      p.catch(() => undefined)
+      sent.push(p)
+      await new Promise((r) => setTimeout(r, intervalMs))
+    }
+    return (await Promise.all(sent)).length
   },
   async overlayLinks({ uid }) {
     return channels.get(uid).overlayLinks
