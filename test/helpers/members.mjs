@@ -41,6 +41,10 @@ function report(ev) {
 const commands = {
   /** Exits normally (so that --cpu-prof and the like write their output). */
   async exit() {
+    if (flushTimer) {
+      clearTimeout(flushTimer)
+      send({ event: 'batch', items: batch })
+    }
     if (process.env.PLAZA_MEMBERS_COUNT_PCS) console.error(`peer connections: ${JSON.stringify(pcs)}`)
     setImmediate(() => process.exit(0))
   },
@@ -79,7 +83,7 @@ const commands = {
   async overlayLinks({ uid }) {
     return channels.get(uid).overlayLinks
   },
-  /** Sends `count` channel messages one every `intervalMs`; answers how many were accepted. */
+  /** Sends `count` channel messages one every `intervalMs`; answers the count once every send resolved (an error if one threw). */
   async sendPaced({ uid, count, prefix, intervalMs }) {
     const ch = channels.get(uid)
     const sent = []
@@ -100,4 +104,6 @@ process.on('message', async (m) => {
     send({ id: m.id, ok: false, error: String(err?.message ?? err) })
   }
 })
+// The parent is gone (its test runner was killed, say): so are we.
+process.on('disconnect', () => process.exit(1))
 send({ event: 'ready' })

@@ -43,8 +43,16 @@ export class MemberHost {
       ...(prefix.length ? { execPath: prefix[0], execArgv: [...prefix.slice(1), process.execPath, ...nodeArgs] } : { execArgv: nodeArgs }),
     })
     const host = new MemberHost(uids, proc)
-    await new Promise<void>((r) => proc.once('message', () => r()))
-    for (const uid of uids) await host.call(uid, 'login', { url: node.url, appId: APP_ID, token: await node.token(uid), options: opts.options ?? {} })
+    try {
+      await Promise.race([
+        new Promise<void>((r) => proc.once('message', () => r())),
+        host.exited.then(() => Promise.reject(new Error(`members ${uids.join(', ')}: the process exited before it was ready`))),
+      ])
+      for (const uid of uids) await host.call(uid, 'login', { url: node.url, appId: APP_ID, token: await node.token(uid), options: opts.options ?? {} })
+    } catch (err) {
+      await host.kill()
+      throw err
+    }
     return host
   }
 

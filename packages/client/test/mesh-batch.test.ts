@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { LinkFeature, LinkFrameType, MAX_LINK_BATCH_BYTES, decodeLinkBatch, encodeLinkBatch, encodeLinkHello } from '@plaza/protocol'
 import type { LinkOptions, PeerLink } from '../src/mesh/link.js'
 import { Mesh } from '../src/mesh/mesh.js'
@@ -45,6 +45,11 @@ class FakeLink implements PeerLink {
   destroy(): void {}
 }
 
+const made: Mesh[] = []
+afterEach(() => {
+  for (const m of made.splice(0)) m.close()
+})
+
 function pair(bSpeaksHello = true) {
   const links: Record<string, FakeLink> = {}
   const got: Record<string, Uint8Array[]> = { a: [], b: [] }
@@ -68,6 +73,7 @@ function pair(bSpeaksHello = true) {
       systemRuntime,
     )
     meshes[uid]!.on('data', (_from, bytes) => got[uid]!.push(bytes))
+    made.push(meshes[uid]!)
   }
   return { meshes, links, got }
 }
@@ -133,9 +139,24 @@ describe('link frames: HELLO and BATCH', () => {
     meshes.a!.connect('b')
     await until(() => meshes.a!.isOpen('b') && meshes.b!.isOpen('a'))
     links.a!.send(new Uint8Array([LinkFrameType.BATCH, 2, 3, 1, 2]))
+    // A batch of one frame is refused too (the encoder never makes one).
+    links.a!.send(new Uint8Array([LinkFrameType.BATCH, 1, 1, 7]))
     links.a!.send(frame(9))
     await until(() => got.b!.length === 1)
     expect(got.b![0]![1]).toBe(9)
     expect(meshes.b!.isOpen('a')).toBe(true)
+  })
+
+  it('takes only the first HELLO: a later one cannot turn batching off (and let a frame overtake those waiting)', async () => {
+    const { meshes, links, got } = pair()
+    meshes.a!.connect('b')
+    await until(() => meshes.a!.isOpen('b') && meshes.b!.isOpen('a'))
+    await new Promise((r) => setTimeout(r, 10))
+    links.b!.send(encodeLinkHello(0))
+    await new Promise((r) => setTimeout(r, 10))
+    for (let i = 0; i < 30; i++) meshes.a!.send('b', frame(i))
+    await until(() => got.b!.length === 30)
+    expect(got.b!.map((f) => f[1])).toEqual(Array.from({ length: 30 }, (_, i) => i))
+    expect(links.a!.wire.filter((w) => w[0] !== LinkFrameType.HELLO).length).toBe(2)
   })
 })

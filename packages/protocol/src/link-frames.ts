@@ -50,12 +50,17 @@ export function encodeLinkBatch(frames: Uint8Array[], totalBytes: number): Uint8
   return e.finish()
 }
 
-/** The frames of a BATCH (views into `bytes`); throws ProtocolError on a malformed one, a nested link frame or an empty frame. */
+/**
+ * The frames of a BATCH, each a copy (a view would keep the whole batch alive as long as any one
+ * of its frames is kept, in a cache say); throws ProtocolError on a malformed one, fewer than two
+ * frames, a nested link frame or an empty frame.
+ */
 export function decodeLinkBatch(bytes: Uint8Array): Uint8Array[] {
   if (bytes.length > MAX_LINK_BATCH_BYTES + 8 + MAX_LINK_BATCH_FRAMES * 3) throw new ProtocolError(ErrorCode.FRAME_TOO_LARGE, 'batch too large')
   const d = new Decoder(bytes)
   if (d.varuint() !== LinkFrameType.BATCH) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'not a BATCH')
   const n = d.count(MAX_LINK_BATCH_FRAMES)
+  if (n < 2) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'a batch of fewer than two frames')
   const out: Uint8Array[] = []
   for (let i = 0; i < n; i++) {
     const f = d.bytes(MAX_LINK_BATCH_BYTES)
@@ -63,5 +68,6 @@ export function decodeLinkBatch(bytes: Uint8Array): Uint8Array[] {
     out.push(f)
   }
   d.end()
+  for (let i = 0; i < out.length; i++) out[i] = out[i]!.slice()
   return out
 }

@@ -106,5 +106,8 @@ it(`${PROCESSES * PER_PROCESS} members in ${PROCESSES} processes, a quarter kill
   const after = await Promise.all(live.map((m) => m.host.call<string[]>(m.uid, 'overlayLinks')))
   for (const l of after) expect(l.length).toBeLessThanOrEqual(D_HIGH)
   const relayed = (await metric(node, 'plaza_messages_relayed_total', 'kind="channel"')) - relayedBefore
+  // The killed senders' first half went out before they died; none of it went through the node.
+  expect(fromKilled).toBeGreaterThan(0)
+  expect(relayed).toBe(0)
   console.log(`from the killed senders: ${fromKilled} deliveries; channel copies relayed by the node: ${relayed}; overlay links per live member at the end: ${Math.min(...after.map((l) => l.length))}–${Math.max(...after.map((l) => l.length))}`)
 }, 900_000)

@@ -28,14 +28,16 @@ it('a member can send while its channel joins again after a reconnect (never NOT
   await until(() => cha.memberCount === 2 && chb.memberCount === 2, 10_000, 'two members')
 
   let connected = 0
-  const during = new Promise<{ joined: boolean; result: ChannelSendResult | Error }>((resolve) => {
+  const rejoining = () => (cha as unknown as { rejoining: Promise<void> | null }).rejoining !== null
+  const during = new Promise<{ joined: boolean; inRejoin: boolean; result: ChannelSendResult | Error }>((resolve) => {
     a.on('ConnectionStateChanged', (state) => {
       if (state !== 'CONNECTED' || ++connected !== 1) return
       // The join again starts as the session is ready (just after this event) and waits for the
       // node's answer: a send in the next turn falls inside it.
       setImmediate(() => {
         const joined = cha.joined
-        const done = (result: ChannelSendResult | Error) => resolve({ joined, result })
+        const inRejoin = rejoining()
+        const done = (result: ChannelSendResult | Error) => resolve({ joined, inRejoin, result })
         cha.sendMessage({ text: 'during the rejoin' }).then(done, done)
       })
     })
@@ -43,8 +45,45 @@ it('a member can send while its channel joins again after a reconnect (never NOT
   await node.kill()
   await node.restart()
   const r = await during
+  // The send fell inside the join again (the window this test is about), and the channel was in.
+  expect(r.inRejoin).toBe(true)
   expect(r.joined).toBe(true)
   expect(r.result).not.toBeInstanceOf(Error)
   await until(() => got.includes('during the rejoin'), 20_000, 'the message at the other member')
   expect(got).toEqual(['during the rejoin'])
+})
+
+it('a leave and a join again while a rejoin is under way: the stale rejoin changes nothing (no MemberJoined for members already there)', async () => {
+  node = await startRendezvous()
+  const a = await loggedIn(node, 'rl-a', { directLinks: false })
+  const b = await loggedIn(node, 'rl-b', { directLinks: false })
+  const cha = a.createChannel('rl-room')
+  const chb = b.createChannel('rl-room')
+  const got: string[] = []
+  chb.on('ChannelMessage', (m) => got.push(textOf(m)))
+  await cha.join()
+  await chb.join()
+  await until(() => cha.memberCount === 2 && chb.memberCount === 2, 10_000, 'two members')
+  const joinedEvents: string[] = []
+  let connected = 0
+  const cycled = new Promise<boolean>((resolve, reject) => {
+    a.on('ConnectionStateChanged', (state) => {
+      if (state !== 'CONNECTED' || ++connected !== 1) return
+      setImmediate(() => {
+        const inRejoin = (cha as unknown as { rejoining: Promise<void> | null }).rejoining !== null
+        cha.on('MemberJoined', (uid) => joinedEvents.push(uid))
+        cha.leave().then(() => cha.join()).then(() => resolve(inRejoin), reject)
+      })
+    })
+  })
+  await node.kill()
+  await node.restart()
+  expect(await cycled).toBe(true)
+  // Let the stale rejoin's answer (if any) come and go.
+  await new Promise((r) => setTimeout(r, 500))
+  expect(joinedEvents).toEqual([])
+  expect(cha.joined).toBe(true)
+  expect(cha.memberCount).toBe(2)
+  await cha.sendMessage({ text: 'after the cycle' })
+  await until(() => got.includes('after the cycle'), 20_000, 'the message at the other member')
 })

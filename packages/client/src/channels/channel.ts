@@ -81,6 +81,8 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   private rejoining: Promise<void> | null = null
   /** Logged in again while rejoining: join once more when this one is done. */
   private rejoinAgain = false
+  /** Counts the times this channel was left: a rejoin begun before a leave (and a join after it) is stale. */
+  private generation = 0
   private readonly broadcastStream: string
   private readonly overlay: OverlayMode
 
@@ -180,9 +182,10 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
 
   /** Sends join to the node (again, for a resync), takes its member list, then syncs the document. */
   private async joinOnNode(announce: boolean): Promise<void> {
+    const generation = this.generation
     const f = await this.membersRequest(FrameType.JOIN_CHANNEL)
     if (f.type !== FrameType.MEMBERS) throw new PlazaError(ErrorCode.INTERNAL, 'unexpected answer to join')
-    if (this.state === 'left') throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'left while joining')
+    if (this.state === 'left' || this.generation !== generation) throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'left while joining')
     this.takeMembers(f.members, f.count, announce, f.log)
     this.overlay.joined(f.cert, this.count)
     await this.doc.sync()
@@ -333,22 +336,26 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
       this.rejoinAgain = true
       return this.rejoining
     }
+    const generation = this.generation
     const run = async (): Promise<void> => {
       do {
         this.rejoinAgain = false
         try {
           await this.joinOnNode(true)
-          if (this.state !== 'joined') return
+          if (this.state !== 'joined' || this.generation !== generation) return
           // Renewed, not just sent again: members that dropped our state meanwhile ignore an old clock.
           const mine = this.awareness.getLocalState()
           if (mine) this.awareness.setLocalState(mine)
         } catch {
           // Tried again at the next reconnect (or now, if one came meanwhile).
         }
-      } while (this.rejoinAgain && this.state === 'joined')
+      } while (this.rejoinAgain && this.state === 'joined' && this.generation === generation)
     }
-    this.rejoining = run().finally(() => (this.rejoining = null))
-    return this.rejoining
+    const rejoining = run().finally(() => {
+      if (this.rejoining === rejoining) this.rejoining = null
+    })
+    this.rejoining = rejoining
+    return rejoining
   }
 
   /**
@@ -505,6 +512,9 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
 
   /** Out of the channel on this side: our state withdrawn, copies dropped, members and their states forgotten. */
   private leaveLocally(): void {
+    this.generation++
+    this.rejoining = null
+    this.rejoinAgain = false
     this.awareness.setLocalState(null) // tells the others, before we stop listening
     this.state = 'left'
     this.overlay.stop()
@@ -519,6 +529,9 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
 
   /** The client logged out or was aborted. */
   _reset(): void {
+    this.generation++
+    this.rejoining = null
+    this.rejoinAgain = false
     this.state = 'left'
     this.leaveUnconfirmed = false
     this.overlay.stop()

@@ -62,6 +62,8 @@ interface Link {
   bufferedBound: number
   /** The other end said (HELLO) it takes BATCH frames. */
   batches: boolean
+  /** Its HELLO came. */
+  hello: boolean
   /** Something went out on this link in this turn: what follows waits in `out` for the turn's end. */
   busy: boolean
   out: Uint8Array[]
@@ -178,6 +180,9 @@ export class Mesh extends Emitter<MeshEvents> {
   private onLinkFrame(link: Link, data: Uint8Array): boolean {
     const type = data[0]
     if (type === LinkFrameType.HELLO) {
+      // Only the first counts: a later one turning batches off would let a frame overtake those waiting.
+      if (link.hello) return true
+      link.hello = true
       try {
         link.batches = (decodeLinkHello(data) & LinkFeature.BATCH) !== 0
       } catch {
@@ -285,7 +290,7 @@ export class Mesh extends Emitter<MeshEvents> {
   private create(uid: string, linkId: string, initiator: boolean): Link {
     const clock = this.rt.clock
     const peer = this.createLink({ initiator, wrtc: this.opts.wrtc, rtcConfig: this.opts.rtcConfig })
-    const link: Link = { uid, linkId, initiator, peer, state: 'connecting', lastActive: clock.now(), connectTimer: null, disconnectedTimer: null, bufferedBound: 0, batches: false, busy: false, out: [], outBytes: 0 }
+    const link: Link = { uid, linkId, initiator, peer, state: 'connecting', lastActive: clock.now(), connectTimer: null, disconnectedTimer: null, bufferedBound: 0, batches: false, hello: false, busy: false, out: [], outBytes: 0 }
     this.links.set(uid, link)
     link.connectTimer = clock.setTimeout(() => this.drop(link, true), this.opts.connectTimeoutMs)
     peer.on('signal', (signal: object) => {
