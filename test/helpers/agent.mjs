@@ -1,22 +1,10 @@
 // A Plaza client in its own process, driven by its parent over IPC (child_process.fork).
 // Commands: { id, cmd, ...args } -> { id, ok, value | error }. Events: { event, ... }.
 import { createClient } from '@plaza/client'
+import { report, serve } from './ipc-child.mjs'
 
 let client = null
 const channels = new Map()
-const send = (m) => process.send?.(m)
-let batch = []
-let flushTimer = null
-function report(ev) {
-  batch.push(ev)
-  if (!flushTimer) {
-    flushTimer = setTimeout(() => {
-      send({ event: 'batch', items: batch })
-      batch = []
-      flushTimer = null
-    }, 20)
-  }
-}
 
 const commands = {
   async login({ url, appId, uid, token, options }) {
@@ -75,12 +63,4 @@ const commands = {
   },
 }
 
-process.on('message', async (m) => {
-  try {
-    const value = await commands[m.cmd](m)
-    send({ id: m.id, ok: true, value })
-  } catch (err) {
-    send({ id: m.id, ok: false, error: String(err?.message ?? err), code: err?.code })
-  }
-})
-send({ event: 'ready' })
+serve(commands)

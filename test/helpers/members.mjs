@@ -5,6 +5,7 @@
 // once for them all.
 import { createClient } from '@plaza/client'
 import wrtc from '@roamhq/wrtc'
+import { flushReports, report, serve } from './ipc-child.mjs'
 
 // PLAZA_MEMBERS_COUNT_PCS=1: counts peer connections made and closed here, printed at exit.
 const pcs = { made: 0, closed: 0 }
@@ -24,27 +25,11 @@ if (process.env.PLAZA_MEMBERS_COUNT_PCS) {
 
 const clients = new Map()
 const channels = new Map()
-const send = (m) => process.send?.(m)
-let batch = []
-let flushTimer = null
-function report(ev) {
-  batch.push(ev)
-  if (!flushTimer) {
-    flushTimer = setTimeout(() => {
-      send({ event: 'batch', items: batch })
-      batch = []
-      flushTimer = null
-    }, 50)
-  }
-}
 
 const commands = {
   /** Exits normally (so that --cpu-prof and the like write their output). */
   async exit() {
-    if (flushTimer) {
-      clearTimeout(flushTimer)
-      send({ event: 'batch', items: batch })
-    }
+    flushReports()
     if (process.env.PLAZA_MEMBERS_COUNT_PCS) console.error(`peer connections: ${JSON.stringify(pcs)}`)
     setImmediate(() => process.exit(0))
   },
@@ -97,13 +82,4 @@ const commands = {
   },
 }
 
-process.on('message', async (m) => {
-  try {
-    send({ id: m.id, ok: true, value: await commands[m.cmd](m) })
-  } catch (err) {
-    send({ id: m.id, ok: false, error: String(err?.message ?? err) })
-  }
-})
-// The parent is gone (its test runner was killed, say): so are we.
-process.on('disconnect', () => process.exit(1))
-send({ event: 'ready' })
+serve(commands)
