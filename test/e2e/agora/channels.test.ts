@@ -7,7 +7,7 @@ import {
   type RtmMessage,
 } from '@plaza/agora-rtm'
 import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../../helpers/rendezvous.js'
-import { waitForEvent } from '../../helpers/wait.js'
+import { until, waitForEvent } from '../../helpers/wait.js'
 import { agoraClient, agoraLoggedIn, closeAgora, rejection, thrown } from './util.js'
 
 let node: RendezvousProcess
@@ -92,11 +92,16 @@ describe('channel attributes and member counts', () => {
     expect(typeof all.topic.lastUpdateTs).toBe('number')
     expect(Object.keys(all).sort()).toEqual(['level', 'topic'])
 
+    // Bob is a member: he reads his own replica, which hears of alice's writes through its own
+    // socket, possibly after alice's answer came on hers (found flaky in CI): wait for each.
     await alice.addOrUpdateChannelAttributes('room-attrs', { level: '3' })
+    await until(async () => (await bob.getChannelAttributesByKeys('room-attrs', ['level'])).level?.value === '3', 10_000, 'level 3 at bob')
     expect((await bob.getChannelAttributesByKeys('room-attrs', ['level'])).level.value).toBe('3')
     await alice.deleteChannelAttributesByKeys('room-attrs', ['level'])
+    await until(async () => !('level' in (await bob.getChannelAttributes('room-attrs'))), 10_000, 'level deleted at bob')
     expect(Object.keys(await bob.getChannelAttributes('room-attrs'))).toEqual(['topic'])
     await alice.clearChannelAttributes('room-attrs')
+    await until(async () => Object.keys(await bob.getChannelAttributes('room-attrs')).length === 0, 10_000, 'cleared at bob')
     expect(await bob.getChannelAttributes('room-attrs')).toEqual({})
   })
 
