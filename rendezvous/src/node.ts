@@ -420,6 +420,8 @@ export class RendezvousNode implements NodeContext {
         return this.relay.onRelay(s, f)
       case FrameType.CHANNEL_BROADCAST:
         return this.relay.onBroadcast(s, f)
+      case FrameType.OVERLAY_OUTSIDE_SEND:
+        return this.relay.onOverlayOutside(s, f)
       case FrameType.OFFLINE_ACK:
         return this.relay.onOfflineAck(s, f.ids)
       case FrameType.JOIN_CHANNEL:

@@ -17,11 +17,13 @@ import {
   isMediaFrameType,
   peekMessageHeader,
   type ChannelBroadcastFrame,
+  type OverlayOutsideSendFrame,
   type MediaInfo,
   type RelayToFrame,
 } from '@plaza/protocol'
 import type { NodeContext } from './context.js'
 import type { Session } from './session.js'
+import type { ChannelAudience } from './engine/engine.js'
 
 const OFFLINE_CHUNK = 50
 /** Stored messages that could not be listed for a session are tried again this much later. */
@@ -185,22 +187,45 @@ export class RelayService {
 
   /** A channel message for every other member (channels above 512 members): one frame each, never stored. */
   async onBroadcast(s: Session, f: ChannelBroadcastFrame): Promise<void> {
+    const refusal = this.broadcastRefusal(s, f)
+    if (refusal) return this.ctx.result(s, f.reqId, refusal)
+    const others = Math.max(0, (await this.ctx.engine.channelCount(s.appId, f.channel)) - 1)
+    await this.fanOut(s, f, others, 'all')
+  }
+
+  /**
+   * A member of a channel's overlay hands the node its message for the members outside the
+   * overlay (PROTOCOL.md, "Members outside the overlay"); with none outside, nothing is sent.
+   */
+  async onOverlayOutside(s: Session, f: OverlayOutsideSendFrame): Promise<void> {
+    const refusal = this.broadcastRefusal(s, f)
+    if (refusal) return this.ctx.result(s, f.reqId, refusal)
+    const { count } = await this.ctx.engine.outsideCount(s.appId, f.channel)
+    if (count === 0) return this.ctx.result(s, f.reqId, null)
+    await this.fanOut(s, f, count, 'outside')
+  }
+
+  private broadcastRefusal(s: Session, f: ChannelBroadcastFrame | OverlayOutsideSendFrame): PlazaError | null {
     const header = peekMessageHeader(f.payload)
     if (!header || header.channel !== f.channel || !header.stream.startsWith(BROADCAST_STREAM_PREFIX)) {
-      return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.MALFORMED_FRAME, 'a channel message on a broadcast stream'))
+      return new PlazaError(ErrorCode.MALFORMED_FRAME, 'a channel message on a broadcast stream')
     }
-    if (!s.channels.has(f.channel)) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'not a member'))
+    if (!s.channels.has(f.channel)) return new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'not a member')
     if (!channelAllowed(s.grants.publish, f.channel) || this.ctx.moderation.isMuted(s.appId, f.channel, s.uid)) {
-      return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_PERMITTED, `this user may not publish in ${f.channel}`))
+      return new PlazaError(ErrorCode.NOT_PERMITTED, `this user may not publish in ${f.channel}`)
     }
+    return null
+  }
+
+  /** One message from `s` to `receivers` members of `audience`, charged to its budget and rate. */
+  private async fanOut(s: Session, f: ChannelBroadcastFrame | OverlayOutsideSendFrame, receivers: number, audience: ChannelAudience): Promise<void> {
     const now = this.ctx.rt.clock.now()
-    const others = Math.max(0, (await this.ctx.engine.channelCount(s.appId, f.channel)) - 1)
-    const overBudget = this.ctx.chargeBytes(s, f.payload.length * Math.max(1, others))
+    const overBudget = this.ctx.chargeBytes(s, f.payload.length * Math.max(1, receivers))
     if (overBudget) return this.ctx.result(s, f.reqId, overBudget)
     if (!s.buckets.messages.take(now)) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often'))
     const frame = encodeFrame({ type: FrameType.RELAY_FROM, from: s.uid, serverTs: now, payload: f.payload })
-    await this.ctx.engine.sendToChannel(s.appId, f.channel, frame, s.uid)
-    this.ctx.metrics.relayed.inc({ kind: 'channel' }, others)
+    await this.ctx.engine.sendToChannel(s.appId, f.channel, frame, s.uid, audience)
+    this.ctx.metrics.relayed.inc({ kind: 'channel' }, receivers)
     this.ctx.result(s, f.reqId, null)
   }
 

@@ -4,6 +4,10 @@ import {
   ErrorCode,
   FrameType,
   MAX_OVERLAY_CANDIDATES,
+  MessageKind,
+  PeerFrameType,
+  decodePeerFrame,
+  encodePeerFrame,
   OVERLAY_CERT_TTL_MS,
   PROTOCOL_VERSION,
   encodeFrame,
@@ -12,6 +16,7 @@ import {
   type MemberCert,
   type MembersFrame,
   type OverlayCandidatesResultFrame,
+  type OverlayOutsideFrame,
   type ServerFrame,
 } from '@plaza/protocol'
 import { RawClient } from '../helpers/raw-client.js'
@@ -142,10 +147,10 @@ describe('member certificates at join', () => {
 })
 
 describe('overlay candidates', () => {
-  it('answers members only with up to max random others, never the asker, with the certificates the node holds', async () => {
+  it('answers members only with up to max random others in the overlay, never the asker nor members outside it, with the certificates the node holds', async () => {
     const room = 'ov-cand-room'
     const members: { uid: string; raw: RawClient; cert?: MemberCert }[] = []
-    for (let i = 0; i < 11; i++) {
+    for (let i = 0; i < 13; i++) {
       const uid = `ov-cand-${i}`
       const { raw } = await login(uid)
       // Every other member joins with an overlay key.
@@ -154,7 +159,9 @@ describe('overlay candidates', () => {
       members.push({ uid, raw, ...(f.cert ? { cert: f.cert } : {}) })
     }
     const asker = members[0]!
-    const others = new Set(members.slice(1).map((m) => m.uid))
+    // Those that joined without a key are outside the overlay: no candidates.
+    const others = new Set(members.slice(1).filter((m) => m.cert).map((m) => m.uid))
+    expect(others.size).toBe(6)
 
     const outsider = await login('ov-cand-outsider')
     expect(codeOf(await candidates(outsider.raw, room, 4))).toBe('NOT_IN_CHANNEL')
@@ -163,11 +170,7 @@ describe('overlay candidates', () => {
     expect(all.type).toBe(FrameType.OVERLAY_CANDIDATES_RESULT)
     expect(all.channel).toBe(room)
     expect(new Set(all.candidates.map((c) => c.uid))).toEqual(others)
-    for (const c of all.candidates) {
-      const m = members.find((x) => x.uid === c.uid)!
-      if (m.cert) expect([...c.cert!.sig]).toEqual([...m.cert.sig])
-      else expect(c.cert).toBeNull()
-    }
+    for (const c of all.candidates) expect([...c.cert!.sig]).toEqual([...members.find((x) => x.uid === c.uid)!.cert!.sig])
 
     const seen = new Set<string>()
     for (let round = 0; round < 8; round++) {
@@ -178,11 +181,11 @@ describe('overlay candidates', () => {
       for (const u of uids) expect(others.has(u)).toBe(true)
       seen.add([...uids].sort().join(','))
     }
-    // 120 possible triples: eight answers all alike would mean no randomness.
+    // 20 possible triples: eight answers all alike would mean no randomness.
     expect(seen.size).toBeGreaterThan(1)
 
     // A member who left is no candidate any more.
-    const leaver = members[1]!
+    const leaver = members[2]!
     expect(codeOf(await ask(leaver.raw, (reqId) => ({ type: FrameType.LEAVE_CHANNEL, reqId, channel: room })))).toBe('OK')
     const after = (await candidates(asker.raw, room, MAX_OVERLAY_CANDIDATES)) as OverlayCandidatesResultFrame
     expect(after.candidates.map((c) => c.uid)).not.toContain(leaver.uid)
@@ -201,5 +204,73 @@ describe('overlay candidates', () => {
     // The default budget is 20 per 5 s.
     expect(codes.slice(0, 20).every((c) => c === 'OVERLAY_CANDIDATES_RESULT')).toBe(true)
     expect(codes[20]).toBe('TOO_OFTEN')
+  })
+})
+
+describe('members outside the overlay', () => {
+  const ROOM = 'ov-out-room'
+  const message = (channel: string, seq: number, text: string, stream = '*out-stream') =>
+    encodePeerFrame({ type: PeerFrameType.MESSAGE, stream, channel, seq, floor: seq, sentTs: Date.now(), kind: MessageKind.TEXT, text, bytes: new Uint8Array(0), description: '' })
+  const outsideOf = (raw: RawClient) => raw.next((f) => f.type === FrameType.OVERLAY_OUTSIDE && f.channel === ROOM) as Promise<OverlayOutsideFrame>
+
+  it('are counted by the node and told to the overlay members (before the member event); only they get the fallback copy', async () => {
+    const a = (await login('ovo-a')).raw
+    const c = (await login('ovo-c')).raw
+    const b = (await login('ovo-b')).raw
+    // A member that joins with a key hears the count before its member list.
+    expect(codeOf(await join(a, ROOM, newOverlayKey()))).toBe('MEMBERS')
+    const first = await outsideOf(a)
+    expect(first.count).toBe(0)
+    expect(a.wire.findIndex((f) => f.type === FrameType.OVERLAY_OUTSIDE)).toBeLessThan(a.wire.findIndex((f) => f.type === FrameType.MEMBERS))
+    expect(codeOf(await join(c, ROOM, newOverlayKey()))).toBe('MEMBERS')
+    await outsideOf(c)
+    // B joins without a key: outside. A hears the count first, then the member event.
+    expect(codeOf(await join(b, ROOM))).toBe('MEMBERS')
+    const one = await outsideOf(a)
+    expect(one.count).toBe(1)
+    expect(one.version).toBeGreaterThan(first.version)
+    const told = a.wire.indexOf(a.wire.find((f) => f.type === FrameType.OVERLAY_OUTSIDE && f.count === 1)!)
+    const joined = a.wire.findIndex((f) => f.type === FrameType.MEMBER_EVENT && f.uid === 'ovo-b' && f.joined)
+    expect(told).toBeGreaterThanOrEqual(0)
+    expect(told).toBeLessThan(joined)
+    expect(b.wire.some((f) => f.type === FrameType.OVERLAY_OUTSIDE)).toBe(false)
+    // Candidates are overlay members only.
+    const cands = (await candidates(a, ROOM, 32)) as OverlayCandidatesResultFrame
+    expect(cands.candidates.map((x) => x.uid)).toEqual(['ovo-c'])
+
+    // A's copy for the members outside: B gets it from A; C (in the overlay) does not.
+    expect(codeOf(await ask(a, (reqId) => ({ type: FrameType.OVERLAY_OUTSIDE_SEND, reqId, channel: ROOM, payload: message(ROOM, 1, 'for-outside') })))).toBe('OK')
+    const got = await b.next((f) => f.type === FrameType.RELAY_FROM)
+    expect(got.type === FrameType.RELAY_FROM && got.from).toBe('ovo-a')
+    expect(got.type === FrameType.RELAY_FROM && decodePeerFrame(got.payload)).toMatchObject({ type: PeerFrameType.MESSAGE, text: 'for-outside', stream: '*out-stream' })
+    expect(codeOf(await ask(c, (reqId) => ({ type: FrameType.GET_MEMBERS, reqId, channel: ROOM })))).toBe('MEMBERS')
+    expect(c.wire.some((f) => f.type === FrameType.RELAY_FROM)).toBe(false)
+
+    // B joins again with a key: inside now; the count drops and the overlay members hear it.
+    expect(codeOf(await join(b, ROOM, newOverlayKey()))).toBe('MEMBERS')
+    expect((await outsideOf(a)).count).toBe(0)
+    expect(codeOf(await ask(a, (reqId) => ({ type: FrameType.OVERLAY_OUTSIDE_SEND, reqId, channel: ROOM, payload: message(ROOM, 2, 'nobody') })))).toBe('OK')
+    // And out again (joined without a key), then gone: the overlay hears 1, then 0.
+    expect(codeOf(await join(b, ROOM))).toBe('MEMBERS')
+    expect([(await outsideOf(c)).count, (await outsideOf(c)).count, (await outsideOf(c)).count]).toEqual([1, 0, 1])
+    expect(codeOf(await ask(b, (reqId) => ({ type: FrameType.LEAVE_CHANNEL, reqId, channel: ROOM })))).toBe('OK')
+    expect((await outsideOf(c)).count).toBe(0)
+    expect(b.wire.filter((f) => f.type === FrameType.RELAY_FROM).map((f) => f.type === FrameType.RELAY_FROM && decodePeerFrame(f.payload))).toMatchObject([{ text: 'for-outside' }])
+  })
+
+  it('refuses a fallback copy from a non-member, on a stream that is not a broadcast stream, or for another channel, and keeps serving', async () => {
+    const a = (await login('ovo-bad-a')).raw
+    const b = (await login('ovo-bad-b')).raw
+    expect(codeOf(await join(a, 'ov-out-bad', newOverlayKey()))).toBe('MEMBERS')
+    expect(codeOf(await join(b, 'ov-out-bad'))).toBe('MEMBERS')
+    const send = (payload: Uint8Array, channel = 'ov-out-bad') => ask(a, (reqId) => ({ type: FrameType.OVERLAY_OUTSIDE_SEND, reqId, channel, payload }))
+    expect(codeOf(await send(message('ov-out-bad', 1, 'x', 'plain-stream')))).toBe('MALFORMED_FRAME')
+    expect(codeOf(await send(message('elsewhere', 1, 'x')))).toBe('MALFORMED_FRAME')
+    expect(codeOf(await send(new Uint8Array([1, 2, 3])))).toBe('MALFORMED_FRAME')
+    expect(codeOf(await send(message('not-joined', 1, 'x'), 'not-joined'))).toBe('NOT_IN_CHANNEL')
+    expect(codeOf(await send(message('ov-out-bad', 1, 'fine')))).toBe('OK')
+    const got = await b.next((f) => f.type === FrameType.RELAY_FROM)
+    expect(got.type === FrameType.RELAY_FROM && decodePeerFrame(got.payload)).toMatchObject({ text: 'fine' })
+    expect(b.wire.filter((f) => f.type === FrameType.RELAY_FROM)).toHaveLength(1)
   })
 })

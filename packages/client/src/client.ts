@@ -557,6 +557,8 @@ export class PlazaClient extends Emitter<ClientEvents> {
         return this.channels.get(f.channel)?._onMemberState(f.uid, { role: f.role, muted: f.muted, mayPublish: f.mayPublish })
       case FrameType.MEMBER_COUNT_UPDATED:
         return this.channels.get(f.channel)?._onMemberCount(f.count)
+      case FrameType.OVERLAY_OUTSIDE:
+        return this.channels.get(f.channel)?._onOverlayOutside(f.count, f.version)
       case FrameType.CHANNEL_SYNC_FROM_NODE:
         return this.channels.get(f.channel)?._onNodeSync(f.epoch, f.from, f.kind, f.notify, f.payload)
       case FrameType.INVITE_RECEIVED:

@@ -252,6 +252,9 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     case FrameType.MEMBER_COUNT_UPDATED:
       f = { type, channel: readChannel(d), count: d.varuint() }
       break
+    case FrameType.OVERLAY_OUTSIDE:
+      f = { type, channel: readChannel(d), count: d.varuint(), version: d.varuint() }
+      break
     case FrameType.ATTRIBUTES:
       f = { type, reqId: d.varuint(), attrs: readEntries(d) }
       break
@@ -289,6 +292,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       break
     }
     case FrameType.CHANNEL_BROADCAST:
+    case FrameType.OVERLAY_OUTSIDE_SEND:
       f = { type, reqId: d.varuint(), channel: readChannel(d), payload: d.bytes(MAX_PEER_FRAME_BYTES) }
       break
     case FrameType.INVITE_SYNC: {
@@ -385,6 +389,7 @@ const CLIENT_FRAME_TYPES = new Set<FrameType>([
   FrameType.INVITE_SYNC,
   FrameType.MODERATE,
   FrameType.OVERLAY_CANDIDATES,
+  FrameType.OVERLAY_OUTSIDE_SEND,
 ])
 
 export function isClientFrame(f: Frame): f is ClientFrame {

@@ -48,6 +48,8 @@ export enum FrameType {
   BATCH = 29,
   /** Protocol 4: a member asks for other members to link to in the channel overlay. */
   OVERLAY_CANDIDATES = 30,
+  /** Protocol 4: a channel message (on a broadcast stream) for the members outside the channel's overlay, fanned out by the node. */
+  OVERLAY_OUTSIDE_SEND = 31,
   // rendezvous -> client
   LOGIN_OK = 32,
   LOGIN_FAILED = 33,
@@ -79,6 +81,8 @@ export enum FrameType {
   RELAYED = 56,
   /** Protocol 4: the answer to OVERLAY_CANDIDATES. */
   OVERLAY_CANDIDATES_RESULT = 57,
+  /** Protocol 4: how many members of a channel are outside its overlay (to its overlay members). */
+  OVERLAY_OUTSIDE = 58,
 }
 
 /** What a moderator does to a channel member. */
@@ -241,6 +245,10 @@ export interface OverlayCandidate {
   uid: string
   cert: MemberCert | null
 }
+/** Protocol 4: `payload` (a MESSAGE on a broadcast stream) goes to the channel's members outside its overlay. */
+export type OverlayOutsideSendFrame = { type: FrameType.OVERLAY_OUTSIDE_SEND; reqId: number; channel: string; payload: Uint8Array }
+/** Protocol 4: members of `channel` outside its overlay (joined without an overlay key); a higher `version` is newer. */
+export type OverlayOutsideFrame = { type: FrameType.OVERLAY_OUTSIDE; channel: string; count: number; version: number }
 export type OverlayCandidatesResultFrame = { type: FrameType.OVERLAY_CANDIDATES_RESULT; reqId: number; channel: string; candidates: OverlayCandidate[] }
 export type MemberCountsFrame = { type: FrameType.MEMBER_COUNTS; reqId: number; counts: { channel: string; count: number }[] }
 /** `count`: the member count after this event (clients above 512 stop tracking individual members). */
@@ -331,6 +339,7 @@ export type ClientFrame =
   | InviteAckFrame
   | InviteAnswerFrame
   | ChannelBroadcastFrame
+  | OverlayOutsideSendFrame
   | InviteSyncFrame
   | ModerateFrame
   | OverlayCandidatesFrame
@@ -362,5 +371,6 @@ export type ServerFrame =
   | InviteSyncResultFrame
   | MemberStateFrame
   | OverlayCandidatesResultFrame
+  | OverlayOutsideFrame
 
 export type Frame = ClientFrame | ServerFrame

@@ -232,6 +232,11 @@ export function encodeFrame(f: Frame): Uint8Array {
       e.string(f.channel)
       e.varuint(f.count)
       break
+    case FrameType.OVERLAY_OUTSIDE:
+      e.string(f.channel)
+      e.varuint(f.count)
+      e.varuint(f.version)
+      break
     case FrameType.ATTRIBUTES:
       e.varuint(f.reqId)
       writeEntries(e, f.attrs)
@@ -276,6 +281,7 @@ export function encodeFrame(f: Frame): Uint8Array {
       e.string(f.response)
       break
     case FrameType.CHANNEL_BROADCAST:
+    case FrameType.OVERLAY_OUTSIDE_SEND:
       e.varuint(f.reqId)
       e.string(f.channel)
       e.bytes(f.payload)

@@ -66,6 +66,8 @@ export type {
   JoinChannelFrame,
   OverlayCandidatesFrame,
   OverlayCandidatesResultFrame,
+  OverlayOutsideFrame,
+  OverlayOutsideSendFrame,
   OverlayCandidate,
 } from './frames.js'
 export {

@@ -115,6 +115,8 @@ describe('frames', () => {
       // Overlay (protocol 4); their optional fields: overlay-node-frames.test.ts.
       { type: FrameType.OVERLAY_CANDIDATES, reqId: 5, channel: 'room', max: 6 },
       { type: FrameType.OVERLAY_CANDIDATES_RESULT, reqId: 5, channel: 'room', candidates: [{ uid: 'b', cert: null }] },
+      { type: FrameType.OVERLAY_OUTSIDE_SEND, reqId: 6, channel: 'room', payload: bytes(9) },
+      { type: FrameType.OVERLAY_OUTSIDE, channel: 'room', count: 2, version: 40 },
     ]
     for (const f of frames) roundTrip(f)
     expect(new Set(frames.map((f) => f.type)).size).toBe(Object.keys(FrameType).length / 2)

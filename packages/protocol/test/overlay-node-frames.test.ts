@@ -42,6 +42,18 @@ describe('overlay fields and frames on the node wire (protocol 4)', () => {
     roundTrip({ type: FrameType.OVERLAY_CANDIDATES, reqId: 7, channel: 'room', max: 6 })
     roundTrip({ type: FrameType.OVERLAY_CANDIDATES_RESULT, reqId: 7, channel: 'room', candidates: [] })
     roundTrip({ type: FrameType.OVERLAY_CANDIDATES_RESULT, reqId: 7, channel: 'room', candidates: [{ uid: 'bob', cert: null }, { uid: 'alice', cert }] })
+    roundTrip({ type: FrameType.OVERLAY_OUTSIDE_SEND, reqId: 8, channel: 'room', payload: new Uint8Array([1, 2, 3]) })
+    roundTrip({ type: FrameType.OVERLAY_OUTSIDE, channel: 'room', count: 3, version: 17 })
+  })
+
+  it('takes the fallback send from clients only and the outside count from nodes only', () => {
+    const send = encodeFrame({ type: FrameType.OVERLAY_OUTSIDE_SEND, reqId: 8, channel: 'room', payload: new Uint8Array([1]) })
+    const outside = encodeFrame({ type: FrameType.OVERLAY_OUTSIDE, channel: 'room', count: 1, version: 1 })
+    expect(decodeClientFrame(send).type).toBe(FrameType.OVERLAY_OUTSIDE_SEND)
+    expect(codeOf(() => decodeServerFrame(send))).toBe(ErrorCode.UNEXPECTED_FRAME)
+    expect(decodeServerFrame(outside).type).toBe(FrameType.OVERLAY_OUTSIDE)
+    expect(codeOf(() => decodeClientFrame(outside))).toBe(ErrorCode.UNEXPECTED_FRAME)
+    expect(codeOf(() => decodeFrame(outside.subarray(0, outside.length - 1)))).toBe(ErrorCode.MALFORMED_FRAME)
   })
 
   it('keeps the frames of older clients byte for byte when the optional fields are absent', () => {

@@ -15,6 +15,7 @@ import {
 } from '@plaza/protocol'
 import type { NodeContext } from '../context.js'
 import type { Session } from '../session.js'
+import type { MemberRecord } from '../engine/engine.js'
 import { ChannelDocs, type DocChange } from './channel-docs.js'
 import { AwarenessStore } from './awareness-store.js'
 import { encodeNodeMessage } from '../node-messages.js'
@@ -130,6 +131,14 @@ export class ChannelService {
     if (s.channels.has(channel)) {
       // A retried join, or a member resynchronising: the list and everyone's state again (and a renewed certificate).
       await this.ctx.moderation.onJoin(s, channel, false)
+      // Joined again with a key after joining without (or the other way round): in the overlay now (or outside it).
+      const outsideChanged = this.overlay.isOutside(s, channel) === (overlayKey !== undefined)
+      if (outsideChanged) {
+        this.overlay.noteOutside(s, channel, overlayKey === undefined)
+        await this.ctx.engine.joinChannel(s.appId, channel, this.memberRecord(s, channel, overlayKey))
+      }
+      if (outsideChanged) await this.tellOutsideCount(s.appId, channel)
+      if (overlayKey) await this.sendOutsideCount(s, channel)
       await this.sendMembers(s, reqId, channel, overlayKey && this.overlay.certify(s, channel, overlayKey))
       return this.sendAwareness(s, channel)
     }
@@ -143,17 +152,21 @@ export class ChannelService {
       (this.sameChannelBucket(s, channel).take(this.ctx.rt.clock.now()) ? null : new PlazaError(ErrorCode.TOO_OFTEN, 'joins of this channel too often'))
     if (err) return this.ctx.result(s, reqId, err)
     s.channels.add(channel)
-    const member = { uid: s.uid, sessionId: s.id, role: s.grants.role ?? '', publishGrant: channelAllowed(s.grants.publish, channel) }
-    const count = await this.ctx.engine.joinChannel(s.appId, channel, member)
+    if (!overlayKey) this.overlay.noteOutside(s, channel, true)
+    const count = await this.ctx.engine.joinChannel(s.appId, channel, this.memberRecord(s, channel, overlayKey))
     // Ended while joining: its leave (issued after this join) takes it out again.
     if (s.ended) return
     // Standing (roles, mutes) first: members know how to take the joiner before they hear of it.
     await this.ctx.moderation.onJoin(s, channel)
+    // Before the member event: a member that hears of the joiner already sends it its copies.
+    if (!overlayKey) await this.tellOutsideCount(s.appId, channel)
     // Above 512 members nobody follows members one by one; the count tells them so.
     if (count <= MAX_MEMBERS_LISTED + 1) {
       await this.ctx.engine.sendToChannel(s.appId, channel, encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid: s.uid, joined: true, count }), s.uid)
     }
     this.countChanged(s.appId, channel)
+    // Before the answer: the joiner knows whom to send copies through the node before it can send.
+    if (overlayKey) await this.sendOutsideCount(s, channel)
     await this.sendMembers(s, reqId, channel, overlayKey && s.channels.has(channel) ? this.overlay.certify(s, channel, overlayKey) : undefined)
     this.sendAwareness(s, channel)
     // The member then syncs the document itself (its step 1 carries its generation).
@@ -170,12 +183,15 @@ export class ChannelService {
   async leave(s: Session, channel: string): Promise<void> {
     if (!s.channels.delete(channel)) return
     this.overlay.forget(s.appId, channel, s.uid)
+    const wasOutside = this.overlay.isOutside(s, channel)
+    this.overlay.noteOutside(s, channel, false)
     this.awareness.removeOwner(s.appId, channel, s.uid)
     this.shareAwareness(s.appId, channel, s.uid, null)
     const count = await this.ctx.engine.leaveChannel(s.appId, channel, s.uid, s.id)
     if (count < MAX_MEMBERS_LISTED) {
       await this.ctx.engine.sendToChannel(s.appId, channel, encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid: s.uid, joined: false, count }))
     }
+    if (wasOutside && count > 0) await this.tellOutsideCount(s.appId, channel)
     this.countChanged(s.appId, channel)
     if (count === 0) {
       this.awareness.dropChannel(s.appId, channel)
@@ -185,13 +201,15 @@ export class ChannelService {
 
   /** A member whose node died leaves (if that session is still the member); the others hear it. */
   async orphanLeft(appId: string, channel: string, uid: string, sessionId: string): Promise<void> {
-    if ((await this.ctx.engine.member(appId, channel, uid))?.sessionId !== sessionId) return
+    const member = await this.ctx.engine.member(appId, channel, uid)
+    if (member?.sessionId !== sessionId) return
     this.awareness.removeOwner(appId, channel, uid)
     this.shareAwareness(appId, channel, uid, null)
     const count = await this.ctx.engine.leaveChannel(appId, channel, uid, sessionId)
     if (count < MAX_MEMBERS_LISTED) {
       await this.ctx.engine.sendToChannel(appId, channel, encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid, joined: false, count }))
     }
+    if (member.outside && count > 0) await this.tellOutsideCount(appId, channel)
     this.countChanged(appId, channel)
   }
 
@@ -210,6 +228,25 @@ export class ChannelService {
 
   leaveAll(s: Session): void {
     for (const channel of [...s.channels]) this.ctx.background(this.leave(s, channel), 'leave')
+  }
+
+  /** The engine's record of the member: outside the overlay when it joined without a key. */
+  private memberRecord(s: Session, channel: string, overlayKey: Uint8Array | undefined): MemberRecord {
+    const member: MemberRecord = { uid: s.uid, sessionId: s.id, role: s.grants.role ?? '', publishGrant: channelAllowed(s.grants.publish, channel) }
+    if (!overlayKey) member.outside = true
+    return member
+  }
+
+  /** How many members are outside the channel's overlay, to a member that joined with a key (it sends them their copies through the node); before MEMBERS. */
+  private async sendOutsideCount(s: Session, channel: string): Promise<void> {
+    const { count, version } = await this.ctx.engine.outsideCount(s.appId, channel)
+    s.sendNow(encodeFrame({ type: FrameType.OVERLAY_OUTSIDE, channel, count, version }))
+  }
+
+  /** The count changed: every member in the overlay hears it (only those: they joined with a key, so they speak protocol 4). */
+  private async tellOutsideCount(appId: string, channel: string): Promise<void> {
+    const { count, version } = await this.ctx.engine.outsideCount(appId, channel)
+    await this.ctx.engine.sendToChannel(appId, channel, encodeFrame({ type: FrameType.OVERLAY_OUTSIDE, channel, count, version }), undefined, 'overlay')
   }
 
   /** The member list; `cert` (the joiner's overlay certificate) only in the answer to a join that carried a key. */

@@ -24,6 +24,17 @@ export interface MemberRecord {
   role: string
   /** Whether its token lets it publish in this channel (a mute is apart from this). */
   publishGrant: boolean
+  /** Outside the channel's overlay: joined without an overlay key (an older client, or one without direct links or Ed25519). */
+  outside?: boolean
+}
+
+/** Which members of a channel a frame goes to. */
+export type ChannelAudience = 'all' | 'outside' | 'overlay'
+
+/** Members outside a channel's overlay; `version` grows with every change on every node, so the newest count wins. */
+export interface OutsideCount {
+  count: number
+  version: number
 }
 
 /** Something a node is asked to do to one of its sessions on another's behalf. */
@@ -149,8 +160,10 @@ export interface Engine {
   /** All members (callers sample). */
   channelMembers(appId: string, channel: string): Promise<MemberRecord[]>
   channelCount(appId: string, channel: string): Promise<number>
-  /** Sends `frame` to every member of the channel but `exceptUid`. */
-  sendToChannel(appId: string, channel: string, frame: Uint8Array, exceptUid?: string): Promise<void>
+  /** Sends `frame` to every member of the channel but `exceptUid` (of `audience`: all, those outside the overlay, or those in it). */
+  sendToChannel(appId: string, channel: string, frame: Uint8Array, exceptUid?: string, audience?: ChannelAudience): Promise<void>
+  /** How many members joined the channel outside its overlay. */
+  outsideCount(appId: string, channel: string): Promise<OutsideCount>
 
   /** Counts for health and metrics (this node's view; cheap). */
   stats(): { sessions: number; subscriptions: number; channels: number }

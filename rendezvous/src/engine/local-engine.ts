@@ -3,7 +3,7 @@ import type { Database } from '../store/database.js'
 import { LevelDocStore } from '../store/doc-store.js'
 import { LevelModerationStore } from '../store/moderation-store.js'
 import { LevelOfflineStore, type OfflineStoreOptions } from '../store/offline-store.js'
-import type { Engine, EngineSink, MemberRecord, Reach, SessionCommand, SessionRecord, Topic } from './engine.js'
+import type { ChannelAudience, Engine, EngineSink, MemberRecord, OutsideCount, Reach, SessionCommand, SessionRecord, Topic } from './engine.js'
 
 const key = (appId: string, id: string) => `${appId}\u0000${id}`
 const MAX_CONTACTS = 1024
@@ -41,6 +41,9 @@ export class LocalEngine implements Engine {
   private readonly subscribers = new Map<string, Set<string>>()
   /** app+channel -> uid -> member */
   private readonly channels = new Map<string, Map<string, MemberRecord>>()
+  /** Members outside each channel's overlay (channels with none are not kept), and the version of the last change. */
+  private readonly outside = new Map<string, number>()
+  private outsideVersion = 0
 
   /** `db`: the embedded database (opened by `open`); `now`: the clock for retention. */
   constructor(db: Database, offline: OfflineStoreOptions, now: () => number = Date.now) {
@@ -207,15 +210,33 @@ export class LocalEngine implements Engine {
     const k = key(appId, channel)
     let members = this.channels.get(k)
     if (!members) this.channels.set(k, (members = new Map()))
+    this.countOutside(k, members.get(member.uid), member)
     members.set(member.uid, { ...member })
     return members.size
+  }
+
+  private countOutside(k: string, before: MemberRecord | undefined, after: MemberRecord | undefined): void {
+    const delta = (after?.outside ? 1 : 0) - (before?.outside ? 1 : 0)
+    if (delta === 0) return
+    const n = (this.outside.get(k) ?? 0) + delta
+    if (n > 0) this.outside.set(k, n)
+    else this.outside.delete(k)
+    this.outsideVersion++
+  }
+
+  async outsideCount(appId: string, channel: string): Promise<OutsideCount> {
+    return { count: this.outside.get(key(appId, channel)) ?? 0, version: this.outsideVersion }
   }
 
   async leaveChannel(appId: string, channel: string, uid: string, sessionId: string): Promise<number> {
     const k = key(appId, channel)
     const members = this.channels.get(k)
     if (!members) return 0
-    if (members.get(uid)?.sessionId === sessionId) members.delete(uid)
+    const m = members.get(uid)
+    if (m?.sessionId === sessionId) {
+      members.delete(uid)
+      this.countOutside(k, m, undefined)
+    }
     if (members.size === 0) this.channels.delete(k)
     return members.size
   }
@@ -237,10 +258,13 @@ export class LocalEngine implements Engine {
     return this.channels.get(key(appId, channel))?.size ?? 0
   }
 
-  async sendToChannel(appId: string, channel: string, frame: Uint8Array, exceptUid?: string): Promise<void> {
+  async sendToChannel(appId: string, channel: string, frame: Uint8Array, exceptUid?: string, audience: ChannelAudience = 'all'): Promise<void> {
     const members = this.channels.get(key(appId, channel))
     if (!members) return
-    for (const [uid, m] of members) if (uid !== exceptUid) this.toSession(m.sessionId, frame)
+    for (const [uid, m] of members) {
+      if (uid === exceptUid || (audience === 'outside' && !m.outside) || (audience === 'overlay' && m.outside)) continue
+      this.toSession(m.sessionId, frame)
+    }
   }
 
   stats(): { sessions: number; subscriptions: number; channels: number } {

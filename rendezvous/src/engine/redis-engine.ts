@@ -3,7 +3,7 @@ import { ErrorCode, PeerOnlineState, PlazaError, type AttributeEntry } from '@pl
 import type { DocStore } from '../store/doc-store.js'
 import type { ModerationStore } from '../store/moderation-store.js'
 import type { OfflineStore } from '../store/offline-store.js'
-import type { Engine, EngineSink, MemberRecord, Reach, SessionCommand, SessionRecord, Topic } from './engine.js'
+import type { ChannelAudience, Engine, EngineSink, MemberRecord, OutsideCount, Reach, SessionCommand, SessionRecord, Topic } from './engine.js'
 import * as lua from './redis-scripts.js'
 import { joinId, splitId, unavailable } from '../store/redis-keys.js'
 
@@ -109,6 +109,9 @@ export class RedisEngine implements Engine {
   }
   private channelKey(appId: string, channel: string): string {
     return `${this.prefix}c:${joinId(appId, channel)}`
+  }
+  private outsideKey(appId: string, channel: string): string {
+    return `${this.prefix}co:${joinId(appId, channel)}`
   }
 
   private call<T>(script: Script, numKeys: number, ...args: (string | Buffer | number)[]): Promise<T> {
@@ -361,7 +364,7 @@ export class RedisEngine implements Engine {
   async joinChannel(appId: string, channel: string, member: MemberRecord): Promise<number> {
     const value = JSON.stringify({ ...member, nodeId: this.nodeId })
     const key = this.channelKey(appId, channel)
-    const count = await this.call<number>('JOIN', 2, key, `${this.prefix}sc:${member.sessionId}`, this.prefix, member.uid, value, SESSION_KEYS_TTL_MS)
+    const count = await this.call<number>('JOIN', 3, key, `${this.prefix}sc:${member.sessionId}`, this.outsideKey(appId, channel), this.prefix, member.uid, value, SESSION_KEYS_TTL_MS)
     let here = this.channelsHere.get(key)
     if (!here) this.channelsHere.set(key, (here = new Set()))
     here.add(member.sessionId)
@@ -372,7 +375,7 @@ export class RedisEngine implements Engine {
     const key = this.channelKey(appId, channel)
     const here = this.channelsHere.get(key)
     if (here?.delete(sessionId) && here.size === 0) this.channelsHere.delete(key)
-    return this.call<number>('LEAVE', 2, key, `${this.prefix}sc:${sessionId}`, this.prefix, uid, sessionId)
+    return this.call<number>('LEAVE', 3, key, `${this.prefix}sc:${sessionId}`, this.outsideKey(appId, channel), this.prefix, uid, sessionId)
   }
 
   async member(appId: string, channel: string, uid: string): Promise<MemberRecord | null> {
@@ -389,8 +392,13 @@ export class RedisEngine implements Engine {
     return this.redis.hlen(this.channelKey(appId, channel)).catch(unavailable)
   }
 
-  async sendToChannel(appId: string, channel: string, frame: Uint8Array, exceptUid = ''): Promise<void> {
-    await this.call('SEND_TO_CHANNEL', 1, this.channelKey(appId, channel), this.prefix, Buffer.from(frame.buffer, frame.byteOffset, frame.length), exceptUid)
+  async sendToChannel(appId: string, channel: string, frame: Uint8Array, exceptUid = '', audience: ChannelAudience = 'all'): Promise<void> {
+    await this.call('SEND_TO_CHANNEL', 1, this.channelKey(appId, channel), this.prefix, Buffer.from(frame.buffer, frame.byteOffset, frame.length), exceptUid, audience)
+  }
+
+  async outsideCount(appId: string, channel: string): Promise<OutsideCount> {
+    const [count, version] = await this.redis.mget(this.outsideKey(appId, channel), `${this.prefix}outside-version`).catch(unavailable)
+    return { count: Number(count ?? 0), version: Number(version ?? 0) }
   }
 
   health(): { ok: boolean; reason: string } {
@@ -424,5 +432,5 @@ export class RedisEngine implements Engine {
 
 function toMember(raw: string): MemberRecord {
   const m = JSON.parse(raw) as MemberRecord
-  return { uid: m.uid, sessionId: m.sessionId, role: m.role, publishGrant: m.publishGrant }
+  return { uid: m.uid, sessionId: m.sessionId, role: m.role, publishGrant: m.publishGrant, ...(m.outside ? { outside: true } : {}) }
 }

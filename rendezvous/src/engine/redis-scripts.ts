@@ -92,29 +92,51 @@ if redis.call('ZSCORE', ARGV[1] .. 'sent:' .. sa, ARGV[3]) and redis.call('ZSCOR
 return 0
 `
 
-/** KEYS: channel hash, the session's channel set. ARGV: prefix, uid, member JSON, expiry ms. Returns the count after. */
-export const JOIN = `
+/**
+ * Members outside a channel's overlay: KEYS[3] holds their count (gone at 0), and the prefix's
+ * 'outside-version' grows with every change of any channel's count, so the newest count wins.
+ */
+const COUNT_OUTSIDE = `
+local function countOutside(key, prefix, delta)
+  if delta == 0 then return end
+  local n = redis.call('INCRBY', key, delta)
+  if n <= 0 then redis.call('DEL', key) end
+  redis.call('INCR', prefix .. 'outside-version')
+end
+local function isOutside(json)
+  return json and cjson.decode(json).outside == true and 1 or 0
+end
+`
+
+/** KEYS: channel hash, the session's channel set, the channel's outside count. ARGV: prefix, uid, member JSON, expiry ms. Returns the count after. */
+export const JOIN = `${COUNT_OUTSIDE}
+local before = isOutside(redis.call('HGET', KEYS[1], ARGV[2]))
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+countOutside(KEYS[3], ARGV[1], isOutside(ARGV[3]) - before)
 redis.call('SADD', KEYS[2], KEYS[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return redis.call('HLEN', KEYS[1])
 `
 
-/** KEYS: channel hash, the session's channel set. ARGV: prefix, uid, sid. Returns the count after. */
-export const LEAVE = `
+/** KEYS: channel hash, the session's channel set, the channel's outside count. ARGV: prefix, uid, sid. Returns the count after. */
+export const LEAVE = `${COUNT_OUTSIDE}
 local cur = redis.call('HGET', KEYS[1], ARGV[2])
-if cur and cjson.decode(cur).sessionId == ARGV[3] then redis.call('HDEL', KEYS[1], ARGV[2]) end
+if cur and cjson.decode(cur).sessionId == ARGV[3] then
+  redis.call('HDEL', KEYS[1], ARGV[2])
+  countOutside(KEYS[3], ARGV[1], -isOutside(cur))
+end
 redis.call('SREM', KEYS[2], KEYS[1])
 return redis.call('HLEN', KEYS[1])
 `
 
-/** KEYS: channel hash. ARGV: prefix, frame, except uid. One message per node holding members. */
+/** KEYS: channel hash. ARGV: prefix, frame, except uid, audience ('all', 'outside', 'overlay'). One message per node holding members. */
 export const SEND_TO_CHANNEL = `
 local all = redis.call('HGETALL', KEYS[1])
 local byNode = {}
 for i = 1, #all, 2 do
-  if all[i] ~= ARGV[3] then
-    local m = cjson.decode(all[i + 1])
+  local m = all[i] ~= ARGV[3] and cjson.decode(all[i + 1])
+  if m and ARGV[4] ~= 'all' and (m.outside == true) ~= (ARGV[4] == 'outside') then m = nil end
+  if m then
     local list = byNode[m.nodeId]
     if not list then list = {}; byNode[m.nodeId] = list end
     list[#list + 1] = m.sessionId

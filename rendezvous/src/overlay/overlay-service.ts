@@ -37,6 +37,9 @@ export class OverlayService {
   /** app \0 channel -> uid -> the certificate this node issued to its session there. */
   private readonly certs = new Map<string, Map<string, MemberCert>>()
 
+  /** session id \0 channel, for this node's members outside a channel's overlay (joined without a key). */
+  private readonly outside = new Set<string>()
+
   constructor(private readonly ctx: NodeContext) {
     this.keys = new OverlayKeys(ctx.config.apps)
   }
@@ -69,12 +72,21 @@ export class OverlayService {
     if (held?.delete(uid) && held.size === 0) this.certs.delete(k)
   }
 
-  /** Up to `max` random other members, with the certificates this node holds for them. */
+  isOutside(s: Session, channel: string): boolean {
+    return this.outside.has(`${s.id}\u0000${channel}`)
+  }
+
+  noteOutside(s: Session, channel: string, outside: boolean): void {
+    if (outside) this.outside.add(`${s.id}\u0000${channel}`)
+    else this.outside.delete(`${s.id}\u0000${channel}`)
+  }
+
+  /** Up to `max` random other members in the overlay (not those outside it), with the certificates this node holds for them. */
   async candidates(s: Session, f: OverlayCandidatesFrame): Promise<void> {
     const err =
       (s.channels.has(f.channel) ? null : new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'not a member')) ?? this.ctx.checkRate(s, 'overlayCandidates')
     if (err) return this.ctx.result(s, f.reqId, err)
-    const others = (await this.ctx.engine.channelMembers(s.appId, f.channel)).map((m) => m.uid).filter((u) => u !== s.uid)
+    const others = (await this.ctx.engine.channelMembers(s.appId, f.channel)).filter((m) => m.uid !== s.uid && !m.outside).map((m) => m.uid)
     const held = this.certs.get(key(s.appId, f.channel))
     const now = this.ctx.rt.clock.now()
     const candidates = sampleOf(others, f.max, this.ctx.rt.random).map((uid) => {

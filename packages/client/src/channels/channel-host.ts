@@ -90,10 +90,11 @@ export function channelHost(c: ClientParts): ChannelHost {
       c.takeMessageToken()
       return c.delivery().sendChannelCopies(members, body, size)
     },
-    broadcast: async (channel, body, size, stream, seq) => {
-      c.takeMessageToken()
+    broadcast: async (channel, body, stream, seq, audience, count) => {
+      if (count) c.takeMessageToken()
       const payload = encodePeerFrame({ type: PeerFrameType.MESSAGE, stream, seq, floor: seq, sentTs: c.rt.clock.now(), ...body })
-      await c.session().request((reqId) => ({ type: FrameType.CHANNEL_BROADCAST, reqId, channel, payload }))
+      const type = audience === 'all' ? FrameType.CHANNEL_BROADCAST : FrameType.OVERLAY_OUTSIDE_SEND
+      await c.session().request((reqId) => ({ type, reqId, channel, payload }))
     },
     sendAwarenessDirect: (uid, channel, payload) =>
       c.mesh().send(uid, encodePeerFrame({ type: PeerFrameType.SYNC, channel, epoch: 0, kind: SyncKind.AWARENESS, notify: false, payload })),

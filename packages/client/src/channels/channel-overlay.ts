@@ -124,6 +124,19 @@ export class ChannelOverlayRunner {
     return Promise.resolve(this.overlay.publish(kind, body))
   }
 
+  /** This member's messages that reached nobody (published while it had no link), oldest first. */
+  takeUnlinked(): OverlayMessage[] {
+    const out: OverlayMessage[] = []
+    for (const m of this.overlay.takeUnlinked()) {
+      try {
+        out.push({ origin: this.host.uid, kind: m.kind, ...decodeOverlayBody(m.kind, m.body) })
+      } catch {
+        // encoded here: cannot fail
+      }
+    }
+    return out
+  }
+
   /** Overlay frame bytes from `from` over a direct link. */
   receive(from: string, bytes: Uint8Array): void {
     this.overlay.receive(from, bytes)
@@ -216,12 +229,20 @@ export interface OverlayModeDeps {
   originAllowed(origin: string): boolean
   /** Joins again to get a fresh certificate before this one expires. */
   renewCert(): void
+  /**
+   * No overlay link for LINKLESS_MS: this member moves outside the overlay (joins again without a
+   * key); `unsent` are its messages that reached nobody meanwhile, to send through the node.
+   */
+  goOutside(unsent: OverlayMessage[]): void
 }
 
 /** Back to the full mesh only this far below the threshold, so that a member coming and going at the edge does not flip the channel. */
 const HYSTERESIS = 4
 /** A certificate is renewed this long before it expires. */
 const RENEW_BEFORE_MS = 10 * 60_000
+/** An overlay member with no link this long (its direct links all fail) moves outside the overlay. */
+export const LINKLESS_MS = 20_000
+const LINKLESS_CHECK_MS = 2_000
 
 /**
  * Whether a channel runs its overlay, and the overlay while it does: on above the threshold
@@ -237,8 +258,42 @@ export class OverlayMode {
   private renewTimer: TimerHandle | null = null
   private renewFailures = 0
   private count = 0
+  /** Joined without an overlay key: above the threshold this member is outside the overlay (the node relays to and for it). */
+  private joinedOutside = false
+  /** Members outside the overlay, as the node last told (the highest version wins). */
+  private outside = { count: 0, version: -1 }
+  /** This member gave the overlay up (no link for LINKLESS_MS): outside until it leaves. */
+  private gaveUp = false
+  private linklessSince = 0
+  private linklessTimer: TimerHandle | null = null
+  /** Publishes being signed: waited for before the messages that reached nobody are taken. */
+  private readonly publishing = new Set<Promise<number>>()
 
   constructor(private readonly deps: OverlayModeDeps) {}
+
+  /** The join carried an overlay key (or did not). */
+  joinedWithKey(withKey: boolean): void {
+    this.joinedOutside = !withKey
+  }
+
+  /** Joins go without an overlay key: this member gave the overlay up. */
+  get keyless(): boolean {
+    return this.gaveUp
+  }
+
+  /** Above the threshold but outside the overlay: messages go out and come in through the node's fan-out. */
+  get outsideOfOverlay(): boolean {
+    return this.joinedOutside && this.count > this.deps.threshold
+  }
+
+  /** OVERLAY_OUTSIDE: how many members are outside the overlay (they get an overlay message's copy through the node). */
+  onOutsideCount(count: number, version: number): void {
+    if (version > this.outside.version) this.outside = { count, version }
+  }
+
+  get outsideCount(): number {
+    return this.outside.count
+  }
 
   get active(): boolean {
     return this.runner !== null
@@ -277,7 +332,11 @@ export class OverlayMode {
   }
 
   publish(kind: MessageKind, body: Uint8Array): Promise<number> {
-    return this.runner!.publish(kind, body)
+    const p = this.runner!.publish(kind, body)
+    this.publishing.add(p)
+    const done = () => void this.publishing.delete(p)
+    p.then(done, done)
+    return p
   }
 
   /** An overlay frame from a member over a direct link. */
@@ -304,9 +363,13 @@ export class OverlayMode {
     this.joinedAt = 0
     this.count = 0
     this.renewFailures = 0
+    this.joinedOutside = false
+    this.outside = { count: 0, version: -1 }
+    this.gaveUp = false
   }
 
   private start(): void {
+    if (this.gaveUp) return
     const keys = this.deps.keys()
     const nodeKey = this.deps.nodeKey()
     if (!keys || !nodeKey || !this.cert || this.joinedAt === 0) return
@@ -318,11 +381,38 @@ export class OverlayMode {
     this.runner = new ChannelOverlayRunner(this.deps.channel, this.deps.host, this.deps.rt, keys, nodeKey, this.cert, this.joinedAt, deliver, this.deps.originAllowed)
     this.runnerNodeKey = nodeKey
     this.runner.start(this.deps.members())
+    this.linklessSince = 0
+    this.linklessTimer = this.deps.rt.clock.setInterval(() => this.checkLinks(), LINKLESS_CHECK_MS, true)
   }
 
   private stopRunner(): void {
     this.runner?.stop()
     this.runner = null
+    this.deps.rt.clock.clearInterval(this.linklessTimer)
+    this.linklessTimer = null
+  }
+
+  /** No link for LINKLESS_MS (direct links to the members all fail): outside the overlay, through the node. */
+  private checkLinks(): void {
+    if (!this.runner || this.runner.links.length > 0) {
+      this.linklessSince = 0
+      return
+    }
+    const now = this.deps.rt.clock.now()
+    if (this.linklessSince === 0) this.linklessSince = now
+    else if (now - this.linklessSince >= LINKLESS_MS) void this.giveUp()
+  }
+
+  private async giveUp(): Promise<void> {
+    const runner = this.runner!
+    this.gaveUp = true
+    // Sent through the node from now on (the node counts us outside once we have joined again without a key).
+    this.joinedOutside = true
+    this.stopRunner()
+    await Promise.allSettled([...this.publishing])
+    // Left meanwhile: nothing to send.
+    if (!this.gaveUp) return
+    this.deps.goOutside(runner.takeUnlinked())
   }
 
   /**

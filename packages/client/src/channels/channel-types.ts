@@ -43,6 +43,11 @@ export interface ChannelSendResult {
    * member's session and nobody acknowledges it.
    */
   unconfirmed: number
+  /**
+   * Above the overlay threshold: members outside the overlay whose copy the node did not take
+   * (not connected, or refused: TOO_OFTEN, over budget). They do not get this message.
+   */
+  outsideNotSent?: number
 }
 
 /** What a channel needs from its client. */
@@ -54,8 +59,12 @@ export interface ChannelHost {
   sendToNode(frame: ClientFrame): boolean
   /** One copy per member over the mesh or the relay; throws TOO_OFTEN over the client's limit. */
   sendChannelCopies(members: string[], body: OutgoingBody, size: number): Promise<{ member: string; result: SendResult }[]>
-  /** One message (seq of a broadcast stream) the node fans out to every member (large channels); throws TOO_OFTEN over the limit. */
-  broadcast(channel: string, body: OutgoingBody, size: number, stream: string, seq: number): Promise<void>
+  /**
+   * One message (seq of a broadcast stream) the node fans out to every member (large channels),
+   * or only to the members outside the overlay (the copy of an overlay message). `count`: take a
+   * message token (throws TOO_OFTEN over the limit) — not for a copy of a message already counted.
+   */
+  broadcast(channel: string, body: OutgoingBody, stream: string, seq: number, audience: 'all' | 'outside', count: boolean): Promise<void>
   /** Sends awareness over the open direct link to `uid`, if any. */
   sendAwarenessDirect(uid: string, channel: string, payload: Uint8Array): boolean
   /** The channel no longer involves `uid` (left, or we left): drop pending copies. */

@@ -27,7 +27,7 @@ import type { Runtime } from '../runtime.js'
 import type { ReceivedMessage, RtmMessage } from '../types.js'
 import { toBody } from '../messages.js'
 import { ChannelDoc, type ChannelAttributes } from './channel-doc.js'
-import { OverlayMode } from './channel-overlay.js'
+import { OverlayMode, type OverlayMessage } from './channel-overlay.js'
 import type { ChannelEvents, ChannelHost, ChannelSendResult, MemberState } from './channel-types.js'
 
 export type { ChannelAttributes }
@@ -110,6 +110,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
       // Mutes and publish grants at every hop; while members are listed one by one, membership too.
       originAllowed: (origin) => (!this.exact || this.members.has(origin)) && this.standing.get(origin)?.mayPublish !== false,
       renewCert: () => void this.renewCert(),
+      goOutside: (unsent) => this.goOutside(unsent),
     })
     this.doc = new ChannelDoc(channelId, host, rt, (notify) => {
       if (notify && this.state !== 'left') this.emit('AttributesUpdated', this.attributes())
@@ -203,6 +204,19 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     }
   }
 
+  /**
+   * Our direct links all failed: join again without an overlay key (the node counts us outside
+   * and the overlay's members send us copies through it), and send what reached nobody to all.
+   */
+  private goOutside(unsent: OverlayMessage[]): void {
+    for (const m of unsent) {
+      const body = { channel: this.channelId, kind: m.kind, text: m.text, bytes: m.bytes, description: m.description }
+      // Counted against the message rate when first sent.
+      this.host.broadcast(this.channelId, body, this.broadcastStream, ++this.broadcastSeq, 'all', false).catch(() => undefined)
+    }
+    void this.renewCert()
+  }
+
   /** The members this client is linked to in the channel's overlay (none while the channel is a full mesh). */
   get overlayLinks(): string[] {
     return this.overlay.links
@@ -217,12 +231,13 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     const log: MemberEvent[] = []
     // Only the first join waits for the key pair to be made (so a simulation's event order is unchanged).
     // Sent only to a node that certifies overlay keys (protocol 4: its key came in LOGIN_OK).
-    let keys = type === FrameType.JOIN_CHANNEL && this.host.overlay.nodeKey() ? this.host.overlay.prepareKeys() : null
+    let keys = type === FrameType.JOIN_CHANNEL && this.host.overlay.nodeKey() && !this.overlay.keyless ? this.host.overlay.prepareKeys() : null
     if (keys instanceof Promise) keys = await keys
     const overlayKey = keys?.publicKey
     this.memberLogs.add(log)
     try {
       const f = await this.host.request((reqId) => (type === FrameType.JOIN_CHANNEL ? { type, reqId, channel: this.channelId, overlayKey } : { type, reqId, channel: this.channelId }))
+      if (type === FrameType.JOIN_CHANNEL) this.overlay.joinedWithKey(overlayKey !== undefined)
       return Object.assign(f, { log })
     } finally {
       this.memberLogs.delete(log)
@@ -264,11 +279,19 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
       this.host.overlay.takeMessageToken()
       const others = Math.max(0, this.count - 1)
       await this.overlay.publish(body.kind, encodeOverlayBody(body.kind, body.text, body.bytes, body.description))
-      return { members: others, received: 0, failures: [], unconfirmed: others }
+      // Members outside the overlay get their copy through the node (one upload for all of them).
+      const outside = this.overlay.outsideCount
+      if (outside === 0) return { members: others, received: 0, failures: [], unconfirmed: others }
+      try {
+        await this.host.broadcast(this.channelId, body, this.broadcastStream, ++this.broadcastSeq, 'outside', false)
+        return { members: others, received: 0, failures: [], unconfirmed: others }
+      } catch {
+        return { members: others, received: 0, failures: [], unconfirmed: Math.max(0, others - outside), outsideNotSent: outside }
+      }
     }
-    if (!this.exact) {
+    if (!this.exact || this.overlay.outsideOfOverlay) {
       const others = Math.max(0, this.count - 1)
-      await this.host.broadcast(this.channelId, body, size, this.broadcastStream, ++this.broadcastSeq)
+      await this.host.broadcast(this.channelId, body, this.broadcastStream, ++this.broadcastSeq, 'all', true)
       return { members: others, received: 0, failures: [], unconfirmed: others }
     }
     const copies = await this.host.sendChannelCopies([...this.members], body, size)
@@ -406,6 +429,11 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
       // The node says it left: copies still on their way to it are given up (FAILURE unless one may have arrived).
       this.host.dropMember(this.channelId, uid)
     }
+  }
+
+  /** OVERLAY_OUTSIDE: how many members are outside the channel's overlay. */
+  _onOverlayOutside(count: number, version: number): void {
+    if (this.state !== 'left') this.overlay.onOutsideCount(count, version)
   }
 
   _onMemberCount(count: number): void {

@@ -319,6 +319,18 @@ export class ChannelOverlay {
     if (this.views.active.size === 0 && this.unlinkedOwn.push(key) > this.cfg.cacheSize) this.unlinkedOwn.shift()
   }
 
+  /** This member's own messages that went to nobody (published while it had no link), oldest first; forgotten here. */
+  takeUnlinked(): Array<{ kind: MessageKind; body: Uint8Array }> {
+    const keys = this.unlinkedOwn
+    this.unlinkedOwn = []
+    const out: Array<{ kind: MessageKind; body: Uint8Array }> = []
+    for (const key of keys) {
+      const m = this.cache.get(key)
+      if (m) out.push({ kind: m.kind, body: m.body })
+    }
+    return out
+  }
+
   /** A link came up: this member's messages that went to nobody go over it first. */
   private linkedUp(peer: string): void {
     this.deps.onEvent?.({ type: 'link-up', peer })
