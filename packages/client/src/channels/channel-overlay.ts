@@ -258,8 +258,6 @@ export class OverlayMode {
   private renewTimer: TimerHandle | null = null
   private renewFailures = 0
   private count = 0
-  /** Joined without an overlay key: above the threshold this member is outside the overlay (the node relays to and for it). */
-  private joinedOutside = false
   /** Members outside the overlay, as the node last told (the highest version wins). */
   private outside = { count: 0, version: -1 }
   /** This member gave the overlay up (no link for LINKLESS_MS): outside until it leaves. */
@@ -271,19 +269,9 @@ export class OverlayMode {
 
   constructor(private readonly deps: OverlayModeDeps) {}
 
-  /** The join carried an overlay key (or did not). */
-  joinedWithKey(withKey: boolean): void {
-    this.joinedOutside = !withKey
-  }
-
   /** Joins go without an overlay key: this member gave the overlay up. */
   get keyless(): boolean {
     return this.gaveUp
-  }
-
-  /** Above the threshold but outside the overlay: messages go out and come in through the node's fan-out. */
-  get outsideOfOverlay(): boolean {
-    return this.joinedOutside && this.count > this.deps.threshold
   }
 
   /** OVERLAY_OUTSIDE: how many members are outside the overlay (they get an overlay message's copy through the node). */
@@ -363,7 +351,6 @@ export class OverlayMode {
     this.joinedAt = 0
     this.count = 0
     this.renewFailures = 0
-    this.joinedOutside = false
     this.outside = { count: 0, version: -1 }
     this.gaveUp = false
   }
@@ -406,8 +393,6 @@ export class OverlayMode {
   private async giveUp(): Promise<void> {
     const runner = this.runner!
     this.gaveUp = true
-    // Sent through the node from now on (the node counts us outside once we have joined again without a key).
-    this.joinedOutside = true
     this.stopRunner()
     await Promise.allSettled([...this.publishing])
     // Left meanwhile: nothing to send.

@@ -1,5 +1,4 @@
-import * as Y from 'yjs'
-import * as awarenessProtocol from 'y-protocols/awareness'
+import type * as awarenessProtocol from 'y-protocols/awareness'
 import {
   ErrorCode,
   FrameType,
@@ -16,11 +15,7 @@ import {
   channelAllowed,
   ModerationAction,
   assertUserId,
-  awarenessUidOf,
   encodeOverlayBody,
-  encodeAwarenessUpdate,
-  ownAwarenessEntries,
-  type AwarenessEntry,
 } from '@plaza/protocol'
 import { Emitter } from '../emitter.js'
 import type { Runtime } from '../runtime.js'
@@ -28,6 +23,7 @@ import type { ReceivedMessage, RtmMessage } from '../types.js'
 import { toBody } from '../messages.js'
 import { ChannelDoc, type ChannelAttributes } from './channel-doc.js'
 import { OverlayMode, type OverlayMessage } from './channel-overlay.js'
+import { ChannelAwareness } from './channel-awareness.js'
 import type { ChannelEvents, ChannelHost, ChannelSendResult, MemberState } from './channel-types.js'
 
 export type { ChannelAttributes }
@@ -36,9 +32,6 @@ export type { ChannelEvents, ChannelHost, ChannelOverlayHost, ChannelSendResult,
 
 const DEFAULT_STATE: MemberState = { role: '', muted: false, mayPublish: true }
 
-const REMOTE = 'remote'
-/** Awareness state field naming the user behind an awareness client id. */
-const UID_FIELD = 'uid'
 /** A member event as the node sent it. */
 interface MemberEvent {
   uid: string
@@ -48,8 +41,6 @@ interface MemberEvent {
 
 /** Above 512 members a member stops tracking the others one by one; back below this it does again. */
 const EXACT_AGAIN_AT = 448
-/** Awareness states a channel holds (the node keeps as many); past it new client ids over direct links are dropped. */
-const MAX_AWARENESS_CLIENTS = 1024
 
 /**
  * A channel: members (the rendezvous is the authority), messages over the mesh, attributes in
@@ -60,6 +51,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   readonly channelId: string
   /** Member state (role, hand raised, cursor...): y-protocols awareness, replicated per channel. */
   readonly awareness: awarenessProtocol.Awareness
+  private readonly states: ChannelAwareness
   private readonly doc: ChannelDoc
   private readonly members = new Set<string>()
   /** Member events logged for member-list requests under way (see membersRequest). */
@@ -115,20 +107,10 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.doc = new ChannelDoc(channelId, host, rt, (notify) => {
       if (notify && this.state !== 'left') this.emit('AttributesUpdated', this.attributes())
     })
-    // Awareness lives on a document of its own: the attribute document is replaced on compaction.
-    const awarenessDoc = new Y.Doc({ guid: channelId })
-    awarenessDoc.clientID = Math.floor(rt.random() * 0xffffffff) >>> 0
-    this.awareness = new awarenessProtocol.Awareness(awarenessDoc)
-    const timer = (this.awareness as unknown as { _checkInterval?: { unref?: () => void } })._checkInterval
-    // HACK: y-protocols' renewal interval is ref'd; in Node it would keep an app's process alive.
-    timer?.unref?.()
-    // Under a simulated clock its real-time timer would fire at random points of the run.
-    if (rt.virtualTime) clearInterval(timer as Parameters<typeof clearInterval>[0])
-    this.awareness.setLocalState(null)
-    this.awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
-      if (origin === REMOTE || this.state === 'left') return
-      if ([...added, ...updated, ...removed].includes(this.awareness.clientID)) this.broadcastAwareness()
+    this.states = new ChannelAwareness(channelId, rt, () => {
+      if (this.state !== 'left') this.broadcastAwareness()
     })
+    this.awareness = this.states.awareness
   }
 
   get joined(): boolean {
@@ -168,7 +150,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
       this.doc.stop()
       this.members.clear()
       this.standing.clear()
-      this.forgetAwareness([...this.awareness.getStates().keys()].filter((id) => id !== this.awareness.clientID))
+      this.states.forgetOthers()
       // The node may count us in (our join reached it): it must not, since we think we are out.
       this.leaveUnconfirmed = true
       void this.confirmLeave()
@@ -176,7 +158,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     }
     this.state = 'joined'
     this.leaveUnconfirmed = false
-    this.awareness.setLocalState({ [UID_FIELD]: this.host.uid, ...(this.awareness.getLocalState() ?? {}) })
+    this.states.announce(this.host.uid)
     this.reported = this.count
     this.emit('MemberCountUpdated', this.count)
   }
@@ -237,7 +219,6 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.memberLogs.add(log)
     try {
       const f = await this.host.request((reqId) => (type === FrameType.JOIN_CHANNEL ? { type, reqId, channel: this.channelId, overlayKey } : { type, reqId, channel: this.channelId }))
-      if (type === FrameType.JOIN_CHANNEL) this.overlay.joinedWithKey(overlayKey !== undefined)
       return Object.assign(f, { log })
     } finally {
       this.memberLogs.delete(log)
@@ -289,7 +270,8 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
         return { members: others, received: 0, failures: [], unconfirmed: Math.max(0, others - outside), outsideNotSent: outside }
       }
     }
-    if (!this.exact || this.overlay.outsideOfOverlay) {
+    // Outside the overlay a member sends as in a full mesh (a copy per member, acknowledged); above 512 members, through the node's fan-out.
+    if (!this.exact) {
       const others = Math.max(0, this.count - 1)
       await this.host.broadcast(this.channelId, body, this.broadcastStream, ++this.broadcastSeq, 'all', true)
       return { members: others, received: 0, failures: [], unconfirmed: others }
@@ -366,9 +348,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
         try {
           await this.joinOnNode(true)
           if (this.state !== 'joined' || this.generation !== generation) return
-          // Renewed, not just sent again: members that dropped our state meanwhile ignore an old clock.
-          const mine = this.awareness.getLocalState()
-          if (mine) this.awareness.setLocalState(mine)
+          this.states.renew()
         } catch {
           // Tried again at the next reconnect (or now, if one came meanwhile).
         }
@@ -444,34 +424,21 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   /** A sync or awareness message from the node (`from` '' for its answers to our requests). */
   _onNodeSync(epoch: number, from: string, kind: SyncKind, notify: boolean, payload: Uint8Array): void {
     if (this.state === 'left') return
-    if (kind === SyncKind.AWARENESS) return this.applyAwareness(payload)
+    if (kind === SyncKind.AWARENESS) return this.states.apply(payload)
     this.doc.onNodeSync(epoch, from, notify, payload)
   }
 
   /** A member's awareness over a direct link (document updates come only through the node). */
   _onPeerSync(from: string, kind: SyncKind, payload: Uint8Array): void {
     if (this.state === 'left' || !this.members.has(from) || kind !== SyncKind.AWARENESS) return
-    // Only its own entries: not another member's client id, not a state naming someone else.
-    let kept: AwarenessEntry[]
-    try {
-      ;({ kept } = ownAwarenessEntries(payload, from, (id) => {
-        const st = this.awareness.getStates().get(id)
-        return st ? awarenessUidOf(JSON.stringify(st)) : undefined
-      }))
-    } catch {
-      return
-    }
-    // Bounded: past MAX_AWARENESS_CLIENTS states a new client id is not taken.
-    const states = this.awareness.getStates()
-    kept = kept.filter((x) => states.has(x.clientId) || states.size < MAX_AWARENESS_CLIENTS)
-    if (kept.length) this.applyAwareness(encodeAwarenessUpdate(kept))
+    this.states.fromMember(from, payload)
   }
 
   /** A direct link to `uid` opened: show it our state over it. */
   _onLinkOpen(uid: string): void {
     this.overlay.onLinkOpen(uid)
-    if (this.state !== 'joined' || !this.members.has(uid) || !this.awareness.getLocalState()) return
-    this.host.sendAwarenessDirect(uid, this.channelId, awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.awareness.clientID]))
+    const own = this.state === 'joined' && this.members.has(uid) ? this.states.own() : null
+    if (own) this.host.sendAwarenessDirect(uid, this.channelId, own)
   }
 
   _onLinkClosed(uid: string): void {
@@ -527,7 +494,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.doc.stop()
     this.members.clear()
     this.standing.clear()
-    this.awareness.destroy()
+    this.states.destroy()
     this.removeAllListeners()
   }
 
@@ -543,7 +510,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.generation++
     this.rejoining = null
     this.rejoinAgain = false
-    this.awareness.setLocalState(null) // tells the others, before we stop listening
+    this.states.withdraw() // tells the others, before we stop listening
     this.state = 'left'
     this.overlay.stop()
     this.doc.stop()
@@ -551,7 +518,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.members.clear()
     this.standing.clear()
     // Others' states go too: a later join gets them afresh from the node.
-    this.forgetAwareness([...this.awareness.getStates().keys()].filter((id) => id !== this.awareness.clientID))
+    this.states.forgetOthers()
     this.count = this.reported = 0
   }
 
@@ -567,16 +534,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.members.clear()
     this.standing.clear()
     this.count = this.reported = 0
-    this.forgetAwareness([...this.awareness.getStates().keys()].filter((id) => id !== this.awareness.clientID))
-  }
-
-  /**
-   * Drops remote awareness states and their clocks: a state seen again later (the node's
-   * snapshot at a rejoin) is taken even if its owner has not changed it since.
-   */
-  private forgetAwareness(ids: number[]): void {
-    if (ids.length) awarenessProtocol.removeAwarenessStates(this.awareness, ids, REMOTE)
-    for (const id of ids) this.awareness.meta.delete(id)
+    this.states.forgetOthers()
   }
 
   /** The node's member list, with the member events that came while it was asked for (newer, or already in it). */
@@ -608,8 +566,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     if (!this.members.delete(uid)) return
     this.overlay.onLinkClosed(uid)
     this.standing.delete(uid)
-    const gone = [...this.awareness.getStates()].filter(([, st]) => st?.[UID_FIELD] === uid).map(([id]) => id)
-    this.forgetAwareness(gone)
+    this.states.forgetMember(uid)
     if (announce) this.emit('MemberLeft', uid)
   }
 
@@ -638,16 +595,8 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     }
   }
 
-  private applyAwareness(payload: Uint8Array): void {
-    try {
-      awarenessProtocol.applyAwarenessUpdate(this.awareness, payload, REMOTE)
-    } catch {
-      // A malformed awareness update changes nothing.
-    }
-  }
-
   private broadcastAwareness(): void {
-    const payload = awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.awareness.clientID])
+    const payload = this.states.ownUpdate()
     for (const m of this.members) this.host.sendAwarenessDirect(m, this.channelId, payload)
     this.host.sendToNode({ type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 0, channel: this.channelId, epoch: 0, kind: SyncKind.AWARENESS, notify: false, payload })
   }
