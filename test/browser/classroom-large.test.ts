@@ -55,9 +55,13 @@ describe('the classroom demo with 32 members', () => {
 
     // Every page lists everyone, and the overlay forms (pages and Node members alike).
     for (const u of pages) await until(async () => (await u.page.locator('[data-testid="members"] [data-member]').count()) === total, 60_000, 'the member list')
+    let last = ''
     await until(
       async () => {
         const counts = [...(await Promise.all(pages.map(pageOverlay))).map((o) => o.links.length), ...(await Promise.all(members.map((m) => m.host.call<string[]>(m.uid, 'overlayLinks')))).map((l) => l.length)]
+        const now = `pages ${counts.slice(0, PAGES).join(' ')}, Node members ${counts.slice(PAGES).join(' ')}`
+        if (now !== last) console.log(`${Date.now() - t0} ms: overlay links: ${now}`)
+        last = now
         return counts.every((n) => n >= 2)
       },
       90_000,

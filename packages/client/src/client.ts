@@ -18,6 +18,7 @@ import {
   readTokenClaims,
   type Grants,
 } from '@plaza/protocol'
+import { OVERLAY_LIMITS } from './overlay/config.js'
 import { Emitter } from './emitter.js'
 import type { SendResult } from './delivery/outbox.js'
 import { PeerDelivery } from './delivery/peer-delivery.js'
@@ -147,8 +148,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
       },
       media: () => this.media,
       directLinks: this.opts.directLinks,
-      // Off unless the app asks for it (experimental: see the README).
-      overlayThreshold: options.overlayThreshold ?? Infinity,
+      overlayThreshold: options.overlayThreshold ?? OVERLAY_LIMITS.threshold,
     })
     this.invitations = new InvitationBook(
       {

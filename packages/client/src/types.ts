@@ -101,9 +101,9 @@ export interface ClientOptions {
   maxLinks?: number
   /**
    * Members above which a channel's messages travel member to member through its overlay (each
-   * member keeps a few links) instead of one copy per member. Off by default (Infinity): the
-   * overlay is experimental (see the README). At least 5; every member of a channel should use
-   * the same value. Needs direct links and Ed25519 in WebCrypto.
+   * member keeps a few links) instead of one copy per member. Default 24; Infinity turns the
+   * overlay off (this member is then outside it: see the README). At least 5; every member of a
+   * channel should use the same value. Needs direct links and Ed25519 in WebCrypto.
    */
   overlayThreshold?: number
   /** Close a direct link after this long without traffic. Default 60 000 ms. */

@@ -55,10 +55,11 @@ describe('channel overlay over real WebRTC links, one process per member', () =>
     }
   }, 150_000)
 
-  it('refuses an overlayThreshold below 5 (it could never go back to the full mesh); off (Infinity) is the default', () => {
+  it('refuses an overlayThreshold below 5 (it could never go back to the full mesh); Infinity turns it off', () => {
     expect(() => createClient('app', { rendezvousUrl: node.url, overlayThreshold: 4 })).toThrow(/overlayThreshold/)
     expect(() => createClient('app', { rendezvousUrl: node.url, overlayThreshold: Infinity })).not.toThrow()
   })
+
 
   it('stays a full mesh (per-member confirmations) at or below the threshold; its copies through the relay count in the metric', async () => {
     const clients = await Promise.all(Array.from({ length: THRESHOLD }, (_, i) => loggedIn(node, `fm-${i}`, { overlayThreshold: THRESHOLD, directLinks: false })))
