@@ -215,6 +215,8 @@ export function engineContract(name: string, open: (nodes: number) => Promise<En
       const two = await eb.outsideCount(APP, 'big')
       expect(two.count).toBe(2)
       expect(two.version).toBeGreaterThan(start.version)
+      // At least the clock in µs: a restart that lost the counter cannot make it go back.
+      expect(two.version).toBeGreaterThan((Date.now() - 3_600_000) * 1000)
       expect(await ea.member(APP, 'big', 'o1')).toEqual({ uid: 'o1', sessionId: 's-o1', role: '', publishGrant: true, outside: true })
       expect(await ea.member(APP, 'big', 'in')).toEqual({ uid: 'in', sessionId: 's-in', role: '', publishGrant: true })
       const before = [fx.sinks[A].frames.length, fx.sinks[B].frames.length]

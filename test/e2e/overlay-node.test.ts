@@ -250,12 +250,45 @@ describe('members outside the overlay', () => {
     expect(codeOf(await join(b, ROOM, newOverlayKey()))).toBe('MEMBERS')
     expect((await outsideOf(a)).count).toBe(0)
     expect(codeOf(await ask(a, (reqId) => ({ type: FrameType.OVERLAY_OUTSIDE_SEND, reqId, channel: ROOM, payload: message(ROOM, 2, 'nobody') })))).toBe('OK')
-    // And out again (joined without a key), then gone: the overlay hears 1, then 0.
-    expect(codeOf(await join(b, ROOM))).toBe('MEMBERS')
-    expect([(await outsideOf(c)).count, (await outsideOf(c)).count, (await outsideOf(c)).count]).toEqual([1, 0, 1])
+    expect([(await outsideOf(c)).count, (await outsideOf(c)).count]).toEqual([1, 0])
+    // A third switch within 5 s is refused as joins of one channel are (2 per 5 s): each costs a frame to every overlay member.
+    expect(codeOf(await join(b, ROOM))).toBe('TOO_OFTEN')
+    // Plain joins again (no switch) are only limited as all joins are.
+    for (let i = 0; i < 5; i++) expect(codeOf(await join(b, ROOM, newOverlayKey()))).toBe('MEMBERS')
     expect(codeOf(await ask(b, (reqId) => ({ type: FrameType.LEAVE_CHANNEL, reqId, channel: ROOM })))).toBe('OK')
-    expect((await outsideOf(c)).count).toBe(0)
+    expect(codeOf(await ask(c, (reqId) => ({ type: FrameType.GET_MEMBERS, reqId, channel: ROOM })))).toBe('MEMBERS')
+    expect(c.wire.filter((f) => f.type === FrameType.OVERLAY_OUTSIDE)).toHaveLength(3)
     expect(b.wire.filter((f) => f.type === FrameType.RELAY_FROM).map((f) => f.type === FrameType.RELAY_FROM && decodePeerFrame(f.payload))).toMatchObject([{ text: 'for-outside' }])
+  })
+
+  it('tells versions that never go back, even across a restart of the node (a member keeps the highest it saw)', async () => {
+    const room = 'ov-out-restart'
+    const count = async (raw: RawClient) => (await raw.next((f) => f.type === FrameType.OVERLAY_OUTSIDE && f.channel === room)) as OverlayOutsideFrame
+    const a = (await login('ovr-a')).raw
+    expect(codeOf(await join(a, room, newOverlayKey()))).toBe('MEMBERS')
+    await count(a)
+    // Outside members come and go before the restart: the versions climb.
+    let last = 0
+    for (let i = 0; i < 3; i++) {
+      const b = (await login(`ovr-b${i}`)).raw
+      expect(codeOf(await join(b, room))).toBe('MEMBERS')
+      expect(codeOf(await ask(b, (reqId) => ({ type: FrameType.LEAVE_CHANNEL, reqId, channel: room })))).toBe('OK')
+      const [up, down] = [await count(a), await count(a)]
+      expect([up.count, down.count]).toEqual([1, 0])
+      expect(up.version).toBeGreaterThan(last)
+      last = down.version
+    }
+    a.close()
+    await node.stop()
+    await node.restart()
+    const a2 = (await login('ovr-a')).raw
+    expect(codeOf(await join(a2, room, newOverlayKey()))).toBe('MEMBERS')
+    await count(a2)
+    const c = (await login('ovr-c')).raw
+    expect(codeOf(await join(c, room))).toBe('MEMBERS')
+    const after = await count(a2)
+    expect(after.count).toBe(1)
+    expect(after.version).toBeGreaterThan(last)
   })
 
   it('refuses a fallback copy from a non-member, on a stream that is not a broadcast stream, or for another channel, and keeps serving', async () => {

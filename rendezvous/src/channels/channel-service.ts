@@ -130,9 +130,15 @@ export class ChannelService {
     if (keyErr) return this.ctx.result(s, reqId, keyErr)
     if (s.channels.has(channel)) {
       // A retried join, or a member resynchronising: the list and everyone's state again (and a renewed certificate).
-      await this.ctx.moderation.onJoin(s, channel, false)
       // Joined again with a key after joining without (or the other way round): in the overlay now (or outside it).
       const outsideChanged = this.overlay.isOutside(s, channel) === (overlayKey !== undefined)
+      // Limited as joins are (each answer costs a member list); a switch in or out of the overlay,
+      // which costs a frame to every member in it, as joins of one channel are.
+      const rateErr =
+        this.ctx.checkRate(s, 'joins') ??
+        (!outsideChanged || this.sameChannelBucket(s, channel).take(this.ctx.rt.clock.now()) ? null : new PlazaError(ErrorCode.TOO_OFTEN, 'joins of this channel too often'))
+      if (rateErr) return this.ctx.result(s, reqId, rateErr)
+      await this.ctx.moderation.onJoin(s, channel, false)
       if (outsideChanged) {
         this.overlay.noteOutside(s, channel, overlayKey === undefined)
         await this.ctx.engine.joinChannel(s.appId, channel, this.memberRecord(s, channel, overlayKey))

@@ -46,7 +46,7 @@ export class LocalEngine implements Engine {
   private outsideVersion = 0
 
   /** `db`: the embedded database (opened by `open`); `now`: the clock for retention. */
-  constructor(db: Database, offline: OfflineStoreOptions, now: () => number = Date.now) {
+  constructor(db: Database, offline: OfflineStoreOptions, private readonly now: () => number = Date.now) {
     this.db = db
     this.offline = new LevelOfflineStore(this.db, offline, now)
     this.docs = new LevelDocStore(this.db)
@@ -221,7 +221,8 @@ export class LocalEngine implements Engine {
     const n = (this.outside.get(k) ?? 0) + delta
     if (n > 0) this.outside.set(k, n)
     else this.outside.delete(k)
-    this.outsideVersion++
+    // From the clock (µs), so that a restarted node never tells a version lower than one told before it.
+    this.outsideVersion = Math.max(this.outsideVersion + 1, this.now() * 1000)
   }
 
   async outsideCount(appId: string, channel: string): Promise<OutsideCount> {

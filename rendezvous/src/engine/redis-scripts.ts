@@ -94,14 +94,19 @@ return 0
 
 /**
  * Members outside a channel's overlay: KEYS[3] holds their count (gone at 0), and the prefix's
- * 'outside-version' grows with every change of any channel's count, so the newest count wins.
+ * 'outside-version' grows with every change of any channel's count (at least to Redis's clock in
+ * µs, so it never goes back, even after a restart that lost it), so the newest count wins.
  */
 const COUNT_OUTSIDE = `
 local function countOutside(key, prefix, delta)
   if delta == 0 then return end
   local n = redis.call('INCRBY', key, delta)
   if n <= 0 then redis.call('DEL', key) end
-  redis.call('INCR', prefix .. 'outside-version')
+  -- From Redis's clock (µs): a version never goes back, even if the counter was lost.
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local v = tonumber(redis.call('GET', prefix .. 'outside-version') or '0') + 1
+  redis.call('SET', prefix .. 'outside-version', string.format('%.0f', math.max(v, now)))
 end
 local function isOutside(json)
   return json and cjson.decode(json).outside == true and 1 or 0

@@ -102,6 +102,12 @@ describe('members outside a channel overlay', () => {
     const agents = await Promise.all(Array.from({ length: 6 }, (_, i) => Agent.start(node, `ll-${i}`, { options: { overlayThreshold: THRESHOLD } })))
     try {
       for (const a of agents) await a.call('join', { channel: room })
+      // A member outside from the start: it gets the blocked member's messages while that one is still in the overlay, then not again.
+      const bystander = await loggedIn(node, 'll-outside', { overlayThreshold: THRESHOLD, directLinks: false })
+      const bystanderChannel = bystander.createChannel(room)
+      const seen: string[] = []
+      bystanderChannel.on('ChannelMessage', (m, from) => seen.push(`${from}>${m.messageType === 'TEXT' ? m.text : ''}`))
+      await bystanderChannel.join()
       // Relay-only ICE and no TURN server: no candidate pair can ever form, so no direct link opens.
       const client = await loggedIn(node, 'll-blocked', { overlayThreshold: THRESHOLD, rtcConfig: { iceServers: [], iceTransportPolicy: 'relay' } })
       const channel = client.createChannel(room)
@@ -111,7 +117,8 @@ describe('members outside a channel overlay', () => {
       const t0 = Date.now()
       // In the overlay (it joined with a key), with no link: these reach nobody yet.
       const early = await Promise.all([0, 1, 2].map((i) => channel.sendMessage({ text: `early:${i}` })))
-      for (const r of early) expect(r).toEqual({ members: agents.length, received: 0, failures: [], unconfirmed: agents.length })
+      for (const r of early) expect(r).toEqual({ members: agents.length + 1, received: 0, failures: [], unconfirmed: agents.length + 1 })
+      await until(() => seen.length >= 3, 10_000, 'the early messages at the member outside')
       await Promise.all(
         agents.map((a) => a.until((ev) => ev.filter((e) => e.event === 'message' && e.from === 'll-blocked').length >= 3, 45_000, 'the blocked member’s early messages')),
       )
@@ -123,8 +130,11 @@ describe('members outside a channel overlay', () => {
       await Promise.all(agents.map((a) => a.call('sendBurst', { channel: room, count: 3, prefix: `${a.uid}:` })))
       await until(() => got.length >= agents.length * 3, 20_000, 'overlay messages at the member outside')
       for (const a of agents) expect(got.filter((m) => m.from === a.uid).map((m) => m.text)).toEqual([`${a.uid}:0`, `${a.uid}:1`, `${a.uid}:2`])
-      expect(await channel.sendMessage({ text: 'late' })).toEqual({ members: agents.length, received: agents.length, failures: [], unconfirmed: 0 })
+      expect(await channel.sendMessage({ text: 'late' })).toEqual({ members: agents.length + 1, received: agents.length + 1, failures: [], unconfirmed: 0 })
       await Promise.all(agents.map((a) => a.until((ev) => ev.some((e) => e.event === 'message' && e.from === 'll-blocked' && e.text === 'late'), 10_000, 'its late message')))
+      // The member outside got each of the blocked member's messages once: the resent ones were the copies it had.
+      await until(() => seen.includes('ll-blocked>late'), 10_000, 'the late message outside')
+      expect(seen.filter((x) => x.startsWith('ll-blocked>'))).toEqual(['ll-blocked>early:0', 'll-blocked>early:1', 'll-blocked>early:2', 'll-blocked>late'])
     } finally {
       await Promise.all(agents.map((a) => a.kill()))
     }

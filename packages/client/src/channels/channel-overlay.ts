@@ -48,6 +48,9 @@ export interface OverlayMessage {
   description: string
 }
 
+/** A message of this member's that reached nobody; `seq` is its seq in this member's overlay stream. */
+export type UnlinkedMessage = OverlayMessage & { seq: number }
+
 /** Frames kept for a member while the link to it opens; past these (or this long) they are given up. */
 const MAX_PENDING_FRAMES = 64
 const LINK_WAIT_MS = 10_000
@@ -124,12 +127,12 @@ export class ChannelOverlayRunner {
     return Promise.resolve(this.overlay.publish(kind, body))
   }
 
-  /** This member's messages that reached nobody (published while it had no link), oldest first. */
-  takeUnlinked(): OverlayMessage[] {
-    const out: OverlayMessage[] = []
+  /** This member's messages that reached nobody (published while it had no link), oldest first, with their seqs in its stream. */
+  takeUnlinked(): UnlinkedMessage[] {
+    const out: UnlinkedMessage[] = []
     for (const m of this.overlay.takeUnlinked()) {
       try {
-        out.push({ origin: this.host.uid, kind: m.kind, ...decodeOverlayBody(m.kind, m.body) })
+        out.push({ origin: this.host.uid, seq: m.seq, kind: m.kind, ...decodeOverlayBody(m.kind, m.body) })
       } catch {
         // encoded here: cannot fail
       }
@@ -233,7 +236,7 @@ export interface OverlayModeDeps {
    * No overlay link for LINKLESS_MS: this member moves outside the overlay (joins again without a
    * key); `unsent` are its messages that reached nobody meanwhile, to send through the node.
    */
-  goOutside(unsent: OverlayMessage[]): void
+  goOutside(unsent: UnlinkedMessage[]): void
 }
 
 /** Back to the full mesh only this far below the threshold, so that a member coming and going at the edge does not flip the channel. */
@@ -262,6 +265,7 @@ export class OverlayMode {
   private outside = { count: 0, version: -1 }
   /** This member gave the overlay up (no link for LINKLESS_MS): outside until it leaves. */
   private gaveUp = false
+  private givingUp: Promise<void> | null = null
   private linklessSince = 0
   private linklessTimer: TimerHandle | null = null
   /** Publishes being signed: waited for before the messages that reached nobody are taken. */
@@ -387,17 +391,23 @@ export class OverlayMode {
     }
     const now = this.deps.rt.clock.now()
     if (this.linklessSince === 0) this.linklessSince = now
-    else if (now - this.linklessSince >= LINKLESS_MS) void this.giveUp()
+    else if (now - this.linklessSince >= LINKLESS_MS) this.giveUp()
   }
 
-  private async giveUp(): Promise<void> {
+  private giveUp(): void {
     const runner = this.runner!
     this.gaveUp = true
     this.stopRunner()
-    await Promise.allSettled([...this.publishing])
-    // Left meanwhile: nothing to send.
-    if (!this.gaveUp) return
-    this.deps.goOutside(runner.takeUnlinked())
+    this.givingUp = Promise.allSettled([...this.publishing]).then(() => {
+      this.givingUp = null
+      // Left meanwhile: nothing to send.
+      if (this.gaveUp) this.deps.goOutside(runner.takeUnlinked())
+    })
+  }
+
+  /** While this member moves outside: its messages that reached nobody are not sent yet (later ones wait for them). */
+  get settling(): Promise<void> | null {
+    return this.givingUp
   }
 
   /**

@@ -22,7 +22,7 @@ import type { Runtime } from '../runtime.js'
 import type { ReceivedMessage, RtmMessage } from '../types.js'
 import { toBody } from '../messages.js'
 import { ChannelDoc, type ChannelAttributes } from './channel-doc.js'
-import { OverlayMode, type OverlayMessage } from './channel-overlay.js'
+import { OverlayMode, type UnlinkedMessage } from './channel-overlay.js'
 import { ChannelAwareness } from './channel-awareness.js'
 import type { ChannelEvents, ChannelHost, ChannelSendResult, MemberState } from './channel-types.js'
 
@@ -39,6 +39,8 @@ interface MemberEvent {
   count: number
 }
 
+/** Overlay messages whose broadcast-stream seq a channel remembers (the overlay keeps as many to answer repairs). */
+const MAX_OVERLAY_COPY_SEQS = 4096
 /** Above 512 members a member stops tracking the others one by one; back below this it does again. */
 const EXACT_AGAIN_AT = 448
 
@@ -66,6 +68,8 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   /** `members` holds every member (channels up to 512); else messages go through the node's fan-out. */
   private exact = true
   private broadcastSeq = 0
+  /** This member's recent overlay messages: seq in its overlay stream → seq of its copy in the broadcast stream. */
+  private readonly overlayCopySeqs = new Map<number, number>()
   private refreshing = false
   /** We left here; the node may not know yet. */
   private leaveUnconfirmed = false
@@ -190,12 +194,15 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
    * Our direct links all failed: join again without an overlay key (the node counts us outside
    * and the overlay's members send us copies through it), and send what reached nobody to all.
    */
-  private goOutside(unsent: OverlayMessage[]): void {
+  private goOutside(unsent: UnlinkedMessage[]): void {
     for (const m of unsent) {
       const body = { channel: this.channelId, kind: m.kind, text: m.text, bytes: m.bytes, description: m.description }
+      // With the seq its copy for the members outside had (if it went): they drop it as one they have.
       // Counted against the message rate when first sent.
-      this.host.broadcast(this.channelId, body, this.broadcastStream, ++this.broadcastSeq, 'all', false).catch(() => undefined)
+      const seq = this.overlayCopySeqs.get(m.seq) ?? ++this.broadcastSeq
+      this.host.broadcast(this.channelId, body, this.broadcastStream, seq, 'all', false).catch(() => undefined)
     }
+    this.overlayCopySeqs.clear()
     void this.renewCert()
   }
 
@@ -256,15 +263,21 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     if (size > MAX_MESSAGE_BYTES || utf8Length(body.description) > MAX_DESCRIPTION_BYTES) {
       throw new PlazaError(ErrorCode.INVALID_MESSAGE, `messages are at most ${MAX_MESSAGE_BYTES} bytes`)
     }
+    // Moving outside the overlay: what reached nobody goes first.
+    if (this.overlay.settling) await this.overlay.settling
     if (this.overlay.active) {
       this.host.overlay.takeMessageToken()
       const others = Math.max(0, this.count - 1)
-      await this.overlay.publish(body.kind, encodeOverlayBody(body.kind, body.text, body.bytes, body.description))
+      const seq = await this.overlay.publish(body.kind, encodeOverlayBody(body.kind, body.text, body.bytes, body.description))
+      // Every overlay message has a seq in the broadcast stream, sent or not (see goOutside).
+      const copySeq = ++this.broadcastSeq
+      this.overlayCopySeqs.set(seq, copySeq)
+      if (this.overlayCopySeqs.size > MAX_OVERLAY_COPY_SEQS) this.overlayCopySeqs.delete(this.overlayCopySeqs.keys().next().value!)
       // Members outside the overlay get their copy through the node (one upload for all of them).
       const outside = this.overlay.outsideCount
       if (outside === 0) return { members: others, received: 0, failures: [], unconfirmed: others }
       try {
-        await this.host.broadcast(this.channelId, body, this.broadcastStream, ++this.broadcastSeq, 'outside', false)
+        await this.host.broadcast(this.channelId, body, this.broadcastStream, copySeq, 'outside', false)
         return { members: others, received: 0, failures: [], unconfirmed: others }
       } catch {
         return { members: others, received: 0, failures: [], unconfirmed: Math.max(0, others - outside), outsideNotSent: outside }
@@ -517,6 +530,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.host.dropMember(this.channelId, null)
     this.members.clear()
     this.standing.clear()
+    this.overlayCopySeqs.clear()
     // Others' states go too: a later join gets them afresh from the node.
     this.states.forgetOthers()
     this.count = this.reported = 0

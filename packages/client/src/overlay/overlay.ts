@@ -320,13 +320,13 @@ export class ChannelOverlay {
   }
 
   /** This member's own messages that went to nobody (published while it had no link), oldest first; forgotten here. */
-  takeUnlinked(): Array<{ kind: MessageKind; body: Uint8Array }> {
+  takeUnlinked(): Array<{ seq: number; kind: MessageKind; body: Uint8Array }> {
     const keys = this.unlinkedOwn
     this.unlinkedOwn = []
-    const out: Array<{ kind: MessageKind; body: Uint8Array }> = []
+    const out: Array<{ seq: number; kind: MessageKind; body: Uint8Array }> = []
     for (const key of keys) {
       const m = this.cache.get(key)
-      if (m) out.push({ kind: m.kind, body: m.body })
+      if (m) out.push({ seq: m.seq, kind: m.kind, body: m.body })
     }
     return out
   }
