@@ -97,7 +97,7 @@ describe('members outside a channel overlay', () => {
     }
   }, 150_000)
 
-  it('takes in a member whose direct links all fail: after 20 s without an overlay link it moves outside, and what it sent meanwhile reaches everyone once', async () => {
+  it('takes in a member whose direct links all fail: after 30 s without an overlay link (three failed) it moves outside, and what it sent meanwhile reaches everyone once', async () => {
     const room = 'out-linkless'
     const agents = await Promise.all(Array.from({ length: 6 }, (_, i) => Agent.start(node, `ll-${i}`, { options: { overlayThreshold: THRESHOLD } })))
     try {
@@ -120,10 +120,10 @@ describe('members outside a channel overlay', () => {
       for (const r of early) expect(r).toEqual({ members: agents.length + 1, received: 0, failures: [], unconfirmed: agents.length + 1 })
       await until(() => seen.length >= 3, 10_000, 'the early messages at the member outside')
       await Promise.all(
-        agents.map((a) => a.until((ev) => ev.filter((e) => e.event === 'message' && e.from === 'll-blocked').length >= 3, 45_000, 'the blocked member’s early messages')),
+        agents.map((a) => a.until((ev) => ev.filter((e) => e.event === 'message' && e.from === 'll-blocked').length >= 3, 60_000, 'the blocked member’s early messages')),
       )
       console.log(`the linkless member's messages reached everyone ${Date.now() - t0} ms after it joined`)
-      expect(Date.now() - t0).toBeGreaterThanOrEqual(20_000)
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(30_000)
       for (const a of agents) expect(a.events.filter((e) => e.event === 'message' && e.from === 'll-blocked').map((e) => e.text)).toEqual(['early:0', 'early:1', 'early:2'])
       expect(channel.overlayLinks).toEqual([])
       // Outside now: the overlay's messages reach it through the node, its own go through the node's fan-out.

@@ -70,6 +70,8 @@ export class ChannelOverlayRunner {
   private readonly pending = new Map<string, Pending>()
   private readonly neighbours = new Set<string>()
   private stopped = false
+  /** Links asked for that never opened, since a link last opened (see OverlayMode's give-up). */
+  failedLinks = 0
 
   constructor(
     private readonly channel: string,
@@ -154,6 +156,7 @@ export class ChannelOverlayRunner {
     if (!p) return
     this.pending.delete(uid)
     this.rt.clock.clearTimeout(p.timer)
+    this.failedLinks = 0
     for (const bytes of p.frames) if (!this.host.linkSend(uid, bytes)) return this.lost(uid)
     this.overlay.linkReady(uid)
   }
@@ -183,6 +186,7 @@ export class ChannelOverlayRunner {
     if (p) {
       this.rt.clock.clearTimeout(p.timer)
       this.pending.delete(uid)
+      this.failedLinks++
     }
     if (!this.stopped) this.overlay.linkDown(uid)
   }
@@ -243,8 +247,13 @@ export interface OverlayModeDeps {
 const HYSTERESIS = 4
 /** A certificate is renewed this long before it expires. */
 const RENEW_BEFORE_MS = 10 * 60_000
-/** An overlay member with no link this long (its direct links all fail) moves outside the overlay. */
-export const LINKLESS_MS = 20_000
+/**
+ * An overlay member with no link this long, whose links asked for failed to open at least
+ * LINKLESS_FAILURES times meanwhile (its direct links all fail), moves outside the overlay. Slow
+ * links (a busy machine, many members joining at once) are not failed ones: the count waits.
+ */
+export const LINKLESS_MS = 30_000
+const LINKLESS_FAILURES = 3
 const LINKLESS_CHECK_MS = 2_000
 
 /**
@@ -391,7 +400,7 @@ export class OverlayMode {
     }
     const now = this.deps.rt.clock.now()
     if (this.linklessSince === 0) this.linklessSince = now
-    else if (now - this.linklessSince >= LINKLESS_MS) this.giveUp()
+    else if (now - this.linklessSince >= LINKLESS_MS && this.runner.failedLinks >= LINKLESS_FAILURES) this.giveUp()
   }
 
   private giveUp(): void {
