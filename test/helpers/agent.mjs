@@ -42,6 +42,18 @@ const commands = {
     const ch = channels.get(channel)
     return Promise.all(Array.from({ length: count }, (_, i) => ch.sendMessage({ text: `${prefix}${i}` })))
   },
+  /** Sends `count` channel messages one every `intervalMs`; answers how many resolved (an error if one threw). */
+  async sendPaced({ channel, count, prefix, intervalMs }) {
+    const ch = channels.get(channel)
+    const sent = []
+    for (let i = 0; i < count; i++) {
+      const p = ch.sendMessage({ text: `${prefix}${i}` })
+      p.catch(() => undefined)
+      sent.push(p)
+      await new Promise((r) => setTimeout(r, intervalMs))
+    }
+    return (await Promise.all(sent)).length
+  },
   async members({ channel }) {
     return (await channels.get(channel).getMembers()).sort()
   },

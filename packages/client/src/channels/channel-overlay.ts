@@ -245,6 +245,8 @@ export interface OverlayModeDeps {
 
 /** Back to the full mesh only this far below the threshold, so that a member coming and going at the edge does not flip the channel. */
 const HYSTERESIS = 4
+/** The count below the threshold this long before the channel goes back to the full mesh. */
+const STOP_AFTER_MS = 15_000
 /** A certificate is renewed this long before it expires. */
 const RENEW_BEFORE_MS = 10 * 60_000
 /**
@@ -277,6 +279,7 @@ export class OverlayMode {
   private givingUp: Promise<void> | null = null
   private linklessSince = 0
   private linklessTimer: TimerHandle | null = null
+  private stopTimer: TimerHandle | null = null
   /** Publishes being signed: waited for before the messages that reached nobody are taken. */
   private readonly publishing = new Set<Promise<number>>()
 
@@ -329,7 +332,29 @@ export class OverlayMode {
     this.count = count
     if (this.renewTimer === null && this.cert && count > this.deps.threshold - HYSTERESIS) this.scheduleRenewal()
     if (!this.runner && count > this.deps.threshold) this.start()
-    else if (this.runner && count <= this.deps.threshold - HYSTERESIS) this.stopRunner()
+    else if (this.runner && count <= this.deps.threshold - HYSTERESIS) this.stopSoon()
+    else this.keepRunning()
+  }
+
+  /**
+   * Back to the full mesh if the count stays low for STOP_AFTER_MS: a restarted node counts its
+   * members again as they come back, and the overlay's links (which did not go down) carry on meanwhile.
+   */
+  private stopSoon(): void {
+    if (this.stopTimer !== null) return
+    this.stopTimer = this.deps.rt.clock.setTimeout(
+      () => {
+        this.stopTimer = null
+        if (this.runner && this.count <= this.deps.threshold - HYSTERESIS) this.stopRunner()
+      },
+      STOP_AFTER_MS,
+      true,
+    )
+  }
+
+  private keepRunning(): void {
+    this.deps.rt.clock.clearTimeout(this.stopTimer)
+    this.stopTimer = null
   }
 
   publish(kind: MessageKind, body: Uint8Array): Promise<number> {
@@ -386,6 +411,7 @@ export class OverlayMode {
   }
 
   private stopRunner(): void {
+    this.keepRunning()
     this.runner?.stop()
     this.runner = null
     this.deps.rt.clock.clearInterval(this.linklessTimer)

@@ -24,6 +24,7 @@ import { toBody } from '../messages.js'
 import { ChannelDoc, type ChannelAttributes } from './channel-doc.js'
 import { OverlayMode, type UnlinkedMessage } from './channel-overlay.js'
 import { ChannelAwareness } from './channel-awareness.js'
+import { RelistWaits } from './relist-waits.js'
 import type { ChannelEvents, ChannelHost, ChannelSendResult, MemberState } from './channel-types.js'
 
 export type { ChannelAttributes }
@@ -39,6 +40,11 @@ interface MemberEvent {
   count: number
 }
 
+/**
+ * Members missing from the list a join again answers (a restarted node rebuilds its list as
+ * members come back): they count as gone only if they are not back within this.
+ */
+const RELIST_GRACE_MS = 15_000
 /** Overlay messages whose broadcast-stream seq a channel remembers (the overlay keeps as many to answer repairs). */
 const MAX_OVERLAY_COPY_SEQS = 4096
 /** Above 512 members a member stops tracking the others one by one; back below this it does again. */
@@ -56,6 +62,8 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   private readonly states: ChannelAwareness
   private readonly doc: ChannelDoc
   private readonly members = new Set<string>()
+  /** Members a join again's list lacked: gone (MemberLeft, copies given up) unless listed again in time. */
+  private readonly unlisted: RelistWaits
   /** Member events logged for member-list requests under way (see membersRequest). */
   private readonly memberLogs = new Set<MemberEvent[]>()
   private released = false
@@ -91,6 +99,11 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     assertChannelId(channelId)
     this.channelId = channelId
     this.broadcastStream = `*${rt.randomId()}`
+    this.unlisted = new RelistWaits(rt.clock, RELIST_GRACE_MS, (uid) => {
+      if (this.state === 'left' || !this.members.has(uid)) return
+      this.memberGone(uid, this.count < MAX_MEMBERS_LISTED)
+      this.host.dropMember(this.channelId, uid)
+    })
     this.overlay = new OverlayMode({
       channel: channelId,
       host: host.overlay,
@@ -414,6 +427,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     for (const log of this.memberLogs) log.push({ uid, joined, count })
     this.setCount(count, false)
     if (joined) {
+      this.unlisted.done(uid)
       if (this.members.has(uid)) return
       this.members.add(uid)
       if (this.count <= MAX_MEMBERS_LISTED) this.emit('MemberJoined', uid)
@@ -506,6 +520,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.overlay.stop()
     this.doc.stop()
     this.members.clear()
+    this.unlisted.clear()
     this.standing.clear()
     this.states.destroy()
     this.removeAllListeners()
@@ -529,6 +544,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.doc.stop()
     this.host.dropMember(this.channelId, null)
     this.members.clear()
+    this.unlisted.clear()
     this.standing.clear()
     this.overlayCopySeqs.clear()
     // Others' states go too: a later join gets them afresh from the node.
@@ -546,6 +562,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.overlay.stop()
     this.doc.stop()
     this.members.clear()
+    this.unlisted.clear()
     this.standing.clear()
     this.count = this.reported = 0
     this.states.forgetOthers()
@@ -563,8 +580,14 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.count = count
     this.exact = count <= MAX_MEMBERS_LISTED
     const events = announce && wasExact && this.exact
-    for (const m of [...this.members]) if (!next.has(m)) this.memberGone(m, events)
+    for (const m of [...this.members]) {
+      if (next.has(m)) continue
+      // Joined again (a reconnect): the node may be rebuilding its list (it restarted) — a member it lacks may be on its way back.
+      if (events) this.unlisted.wait(m)
+      else this.memberGone(m, events)
+    }
     for (const m of next) {
+      this.unlisted.done(m)
       if (this.members.has(m)) continue
       this.members.add(m)
       if (events) this.emit('MemberJoined', m)
@@ -577,6 +600,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
    * timeout; the outbox ends them FAILURE at the timeout if it is not.
    */
   private memberGone(uid: string, announce: boolean): void {
+    this.unlisted.done(uid)
     if (!this.members.delete(uid)) return
     this.overlay.onLinkClosed(uid)
     this.standing.delete(uid)
