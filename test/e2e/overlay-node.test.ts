@@ -300,6 +300,11 @@ describe('members outside the overlay', () => {
     expect(codeOf(await send(message('ov-out-bad', 1, 'x', 'plain-stream')))).toBe('MALFORMED_FRAME')
     expect(codeOf(await send(message('elsewhere', 1, 'x')))).toBe('MALFORMED_FRAME')
     expect(codeOf(await send(new Uint8Array([1, 2, 3])))).toBe('MALFORMED_FRAME')
+    // Sequence numbers a receiver refuses to read (seq 0, floor 0, floor past seq) are not passed on.
+    for (const [seq, floor] of [[0, 0], [1, 0], [2, 3]] as const) {
+      const bad = encodePeerFrame({ type: PeerFrameType.MESSAGE, stream: '*s', channel: 'ov-out-bad', seq, floor, sentTs: 1, kind: MessageKind.TEXT, text: 'x', bytes: new Uint8Array(0), description: '' })
+      expect(codeOf(await send(bad)), `seq ${seq} floor ${floor}`).toBe('MALFORMED_FRAME')
+    }
     expect(codeOf(await send(message('not-joined', 1, 'x'), 'not-joined'))).toBe('NOT_IN_CHANNEL')
     expect(codeOf(await send(message('ov-out-bad', 1, 'fine')))).toBe('OK')
     const got = await b.next((f) => f.type === FrameType.RELAY_FROM)

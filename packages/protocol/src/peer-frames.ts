@@ -173,7 +173,11 @@ export function peekMessageHeader(bytes: Uint8Array): { stream: string; channel:
     if (d.varuint() !== PeerFrameType.MESSAGE) return null
     const stream = d.string(MAX_STREAM_ID_BYTES)
     const channel = d.string(MAX_ID_BYTES)
-    return { stream, channel, seq: d.varuint() }
+    const seq = d.varuint()
+    const floor = d.varuint()
+    // What decodePeerFrame refuses: a receiver could not read it, so the node does not pass it on.
+    if (seq < 1 || floor < 1 || floor > seq) return null
+    return { stream, channel, seq }
   } catch {
     return null
   }
