@@ -82,10 +82,10 @@ describe('messages that arrive while joining', () => {
     try {
       await until(() => got.length >= 10, 10_000, 'some messages before the restart')
 
-      // The node dies; B's way back is held until A is back in the channel, so that A sees B
-      // join again (MemberJoined) and sends to it over the link while B is still joining.
-      sending = false // A's member list loses B at its own re-join; it gets B back with MemberJoined
-      const bBackInA = waitForEvent(chA, 'MemberJoined', (uid) => uid === 'jr-b', 30_000)
+      // The node dies; B's way back is held until A is back in the channel, so that A sends to
+      // B over the link while B is still joining. (A's re-join list lacks B: B stays A's member
+      // meanwhile, given 15 s to be listed again, so nobody hears it left or joined.)
+      sending = false
       const aBack = waitForEvent(a, 'ConnectionStateChanged', (s) => s === ConnectionState.CONNECTED, 20_000)
       const bBack = waitForEvent(b, 'ConnectionStateChanged', (s) => s === ConnectionState.CONNECTED, 30_000)
       proxy.hold(true)
@@ -95,7 +95,6 @@ describe('messages that arrive while joining', () => {
       await until(() => chA.joined, 10_000, 'A to re-join')
       expect(a.getPeerLinkState('jr-b')).toBe('open')
       proxy.hold(false)
-      await bBackInA
       sending = true
       await bBack
       await until(() => chB.joined, 10_000, 'B to re-join')

@@ -68,6 +68,10 @@ export interface OverlaySimResult {
   /** Per message, the hops of its last delivery: the largest and the mean. */
   lastDeliveryHopsMax: number
   lastDeliveryHopsMean: number
+  /** The same for the first message of each stream (it floods: its tree forms from it) and for the later ones. */
+  lastDeliveryHopsMaxFirst: number
+  lastDeliveryHopsMaxRest: number
+  lastDeliveryHopsMeanRest: number
   /** GOSSIP copies received per delivery (all members), overall, for each stream's first message, and for the rest. */
   copies: number
   copiesFirst: number
@@ -407,6 +411,10 @@ export function runOverlaySim(opts: OverlaySimOptions): OverlaySimResult {
   let delFirst = 0
   let hopsMax = 0
   let hopsSum = 0
+  let hopsMaxFirst = 0
+  let hopsMaxRest = 0
+  let hopsSumRest = 0
+  let rest = 0
   for (const info of msgs.values()) {
     copiesAll += info.gossipCopies
     delAll += info.deliveries
@@ -416,6 +424,12 @@ export function runOverlaySim(opts: OverlaySimOptions): OverlaySimResult {
     }
     hopsMax = Math.max(hopsMax, info.lastHops)
     hopsSum += info.lastHops
+    if (info.first) hopsMaxFirst = Math.max(hopsMaxFirst, info.lastHops)
+    else {
+      hopsMaxRest = Math.max(hopsMaxRest, info.lastHops)
+      hopsSumRest += info.lastHops
+      rest++
+    }
   }
   latencies.sort((a, b) => a - b)
   const pct = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! : 0)
@@ -430,6 +444,9 @@ export function runOverlaySim(opts: OverlaySimOptions): OverlaySimResult {
     maxHops,
     lastDeliveryHopsMax: hopsMax,
     lastDeliveryHopsMean: msgs.size ? hopsSum / msgs.size : 0,
+    lastDeliveryHopsMaxFirst: hopsMaxFirst,
+    lastDeliveryHopsMaxRest: hopsMaxRest,
+    lastDeliveryHopsMeanRest: rest ? hopsSumRest / rest : 0,
     copies: delAll ? copiesAll / delAll : 0,
     copiesFirst: delFirst ? copiesFirst / delFirst : 0,
     copiesRest: delAll - delFirst ? (copiesAll - copiesFirst) / (delAll - delFirst) : 0,
@@ -459,7 +476,7 @@ export function formatResult(r: OverlaySimResult): string {
   return [
     `${o.flood ? 'flood' : 'overlay'}: ${o.members} members, seed ${o.seed}, ${r.messages} messages (${o.senders} senders × ${o.messagesPerSender}), churn ${f(o.churnPerMin * 100, 1)}%/min (${r.left} left, ${r.joined} joined), loss ${f(o.loss * 100, 1)}%, ${o.latency} latency`,
     `  delivery ratio (${r.stableMembers} members present throughout): ${f(r.deliveryRatio * 100, 3)}%   joiners (sent ≥ 5 s after they joined): ${f(r.joinerDeliveryRatio * 100, 3)}%`,
-    `  hops: last delivery max ${r.lastDeliveryHopsMax}, mean ${f(r.lastDeliveryHopsMean, 1)}; any delivery max ${r.maxHops}`,
+    `  hops: last delivery max ${r.lastDeliveryHopsMax}, mean ${f(r.lastDeliveryHopsMean, 1)} (first message of each stream max ${r.lastDeliveryHopsMaxFirst}; later ones max ${r.lastDeliveryHopsMaxRest}, mean ${f(r.lastDeliveryHopsMeanRest, 1)}); any delivery max ${r.maxHops}`,
     `  payload copies received per member per message: ${f(r.copies)} (first message of each stream ${f(r.copiesFirst)}, later ones ${f(r.copiesRest)}); all overlay frames sent per delivery ${f(r.framesPerDelivery)}`,
     `  latency p50 ${r.latencyP50} ms, p99 ${r.latencyP99} ms`,
     `  links per member: max ${r.linksMax} (sampled each second), mean ${f(r.linksMean, 1)} at the end, min ${r.linksMinStable} among members present throughout`,

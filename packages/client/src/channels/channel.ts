@@ -64,6 +64,8 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   private readonly members = new Set<string>()
   /** Members a join again's list lacked: gone (MemberLeft, copies given up) unless listed again in time. */
   private readonly unlisted: RelistWaits
+  /** The next member list answers a join on a fresh session (see RelistWaits). */
+  private relistGrace = false
   /** Member events logged for member-list requests under way (see membersRequest). */
   private readonly memberLogs = new Set<MemberEvent[]>()
   private released = false
@@ -186,7 +188,8 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     const f = await this.membersRequest(FrameType.JOIN_CHANNEL)
     if (f.type !== FrameType.MEMBERS) throw new PlazaError(ErrorCode.INTERNAL, 'unexpected answer to join')
     if (this.state === 'left' || this.generation !== generation) throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'left while joining')
-    this.takeMembers(f.members, f.count, announce, f.log)
+    this.takeMembers(f.members, f.count, announce, f.log, this.relistGrace)
+    this.relistGrace = false
     this.overlay.joined(f.cert, this.count)
     await this.doc.sync()
   }
@@ -359,8 +362,10 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
    * The node forgot our session (a fresh one), or frames for ours were lost: join again and
    * bring members, attributes and awareness up to date.
    */
-  _rejoin(): Promise<void> {
+  _rejoin(freshSession = false): Promise<void> {
     if (this.state !== 'joined') return Promise.resolve()
+    // A fresh session: the node may have restarted, and lists its members again as they come back.
+    if (freshSession) this.relistGrace = true
     // The app stays in the channel meanwhile: it sends (over the links that are up, or queued for
     // the relay) as it does while the connection is down. Only `leave()` takes it out.
     if (this.rejoining) {
@@ -392,7 +397,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
    * attributes and awareness up to date; a leave the node may not have heard goes again.
    */
   _onReady(resumed: boolean): void {
-    if (this.state === 'joined') void this._rejoin()
+    if (this.state === 'joined') void this._rejoin(!resumed)
     else if (this.state === 'left' && this.leaveUnconfirmed) {
       if (resumed) void this.confirmLeave()
       else this.leaveUnconfirmed = false // a fresh session is in no channel
@@ -569,7 +574,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   }
 
   /** The node's member list, with the member events that came while it was asked for (newer, or already in it). */
-  private takeMembers(list: string[], count: number, announce: boolean, log: MemberEvent[]): void {
+  private takeMembers(list: string[], count: number, announce: boolean, log: MemberEvent[], relistGrace = false): void {
     const next = new Set(list.filter((m) => m !== this.host.uid))
     for (const e of log) {
       if (e.joined) next.add(e.uid)
@@ -582,8 +587,8 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     const events = announce && wasExact && this.exact
     for (const m of [...this.members]) {
       if (next.has(m)) continue
-      // Joined again (a reconnect): the node may be rebuilding its list (it restarted) — a member it lacks may be on its way back.
-      if (events) this.unlisted.wait(m)
+      // Joined again on a fresh session: the node may be rebuilding its list (it restarted) — a member it lacks may be on its way back.
+      if (events && relistGrace) this.unlisted.wait(m)
       else this.memberGone(m, events)
     }
     for (const m of next) {
