@@ -67,6 +67,7 @@ function overlayHost(c: ClientParts): ChannelOverlayHost {
     toReceived: (origin, channel, m) => toReceived(origin, { channel, ...m }, c.media()),
     linkSend: (uid, bytes) => c.mesh().send(uid, bytes),
     linkOpen: (uid) => c.mesh().isOpen(uid),
+    anyLinkOpen: () => c.mesh().anyOpen(),
     linkConnect: (uid) => c.mesh().connect(uid),
     holdLink: (uid, on) => (on ? c.mesh().hold(uid) : c.mesh().release(uid)),
     candidates: async (channel) => {

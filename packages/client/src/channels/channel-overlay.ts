@@ -15,6 +15,8 @@ export interface OverlayHost {
   /** Sends over the open direct link to `uid`; false when there is none. */
   linkSend(uid: string, bytes: Uint8Array): boolean
   linkOpen(uid: string): boolean
+  /** Whether any direct link of this client is open (to anyone, for anything). */
+  anyLinkOpen(): boolean
   /** Starts opening a direct link to `uid` (the mesh may refuse: cap, recent failure, links off). */
   linkConnect(uid: string): void
   /** Keeps (or stops keeping) the link to `uid` open while it is an overlay neighbour. */
@@ -251,8 +253,9 @@ const STOP_AFTER_MS = 15_000
 const RENEW_BEFORE_MS = 10 * 60_000
 /**
  * An overlay member with no link this long, whose links asked for failed to open at least
- * LINKLESS_FAILURES times meanwhile (its direct links all fail), moves outside the overlay. Slow
- * links (a busy machine, many members joining at once) are not failed ones: the count waits.
+ * LINKLESS_FAILURES times meanwhile, and with no direct link open to anyone (its direct links all
+ * fail), moves outside the overlay. Slow links (a busy machine, many members joining at once) are
+ * not failed ones: the count waits.
  */
 export const LINKLESS_MS = 30_000
 const LINKLESS_FAILURES = 3
@@ -426,7 +429,8 @@ export class OverlayMode {
     }
     const now = this.deps.rt.clock.now()
     if (this.linklessSince === 0) this.linklessSince = now
-    else if (now - this.linklessSince >= LINKLESS_MS && this.runner.failedLinks >= LINKLESS_FAILURES) this.giveUp()
+    // With any direct link open WebRTC works here: the overlay's links are slow, not impossible.
+    else if (now - this.linklessSince >= LINKLESS_MS && this.runner.failedLinks >= LINKLESS_FAILURES && !this.deps.host.anyLinkOpen()) this.giveUp()
   }
 
   private giveUp(): void {

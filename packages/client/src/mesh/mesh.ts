@@ -108,6 +108,12 @@ export class Mesh extends Emitter<MeshEvents> {
     return this.links.get(uid)?.state === 'open'
   }
 
+  /** Whether any direct link is open (WebRTC works here, whoever it is with). */
+  anyOpen(): boolean {
+    for (const l of this.links.values()) if (l.state === 'open') return true
+    return false
+  }
+
   linkState(uid: string): LinkState | 'none' {
     return this.links.get(uid)?.state ?? 'none'
   }
