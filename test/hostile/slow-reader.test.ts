@@ -47,7 +47,7 @@ describe('a client that does not read', () => {
       // The node's message budget: 1500 per 3 s per sender.
       for (let k = 0; k < 450; k++) {
         seq++
-        attackers.forEach((a, i) => a.send({ type: FrameType.RELAY_TO, reqId: 0, to: `victim-${i}`, offline: false, payload: textFrame('flood', seq, 0, body) }))
+        attackers.forEach((a, i) => a.send({ type: FrameType.RELAY_TO, reqId: 0, to: `victim-${i}`, offline: false, payload: textFrame('flood', seq, 1, body) }))
       }
       await new Promise((r) => setTimeout(r, 1000))
       peak = Math.max(peak, rssMb(node))
