@@ -16,6 +16,8 @@ export const OVERLAY_LIMITS = {
   graftTimeoutMs: 400,
   /** Then ask the next member that announced it after this long. */
   graftRetryMs: 250,
+  /** A stream's tree moves to an announced path at least this many hops shorter than the one its message came by. */
+  shortenBy: 2,
   /** A gap in an origin's sequence waits this long before a PULL from a neighbour. */
   gapTimeoutMs: 1000,
   /** A PULL unanswered this long goes to another neighbour. */

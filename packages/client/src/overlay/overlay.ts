@@ -17,6 +17,7 @@ import {
   type MessageKind,
   type OverlayFrame,
   type OverlayGossipFrame,
+  type OverlayIHaveEntry,
   type OverlayMessageId,
   type TimerHandle,
 } from '@plaza/protocol'
@@ -189,6 +190,7 @@ export class ChannelOverlay {
         this.onGossip(from, f)
         break
       case OverlayFrameType.IHAVE:
+        if (!this.cfg.flood) this.shorten(from, f.ids)
         this.tree.onIHave(from, f.ids, (id, key) => this.isSeen(id, key), now)
         this.wake(now + this.cfg.graftTimeoutMs)
         break
@@ -245,6 +247,23 @@ export class ChannelOverlay {
     }
     this.sendFrame(from, { type: OverlayFrameType.NEIGHBOR_REPLY, channel: this.deps.channel, accepted: true, suggest: [] })
     if (!had) this.linkedUp(from)
+  }
+
+  /**
+   * Plumtree's optimisation: a message we have came by a path at least `shortenBy` hops longer
+   * than the one `from` announces: `from` becomes our parent for its stream (GRAFT), the one it
+   * came from is pruned, so the stream's later messages take the shorter path.
+   */
+  private shorten(from: string, ids: OverlayIHaveEntry[]): void {
+    for (const id of ids) {
+      const sk = streamKey(id.origin, id.stream)
+      const parent = this.lastFrom.get(sk)
+      if (parent === undefined || parent === from || !this.views.active.has(parent)) continue
+      const mine = this.cache.get(messageKey(id.origin, id.stream, id.seq))
+      if (!mine || mine.hops - (id.hops + 1) < this.cfg.shortenBy) continue
+      this.lastFrom.set(sk, from)
+      this.tree.swapParent(from, parent, { origin: id.origin, stream: id.stream, seq: id.seq })
+    }
   }
 
   private isSeen(id: OverlayMessageId, key: string): boolean {

@@ -67,6 +67,15 @@ export class Plumtree {
     for (const s of streams) this.lazySet(s).add(from)
   }
 
+  /** `to` is the stream's shorter way to us: asked to push (GRAFT; it sends this one message again), the old parent pruned. */
+  swapParent(to: string, parent: string, id: OverlayMessageId): void {
+    const set = this.lazySet(id)
+    set.delete(to)
+    set.add(parent)
+    this.send(to, { type: OverlayFrameType.GRAFT, channel: this.channel, ids: [id] })
+    this.send(parent, { type: OverlayFrameType.PRUNE, channel: this.channel, streams: [{ origin: id.origin, stream: id.stream }] })
+  }
+
   /** A member asked for messages: its link is in those streams' trees again. */
   onGraft(from: string, ids: OverlayMessageId[]): void {
     for (const id of ids) this.lazy.get(streamKey(id.origin, id.stream))?.delete(from)
