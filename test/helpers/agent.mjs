@@ -2,6 +2,7 @@
 // Commands: { id, cmd, ...args } -> { id, ok, value | error }. Events: { event, ... }.
 import { createClient } from '@plaza/client'
 import { report, serve } from './ipc-child.mjs'
+import { sendPaced } from './send-paced.mjs'
 
 let client = null
 const channels = new Map()
@@ -44,15 +45,7 @@ const commands = {
   },
   /** Sends `count` channel messages one every `intervalMs`; answers how many resolved (an error if one threw). */
   async sendPaced({ channel, count, prefix, intervalMs }) {
-    const ch = channels.get(channel)
-    const sent = []
-    for (let i = 0; i < count; i++) {
-      const p = ch.sendMessage({ text: `${prefix}${i}` })
-      p.catch(() => undefined)
-      sent.push(p)
-      await new Promise((r) => setTimeout(r, intervalMs))
-    }
-    return (await Promise.all(sent)).length
+    return sendPaced(channels.get(channel), count, intervalMs, (i) => `${prefix}${i}`)
   },
   async members({ channel }) {
     return (await channels.get(channel).getMembers()).sort()

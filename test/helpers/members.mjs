@@ -6,6 +6,7 @@
 import { createClient } from '@plaza/client'
 import wrtc from '@roamhq/wrtc'
 import { flushReports, report, serve } from './ipc-child.mjs'
+import { sendPaced } from './send-paced.mjs'
 
 // PLAZA_MEMBERS_COUNT_PCS=1: counts peer connections made and closed here, printed at exit.
 const pcs = { made: 0, closed: 0 }
@@ -55,30 +56,14 @@ const commands = {
   },
   /** Sends `count` timestamped channel messages ("t:<ms>:<n>"), one every `intervalMs`. */
   async sendTimed({ uid, count, intervalMs }) {
-    const ch = channels.get(uid)
-    const sent = []
-    for (let i = 0; i < count; i++) {
-      const p = ch.sendMessage({ text: `t:${Date.now()}:${i}` })
-      p.catch(() => undefined)
-      sent.push(p)
-      await new Promise((r) => setTimeout(r, intervalMs))
-    }
-    return (await Promise.all(sent)).length
+    return sendPaced(channels.get(uid), count, intervalMs, (i) => `t:${Date.now()}:${i}`)
   },
   async overlayLinks({ uid }) {
     return channels.get(uid).overlayLinks
   },
   /** Sends `count` channel messages one every `intervalMs`; answers the count once every send resolved (an error if one threw). */
   async sendPaced({ uid, count, prefix, intervalMs }) {
-    const ch = channels.get(uid)
-    const sent = []
-    for (let i = 0; i < count; i++) {
-      const p = ch.sendMessage({ text: `${prefix}${i}` })
-      p.catch(() => undefined)
-      sent.push(p)
-      await new Promise((r) => setTimeout(r, intervalMs))
-    }
-    return (await Promise.all(sent)).length
+    return sendPaced(channels.get(uid), count, intervalMs, (i) => `${prefix}${i}`)
   },
 }
 

@@ -141,9 +141,9 @@ export class ChannelService {
       await this.ctx.moderation.onJoin(s, channel, false)
       if (outsideChanged) {
         this.overlay.noteOutside(s, channel, overlayKey === undefined)
-        await this.ctx.engine.joinChannel(s.appId, channel, this.memberRecord(s, channel, overlayKey))
+        const count = await this.ctx.engine.joinChannel(s.appId, channel, this.memberRecord(s, channel, overlayKey))
+        await this.tellOutsideCount(s.appId, channel, count)
       }
-      if (outsideChanged) await this.tellOutsideCount(s.appId, channel)
       if (overlayKey) await this.sendOutsideCount(s, channel)
       await this.sendMembers(s, reqId, channel, overlayKey && this.overlay.certify(s, channel, overlayKey))
       return this.sendAwareness(s, channel)
@@ -165,7 +165,7 @@ export class ChannelService {
     // Standing (roles, mutes) first: members know how to take the joiner before they hear of it.
     await this.ctx.moderation.onJoin(s, channel)
     // Before the member event: a member that hears of the joiner already sends it its copies.
-    if (!overlayKey) await this.tellOutsideCount(s.appId, channel)
+    if (!overlayKey) await this.tellOutsideCount(s.appId, channel, count)
     // Above 512 members nobody follows members one by one; the count tells them so.
     if (count <= MAX_MEMBERS_LISTED + 1) {
       await this.ctx.engine.sendToChannel(s.appId, channel, encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid: s.uid, joined: true, count }), s.uid)
@@ -197,7 +197,7 @@ export class ChannelService {
     if (count < MAX_MEMBERS_LISTED) {
       await this.ctx.engine.sendToChannel(s.appId, channel, encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid: s.uid, joined: false, count }))
     }
-    if (wasOutside && count > 0) await this.tellOutsideCount(s.appId, channel)
+    if (wasOutside) await this.tellOutsideCount(s.appId, channel, count)
     this.countChanged(s.appId, channel)
     if (count === 0) {
       this.awareness.dropChannel(s.appId, channel)
@@ -215,7 +215,7 @@ export class ChannelService {
     if (count < MAX_MEMBERS_LISTED) {
       await this.ctx.engine.sendToChannel(appId, channel, encodeFrame({ type: FrameType.MEMBER_EVENT, channel, uid, joined: false, count }))
     }
-    if (member.outside && count > 0) await this.tellOutsideCount(appId, channel)
+    if (member.outside) await this.tellOutsideCount(appId, channel, count)
     this.countChanged(appId, channel)
   }
 
@@ -249,9 +249,14 @@ export class ChannelService {
     s.sendNow(encodeFrame({ type: FrameType.OVERLAY_OUTSIDE, channel, count, version }))
   }
 
-  /** The count changed: every member in the overlay hears it (only those: they joined with a key, so they speak protocol 4). */
-  private async tellOutsideCount(appId: string, channel: string): Promise<void> {
+  /**
+   * The count changed: every member in the overlay hears it (only those: they joined with a key,
+   * so they speak protocol 4). `members`: the channel's count after the change; with none in the
+   * overlay (a channel of older or relay-only clients) nobody is told, and no member list is walked.
+   */
+  private async tellOutsideCount(appId: string, channel: string, members: number): Promise<void> {
     const { count, version } = await this.ctx.engine.outsideCount(appId, channel)
+    if (members - count <= 0) return
     await this.ctx.engine.sendToChannel(appId, channel, encodeFrame({ type: FrameType.OVERLAY_OUTSIDE, channel, count, version }), undefined, 'overlay')
   }
 

@@ -10,9 +10,9 @@ const UID_FIELD = 'uid'
 const MAX_AWARENESS_CLIENTS = 1024
 
 /**
- * A channel's member state (y-protocols awareness): this member's own, which it sends when it
- * changes (`send`), and the others', from the node and over direct links — each member's own
- * entries only, bounded.
+ * A channel's member state (y-protocols awareness): this member's own (`onOwnChange` when it
+ * changes, for the channel to send), and the others', from the node and over direct links — each
+ * member's own entries only, bounded.
  */
 export class ChannelAwareness {
   readonly awareness: awarenessProtocol.Awareness

@@ -134,13 +134,8 @@ export class ChannelOverlayRunner {
   /** This member's messages that reached nobody (published while it had no link), oldest first, with their seqs in its stream. */
   takeUnlinked(): UnlinkedMessage[] {
     const out: UnlinkedMessage[] = []
-    for (const m of this.overlay.takeUnlinked()) {
-      try {
-        out.push({ origin: this.host.uid, seq: m.seq, kind: m.kind, ...decodeOverlayBody(m.kind, m.body) })
-      } catch {
-        // encoded here: cannot fail
-      }
-    }
+    // Encoded by this member (encodeOverlayBody): decoding cannot fail.
+    for (const m of this.overlay.takeUnlinked()) out.push({ origin: this.host.uid, seq: m.seq, kind: m.kind, ...decodeOverlayBody(m.kind, m.body) })
     return out
   }
 
