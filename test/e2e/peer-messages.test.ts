@@ -85,9 +85,14 @@ describe('path choice', () => {
     const got = collect(bob)
     let opened = false
     alice.on('PeerLinkStateChanged', (_p, s) => (opened ||= s === 'open'))
+    // The first message starts a link attempt; under load it may have failed before the send
+    // resolves, so watch for it while sending.
+    let attempted = false
+    const watch = setInterval(() => (attempted ||= alice.getPeerLinkState('f-bob') === 'connecting'), 5)
     const first = await alice.sendMessageToPeer({ text: 'm0' }, 'f-bob')
     expect(first.path).toBe('relay')
-    expect(alice.getPeerLinkState('f-bob')).toBe('connecting')
+    await until(() => attempted, 10_000, 'a link attempt')
+    clearInterval(watch)
     await until(() => alice.getPeerLinkState('f-bob') === 'none', 10_000, 'the link attempt to fail')
     const rest: SendResult[] = []
     for (let i = 1; i < 20; i++) rest.push(await alice.sendMessageToPeer({ text: `m${i}` }, 'f-bob'))

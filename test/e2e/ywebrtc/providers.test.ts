@@ -47,9 +47,15 @@ describe('y-webrtc providers through a Plaza node', () => {
 
   it('a malformed-frame flood gets error frames and a close, and leaves the node and the room working', async () => {
     const room = 'flooded'
-    const [a, b] = await Promise.all([YPeer.start(yurl(), room), YPeer.start(yurl(), room)])
-    peers.push(a, b)
-    await a.until((p) => p.peers.length === 1, 20_000, 'a linked to b')
+    // One after the other: two providers announcing at once may both offer (y-webrtc's glare), and
+    // its 'peers' event fires when a link is attempted, not when it opens — a write that arrives
+    // is the proof that the room works before the flood.
+    const a = await YPeer.start(yurl(), room)
+    peers.push(a)
+    const b = await YPeer.start(yurl(), room)
+    peers.push(b)
+    await a.set('before-flood', true)
+    await b.until((p) => p.map['before-flood'] === true, 30_000, 'a write before the flood')
 
     const garbage: (string | Buffer)[] = [
       '{',
