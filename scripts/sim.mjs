@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm run sim -- --seed N [--grep REGEX] [--lines N] [--frames UID-REGEX]: replays one seed of the simulation with its trace.
-// npm run sim -- --members N [--seed S] [--senders K] [--messages M] [--churn F] [--loss P] [--latency pair|metric] [--flood 1|0|only]: the channel overlay's simulation (then the same run as a flood).
+// npm run sim -- --members N [--seed S] [--senders K] [--messages M] [--churn F] [--loss P] [--latency pair|metric] [--flood 1|0|only] [--config JSON]: the channel overlay's simulation (then the same run as a flood).
 // npm run soak -- --seeds N [--from F] [--jobs J]: runs N seeds (J processes), prints failing seeds and totals.
 import { spawn } from 'node:child_process'
 import { rmSync } from 'node:fs'
@@ -20,7 +20,7 @@ const vitest = (file, env) =>
 
 if (mode === 'replay' && opt('members')) {
   // The channel overlay's simulation (test/sim/overlay): --members N [--seed S] [--senders K] [--messages M] [--churn F] [--loss P] [--latency pair|metric] [--flood 1|0|only]
-  const env = { SIM_MEMBERS: opt('members'), SIM_SEED: opt('seed', '1'), SIM_SENDERS: opt('senders', ''), SIM_MESSAGES: opt('messages', ''), SIM_CHURN: opt('churn', ''), SIM_LOSS: opt('loss', ''), SIM_FLOOD: opt('flood', '1'), SIM_LATENCY: opt('latency', 'pair') }
+  const env = { SIM_MEMBERS: opt('members'), SIM_SEED: opt('seed', '1'), SIM_SENDERS: opt('senders', ''), SIM_MESSAGES: opt('messages', ''), SIM_CHURN: opt('churn', ''), SIM_LOSS: opt('loss', ''), SIM_FLOOD: opt('flood', '1'), SIM_LATENCY: opt('latency', 'pair'), SIM_CONFIG: opt('config', '') }
   const p = spawn('nice', ['-n', '5', 'npx', 'vitest', 'run', '--config', 'test/sim/tools/vitest.config.ts', 'test/sim/tools/overlay.sim.ts'], {
     // 10,000 members keep ~3 GB of caches and seen sets in one process: room for it, so GC does not thrash.
     env: { ...process.env, ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=8192` },

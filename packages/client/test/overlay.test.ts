@@ -17,6 +17,7 @@ import {
   Views,
   generateOverlayKey,
   overlayConfig,
+  type OverlayConfig,
   type OverlayCrypto,
   type OverlayDelivery,
   type OverlayEvent,
@@ -114,6 +115,10 @@ class Net {
   private n = 0
   /** Return false to drop a frame. */
   filter: (from: string, to: string, bytes: Uint8Array) => boolean = () => true
+  /** Milliseconds a frame takes from one member to another. */
+  latency: (from: string, to: string) => number = () => 20
+  /** Overlay settings for members added from now on. */
+  config: Partial<OverlayConfig> = {}
   readonly members = new Map<string, { overlay: ChannelOverlay; got: OverlayDelivery[]; events: OverlayEvent[] }>()
 
   clock: Clock = {
@@ -193,12 +198,12 @@ class Net {
       originAllowed: allowed,
       send: (to, bytes) => {
         if (!this.filter(uid, to, bytes)) return
-        this.at(20, () => this.members.get(to)?.overlay.receive(uid, bytes))
+        this.at(this.latency(uid, to), () => this.members.get(to)?.overlay.receive(uid, bytes))
       },
       deliver: (d) => m.got.push(d),
       onEvent: (e) => m.events.push(e),
       linkOpening,
-    })
+    }, this.config)
     this.members.set(uid, m)
     return m.overlay
   }
@@ -229,6 +234,25 @@ async function triangle(allowed?: (o: string) => boolean) {
   await net.run(500)
   for (const m of net.members.values()) expect(m.overlay.links.sort()).toHaveLength(2)
   return { net, node, m: (u: string) => net.members.get(u)! }
+}
+
+/** Members linked as `edges` says (each edge a pair of uids), nothing else. */
+async function linked(edges: Array<[string, string]>, config: Partial<OverlayConfig> = {}) {
+  const node = await nodeKeyPair()
+  const net = new Net()
+  net.config = config
+  const uids = [...new Set(edges.flat())]
+  for (const uid of uids) {
+    const k = await generateOverlayKey()
+    net.add(uid, k.crypto, node.pub, await node.certify(uid, k.publicKey))
+  }
+  for (const [uid, m] of net.members) {
+    m.overlay.start()
+    m.overlay.addCandidates(edges.filter((e) => e.includes(uid)).map(([x, y]) => (x === uid ? y : x)))
+  }
+  await net.run(500)
+  for (const uid of uids) expect(net.members.get(uid)!.overlay.links).toHaveLength(edges.filter((e) => e.includes(uid)).length)
+  return { net, m: (u: string) => net.members.get(u)! }
 }
 
 const text = (d: OverlayDelivery) => new TextDecoder().decode(d.body)
@@ -373,6 +397,73 @@ describe('channel overlay', () => {
     expect(m('b').got.map(text)).toEqual(['one', 'two'])
     expect(m('c').got.map(text)).toEqual(['one', 'two'])
     expect(m('b').events.some((e) => e.type === 'rejected' && e.from === 'mallory' && e.error.code === ErrorCode.INVALID_MESSAGE)).toBe(true)
+  })
+
+  it('moves a stream to a shorter path when a duplicate comes by it, at no extra copy', async () => {
+    // A ring a–x–y–d–a: a's first message reaches d over three fast links before the slow direct one.
+    const slow = (p: string, q: string) => (p === 'a' && q === 'd') || (p === 'd' && q === 'a')
+    const { net, m } = await linked([['a', 'x'], ['x', 'y'], ['y', 'd'], ['d', 'a']])
+    net.latency = (p, q) => (slow(p, q) ? 100 : 5)
+    await publish(m('a').overlay, 'one')
+    await net.run(500)
+    expect(m('d').got.map((d) => d.hops)).toEqual([3])
+    // The direct copy came second but by 1 hop: d keeps a as its parent and prunes y.
+    await publish(m('a').overlay, 'two')
+    await net.run(500)
+    expect(m('d').got.map((d) => [text(d), d.hops])).toEqual([['one', 3], ['two', 1]])
+    // a had pruned d (d's copy reached it second): d grafted it back, naming a message a did not have yet.
+    expect(m('d').overlay.stats.sent[OverlayFrameType.GRAFT]).toBe(1)
+    expect(m('a').overlay.stats.sent[OverlayFrameType.GOSSIP]).toBe(4) // 'one' and 'two' to x and d, nothing again
+    expect(m('d').overlay.stats.duplicates).toBe(1) // the direct copy of 'one' only
+    // Without it (adoptShorterBy past any path), d keeps the fast three-hop path.
+    const ring = await linked([['a', 'x'], ['x', 'y'], ['y', 'd'], ['d', 'a']], { adoptShorterBy: 99 })
+    ring.net.latency = (p, q) => (slow(p, q) ? 100 : 5)
+    await publish(ring.m('a').overlay, 'one')
+    await publish(ring.m('a').overlay, 'two')
+    await ring.net.run(1000)
+    expect(ring.m('d').got.map((d) => d.hops)).toEqual([3, 3])
+  })
+
+  it('moves a stream to a neighbour that announced a message 2+ hops shorter before the tree brought it, asking for nothing already sent', async () => {
+    // d hears a's messages by a–x–y–z–d (4 hops) and from e (a–e–d, 2 hops), which it pruned
+    // while e's link was slow; now e's link is fast: e's announcement beats the tree's copy.
+    const { net, m } = await linked([['a', 'x'], ['x', 'y'], ['y', 'z'], ['z', 'd'], ['a', 'e'], ['e', 'd']], { adoptShorterBy: 99 })
+    let eSlow = true
+    net.latency = (p, q) => ((p === 'e' && q === 'd') || (p === 'd' && q === 'e') ? (eSlow ? 300 : 5) : p === 'z' && q === 'd' ? 200 : 5)
+    await publish(m('a').overlay, 'one')
+    await net.run(1000)
+    expect(m('d').got.map((d) => d.hops)).toEqual([4])
+    eSlow = false
+    await publish(m('a').overlay, 'two')
+    await net.run(1000)
+    expect(m('d').got.map((d) => d.hops)).toEqual([4, 4])
+    expect(m('d').overlay.stats.sent[OverlayFrameType.GRAFT]).toBe(1)
+    expect(m('d').overlay.stats.sent[OverlayFrameType.PRUNE]).toBe(2) // e for 'one' (a duplicate), z now
+    const eGossip = m('e').overlay.stats.sent[OverlayFrameType.GOSSIP] ?? 0
+    await publish(m('a').overlay, 'three')
+    await net.run(1000)
+    expect(m('d').got.map((d) => [text(d), d.hops])).toEqual([['one', 4], ['two', 4], ['three', 2]])
+    // e pushed 'three' to d; it never sent 'two' again for the GRAFT.
+    expect((m('e').overlay.stats.sent[OverlayFrameType.GOSSIP] ?? 0) - eGossip).toBe(1)
+    expect(m('d').overlay.stats.duplicates).toBe(1) // e's copy of 'one' only
+  })
+
+  it('grafts the neighbour nearest the origin as soon as a stream’s parent link goes, before the next message', async () => {
+    // d hears a directly; b (1 hop from a) and c (2 hops) are its other neighbours.
+    const { net, m } = await linked([['a', 'b'], ['b', 'c'], ['a', 'd'], ['b', 'd'], ['c', 'd']])
+    net.latency = (p, q) => (p === 'a' && q === 'd') || (p === 'd' && q === 'a') ? 5 : 20
+    await publish(m('a').overlay, 'one')
+    await net.run(1000)
+    expect(m('d').got.map((d) => d.hops)).toEqual([1])
+    const grafts = m('d').overlay.stats.sent[OverlayFrameType.GRAFT] ?? 0
+    m('a').overlay.linkDown('d')
+    m('d').overlay.linkDown('a')
+    expect(m('d').overlay.stats.sent[OverlayFrameType.GRAFT]).toBe(grafts + 1)
+    await net.run(100)
+    await publish(m('a').overlay, 'two')
+    // By the tree at once (a repair would wait for an announcement, then the GRAFT timeout).
+    await net.run(60)
+    expect(m('d').got.map((d) => [text(d), d.hops])).toEqual([['one', 1], ['two', 2]])
   })
 
   it('applies mutes at every hop', async () => {

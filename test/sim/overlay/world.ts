@@ -72,6 +72,8 @@ export interface OverlaySimResult {
   lastDeliveryHopsMaxFirst: number
   lastDeliveryHopsMaxRest: number
   lastDeliveryHopsMeanRest: number
+  /** The fewest links from a sender to the present member farthest from it, at the end (the least any tree's last delivery can be): the largest over senders. */
+  shortestPathMax: number
   /** GOSSIP copies received per delivery (all members), overall, for each stream's first message, and for the rest. */
   copies: number
   copiesFirst: number
@@ -399,6 +401,23 @@ export function runOverlaySim(opts: OverlaySimOptions): OverlaySimResult {
     linksSamples++
     if (m.initial) linksMinStable = Math.min(linksMinStable, m.overlay.linkCount)
   }
+  let shortestPathMax = 0
+  for (const sid of senders) {
+    const dist = new Map<string, number>([[sid, 0]])
+    let frontier = [sid]
+    while (frontier.length) {
+      const next: string[] = []
+      for (const u of frontier) {
+        for (const v of members.get(u)!.overlay.links) {
+          if (!members.get(v)?.alive || dist.has(v)) continue
+          dist.set(v, dist.get(u)! + 1)
+          next.push(v)
+        }
+      }
+      if (next.length) shortestPathMax = Math.max(shortestPathMax, dist.get(next[0]!)!)
+      frontier = next
+    }
+  }
   let skipped = 0
   let rejected = 0
   for (const m of members.values()) {
@@ -447,6 +466,7 @@ export function runOverlaySim(opts: OverlaySimOptions): OverlaySimResult {
     lastDeliveryHopsMaxFirst: hopsMaxFirst,
     lastDeliveryHopsMaxRest: hopsMaxRest,
     lastDeliveryHopsMeanRest: rest ? hopsSumRest / rest : 0,
+    shortestPathMax,
     copies: delAll ? copiesAll / delAll : 0,
     copiesFirst: delFirst ? copiesFirst / delFirst : 0,
     copiesRest: delAll - delFirst ? (copiesAll - copiesFirst) / (delAll - delFirst) : 0,
@@ -476,7 +496,7 @@ export function formatResult(r: OverlaySimResult): string {
   return [
     `${o.flood ? 'flood' : 'overlay'}: ${o.members} members, seed ${o.seed}, ${r.messages} messages (${o.senders} senders × ${o.messagesPerSender}), churn ${f(o.churnPerMin * 100, 1)}%/min (${r.left} left, ${r.joined} joined), loss ${f(o.loss * 100, 1)}%, ${o.latency} latency`,
     `  delivery ratio (${r.stableMembers} members present throughout): ${f(r.deliveryRatio * 100, 3)}%   joiners (sent ≥ 5 s after they joined): ${f(r.joinerDeliveryRatio * 100, 3)}%`,
-    `  hops: last delivery max ${r.lastDeliveryHopsMax}, mean ${f(r.lastDeliveryHopsMean, 1)} (first message of each stream max ${r.lastDeliveryHopsMaxFirst}; later ones max ${r.lastDeliveryHopsMaxRest}, mean ${f(r.lastDeliveryHopsMeanRest, 1)}); any delivery max ${r.maxHops}`,
+    `  hops: last delivery max ${r.lastDeliveryHopsMax}, mean ${f(r.lastDeliveryHopsMean, 1)} (first message of each stream max ${r.lastDeliveryHopsMaxFirst}; later ones max ${r.lastDeliveryHopsMaxRest}, mean ${f(r.lastDeliveryHopsMeanRest, 1)}); any delivery max ${r.maxHops}; shortest paths from the senders at the end: max ${r.shortestPathMax}`,
     `  payload copies received per member per message: ${f(r.copies)} (first message of each stream ${f(r.copiesFirst)}, later ones ${f(r.copiesRest)}); all overlay frames sent per delivery ${f(r.framesPerDelivery)}`,
     `  latency p50 ${r.latencyP50} ms, p99 ${r.latencyP99} ms`,
     `  links per member: max ${r.linksMax} (sampled each second), mean ${f(r.linksMean, 1)} at the end, min ${r.linksMinStable} among members present throughout`,

@@ -14,6 +14,8 @@ it('runs the overlay simulation', () => {
     churnPerMin: num('SIM_CHURN', DEFAULT_SIM.churnPerMin),
     loss: num('SIM_LOSS', DEFAULT_SIM.loss),
     latency: env.SIM_LATENCY === 'metric' ? 'metric' : 'pair',
+    // SIM_CONFIG: overlay settings as JSON, e.g. {"D":8} (see packages/client/src/overlay/config.ts).
+    config: env.SIM_CONFIG ? (JSON.parse(env.SIM_CONFIG) as OverlaySimOptions['config']) : undefined,
     onSecond: (t) => {
       if (t % 10_000 === 0) process.stderr.write(`  t=${t / 1000}s\n`)
     },

@@ -17,6 +17,12 @@ export class MessageCache<M> {
     if (this.items.size > this.size) this.items.delete(this.items.keys().next().value!)
   }
 
+  /** Replaces a kept message (keeps its place and age); nothing if it is not kept. */
+  replace(key: string, m: M): void {
+    const it = this.items.get(key)
+    if (it) it.m = m
+  }
+
   get(key: string): M | undefined {
     return this.items.get(key)?.m
   }

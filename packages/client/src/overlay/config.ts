@@ -17,7 +17,9 @@ export const OVERLAY_LIMITS = {
   /** Then ask the next member that announced it after this long. */
   graftRetryMs: 250,
   /** A stream's tree moves to an announced path at least this many hops shorter than the one its message came by. */
-  shortenBy: 2,
+  shortenBy: 1,
+  /** A duplicate copy that came by a path at least this many hops shorter makes its link the stream's parent (free: no copy is asked for). */
+  adoptShorterBy: 1,
   /** A gap in an origin's sequence waits this long before a PULL from a neighbour. */
   gapTimeoutMs: 1000,
   /** A PULL unanswered this long goes to another neighbour. */

@@ -31,6 +31,8 @@ export class StreamOrder<M extends Ordered> {
   private readonly waiting = new Map<number, M>()
   /** When the current gap was first seen (0: none). */
   gapSince = 0
+  /** The highest seq accepted. */
+  top = 0
   lastActive: number
 
   constructor(
@@ -48,6 +50,7 @@ export class StreamOrder<M extends Ordered> {
     this.lastActive = now
     if ((this.next > 0 && m.seq < this.next) || this.waiting.has(m.seq)) return { status: 'duplicate' }
     if (m.sentTs < this.joinedAt) return { status: 'early' }
+    if (m.seq > this.top) this.top = m.seq
     if (this.next === 0 && (m.seq === 1 || m.prevTs < this.joinedAt)) {
       this.next = m.seq
       for (const s of this.waiting.keys()) if (s < m.seq) this.waiting.delete(s)

@@ -60,6 +60,8 @@ export class ChannelOverlay {
   private readonly orders = new Map<string, StreamOrder<OverlayGossipFrame>>()
   /** The link each stream's latest message came over (first asked to fill a gap). */
   private readonly lastFrom = new Map<string, string>()
+  /** Per stream, the hops at which each neighbour last had one of its messages (from announcements and duplicates). */
+  private readonly around = new Map<string, Map<string, number>>()
   private readonly gaps = new Map<string, GapState>()
   /** Messages whose signature is being checked (asynchronous crypto), with copies that came meanwhile. */
   private readonly verifying = new Map<string, Array<{ from: string; f: OverlayGossipFrame }>>()
@@ -137,7 +139,7 @@ export class ChannelOverlay {
   /** The host lost its link to `peer` (closed, failed, or the member left). */
   linkDown(peer: string): void {
     const had = this.views.unlink(peer, true)
-    this.tree.dropLink(peer)
+    this.dropLink(peer)
     if (had) this.deps.onEvent?.({ type: 'link-down', peer })
   }
 
@@ -214,7 +216,7 @@ export class ChannelOverlay {
         break
       case OverlayFrameType.DISCONNECT: {
         const had = this.views.unlink(from)
-        this.tree.dropLink(from)
+        this.dropLink(from)
         this.views.addCandidates(f.suggest)
         if (had) this.deps.onEvent?.({ type: 'link-down', peer: from })
         break
@@ -241,7 +243,7 @@ export class ChannelOverlay {
       return
     }
     if (a.evicted !== null) {
-      this.tree.dropLink(a.evicted)
+      this.dropLink(a.evicted)
       this.sendFrame(a.evicted, { type: OverlayFrameType.DISCONNECT, channel: this.deps.channel, suggest: this.views.suggest(this.cfg.suggestions, a.evicted) })
       this.deps.onEvent?.({ type: 'link-down', peer: a.evicted })
     }
@@ -256,14 +258,82 @@ export class ChannelOverlay {
    */
   private shorten(from: string, ids: OverlayIHaveEntry[]): void {
     for (const id of ids) {
-      const sk = streamKey(id.origin, id.stream)
-      const parent = this.lastFrom.get(sk)
-      if (parent === undefined || parent === from || !this.views.active.has(parent)) continue
+      this.noteAround(streamKey(id.origin, id.stream), from, id.hops)
       const mine = this.cache.get(messageKey(id.origin, id.stream, id.seq))
-      if (!mine || mine.hops - (id.hops + 1) < this.cfg.shortenBy) continue
-      this.lastFrom.set(sk, from)
-      this.tree.swapParent(from, parent, { origin: id.origin, stream: id.stream, seq: id.seq })
+      if (mine) this.shortenTo(from, id.hops, mine)
     }
+  }
+
+  private noteAround(sk: string, peer: string, hops: number): void {
+    let m = this.around.get(sk)
+    if (!m) this.around.set(sk, (m = new Map()))
+    m.set(peer, hops)
+  }
+
+  /**
+   * A link is gone. Streams whose parent it was are grafted at once to the neighbour that had
+   * their last message by the fewest hops, so their next message comes by a short path — not by
+   * whichever neighbour happens to push it first (a whole subtree would hang below that path).
+   */
+  private dropLink(peer: string): void {
+    this.tree.dropLink(peer)
+    for (const m of this.around.values()) m.delete(peer)
+    if (this.cfg.flood) return
+    const grafts = new Map<string, OverlayMessageId[]>()
+    for (const [sk, parent] of this.lastFrom) {
+      if (parent !== peer) continue
+      let best: string | undefined
+      let bestHops = Infinity
+      for (const [p, h] of this.around.get(sk) ?? []) {
+        if (h < bestHops && this.views.active.has(p)) {
+          best = p
+          bestHops = h
+        }
+      }
+      if (best === undefined) continue
+      const [origin, stream] = sk.split('\n') as [string, string]
+      this.lastFrom.set(sk, best)
+      const next = this.nextOf(sk, { origin, stream, seq: 0 })
+      const list = grafts.get(best)
+      if (list) list.push(next)
+      else grafts.set(best, [next])
+    }
+    for (const [to, ids] of grafts) this.tree.graft(to, ids)
+  }
+
+  /** Moves the stream of `mine` (a message here) to `to`, which had it at `hops`, if that path is `shortenBy` shorter. */
+  private shortenTo(to: string, hops: number, mine: OverlayGossipFrame): void {
+    const sk = streamKey(mine.origin, mine.stream)
+    const parent = this.lastFrom.get(sk)
+    if (parent === undefined || parent === to || !this.views.active.has(parent) || !this.views.active.has(to)) return
+    if (mine.hops - (hops + 1) < this.cfg.shortenBy) return
+    this.lastFrom.set(sk, to)
+    this.tree.swapParent(to, parent, this.nextOf(sk, mine))
+  }
+
+  /** The stream's next message (GRAFT names it: the new parent holds nothing of it yet, so it only starts pushing). */
+  private nextOf(sk: string, m: OverlayMessageId): OverlayMessageId {
+    return { origin: m.origin, stream: m.stream, seq: Math.max(this.orders.get(sk)?.top ?? 0, m.seq) + 1 }
+  }
+
+  /**
+   * A duplicate that came by a shorter path than the copy delivered (a faster link is not always a
+   * shorter path): its link becomes the stream's parent and the old parent is pruned, so later
+   * messages take the shorter path. No payload is sent for it: the copy is here already. From each
+   * stream's first message (which goes over every link) the tree starts out near a shortest-path tree.
+   */
+  private adoptShorter(from: string, f: OverlayGossipFrame, key: string): boolean {
+    if (this.cfg.flood) return false
+    const sk = streamKey(f.origin, f.stream)
+    const parent = this.lastFrom.get(sk)
+    if (parent === undefined || parent === from || !this.views.active.has(parent) || !this.views.active.has(from)) return false
+    const mine = this.cache.get(key)
+    if (!mine || mine.hops - f.hops < this.cfg.adoptShorterBy) return false
+    this.cache.replace(key, { ...mine, hops: f.hops })
+    this.lastFrom.set(sk, from)
+    // GRAFT as well: `from` most likely pruned us when our own copy reached it second.
+    this.tree.swapParent(from, parent, this.nextOf(sk, f))
+    return true
   }
 
   private isSeen(id: OverlayMessageId, key: string): boolean {
@@ -279,7 +349,8 @@ export class ChannelOverlay {
     }
     if (this.isSeen(f, key)) {
       this.stats.duplicates++
-      if (!(f.flags & GossipFlag.REPAIR)) this.tree.duplicate(from, f)
+      this.noteAround(streamKey(f.origin, f.stream), from, f.hops - 1)
+      if (!(f.flags & GossipFlag.REPAIR) && !this.adoptShorter(from, f, key)) this.tree.duplicate(from, f)
       return
     }
     if (this.deps.originAllowed && !this.deps.originAllowed(f.origin)) {
@@ -314,7 +385,7 @@ export class ChannelOverlay {
     }
     const now = this.deps.clock.now()
     this.seen.add(key, now)
-    this.tree.received(key)
+    const announcedBefore = this.tree.received(key)
     this.cache.put(key, f, now)
     const sk = streamKey(f.origin, f.stream)
     this.lastFrom.set(sk, from)
@@ -322,6 +393,15 @@ export class ChannelOverlay {
     if (!order) this.orders.set(sk, (order = new StreamOrder(this.joinedAt, now)))
     const r = order.accept(f, now)
     this.forward(f, from, now)
+    // Announced by a shorter path before the copy came (the tree's path was longer but faster).
+    if (announcedBefore && !this.cfg.flood) {
+      let best: { peer: string; hops: number } | undefined
+      for (const a of announcedBefore) {
+        this.noteAround(sk, a.peer, a.hops)
+        if (!best || a.hops < best.hops) best = a
+      }
+      if (best) this.shortenTo(best.peer, best.hops, f)
+    }
     if (r.status === 'ok') {
       for (const m of r.deliver) this.deliver(m)
       this.noteGap(sk, order, now)
@@ -483,6 +563,7 @@ export class ChannelOverlay {
       if (now - o.lastActive > this.cfg.streamTtlMs && o.waitingCount === 0) {
         this.orders.delete(sk)
         this.lastFrom.delete(sk)
+        this.around.delete(sk)
         this.tree.forgetStream(sk)
       }
     }

@@ -48,9 +48,11 @@ export class Plumtree {
     return eager
   }
 
-  /** A message arrived: nothing is missing any more. */
-  received(key: string): void {
+  /** A message arrived: nothing is missing any more. Returns who announced it before it came (with their hops). */
+  received(key: string): ReadonlyArray<{ peer: string; hops: number }> | undefined {
+    const m = this.missing.get(key)
     this.missing.delete(key)
+    return m?.announcers
   }
 
   /** A copy of a message already seen came from `from` over the tree: prune that link for the stream. */
@@ -67,13 +69,25 @@ export class Plumtree {
     for (const s of streams) this.lazySet(s).add(from)
   }
 
-  /** `to` is the stream's shorter way to us: asked to push (GRAFT; it sends this one message again), the old parent pruned. */
-  swapParent(to: string, parent: string, id: OverlayMessageId): void {
+  /**
+   * `to` is the stream's shorter way to us: asked to push (GRAFT), the old parent pruned. `next`
+   * names the stream's next message, which `to` does not hold yet, so nothing is sent twice.
+   */
+  swapParent(to: string, parent: string, next: OverlayMessageId): void {
+    const id = next
     const set = this.lazySet(id)
     set.delete(to)
     set.add(parent)
     this.send(to, { type: OverlayFrameType.GRAFT, channel: this.channel, ids: [id] })
     this.send(parent, { type: OverlayFrameType.PRUNE, channel: this.channel, streams: [{ origin: id.origin, stream: id.stream }] })
+  }
+
+  /** Asks `to` to push the streams of `next` (each named by its next message: nothing is sent twice). */
+  graft(to: string, next: OverlayMessageId[]): void {
+    for (const id of next) this.lazy.get(streamKey(id.origin, id.stream))?.delete(to)
+    for (let i = 0; i < next.length; i += MAX_OVERLAY_IDS) {
+      this.send(to, { type: OverlayFrameType.GRAFT, channel: this.channel, ids: next.slice(i, i + MAX_OVERLAY_IDS) })
+    }
   }
 
   /** A member asked for messages: its link is in those streams' trees again. */
