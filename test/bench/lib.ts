@@ -98,6 +98,8 @@ export interface Child {
   /** The next JSON line the child prints (after those already taken). */
   next<T = Record<string, number>>(timeoutMs?: number): Promise<T>
   write(line: string): void
+  /** Closes its input and waits for it to exit (killed after `timeoutMs`). */
+  end(timeoutMs?: number): Promise<void>
   kill(): Promise<void>
 }
 
@@ -138,6 +140,12 @@ export function child(script: string, args: string[], env: Record<string, string
       })
     },
     write: (line) => void proc.stdin!.write(`${line}\n`),
+    end: async (timeoutMs = 30_000) => {
+      proc.stdin!.end()
+      const t = setTimeout(() => !exited && proc.kill('SIGKILL'), timeoutMs)
+      await done
+      clearTimeout(t)
+    },
     kill: () => {
       if (!exited) proc.kill('SIGKILL')
       return done

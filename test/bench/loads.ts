@@ -196,7 +196,8 @@ export async function idleRun(s: SessionServer, sessions: number): Promise<IdleR
     const after = await memoryAfterGc(s.pid)
     return { held: line.ready, before, after, perSession: (js(after) - js(before)) / line.ready, rssPerSession: (after.rss - before.rss) / line.ready }
   } finally {
-    await held.kill()
-    await sleep(500)
+    // Plaza's sessions log out: the server is empty again for a next round.
+    await held.end()
+    await sleep(1000)
   }
 }

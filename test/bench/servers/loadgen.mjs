@@ -1,5 +1,5 @@
 // Load generator, run as its own process so that it does not share a CPU budget with the bench:
-//   node loadgen.mjs sessions <plaza|ywebrtc|peerjs> <url> <n>   hold n idle sessions; prints {"ready":n}
+//   node loadgen.mjs sessions <plaza|ywebrtc|peerjs> <url> <n>   hold n idle sessions; prints {"ready":n}; closes them when its input ends
 //   node loadgen.mjs signal <plaza|ywebrtc|peerjs> <url> <count>  A -> B signaling throughput
 //   node loadgen.mjs fanout <urls,> <n>                           presence change to n subscribers, spread over the nodes
 //   node loadgen.mjs relay <urls,> <pairs> <per-pair>             peer messages relayed, sender and receiver on different nodes
@@ -69,7 +69,21 @@ if (mode === 'sessions') {
   }
   out({ ready: socks.length })
   process.stdin.resume()
-  process.stdin.on('end', () => process.exit(0))
+  // Input closed: Plaza sessions log out (so the node ends them now, not after its silence
+  // timeout: a next round measures from an empty node), then every socket closes.
+  process.stdin.on('end', async () => {
+    await Promise.all(
+      socks.map(
+        (ws) =>
+          new Promise((resolve) => {
+            ws.once('close', resolve)
+            if (kind === 'plaza') ws.send(encodeFrame({ type: FrameType.LOGOUT, reqId: 1 }))
+            ws.close()
+          }),
+      ),
+    )
+    process.exit(0)
+  })
 } else if (mode === 'signal') {
   const [kind, url, count] = [a1, a2, Number(a3)]
   let got = 0
