@@ -354,6 +354,11 @@ export class Download {
     const total = this.held.pieces
     for (const s of usable) {
       const win = this.window(s.uid)
+      const direct = this.hooks.transport.linkOpen(s.uid)
+      // Over a direct link a request waits until a whole request's worth of the window is free
+      // (not one per piece as each comes in): each request is a blocking send into WebRTC, which
+      // waits for the thread busy taking in the data — a quarter as many of them.
+      if (direct && s.inflightBytes > 0 && win - s.inflightBytes < PIECES_PER_REQUEST * this.held.info.pieceSize) continue
       let scanned = 0
       while (s.inflightBytes < win && scanned < total) {
         const i = this.pickPiece(s, () => scanned++)
@@ -361,7 +366,7 @@ export class Download {
         // And the pieces after it that it has and nobody fetches, while the window allows.
         let count = 1
         let length = this.held.pieceLength(i)
-        const most = this.hooks.transport.linkOpen(s.uid) ? PIECES_PER_REQUEST : 1
+        const most = direct ? PIECES_PER_REQUEST : 1
         while (count < most && i + count < total && this.free(s, i + count) && s.inflightBytes + length + this.held.pieceLength(i + count) <= win) {
           length += this.held.pieceLength(i + count)
           count++
