@@ -213,15 +213,20 @@ export function encodeMediaFrame(f: MediaFrame): Uint8Array {
 }
 
 /** DATA is most of a transfer's bytes: its header is encoded apart and the block copied once, into the frame. */
-function encodeData(f: MediaDataFrame): Uint8Array {
+/** A DATA frame's bytes before its `length` bytes of data (a sender may lay out many blocks in one buffer). */
+export function encodeMediaDataHeader(mediaId: string, reqId: number, part: MediaPart, offset: number, length: number): Uint8Array {
   const e = new Encoder(80)
-  e.varuint(f.type)
-  e.string(f.mediaId)
-  e.varuint(f.reqId)
-  e.uint8(f.part)
-  e.varuint(f.offset)
-  e.varuint(f.bytes.length)
-  const head = e.finish()
+  e.varuint(MediaFrameType.DATA)
+  e.string(mediaId)
+  e.varuint(reqId)
+  e.uint8(part)
+  e.varuint(offset)
+  e.varuint(length)
+  return e.finish()
+}
+
+function encodeData(f: MediaDataFrame): Uint8Array {
+  const head = encodeMediaDataHeader(f.mediaId, f.reqId, f.part, f.offset, f.bytes.length)
   const out = new Uint8Array(head.length + f.bytes.length)
   out.set(head)
   out.set(f.bytes, head.length)

@@ -53,6 +53,28 @@ class FilePieces implements PieceStore {
     return out
   }
 
+  async readInto(views: Uint8Array[], offset: number): Promise<void> {
+    const fh = await this.fh()
+    let rest = views.filter((v) => v.length > 0)
+    let at = offset
+    while (rest.length > 0) {
+      const { bytesRead } = await fh.readv(rest, at)
+      if (bytesRead === 0) throw new Error(`${this.path} is shorter than expected`)
+      at += bytesRead
+      // Views read in full are done; a partly read one goes on from where the read stopped.
+      let n = bytesRead
+      const next: Uint8Array[] = []
+      for (const v of rest) {
+        if (n >= v.length) n -= v.length
+        else {
+          next.push(n > 0 ? v.subarray(n) : v)
+          n = 0
+        }
+      }
+      rest = next
+    }
+  }
+
   async write(_index: number, offset: number, bytes: Uint8Array): Promise<void> {
     if (this.mode === 'r') throw new Error('read-only')
     const fh = await this.fh()

@@ -4,6 +4,7 @@ import {
   MediaFrameType,
   MediaPart,
   RELAY_MEDIA_BLOCK_BYTES,
+  encodeMediaDataHeader,
   encodeMediaFrame,
   type Clock,
   type MediaCancelFrame,
@@ -12,6 +13,7 @@ import {
   type TimerHandle,
 } from '@plaza/protocol'
 import type { HeldMedia } from './held.js'
+import type { PieceStore } from './pieces.js'
 import type { MediaTransport } from './transport.js'
 
 /** What one requester may have queued with us at once; past it BUSY. */
@@ -38,6 +40,10 @@ interface Job {
   /** Bytes read ahead, starting at `bufAt`. */
   buf: Uint8Array | null
   bufAt: number
+  /** Over a direct link: the next blocks as whole DATA frames (one buffer), from `frameIdx` on. */
+  frames: Uint8Array[] | null
+  frameLens: number[]
+  frameIdx: number
 }
 
 interface PeerQueue {
@@ -86,7 +92,7 @@ export class MediaServer {
     }
     if (q.queuedBytes + f.length > MAX_QUEUED_PER_PEER) return error(MediaErrorCode.BUSY)
     h.lastUsed = this.clock.now()
-    q.jobs.push({ mediaId: f.mediaId, reqId: f.reqId, part: f.part, next: f.offset, end: f.offset + f.length, buf: null, bufAt: 0 })
+    q.jobs.push({ mediaId: f.mediaId, reqId: f.reqId, part: f.part, next: f.offset, end: f.offset + f.length, buf: null, bufAt: 0, frames: null, frameLens: [], frameIdx: 0 })
     q.queuedBytes += f.length
     this.run(from, q)
   }
@@ -129,6 +135,7 @@ export class MediaServer {
     q.queuedBytes -= j.end - j.next
     j.next = j.end
     j.buf = null
+    j.frames = null
   }
 
   private idle(uid: string, q: PeerQueue): void {
@@ -153,6 +160,65 @@ export class MediaServer {
     })
   }
 
+  /**
+   * One DATA block over the direct link. Blocks are laid out READ_BYTES at a time as whole frames
+   * in one buffer, the file read straight into their places: no buffer per block (each one is
+   * memory the garbage collector must be told of, and a copy). False when the link's buffer is full.
+   */
+  private async pushFrame(uid: string, q: PeerQueue, j: Job, store: PieceStore): Promise<boolean> {
+    if (!j.frames || j.frameIdx >= j.frames.length) {
+      j.buf = null
+      const at = j.next
+      const len = Math.min(READ_BYTES, j.end - at)
+      const heads: Uint8Array[] = []
+      const lens: number[] = []
+      let total = 0
+      for (let o = at; o < at + len; o += MAX_MEDIA_BLOCK_BYTES) {
+        const n = Math.min(MAX_MEDIA_BLOCK_BYTES, at + len - o)
+        const head = encodeMediaDataHeader(j.mediaId, j.reqId, j.part, o, n)
+        heads.push(head)
+        lens.push(n)
+        total += head.length + n
+      }
+      const buf = new Uint8Array(total)
+      const frames: Uint8Array[] = []
+      const payloads: Uint8Array[] = []
+      for (let i = 0, p = 0; i < heads.length; i++) {
+        buf.set(heads[i]!, p)
+        const end = p + heads[i]!.length + lens[i]!
+        frames.push(buf.subarray(p, end))
+        payloads.push(buf.subarray(p + heads[i]!.length, end))
+        p = end
+      }
+      let ok = true
+      try {
+        if (store.readInto) await store.readInto(payloads, at)
+        else {
+          const src = await store.read(at, len)
+          if (src.length !== len) throw new Error('short read')
+          for (let i = 0, o = 0; i < payloads.length; o += lens[i]!, i++) payloads[i]!.set(src.subarray(o, o + lens[i]!))
+        }
+      } catch {
+        ok = false
+      }
+      if (q.jobs[0] !== j || j.next !== at) return true // cancelled while reading
+      if (!ok) {
+        this.finish(q, j)
+        this.send(uid, { type: MediaFrameType.ERROR, mediaId: j.mediaId, reqId: j.reqId, code: MediaErrorCode.NOT_FOUND })
+        return true
+      }
+      j.frames = frames
+      j.frameLens = lens
+      j.frameIdx = 0
+    }
+    if (!this.t.linkSend(uid, j.frames[j.frameIdx]!)) return false
+    const n = j.frameLens[j.frameIdx]!
+    j.frameIdx++
+    j.next += n
+    q.queuedBytes -= n
+    return true
+  }
+
   private async pump(uid: string, q: PeerQueue): Promise<void> {
     while (q.jobs.length > 0) {
       const j = q.jobs[0]
@@ -165,6 +231,11 @@ export class MediaServer {
         q.jobs.shift()
         continue
       }
+      if (j.part === MediaPart.DATA && this.t.linkOpen(uid)) {
+        if (!(await this.pushFrame(uid, q, j, h.store))) await new Promise<void>((resolve) => (q.retry = this.clock.setTimeout(resolve, RETRY_MS)))
+        continue
+      }
+      j.frames = null
       if (!j.buf || j.next >= j.bufAt + j.buf.length) {
         const len = Math.min(READ_BYTES, j.end - j.next)
         let bytes: Uint8Array
