@@ -16,8 +16,8 @@ import { report } from './report.js'
 
 const MiB = 1024 * 1024
 const SIZES = (process.env.BENCH_FILES_SIZES ?? '1,64,512').split(',').map((s) => Number(s) * MiB)
-/** Rounds per size (small files vary more, and cost little). */
-const roundsFor = (size: number) => Number(process.env.BENCH_ROUNDS ?? (size <= MiB ? 10 : size <= 64 * MiB ? 5 : 3))
+/** Rounds per size (small files vary more, and cost little; runs on this machine swing, so medians of several). */
+const roundsFor = (size: number) => Number(process.env.BENCH_ROUNDS ?? (size <= MiB ? 15 : size <= 64 * MiB ? 7 : 5))
 /** Files this large and larger go from disk to disk (sender: a path; receiver: downloadMediaToFile). */
 const ON_DISK = 256 * MiB
 const CHANNEL_BYTES = Number(process.env.BENCH_FILES_CHANNEL_MB ?? 64) * MiB
