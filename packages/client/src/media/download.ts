@@ -27,6 +27,8 @@ const NO_SOURCE_MS = 12_000
 const TICK_MS = 250
 /** Consecutive pieces asked for in one request over a direct link (each request is a blocking send into WebRTC). */
 const PIECES_PER_REQUEST = 4
+/** Request buffers kept for reuse (a window's worth and one). */
+const SPARE_BUFFERS = 5
 /** Bad pieces from one holder before it is dropped. */
 const MAX_STRIKES = 2
 
@@ -79,6 +81,10 @@ interface Req {
   checked: number
   checkedBytes: number
   lastActivity: number
+  /** Pieces of it still being checked or stored. */
+  pending: number
+  /** Dropped or complete: no more bytes go into `buf`. */
+  ended: boolean
 }
 
 /**
@@ -110,6 +116,8 @@ export class Download {
   private nodeTried = false
   /** Pieces (or manifests) that did not match their hashes. */
   private badPieces = 0
+  /** Buffers of whole requests whose pieces are stored (into a file, which copied them): used again. */
+  private readonly spare: Uint8Array[] = []
 
   constructor(
     readonly held: HeldMedia,
@@ -235,7 +243,8 @@ export class Download {
       r.source.inflightBytes -= len
       this.inflightPieces.delete(i)
       this.checkingPieces.add(i)
-      void this.onPiece(i, bytes, r.source)
+      r.pending++
+      void this.onPiece(i, bytes, r)
       handed = true
     }
     if (r.checked === r.count) this.dropReq(r)
@@ -394,7 +403,8 @@ export class Download {
 
   private request(s: Source, part: MediaPart, piece: number, count: number, offset: number, length: number): void {
     const reqId = this.nextReqId++
-    const r: Req = { reqId, source: s, part, piece, count, offset, buf: new Uint8Array(length), received: 0, checked: 0, checkedBytes: 0, lastActivity: this.hooks.clock.now() }
+    const buf = length === this.fullRequestBytes() && part === MediaPart.DATA ? (this.spare.pop() ?? new Uint8Array(length)) : new Uint8Array(length)
+    const r: Req = { reqId, source: s, part, piece, count, offset, buf, received: 0, checked: 0, checkedBytes: 0, lastActivity: this.hooks.clock.now(), pending: 0, ended: false }
     this.reqs.set(reqId, r)
     s.inflightBytes += length
     if (piece >= 0) for (let k = 0; k < count; k++) this.inflightPieces.add(piece + k)
@@ -415,8 +425,20 @@ export class Download {
   /** Forgets a request; its pieces not yet handed on are free to be asked again. */
   private dropReq(r: Req): void {
     if (!this.reqs.delete(r.reqId)) return
+    r.ended = true
     r.source.inflightBytes -= r.buf.length - r.checkedBytes
     if (r.piece >= 0) for (let k = r.checked; k < r.count; k++) this.inflightPieces.delete(r.piece + k)
+    this.reuse(r)
+  }
+
+  /** Once nothing reads or writes a whole request's buffer any more, it serves the next request. */
+  private reuse(r: Req): void {
+    if (!r.ended || r.pending > 0 || r.part !== MediaPart.DATA || !this.held.store.releasesWrites) return
+    if (r.buf.length === this.fullRequestBytes() && this.spare.length < SPARE_BUFFERS) this.spare.push(r.buf)
+  }
+
+  private fullRequestBytes(): number {
+    return PIECES_PER_REQUEST * this.held.info.pieceSize
   }
 
   private onManifest(r: Req): void {
@@ -432,8 +454,13 @@ export class Download {
     if (this.held.store.resumed) void this.recover()
   }
 
-  private async onPiece(i: number, bytes: Uint8Array, source: Source): Promise<void> {
-    const ok = await this.verifyAndStore(i, bytes).finally(() => this.checkingPieces.delete(i))
+  private async onPiece(i: number, bytes: Uint8Array, r: Req): Promise<void> {
+    const source = r.source
+    const ok = await this.verifyAndStore(i, bytes).finally(() => {
+      this.checkingPieces.delete(i)
+      r.pending--
+      this.reuse(r)
+    })
     if (!ok) {
       this.badPieces++
       source.strikes++

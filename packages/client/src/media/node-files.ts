@@ -17,6 +17,7 @@ export const nodeSha256: Sha256Factory = () => {
 /** A file read (the app's, to send) or written (a download) at offsets; opened on first use. */
 class FilePieces implements PieceStore {
   readonly durable = true
+  readonly releasesWrites = true
   readonly copiedBytes = 0
   private handle: Promise<FileHandle> | null = null
 

@@ -4,6 +4,8 @@ import type { PlazaStorage } from '../storage/storage.js'
 export interface PieceStore {
   /** Bytes [offset, offset + length), which lie in verified pieces. */
   read(offset: number, length: number): Promise<Uint8Array>
+  /** write() is done with the bytes when it resolves (it copied them: a file on disk), so their buffer may be used again. */
+  readonly releasesWrites?: boolean
   /** Fills `views` in order with the bytes from `offset` on (no buffer of its own; files on disk). */
   readInto?(views: Uint8Array[], offset: number): Promise<void>
   /** Keeps a verified piece (a receiver's store). */
