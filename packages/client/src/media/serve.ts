@@ -13,7 +13,6 @@ import {
   type TimerHandle,
 } from '@plaza/protocol'
 import type { HeldMedia } from './held.js'
-import type { PieceStore } from './pieces.js'
 import type { MediaTransport } from './transport.js'
 
 /** What one requester may have queued with us at once; past it BUSY. */
@@ -37,13 +36,11 @@ interface Job {
   part: MediaPart
   next: number
   end: number
-  /** Bytes read ahead, starting at `bufAt`. */
-  buf: Uint8Array | null
-  bufAt: number
-  /** Over a direct link: the next blocks as whole DATA frames (one buffer), from `frameIdx` on. */
+  /** The next blocks read ahead, as whole DATA frames (one buffer), from `frameIdx` on; `block` is their size. */
   frames: Uint8Array[] | null
   frameLens: number[]
   frameIdx: number
+  block: number
 }
 
 interface PeerQueue {
@@ -92,7 +89,7 @@ export class MediaServer {
     }
     if (q.queuedBytes + f.length > MAX_QUEUED_PER_PEER) return error(MediaErrorCode.BUSY)
     h.lastUsed = this.clock.now()
-    q.jobs.push({ mediaId: f.mediaId, reqId: f.reqId, part: f.part, next: f.offset, end: f.offset + f.length, buf: null, bufAt: 0, frames: null, frameLens: [], frameIdx: 0 })
+    q.jobs.push({ mediaId: f.mediaId, reqId: f.reqId, part: f.part, next: f.offset, end: f.offset + f.length, frames: null, frameLens: [], frameIdx: 0, block: 0 })
     q.queuedBytes += f.length
     this.run(from, q)
   }
@@ -134,7 +131,6 @@ export class MediaServer {
   private finish(q: PeerQueue, j: Job): void {
     q.queuedBytes -= j.end - j.next
     j.next = j.end
-    j.buf = null
     j.frames = null
   }
 
@@ -161,62 +157,44 @@ export class MediaServer {
   }
 
   /**
-   * One DATA block over the direct link. Blocks are laid out READ_BYTES at a time as whole frames
-   * in one buffer, the file read straight into their places: no buffer per block (each one is
-   * memory the garbage collector must be told of, and a copy). False when the link's buffer is full.
+   * The next blocks of `j`, READ_BYTES of them, laid out as whole DATA frames in one buffer, the
+   * bytes read straight into their places: no buffer per block (each one is memory the garbage
+   * collector must be told of, and a copy). Null when the bytes cannot be read.
    */
-  private async pushFrame(uid: string, q: PeerQueue, j: Job, store: PieceStore): Promise<boolean> {
-    if (!j.frames || j.frameIdx >= j.frames.length) {
-      j.buf = null
-      const at = j.next
-      const len = Math.min(READ_BYTES, j.end - at)
-      const heads: Uint8Array[] = []
-      const lens: number[] = []
-      let total = 0
-      for (let o = at; o < at + len; o += MAX_MEDIA_BLOCK_BYTES) {
-        const n = Math.min(MAX_MEDIA_BLOCK_BYTES, at + len - o)
-        const head = encodeMediaDataHeader(j.mediaId, j.reqId, j.part, o, n)
-        heads.push(head)
-        lens.push(n)
-        total += head.length + n
-      }
-      const buf = new Uint8Array(total)
-      const frames: Uint8Array[] = []
-      const payloads: Uint8Array[] = []
-      for (let i = 0, p = 0; i < heads.length; i++) {
-        buf.set(heads[i]!, p)
-        const end = p + heads[i]!.length + lens[i]!
-        frames.push(buf.subarray(p, end))
-        payloads.push(buf.subarray(p + heads[i]!.length, end))
-        p = end
-      }
-      let ok = true
-      try {
-        if (store.readInto) await store.readInto(payloads, at)
-        else {
-          const src = await store.read(at, len)
-          if (src.length !== len) throw new Error('short read')
-          for (let i = 0, o = 0; i < payloads.length; o += lens[i]!, i++) payloads[i]!.set(src.subarray(o, o + lens[i]!))
-        }
-      } catch {
-        ok = false
-      }
-      if (q.jobs[0] !== j || j.next !== at) return true // cancelled while reading
-      if (!ok) {
-        this.finish(q, j)
-        this.send(uid, { type: MediaFrameType.ERROR, mediaId: j.mediaId, reqId: j.reqId, code: MediaErrorCode.NOT_FOUND })
-        return true
-      }
-      j.frames = frames
-      j.frameLens = lens
-      j.frameIdx = 0
+  private async layOut(j: Job, h: HeldMedia, block: number): Promise<{ frames: Uint8Array[]; lens: number[] } | null> {
+    const at = j.next
+    const len = Math.min(READ_BYTES, j.end - at)
+    const heads: Uint8Array[] = []
+    const lens: number[] = []
+    let total = 0
+    for (let o = at; o < at + len; o += block) {
+      const n = Math.min(block, at + len - o)
+      const head = encodeMediaDataHeader(j.mediaId, j.reqId, j.part, o, n)
+      heads.push(head)
+      lens.push(n)
+      total += head.length + n
     }
-    if (!this.t.linkSend(uid, j.frames[j.frameIdx]!)) return false
-    const n = j.frameLens[j.frameIdx]!
-    j.frameIdx++
-    j.next += n
-    q.queuedBytes -= n
-    return true
+    const buf = new Uint8Array(total)
+    const frames: Uint8Array[] = []
+    const payloads: Uint8Array[] = []
+    for (let i = 0, p = 0; i < heads.length; i++) {
+      buf.set(heads[i]!, p)
+      const end = p + heads[i]!.length + lens[i]!
+      frames.push(buf.subarray(p, end))
+      payloads.push(buf.subarray(p + heads[i]!.length, end))
+      p = end
+    }
+    try {
+      if (j.part === MediaPart.DATA && h.store.readInto) await h.store.readInto(payloads, at)
+      else {
+        const src = j.part === MediaPart.MANIFEST ? h.manifest!.subarray(at, at + len) : await h.store.read(at, len)
+        if (src.length !== len) return null
+        for (let i = 0, o = 0; i < payloads.length; o += lens[i]!, i++) payloads[i]!.set(src.subarray(o, o + lens[i]!))
+      }
+    } catch {
+      return null
+    }
+    return { frames, lens }
   }
 
   private async pump(uid: string, q: PeerQueue): Promise<void> {
@@ -231,43 +209,29 @@ export class MediaServer {
         q.jobs.shift()
         continue
       }
-      if (j.part === MediaPart.DATA && this.t.linkOpen(uid)) {
-        if (!(await this.pushFrame(uid, q, j, h.store))) await new Promise<void>((resolve) => (q.retry = this.clock.setTimeout(resolve, RETRY_MS)))
-        continue
-      }
-      j.frames = null
-      if (!j.buf || j.next >= j.bufAt + j.buf.length) {
-        const len = Math.min(READ_BYTES, j.end - j.next)
-        let bytes: Uint8Array
-        try {
-          bytes = j.part === MediaPart.MANIFEST ? h.manifest.subarray(j.next, j.next + len) : await h.store.read(j.next, len)
-        } catch {
-          bytes = new Uint8Array(0)
-        }
-        if (q.jobs[0] !== j || j.next >= j.end) continue // cancelled while reading
-        if (bytes.length !== len) {
-          this.finish(q, j)
-          this.send(uid, { type: MediaFrameType.ERROR, mediaId: j.mediaId, reqId: j.reqId, code: MediaErrorCode.NOT_FOUND })
-          continue
-        }
-        j.buf = bytes
-        j.bufAt = j.next
-      }
       const direct = this.t.linkOpen(uid)
       if (!direct && this.t.relayPending() > RELAY_PENDING_BYTES) {
         await new Promise<void>((resolve) => (q.retry = this.clock.setTimeout(resolve, RETRY_MS * 4)))
         continue
       }
-      const block = Math.min(direct ? MAX_MEDIA_BLOCK_BYTES : RELAY_MEDIA_BLOCK_BYTES, j.bufAt + j.buf.length - j.next)
-      const bytes = encodeMediaFrame({
-        type: MediaFrameType.DATA,
-        mediaId: j.mediaId,
-        reqId: j.reqId,
-        part: j.part,
-        offset: j.next,
-        bytes: j.buf.subarray(j.next - j.bufAt, j.next - j.bufAt + block),
-      })
-      const sent = direct ? this.t.linkSend(uid, bytes) : this.t.relaySend(uid, bytes)
+      const block = direct ? MAX_MEDIA_BLOCK_BYTES : RELAY_MEDIA_BLOCK_BYTES
+      if (!j.frames || j.frameIdx >= j.frames.length || j.block !== block) {
+        // Read ahead (again from `next` when the path changed: the relay takes smaller blocks).
+        const at = j.next
+        const laid = await this.layOut(j, h, block)
+        if (q.jobs[0] !== j || j.next !== at) continue // cancelled while reading
+        if (!laid) {
+          this.finish(q, j)
+          this.send(uid, { type: MediaFrameType.ERROR, mediaId: j.mediaId, reqId: j.reqId, code: MediaErrorCode.NOT_FOUND })
+          continue
+        }
+        j.frames = laid.frames
+        j.frameLens = laid.lens
+        j.frameIdx = 0
+        j.block = block
+        continue // the link may have changed meanwhile
+      }
+      const sent = direct ? this.t.linkSend(uid, j.frames[j.frameIdx]!) : this.t.relaySend(uid, j.frames[j.frameIdx]!)
       if (!sent) {
         if (!direct) {
           // Not connected to the node: the requester times out and asks again.
@@ -279,8 +243,10 @@ export class MediaServer {
         await new Promise<void>((resolve) => (q.retry = this.clock.setTimeout(resolve, RETRY_MS)))
         continue
       }
-      j.next += block
-      q.queuedBytes -= block
+      const n = j.frameLens[j.frameIdx]!
+      j.frameIdx++
+      j.next += n
+      q.queuedBytes -= n
     }
   }
 }
