@@ -265,8 +265,8 @@ export class ChannelOverlay {
   }
 
   private noteAround(sk: string, peer: string, hops: number): void {
-    // Only streams this member takes part in (announcements may name any: no unbounded growth).
-    if (!this.orders.has(sk)) return
+    // Only streams this member takes part in, from its neighbours (announcements may name any stream: no unbounded growth).
+    if (!this.orders.has(sk) || !this.views.active.has(peer)) return
     let m = this.around.get(sk)
     if (!m) this.around.set(sk, (m = new Map()))
     m.set(peer, hops)
