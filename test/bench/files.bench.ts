@@ -17,7 +17,7 @@ import { report } from './report.js'
 const MiB = 1024 * 1024
 const SIZES = (process.env.BENCH_FILES_SIZES ?? '1,64,512').split(',').map((s) => Number(s) * MiB)
 /** Rounds per size (small files vary more, and cost little; runs on this machine swing, so medians of several). */
-const roundsFor = (size: number) => Number(process.env.BENCH_ROUNDS ?? (size <= MiB ? 15 : size <= 64 * MiB ? 7 : 5))
+const roundsFor = (size: number) => Number(process.env.BENCH_ROUNDS ?? (size <= MiB ? 41 : size <= 64 * MiB ? 7 : 5))
 /** Files this large and larger go from disk to disk (sender: a path; receiver: downloadMediaToFile). */
 const ON_DISK = 256 * MiB
 const CHANNEL_BYTES = Number(process.env.BENCH_FILES_CHANNEL_MB ?? 64) * MiB
@@ -25,6 +25,8 @@ const CHANNEL_ROUNDS = Number(process.env.BENCH_FILES_CHANNEL_ROUNDS ?? 3)
 const RECEIVERS = 7
 /** With BENCH_FILES_PROF=<dir>, every child process writes a V8 CPU profile there when it exits. */
 const PROF = process.env.BENCH_FILES_PROF
+/** With BENCH_TRACE=<dir>, both Plaza peers record every media frame and write each round's record there. */
+const TRACE = process.env.BENCH_TRACE
 const SKIP_CHANNEL = process.env.BENCH_FILES_CHANNEL === '0'
 const SKIP_DIRECT = process.env.BENCH_FILES_DIRECT === '0'
 
@@ -46,6 +48,7 @@ async function shutdown(cs: Child[]): Promise<void> {
 
 function spawnPeer(role: string, opts: object): Child {
   const env: Record<string, string> = PROF ? { BENCH_PROF_DIR: PROF } : {}
+  if (TRACE) env.BENCH_TRACE = '1'
   const c = child('servers/file-peer.mjs', [role, JSON.stringify(opts)], env)
   children.push(c)
   return c
@@ -125,6 +128,10 @@ async function directRounds(): Promise<DirectRound[]> {
           if (res.size !== size) throw new Error(`plaza: ${res.size} of ${size} bytes`)
           row.plaza = mbps(size, res.end - res.start)
           row.plazaCpu = ((cpu() - c0) / size) * 1e8
+          if (TRACE) {
+            await ask(ps, { cmd: 'trace', file: join(TRACE, `${label(size).replace(' ', '')}-r${r}-send.json`) })
+            await ask(pr, { cmd: 'trace', file: join(TRACE, `${label(size).replace(' ', '')}-r${r}-recv.json`) })
+          }
           const sc = await ask(ps, { cmd: 'counters' })
           row.plazaCopies = (sc.linkSent + sc.relaySent) / size
           await ask(pr, { cmd: 'release', uids: [R], mediaId: made.mediaId, dir: disk ? dir : undefined })
@@ -234,7 +241,7 @@ it('files: media messages over the direct link against a raw data channel; the c
       )
     }
     notes.push(
-      `Direct link: ${SIZES.map((s) => `${label(s)} × ${roundsFor(s)} rounds`).join(', ')}; raw and Plaza alternating, the order rotated each round; medians over rounds (the ratio is the median of each round's own ratio). MB/s = 10^6 bytes per second. Four processes: Plaza sender, Plaza receiver, raw sender, raw receiver (test/bench/servers/file-peer.mjs), plus the rendezvous and the bench; each side idle while the other runs. Loopback on one 2-core machine: sender and receiver share the two cores, so this measures CPU cost per byte as much as the link (the CPU column: user + system seconds of all four peer processes during the run, per 100 MB).`,
+      `Direct link: ${SIZES.map((s) => `${label(s)} × ${roundsFor(s)} rounds`).join(', ')}; raw and Plaza alternating, the order rotated each round; medians over rounds (the ratio is the median of each round's own ratio; a 1 MiB round lasts 15–25 ms and its ratio alone swings 0.5–1.4, hence its many rounds). MB/s = 10^6 bytes per second. Four processes: Plaza sender, Plaza receiver, raw sender, raw receiver (test/bench/servers/file-peer.mjs), plus the rendezvous and the bench; each side idle while the other runs. Loopback on one 2-core machine: sender and receiver share the two cores, so this measures CPU cost per byte as much as the link (the CPU column: user + system seconds of all four peer processes during the run, per 100 MB).`,
       `Plaza: the file is created (hashed) and its message delivered over the open direct link before the clock starts; the time runs from downloadMedia (in memory, a Blob) or downloadMediaToFile (${label(ON_DISK)} and up: the sender created it from a path) to its resolution — 64 KiB blocks, the receiver's 4 MiB window, every 256 KiB piece checked against the manifest, and at the end the whole file re-read and checked against its SHA-256 (and for a file, fsync'd). Between rounds the receiver releases its copy, so every round fetches every byte. "Plaza sender sent": media DATA bytes (64 KiB blocks with their headers) the sender's process handed to the link during the download, over the file's size — 1.00 is every byte once (counted by wrapping the client's mesh send in the child process; private fields, counting only).`,
       `Raw: one ordered reliable @roamhq/wrtc data channel between two processes (offer/answer passed through the bench), 64 KiB messages; the receiver asks for the file with one message (the clock starts there), the sender sends from memory or reads its file 1 MiB at a time and keeps bufferedAmount ≤ ${(Number(process.env.BENCH_RAW_HIGH_WATER ?? 4 * MiB) / MiB).toFixed(0)} MiB by polling every 1 ms (@roamhq/wrtc never fires bufferedamountlow). The receiver keeps the messages and makes one Blob of them, or writes them to a file in 1 MiB writes, fsyncs and closes it; no hashing, no checks — the floor a careful app could reach by hand.`,
     )

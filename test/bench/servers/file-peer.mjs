@@ -194,6 +194,7 @@ if (role === 'plaza') {
     const results = await Promise.all(
       uids.map(async (uid) => {
         const start = now()
+        trace?.push([start, 'B', 0, 0])
         let size
         const errors = []
         // A download that fails (no holder reachable) keeps what it verified: an app downloads again to resume.
@@ -207,7 +208,9 @@ if (role === 'plaza') {
             if (errors.length > 3) throw err
           }
         }
-        return { uid, start, end: now(), size, errors }
+        const end = now()
+        trace?.push([end, 'E', 0, 0])
+        return { uid, start, end, size, errors }
       }),
     )
     return { results }

@@ -84,6 +84,23 @@ export class MemoryPieces implements PieceStore {
     }
     return out
   }
+  /** Copies straight into `views` (consecutive ranges from `offset`): no buffer in between. */
+  async readInto(views: Uint8Array[], offset: number): Promise<void> {
+    let at = offset
+    for (const v of views) {
+      for (let done = 0; done < v.length; ) {
+        const i = Math.floor((at + done) / this.pieceSize)
+        const p = this.pieces.get(i)
+        if (!p) throw new Error(`piece ${i} is not held`)
+        const from = at + done - i * this.pieceSize
+        const n = Math.min(v.length - done, p.length - from)
+        if (n <= 0) throw new Error(`piece ${i} is short`)
+        v.set(p.subarray(from, from + n), done)
+        done += n
+      }
+      at += v.length
+    }
+  }
   async write(index: number, _offset: number, bytes: Uint8Array): Promise<void> {
     if (this.pieces.has(index)) return
     this.pieces.set(index, bytes)

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest'
+import { MemoryPieces } from '../src/media/pieces.js'
+
+// A receiver that holds a file in memory serves it on (in a channel) by copying its pieces straight
+// into the sender's frames (readInto): each view gets exactly its bytes, across piece boundaries.
+describe('pieces in memory read into many views', () => {
+  it('fills each view with its bytes, in order, across pieces; a piece not held is an error', async () => {
+    const pieceSize = 1000
+    const bytes = new Uint8Array(4500).map((_, i) => (i * 7 + 3) & 255)
+    const store = new MemoryPieces(pieceSize)
+    for (let i = 0; i * pieceSize < bytes.length; i++) await store.write(i, i * pieceSize, bytes.slice(i * pieceSize, (i + 1) * pieceSize))
+    const buf = new Uint8Array(5000).fill(0xee)
+    // Views of one buffer with gaps between them, one empty, one spanning three pieces, one ending the file.
+    const views = [buf.subarray(5, 905), buf.subarray(910, 910), buf.subarray(920, 3020), buf.subarray(3100, 3100 + 1450)]
+    await store.readInto(views, 50)
+    let at = 50
+    for (const v of views) {
+      expect(Array.from(v)).toEqual(Array.from(bytes.subarray(at, at + v.length)))
+      at += v.length
+    }
+    expect(at).toBe(bytes.length)
+    expect(buf.subarray(0, 5).every((b) => b === 0xee)).toBe(true)
+    expect(buf.subarray(905, 920).every((b) => b === 0xee)).toBe(true)
+    expect(buf.subarray(3020, 3100).every((b) => b === 0xee)).toBe(true)
+    expect(buf.subarray(4550).every((b) => b === 0xee)).toBe(true)
+    await expect(store.readInto([new Uint8Array(10)], 4495)).rejects.toThrow(/not held|short/)
+    const sparse = new MemoryPieces(pieceSize)
+    await sparse.write(0, 0, bytes.slice(0, pieceSize))
+    await expect(sparse.readInto([new Uint8Array(1500)], 0)).rejects.toThrow(/piece 1 is not held/)
+  })
+})
