@@ -161,14 +161,23 @@ if (role === 'plaza') {
     await ch.sendMessage(made.get(mediaId))
     return { sent: 1 }
   }
-  // Each of `uids` sends a text to each of `to` (peer messages, or in `channel`), then waits for the links to be open.
+  // Each of `uids` sends a text to each of `to` (peer messages, or in `channel`) until the links are
+  // open: a link attempt that fails (many opening at once on two cores) is tried again only when
+  // there is something to send after the client's 5 s pause.
   handlers.warm = async ({ uids, to, channel }) => {
     await Promise.all(
       uids.map(async (uid) => {
         const peers = to.filter((p) => p !== uid)
-        if (channel) await clients.get(uid).channels.get(channel).sendMessage({ text: 'warm' })
-        else await Promise.all(peers.map((p) => c(uid).sendMessageToPeer({ text: 'warm' }, p)))
-        await linksOpen(uid, peers)
+        for (let attempt = 1; ; attempt++) {
+          if (channel) await clients.get(uid).channels.get(channel).sendMessage({ text: 'warm' })
+          else await Promise.all(peers.map((p) => c(uid).sendMessageToPeer({ text: 'warm' }, p)))
+          try {
+            await linksOpen(uid, peers, 6_000)
+            break
+          } catch (err) {
+            if (attempt === 8) throw err
+          }
+        }
       }),
     )
     return { warm: uids.length }
