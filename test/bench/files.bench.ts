@@ -17,7 +17,7 @@ import { report } from './report.js'
 const MiB = 1024 * 1024
 const SIZES = (process.env.BENCH_FILES_SIZES ?? '1,64,512').split(',').map((s) => Number(s) * MiB)
 /** Rounds per size (small files vary more, and cost little; runs on this machine swing, so medians of several). */
-const roundsFor = (size: number) => Number(process.env.BENCH_ROUNDS ?? (size <= MiB ? 41 : size <= 64 * MiB ? 7 : 5))
+const roundsFor = (size: number) => Number(process.env.BENCH_ROUNDS ?? (size <= MiB ? 41 : size <= 64 * MiB ? 11 : 5))
 /** Files this large and larger go from disk to disk (sender: a path; receiver: downloadMediaToFile). */
 const ON_DISK = 256 * MiB
 const CHANNEL_BYTES = Number(process.env.BENCH_FILES_CHANNEL_MB ?? 64) * MiB
@@ -273,7 +273,7 @@ it('files: media messages over the direct link against a raw data channel; the c
       `Sender uploaded: media DATA bytes (frame headers included) the sender's process handed to its direct links or the relay during the downloads, counted in the bench's child process by wrapping the client's mesh and session send functions (private fields; counting only). "Copies" = that / the file size (7 receivers fetching every byte once from the sender = 7). "From the sender": of the media DATA bytes the receivers took in, the share that came from the sender (counted at the receivers the same way). Sender CPU: user + system seconds of the sender's process during the downloads.`,
       ...(median(swarm.map((r) => r.fromSender)) > 0.5
         ? [
-            `In the swarm the receivers still took most of their bytes from the sender (per round: ${swarm.map((r) => `${fmt(r.fromSender * 100, 0)}%`).join(', ')}). In download.ts, a member asked (QUERY) before it has the manifest answers NOT_FOUND, and onError then marks it gone for the rest of that download; all 7 start together, so most receivers drop most of the others at the first query, and only those that happened to answer after their manifest arrived serve pieces.`,
+            `In the swarm the receivers still took most of their bytes from the sender (per round: ${swarm.map((r) => `${fmt(r.fromSender * 100, 0)}%`).join(', ')}). All 7 start together with nothing, so at first the sender is the only holder; a receiver learns what the others hold by asking them (QUERY) every 0.5 s over their links, and asks the others first.`,
           ]
         : []),
       `Loopback on 2 cores with 8 WebRTC peers in 3 processes: the receivers' hashing and copying compete with the sender for the same two cores, so the swarm cannot show the gain it would across machines whose uplinks are the limit; the upload bytes are the machine-independent figure.`,
