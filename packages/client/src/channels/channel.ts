@@ -24,7 +24,7 @@ import { toBody } from '../messages.js'
 import { ChannelDoc, type ChannelAttributes } from './channel-doc.js'
 import { OverlayMode, type UnlinkedMessage } from './channel-overlay.js'
 import { ChannelAwareness } from './channel-awareness.js'
-import { RelistWaits } from './relist-waits.js'
+import { ChannelRoster, type MemberEvent } from './channel-roster.js'
 import type { ChannelEvents, ChannelHost, ChannelSendResult, MemberState } from './channel-types.js'
 
 export type { ChannelAttributes }
@@ -33,22 +33,8 @@ export type { ChannelEvents, ChannelHost, ChannelOverlayHost, ChannelSendResult,
 
 const DEFAULT_STATE: MemberState = { role: '', muted: false, mayPublish: true }
 
-/** A member event as the node sent it. */
-interface MemberEvent {
-  uid: string
-  joined: boolean
-  count: number
-}
-
-/**
- * Members missing from the list a join again answers (a restarted node rebuilds its list as
- * members come back): they count as gone only if they are not back within this.
- */
-const RELIST_GRACE_MS = 15_000
 /** Overlay messages whose broadcast-stream seq a channel remembers (the overlay keeps as many to answer repairs). */
 const MAX_OVERLAY_COPY_SEQS = 4096
-/** Above 512 members a member stops tracking the others one by one; back below this it does again. */
-const EXACT_AGAIN_AT = 448
 
 /**
  * A channel: members (the rendezvous is the authority), messages over the mesh, attributes in
@@ -61,22 +47,15 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   readonly awareness: awarenessProtocol.Awareness
   private readonly states: ChannelAwareness
   private readonly doc: ChannelDoc
-  private readonly members = new Set<string>()
-  /** Members a join again's list lacked: gone (MemberLeft, copies given up) unless listed again in time. */
-  private readonly unlisted: RelistWaits
+  private readonly roster: ChannelRoster
   /** The next member list answers a join on a fresh session (see RelistWaits). */
   private relistGrace = false
-  /** Member events logged for member-list requests under way (see membersRequest). */
-  private readonly memberLogs = new Set<MemberEvent[]>()
   private released = false
   /** Members not in the default standing, and this user. */
   private readonly standing = new Map<string, MemberState>()
   private state: 'left' | 'joining' | 'joined' = 'left'
-  private count = 0
   /** The count MemberCountUpdated last reported. */
   private reported = 0
-  /** `members` holds every member (channels up to 512); else messages go through the node's fan-out. */
-  private exact = true
   private broadcastSeq = 0
   /** This member's recent overlay messages: seq in its overlay stream → seq of its copy in the broadcast stream. */
   private readonly overlayCopySeqs = new Map<number, number>()
@@ -101,10 +80,22 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     assertChannelId(channelId)
     this.channelId = channelId
     this.broadcastStream = `*${rt.randomId()}`
-    this.unlisted = new RelistWaits(rt.clock, RELIST_GRACE_MS, (uid) => {
-      if (this.state === 'left' || !this.members.has(uid)) return
-      this.memberGone(uid, this.count < MAX_MEMBERS_LISTED)
-      this.host.dropMember(this.channelId, uid)
+    this.roster = new ChannelRoster(() => host.uid, rt.clock, {
+      joined: (uid, announce) => {
+        if (announce) this.emit('MemberJoined', uid)
+      },
+      gone: (uid, announce) => {
+        this.overlay.onLinkClosed(uid)
+        this.standing.delete(uid)
+        this.states.forgetMember(uid)
+        if (announce) this.emit('MemberLeft', uid)
+      },
+      // Copies still on their way to it are given up (FAILURE unless one may have arrived).
+      relistExpired: (uid) => this.host.dropMember(this.channelId, uid),
+      counted: () => this.counted(false),
+      wantList: () => {
+        if (!this.refreshing) void this.refreshMembers()
+      },
     })
     this.overlay = new OverlayMode({
       channel: channelId,
@@ -113,13 +104,13 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
       threshold: host.overlay.threshold,
       keys: () => host.overlay.keys(),
       nodeKey: () => host.overlay.nodeKey(),
-      members: () => [...this.members],
+      members: () => [...this.roster.ids],
       deliver: (m) => {
         const message = host.overlay.toReceived(m.origin, channelId, m)
         if (message) this._onMessage(message, m.origin)
       },
       // Mutes and publish grants at every hop; while members are listed one by one, membership too.
-      originAllowed: (origin) => (!this.exact || this.members.has(origin)) && this.standing.get(origin)?.mayPublish !== false,
+      originAllowed: (origin) => (!this.roster.exact || this.roster.ids.has(origin)) && this.standing.get(origin)?.mayPublish !== false,
       renewCert: () => void this.renewCert(),
       goOutside: (unsent) => this.goOutside(unsent),
     })
@@ -138,7 +129,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
 
   /** Members in the channel, this one included, as the node last said (0 before joining). */
   get memberCount(): number {
-    return this.count
+    return this.roster.count
   }
 
   /**
@@ -167,7 +158,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
       this.state = 'left'
       this.overlay.stop()
       this.doc.stop()
-      this.members.clear()
+      this.roster.clear()
       this.standing.clear()
       this.states.forgetOthers()
       // The node may count us in (our join reached it): it must not, since we think we are out.
@@ -178,8 +169,8 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.state = 'joined'
     this.leaveUnconfirmed = false
     this.states.announce(this.host.uid)
-    this.reported = this.count
-    this.emit('MemberCountUpdated', this.count)
+    this.reported = this.roster.count
+    this.emit('MemberCountUpdated', this.roster.count)
   }
 
   /** Sends join to the node (again, for a resync), takes its member list, then syncs the document. */
@@ -188,9 +179,9 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     const f = await this.membersRequest(FrameType.JOIN_CHANNEL)
     if (f.type !== FrameType.MEMBERS) throw new PlazaError(ErrorCode.INTERNAL, 'unexpected answer to join')
     if (this.state === 'left' || this.generation !== generation) throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'left while joining')
-    this.takeMembers(f.members, f.count, announce, f.log, this.relistGrace)
+    this.roster.take(f.members, f.count, announce, f.log, this.relistGrace)
     this.relistGrace = false
-    this.overlay.joined(f.cert, this.count)
+    this.overlay.joined(f.cert, this.roster.count)
     await this.doc.sync()
   }
 
@@ -199,7 +190,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     if (this.state !== 'joined') return
     try {
       const f = await this.membersRequest(FrameType.JOIN_CHANNEL)
-      if (f.type === FrameType.MEMBERS && this.state === 'joined') this.overlay.joined(f.cert, this.count)
+      if (f.type === FrameType.MEMBERS && this.state === 'joined') this.overlay.joined(f.cert, this.roster.count)
     } catch {
       // Tried again soon; meanwhile the old certificate holds until it expires.
       if (this.state === 'joined') this.overlay.renewFailed()
@@ -233,18 +224,17 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
    * socket, before this continuation runs; the list alone would undo them.
    */
   private async membersRequest(type: FrameType.JOIN_CHANNEL | FrameType.GET_MEMBERS): Promise<ServerFrame & { log: MemberEvent[] }> {
-    const log: MemberEvent[] = []
     // Only the first join waits for the key pair to be made (so a simulation's event order is unchanged).
     // Sent only to a node that certifies overlay keys (protocol 4: its key came in LOGIN_OK).
     let keys = type === FrameType.JOIN_CHANNEL && this.host.overlay.nodeKey() && !this.overlay.keyless ? this.host.overlay.prepareKeys() : null
     if (keys instanceof Promise) keys = await keys
     const overlayKey = keys?.publicKey
-    this.memberLogs.add(log)
+    const log = this.roster.track()
     try {
       const f = await this.host.request((reqId) => (type === FrameType.JOIN_CHANNEL ? { type, reqId, channel: this.channelId, overlayKey } : { type, reqId, channel: this.channelId }))
       return Object.assign(f, { log })
     } finally {
-      this.memberLogs.delete(log)
+      this.roster.untrack(log)
     }
   }
 
@@ -283,7 +273,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     if (this.overlay.settling) await this.overlay.settling
     if (this.overlay.active) {
       this.host.overlay.takeMessageToken()
-      const others = Math.max(0, this.count - 1)
+      const others = Math.max(0, this.roster.count - 1)
       const seq = await this.overlay.publish(body.kind, encodeOverlayBody(body.kind, body.text, body.bytes, body.description))
       // Every overlay message has a seq in the broadcast stream, sent or not (see goOutside).
       const copySeq = ++this.broadcastSeq
@@ -300,12 +290,12 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
       }
     }
     // Outside the overlay a member sends as in a full mesh (a copy per member, acknowledged); above 512 members, through the node's fan-out.
-    if (!this.exact) {
-      const others = Math.max(0, this.count - 1)
+    if (!this.roster.exact) {
+      const others = Math.max(0, this.roster.count - 1)
       await this.host.broadcast(this.channelId, body, this.broadcastStream, ++this.broadcastSeq, 'all', true)
       return { members: others, received: 0, failures: [], unconfirmed: others }
     }
-    const copies = await this.host.sendChannelCopies([...this.members], body, size)
+    const copies = await this.host.sendChannelCopies([...this.roster.ids], body, size)
     const failures = copies.filter((c) => !c.result.hasPeerReceived).map((c) => ({ memberId: c.member, state: c.result.state }))
     return { members: copies.length, received: copies.length - failures.length, failures, unconfirmed: 0 }
   }
@@ -429,18 +419,9 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   _onMemberEvent(uid: string, joined: boolean, count: number): void {
     if (this.state !== 'left' && uid === this.host.uid && !joined) return this._onRemoved()
     if (this.state === 'left' || uid === this.host.uid) return
-    for (const log of this.memberLogs) log.push({ uid, joined, count })
-    this.setCount(count, false)
-    if (joined) {
-      this.unlisted.done(uid)
-      if (this.members.has(uid)) return
-      this.members.add(uid)
-      if (this.count <= MAX_MEMBERS_LISTED) this.emit('MemberJoined', uid)
-    } else {
-      this.memberGone(uid, this.count < MAX_MEMBERS_LISTED)
-      // The node says it left: copies still on their way to it are given up (FAILURE unless one may have arrived).
-      this.host.dropMember(this.channelId, uid)
-    }
+    this.roster.event(uid, joined, count)
+    // The node says it left: copies still on their way to it are given up (FAILURE unless one may have arrived).
+    if (!joined) this.host.dropMember(this.channelId, uid)
   }
 
   /** OVERLAY_OUTSIDE: how many members are outside the channel's overlay. */
@@ -450,7 +431,8 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
 
   _onMemberCount(count: number): void {
     if (this.state === 'left') return
-    this.setCount(count, true)
+    this.roster.setCount(count)
+    this.counted(true)
   }
 
   /** A sync or awareness message from the node (`from` '' for its answers to our requests). */
@@ -462,14 +444,14 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
 
   /** A member's awareness over a direct link (document updates come only through the node). */
   _onPeerSync(from: string, kind: SyncKind, payload: Uint8Array): void {
-    if (this.state === 'left' || !this.members.has(from) || kind !== SyncKind.AWARENESS) return
+    if (this.state === 'left' || !this.roster.ids.has(from) || kind !== SyncKind.AWARENESS) return
     this.states.fromMember(from, payload)
   }
 
   /** A direct link to `uid` opened: show it our state over it. */
   _onLinkOpen(uid: string): void {
     this.overlay.onLinkOpen(uid)
-    const own = this.state === 'joined' && this.members.has(uid) ? this.states.own() : null
+    const own = this.state === 'joined' && this.roster.ids.has(uid) ? this.states.own() : null
     if (own) this.host.sendAwarenessDirect(uid, this.channelId, own)
   }
 
@@ -480,22 +462,22 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   /** An overlay frame over a direct link: from a member (while members are listed one by one) to a member. */
   _onOverlayFrame(from: string, bytes: Uint8Array): void {
     // Also while joining again (a resync): the overlay keeps running meanwhile.
-    if (this.state === 'left' || (this.exact && !this.members.has(from))) return
+    if (this.state === 'left' || (this.roster.exact && !this.roster.ids.has(from))) return
     this.overlay.onFrame(from, bytes)
   }
 
   /** Members as far as this client knows (media: who else may hold a file sent here). */
   _memberIds(): string[] {
-    return [...this.members]
+    return [...this.roster.ids]
   }
 
   _hasMember(uid: string): boolean {
-    return this.members.has(uid)
+    return this.roster.ids.has(uid)
   }
 
   /** Channel messages from `uid` over a direct link count: a member, not muted, allowed to publish. */
   _acceptsFrom(uid: string): boolean {
-    return this.members.has(uid) && this.standing.get(uid)?.mayPublish !== false
+    return this.roster.ids.has(uid) && this.standing.get(uid)?.mayPublish !== false
   }
 
   _onMemberState(uid: string, state: MemberState): void {
@@ -524,8 +506,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.state = 'left'
     this.overlay.stop()
     this.doc.stop()
-    this.members.clear()
-    this.unlisted.clear()
+    this.roster.clear()
     this.standing.clear()
     this.states.destroy()
     this.removeAllListeners()
@@ -548,13 +529,12 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.overlay.stop()
     this.doc.stop()
     this.host.dropMember(this.channelId, null)
-    this.members.clear()
-    this.unlisted.clear()
+    this.roster.clear()
     this.standing.clear()
     this.overlayCopySeqs.clear()
     // Others' states go too: a later join gets them afresh from the node.
     this.states.forgetOthers()
-    this.count = this.reported = 0
+    this.reported = 0
   }
 
   /** The client logged out or was aborted. */
@@ -566,60 +546,15 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.leaveUnconfirmed = false
     this.overlay.stop()
     this.doc.stop()
-    this.members.clear()
-    this.unlisted.clear()
+    this.roster.clear()
     this.standing.clear()
-    this.count = this.reported = 0
+    this.reported = 0
     this.states.forgetOthers()
   }
 
-  /** The node's member list, with the member events that came while it was asked for (newer, or already in it). */
-  private takeMembers(list: string[], count: number, announce: boolean, log: MemberEvent[], relistGrace = false): void {
-    const next = new Set(list.filter((m) => m !== this.host.uid))
-    for (const e of log) {
-      if (e.joined) next.add(e.uid)
-      else next.delete(e.uid)
-      count = e.count
-    }
-    const wasExact = this.exact
-    this.count = count
-    this.exact = count <= MAX_MEMBERS_LISTED
-    const events = announce && wasExact && this.exact
-    for (const m of [...this.members]) {
-      if (next.has(m)) continue
-      // Joined again on a fresh session: the node may be rebuilding its list (it restarted) — a member it lacks may be on its way back.
-      if (events && relistGrace) this.unlisted.wait(m)
-      else this.memberGone(m, events)
-    }
-    for (const m of next) {
-      this.unlisted.done(m)
-      if (this.members.has(m)) continue
-      this.members.add(m)
-      if (events) this.emit('MemberJoined', m)
-    }
-  }
-
-  /**
-   * `uid` is not a member any more. Copies to it are not given up here: when it drops out of a
-   * new member list (after a node restart, before it joined again) it may be back within their
-   * timeout; the outbox ends them FAILURE at the timeout if it is not.
-   */
-  private memberGone(uid: string, announce: boolean): void {
-    this.unlisted.done(uid)
-    if (!this.members.delete(uid)) return
-    this.overlay.onLinkClosed(uid)
-    this.standing.delete(uid)
-    this.states.forgetMember(uid)
-    if (announce) this.emit('MemberLeft', uid)
-  }
-
-  private setCount(count: number, announce: boolean): void {
-    if (count > MAX_MEMBERS_LISTED) this.exact = false
-    else if (!this.exact && count <= EXACT_AGAIN_AT && !this.refreshing) {
-      // Back to tracking members one by one: the list we kept while above 512 is not complete.
-      void this.refreshMembers()
-    }
-    this.count = count
+  /** The count changed: the overlay hears it; the app too (`announce`), once joined and if it differs from the last it heard. */
+  private counted(announce: boolean): void {
+    const count = this.roster.count
     if (this.state === 'joined') this.overlay.update(count)
     if (!announce || count === this.reported || this.state !== 'joined') return
     this.reported = count
@@ -630,7 +565,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.refreshing = true
     try {
       const f = await this.membersRequest(FrameType.GET_MEMBERS)
-      if (f.type === FrameType.MEMBERS && f.count <= MAX_MEMBERS_LISTED && this.state !== 'left') this.takeMembers(f.members, f.count, false, f.log)
+      if (f.type === FrameType.MEMBERS && f.count <= MAX_MEMBERS_LISTED && this.state !== 'left') this.roster.take(f.members, f.count, false, f.log)
     } catch {
       // Still inexact; the next count change tries again.
     } finally {
@@ -640,7 +575,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
 
   private broadcastAwareness(): void {
     const payload = this.states.ownUpdate()
-    for (const m of this.members) this.host.sendAwarenessDirect(m, this.channelId, payload)
+    for (const m of this.roster.ids) this.host.sendAwarenessDirect(m, this.channelId, payload)
     this.host.sendToNode({ type: FrameType.CHANNEL_SYNC_TO_NODE, reqId: 0, channel: this.channelId, epoch: 0, kind: SyncKind.AWARENESS, notify: false, payload })
   }
 }

@@ -26,6 +26,7 @@ import { overlayConfig, type OverlayConfig } from './config.js'
 import { StreamOrder } from './order.js'
 import { Plumtree, messageKey, streamKey } from './plumtree.js'
 import { CertVerifier, andThen } from './signing.js'
+import { TreeShaper } from './tree-shape.js'
 import type { MaybePromise, OverlayDeps } from './types.js'
 import { Views } from './views.js'
 
@@ -58,10 +59,7 @@ export class ChannelOverlay {
   private readonly cache: MessageCache<OverlayGossipFrame>
   private readonly certs: CertVerifier
   private readonly orders = new Map<string, StreamOrder<OverlayGossipFrame>>()
-  /** The link each stream's latest message came over (first asked to fill a gap). */
-  private readonly lastFrom = new Map<string, string>()
-  /** Per stream, the hops at which each neighbour last had one of its messages (from announcements and duplicates). */
-  private readonly around = new Map<string, Map<string, number>>()
+  private readonly shape: TreeShaper
   private readonly gaps = new Map<string, GapState>()
   /** Messages whose signature is being checked (asynchronous crypto), with copies that came meanwhile. */
   private readonly verifying = new Map<string, Array<{ from: string; f: OverlayGossipFrame }>>()
@@ -86,6 +84,13 @@ export class ChannelOverlay {
     this.cfg = overlayConfig(config)
     this.views = new Views(deps.self, this.cfg, deps.random)
     this.tree = new Plumtree(deps.channel, this.cfg, (peer, f) => this.sendFrame(peer, f))
+    const orders = this.orders
+    this.shape = new TreeShaper(this.cfg, {
+      active: this.views.active,
+      tree: this.tree,
+      joined: (sk) => orders.has(sk),
+      top: (sk) => orders.get(sk)?.top ?? 0,
+    })
     this.seen = new SeenSet(this.cfg.seenTtlMs)
     this.cache = new MessageCache(this.cfg.cacheSize, this.cfg.cacheTtlMs)
     this.certs = new CertVerifier(deps.crypto, deps.nodeKey, deps.app, deps.channel, this.cfg.certCacheSize)
@@ -258,83 +263,30 @@ export class ChannelOverlay {
    */
   private shorten(from: string, ids: OverlayIHaveEntry[]): void {
     for (const id of ids) {
-      this.noteAround(streamKey(id.origin, id.stream), from, id.hops)
+      const sk = streamKey(id.origin, id.stream)
+      this.shape.note(sk, from, id.hops)
       const mine = this.cache.get(messageKey(id.origin, id.stream, id.seq))
-      if (mine) this.shortenTo(from, id.hops, mine)
+      if (mine) this.shape.shortenTo(sk, from, id.hops, mine)
     }
   }
 
-  private noteAround(sk: string, peer: string, hops: number): void {
-    // Only streams this member takes part in, from its neighbours (announcements may name any stream: no unbounded growth).
-    if (!this.orders.has(sk) || !this.views.active.has(peer)) return
-    let m = this.around.get(sk)
-    if (!m) this.around.set(sk, (m = new Map()))
-    m.set(peer, hops)
-  }
-
-  /**
-   * A link is gone. Streams whose parent it was are grafted at once to the neighbour that had
-   * their last message by the fewest hops, so their next message comes by a short path — not by
-   * whichever neighbour happens to push it first (a whole subtree would hang below that path).
-   */
+  /** A link is gone: its streams regrafted (see TreeShaper.dropLink). */
   private dropLink(peer: string): void {
     this.tree.dropLink(peer)
-    for (const m of this.around.values()) m.delete(peer)
-    if (this.cfg.flood) return
-    const grafts = new Map<string, OverlayMessageId[]>()
-    for (const [sk, parent] of this.lastFrom) {
-      if (parent !== peer) continue
-      let best: string | undefined
-      let bestHops = Infinity
-      for (const [p, h] of this.around.get(sk) ?? []) {
-        if (h < bestHops && this.views.active.has(p)) {
-          best = p
-          bestHops = h
-        }
-      }
-      if (best === undefined) continue
-      const [origin, stream] = sk.split('\n') as [string, string]
-      this.lastFrom.set(sk, best)
-      const next = this.nextOf(sk, { origin, stream, seq: 0 })
-      const list = grafts.get(best)
-      if (list) list.push(next)
-      else grafts.set(best, [next])
-    }
-    for (const [to, ids] of grafts) this.tree.graft(to, ids)
-  }
-
-  /** Moves the stream of `mine` (a message here) to `to`, which had it at `hops`, if that path is `shortenBy` shorter. */
-  private shortenTo(to: string, hops: number, mine: OverlayGossipFrame): void {
-    const sk = streamKey(mine.origin, mine.stream)
-    const parent = this.lastFrom.get(sk)
-    if (parent === undefined || parent === to || !this.views.active.has(parent) || !this.views.active.has(to)) return
-    if (mine.hops - (hops + 1) < this.cfg.shortenBy) return
-    this.lastFrom.set(sk, to)
-    this.tree.swapParent(to, parent, this.nextOf(sk, mine))
-  }
-
-  /** The stream's next message (GRAFT names it: the new parent holds nothing of it yet, so it only starts pushing). */
-  private nextOf(sk: string, m: OverlayMessageId): OverlayMessageId {
-    return { origin: m.origin, stream: m.stream, seq: Math.max(this.orders.get(sk)?.top ?? 0, m.seq) + 1 }
+    this.shape.dropLink(peer, !this.cfg.flood)
   }
 
   /**
    * A duplicate that came by a shorter path than the copy delivered (a faster link is not always a
    * shorter path): its link becomes the stream's parent and the old parent is pruned, so later
-   * messages take the shorter path. No payload is sent for it: the copy is here already. From each
-   * stream's first message (which goes over every link) the tree starts out near a shortest-path tree.
+   * messages take the shorter path. From each stream's first message (which goes over every link)
+   * the tree starts out near a shortest-path tree.
    */
   private adoptShorter(from: string, f: OverlayGossipFrame, key: string): boolean {
     if (this.cfg.flood) return false
-    const sk = streamKey(f.origin, f.stream)
-    const parent = this.lastFrom.get(sk)
-    if (parent === undefined || parent === from || !this.views.active.has(parent) || !this.views.active.has(from)) return false
     const mine = this.cache.get(key)
-    if (!mine || mine.hops - f.hops < this.cfg.adoptShorterBy) return false
+    if (!mine || !this.shape.adoptShorter(streamKey(f.origin, f.stream), from, f, mine.hops)) return false
     this.cache.replace(key, { ...mine, hops: f.hops })
-    this.lastFrom.set(sk, from)
-    // GRAFT as well: `from` most likely pruned us when our own copy reached it second.
-    this.tree.swapParent(from, parent, this.nextOf(sk, f))
     return true
   }
 
@@ -351,7 +303,7 @@ export class ChannelOverlay {
     }
     if (this.isSeen(f, key)) {
       this.stats.duplicates++
-      this.noteAround(streamKey(f.origin, f.stream), from, f.hops - 1)
+      this.shape.note(streamKey(f.origin, f.stream), from, f.hops - 1)
       if (!(f.flags & GossipFlag.REPAIR) && !this.adoptShorter(from, f, key)) this.tree.duplicate(from, f)
       return
     }
@@ -390,7 +342,7 @@ export class ChannelOverlay {
     const announcedBefore = this.tree.received(key)
     this.cache.put(key, f, now)
     const sk = streamKey(f.origin, f.stream)
-    this.lastFrom.set(sk, from)
+    this.shape.cameFrom(sk, from)
     let order = this.orders.get(sk)
     if (!order) this.orders.set(sk, (order = new StreamOrder(this.joinedAt, now)))
     const r = order.accept(f, now)
@@ -399,10 +351,10 @@ export class ChannelOverlay {
     if (announcedBefore && !this.cfg.flood) {
       let best: { peer: string; hops: number } | undefined
       for (const a of announcedBefore) {
-        this.noteAround(sk, a.peer, a.hops)
+        this.shape.note(sk, a.peer, a.hops)
         if (!best || a.hops < best.hops) best = a
       }
-      if (best) this.shortenTo(best.peer, best.hops, f)
+      if (best) this.shape.shortenTo(sk, best.peer, best.hops, f)
     }
     if (r.status === 'ok') {
       for (const m of r.deliver) this.deliver(m)
@@ -513,7 +465,7 @@ export class ChannelOverlay {
 
   /** The link the stream's latest message came over, then links not yet asked, at random. */
   private pullPeer(sk: string, g: GapState): string | null {
-    const last = this.lastFrom.get(sk)
+    const last = this.shape.parent(sk)
     if (g.tries === 0 && last !== undefined && this.views.active.has(last)) {
       g.asked.add(last)
       return last
@@ -564,8 +516,7 @@ export class ChannelOverlay {
     for (const [sk, o] of this.orders) {
       if (now - o.lastActive > this.cfg.streamTtlMs && o.waitingCount === 0) {
         this.orders.delete(sk)
-        this.lastFrom.delete(sk)
-        this.around.delete(sk)
+        this.shape.forget(sk)
         this.tree.forgetStream(sk)
       }
     }
