@@ -1,6 +1,7 @@
 /**
  * Protocol 3 at the node: a BATCH is taken frame by frame as if each had come alone; relay
- * requests are answered "relayed" in one RELAYED frame per turn; a protocol-2 client still gets
+ * requests are answered "relayed" in one RELAYED frame (held up to 5 ms for the next frame to the
+ * client, and sent ahead of it); a protocol-2 client still gets
  * a RELAY_RESULT for each.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -56,6 +57,28 @@ describe('BATCH and RELAYED (protocol 3)', () => {
     await until(() => got.length === 3, 5000, 'three messages')
     expect(got).toEqual(['one', 'two', 'three'])
     raw.close()
+  })
+
+  it('holds RELAYED a few milliseconds for the next frame to the same client, and sends it ahead of that frame', async () => {
+    const a = await RawClient.open(node.url)
+    await a.login('hold-a', await node.token('hold-a'))
+    const b = await RawClient.open(node.url)
+    await b.login('hold-b', await node.token('hold-b'))
+    // Nothing else goes to a: its RELAYED waits out the hold (5 ms), not sent at the end of the turn.
+    const t0 = performance.now()
+    a.send({ type: FrameType.RELAY_TO, reqId: 1, to: 'hold-b', offline: false, payload: message('s-hold', 1, 'one') })
+    await a.next((f) => f.type === FrameType.RELAY_RESULT && f.reqId === 1)
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(4.5)
+    await b.next((f) => f.type === FrameType.RELAY_FROM)
+    // b acknowledges at once: a's RELAYED for the next message goes first, then the acknowledgement.
+    a.send({ type: FrameType.RELAY_TO, reqId: 2, to: 'hold-b', offline: false, payload: message('s-hold', 2, 'two') })
+    await b.next((f) => f.type === FrameType.RELAY_FROM)
+    b.send({ type: FrameType.RELAY_TO, reqId: 0, to: 'hold-a', offline: false, payload: encodePeerFrame({ type: PeerFrameType.ACK, stream: 's-hold', upTo: 2, missing: [], known: 2 }) })
+    await a.next((f) => f.type === FrameType.RELAY_FROM)
+    const order = a.wire.filter((f) => f.type === FrameType.RELAYED || f.type === FrameType.RELAY_FROM).map((f) => (f.type === FrameType.RELAYED ? `relayed ${f.reqIds}` : 'ack'))
+    expect(order).toEqual(['relayed 1', 'relayed 2', 'ack'])
+    a.close()
+    b.close()
   })
 
   it('answers a protocol-2 client with a RELAY_RESULT for each relay request, and never sends it RELAYED', async () => {

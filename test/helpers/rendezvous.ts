@@ -51,7 +51,7 @@ function launch(
   host = '127.0.0.1',
   prefix: string[] = [],
 ): Promise<{ proc: ChildProcess; port: number; logs: string[] }> {
-  const command = [...prefix, process.execPath, BIN, '--port', String(port), '--host', host, '--data-dir', dataDir, '--app', `${APP_ID}:${SECRET}`, ...args]
+  const command = [...prefix, process.execPath, ...(process.env.PLAZA_NODE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PLAZA_NODE_PROF}`] : []), BIN, '--port', String(port), '--host', host, '--data-dir', dataDir, '--app', `${APP_ID}:${SECRET}`, ...args]
   const proc = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
   live.add(proc)
   proc.on('exit', () => live.delete(proc))
@@ -117,6 +117,7 @@ export async function startRendezvous(opts: StartOptions = {}): Promise<Rendezvo
 
 export async function stopRendezvous(node: RendezvousProcess | undefined): Promise<void> {
   if (!node) return
-  await node.kill()
+  if (process.env.PLAZA_NODE_PROF) await node.stop()
+  else await node.kill()
   rmSync(node.dataDir, { recursive: true, force: true })
 }
