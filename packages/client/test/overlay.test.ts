@@ -424,6 +424,39 @@ describe('channel overlay', () => {
     expect(ring.m('d').got.map((d) => d.hops)).toEqual([3, 3])
   })
 
+  it('holds a stream’s first message that came by floodHoldFrom hops or more before it goes on, so a shorter path overtakes it; delivers it at once', async () => {
+    // A ring a–x–y–d–a: by the fast links a's first message would reach d in 3 hops (15 ms), before the direct slow link (40 ms).
+    const slow = (p: string, q: string) => (p === 'a' && q === 'd') || (p === 'd' && q === 'a')
+    const { net, m } = await linked([['a', 'x'], ['x', 'y'], ['y', 'd'], ['d', 'a']], { floodHoldFrom: 2, floodHoldMs: 50, adoptShorterBy: 99 })
+    net.latency = (p, q) => (slow(p, q) ? 40 : 5)
+    await publish(m('a').overlay, 'one')
+    await net.run(15)
+    // y (2 hops) has it — delivered at once — but holds it 50 ms before it goes on.
+    expect(m('y').got.map(text)).toEqual(['one'])
+    expect(m('d').got).toHaveLength(0)
+    await net.run(500)
+    expect(m('d').got.map((d) => d.hops)).toEqual([1])
+    // d's copy reached y during the hold: y sent d no copy of its own (an announcement instead).
+    expect(m('d').overlay.stats.duplicates).toBe(0)
+    // On a line a–x–y–z: the first message waits at y (2 hops), later ones go straight on (the tree carries them).
+    const line = await linked([['a', 'x'], ['x', 'y'], ['y', 'z']], { floodHoldFrom: 2, floodHoldMs: 50 })
+    line.net.latency = () => 5
+    await publish(line.m('a').overlay, 'one')
+    await line.net.run(20)
+    expect(line.m('z').got).toHaveLength(0)
+    await line.net.run(100)
+    expect(line.m('z').got.map(text)).toEqual(['one'])
+    await publish(line.m('a').overlay, 'two')
+    await line.net.run(16)
+    expect(line.m('z').got.map(text)).toEqual(['one', 'two'])
+    // Without the hold the fast three-hop path wins (floodHoldMs 0).
+    const ring = await linked([['a', 'x'], ['x', 'y'], ['y', 'd'], ['d', 'a']], { floodHoldFrom: 2, floodHoldMs: 0, adoptShorterBy: 99 })
+    ring.net.latency = (p, q) => (slow(p, q) ? 40 : 5)
+    await publish(ring.m('a').overlay, 'one')
+    await ring.net.run(500)
+    expect(ring.m('d').got.map((d) => d.hops)).toEqual([3])
+  })
+
   it('moves a stream to a neighbour that announced a message 2+ hops shorter before the tree brought it, asking for nothing already sent', async () => {
     // d hears a's messages by a–x–y–z–d (4 hops) and from e (a–e–d, 2 hops), which it pruned
     // while e's link was slow; now e's link is fast: e's announcement beats the tree's copy.

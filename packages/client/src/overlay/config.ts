@@ -20,6 +20,13 @@ export const OVERLAY_LIMITS = {
   shortenBy: 1,
   /** A duplicate copy that came by a path at least this many hops shorter makes its link the stream's parent (free: no copy is asked for). */
   adoptShorterBy: 1,
+  /**
+   * A stream's first message here (it floods: no tree yet) that came by this many hops or more is
+   * held before it goes on, floodHoldMs per hop past it (0: never held). Deep copies slow down, so a
+   * shorter path overtakes them: the first message's last delivery takes fewer hops (its latency grows).
+   */
+  floodHoldFrom: 6,
+  floodHoldMs: 80,
   /** A gap in an origin's sequence waits this long before a PULL from a neighbour. */
   gapTimeoutMs: 1000,
   /** A PULL unanswered this long goes to another neighbour. */

@@ -344,9 +344,12 @@ export class ChannelOverlay {
     const sk = streamKey(f.origin, f.stream)
     this.shape.cameFrom(sk, from)
     let order = this.orders.get(sk)
+    const first = !order
     if (!order) this.orders.set(sk, (order = new StreamOrder(this.joinedAt, now)))
     const r = order.accept(f, now)
-    this.forward(f, from, now)
+    const hold = first && this.cfg.floodHoldMs > 0 && this.cfg.floodHoldFrom > 0 && f.hops >= this.cfg.floodHoldFrom ? (f.hops - this.cfg.floodHoldFrom + 1) * this.cfg.floodHoldMs : 0
+    if (hold > 0) this.deps.clock.setTimeout(() => this.forward(f, from, this.deps.clock.now()), hold, true)
+    else this.forward(f, from, now)
     // Announced by a shorter path before the copy came (the tree's path was longer but faster).
     if (announcedBefore && !this.cfg.flood) {
       let best: { peer: string; hops: number } | undefined
