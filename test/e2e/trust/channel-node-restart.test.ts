@@ -53,4 +53,28 @@ describe('channel messages sent while the node restarts', () => {
       for (const r of [...results, after]) expect(r.failures.filter((f) => f.state === 'FAILURE')).toEqual([])
     })
   }
+
+  // Found by the seeded simulation (seed 107): an app that keeps its member list from getMembers()
+  // and the events after it missed a member for good. A member missing from the list a join
+  // again got stayed a member on this side (it may be coming back); getMembers() said otherwise
+  // but changed nothing, so when the member came back no MemberJoined came either.
+  it('getMembers while a member is not back brings the list in step: MemberLeft for it, MemberJoined when it is back', async () => {
+    node = await startRendezvous()
+    const a = await member('cr-a')
+    const c = await member('cr-c', { reconnectMinMs: 6000, reconnectMaxMs: 6000 })
+    await until(() => a.ch.memberCount === 2 && c.ch.memberCount === 2, 10_000, 'two members')
+    const events: string[] = []
+    a.ch.on('MemberJoined', (u) => events.push(`+${u}`))
+    a.ch.on('MemberLeft', (u) => events.push(`-${u}`))
+    await node.kill()
+    await node.restart()
+    // a is back in the channel (the node lists it alone) while c waits to reconnect.
+    await until(() => a.ch.memberCount === 1, 10_000, 'a in the channel again')
+    expect(events).toEqual([])
+    expect(await a.ch.getMembers()).toEqual(['cr-a'])
+    expect(events).toEqual(['-cr-c'])
+    await until(() => events.length === 2, 20_000, 'c back')
+    expect(events).toEqual(['-cr-c', '+cr-c'])
+    expect((await a.ch.getMembers()).sort()).toEqual(['cr-a', 'cr-c'])
+  })
 })

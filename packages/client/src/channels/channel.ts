@@ -327,11 +327,24 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     await this.host.request((reqId) => ({ type: FrameType.MODERATE, reqId, channel: this.channelId, uid, action, seconds }))
   }
 
-  /** Member ids, from the rendezvous (at most 512: a random 512 in larger channels). */
+  /**
+   * Member ids, from the rendezvous (at most 512: a random 512 in larger channels). Up to 512, this
+   * side's list is brought in step with it, with MemberJoined / MemberLeft for what differs (a
+   * member it still counted while waiting for it to be listed again, say): an app that keeps a list
+   * from this answer and the events after it stays right.
+   */
   async getMembers(): Promise<string[]> {
     if (this.state !== 'joined') throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, `not in ${this.channelId}`)
-    const f = await this.host.request((reqId) => ({ type: FrameType.GET_MEMBERS, reqId, channel: this.channelId }))
-    return f.type === FrameType.MEMBERS ? f.members : []
+    const f = await this.membersRequest(FrameType.GET_MEMBERS)
+    if (f.type !== FrameType.MEMBERS) return []
+    if (this.state === 'joined' && f.count <= MAX_MEMBERS_LISTED) this.roster.take(f.members, f.count, true, f.log)
+    // With the member events that came while it was on its way (the app has had them already).
+    const list = new Set(f.members)
+    for (const e of f.log) {
+      if (e.joined) list.add(e.uid)
+      else list.delete(e.uid)
+    }
+    return [...list]
   }
 
   /** Attributes as this member holds them (in sync with the others). */
