@@ -8,6 +8,9 @@ import type { RendezvousNode } from './node.js'
 import { Admission, type Refusal } from './admission.js'
 import { YWEBRTC_PATH } from './ywebrtc/endpoint.js'
 
+/** A request's headers (a WebSocket upgrade's too) must be in within this. */
+const HEADERS_MS = 15_000
+
 const REFUSED: Record<Refusal, string> = {
   'node-full': '503 Service Unavailable',
   'address-full': '503 Service Unavailable',
@@ -28,7 +31,9 @@ export class HttpFront implements SocketOwner {
     // No whole-request deadline (Node's requestTimeout would cut off a large upload on a slow
     // link): an upload or download is ended when no bytes move (--media-idle-timeout-ms), any
     // other request when its body is not in within REQUEST_BODY_MS (see handleHttp).
-    this.http = createServer({ requestTimeout: 0 }, (req, res) => void handleHttp(node, req, res))
+    // Headers, though, must be in within HEADERS_MS (a client sending a header line now and then
+    // would hold its connection for ever).
+    this.http = createServer({ requestTimeout: 0, headersTimeout: HEADERS_MS, connectionsCheckingInterval: 2_000 }, (req, res) => void handleHttp(node, req, res))
     // `Expect: 100-continue`: a media upload hears a refusal before it sends its body.
     this.http.on('checkContinue', (req, res) => void handleHttp(node, req, res))
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME_BYTES, perMessageDeflate: false, clientTracking: false, WebSocket: LinkedSocket })

@@ -26,6 +26,12 @@ const MAX_DOWNLOADS_PER_APP = 256
  * lingering close).
  */
 const LINGER_MS = 2_000
+/**
+ * An upload slower than this on average, once it has run for the idle timeout, is cut off (408):
+ * a byte now and then restarts the idle timer, and would hold one of the user's upload slots for
+ * ever. At this rate the largest default file (100 MiB) takes 3.6 hours.
+ */
+const MIN_UPLOAD_BYTES_PER_S = 8 * 1024
 
 const CORS = {
   'access-control-allow-origin': '*',
@@ -227,8 +233,14 @@ export class MediaHttp {
     try {
       if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue()
       const hasher = new PieceHasher(up.pieceSize)
+      const started = this.ctx.rt.clock.now()
       for await (const chunk of req.iterator({ destroyOnReturn: false })) {
         const bytes = chunk as Buffer
+        const elapsed = this.ctx.rt.clock.now() - started
+        if (elapsed > idleMs && (hasher.size * 1000) / elapsed < MIN_UPLOAD_BYTES_PER_S) {
+          this.ctx.metrics.mediaRefusals.inc({ code: 'TIMEOUT' })
+          throw new MediaError(408, ErrorCode.TIMEOUT, `uploads must average at least ${MIN_UPLOAD_BYTES_PER_S} bytes/s`)
+        }
         if (hasher.size + bytes.length > up.maxBytes) throw new MediaError(413, ErrorCode.MEDIA_TOO_LARGE, `files are at most ${up.maxBytes} bytes`)
         if (up.declared === null) reserve(bytes.length)
         hasher.update(bytes)
