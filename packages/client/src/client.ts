@@ -209,7 +209,7 @@ export class PlazaClient extends Emitter<ClientEvents> {
 
     this.media = new MediaManager(
       mediaHost({ mesh: this.mesh, session: this.session, channels: this.channels, storage: this.storage, rt: this.rt, deps, directLinks: this.opts.directLinks }, (to, bytes) => routes.relayOnce(to, bytes, false)),
-      { cacheBytes: options.mediaCacheBytes ?? 512 * 1024 * 1024, maxFileBytes: options.maxMediaBytes ?? 100 * 1000 * 1000 },
+      { cacheBytes: options.mediaCacheBytes ?? 512 * 1024 * 1024, maxFileBytes: options.maxMediaBytes ?? 100 * 1024 * 1024 },
     )
     this.session.on('state', (state, reason) => this.onSessionState(state, reason))
     this.session.on('ready', ({ resumed, resync }) => this.onReady(resumed, resync))

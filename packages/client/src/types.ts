@@ -126,7 +126,7 @@ export interface ClientOptions {
   storage?: PlazaStorage
   /** Bytes of media copies kept (downloads, and sent files saved for serving after a reload). Default 512 MiB. */
   mediaCacheBytes?: number
-  /** Largest file this client creates or downloads. Default 100 MB (the node's store has its own limit). */
+  /** Largest file this client creates or downloads. Default 100 MiB, as the node's media store's default (it has its own limit). */
   maxMediaBytes?: number
   /** Client-side message rate limit (peer and channel messages). Default 1500 per 3000 ms. */
   messageRateLimit?: { count: number; windowMs: number }

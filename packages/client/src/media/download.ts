@@ -211,7 +211,10 @@ export class Download {
     if (r && r.source === s) this.dropReq(r)
     if (f.code === MediaErrorCode.BAD_REQUEST) s.gone = true
     else if (f.code === MediaErrorCode.NOT_FOUND) {
-      // It does not hold it (yet, or any more): asked again at the next round.
+      // It does not hold it (yet, or any more): asked again at the next round. Pieces it said it
+      // had and then could not give (its file changed under it, say) count against it: else it
+      // would be asked for them, and say it has them, forever.
+      if (r && r.source === s && r.part === MediaPart.DATA && ++s.strikes >= MAX_STRIKES) s.gone = true
       s.have = null
       s.known = false
     }

@@ -1,5 +1,6 @@
 import {
   ErrorCode,
+  MAX_DESCRIPTION_BYTES,
   MAX_FILE_NAME_BYTES,
   MAX_MIME_TYPE_BYTES,
   MAX_THUMBNAIL_BYTES,
@@ -55,6 +56,9 @@ function invalid(what: string): PlazaError {
   return new PlazaError(ErrorCode.INVALID_ARGUMENT, what)
 }
 
+/** Width and height of an image, in pixels: at most this (a side of a gigapixel image is far below). */
+const MAX_IMAGE_SIDE = 1_000_000
+
 /** Checks the app's options (throws INVALID_ARGUMENT). */
 export function checkCreateOptions(o: CreateMediaOptions): void {
   if (typeof o !== 'object' || o === null) throw invalid('options: { messageType, fileName, ... }')
@@ -65,13 +69,15 @@ export function checkCreateOptions(o: CreateMediaOptions): void {
   if (o.mimeType !== undefined && (typeof o.mimeType !== 'string' || utf8Length(o.mimeType) > MAX_MIME_TYPE_BYTES)) {
     throw invalid(`mimeType: at most ${MAX_MIME_TYPE_BYTES} bytes`)
   }
-  if (o.description !== undefined && typeof o.description !== 'string') throw invalid('description: a string')
+  if (o.description !== undefined && (typeof o.description !== 'string' || utf8Length(o.description) > MAX_DESCRIPTION_BYTES)) {
+    throw invalid(`description: a string of at most ${MAX_DESCRIPTION_BYTES} bytes`)
+  }
   if (o.thumbnail !== undefined && (!(o.thumbnail instanceof Uint8Array) || o.thumbnail.length > MAX_THUMBNAIL_BYTES)) {
     throw invalid(`thumbnail: a Uint8Array of at most ${MAX_THUMBNAIL_BYTES} bytes`)
   }
   for (const k of ['width', 'height'] as const) {
     const v = o[k]
-    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw invalid(`${k}: a whole number of pixels`)
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0 || v > MAX_IMAGE_SIDE)) throw invalid(`${k}: a whole number of pixels, at most ${MAX_IMAGE_SIDE}`)
   }
 }
 

@@ -15,6 +15,7 @@ import {
   decodePeerFrame,
   encodeMediaInfo,
   isMediaFrameType,
+  isValidMediaId,
   type Clock,
   type MediaInfo,
 } from '@plaza/protocol'
@@ -69,6 +70,8 @@ interface Origin {
 interface Running {
   d: Download
   progress: Set<(p: DownloadProgress) => void>
+  /** Calls waiting on it: the transfer is cancelled when the last of them is. */
+  callers: number
 }
 
 const MAX_KNOWN = 4096
@@ -187,11 +190,30 @@ export class MediaManager {
 
   /** Node: fetches into a file at `path` (memory stays bounded whatever the size). */
   async downloadToFile(idOrMessage: string | MediaMessage, path: string, o: DownloadMediaOptions = {}): Promise<{ path: string; size: number }> {
-    if (!this.host.files) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'downloading to a file needs the Node entry of @plaza/client')
+    const files = this.host.files
+    if (!files) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'downloading to a file needs the Node entry of @plaza/client')
     if (typeof path !== 'string' || path === '') throw new PlazaError(ErrorCode.INVALID_ARGUMENT, 'path: a file path')
-    const held = await this.fetch(idOrMessage, o, path)
-    return { path, size: held.info.size }
+    const mediaId = mediaIdOfArg(idOrMessage)
+    // One download into a path at a time: two would share its side file, and one would rename the other's bytes into place.
+    const key = files.key?.(path) ?? path
+    const busy = this.toFile.get(key)
+    if (busy) {
+      if (busy.mediaId !== mediaId) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, `a download of another media id into ${path} is under way`)
+      await busy.done.catch(() => undefined)
+    }
+    const done = this.fetch(mediaId, o, path)
+    const mine = { mediaId, done }
+    this.toFile.set(key, mine)
+    try {
+      const held = await done
+      return { path, size: held.info.size }
+    } finally {
+      if (this.toFile.get(key) === mine) this.toFile.delete(key)
+    }
   }
+
+  /** Downloads into files under way, by the file's path. */
+  private readonly toFile = new Map<string, { mediaId: string; done: Promise<HeldMedia> }>()
 
   /** Keeps a held media id from eviction until released. */
   pin(mediaId: string): boolean {
@@ -368,7 +390,7 @@ export class MediaManager {
    * rival one.
    */
   private async fetch(idOrMessage: string | MediaMessage, o: DownloadMediaOptions, path: string | null): Promise<HeldMedia> {
-    const mediaId = typeof idOrMessage === 'string' ? idOrMessage : idOrMessage?.mediaId
+    const mediaId = mediaIdOfArg(idOrMessage)
     if (o.signal?.aborted) throw new PlazaError(ErrorCode.CANCELLED, 'cancelled')
     const before = this.settingUp.get(mediaId) ?? Promise.resolve()
     let done!: () => void
@@ -383,7 +405,7 @@ export class MediaManager {
       done()
       if (this.settingUp.get(mediaId) === mine) this.settingUp.delete(mediaId)
     }
-    return ready instanceof HeldMedia ? ready : this.follow(ready.d, ready.progress, o)
+    return ready instanceof HeldMedia ? ready : this.follow(ready, o)
   }
 
   private readonly settingUp = new Map<string, Promise<void>>()
@@ -401,7 +423,7 @@ export class MediaManager {
     if (path !== null) {
       // Into a file: a new store of its own (a download already held elsewhere is copied from there).
       if (running) await running.d.finished.catch(() => undefined)
-      const fileStore = await this.host.files!.openWrite(path, info.size)
+      const fileStore = await openOrThrow(() => this.host.files!.openWrite(path, info.size), 'write')
       const source = this.cache.get(mediaId)
       if (source?.complete) {
         for (let at = 0; at < info.size; at += info.pieceSize) await fileStore.write(at / info.pieceSize, at, await source.store.read(at, Math.min(info.pieceSize, info.size - at)))
@@ -444,7 +466,8 @@ export class MediaManager {
         for (const fn of progress) fn(p)
       },
     )
-    this.downloads.set(mediaId, { d, progress })
+    const started: Running = { d, progress, callers: 0 }
+    this.downloads.set(mediaId, started)
     d.finished.then(
       () => {
         if (this.downloads.get(mediaId)?.d === d) this.downloads.delete(mediaId)
@@ -456,7 +479,7 @@ export class MediaManager {
       },
     )
     d.start()
-    return { d, progress }
+    return started
   }
 
   /** The manifest the message carried, if it matches the id (else it is fetched, and checked then). */
@@ -468,18 +491,33 @@ export class MediaManager {
   /** Sources remembered across a reload (from the index). */
   private readonly origins = new Map<string, string>()
 
-  private async follow(d: Download, progress: Set<(p: DownloadProgress) => void>, o: DownloadMediaOptions): Promise<HeldMedia> {
+  /**
+   * Waits for a download on behalf of one call. Calls for one media id share the transfer: one
+   * call's signal ends that call (CANCELLED), and the transfer only once no call waits on it.
+   */
+  private async follow(r: Running, o: DownloadMediaOptions): Promise<HeldMedia> {
+    const { d, progress } = r
     const fn = o.onProgress
     if (fn) progress.add(fn)
-    const onAbort = () => d.cancel(new PlazaError(ErrorCode.CANCELLED, 'download cancelled'))
-    o.signal?.addEventListener('abort', onAbort, { once: true })
+    r.callers++
+    let onAbort: (() => void) | null = null
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        reject(new PlazaError(ErrorCode.CANCELLED, 'download cancelled'))
+        if (r.callers === 1) d.cancel(new PlazaError(ErrorCode.CANCELLED, 'download cancelled'))
+      }
+    })
+    aborted.catch(() => undefined)
+    if (o.signal?.aborted) onAbort!()
+    else o.signal?.addEventListener('abort', onAbort!, { once: true })
     try {
-      await d.finished
+      await Promise.race([d.finished, aborted])
       fn?.({ loaded: d.held.info.size, total: d.held.info.size })
       return d.held
     } finally {
+      r.callers--
       if (fn) progress.delete(fn)
-      o.signal?.removeEventListener('abort', onAbort)
+      o.signal?.removeEventListener('abort', onAbort!)
     }
   }
 
@@ -544,11 +582,21 @@ export class MediaManager {
   }
 }
 
+/** The media id a download names: a media message's, or one given as a string (a SHA-256 in base64url). */
+function mediaIdOfArg(idOrMessage: unknown): string {
+  const id = typeof idOrMessage === 'string' ? idOrMessage : (idOrMessage as { mediaId?: unknown } | null)?.mediaId
+  if (!isValidMediaId(id)) {
+    const shown = typeof id === 'string' ? `${JSON.stringify(id.slice(0, 64))}${id.length > 64 ? '…' : ''}` : typeof idOrMessage
+    throw new PlazaError(ErrorCode.INVALID_ARGUMENT, `a media message or its mediaId (43 characters of base64url), not ${shown}`)
+  }
+  return id
+}
+
 /** A file the app named that cannot be read is the app's mistake: INVALID_ARGUMENT, with the reason. */
-async function openOrThrow<T>(open: () => Promise<T>): Promise<T> {
+async function openOrThrow<T>(open: () => Promise<T>, how: 'read' | 'write' = 'read'): Promise<T> {
   try {
     return await open()
   } catch (err) {
-    throw new PlazaError(ErrorCode.INVALID_ARGUMENT, `cannot read the file: ${err instanceof Error ? err.message : String(err)}`)
+    throw new PlazaError(ErrorCode.INVALID_ARGUMENT, `cannot ${how} the file: ${err instanceof Error ? err.message : String(err)}`)
   }
 }

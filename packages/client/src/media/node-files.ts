@@ -2,7 +2,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { Sha256Factory } from './hash.js'
 import type { MediaFiles, PieceStore } from './pieces.js'
 
@@ -24,10 +24,10 @@ class FilePieces implements PieceStore {
   resumed = false
 
   constructor(
-    readonly path: string,
+    public path: string,
     private readonly mode: 'r' | 'r+',
     /** Where the file goes once whole (a download); the bytes are written to `path` until then. */
-    private readonly finalPath: string | null = null,
+    private finalPath: string | null = null,
   ) {}
 
   async commit(): Promise<void> {
@@ -35,6 +35,9 @@ class FilePieces implements PieceStore {
     await this.flush()
     await this.close()
     await rename(this.path, this.finalPath)
+    // Served from where it is now (the side file is gone; a later download into the same path would make a new one).
+    this.path = this.finalPath
+    this.finalPath = null
   }
 
   private fh(): Promise<FileHandle> {
@@ -109,6 +112,8 @@ export const nodeMediaFiles: MediaFiles = {
     // Into PATH.part, renamed to PATH once whole and checked: a file already at PATH is left alone
     // until then, and a download that stops leaves its side file to be resumed.
     const part = `${path}.part`
+    // A directory at PATH could never be replaced by the file: refused before anything is made.
+    if ((await stat(path).catch(() => null))?.isDirectory()) throw new Error(`${path} is a directory`)
     const before = await stat(part).catch(() => null)
     const fh = await open(part, 'a+')
     await fh.truncate(size)
@@ -134,4 +139,5 @@ export const nodeMediaFiles: MediaFiles = {
   async remove(path) {
     await unlink(path).catch(() => undefined)
   },
+  key: (path) => resolve(path),
 }

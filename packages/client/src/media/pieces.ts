@@ -197,4 +197,6 @@ export interface MediaFiles {
   spool(stream: AsyncIterable<Uint8Array>): Promise<string>
   /** Deletes a file this client made (a spooled stream). */
   remove(path: string): Promise<void>
+  /** The same string for every way of naming one file (an absolute path). */
+  key?(path: string): string
 }
