@@ -43,6 +43,18 @@ it('a sender whose file shrank after it was created: the download ends MEDIA_UNA
   expect(await codeOf(b.downloadMedia(await arrived))).toBe(ErrorCode.MEDIA_UNAVAILABLE)
 }, 60_000)
 
+it('a file that shrank, sent to an offline receiver: FAILURE at once (nothing could be stored), not SENT_TIMEOUT', async () => {
+  const a = await loggedIn(node, 'shrink-off-a')
+  const path = join(dir, 'shrinks-offline.bin')
+  writeFileSync(path, randomBytes(1_000_000))
+  const msg = await a.createMediaMessage(path, { messageType: 'FILE', fileName: 'shrinks.bin' })
+  truncateSync(path, 300_000)
+  const t0 = Date.now()
+  const r = await a.sendMessageToPeer(msg, 'shrink-off-b', { enableOfflineMessaging: true })
+  expect(r.state).toBe(PeerMessageState.FAILURE)
+  expect(Date.now() - t0).toBeLessThan(5_000)
+})
+
 it('two downloads of different files into one path: the second is refused, the first file is whole', async () => {
   const a = await loggedIn(node, 'path-a')
   const b = await loggedIn(node, 'path-b')

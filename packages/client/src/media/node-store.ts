@@ -51,8 +51,13 @@ async function errorOf(res: Response): Promise<PlazaError> {
 
 const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
 
+/** The file this client serves cannot be read as it was created (it shrank on disk, say): nothing can be uploaded. */
+function unreadable(err: unknown): PlazaError {
+  return new PlazaError(ErrorCode.MEDIA_NOT_FOUND, `this client can no longer read the file: ${err instanceof Error ? err.message : String(err)}`)
+}
+
 /** The request body of an upload: the app's Blob or bytes as they are, else the pieces streamed (Node) or gathered (browsers). */
-async function uploadBody(held: HeldMedia): Promise<{ body: BodyInit; stream: boolean }> {
+async function uploadBody(held: HeldMedia, failed: { err: unknown }): Promise<{ body: BodyInit; stream: boolean }> {
   const store = held.store
   if (store instanceof BytesPieces) return { body: store.all as unknown as BodyInit, stream: false }
   if (store instanceof BlobPieces) return { body: (await store.read(0, held.info.size)) as unknown as BodyInit, stream: false }
@@ -68,7 +73,12 @@ async function uploadBody(held: HeldMedia): Promise<{ body: BodyInit; stream: bo
     async pull(controller) {
       if (at >= held.info.size) return controller.close()
       const len = Math.min(step, held.info.size - at)
-      controller.enqueue(await store.read(at, len))
+      try {
+        controller.enqueue(await store.read(at, len))
+      } catch (err) {
+        failed.err = err
+        return controller.error(err)
+      }
       at += len
     },
   })
@@ -80,7 +90,10 @@ export async function uploadToNode(ep: NodeEndpoint, held: HeldMedia): Promise<v
   const url = `${mediaUrl(ep, held.info.mediaId)}?pieceSize=${held.info.pieceSize}`
   const head = await fetch(url, { method: 'HEAD', headers: { authorization: `Bearer ${ep.token}` }, signal: deadline(0) })
   if (head.ok) return
-  const { body, stream } = await uploadBody(held)
+  const failed: { err: unknown } = { err: null }
+  const { body, stream } = await uploadBody(held, failed).catch((err: unknown) => {
+    throw unreadable(err)
+  })
   const init: RequestInit & { duplex?: 'half' } = {
     method: 'PUT',
     headers: { authorization: `Bearer ${ep.token}`, 'content-type': 'application/octet-stream', ...(stream ? { 'content-length': String(held.info.size) } : {}) },
@@ -88,7 +101,9 @@ export async function uploadToNode(ep: NodeEndpoint, held: HeldMedia): Promise<v
     signal: deadline(held.info.size),
   }
   if (stream) init.duplex = 'half'
-  const res = await fetch(url, init)
+  const res = await fetch(url, init).catch((err: unknown) => {
+    throw failed.err ? unreadable(failed.err) : err
+  })
   if (!res.ok) throw await errorOf(res)
 }
 
