@@ -139,7 +139,9 @@ export class MediaHttp {
       if (method === 'GET' || method === 'HEAD') return await this.download(req, res, caller, mediaId, method === 'HEAD')
       throw new MediaError(405, ErrorCode.INVALID_ARGUMENT, 'use PUT, GET or HEAD')
     } catch (err) {
-      const e = err instanceof MediaError ? err : new MediaError(500, ErrorCode.INTERNAL, 'internal error')
+      // A client that went away mid-request (its connection reset) is no fault of the node's.
+      const gone = (err as { code?: unknown } | null)?.code === 'ECONNRESET'
+      const e = err instanceof MediaError ? err : gone ? new MediaError(400, ErrorCode.CANCELLED, 'the client went away') : new MediaError(500, ErrorCode.INTERNAL, 'internal error')
       if (e.status === 500) this.ctx.log.error({ err }, 'media request failed')
       if (res.headersSent) return void res.destroy()
       this.ctx.metrics.mediaRefusals.inc({ code: e.codeName })
