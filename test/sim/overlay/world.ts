@@ -4,7 +4,7 @@
  * gracefully, half by crashing — and new ones joining) while a few senders publish. A stand-in for
  * the node introduces random members. Seeded: a run is a function of its options.
  */
-import { Decoder, MessageKind, OverlayFrameType } from '@plaza/protocol'
+import { Decoder, MessageKind, OverlayFrameType, decodeOverlayFrame } from '@plaza/protocol'
 import { ChannelOverlay, type OverlayConfig, type OverlayDelivery } from '@plaza/client/overlay'
 import { Prng } from '../prng.js'
 import { VirtualTime } from './clock.js'
@@ -190,6 +190,16 @@ export function runOverlaySim(opts: OverlaySimOptions): OverlaySimResult {
   let framesSent = 0
   const sendFailSeen = new Set<string>()
 
+  /**
+   * SIM_DEBUG_PATH=1: each later message whose last delivery took more than 8 hops is printed with
+   * the path of its copy to that member (who it came from, hops, time since sent, link latency,
+   * R for a repair).
+   */
+  const DBG = !!process.env.SIM_DEBUG_PATH
+  /** message key|member → the first copy it got (DBG). */
+  const firstCopy = new Map<string, { from: string; at: number; hops: number; flags: number; lat: number }>()
+  /** message key → the member of its last delivery (DBG). */
+  const lastMember = new Map<string, string>()
   const send = (from: Member, to: string, bytes: Uint8Array) => {
     if (!from.alive) return
     framesSent++
@@ -211,6 +221,13 @@ export function runOverlaySim(opts: OverlaySimOptions): OverlaySimResult {
         const g = peekGossip(bytes)
         const info = msgs.get(`${g.origin}\n${g.stream}\n${g.seq}`)
         if (info) info.gossipCopies++
+        if (DBG) {
+          const k = `${g.origin}\n${g.stream}\n${g.seq}|${to}`
+          if (!firstCopy.has(k)) {
+            const f = decodeOverlayFrame(bytes) as { hops: number; flags: number }
+            firstCopy.set(k, { from: from.uid, at: time.now, hops: f.hops, flags: f.flags, lat })
+          }
+        }
       }
       target.overlay.receive(from.uid, bytes)
     })
@@ -235,6 +252,7 @@ export function runOverlaySim(opts: OverlaySimOptions): OverlaySimResult {
     if (now >= info.lastAt) {
       info.lastAt = now
       info.lastHops = d.hops
+      if (DBG) lastMember.set(key, m.uid)
     }
     if (d.hops > maxHops) maxHops = d.hops
     latencies.push(now - info.sentTs)
@@ -440,6 +458,24 @@ export function runOverlaySim(opts: OverlaySimOptions): OverlaySimResult {
   let hopsMaxRest = 0
   let hopsSumRest = 0
   let rest = 0
+  if (DBG) {
+    for (const [key, info] of msgs) {
+      if (info.first || info.lastHops <= 8) continue
+      const origin = key.split('\n')[0]
+      let cur = lastMember.get(key)
+      const chain: string[] = []
+      for (let i = 0; cur && cur !== origin && i < 30; i++) {
+        const c = firstCopy.get(`${key}|${cur}`)
+        if (!c) {
+          chain.push(`${cur} (no copy seen)`)
+          break
+        }
+        chain.push(`${cur}<-${c.from} h${c.hops} t${c.at - info.sentTs} lat${c.lat}${c.flags ? ' R' : ''}`)
+        cur = c.from
+      }
+      console.log(`path of ${key.replace(/\n/g, ' ')}: last delivery ${info.lastHops} hops at +${info.lastAt - info.sentTs} ms:\n  ${chain.join('\n  ')}`)
+    }
+  }
   for (const info of msgs.values()) {
     copiesAll += info.gossipCopies
     delAll += info.deliveries
