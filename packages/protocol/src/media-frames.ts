@@ -212,7 +212,6 @@ export function encodeMediaFrame(f: MediaFrame): Uint8Array {
   return e.finish()
 }
 
-/** DATA is most of a transfer's bytes: its header is encoded apart and the block copied once, into the frame. */
 /** A DATA frame's bytes before its `length` bytes of data (a sender may lay out many blocks in one buffer). */
 export function encodeMediaDataHeader(mediaId: string, reqId: number, part: MediaPart, offset: number, length: number): Uint8Array {
   const e = new Encoder(80)
@@ -225,6 +224,7 @@ export function encodeMediaDataHeader(mediaId: string, reqId: number, part: Medi
   return e.finish()
 }
 
+/** DATA is most of a transfer's bytes: its header is encoded apart and the block copied once, into the frame. */
 function encodeData(f: MediaDataFrame): Uint8Array {
   const head = encodeMediaDataHeader(f.mediaId, f.reqId, f.part, f.offset, f.bytes.length)
   const out = new Uint8Array(head.length + f.bytes.length)

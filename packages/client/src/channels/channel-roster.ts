@@ -16,6 +16,16 @@ const RELIST_GRACE_MS = 15_000
 /** Above 512 members a member stops tracking the others one by one; back below this it does again. */
 const EXACT_AGAIN_AT = 448
 
+/** A member list with the member events that came after it applied, in order. */
+export function withEvents(list: readonly string[], log: readonly MemberEvent[]): Set<string> {
+  const out = new Set(list)
+  for (const e of log) {
+    if (e.joined) out.add(e.uid)
+    else out.delete(e.uid)
+  }
+  return out
+}
+
 export interface RosterHooks {
   /** `uid` is a member now (`announce`: tell the app). */
   joined(uid: string, announce: boolean): void
@@ -90,13 +100,9 @@ export class ChannelRoster {
    * already in it). `relistGrace`: it answers a join on a fresh session (see RelistWaits).
    */
   take(list: string[], count: number, announce: boolean, log: MemberEvent[], relistGrace = false): void {
-    const self = this.self()
-    const next = new Set(list.filter((m) => m !== self))
-    for (const e of log) {
-      if (e.joined) next.add(e.uid)
-      else next.delete(e.uid)
-      count = e.count
-    }
+    const next = withEvents(list, log)
+    next.delete(this.self())
+    if (log.length) count = log[log.length - 1]!.count
     const wasExact = this.exact
     this.count = count
     this.exact = count <= MAX_MEMBERS_LISTED

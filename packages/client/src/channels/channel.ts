@@ -24,7 +24,7 @@ import { toBody } from '../messages.js'
 import { ChannelDoc, type ChannelAttributes } from './channel-doc.js'
 import { OverlayMode, type UnlinkedMessage } from './channel-overlay.js'
 import { ChannelAwareness } from './channel-awareness.js'
-import { ChannelRoster, type MemberEvent } from './channel-roster.js'
+import { ChannelRoster, withEvents, type MemberEvent } from './channel-roster.js'
 import type { ChannelEvents, ChannelHost, ChannelSendResult, MemberState } from './channel-types.js'
 
 export type { ChannelAttributes }
@@ -339,12 +339,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     if (f.type !== FrameType.MEMBERS) return []
     if (this.state === 'joined' && f.count <= MAX_MEMBERS_LISTED) this.roster.take(f.members, f.count, true, f.log)
     // With the member events that came while it was on its way (the app has had them already).
-    const list = new Set(f.members)
-    for (const e of f.log) {
-      if (e.joined) list.add(e.uid)
-      else list.delete(e.uid)
-    }
-    return [...list]
+    return [...withEvents(f.members, f.log)]
   }
 
   /** Attributes as this member holds them (in sync with the others). */

@@ -199,7 +199,12 @@ export class MediaManager {
     const busy = this.toFile.get(key)
     if (busy) {
       if (busy.mediaId !== mediaId) throw new PlazaError(ErrorCode.INVALID_ARGUMENT, `a download of another media id into ${path} is under way`)
-      await busy.done.catch(() => undefined)
+      // The same file into the same path: it is there once that download is done. If that one
+      // failed, this call tries (the first of the calls waiting to get here; the others wait on it).
+      const held = await busy.done.catch(() => null)
+      if (o.signal?.aborted) throw new PlazaError(ErrorCode.CANCELLED, 'cancelled')
+      if (held) return { path, size: held.info.size }
+      return this.downloadToFile(mediaId, path, o)
     }
     const done = this.fetch(mediaId, o, path)
     const mine = { mediaId, done }

@@ -67,21 +67,11 @@ export class MemoryPieces implements PieceStore {
   }
   async read(offset: number, length: number): Promise<Uint8Array> {
     const first = Math.floor(offset / this.pieceSize)
-    const last = Math.floor((offset + length - 1) / this.pieceSize)
-    const at = (i: number) => {
-      const p = this.pieces.get(i)
-      if (!p) throw new Error(`piece ${i} is not held`)
-      return p
-    }
-    if (first === last) return at(first).subarray(offset - first * this.pieceSize, offset - first * this.pieceSize + length)
+    const p = this.pieces.get(first)
+    // Within one piece: a view of it, no copy.
+    if (p && offset + length <= first * this.pieceSize + p.length) return p.subarray(offset - first * this.pieceSize, offset - first * this.pieceSize + length)
     const out = new Uint8Array(length)
-    for (let i = first; i <= last; i++) {
-      const piece = at(i)
-      const start = i * this.pieceSize
-      const from = Math.max(offset, start) - start
-      const to = Math.min(offset + length, start + piece.length) - start
-      out.set(piece.subarray(from, to), start + from - offset)
-    }
+    await this.readInto([out], offset)
     return out
   }
   /** Copies straight into `views` (consecutive ranges from `offset`): no buffer in between. */

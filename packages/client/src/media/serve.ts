@@ -159,9 +159,9 @@ export class MediaServer {
   }
 
   /**
-   * The next blocks of `j`, READ_BYTES of them (FIRST_READ_BYTES the first time), laid out as whole DATA frames in one buffer, the
-   * bytes read straight into their places: no buffer per block (each one is memory the garbage
-   * collector must be told of, and a copy). Null when the bytes cannot be read.
+   * The next blocks of `j`, READ_BYTES of them (FIRST_READ_BYTES the first time), laid out as whole
+   * DATA frames in one buffer, the bytes read straight into their places: no buffer per block (each
+   * one is memory the garbage collector must be told of, and a copy). Null when they cannot be read.
    */
   private async layOut(j: Job, h: HeldMedia, block: number): Promise<{ frames: Uint8Array[]; lens: number[] } | null> {
     const at = j.next
