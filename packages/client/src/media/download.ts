@@ -11,7 +11,7 @@ import {
   type MediaHaveFrame,
   type TimerHandle,
 } from '@plaza/protocol'
-import { equalBytes, hashPiece, mediaIdOf, type Sha256, type Sha256Factory } from './hash.js'
+import { concatBytes, equalBytes, hashPiece, mediaIdOf, type Sha256, type Sha256Factory } from './hash.js'
 import { PieceSet, type HeldMedia } from './held.js'
 import { sendControl, type MediaTransport } from './transport.js'
 
@@ -33,8 +33,6 @@ const NO_SOURCE_MS = 12_000
 const TICK_MS = 250
 /** Consecutive pieces asked for in one request over a direct link (each request is a blocking send into WebRTC). */
 const PIECES_PER_REQUEST = 4
-/** Request buffers kept for reuse (a window's worth and one). */
-const SPARE_BUFFERS = 5
 /** Bad pieces from one holder before it is dropped. */
 const MAX_STRIKES = 2
 
@@ -81,16 +79,18 @@ interface Req {
   /** Consecutive pieces asked for in this request (1 for the manifest). */
   count: number
   offset: number
-  buf: Uint8Array
+  length: number
   received: number
+  /**
+   * The bytes of the piece being received (the manifest: all of it), as the blocks came: views of
+   * the link's messages, never copied (copying every block cost a receiver ~12% of its CPU).
+   */
+  parts: Uint8Array[]
+  partBytes: number
   /** Pieces of it handed on to be checked, and their bytes. */
   checked: number
   checkedBytes: number
   lastActivity: number
-  /** Pieces of it still being checked or stored. */
-  pending: number
-  /** Dropped or complete: no more bytes go into `buf`. */
-  ended: boolean
 }
 
 /**
@@ -123,7 +123,6 @@ export class Download {
   /** Pieces (or manifests) that did not match their hashes. */
   private badPieces = 0
   /** Buffers of whole requests whose pieces are stored (into a file, which copied them): used again. */
-  private readonly spare: Uint8Array[] = []
 
   constructor(
     readonly held: HeldMedia,
@@ -168,7 +167,7 @@ export class Download {
         for (let i = 0; i < this.held.pieces && !this.done; i++) {
           if (this.held.have.has(i)) continue
           const bytes = await store.read(i * this.held.info.pieceSize, this.held.pieceLength(i))
-          if (equalBytes(await hashPiece(this.hooks.sha256, bytes), this.held.pieceHash(i))) this.held.have.add(i)
+          if (equalBytes(await hashPiece(this.hooks.sha256, [bytes]), this.held.pieceHash(i))) this.held.have.add(i)
         }
       } catch {
         // Unreadable: fetched again.
@@ -224,36 +223,43 @@ export class Download {
   onData(from: string, f: MediaDataFrame): void {
     const r = this.reqs.get(f.reqId)
     if (!r || r.source.uid !== from || this.done) return
-    if (f.offset !== r.offset + r.received || r.received + f.bytes.length > r.buf.length) {
+    if (f.offset !== r.offset + r.received || r.received + f.bytes.length > r.length) {
       // A block lost (a link closed under it): ask again.
       this.dropReq(r)
       void sendControl(this.hooks.transport, from, { type: MediaFrameType.CANCEL, mediaId: this.held.info.mediaId, reqId: r.reqId })
       return this.schedule()
     }
-    r.buf.set(f.bytes, r.received)
     r.received += f.bytes.length
     r.lastActivity = this.hooks.clock.now()
     this.lastSourceSeen = r.lastActivity
     this.nodeTried = false
     if (r.part === MediaPart.MANIFEST) {
-      if (r.received < r.buf.length) return
+      r.parts.push(f.bytes)
+      if (r.received < r.length) return
       this.dropReq(r)
       this.onManifest(r)
       return this.schedule()
     }
-    // Each piece is checked as soon as it is in, not when the whole request is.
+    // Each piece is checked as soon as it is in, not when the whole request is. A block that
+    // runs past the piece's end is split (views) between it and the next.
     let handed = false
-    while (r.checked < r.count && r.received >= r.checkedBytes + this.held.pieceLength(r.piece + r.checked)) {
+    for (let block = f.bytes; block.length > 0 && r.checked < r.count; ) {
       const i = r.piece + r.checked
       const len = this.held.pieceLength(i)
-      const bytes = r.buf.subarray(r.checkedBytes, r.checkedBytes + len)
+      const take = Math.min(block.length, len - r.partBytes)
+      r.parts.push(take === block.length ? block : block.subarray(0, take))
+      r.partBytes += take
+      block = block.subarray(take)
+      if (r.partBytes < len) continue
+      const parts = r.parts
+      r.parts = []
+      r.partBytes = 0
       r.checked++
       r.checkedBytes += len
       r.source.inflightBytes -= len
       this.inflightPieces.delete(i)
       this.checkingPieces.add(i)
-      r.pending++
-      void this.onPiece(i, bytes, r)
+      void this.onPiece(i, parts, r.source)
       handed = true
     }
     if (r.checked === r.count) this.dropReq(r)
@@ -325,7 +331,7 @@ export class Download {
     this.usingNode = true
     this.nodeTried = true
     try {
-      const ok = await this.hooks.fromNode(this.held, () => this.missing(), (i, b) => this.verifyAndStore(i, b))
+      const ok = await this.hooks.fromNode(this.held, () => this.missing(), (i, b) => this.verifyAndStore(i, [b]))
       if (ok && this.held.complete && !this.done) void this.finish()
       return ok
     } catch (err) {
@@ -413,8 +419,7 @@ export class Download {
 
   private request(s: Source, part: MediaPart, piece: number, count: number, offset: number, length: number): void {
     const reqId = this.nextReqId++
-    const buf = length === this.fullRequestBytes() && part === MediaPart.DATA ? (this.spare.pop() ?? new Uint8Array(length)) : new Uint8Array(length)
-    const r: Req = { reqId, source: s, part, piece, count, offset, buf, received: 0, checked: 0, checkedBytes: 0, lastActivity: this.hooks.clock.now(), pending: 0, ended: false }
+    const r: Req = { reqId, source: s, part, piece, count, offset, length, received: 0, parts: [], partBytes: 0, checked: 0, checkedBytes: 0, lastActivity: this.hooks.clock.now() }
     this.reqs.set(reqId, r)
     s.inflightBytes += length
     if (piece >= 0) for (let k = 0; k < count; k++) this.inflightPieces.add(piece + k)
@@ -435,42 +440,26 @@ export class Download {
   /** Forgets a request; its pieces not yet handed on are free to be asked again. */
   private dropReq(r: Req): void {
     if (!this.reqs.delete(r.reqId)) return
-    r.ended = true
-    r.source.inflightBytes -= r.buf.length - r.checkedBytes
+    r.source.inflightBytes -= r.length - r.checkedBytes
     if (r.piece >= 0) for (let k = r.checked; k < r.count; k++) this.inflightPieces.delete(r.piece + k)
-    this.reuse(r)
-  }
-
-  /** Once nothing reads or writes a whole request's buffer any more, it serves the next request. */
-  private reuse(r: Req): void {
-    if (!r.ended || r.pending > 0 || r.part !== MediaPart.DATA || !this.held.store.releasesWrites) return
-    if (r.buf.length === this.fullRequestBytes() && this.spare.length < SPARE_BUFFERS) this.spare.push(r.buf)
-  }
-
-  private fullRequestBytes(): number {
-    return PIECES_PER_REQUEST * this.held.info.pieceSize
   }
 
   private onManifest(r: Req): void {
     const info = this.held.info
-    if (mediaIdOf(this.hooks.sha256, info.size, info.pieceSize, r.buf) !== info.mediaId) {
+    const manifest = concatBytes(r.parts, r.length)
+    if (mediaIdOf(this.hooks.sha256, info.size, info.pieceSize, manifest) !== info.mediaId) {
       this.badPieces++
       r.source.strikes++
       r.source.gone = true
       return
     }
-    this.held.manifest = r.buf
+    this.held.manifest = manifest
     this.hooks.pieceStored()
     if (this.held.store.resumed) void this.recover()
   }
 
-  private async onPiece(i: number, bytes: Uint8Array, r: Req): Promise<void> {
-    const source = r.source
-    const ok = await this.verifyAndStore(i, bytes).finally(() => {
-      this.checkingPieces.delete(i)
-      r.pending--
-      this.reuse(r)
-    })
+  private async onPiece(i: number, parts: Uint8Array[], source: Source): Promise<void> {
+    const ok = await this.verifyAndStore(i, parts).finally(() => this.checkingPieces.delete(i))
     if (!ok) {
       this.badPieces++
       source.strikes++
@@ -480,20 +469,20 @@ export class Download {
   }
 
   /** Checks a piece against the manifest and keeps it; false if it does not match. */
-  private async verifyAndStore(i: number, bytes: Uint8Array): Promise<boolean> {
+  private async verifyAndStore(i: number, parts: Uint8Array[]): Promise<boolean> {
     if (this.done || this.held.have.has(i)) return true
     this.verifying++
     try {
-      if (!equalBytes(await hashPiece(this.hooks.sha256, bytes), this.held.pieceHash(i))) return false
+      if (!equalBytes(await hashPiece(this.hooks.sha256, parts), this.held.pieceHash(i))) return false
       if (this.done || this.held.have.has(i)) return true
-      await this.held.store.write(i, i * this.held.info.pieceSize, bytes)
+      await this.held.store.write(i, i * this.held.info.pieceSize, parts)
     } finally {
       this.verifying--
     }
     if (this.done) return true
     this.held.have.add(i)
     if (i === this.hashedPieces) {
-      this.whole.update(bytes)
+      for (const part of parts) this.whole.update(part)
       this.hashedPieces++
     }
     if (i === this.cursor) this.cursor = (i + 1) % this.held.pieces

@@ -36,12 +36,27 @@ export function mediaIdOf(factory: Sha256Factory, size: number, pieceSize: numbe
   return toBase64UrlEncoded(hashOnce(factory, mediaIdInput(size, pieceSize, manifest)))
 }
 
+/** `parts` one after another in one buffer (one part: itself). */
+export function concatBytes(parts: readonly Uint8Array[], length = parts.reduce((n, p) => n + p.length, 0)): Uint8Array {
+  if (parts.length === 1) return parts[0]!
+  const out = new Uint8Array(length)
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
+
 /**
- * The SHA-256 of one piece. In browsers (where the hasher is @noble/hashes, in JavaScript) WebCrypto
- * does it natively when the page has it (secure contexts); node:crypto's is as fast done at once.
+ * The SHA-256 of one piece, given as its parts in order. In browsers (where the hasher is
+ * @noble/hashes, in JavaScript) WebCrypto does it natively when the page has it (secure contexts),
+ * on one buffer; node:crypto's takes the parts as they are.
  */
-export async function hashPiece(factory: Sha256Factory, bytes: Uint8Array): Promise<Uint8Array> {
+export async function hashPiece(factory: Sha256Factory, parts: readonly Uint8Array[]): Promise<Uint8Array> {
   const subtle = (globalThis as { crypto?: { subtle?: SubtleCrypto } }).crypto?.subtle
-  if (factory === nobleSha256 && subtle) return new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))
-  return hashOnce(factory, bytes)
+  if (factory === nobleSha256 && subtle) return new Uint8Array(await subtle.digest('SHA-256', concatBytes(parts) as Uint8Array<ArrayBuffer>))
+  const h = factory()
+  for (const p of parts) h.update(p)
+  return h.digest()
 }

@@ -133,7 +133,7 @@ export class MediaManager {
     const whole = this.host.sha256()
     for (let i = 0; i < pieces; i++) {
       const bytes = await store.read(i * pieceSize, Math.min(pieceSize, size - i * pieceSize))
-      manifest.set(await hashPiece(this.host.sha256, bytes), i * 32)
+      manifest.set(await hashPiece(this.host.sha256, [bytes]), i * 32)
       whole.update(bytes)
     }
     const info: MediaInfo = {
@@ -381,7 +381,7 @@ export class MediaManager {
     if (!this.durable || !this.appKey || file !== null || store.durable) return store
     if (!(await this.cache.makeRoom(info.size, (id) => this.server.busy(id) || this.downloads.has(id)))) return store
     const copy = new StoragePieces(this.host.storage, this.piecePrefix(info.mediaId), info.pieceSize, Math.ceil(info.size / info.pieceSize))
-    for (let i = 0, at = 0; at < info.size; i++, at += info.pieceSize) await copy.write(i, at, await store.read(at, Math.min(info.pieceSize, info.size - at)))
+    for (let i = 0, at = 0; at < info.size; i++, at += info.pieceSize) await copy.write(i, at, [await store.read(at, Math.min(info.pieceSize, info.size - at))])
     return copy
   }
 
@@ -431,7 +431,7 @@ export class MediaManager {
       const fileStore = await openOrThrow(() => this.host.files!.openWrite(path, info.size), 'write')
       const source = this.cache.get(mediaId)
       if (source?.complete) {
-        for (let at = 0; at < info.size; at += info.pieceSize) await fileStore.write(at / info.pieceSize, at, await source.store.read(at, Math.min(info.pieceSize, info.size - at)))
+        for (let at = 0; at < info.size; at += info.pieceSize) await fileStore.write(at / info.pieceSize, at, [await source.store.read(at, Math.min(info.pieceSize, info.size - at))])
         await fileStore.commit?.()
         return source
       }

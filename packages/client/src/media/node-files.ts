@@ -14,10 +14,22 @@ export const nodeSha256: Sha256Factory = () => {
   }
 }
 
+/** What is left of `views` after their first `n` bytes (a read or write that did part of them). */
+function skipBytes(views: readonly Uint8Array[], n: number): Uint8Array[] {
+  const next: Uint8Array[] = []
+  for (const v of views) {
+    if (n >= v.length) n -= v.length
+    else {
+      next.push(n > 0 ? v.subarray(n) : v)
+      n = 0
+    }
+  }
+  return next
+}
+
 /** A file read (the app's, to send) or written (a download) at offsets; opened on first use. */
 class FilePieces implements PieceStore {
   readonly durable = true
-  readonly releasesWrites = true
   readonly copiedBytes = 0
   private handle: Promise<FileHandle> | null = null
 
@@ -65,25 +77,19 @@ class FilePieces implements PieceStore {
       const { bytesRead } = await fh.readv(rest, at)
       if (bytesRead === 0) throw new Error(`${this.path} is shorter than expected`)
       at += bytesRead
-      // Views read in full are done; a partly read one goes on from where the read stopped.
-      let n = bytesRead
-      const next: Uint8Array[] = []
-      for (const v of rest) {
-        if (n >= v.length) n -= v.length
-        else {
-          next.push(n > 0 ? v.subarray(n) : v)
-          n = 0
-        }
-      }
-      rest = next
+      rest = skipBytes(rest, bytesRead)
     }
   }
 
-  async write(_index: number, offset: number, bytes: Uint8Array): Promise<void> {
+  async write(_index: number, offset: number, parts: readonly Uint8Array[]): Promise<void> {
     if (this.mode === 'r') throw new Error('read-only')
     const fh = await this.fh()
-    let done = 0
-    while (done < bytes.length) done += (await fh.write(bytes, done, bytes.length - done, offset + done)).bytesWritten
+    let rest = parts
+    for (let at = offset; rest.length > 0; ) {
+      const n = (await fh.writev(rest as Uint8Array[], at)).bytesWritten
+      at += n
+      rest = skipBytes(rest, n)
+    }
   }
 
   async flush(): Promise<void> {

@@ -1,15 +1,17 @@
 import type { PlazaStorage } from '../storage/storage.js'
+import { concatBytes } from './hash.js'
 
 /** Where the bytes of one held file live. Reads and writes are whole pieces or parts of one. */
 export interface PieceStore {
   /** Bytes [offset, offset + length), which lie in verified pieces. */
   read(offset: number, length: number): Promise<Uint8Array>
-  /** write() is done with the bytes when it resolves (it copied them: a file on disk), so their buffer may be used again. */
-  readonly releasesWrites?: boolean
   /** Fills `views` in order with the bytes from `offset` on (no buffer of its own; files on disk). */
   readInto?(views: Uint8Array[], offset: number): Promise<void>
-  /** Keeps a verified piece (a receiver's store). */
-  write(index: number, offset: number, bytes: Uint8Array): Promise<void>
+  /**
+   * Keeps a verified piece (a receiver's store), given as its parts in order (the blocks it came
+   * in); the store may keep them as they are, so nothing may change them afterwards.
+   */
+  write(index: number, offset: number, parts: readonly Uint8Array[]): Promise<void>
   /** Survives a reload (storage on disk or IndexedDB). */
   readonly durable: boolean
   /** Bytes of copies this store keeps (what the media cache counts; the app's own file or Blob is not a copy). */
@@ -42,8 +44,11 @@ export class BytesPieces implements PieceStore {
   async read(offset: number, length: number): Promise<Uint8Array> {
     return this.bytes.subarray(offset, offset + length)
   }
-  async write(_index: number, offset: number, bytes: Uint8Array): Promise<void> {
-    this.bytes.set(bytes, offset)
+  async write(_index: number, offset: number, parts: readonly Uint8Array[]): Promise<void> {
+    for (const p of parts) {
+      this.bytes.set(p, offset)
+      offset += p.length
+    }
   }
   async flush(): Promise<void> {}
   async close(): Promise<void> {}
@@ -56,50 +61,56 @@ export class BytesPieces implements PieceStore {
   }
 }
 
-/** A receiver's pieces in memory, each kept as it arrived (not copied into one buffer). */
+/** A receiver's pieces in memory, each kept in the parts it arrived in (not copied into one buffer). */
 export class MemoryPieces implements PieceStore {
   readonly durable = false
-  private readonly pieces = new Map<number, Uint8Array>()
+  private readonly pieces = new Map<number, readonly Uint8Array[]>()
   private bytes = 0
   constructor(private readonly pieceSize: number) {}
   get copiedBytes(): number {
     return this.bytes
   }
   async read(offset: number, length: number): Promise<Uint8Array> {
-    const first = Math.floor(offset / this.pieceSize)
-    const p = this.pieces.get(first)
-    // Within one piece: a view of it, no copy.
-    if (p && offset + length <= first * this.pieceSize + p.length) return p.subarray(offset - first * this.pieceSize, offset - first * this.pieceSize + length)
+    // Within one part: a view of it, no copy.
+    const at = this.partAt(offset)
+    if (at && at.from + length <= at.part.length) return at.part.subarray(at.from, at.from + length)
     const out = new Uint8Array(length)
     await this.readInto([out], offset)
     return out
   }
   /** Copies straight into `views` (consecutive ranges from `offset`): no buffer in between. */
   async readInto(views: Uint8Array[], offset: number): Promise<void> {
-    let at = offset
+    let pos = offset
     for (const v of views) {
       for (let done = 0; done < v.length; ) {
-        const i = Math.floor((at + done) / this.pieceSize)
-        const p = this.pieces.get(i)
-        if (!p) throw new Error(`piece ${i} is not held`)
-        const from = at + done - i * this.pieceSize
-        const n = Math.min(v.length - done, p.length - from)
-        if (n <= 0) throw new Error(`piece ${i} is short`)
-        v.set(p.subarray(from, from + n), done)
+        const at = this.partAt(pos + done)
+        if (!at) throw new Error(`piece ${Math.floor((pos + done) / this.pieceSize)} is not held (or short)`)
+        const n = Math.min(v.length - done, at.part.length - at.from)
+        v.set(at.part.subarray(at.from, at.from + n), done)
         done += n
       }
-      at += v.length
+      pos += v.length
     }
   }
-  async write(index: number, _offset: number, bytes: Uint8Array): Promise<void> {
-    if (this.pieces.has(index)) return
-    this.pieces.set(index, bytes)
-    this.bytes += bytes.length
+  /** The part that holds byte `offset`, and where in it. */
+  private partAt(offset: number): { part: Uint8Array; from: number } | null {
+    const i = Math.floor(offset / this.pieceSize)
+    let from = offset - i * this.pieceSize
+    for (const part of this.pieces.get(i) ?? []) {
+      if (from < part.length) return { part, from }
+      from -= part.length
+    }
+    return null
   }
-  /** Every piece in order (the store is complete): a Blob is made of them without another copy. */
+  async write(index: number, _offset: number, parts: readonly Uint8Array[]): Promise<void> {
+    if (this.pieces.has(index)) return
+    this.pieces.set(index, parts)
+    for (const p of parts) this.bytes += p.length
+  }
+  /** Every piece's parts in order (the store is complete): a Blob is made of them without another copy. */
   parts(count: number): Uint8Array[] {
     const out: Uint8Array[] = []
-    for (let i = 0; i < count; i++) out.push(this.pieces.get(i)!)
+    for (let i = 0; i < count; i++) out.push(...this.pieces.get(i)!)
     return out
   }
   async flush(): Promise<void> {}
@@ -160,8 +171,9 @@ export class StoragePieces implements PieceStore {
     }
     return out
   }
-  async write(index: number, _offset: number, bytes: Uint8Array): Promise<void> {
-    // A view into a larger buffer (a request of several pieces) is stored as its own bytes only.
+  async write(index: number, _offset: number, parts: readonly Uint8Array[]): Promise<void> {
+    // Stored as one buffer of its own bytes only (a view would store the whole message it is part of).
+    const bytes = concatBytes(parts)
     await this.storage.set(`${this.prefix}${index}`, bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice())
     this.written += bytes.length
   }
