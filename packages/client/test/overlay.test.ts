@@ -457,6 +457,32 @@ describe('channel overlay', () => {
     expect(ring.m('d').got.map((d) => d.hops)).toEqual([3])
   })
 
+  it('holds a later message that came by a detour (not the stream’s parent, detourHoldBy hops deeper) until the parent’s copy comes, which then goes on at once', async () => {
+    // d's parent for a's stream is p (a–p–d, 2 hops, slow); j reaches d by a–x–y–j–d (4 hops,
+    // fast) and keeps pushing to d (d's PRUNEs to j are lost: a member that just joined pushes
+    // every stream over every link). e hangs below d.
+    const run = async (detourHoldBy: number) => {
+      const { net, m } = await linked([['a', 'p'], ['p', 'd'], ['a', 'x'], ['x', 'y'], ['y', 'j'], ['j', 'd'], ['d', 'e']], { detourHoldBy, floodHoldMs: 80 })
+      net.latency = (p, q) => ((p === 'p' && q === 'd') || (p === 'd' && q === 'p') ? 50 : 5)
+      net.filter = (from, to, bytes) => !(from === 'd' && to === 'j' && decodeOverlayFrame(bytes).type === OverlayFrameType.PRUNE)
+      await publish(m('a').overlay, 'one')
+      await net.run(1000)
+      // d took the 2-hop copy as the stream's parent (it came second, by a shorter path).
+      expect(m('d').got.map((d) => d.hops)).toEqual([4])
+      await publish(m('a').overlay, 'two')
+      await net.run(21)
+      // Delivered at once by the detour, whatever the hold.
+      expect(m('d').got.map((d) => [text(d), d.hops])).toEqual([['one', 4], ['two', 4]])
+      // 66 ms after it was sent (the hold would last until 100 ms).
+      await net.run(45)
+      return m('e').got.map((d) => [text(d), d.hops])
+    }
+    // Held: the parent's copy (2 hops) came at 55 ms, within the hold, and went on to e at once.
+    expect(await run(2)).toEqual([['one', 5], ['two', 3]])
+    // Never held: e gets the detour's depth.
+    expect(await run(0)).toEqual([['one', 5], ['two', 5]])
+  })
+
   it('moves a stream to a neighbour that announced a message 2+ hops shorter before the tree brought it, asking for nothing already sent', async () => {
     // d hears a's messages by a–x–y–z–d (4 hops) and from e (a–e–d, 2 hops), which it pruned
     // while e's link was slow; now e's link is fast: e's announcement beats the tree's copy.

@@ -27,6 +27,14 @@ export const OVERLAY_LIMITS = {
    */
   floodHoldFrom: 6,
   floodHoldMs: 80,
+  /**
+   * A later message (its stream has a tree) that came over a link other than the stream's parent
+   * by this many hops more than the stream's last message is held too (floodHoldMs per hop from
+   * this one on), waiting for the parent's copy (0: never held). A fast detour — through a member
+   * that just joined, whose links all push at first — would else take the whole subtree below
+   * this member that much deeper for that message; the parent's copy, once here, goes on at once.
+   */
+  detourHoldBy: 2,
   /** A gap in an origin's sequence waits this long before a PULL from a neighbour. */
   gapTimeoutMs: 1000,
   /** A PULL unanswered this long goes to another neighbour. */

@@ -26,6 +26,7 @@ import { overlayConfig, type OverlayConfig } from './config.js'
 import { StreamOrder } from './order.js'
 import { Plumtree, messageKey, streamKey } from './plumtree.js'
 import { CertVerifier, andThen } from './signing.js'
+import { ForwardHolds, holdRule } from './hold.js'
 import { TreeShaper } from './tree-shape.js'
 import type { MaybePromise, OverlayDeps } from './types.js'
 import { Views } from './views.js'
@@ -63,6 +64,8 @@ export class ChannelOverlay {
   private readonly gaps = new Map<string, GapState>()
   /** Messages whose signature is being checked (asynchronous crypto), with copies that came meanwhile. */
   private readonly verifying = new Map<string, Array<{ from: string; f: OverlayGossipFrame }>>()
+  /** Messages held before they go on (floodHoldFrom, detourHoldBy). */
+  private readonly holds: ForwardHolds
   private readonly joinedAt: number
   private seq = 0
   private lastSentTs = 0
@@ -93,6 +96,10 @@ export class ChannelOverlay {
     })
     this.seen = new SeenSet(this.cfg.seenTtlMs)
     this.cache = new MessageCache(this.cfg.cacheSize, this.cfg.cacheTtlMs)
+    this.holds = new ForwardHolds(deps.clock, (key) => this.cache.get(key)?.hops, (key, firstFrom, lastFrom) => {
+      const m = this.cache.get(key)
+      if (m && !this.stopped) this.forward(m, firstFrom, this.deps.clock.now(), lastFrom)
+    })
     this.certs = new CertVerifier(deps.crypto, deps.nodeKey, deps.app, deps.channel, this.cfg.certCacheSize)
     this.joinedAt = deps.joinedAt ?? deps.clock.now()
     this.cert = deps.cert
@@ -304,7 +311,9 @@ export class ChannelOverlay {
     if (this.isSeen(f, key)) {
       this.stats.duplicates++
       this.shape.note(streamKey(f.origin, f.stream), from, f.hops - 1)
-      if (!(f.flags & GossipFlag.REPAIR) && !this.adoptShorter(from, f, key)) this.tree.duplicate(from, f)
+      if (f.flags & GossipFlag.REPAIR) return
+      if (this.adoptShorter(from, f, key)) this.holds.update(key, from)
+      else this.tree.duplicate(from, f)
       return
     }
     if (this.deps.originAllowed && !this.deps.originAllowed(f.origin)) {
@@ -342,14 +351,18 @@ export class ChannelOverlay {
     const announcedBefore = this.tree.received(key)
     this.cache.put(key, f, now)
     const sk = streamKey(f.origin, f.stream)
-    this.shape.cameFrom(sk, from)
+    const parent = this.shape.parent(sk)
+    const lastHops = this.shape.hops(sk)
+    const holdFor = holdRule(this.cfg, {
+      first: !this.orders.has(sk) || lastHops === undefined,
+      lastHops: lastHops ?? 0,
+      offParent: parent !== undefined && parent !== from && this.views.active.has(parent),
+    })
+    this.shape.cameFrom(sk, from, f.hops)
     let order = this.orders.get(sk)
-    const first = !order
     if (!order) this.orders.set(sk, (order = new StreamOrder(this.joinedAt, now)))
     const r = order.accept(f, now)
-    const hold = first && this.cfg.floodHoldMs > 0 && this.cfg.floodHoldFrom > 0 && f.hops >= this.cfg.floodHoldFrom ? (f.hops - this.cfg.floodHoldFrom + 1) * this.cfg.floodHoldMs : 0
-    if (hold > 0) this.deps.clock.setTimeout(() => this.forward(f, from, this.deps.clock.now()), hold, true)
-    else this.forward(f, from, now)
+    if (!this.holds.hold(key, from, f.hops, holdFor)) this.forward(f, from, now)
     // Announced by a shorter path before the copy came (the tree's path was longer but faster).
     if (announcedBefore && !this.cfg.flood) {
       let best: { peer: string; hops: number } | undefined
@@ -399,8 +412,8 @@ export class ChannelOverlay {
     }
   }
 
-  private forward(f: OverlayGossipFrame, from: string | null, now: number): void {
-    const eager = this.tree.route(this.views.active, f, from, now)
+  private forward(f: OverlayGossipFrame, from: string | null, now: number, alsoNot: string | null = null): void {
+    const eager = this.tree.route(this.views.active, f, from, now, alsoNot)
     if (eager.length > 0) {
       const bytes = encodeOverlayFrame({ ...f, hops: f.hops + 1, flags: 0 })
       for (const p of eager) this.sendBytes(p, OverlayFrameType.GOSSIP, bytes)

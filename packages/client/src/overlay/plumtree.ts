@@ -37,11 +37,11 @@ export class Plumtree {
   }
 
   /** Where a new message of `stream` goes: eager links get it now, lazy ones an announcement. */
-  route(links: Iterable<string>, id: OverlayIHaveEntry, except: string | null, now: number): string[] {
+  route(links: Iterable<string>, id: OverlayIHaveEntry, except: string | null, now: number, alsoExcept: string | null = null): string[] {
     const lazy = this.cfg.flood ? undefined : this.lazy.get(streamKey(id.origin, id.stream))
     const eager: string[] = []
     for (const p of links) {
-      if (p === except) continue
+      if (p === except || p === alsoExcept) continue
       if (lazy?.has(p)) this.announce(p, { origin: id.origin, stream: id.stream, seq: id.seq, hops: id.hops }, now)
       else eager.push(p)
     }

@@ -21,8 +21,9 @@ export interface TreeShapeHost {
  * naming the stream's next message (the new parent holds nothing of it yet: it only starts pushing).
  */
 export class TreeShaper {
-  /** Per stream, the link its latest message came over (first asked to fill a gap). */
+  /** Per stream, the link its latest message came over (first asked to fill a gap), and by how many hops. */
   private readonly lastFrom = new Map<string, string>()
+  private readonly lastHops = new Map<string, number>()
   /** Per stream, the hops at which each neighbour last had one of its messages. */
   private readonly around = new Map<string, Map<string, number>>()
 
@@ -36,9 +37,15 @@ export class TreeShaper {
     return this.lastFrom.get(sk)
   }
 
-  /** A new message of the stream came over `from`. */
-  cameFrom(sk: string, from: string): void {
+  /** The hops the stream's latest message came by (undefined: none yet). */
+  hops(sk: string): number | undefined {
+    return this.lastHops.get(sk)
+  }
+
+  /** A new message of the stream came over `from` by `hops`. */
+  cameFrom(sk: string, from: string, hops: number): void {
     this.lastFrom.set(sk, from)
+    this.lastHops.set(sk, hops)
   }
 
   /** `peer` had one of the stream's messages at `hops`. */
@@ -59,6 +66,7 @@ export class TreeShaper {
     if (parent === undefined || parent === to || !this.host.active.has(parent) || !this.host.active.has(to)) return
     if (mine.hops - (hops + 1) < this.cfg.shortenBy) return
     this.lastFrom.set(sk, to)
+    this.lastHops.set(sk, hops + 1)
     this.host.tree.swapParent(to, parent, this.nextOf(sk, mine))
   }
 
@@ -72,6 +80,7 @@ export class TreeShaper {
     if (parent === undefined || parent === from || !this.host.active.has(parent) || !this.host.active.has(from)) return false
     if (mineHops - m.hops < this.cfg.adoptShorterBy) return false
     this.lastFrom.set(sk, from)
+    this.lastHops.set(sk, m.hops)
     // GRAFT as well: `from` most likely pruned us when our own copy reached it second.
     this.host.tree.swapParent(from, parent, this.nextOf(sk, m))
     return true
@@ -99,6 +108,7 @@ export class TreeShaper {
       if (best === undefined) continue
       const [origin, stream] = sk.split('\n') as [string, string]
       this.lastFrom.set(sk, best)
+      this.lastHops.set(sk, bestHops + 1)
       const next = this.nextOf(sk, { origin, stream, seq: 0 })
       const list = grafts.get(best)
       if (list) list.push(next)
@@ -110,6 +120,7 @@ export class TreeShaper {
   /** The stream is forgotten here. */
   forget(sk: string): void {
     this.lastFrom.delete(sk)
+    this.lastHops.delete(sk)
     this.around.delete(sk)
   }
 

@@ -1,0 +1,79 @@
+import type { Clock, TimerHandle } from '@plaza/protocol'
+import type { OverlayConfig } from './config.js'
+
+/** How long a copy that came by `hops` waits before it goes on (ms from its arrival; 0: not at all). */
+export type HoldFor = (hops: number) => number
+
+/** What the rule needs to know of the message's stream at this member. */
+export interface StreamAtMember {
+  /** No message of the stream came here before (it has no tree yet: it floods). */
+  first: boolean
+  /** The hops the stream's last message came by. */
+  lastHops: number
+  /** The copy came over a link other than the stream's parent, and that parent is still linked. */
+  offParent: boolean
+}
+
+/**
+ * Which messages wait before they go on (PROTOCOL.md, "Dissemination"); null: none. A stream's
+ * first message that came by floodHoldFrom hops or more waits floodHoldMs per hop past it, so that
+ * a shorter path overtakes it. A later one that came off the stream's parent by detourHoldBy hops
+ * more than the last one waits likewise, for the parent's copy.
+ */
+export function holdRule(cfg: OverlayConfig, s: StreamAtMember): HoldFor | null {
+  const ms = cfg.floodHoldMs
+  if (cfg.flood || ms <= 0) return null
+  if (s.first) {
+    const from = cfg.floodHoldFrom
+    return from > 0 ? (hops) => Math.max(0, hops - from + 1) * ms : null
+  }
+  const by = cfg.detourHoldBy
+  if (by <= 0 || !s.offParent) return null
+  return (hops) => Math.max(0, hops - s.lastHops - by + 1) * ms
+}
+
+interface Held {
+  from: string
+  arrived: number
+  holdFor: HoldFor
+  timer: TimerHandle | null
+}
+
+/**
+ * Messages held (delivered here, not yet forwarded), by message key. A copy by a shorter path
+ * that comes meanwhile shortens the hold to what its hops call for — at once, often.
+ */
+export class ForwardHolds {
+  private readonly held = new Map<string, Held>()
+
+  constructor(
+    private readonly clock: Clock,
+    /** The hops of the copy kept here now (undefined: forgotten). */
+    private readonly hopsOf: (key: string) => number | undefined,
+    /** Forwards the message: to every link but the one it first came over and the one of the copy that ended the hold. */
+    private readonly release: (key: string, firstFrom: string, lastFrom: string) => void,
+  ) {}
+
+  /** Holds the message if its rule says so for `hops`; false: it goes on now. */
+  hold(key: string, from: string, hops: number, holdFor: HoldFor | null): boolean {
+    if (!holdFor || holdFor(hops) <= 0) return false
+    this.held.set(key, { from, arrived: this.clock.now(), holdFor, timer: null })
+    this.update(key, from)
+    return true
+  }
+
+  /** A copy of a held message came from `from` by fewer hops: its hold is set anew. */
+  update(key: string, from: string): void {
+    const h = this.held.get(key)
+    if (!h) return
+    this.clock.clearTimeout(h.timer)
+    const hops = this.hopsOf(key)
+    const wait = hops === undefined ? 0 : h.arrived + h.holdFor(hops) - this.clock.now()
+    const go = () => {
+      this.held.delete(key)
+      this.release(key, h.from, from)
+    }
+    if (wait <= 0) go()
+    else h.timer = this.clock.setTimeout(go, wait, true)
+  }
+}
