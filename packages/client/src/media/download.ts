@@ -122,7 +122,6 @@ export class Download {
   private nodeTried = false
   /** Pieces (or manifests) that did not match their hashes. */
   private badPieces = 0
-  /** Buffers of whole requests whose pieces are stored (into a file, which copied them): used again. */
 
   constructor(
     readonly held: HeldMedia,
