@@ -22,6 +22,7 @@ import {
   type OverlayDelivery,
   type OverlayEvent,
 } from '../src/overlay/index.js'
+import { holdRule } from '../src/overlay/hold.js'
 
 // fast-check's seed, printed so that a failure can be replayed (FC_SEED=…).
 const SEED = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -481,6 +482,21 @@ describe('channel overlay', () => {
     expect(await run(2)).toEqual([['one', 5], ['two', 3]])
     // Never held: e gets the detour's depth.
     expect(await run(0)).toEqual([['one', 5], ['two', 5]])
+  })
+
+  it('never holds a message longer than an announcement and a GRAFT take, whatever hops its sender claims', () => {
+    const cfg = overlayConfig()
+    const most = cfg.ihaveIntervalMs + cfg.graftTimeoutMs
+    const first = holdRule(cfg, { first: true, lastHops: 0, offParent: false })!
+    const detour = holdRule(cfg, { first: false, lastHops: 3, offParent: true })!
+    expect(first(cfg.floodHoldFrom)).toBe(cfg.floodHoldMs)
+    expect(detour(3 + cfg.detourHoldBy)).toBe(cfg.floodHoldMs)
+    expect(detour(4)).toBe(0)
+    for (const hops of [40, 1e6, 2 ** 40]) {
+      expect(first(hops)).toBe(most)
+      expect(detour(hops)).toBe(most)
+    }
+    expect(holdRule(cfg, { first: false, lastHops: 3, offParent: false })).toBeNull()
   })
 
   it('moves a stream to a neighbour that announced a message 2+ hops shorter before the tree brought it, asking for nothing already sent', async () => {

@@ -23,13 +23,17 @@ export interface StreamAtMember {
 export function holdRule(cfg: OverlayConfig, s: StreamAtMember): HoldFor | null {
   const ms = cfg.floodHoldMs
   if (cfg.flood || ms <= 0) return null
+  // Never longer than a neighbour below takes to ask for it by itself (announcement, then GRAFT);
+  // `hops` comes from the sender of the copy, which may say anything.
+  const most = cfg.ihaveIntervalMs + cfg.graftTimeoutMs
+  const wait = (extraHops: number) => Math.min(most, Math.max(0, extraHops) * ms)
   if (s.first) {
     const from = cfg.floodHoldFrom
-    return from > 0 ? (hops) => Math.max(0, hops - from + 1) * ms : null
+    return from > 0 ? (hops) => wait(hops - from + 1) : null
   }
   const by = cfg.detourHoldBy
   if (by <= 0 || !s.offParent) return null
-  return (hops) => Math.max(0, hops - s.lastHops - by + 1) * ms
+  return (hops) => wait(hops - s.lastHops - by + 1)
 }
 
 interface Held {
