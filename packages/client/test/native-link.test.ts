@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module'
 import { afterEach, describe, expect, it } from 'vitest'
-import { NativeLink } from '../src/mesh/native-link.js'
+import { NativeLink, isTcpCandidate } from '../src/mesh/native-link.js'
 
 const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as {
-  RTCPeerConnection: new () => RawPc
+  RTCPeerConnection: new (config?: object) => RawPc
 }
 interface RawChannel {
   binaryType: string
@@ -20,6 +20,9 @@ interface RawPc {
   createAnswer(): Promise<{ type: string; sdp: string }>
   addIceCandidate(c: object): Promise<void>
   localDescription: { type: string; sdp: string } | null
+  iceGatheringState: string
+  createDataChannel(label: string): RawChannel
+  createOffer(): Promise<{ type: string; sdp: string }>
   close(): void
 }
 
@@ -119,5 +122,34 @@ describe('NativeLink', () => {
     l.on('close', () => events.push('close'))
     await new Promise((r) => setTimeout(r, 10))
     expect(events).toEqual(['error: no peer connections here', 'close'])
+  })
+  it('signals no TCP candidates (libwebrtc keeps a TCP connection per pair of them)', async () => {
+    // This machine's WebRTC gathers TCP candidates: a raw connection offers some.
+    const raw = new wrtc.RTCPeerConnection({ iceServers: [] })
+    open.push({ destroy: () => raw.close() })
+    const rawCandidates: string[] = []
+    const rawDone = new Promise<void>((r) => {
+      raw.onicecandidate = (ev) => (ev.candidate?.candidate ? rawCandidates.push(ev.candidate.candidate) : r())
+    })
+    raw.createDataChannel('x')
+    await raw.setLocalDescription(await raw.createOffer())
+    await rawDone
+    expect(rawCandidates.filter(isTcpCandidate).length).toBeGreaterThan(0)
+    expect(rawCandidates.filter((c) => !isTcpCandidate(c)).length).toBeGreaterThan(0)
+
+    const a = link(true)
+    const signalled: string[] = []
+    a.on('signal', (s) => {
+      const c = (s as { candidate?: { candidate: string } }).candidate
+      if (c) signalled.push(c.candidate)
+    })
+    const pc = (a as unknown as { pc: RawPc }).pc
+    const deadline = Date.now() + 10_000
+    while (pc.iceGatheringState !== 'complete') {
+      if (Date.now() > deadline) throw new Error('gathering did not complete')
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    expect(signalled.length).toBeGreaterThan(0)
+    expect(signalled.filter(isTcpCandidate)).toEqual([])
   })
 })

@@ -62,7 +62,7 @@ export class NativeLink implements PeerLink {
     pc.onicecandidate = (ev) => {
       const c = ev.candidate
       // End of candidates (null, or an empty candidate) is not signalled: simple-peer never sends it either.
-      if (this.destroyed || !c || !c.candidate) return
+      if (this.destroyed || !c || !c.candidate || isTcpCandidate(c.candidate)) return
       this.emit('signal', { type: 'candidate', candidate: { candidate: c.candidate, sdpMLineIndex: c.sdpMLineIndex, sdpMid: c.sdpMid } })
     }
     pc.oniceconnectionstatechange = () => this.onIceStateChange()
@@ -110,6 +110,7 @@ export class NativeLink implements PeerLink {
     }
     if (msg.candidate && typeof msg.candidate === 'object') {
       const c = msg.candidate as RTCIceCandidateInit
+      if (typeof c.candidate === 'string' && isTcpCandidate(c.candidate)) return
       if (this.pendingCandidates) this.pendingCandidates.push(c)
       else this.addCandidate(c)
     }
@@ -262,6 +263,16 @@ export class NativeLink implements PeerLink {
     // candidate works, ICE fails and the link is dropped.
     pc.addIceCandidate(cand).catch(() => undefined)
   }
+}
+
+/**
+ * An ICE candidate over TCP ("candidate:<foundation> <component> tcp ..."). Links use UDP only:
+ * libwebrtc opens a TCP connection for every pair of TCP candidates and keeps them, which cost a
+ * member of a 32-member room thousands of file descriptors; where UDP cannot pass, the relay does.
+ */
+export function isTcpCandidate(candidate: string): boolean {
+  const fields = candidate.split(' ', 3)
+  return fields[2]?.toLowerCase() === 'tcp'
 }
 
 function asError(err: unknown): Error {
