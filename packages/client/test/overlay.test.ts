@@ -484,6 +484,33 @@ describe('channel overlay', () => {
     expect(await run(0)).toEqual([['one', 5], ['two', 5]])
   })
 
+  it('asks a neighbour that announces a held message by a shorter path for it, and lets that copy end the hold', async () => {
+    // d's parent for a's stream is p (a–p–d); q (a–q–d) was pruned; j keeps pushing to d by a
+    // 4-hop detour (d's PRUNEs to it are lost). p's push of 'two' is lost: the detour's copy is
+    // held for a parent's copy that will not come, until q's announcement shows a 2-hop path.
+    const { net, m } = await linked([['a', 'p'], ['p', 'd'], ['a', 'q'], ['q', 'd'], ['a', 'x'], ['x', 'y'], ['y', 'j'], ['j', 'd'], ['d', 'e']], { floodHoldMs: 200 })
+    const pair = (f: string, t: string) => [f, t].sort().join('')
+    net.latency = (f, t) => (pair(f, t) === 'dq' ? 20 : f === 'p' || t === 'p' ? 10 : 3)
+    let lose = false
+    net.filter = (from, to, bytes) => {
+      const type = decodeOverlayFrame(bytes).type
+      if (from === 'd' && to === 'j' && type === OverlayFrameType.PRUNE) return false
+      return !(lose && from === 'p' && to === 'd' && type === OverlayFrameType.GOSSIP)
+    }
+    await publish(m('a').overlay, 'one')
+    await net.run(1000)
+    // d took p's 2-hop copy as the stream's parent (it came after the detour's, by a shorter path).
+    expect(m('d').got.map((d) => d.hops)).toEqual([4])
+    lose = true
+    await publish(m('a').overlay, 'two')
+    await net.run(13)
+    expect(m('d').got.map((d) => [text(d), d.hops])).toEqual([['one', 4], ['two', 4]])
+    // The hold would last until 212 ms; q's announcement (batched for 100 ms) comes at ~123 ms,
+    // its answer to the GRAFT at ~163 ms.
+    await net.run(160)
+    expect(m('e').got.map((d) => [text(d), d.hops])).toEqual([['one', 5], ['two', 3]])
+  })
+
   it('never holds a message longer than an announcement and a GRAFT take, whatever hops its sender claims', () => {
     const cfg = overlayConfig()
     const most = cfg.ihaveIntervalMs + cfg.graftTimeoutMs

@@ -41,6 +41,8 @@ interface Held {
   arrived: number
   holdFor: HoldFor
   timer: TimerHandle | null
+  /** A shorter copy was asked for (once per hold). */
+  asked: boolean
 }
 
 /**
@@ -61,8 +63,25 @@ export class ForwardHolds {
   /** Holds the message if its rule says so for `hops`; false: it goes on now. */
   hold(key: string, from: string, hops: number, holdFor: HoldFor | null): boolean {
     if (!holdFor || holdFor(hops) <= 0) return false
-    this.held.set(key, { from, arrived: this.clock.now(), holdFor, timer: null })
+    this.held.set(key, { from, arrived: this.clock.now(), holdFor, timer: null, asked: false })
     this.update(key, from)
+    return true
+  }
+
+  has(key: string): boolean {
+    return this.held.has(key)
+  }
+
+  /**
+   * Whether to ask for a copy of the held message that `hops` (of a neighbour that announced it)
+   * would shorten the hold: true at most once per hold.
+   */
+  askFor(key: string, hops: number): boolean {
+    const h = this.held.get(key)
+    if (!h || h.asked) return false
+    const mine = this.hopsOf(key)
+    if (mine === undefined || h.holdFor(hops + 1) >= h.holdFor(mine)) return false
+    h.asked = true
     return true
   }
 

@@ -205,6 +205,7 @@ export class ChannelOverlay {
         break
       case OverlayFrameType.IHAVE:
         if (!this.cfg.flood) this.shorten(from, f.ids)
+        for (const id of f.ids) this.askHeld(from, id)
         this.tree.onIHave(from, f.ids, (id, key) => this.isSeen(id, key), now)
         this.wake(now + this.cfg.graftTimeoutMs)
         break
@@ -297,6 +298,25 @@ export class ChannelOverlay {
     return true
   }
 
+  /**
+   * A held message (it came by a detour) that `from` announces by a path short enough to end the
+   * hold sooner: asked for at once (GRAFT; the answer is a repair copy) rather than waiting for a
+   * parent's copy that may not come — a parent gone, a push lost.
+   */
+  private askHeld(from: string, id: OverlayIHaveEntry): void {
+    const key = messageKey(id.origin, id.stream, id.seq)
+    if (this.views.active.has(from) && this.holds.askFor(key, id.hops)) this.tree.graft(from, [{ origin: id.origin, stream: id.stream, seq: id.seq }])
+  }
+
+  /** A repair copy of a message held here, by fewer hops: it goes on with those hops, as soon as they allow. */
+  private shorterRepair(from: string, f: OverlayGossipFrame, key: string): void {
+    if (!this.holds.has(key)) return
+    const mine = this.cache.get(key)
+    if (!mine || f.hops >= mine.hops) return
+    this.cache.replace(key, { ...mine, hops: f.hops })
+    this.holds.update(key, from)
+  }
+
   private isSeen(id: OverlayMessageId, key: string): boolean {
     return this.seen.has(key) || this.verifying.has(key) || (this.orders.get(streamKey(id.origin, id.stream))?.has(id.seq) ?? false)
   }
@@ -311,7 +331,10 @@ export class ChannelOverlay {
     if (this.isSeen(f, key)) {
       this.stats.duplicates++
       this.shape.note(streamKey(f.origin, f.stream), from, f.hops - 1)
-      if (f.flags & GossipFlag.REPAIR) return
+      if (f.flags & GossipFlag.REPAIR) {
+        this.shorterRepair(from, f, key)
+        return
+      }
       if (this.adoptShorter(from, f, key)) this.holds.update(key, from)
       else this.tree.duplicate(from, f)
       return
@@ -362,7 +385,8 @@ export class ChannelOverlay {
     let order = this.orders.get(sk)
     if (!order) this.orders.set(sk, (order = new StreamOrder(this.joinedAt, now)))
     const r = order.accept(f, now)
-    if (!this.holds.hold(key, from, f.hops, holdFor)) this.forward(f, from, now)
+    const held = this.holds.hold(key, from, f.hops, holdFor)
+    if (!held) this.forward(f, from, now)
     // Announced by a shorter path before the copy came (the tree's path was longer but faster).
     if (announcedBefore && !this.cfg.flood) {
       let best: { peer: string; hops: number } | undefined
@@ -370,7 +394,10 @@ export class ChannelOverlay {
         this.shape.note(sk, a.peer, a.hops)
         if (!best || a.hops < best.hops) best = a
       }
-      if (best) this.shape.shortenTo(sk, best.peer, best.hops, f)
+      if (best) {
+        this.shape.shortenTo(sk, best.peer, best.hops, f)
+        if (held) this.askHeld(best.peer, { ...f, hops: best.hops })
+      }
     }
     if (r.status === 'ok') {
       for (const m of r.deliver) this.deliver(m)
