@@ -11,7 +11,7 @@ import {
   type MediaHaveFrame,
   type TimerHandle,
 } from '@plaza/protocol'
-import { concatBytes, equalBytes, hashPiece, mediaIdOf, type Sha256, type Sha256Factory } from './hash.js'
+import { InOrderHash, concatBytes, equalBytes, hashPiece, mediaIdOf, type Sha256Factory } from './hash.js'
 import { PieceSet, type HeldMedia } from './held.js'
 import { sendControl, type MediaTransport } from './transport.js'
 
@@ -35,6 +35,12 @@ const TICK_MS = 250
 const PIECES_PER_REQUEST = 4
 /** Bad pieces from one holder before it is dropped. */
 const MAX_STRIKES = 2
+/**
+ * Pieces stored ahead of the whole file's hash (writes to a file may finish out of order; before,
+ * one such stopped the hash on the way in and the rest of the file was read back at the end)
+ * kept until the hash reaches them: at most this many.
+ */
+const HASH_AHEAD_PIECES = 16
 
 export interface DownloadProgress {
   /** Verified bytes. */
@@ -115,9 +121,8 @@ export class Download {
   private usingNode = false
   /** Checking what an earlier download left (no requests meanwhile). */
   private recovering = false
-  /** The whole file's SHA-256, fed the pieces [0, hashedPieces) in order as they are verified. */
-  private readonly whole: Sha256
-  private hashedPieces = 0
+  /** The whole file's SHA-256, fed the pieces in order as they are stored. */
+  private readonly whole: InOrderHash
   /** The node's store was asked since the last progress (asked again after new progress stalls). */
   private nodeTried = false
   /** Pieces (or manifests) that did not match their hashes. */
@@ -130,7 +135,7 @@ export class Download {
     private readonly onProgress: (p: DownloadProgress) => void,
   ) {
     this.finished = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }))
-    this.whole = hooks.sha256()
+    this.whole = new InOrderHash(hooks.sha256(), HASH_AHEAD_PIECES)
     this.lastSourceSeen = hooks.clock.now()
     // Downloaders of one file in a channel start at different pieces, so they have something to
     // give each other; alone, in order (the whole file's hash then goes along with the pieces).
@@ -166,7 +171,10 @@ export class Download {
         for (let i = 0; i < this.held.pieces && !this.done; i++) {
           if (this.held.have.has(i)) continue
           const bytes = await store.read(i * this.held.info.pieceSize, this.held.pieceLength(i))
-          if (equalBytes(await hashPiece(this.hooks.sha256, [bytes]), this.held.pieceHash(i))) this.held.have.add(i)
+          if (equalBytes(await hashPiece(this.hooks.sha256, [bytes]), this.held.pieceHash(i))) {
+            this.held.have.add(i)
+            this.whole.add(i, [bytes])
+          }
         }
       } catch {
         // Unreadable: fetched again.
@@ -480,10 +488,7 @@ export class Download {
     }
     if (this.done) return true
     this.held.have.add(i)
-    if (i === this.hashedPieces) {
-      for (const part of parts) this.whole.update(part)
-      this.hashedPieces++
-    }
+    this.whole.add(i, parts)
     if (i === this.cursor) this.cursor = (i + 1) % this.held.pieces
     this.hooks.pieceStored()
     this.onProgress({ loaded: this.loaded, total: this.held.info.size })
@@ -497,11 +502,11 @@ export class Download {
     this.hooks.clock.clearInterval(this.timer)
     try {
       await this.held.store.flush()
-      // What was not hashed on the way in (pieces that came out of order, or in an earlier run).
-      const { size, pieceSize } = this.held.info
-      for (let at = this.hashedPieces * pieceSize; at < size; at += pieceSize) this.whole.update(await this.held.store.read(at, Math.min(pieceSize, size - at)))
+      // What was not hashed on the way in (pieces that came too far out of order, or in an earlier run) is read back.
+      const pieceSize = this.held.info.pieceSize
+      const digest = await this.whole.digest(this.held.pieces, (i) => this.held.store.read(i * pieceSize, this.held.pieceLength(i)))
       await this.held.store.close()
-      if (!equalBytes(this.whole.digest(), this.held.info.sha256)) throw new PlazaError(ErrorCode.MEDIA_INTEGRITY, 'the file does not match its SHA-256')
+      if (!equalBytes(digest, this.held.info.sha256)) throw new PlazaError(ErrorCode.MEDIA_INTEGRITY, 'the file does not match its SHA-256')
       await this.held.store.commit?.()
       this.settle.resolve()
     } catch (err) {
@@ -514,6 +519,7 @@ export class Download {
     this.done = true
     this.hooks.clock.clearInterval(this.timer)
     for (const r of [...this.reqs.values()]) this.dropReq(r)
+    this.whole.clear()
     this.settle.reject(err)
   }
 }

@@ -60,3 +60,52 @@ export async function hashPiece(factory: Sha256Factory, parts: readonly Uint8Arr
   for (const p of parts) h.update(p)
   return h.digest()
 }
+
+/**
+ * A file's SHA-256 fed its pieces in order while they come in any order: a piece past the next one
+ * is kept (its parts, as views) until the hash reaches it, at most `keepAhead` of them; what was
+ * not hashed on the way in is read back at the end.
+ */
+export class InOrderHash {
+  private next = 0
+  private readonly ahead = new Map<number, readonly Uint8Array[]>()
+
+  constructor(
+    private readonly h: Sha256,
+    private readonly keepAhead: number,
+  ) {}
+
+  /** Pieces [0, hashed) are in the hash. */
+  get hashed(): number {
+    return this.next
+  }
+
+  /** Piece `i` is in (verified and stored); each piece is added once. */
+  add(i: number, parts: readonly Uint8Array[]): void {
+    if (i !== this.next) {
+      if (i > this.next && this.ahead.size < this.keepAhead) this.ahead.set(i, parts)
+      return
+    }
+    for (let p: readonly Uint8Array[] | undefined = parts; p; p = this.ahead.get(this.next)) {
+      this.ahead.delete(this.next)
+      for (const part of p) this.h.update(part)
+      this.next++
+    }
+  }
+
+  /** The hash of pieces [0, pieces): those not in it yet are read with `read`. */
+  async digest(pieces: number, read: (i: number) => Promise<Uint8Array>): Promise<Uint8Array> {
+    for (let i = this.next; i < pieces; i++) {
+      const kept = this.ahead.get(i)
+      if (kept) for (const part of kept) this.h.update(part)
+      else this.h.update(await read(i))
+    }
+    this.ahead.clear()
+    return this.h.digest()
+  }
+
+  /** Lets go of the pieces kept (the download ended otherwise). */
+  clear(): void {
+    this.ahead.clear()
+  }
+}
