@@ -47,6 +47,9 @@ const commands = {
   async sendPaced({ channel, count, prefix, intervalMs }) {
     return sendPaced(channels.get(channel), count, intervalMs, (i) => `${prefix}${i}`)
   },
+  async leave({ channel }) {
+    await channels.get(channel).leave()
+  },
   async members({ channel }) {
     return (await channels.get(channel).getMembers()).sort()
   },

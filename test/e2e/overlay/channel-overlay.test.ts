@@ -79,6 +79,35 @@ describe('channel overlay over real WebRTC links, one process per member', () =>
     }
   }, 150_000)
 
+  it('goes back to the full mesh when members leave, losing no message published as it switches', async () => {
+    // 10 members above a threshold of 8; 6 leave, and 15 s later (at 4: the threshold less its
+    // hysteresis) each of the 4 left goes back to one copy per member, while all 4 send every 20 ms.
+    // Members switch at slightly different moments: a message one of them put in the overlay just
+    // before it switched must still reach those that switched just before it.
+    const n = 10
+    const stay = 4
+    const per = 1000
+    const agents = await Promise.all(Array.from({ length: n }, (_, i) => Agent.start(node, `sh-${i}`, { options: { overlayThreshold: THRESHOLD, rtcConfig: { iceServers: [] } } })))
+    const stayers = agents.slice(0, stay)
+    try {
+      for (const a of agents) await a.call('join', { channel: 'sh-room' })
+      await until(async () => (await Promise.all(agents.map((a) => a.call<string[]>('overlayLinks', { channel: 'sh-room' })))).every((l) => l.length >= 2), 30_000, 'overlay links')
+      const sending = Promise.all(stayers.map((a) => a.call('sendPaced', { channel: 'sh-room', count: per, prefix: `${a.uid}:`, intervalMs: 20 }, 90_000)))
+      await Promise.all(agents.slice(stay).map((a) => a.call('leave', { channel: 'sh-room' })))
+      const t0 = Date.now()
+      await until(async () => (await Promise.all(stayers.map((a) => a.call<string[]>('overlayLinks', { channel: 'sh-room' })))).every((l) => l.length === 0), 40_000, 'the full mesh again')
+      console.log(`back to the full mesh ${Date.now() - t0} ms after the leaves`)
+      await sending
+      const texts = (receiver: Agent, sender: Agent) => receiver.events.filter((e) => e.event === 'message' && e.from === sender.uid).map((e) => e.text)
+      await Promise.all(stayers.map((a) => a.until((ev) => ev.filter((e) => e.event === 'message' && stayers.some((s) => s.uid === e.from)).length >= (stay - 1) * per, 60_000, 'every message')))
+      for (const receiver of stayers) {
+        for (const sender of stayers) if (sender !== receiver) expect(texts(receiver, sender)).toEqual(Array.from({ length: per }, (_, i) => `${sender.uid}:${i}`))
+      }
+    } finally {
+      await Promise.all(agents.map((a) => a.kill()))
+    }
+  }, 180_000)
+
   it('refuses an overlayThreshold below 5 (it could never go back to the full mesh); Infinity turns it off', () => {
     expect(() => createClient('app', { rendezvousUrl: node.url, overlayThreshold: 4 })).toThrow(/overlayThreshold/)
     expect(() => createClient('app', { rendezvousUrl: node.url, overlayThreshold: Infinity })).not.toThrow()

@@ -244,6 +244,13 @@ export interface OverlayModeDeps {
 const HYSTERESIS = 4
 /** The count below the threshold this long before the channel goes back to the full mesh. */
 const STOP_AFTER_MS = 15_000
+/**
+ * After going back to the full mesh, the overlay still takes, delivers, forwards and repairs
+ * messages this long (it sends none of its own): members switch at slightly different times, and
+ * a message published into the overlay just before its sender switched must still reach those
+ * that switched first. As long as a gap is waited for (the overlay's gapGiveUpMs).
+ */
+const DRAIN_MS = 30_000
 /** A certificate is renewed this long before it expires. */
 const RENEW_BEFORE_MS = 10 * 60_000
 /**
@@ -265,6 +272,9 @@ export class OverlayMode {
   private cert: MemberCert | null = null
   private joinedAt = 0
   private runner: ChannelOverlayRunner | null = null
+  /** The overlay after the channel went back to the full mesh, for DRAIN_MS (see there). */
+  private draining: ChannelOverlayRunner | null = null
+  private drainTimer: TimerHandle | null = null
   /** The node key the runner verifies with. */
   private runnerNodeKey: Uint8Array | null = null
   private renewTimer: TimerHandle | null = null
@@ -343,7 +353,7 @@ export class OverlayMode {
     this.stopTimer = this.deps.rt.clock.setTimeout(
       () => {
         this.stopTimer = null
-        if (this.runner && this.count <= this.deps.threshold - HYSTERESIS) this.stopRunner()
+        if (this.runner && this.count <= this.deps.threshold - HYSTERESIS) this.drainRunner()
       },
       STOP_AFTER_MS,
       true,
@@ -367,20 +377,21 @@ export class OverlayMode {
   onFrame(from: string, bytes: Uint8Array): void {
     // A member that counts a little differently (a member event on its way) already runs it; far below the threshold nobody should.
     if (!this.runner && this.count > this.deps.threshold - HYSTERESIS) this.start()
-    this.runner?.receive(from, bytes)
+    ;(this.runner ?? this.draining)?.receive(from, bytes)
   }
 
   onLinkOpen(uid: string): void {
-    this.runner?.onLinkOpen(uid)
+    ;(this.runner ?? this.draining)?.onLinkOpen(uid)
   }
 
   onLinkClosed(uid: string): void {
-    this.runner?.onLinkClosed(uid)
+    ;(this.runner ?? this.draining)?.onLinkClosed(uid)
   }
 
   /** Left the channel (or the client reset): everything goes. */
   stop(): void {
     this.stopRunner()
+    this.stopDraining()
     this.deps.rt.clock.clearTimeout(this.renewTimer)
     this.renewTimer = null
     this.cert = null
@@ -393,6 +404,16 @@ export class OverlayMode {
 
   private start(): void {
     if (this.gaveUp) return
+    // Back above the threshold while the overlay drains: it runs again as it was.
+    if (this.draining) {
+      this.runner = this.draining
+      this.draining = null
+      this.deps.rt.clock.clearTimeout(this.drainTimer)
+      this.drainTimer = null
+      this.linklessSince = 0
+      this.linklessTimer = this.deps.rt.clock.setInterval(() => this.checkLinks(), LINKLESS_CHECK_MS, true)
+      return
+    }
     const keys = this.deps.keys()
     const nodeKey = this.deps.nodeKey()
     if (!keys || !nodeKey || !this.cert || this.joinedAt === 0) return
@@ -406,6 +427,26 @@ export class OverlayMode {
     this.runner.start(this.deps.members())
     this.linklessSince = 0
     this.linklessTimer = this.deps.rt.clock.setInterval(() => this.checkLinks(), LINKLESS_CHECK_MS, true)
+  }
+
+  /** Back to the full mesh: messages go as copies per member from now on; the overlay drains (DRAIN_MS). */
+  private drainRunner(): void {
+    const runner = this.runner
+    if (!runner) return
+    this.runner = null
+    this.keepRunning()
+    this.deps.rt.clock.clearInterval(this.linklessTimer)
+    this.linklessTimer = null
+    this.stopDraining()
+    this.draining = runner
+    this.drainTimer = this.deps.rt.clock.setTimeout(() => this.stopDraining(), DRAIN_MS, true)
+  }
+
+  private stopDraining(): void {
+    this.deps.rt.clock.clearTimeout(this.drainTimer)
+    this.drainTimer = null
+    this.draining?.stop()
+    this.draining = null
   }
 
   private stopRunner(): void {
