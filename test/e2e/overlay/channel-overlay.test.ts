@@ -79,6 +79,26 @@ describe('channel overlay over real WebRTC links, one process per member', () =>
     }
   }, 150_000)
 
+  it('delivers what a member sent just before it left: its messages on their way are still forwarded and taken', async () => {
+    // 10 members above a threshold of 8; one sends 40 messages and leaves as soon as the overlay
+    // has taken them (no acknowledgement there): the others hear it left while copies still travel.
+    const n = 10
+    const per = 40
+    const agents = await Promise.all(Array.from({ length: n }, (_, i) => Agent.start(node, `lv-${i}`, { options: { overlayThreshold: THRESHOLD, rtcConfig: { iceServers: [] } } })))
+    const [leaver, ...rest] = agents as [Agent, ...Agent[]]
+    try {
+      for (const a of agents) await a.call('join', { channel: 'lv-room' })
+      await until(async () => (await Promise.all(agents.map((a) => a.call<string[]>('overlayLinks', { channel: 'lv-room' })))).every((l) => l.length >= 2), 30_000, 'overlay links')
+      await leaver.call('sendBurst', { channel: 'lv-room', count: per, prefix: 'last:' })
+      await leaver.call('leave', { channel: 'lv-room' })
+      const texts = (a: Agent) => a.events.filter((e) => e.event === 'message' && e.from === leaver.uid).map((e) => e.text)
+      await Promise.all(rest.map((a) => a.until((ev) => ev.filter((e) => e.event === 'message' && e.from === leaver.uid).length >= per, 45_000, 'the messages of the member that left')))
+      for (const a of rest) expect(texts(a)).toEqual(Array.from({ length: per }, (_, i) => `last:${i}`))
+    } finally {
+      await Promise.all(agents.map((a) => a.kill()))
+    }
+  }, 150_000)
+
   it('goes back to the full mesh when members leave, losing no message published as it switches', async () => {
     // 10 members above a threshold of 8; 6 leave, and 15 s later (at 4: the threshold less its
     // hysteresis) each of the 4 left goes back to one copy per member, while all 4 send every 20 ms.

@@ -15,6 +15,13 @@ export interface MemberEvent {
 const RELIST_GRACE_MS = 15_000
 /** Above 512 members a member stops tracking the others one by one; back below this it does again. */
 const EXACT_AGAIN_AT = 448
+/**
+ * A member that left is still taken as an origin of channel messages this long: what it sent
+ * before it left may be on its way (an overlay forwards and repairs a message for as long as a gap
+ * is waited for, 30 s). A mute still applies at once.
+ */
+const LEFT_GRACE_MS = 30_000
+const MAX_LEFT_REMEMBERED = 1024
 
 /** A member list with the member events that came after it applied, in order. */
 export function withEvents(list: readonly string[], log: readonly MemberEvent[]): Set<string> {
@@ -51,13 +58,15 @@ export class ChannelRoster {
   /** `ids` holds every member (channels up to 512); else messages go through the node's fan-out. */
   exact = true
   private readonly unlisted: RelistWaits
+  /** Members that left lately, with when (see LEFT_GRACE_MS). */
+  private readonly left = new Map<string, number>()
   /** Member events logged for member-list requests under way (see track). */
   private readonly logs = new Set<MemberEvent[]>()
 
   constructor(
     /** This member's uid. */
     private readonly self: () => string,
-    clock: Clock,
+    private readonly clock: Clock,
     private readonly hooks: RosterHooks,
   ) {
     this.unlisted = new RelistWaits(clock, RELIST_GRACE_MS, (uid) => {
@@ -129,7 +138,17 @@ export class ChannelRoster {
   remove(uid: string, announce: boolean): void {
     this.unlisted.done(uid)
     if (!this.ids.delete(uid)) return
+    this.left.delete(uid)
+    if (this.left.size >= MAX_LEFT_REMEMBERED) this.left.delete(this.left.keys().next().value!)
+    this.left.set(uid, this.clock.now())
     this.hooks.gone(uid, announce)
+  }
+
+  /** A member now, or one that left less than LEFT_GRACE_MS ago (its last messages may be on their way). */
+  isOrigin(uid: string): boolean {
+    if (this.ids.has(uid)) return true
+    const at = this.left.get(uid)
+    return at !== undefined && this.clock.now() - at < LEFT_GRACE_MS
   }
 
   /** The node's count of members. */
@@ -142,6 +161,7 @@ export class ChannelRoster {
   /** Out of the channel: every member forgotten (no events). */
   clear(): void {
     this.ids.clear()
+    this.left.clear()
     this.unlisted.clear()
     this.count = 0
   }

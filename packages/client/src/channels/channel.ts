@@ -110,7 +110,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
         if (message) this._onMessage(message, m.origin)
       },
       // Mutes and publish grants at every hop; while members are listed one by one, membership too.
-      originAllowed: (origin) => (!this.roster.exact || this.roster.ids.has(origin)) && this.standing.get(origin)?.mayPublish !== false,
+      originAllowed: (origin) => (!this.roster.exact || this.roster.isOrigin(origin)) && this.standing.get(origin)?.mayPublish !== false,
       renewCert: () => void this.renewCert(),
       goOutside: (unsent) => this.goOutside(unsent),
     })
