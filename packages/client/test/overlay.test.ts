@@ -277,6 +277,22 @@ describe('channel overlay', () => {
     expect(m('b').got[1]!.hops).toBe(2)
   })
 
+  it('tells a new neighbour of each stream’s latest message, so a member that missed a stream’s last messages gets them', async () => {
+    // c and d are members (joined before a sends) whose links to the rest form late: a's last
+    // messages went by without them, and no later one will show them the gap.
+    const { net, m } = await linked([['a', 'b'], ['c', 'd']])
+    await publish(m('a').overlay, 'one')
+    await publish(m('a').overlay, 'two')
+    await net.run(1000)
+    expect(m('b').got.map(text)).toEqual(['one', 'two'])
+    expect(m('c').got).toEqual([])
+    m('c').overlay.addCandidates(['b'])
+    await net.run(5000)
+    expect(m('c').overlay.links.sort()).toEqual(['b', 'd'])
+    expect(m('c').got.map(text)).toEqual(['one', 'two'])
+    expect(m('d').got.map(text)).toEqual(['one', 'two'])
+  })
+
   it('pushes what a member published before it had any link to its first neighbour', async () => {
     const node = await nodeKeyPair()
     const net = new Net()

@@ -35,6 +35,12 @@ export const OVERLAY_LIMITS = {
    * this member that much deeper for that message; the parent's copy, once here, goes on at once.
    */
   detourHoldBy: 2,
+  /**
+   * A link that comes up is told (IHAVE) of each stream's latest message seen here within this
+   * long: a member that missed a stream's last messages (its links still forming, say) has no
+   * later one to show it the gap, and asks for them instead of never getting them.
+   */
+  latestOnLinkMs: 30_000,
   /** A gap in an origin's sequence waits this long before a PULL from a neighbour. */
   gapTimeoutMs: 1000,
   /** A PULL unanswered this long goes to another neighbour. */

@@ -430,6 +430,7 @@ export class ChannelOverlay {
   /** A link came up: this member's messages that went to nobody go over it first. */
   private linkedUp(peer: string): void {
     this.deps.onEvent?.({ type: 'link-up', peer })
+    this.announceLatest(peer)
     if (this.unlinkedOwn.length === 0) return
     const keys = this.unlinkedOwn
     this.unlinkedOwn = []
@@ -437,6 +438,19 @@ export class ChannelOverlay {
       const m = this.cache.get(key)
       if (m) this.sendFrame(peer, { ...m, hops: m.hops + 1, flags: 0 })
     }
+  }
+
+  /** Tells a new neighbour of each stream's latest message seen lately (see latestOnLinkMs). */
+  private announceLatest(peer: string): void {
+    if (this.cfg.flood) return
+    const now = this.deps.clock.now()
+    const tops: Array<[string, number]> = [[streamKey(this.deps.self, this.deps.stream), this.seq]]
+    for (const [sk, order] of this.orders) tops.push([sk, order.top])
+    for (const [sk, top] of tops) {
+      const m = top > 0 ? this.cache.get(`${sk}\n${top}`) : undefined
+      if (m && now - m.sentTs <= this.cfg.latestOnLinkMs) this.tree.announce(peer, { origin: m.origin, stream: m.stream, seq: m.seq, hops: m.hops }, now)
+    }
+    if (this.tree.announceDue > 0) this.wake(this.tree.announceDue)
   }
 
   private forward(f: OverlayGossipFrame, from: string | null, now: number, alsoNot: string | null = null): void {
