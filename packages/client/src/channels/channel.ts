@@ -469,8 +469,9 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
 
   /** An overlay frame over a direct link: from a member (while members are listed one by one) to a member. */
   _onOverlayFrame(from: string, bytes: Uint8Array): void {
-    // Also while joining again (a resync): the overlay keeps running meanwhile.
-    if (this.state === 'left' || (this.roster.exact && !this.roster.ids.has(from))) return
+    // Also while joining again (a resync): the overlay keeps running meanwhile. From a member that
+    // just left too: its last messages, sent before it left, may come after the news of its leave.
+    if (this.state === 'left' || (this.roster.exact && !this.roster.isOrigin(from))) return
     this.overlay.onFrame(from, bytes)
   }
 
