@@ -117,6 +117,15 @@ export class ChannelOverlayRunner {
     this.askCandidates()
   }
 
+  /** The channel went back to the full mesh: no more links are sought while it drains (resume() undoes it). */
+  drain(): void {
+    this.overlay.quiesce()
+  }
+
+  resume(): void {
+    this.overlay.start()
+  }
+
   stop(): void {
     if (this.stopped) return
     this.overlay.stop()
@@ -408,6 +417,7 @@ export class OverlayMode {
     if (this.draining) {
       this.runner = this.draining
       this.draining = null
+      this.runner.resume()
       this.deps.rt.clock.clearTimeout(this.drainTimer)
       this.drainTimer = null
       this.linklessSince = 0
@@ -439,6 +449,7 @@ export class OverlayMode {
     this.linklessTimer = null
     this.stopDraining()
     this.draining = runner
+    runner.drain()
     this.drainTimer = this.deps.rt.clock.setTimeout(() => this.stopDraining(), DRAIN_MS, true)
   }
 

@@ -125,6 +125,12 @@ export class ChannelOverlay {
     this.maintain()
   }
 
+  /** Seeks no more links (start() again to resume); messages still come, go on and are repaired over those it has. */
+  quiesce(): void {
+    this.deps.clock.clearInterval(this.maintainTimer)
+    this.maintainTimer = null
+  }
+
   /** Leaves the overlay: tells each neighbour (with other members to link to), then stops. */
   stop(): void {
     if (this.stopped) return
