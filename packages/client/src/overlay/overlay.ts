@@ -6,7 +6,6 @@
 import {
   ErrorCode,
   GossipFlag,
-  MAX_PULL_SPAN,
   OverlayFrameType,
   PlazaError,
   ProtocolError,
@@ -26,6 +25,7 @@ import { overlayConfig, type OverlayConfig } from './config.js'
 import { StreamOrder } from './order.js'
 import { Plumtree, messageKey, streamKey } from './plumtree.js'
 import { CertVerifier, andThen } from './signing.js'
+import { GapPuller } from './gaps.js'
 import { ForwardHolds, holdRule } from './hold.js'
 import { TreeShaper } from './tree-shape.js'
 import type { MaybePromise, OverlayDeps } from './types.js'
@@ -43,14 +43,6 @@ export interface OverlayStats {
   skipped: number
 }
 
-interface GapState {
-  /** The order's gapSince this state is for (a new gap starts afresh). */
-  since: number
-  tries: number
-  due: number
-  asked: Set<string>
-}
-
 export class ChannelOverlay {
   readonly cfg: OverlayConfig
   readonly stats: OverlayStats = { sent: {}, received: {}, duplicates: 0, rejected: 0, delivered: 0, skipped: 0 }
@@ -61,7 +53,7 @@ export class ChannelOverlay {
   private readonly certs: CertVerifier
   private readonly orders = new Map<string, StreamOrder<OverlayGossipFrame>>()
   private readonly shape: TreeShaper
-  private readonly gaps = new Map<string, GapState>()
+  private readonly gaps: GapPuller
   /** Messages whose signature is being checked (asynchronous crypto), with copies that came meanwhile. */
   private readonly verifying = new Map<string, Array<{ from: string; f: OverlayGossipFrame }>>()
   /** Messages held before they go on (floodHoldFrom, detourHoldBy). */
@@ -93,6 +85,21 @@ export class ChannelOverlay {
       tree: this.tree,
       joined: (sk) => orders.has(sk),
       top: (sk) => orders.get(sk)?.top ?? 0,
+    })
+    this.gaps = new GapPuller(this.cfg, {
+      active: this.views.active,
+      order: (sk) => orders.get(sk),
+      parent: (sk) => this.shape.parent(sk),
+      random: () => deps.random(),
+      pull: (peer, origin, stream, from, to) => this.sendFrame(peer, { type: OverlayFrameType.PULL, channel: deps.channel, origin, stream, from, to }),
+      skipped: (origin, stream, range, deliver) => {
+        if (range) {
+          this.stats.skipped += range.to - range.from + 1
+          this.deps.onEvent?.({ type: 'skipped', origin, stream, ...range })
+        }
+        for (const m of deliver) this.deliver(m)
+      },
+      wake: (at) => this.wake(at),
     })
     this.seen = new SeenSet(this.cfg.seenTtlMs)
     this.cache = new MessageCache(this.cfg.cacheSize, this.cfg.cacheTtlMs)
@@ -407,7 +414,7 @@ export class ChannelOverlay {
     }
     if (r.status === 'ok') {
       for (const m of r.deliver) this.deliver(m)
-      this.noteGap(sk, order, now)
+      this.gaps.note(sk, order, now)
     }
   }
 
@@ -478,72 +485,6 @@ export class ChannelOverlay {
     this.deps.deliver({ origin: m.origin, stream: m.stream, seq: m.seq, sentTs: m.sentTs, kind: m.kind, body: m.body, hops: m.hops })
   }
 
-  private noteGap(sk: string, order: StreamOrder<OverlayGossipFrame>, now: number): void {
-    if (order.gapSince === 0) {
-      this.gaps.delete(sk)
-      return
-    }
-    const g = this.gaps.get(sk)
-    const due = order.gapSince + this.cfg.gapTimeoutMs
-    if (!g || g.since !== order.gapSince) this.gaps.set(sk, { since: order.gapSince, tries: 0, due, asked: new Set() })
-    this.wake(Math.max(now, due))
-  }
-
-  /** Pulls open gaps from neighbours' caches, or skips those open too long. Returns the next due time (0: none). */
-  private fillGaps(now: number): number {
-    let next = 0
-    for (const [sk, g] of this.gaps) {
-      const order = this.orders.get(sk)
-      if (!order || order.gapSince === 0) {
-        this.gaps.delete(sk)
-        continue
-      }
-      if (now - order.gapSince >= this.cfg.gapGiveUpMs) {
-        const [origin, stream] = sk.split('\n') as [string, string]
-        const r = order.skip(now)
-        if (r.skipped) {
-          this.stats.skipped += r.skipped.to - r.skipped.from + 1
-          this.deps.onEvent?.({ type: 'skipped', origin, stream, ...r.skipped })
-        }
-        for (const m of r.deliver) this.deliver(m)
-        this.gaps.delete(sk)
-        if (order.gapSince > 0) this.noteGap(sk, order, now)
-        continue
-      }
-      if (g.due <= now) {
-        const gap = order.gap(MAX_PULL_SPAN)
-        const peer = this.pullPeer(sk, g)
-        if (gap && peer !== null) {
-          const [origin, stream] = sk.split('\n') as [string, string]
-          this.sendFrame(peer, { type: OverlayFrameType.PULL, channel: this.deps.channel, origin, stream, from: gap.from, to: Math.min(gap.to, gap.from + MAX_PULL_SPAN - 1) })
-        }
-        g.tries++
-        g.due = now + this.cfg.gapRetryMs
-      }
-      const due = Math.min(g.due, order.gapSince + this.cfg.gapGiveUpMs)
-      next = next === 0 ? due : Math.min(next, due)
-    }
-    return next
-  }
-
-  /** The link the stream's latest message came over, then links not yet asked, at random. */
-  private pullPeer(sk: string, g: GapState): string | null {
-    const last = this.shape.parent(sk)
-    if (g.tries === 0 && last !== undefined && this.views.active.has(last)) {
-      g.asked.add(last)
-      return last
-    }
-    let pool = [...this.views.active].filter((p) => !g.asked.has(p))
-    if (pool.length === 0) {
-      g.asked.clear()
-      pool = [...this.views.active]
-    }
-    if (pool.length === 0) return last ?? null
-    const p = pool[Math.floor(this.deps.random() * pool.length)]!
-    g.asked.add(p)
-    return p
-  }
-
   private wake(at: number): void {
     if (this.stopped) return
     if (this.wakeTimer !== null && this.wakeAt <= at) return
@@ -557,7 +498,7 @@ export class ChannelOverlay {
     if (this.stopped) return
     const now = this.deps.clock.now()
     const a = this.tree.tick(now, (key) => this.seen.has(key))
-    const b = this.fillGaps(now)
+    const b = this.gaps.tick(now)
     const next = a === 0 ? b : b === 0 ? a : Math.min(a, b)
     if (next > 0) this.wake(Math.max(next, now + 1))
   }

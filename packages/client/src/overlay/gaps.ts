@@ -1,0 +1,100 @@
+import { MAX_PULL_SPAN, type OverlayGossipFrame } from '@plaza/protocol'
+import type { OverlayConfig } from './config.js'
+import type { StreamOrder } from './order.js'
+
+/** What gap filling needs of the overlay around it. */
+export interface GapHost {
+  /** The members linked to now. */
+  readonly active: ReadonlySet<string>
+  order(sk: string): StreamOrder<OverlayGossipFrame> | undefined
+  /** The link the stream's latest message came over. */
+  parent(sk: string): string | undefined
+  random(): number
+  pull(peer: string, origin: string, stream: string, from: number, to: number): void
+  /** A gap open gapGiveUpMs was skipped: `range` (if any) is reported, `deliver` (what waited behind it) goes to the app. */
+  skipped(origin: string, stream: string, range: { from: number; to: number } | null, deliver: OverlayGossipFrame[]): void
+  /** Call tick() again at `at`. */
+  wake(at: number): void
+}
+
+interface GapState {
+  /** The order's gapSince this state is for (a new gap starts afresh). */
+  since: number
+  tries: number
+  due: number
+  asked: Set<string>
+}
+
+/**
+ * Gaps in origins' sequences: after gapTimeoutMs each is pulled (PULL) from the stream's parent,
+ * then from other neighbours in turn, every gapRetryMs; open gapGiveUpMs, it is skipped.
+ */
+export class GapPuller {
+  private readonly gaps = new Map<string, GapState>()
+
+  constructor(
+    private readonly cfg: OverlayConfig,
+    private readonly host: GapHost,
+  ) {}
+
+  /** The stream's order changed: a gap it has now is waited for (a new one afresh), a closed one forgotten. */
+  note(sk: string, order: StreamOrder<OverlayGossipFrame>, now: number): void {
+    if (order.gapSince === 0) {
+      this.gaps.delete(sk)
+      return
+    }
+    const g = this.gaps.get(sk)
+    const due = order.gapSince + this.cfg.gapTimeoutMs
+    if (!g || g.since !== order.gapSince) this.gaps.set(sk, { since: order.gapSince, tries: 0, due, asked: new Set() })
+    this.host.wake(Math.max(now, due))
+  }
+
+  /** Pulls open gaps from neighbours' caches, or skips those open too long. Returns the next due time (0: none). */
+  tick(now: number): number {
+    let next = 0
+    for (const [sk, g] of this.gaps) {
+      const order = this.host.order(sk)
+      if (!order || order.gapSince === 0) {
+        this.gaps.delete(sk)
+        continue
+      }
+      const [origin, stream] = sk.split('\n') as [string, string]
+      if (now - order.gapSince >= this.cfg.gapGiveUpMs) {
+        const r = order.skip(now)
+        this.gaps.delete(sk)
+        this.host.skipped(origin, stream, r.skipped, r.deliver)
+        if (order.gapSince > 0) this.note(sk, order, now)
+        continue
+      }
+      if (g.due <= now) {
+        const gap = order.gap(MAX_PULL_SPAN)
+        const peer = this.pullPeer(sk, g)
+        if (gap && peer !== null) this.host.pull(peer, origin, stream, gap.from, Math.min(gap.to, gap.from + MAX_PULL_SPAN - 1))
+        g.tries++
+        g.due = now + this.cfg.gapRetryMs
+      }
+      const due = Math.min(g.due, order.gapSince + this.cfg.gapGiveUpMs)
+      next = next === 0 ? due : Math.min(next, due)
+    }
+    return next
+  }
+
+  /** The link the stream's latest message came over, then links not yet asked, at random. */
+  private pullPeer(sk: string, g: GapState): string | null {
+    const last = this.host.parent(sk)
+    const active = this.host.active
+    if (g.tries === 0 && last !== undefined && active.has(last)) {
+      g.asked.add(last)
+      return last
+    }
+    let pool = [...active].filter((p) => !g.asked.has(p))
+    if (pool.length === 0) {
+      g.asked.clear()
+      pool = [...active]
+    }
+    if (pool.length === 0) return last ?? null
+    const p = pool[Math.floor(this.host.random() * pool.length)]!
+    g.asked.add(p)
+    return p
+  }
+}
