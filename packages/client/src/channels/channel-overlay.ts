@@ -335,7 +335,11 @@ export class OverlayMode {
     }
     // Another node key (the app's secret rotated): the overlay starts again with it.
     const nodeKey = this.deps.nodeKey()
-    if (this.runner && (!nodeKey || !sameBytes(nodeKey, this.runnerNodeKey!))) this.stopRunner()
+    if ((this.runner || this.draining) && (!nodeKey || !sameBytes(nodeKey, this.runnerNodeKey!))) {
+      this.stopRunner()
+      // Not resumed under the old key either.
+      this.stopDraining()
+    }
     this.update(count)
   }
 

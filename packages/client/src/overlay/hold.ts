@@ -72,6 +72,11 @@ export class ForwardHolds {
     return this.held.has(key)
   }
 
+  /** Messages held now (0 almost always: announcements need not be looked at). */
+  get size(): number {
+    return this.held.size
+  }
+
   /**
    * Whether to ask for a copy of the held message that `hops` (of a neighbour that announced it)
    * would shorten the hold: true at most once per hold.

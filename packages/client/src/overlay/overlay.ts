@@ -218,7 +218,7 @@ export class ChannelOverlay {
         break
       case OverlayFrameType.IHAVE:
         if (!this.cfg.flood) this.shorten(from, f.ids)
-        for (const id of f.ids) this.askHeld(from, id)
+        if (this.holds.size > 0) for (const id of f.ids) this.askHeld(from, id)
         this.tree.onIHave(from, f.ids, (id, key) => this.isSeen(id, key), now)
         this.wake(now + this.cfg.graftTimeoutMs)
         break
