@@ -527,6 +527,33 @@ describe('channel overlay', () => {
     expect(m('e').got.map((d) => [text(d), d.hops])).toEqual([['one', 5], ['two', 3]])
   })
 
+  it('asks the stream’s parent for a message held off it at once, so a lost push does not leave the subtree below at the detour’s depth', async () => {
+    // d's parent for a's stream is p (a–p–d); j keeps pushing to d by a 4-hop detour (d's PRUNEs
+    // to it are lost). p's push of 'two' is lost, and nobody else announces it to d.
+    const { net, m } = await linked([['a', 'p'], ['p', 'd'], ['a', 'x'], ['x', 'y'], ['y', 'j'], ['j', 'd'], ['d', 'e']], { floodHoldMs: 200 })
+    net.latency = (f, t) => (f === 'p' || t === 'p' ? 10 : 3)
+    let lose = 0
+    net.filter = (from, to, bytes) => {
+      const f = decodeOverlayFrame(bytes)
+      if (from === 'd' && to === 'j' && f.type === OverlayFrameType.PRUNE) return false
+      if (lose > 0 && from === 'p' && to === 'd' && f.type === OverlayFrameType.GOSSIP) return --lose < 0
+      return true
+    }
+    await publish(m('a').overlay, 'one')
+    await net.run(1000)
+    expect(m('d').got.map((d) => d.hops)).toEqual([4])
+    const grafts = m('d').overlay.stats.sent[OverlayFrameType.GRAFT] ?? 0
+    lose = 1
+    await publish(m('a').overlay, 'two')
+    await net.run(13)
+    // Delivered at once by the detour and held (until 212 ms); the GRAFT reaches p at ~22 ms, its repair copy d at ~32 ms.
+    expect(m('d').got.map((d) => [text(d), d.hops])).toEqual([['one', 4], ['two', 4]])
+    expect(m('e').got).toHaveLength(1)
+    await net.run(30)
+    expect(m('e').got.map((d) => [text(d), d.hops])).toEqual([['one', 5], ['two', 3]])
+    expect(m('d').overlay.stats.sent[OverlayFrameType.GRAFT]).toBe(grafts + 1)
+  })
+
   it('never holds a message longer than an announcement and a GRAFT take, whatever hops its sender claims', () => {
     const cfg = overlayConfig()
     const most = cfg.ihaveIntervalMs + cfg.graftTimeoutMs
