@@ -260,6 +260,17 @@ const text = (d: OverlayDelivery) => new TextDecoder().decode(d.body)
 const publish = (o: ChannelOverlay, s: string) => o.publish(MessageKind.TEXT, new TextEncoder().encode(s))
 
 describe('channel overlay', () => {
+  it('delivers at once the next message of an origin that was silent longer than streamTtlMs (its stream forgotten here), skipping nothing', async () => {
+    const { net, m } = await linked([['a', 'b']], { streamTtlMs: 60_000 })
+    await publish(m('a').overlay, 'one')
+    await net.run(1000)
+    await net.run(120_000)
+    await publish(m('a').overlay, 'two')
+    await net.run(200)
+    expect(m('b').got.map(text)).toEqual(['one', 'two'])
+    expect(m('b').events.filter((e) => e.type === 'skipped')).toEqual([])
+  })
+
   it('repairs a lost tree push: IHAVE over a pruned link, then GRAFT', async () => {
     const { net, m } = await triangle()
     await publish(m('a').overlay, 'one')

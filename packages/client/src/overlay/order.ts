@@ -1,7 +1,9 @@
 /**
  * Per-origin order: each origin's messages reach the app once each and in the origin's order.
  * A member delivers an origin's messages sent since it joined: a message whose previous one was
- * sent before the join (`prevTs < joinedAt`), or the first of a stream, starts its sequence.
+ * sent before the join (`prevTs < joinedAt`), or the first of a stream, starts its sequence; so
+ * does one whose previous one is older than `forgetAfterMs` (a stream idle that long is forgotten
+ * here, so this member cannot tell whether it had it; and no cache holds it any more to pull).
  * Out-of-order arrivals wait in a buffer; a gap is reported (the overlay pulls it from
  * neighbours' caches) and, if never filled, skipped so the stream keeps flowing.
  */
@@ -38,6 +40,7 @@ export class StreamOrder<M extends Ordered> {
   constructor(
     private readonly joinedAt: number,
     now: number,
+    private readonly forgetAfterMs = Infinity,
   ) {
     this.lastActive = now
   }
@@ -51,7 +54,7 @@ export class StreamOrder<M extends Ordered> {
     if ((this.next > 0 && m.seq < this.next) || this.waiting.has(m.seq)) return { status: 'duplicate' }
     if (m.sentTs < this.joinedAt) return { status: 'early' }
     if (m.seq > this.top) this.top = m.seq
-    if (this.next === 0 && (m.seq === 1 || m.prevTs < this.joinedAt)) {
+    if (this.next === 0 && (m.seq === 1 || m.prevTs < this.joinedAt || now - m.prevTs >= this.forgetAfterMs)) {
       this.next = m.seq
       for (const s of this.waiting.keys()) if (s < m.seq) this.waiting.delete(s)
     }

@@ -396,7 +396,7 @@ export class ChannelOverlay {
     })
     this.shape.cameFrom(sk, from, f.hops)
     let order = this.orders.get(sk)
-    if (!order) this.orders.set(sk, (order = new StreamOrder(this.joinedAt, now)))
+    if (!order) this.orders.set(sk, (order = new StreamOrder(this.joinedAt, now, this.cfg.streamTtlMs)))
     const r = order.accept(f, now)
     const held = this.holds.hold(key, from, f.hops, holdFor)
     if (!held) this.forward(f, from, now)
