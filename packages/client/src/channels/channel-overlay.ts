@@ -1,5 +1,5 @@
 import { decodeOverlayBody, type Clock, type MemberCert, type MessageKind, type TimerHandle } from '@plaza/protocol'
-import { ChannelOverlay, type OverlayCrypto, type OverlayDelivery, type OverlayEvent } from '../overlay/index.js'
+import { ChannelOverlay, type OverlayCrypto, type OverlayDelivery, type OverlayEvent, type OwnStream } from '../overlay/index.js'
 import type { Runtime } from '../runtime.js'
 
 /** This client's overlay key pair: the public key the node certifies, and the crypto that signs with it. */
@@ -62,6 +62,9 @@ interface Pending {
   timer: TimerHandle
 }
 
+/** The node is asked for candidates to link to at most this often. */
+const CANDIDATES_EVERY_MS = 1000
+
 /**
  * A channel's part in its overlay (PROTOCOL.md, "Channel overlay") over the client's direct
  * links: frames for a member without an open link wait while one opens; neighbours' links are
@@ -74,6 +77,8 @@ export class ChannelOverlayRunner {
   private stopped = false
   /** Links asked for that never opened, since a link last opened (see OverlayMode's give-up). */
   failedLinks = 0
+  private askingCandidates = false
+  private candidatesAskedAt = -Infinity
 
   constructor(
     private readonly channel: string,
@@ -83,6 +88,8 @@ export class ChannelOverlayRunner {
     nodeKey: Uint8Array,
     cert: MemberCert,
     joinedAt: number,
+    /** This member's stream: its id, and where an earlier overlay of this client left it. */
+    private readonly own: OwnStream & { stream: string },
     private readonly deliver: (m: OverlayMessage) => void,
     originAllowed: (origin: string) => boolean,
     private readonly onEvent: (e: OverlayEvent) => void = () => undefined,
@@ -103,8 +110,14 @@ export class ChannelOverlayRunner {
       onEvent: (e) => this.onOverlayEvent(e),
       linkOpening: (peer) => this.pending.has(peer),
       joinedAt,
-      stream: rt.randomId(),
+      stream: own.stream,
+      resume: own,
     })
+  }
+
+  /** This member's stream as it stands now (the next overlay of this client goes on from it). */
+  get ownStream(): OwnStream & { stream: string } {
+    return { stream: this.own.stream, ...this.overlay.ownStream }
   }
 
   get links(): string[] {
@@ -198,11 +211,19 @@ export class ChannelOverlayRunner {
   }
 
   private askCandidates(): void {
+    // One request at a time, one a second at most: an answer with no member to link to would
+    // else be asked again at once (the overlay still lacks links), round trip after round trip.
+    const now = this.rt.clock.now()
+    if (this.askingCandidates || now - this.candidatesAskedAt < CANDIDATES_EVERY_MS) return
+    this.askingCandidates = true
+    this.candidatesAskedAt = now
+    const done = () => void (this.askingCandidates = false)
     this.host.candidates(this.channel).then(
       (uids) => {
+        done()
         if (!this.stopped) this.overlay.addCandidates(uids.filter((u) => u !== this.host.uid))
       },
-      () => undefined, // asked again at the next shortage
+      done, // asked again at the next shortage
     )
   }
 
@@ -281,6 +302,11 @@ export class OverlayMode {
   private cert: MemberCert | null = null
   private joinedAt = 0
   private runner: ChannelOverlayRunner | null = null
+  /**
+   * This client's stream where the last runner left it: the next one goes on with it (after a
+   * leave and a join, the full mesh and back), so every member orders all its messages as one stream.
+   */
+  private own: (OwnStream & { stream: string }) | null = null
   /** The overlay after the channel went back to the full mesh, for DRAIN_MS (see there). */
   private draining: ChannelOverlayRunner | null = null
   private drainTimer: TimerHandle | null = null
@@ -436,7 +462,8 @@ export class OverlayMode {
     const deliver = (m: OverlayMessage) => {
       if (this.deps.originAllowed(m.origin)) this.deps.deliver(m)
     }
-    this.runner = new ChannelOverlayRunner(this.deps.channel, this.deps.host, this.deps.rt, keys, nodeKey, this.cert, this.joinedAt, deliver, this.deps.originAllowed)
+    const own = this.own ?? { stream: this.deps.rt.randomId(), seq: 0, lastSentTs: 0 }
+    this.runner = new ChannelOverlayRunner(this.deps.channel, this.deps.host, this.deps.rt, keys, nodeKey, this.cert, this.joinedAt, own, deliver, this.deps.originAllowed)
     this.runnerNodeKey = nodeKey
     this.runner.start(this.deps.members())
     this.linklessSince = 0
@@ -453,6 +480,8 @@ export class OverlayMode {
     this.linklessTimer = null
     this.stopDraining()
     this.draining = runner
+    // It sends none of its own while it drains.
+    this.own = runner.ownStream
     runner.drain()
     this.drainTimer = this.deps.rt.clock.setTimeout(() => this.stopDraining(), DRAIN_MS, true)
   }
@@ -466,6 +495,7 @@ export class OverlayMode {
 
   private stopRunner(): void {
     this.keepRunning()
+    if (this.runner) this.own = this.runner.ownStream
     this.runner?.stop()
     this.runner = null
     this.deps.rt.clock.clearInterval(this.linklessTimer)

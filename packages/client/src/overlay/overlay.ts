@@ -28,7 +28,7 @@ import { CertVerifier, andThen } from './signing.js'
 import { GapPuller } from './gaps.js'
 import { ForwardHolds, holdRule } from './hold.js'
 import { TreeShaper } from './tree-shape.js'
-import type { MaybePromise, OverlayDeps } from './types.js'
+import type { MaybePromise, OverlayDeps, OwnStream } from './types.js'
 import { Views } from './views.js'
 
 export interface OverlayStats {
@@ -110,6 +110,13 @@ export class ChannelOverlay {
     this.certs = new CertVerifier(deps.crypto, deps.nodeKey, deps.app, deps.channel, this.cfg.certCacheSize)
     this.joinedAt = deps.joinedAt ?? deps.clock.now()
     this.cert = deps.cert
+    this.seq = deps.resume?.seq ?? 0
+    this.lastSentTs = deps.resume?.lastSentTs ?? 0
+  }
+
+  /** Where this member's own stream stands (for the overlay that goes on from this one: deps.resume). */
+  get ownStream(): OwnStream {
+    return { seq: this.seq, lastSentTs: this.lastSentTs }
   }
 
   /** A fresh certificate from the node (same key): messages published from now on carry it. */

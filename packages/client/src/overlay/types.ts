@@ -66,4 +66,16 @@ export interface OverlayDeps {
   joinedAt?: number
   /** This origin's stream id (random per client instance). */
   stream: string
+  /**
+   * Where this member's stream stands when it goes on from an earlier overlay of the same
+   * client (it left and joined again, the channel went back to the full mesh and out again):
+   * one stream for the client's life keeps its messages in one order at every member.
+   */
+  resume?: OwnStream
+}
+
+/** How far this member's own stream has got: its last seq and that message's sentTs. */
+export interface OwnStream {
+  seq: number
+  lastSentTs: number
 }

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest'
+import { MessageKind, type Clock, type MemberCert } from '@plaza/protocol'
+import { OverlayMode, type OverlayHost, type OverlayKeyPair } from '../src/channels/channel-overlay.js'
+import { generateOverlayKey } from '../src/overlay/index.js'
+
+/** Timers that fire only when the test says so (fire()): intervals never. */
+function manualClock() {
+  let timers: Array<{ fn: () => void; live: boolean }> = []
+  const clock: Clock = {
+    now: () => Date.now(),
+    setTimeout: (fn) => {
+      const t = { fn, live: true }
+      timers.push(t)
+      return t
+    },
+    clearTimeout: (h) => {
+      if (h) (h as { live: boolean }).live = false
+    },
+    setInterval: () => ({}),
+    clearInterval: () => undefined,
+  }
+  const fire = () => {
+    const due = timers
+    timers = []
+    for (const t of due) if (t.live) t.fn()
+  }
+  return { clock, fire }
+}
+
+async function overlayMode() {
+  const time = manualClock()
+    const keys: OverlayKeyPair = await generateOverlayKey()
+    const asked = { candidates: 0 }
+    const host: OverlayHost = {
+      app: 'app',
+      uid: 'me',
+      linkSend: () => true,
+      linkOpen: () => true,
+      anyLinkOpen: () => true,
+      linkConnect: () => undefined,
+      holdLink: () => undefined,
+      candidates: async () => {
+        // No member to link to (they are all linked already, say). A runaway loop of requests stops here.
+        if (++asked.candidates > 100) throw new Error('asked too often')
+        return []
+      },
+      nodeNow: () => Date.now(),
+    }
+    let ids = 0
+    const cert: MemberCert = { app: 'app', channel: 'room', uid: 'me', pubkey: keys.publicKey, expiry: Date.now() + 3_600_000, sig: new Uint8Array(64) }
+    const mode = new OverlayMode({
+      channel: 'room',
+      host,
+      rt: { clock: time.clock, random: Math.random, randomId: () => `id${++ids}` },
+      threshold: 8,
+      keys: () => keys,
+      nodeKey: () => new Uint8Array(32),
+      members: () => [],
+      deliver: () => undefined,
+      originAllowed: () => true,
+      renewCert: () => undefined,
+      goOutside: () => undefined,
+    })
+    return { mode, cert, asked, ids: () => ids, fire: time.fire }
+}
+
+describe('a channel’s overlay mode', () => {
+  it('goes on with one stream for this client across a leave and a join, and across the full mesh and back', async () => {
+    const { mode, cert, ids, fire } = await overlayMode()
+    const publish = (s: string) => mode.publish(MessageKind.TEXT, new TextEncoder().encode(s))
+    mode.joined(cert, 10)
+    expect(mode.active).toBe(true)
+    expect([await publish('a'), await publish('b')]).toEqual([1, 2])
+    // Left, and joined again: the same stream goes on (a member orders both sessions' messages as one).
+    mode.stop()
+    mode.joined(cert, 10)
+    expect(await publish('c')).toBe(3)
+    // Down to the full mesh: the overlay drains, then stops; above the threshold again, a new overlay, the same stream.
+    mode.update(3)
+    fire() // the count stayed low: back to the full mesh
+    expect(mode.active).toBe(false)
+    fire() // the drain is over
+    mode.update(10)
+    expect(mode.active).toBe(true)
+    expect(await publish('d')).toBe(4)
+    // One stream id was drawn.
+    expect(ids()).toBe(1)
+  })
+
+  it('asks the node for candidates once a second at most, whatever it answers', async () => {
+    const { mode, cert, asked } = await overlayMode()
+    mode.joined(cert, 10)
+    for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r))
+    // The node answered at once with nobody to link to: not asked again until the next second.
+    expect(asked.candidates).toBe(1)
+  })
+})
