@@ -83,7 +83,7 @@ export {
   peekMessageChannel,
   peekMessageHeader,
 } from './peer-frames.js'
-export type { PeerFrame, PeerMessageFrame, PeerAckFrame, PeerSyncFrame } from './peer-frames.js'
+export type { OverlayAfter, PeerFrame, PeerMessageFrame, PeerAckFrame, PeerSyncFrame } from './peer-frames.js'
 export { RateBucket } from './rate-limit.js'
 export {
   AttributeOp,

@@ -55,7 +55,16 @@ export type PeerMessageFrame = {
   text: string
   bytes: Uint8Array
   description: string
+  /**
+   * Channel messages only: the sender's overlay message (its overlay stream and seq) this one
+   * follows. A receiver that gets that stream delivers this message after it (the sender went
+   * from the overlay to copies: the overlay's path is longer). Absent on every other message.
+   */
+  after?: OverlayAfter | null
 }
+
+/** A message of the sender's own channel overlay stream (PROTOCOL.md, "Channel overlay"). */
+export type OverlayAfter = { stream: string; seq: number }
 
 /**
  * Every seq ≤ `upTo` of the stream was handed to the receiver's app, except those in `missing`
@@ -112,6 +121,10 @@ export function encodePeerFrame(f: PeerFrame): Uint8Array {
     e.bytes(f.bytes)
     e.string(f.description)
   }
+  if (f.after && f.channel !== '') {
+    e.string(f.after.stream)
+    e.varuint(f.after.seq)
+  }
   return e.finish()
 }
 
@@ -161,9 +174,14 @@ export function decodePeerFrame(bytes: Uint8Array): PeerFrame {
     body = d.bytes(MAX_MESSAGE_BYTES)
     description = d.string(MAX_DESCRIPTION_BYTES)
   } else throw new ProtocolError(ErrorCode.MALFORMED_FRAME, `unknown message kind ${kind}`)
+  let after: OverlayAfter | null = null
+  if (d.remaining > 0 && channel !== '') {
+    after = { stream: d.string(MAX_STREAM_ID_BYTES), seq: d.varuint() }
+    if (after.stream.length === 0 || after.seq < 1) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'bad overlay reference')
+  }
   d.end()
   // One literal, every field in the order the encoder takes them: one object shape for every message.
-  return { type: PeerFrameType.MESSAGE, stream, channel, seq, floor, sentTs, kind, text, bytes: body, description }
+  return { type: PeerFrameType.MESSAGE, stream, channel, seq, floor, sentTs, kind, text, bytes: body, description, after }
 }
 
 /** The header of a MESSAGE frame without decoding the body; null for another frame or bad bytes. */

@@ -176,8 +176,9 @@ describe('frames', () => {
 describe('peer frames', () => {
   it('round-trips text, raw and ack frames', () => {
     const frames: PeerFrame[] = [
-      { type: PeerFrameType.MESSAGE, stream: 's.0', channel: '', seq: 3, floor: 2, sentTs: 10, kind: MessageKind.TEXT, text: 'héllo', bytes: new Uint8Array(0), description: '' },
-      { type: PeerFrameType.MESSAGE, stream: 's.0', channel: 'room', seq: 1, floor: 1, sentTs: 10, kind: MessageKind.RAW, text: '', bytes: bytes(0, 255), description: 'd' },
+      { type: PeerFrameType.MESSAGE, stream: 's.0', channel: '', seq: 3, floor: 2, sentTs: 10, kind: MessageKind.TEXT, text: 'héllo', bytes: new Uint8Array(0), description: '', after: null },
+      { type: PeerFrameType.MESSAGE, stream: 's.0', channel: 'room', seq: 1, floor: 1, sentTs: 10, kind: MessageKind.RAW, text: '', bytes: bytes(0, 255), description: 'd', after: null },
+      { type: PeerFrameType.MESSAGE, stream: 's.0', channel: 'room', seq: 4, floor: 1, sentTs: 10, kind: MessageKind.TEXT, text: 'x', bytes: new Uint8Array(0), description: '', after: { stream: 'ov1', seq: 77 } },
       { type: PeerFrameType.ACK, stream: 's.0', upTo: 5, missing: [], known: 1 },
       { type: PeerFrameType.ACK, stream: 's.0', upTo: 90, missing: [[3, 3], [10, 20]], known: 2 },
       { type: PeerFrameType.SYNC, channel: 'room', epoch: 9, kind: SyncKind.DOC, notify: true, payload: bytes(1, 2) },
@@ -193,6 +194,12 @@ describe('peer frames', () => {
     const big = encodePeerFrame({ ...base, seq: 1, floor: 1, kind: MessageKind.TEXT, text: 'x'.repeat(32 * 1024 + 1) })
     expect(codeOf(() => decodePeerFrame(big))).toBe(ErrorCode.FRAME_TOO_LARGE)
     expect(codeOf(() => decodePeerFrame(bytes(7, 1, 97)))).toBe(ErrorCode.UNKNOWN_FRAME)
+    // An overlay reference: on channel messages only, naming a stream and a seq ≥ 1.
+    const peer = encodePeerFrame({ ...base, seq: 1, floor: 1, kind: MessageKind.TEXT })
+    expect(codeOf(() => decodePeerFrame(new Uint8Array([...peer, 1, 97, 1])))).toBe(ErrorCode.MALFORMED_FRAME)
+    const inRoom = { ...base, channel: 'room', seq: 1, floor: 1, kind: MessageKind.TEXT }
+    expect(codeOf(() => decodePeerFrame(encodePeerFrame({ ...inRoom, after: { stream: 'ov', seq: 0 } })))).toBe(ErrorCode.MALFORMED_FRAME)
+    expect(codeOf(() => decodePeerFrame(encodePeerFrame({ ...inRoom, after: { stream: '', seq: 3 } })))).toBe(ErrorCode.MALFORMED_FRAME)
   })
 
   it('survives 20k random and mutated inputs with only ProtocolErrors', () => {

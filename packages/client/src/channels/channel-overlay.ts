@@ -44,6 +44,9 @@ function nodeClock(clock: Clock, nodeNow: () => number): Clock {
 /** A message the overlay delivered, as the channel hands it on. */
 export interface OverlayMessage {
   origin: string
+  /** Its place in the origin's stream. */
+  stream: string
+  seq: number
   kind: MessageKind
   text: string
   bytes: Uint8Array
@@ -51,7 +54,7 @@ export interface OverlayMessage {
 }
 
 /** A message of this member's that reached nobody; `seq` is its seq in this member's overlay stream. */
-export type UnlinkedMessage = OverlayMessage & { seq: number }
+export type UnlinkedMessage = Omit<OverlayMessage, 'stream'>
 
 /** Frames kept for a member while the link to it opens; past these (or this long) they are given up. */
 const MAX_PENDING_FRAMES = 64
@@ -113,6 +116,10 @@ export class ChannelOverlayRunner {
       stream: own.stream,
       resume: own,
     })
+  }
+
+  passed(origin: string, stream: string, seq: number): boolean | null {
+    return this.overlay.passed(origin, stream, seq)
   }
 
   /** This member's stream as it stands now (the next overlay of this client goes on from it). */
@@ -234,7 +241,7 @@ export class ChannelOverlayRunner {
     } catch {
       return // signed by a member that encodes badly: nothing for the app
     }
-    this.deliver({ origin: d.origin, kind: d.kind, ...m })
+    this.deliver({ origin: d.origin, stream: d.stream, seq: d.seq, kind: d.kind, ...m })
   }
 
   private onOverlayEvent(e: OverlayEvent): void {
@@ -348,6 +355,16 @@ export class OverlayMode {
 
   get links(): string[] {
     return this.runner?.links ?? []
+  }
+
+  /** This client's overlay stream in the channel (null: no overlay ran yet). */
+  get ownStreamId(): string | null {
+    return this.runner?.ownStream.stream ?? this.own?.stream ?? null
+  }
+
+  /** Whether the overlay (running or draining) delivered or skipped `origin`'s message; null: it does not get that stream. */
+  passed(origin: string, stream: string, seq: number): boolean | null {
+    return (this.runner ?? this.draining)?.passed(origin, stream, seq) ?? null
   }
 
   /** Joined (again): the node's certificate for our key, if it gave one. */

@@ -11,11 +11,11 @@ import {
   messageBodyBytes,
   utf8Length,
   type AttributeOp,
+  type OverlayAfter,
   type ServerFrame,
   channelAllowed,
   ModerationAction,
   assertUserId,
-  encodeOverlayBody,
 } from '@plaza/protocol'
 import { Emitter } from '../emitter.js'
 import type { Runtime } from '../runtime.js'
@@ -23,6 +23,8 @@ import type { ReceivedMessage, RtmMessage } from '../types.js'
 import { toBody } from '../messages.js'
 import { ChannelDoc, type ChannelAttributes } from './channel-doc.js'
 import { OverlayMode, type UnlinkedMessage } from './channel-overlay.js'
+import { AfterGate } from './after-gate.js'
+import { ChannelSender } from './channel-send.js'
 import { ChannelAwareness } from './channel-awareness.js'
 import { ChannelRoster, withEvents, type MemberEvent } from './channel-roster.js'
 import type { ChannelEvents, ChannelHost, ChannelSendResult, MemberState } from './channel-types.js'
@@ -33,8 +35,8 @@ export type { ChannelEvents, ChannelHost, ChannelOverlayHost, ChannelSendResult,
 
 const DEFAULT_STATE: MemberState = { role: '', muted: false, mayPublish: true }
 
-/** Overlay messages whose broadcast-stream seq a channel remembers (the overlay keeps as many to answer repairs). */
-const MAX_OVERLAY_COPY_SEQS = 4096
+/** A copy that names an overlay message waits for it at most this long (it may never come: lost, or not for this member). */
+const AFTER_WAIT_MS = 10_000
 
 /**
  * A channel: members (the rendezvous is the authority), messages over the mesh, attributes in
@@ -56,9 +58,6 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   private state: 'left' | 'joining' | 'joined' = 'left'
   /** The count MemberCountUpdated last reported. */
   private reported = 0
-  private broadcastSeq = 0
-  /** This member's recent overlay messages: seq in its overlay stream → seq of its copy in the broadcast stream. */
-  private readonly overlayCopySeqs = new Map<number, number>()
   private refreshing = false
   /** We left here; the node may not know yet. */
   private leaveUnconfirmed = false
@@ -68,8 +67,10 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   private rejoinAgain = false
   /** Counts the times this channel was left: a rejoin begun before a leave (and a join after it) is stale. */
   private generation = 0
-  private readonly broadcastStream: string
   private readonly overlay: OverlayMode
+  /** Members' copies that wait for the overlay message they follow (see AfterGate). */
+  private readonly gate: AfterGate<ReceivedMessage>
+  private readonly sender: ChannelSender
 
   constructor(
     channelId: string,
@@ -79,7 +80,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     super()
     assertChannelId(channelId)
     this.channelId = channelId
-    this.broadcastStream = `*${rt.randomId()}`
+    this.gate = new AfterGate<ReceivedMessage>(rt.clock, AFTER_WAIT_MS, (origin, a) => this.overlay.passed(origin, a.stream, a.seq), (m, from) => this.emitMessage(m, from))
     this.roster = new ChannelRoster(() => host.uid, rt.clock, {
       joined: (uid, announce) => {
         if (announce) this.emit('MemberJoined', uid)
@@ -107,13 +108,14 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
       members: () => [...this.roster.ids],
       deliver: (m) => {
         const message = host.overlay.toReceived(m.origin, channelId, m)
-        if (message) this._onMessage(message, m.origin)
+        if (message) this.gate.overlayDelivered(m.origin, m.stream, m.seq, () => this.emitMessage(message, m.origin))
       },
       // Mutes and publish grants at every hop; while members are listed one by one, membership too.
       originAllowed: (origin) => (!this.roster.exact || this.roster.isOrigin(origin)) && this.standing.get(origin)?.mayPublish !== false,
       renewCert: () => void this.renewCert(),
       goOutside: (unsent) => this.goOutside(unsent),
     })
+    this.sender = new ChannelSender(channelId, host, rt, this.overlay, this.roster)
     this.doc = new ChannelDoc(channelId, host, rt, (notify) => {
       if (notify && this.state !== 'left') this.emit('AttributesUpdated', this.attributes())
     })
@@ -157,6 +159,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     } catch (err) {
       this.state = 'left'
       this.overlay.stop()
+      this.gate.clear()
       this.doc.stop()
       this.roster.clear()
       this.standing.clear()
@@ -202,14 +205,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
    * and the overlay's members send us copies through it), and send what reached nobody to all.
    */
   private goOutside(unsent: UnlinkedMessage[]): void {
-    for (const m of unsent) {
-      const body = { channel: this.channelId, kind: m.kind, text: m.text, bytes: m.bytes, description: m.description }
-      // With the seq its copy for the members outside had (if it went): they drop it as one they have.
-      // Counted against the message rate when first sent.
-      const seq = this.overlayCopySeqs.get(m.seq) ?? ++this.broadcastSeq
-      this.host.broadcast(this.channelId, body, this.broadcastStream, seq, 'all', false).catch(() => undefined)
-    }
-    this.overlayCopySeqs.clear()
+    this.sender.goOutside(unsent)
     void this.renewCert()
   }
 
@@ -271,33 +267,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     }
     // Moving outside the overlay: what reached nobody goes first.
     if (this.overlay.settling) await this.overlay.settling
-    if (this.overlay.active) {
-      this.host.overlay.takeMessageToken()
-      const others = Math.max(0, this.roster.count - 1)
-      const seq = await this.overlay.publish(body.kind, encodeOverlayBody(body.kind, body.text, body.bytes, body.description))
-      // Every overlay message has a seq in the broadcast stream, sent or not (see goOutside).
-      const copySeq = ++this.broadcastSeq
-      this.overlayCopySeqs.set(seq, copySeq)
-      if (this.overlayCopySeqs.size > MAX_OVERLAY_COPY_SEQS) this.overlayCopySeqs.delete(this.overlayCopySeqs.keys().next().value!)
-      // Members outside the overlay get their copy through the node (one upload for all of them).
-      const outside = this.overlay.outsideCount
-      if (outside === 0) return { members: others, received: 0, failures: [], unconfirmed: others }
-      try {
-        await this.host.broadcast(this.channelId, body, this.broadcastStream, copySeq, 'outside', false)
-        return { members: others, received: 0, failures: [], unconfirmed: others }
-      } catch {
-        return { members: others, received: 0, failures: [], unconfirmed: Math.max(0, others - outside), outsideNotSent: outside }
-      }
-    }
-    // Outside the overlay a member sends as in a full mesh (a copy per member, acknowledged); above 512 members, through the node's fan-out.
-    if (!this.roster.exact) {
-      const others = Math.max(0, this.roster.count - 1)
-      await this.host.broadcast(this.channelId, body, this.broadcastStream, ++this.broadcastSeq, 'all', true)
-      return { members: others, received: 0, failures: [], unconfirmed: others }
-    }
-    const copies = await this.host.sendChannelCopies([...this.roster.ids], body, size)
-    const failures = copies.filter((c) => !c.result.hasPeerReceived).map((c) => ({ memberId: c.member, state: c.result.state }))
-    return { members: copies.length, received: copies.length - failures.length, failures, unconfirmed: 0 }
+    return this.sender.send(body, size)
   }
 
   /** A member's role and mute as the node told them (this user's own too). */
@@ -417,11 +387,15 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.doc.interrupted()
   }
 
-  /** A message for this channel; false (refused) when not a member. */
-  _onMessage(message: ReceivedMessage, from: string): boolean {
+  /** A message for this channel (a copy, or the node's fan-out); false (refused) when not a member. */
+  _onMessage(message: ReceivedMessage, from: string, after?: OverlayAfter | null): boolean {
     if (this.state === 'left') return false
-    this.emit('ChannelMessage', message, from)
+    this.gate.admit(from, message, after)
     return true
+  }
+
+  private emitMessage(message: ReceivedMessage, from: string): void {
+    if (this.state !== 'left') this.emit('ChannelMessage', message, from)
   }
 
   _onMemberEvent(uid: string, joined: boolean, count: number): void {
@@ -514,6 +488,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.released = true
     this.state = 'left'
     this.overlay.stop()
+    this.gate.clear()
     this.doc.stop()
     this.roster.clear()
     this.standing.clear()
@@ -536,11 +511,12 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.states.withdraw() // tells the others, before we stop listening
     this.state = 'left'
     this.overlay.stop()
+    this.gate.clear()
     this.doc.stop()
     this.host.dropMember(this.channelId, null)
     this.roster.clear()
     this.standing.clear()
-    this.overlayCopySeqs.clear()
+    this.sender.forgetCopySeqs()
     // Others' states go too: a later join gets them afresh from the node.
     this.states.forgetOthers()
     this.reported = 0
@@ -554,6 +530,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.state = 'left'
     this.leaveUnconfirmed = false
     this.overlay.stop()
+    this.gate.clear()
     this.doc.stop()
     this.roster.clear()
     this.standing.clear()

@@ -1,5 +1,5 @@
 /** The outbox's types: what it is given, what it answers, what it saves. */
-import type { MessageKind, PeerMessageState, RelayStatus } from '@plaza/protocol'
+import type { MessageKind, OverlayAfter, PeerMessageState, RelayStatus } from '@plaza/protocol'
 import type { PeerOutbox } from './outbox.js'
 
 export type Path = 'direct' | 'relay' | 'offline'
@@ -19,6 +19,8 @@ export interface OutgoingBody {
   text: string
   bytes: Uint8Array
   description: string
+  /** A channel copy: the sender's overlay message it follows (PeerMessageFrame.after). */
+  after?: OverlayAfter | null
 }
 
 export interface Outgoing extends OutgoingBody {

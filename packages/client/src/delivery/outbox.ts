@@ -122,6 +122,7 @@ export class PeerOutbox {
         text: item.text,
         bytes: item.bytes,
         description: item.description,
+        after: null,
         seq: item.seq,
         offline: item.offline,
         size: messageBodyBytes(item.kind, item.text, item.bytes),
@@ -174,6 +175,7 @@ export class PeerOutbox {
         text: body.text,
         bytes: body.bytes,
         description: body.description,
+        after: body.after ?? null,
         seq: this.nextSeq++,
         offline: options.offline,
         size,
@@ -372,6 +374,7 @@ export class PeerOutbox {
       text: o.text,
       bytes: o.bytes,
       description: o.description,
+      after: o.after,
     })
     o.sentAt = now
     o.attempts++

@@ -49,7 +49,7 @@ export function peerRoutes(c: ClientParts): PeerRoutes {
   const deliverToApp = (from: string, f: PeerMessageFrame, arrival: Arrival): boolean => {
     const message = toReceived(from, f, c.media())
     if (!message) return false
-    if (f.channel) return c.channels.get(f.channel)?._onMessage(message, from) ?? false
+    if (f.channel) return c.channels.get(f.channel)?._onMessage(message, from, f.after) ?? false
     c.emit('MessageFromPeer', message, from, {
       serverReceivedTs: arrival.serverTs,
       isOfflineMessage: arrival.path === 'offline',

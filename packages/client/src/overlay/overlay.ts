@@ -114,6 +114,13 @@ export class ChannelOverlay {
     this.lastSentTs = deps.resume?.lastSentTs ?? 0
   }
 
+  /** Whether `origin`'s message `seq` of `stream` was delivered or skipped here; null: this member does not get that stream. */
+  passed(origin: string, stream: string, seq: number): boolean | null {
+    const order = this.orders.get(streamKey(origin, stream))
+    if (!order) return null
+    return order.next > 0 && seq < order.next
+  }
+
   /** Where this member's own stream stands (for the overlay that goes on from this one: deps.resume). */
   get ownStream(): OwnStream {
     return { seq: this.seq, lastSentTs: this.lastSentTs }

@@ -1,0 +1,73 @@
+import type { Clock, OverlayAfter, TimerHandle } from '@plaza/protocol'
+
+/**
+ * A member's channel messages that came as copies are held behind the overlay message they
+ * follow (PeerMessageFrame.after) until this member's overlay has delivered it — or skipped it,
+ * or `waitMs` passed: the sender went from the overlay to copies, and a copy's path is shorter.
+ * Messages of that member that come meanwhile wait behind them, so its order holds.
+ */
+export class AfterGate<M> {
+  private readonly held = new Map<string, { queue: Array<{ m: M; after: OverlayAfter | null }>; timer: TimerHandle | null }>()
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly waitMs: number,
+    /** Whether this member's overlay delivered or skipped it; null when it does not get that stream (nothing to wait for). */
+    private readonly passed: (origin: string, after: OverlayAfter) => boolean | null,
+    private readonly deliver: (m: M, from: string) => void,
+  ) {}
+
+  /** A message of `from`'s: delivered now, or held. */
+  admit(from: string, m: M, after: OverlayAfter | null | undefined): void {
+    const h = this.held.get(from)
+    if (h) h.queue.push({ m, after: after ?? null })
+    else if (after && this.passed(from, after) === false) this.hold(from, [{ m, after }])
+    else this.deliver(m, from)
+  }
+
+  /**
+   * `origin`'s overlay delivered its message `seq` of `stream` (emit hands it to the app). Copies
+   * held for an earlier one of that stream were sent before it: they go first. Then what waited
+   * for this one goes.
+   */
+  overlayDelivered(origin: string, stream: string, seq: number, emit: () => void): void {
+    const front = this.held.get(origin)?.queue[0]?.after
+    if (front && front.stream === stream && seq > front.seq) this.release(origin, true)
+    emit()
+    if (this.held.has(origin)) this.release(origin, false)
+  }
+
+  /** Left the channel: what is held goes nowhere. */
+  clear(): void {
+    for (const h of this.held.values()) this.clock.clearTimeout(h.timer)
+    this.held.clear()
+  }
+
+  get heldCount(): number {
+    let n = 0
+    for (const h of this.held.values()) n += h.queue.length
+    return n
+  }
+
+  private hold(from: string, queue: Array<{ m: M; after: OverlayAfter | null }>): void {
+    const timer = this.clock.setTimeout(() => this.release(from, true), this.waitMs, true)
+    this.held.set(from, { queue, timer })
+  }
+
+  /** Delivers from the front while nothing is waited for; `force`: the front's wait is over. */
+  private release(from: string, force: boolean): void {
+    const h = this.held.get(from)
+    if (!h) return
+    this.clock.clearTimeout(h.timer)
+    this.held.delete(from)
+    const queue = h.queue
+    for (let i = 0; i < queue.length; i++) {
+      const { m, after } = queue[i]!
+      if (after && !(force && i === 0) && this.passed(from, after) === false) {
+        this.hold(from, queue.slice(i))
+        return
+      }
+      this.deliver(m, from)
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import { encodeOverlayBody, type OverlayAfter, type TimerHandle } from '@plaza/protocol'
+import type { OutgoingBody } from '../delivery/outbox.js'
+import type { Runtime } from '../runtime.js'
+import type { OverlayMode, UnlinkedMessage } from './channel-overlay.js'
+import type { ChannelRoster } from './channel-roster.js'
+import type { ChannelHost, ChannelSendResult } from './channel-types.js'
+
+/** Overlay messages whose broadcast-stream seq a channel remembers (the overlay keeps as many to answer repairs). */
+const MAX_OVERLAY_COPY_SEQS = 4096
+/**
+ * Copies sent this long after the sender's last overlay message name it (PeerMessageFrame.after):
+ * a member's overlay drains as long after it went back to the full mesh.
+ */
+const AFTER_OVERLAY_MS = 30_000
+/** An overlay message waits at most this long for the copies of the message before it to be settled. */
+const COPIES_FIRST_MS = 5_000
+
+/**
+ * The ways a channel message leaves this member: through the overlay (and the node's copy for
+ * the members outside it), as one copy per member, or through the node's fan-out (above 512
+ * members). A member that switches between them keeps its order at every member: copies name
+ * the overlay message they follow, and an overlay message waits for the copies before it.
+ */
+export class ChannelSender {
+  private broadcastSeq = 0
+  /** This member's recent overlay messages: seq in its overlay stream → seq of its copy in the broadcast stream. */
+  private readonly overlayCopySeqs = new Map<number, number>()
+  private readonly broadcastStream: string
+  /** This member's last overlay message, while copies sent after it must name it (see AFTER_OVERLAY_MS). */
+  private overlayTail: { after: OverlayAfter; at: number } | null = null
+  /** The last message's copies, until each is settled: the next overlay message waits for them (see COPIES_FIRST_MS). */
+  private copiesSettling: Promise<unknown> | null = null
+
+  constructor(
+    private readonly channel: string,
+    private readonly host: ChannelHost,
+    private readonly rt: Runtime,
+    private readonly overlay: OverlayMode,
+    private readonly roster: ChannelRoster,
+  ) {
+    this.broadcastStream = `*${rt.randomId()}`
+  }
+
+  async send(body: OutgoingBody, size: number): Promise<ChannelSendResult> {
+    // Just back from copies to the overlay: a member must have the copies before the overlay message (its path is longer).
+    if (this.overlay.active && this.copiesSettling) await this.copiesFirst(this.copiesSettling)
+    if (this.overlay.active) {
+      this.host.overlay.takeMessageToken()
+      const others = Math.max(0, this.roster.count - 1)
+      const seq = await this.overlay.publish(body.kind, encodeOverlayBody(body.kind, body.text, body.bytes, body.description))
+      const stream = this.overlay.ownStreamId
+      if (stream !== null) this.overlayTail = { after: { stream, seq }, at: this.rt.clock.now() }
+      // Every overlay message has a seq in the broadcast stream, sent or not (see goOutside).
+      const copySeq = ++this.broadcastSeq
+      this.overlayCopySeqs.set(seq, copySeq)
+      if (this.overlayCopySeqs.size > MAX_OVERLAY_COPY_SEQS) this.overlayCopySeqs.delete(this.overlayCopySeqs.keys().next().value!)
+      // Members outside the overlay get their copy through the node (one upload for all of them).
+      const outside = this.overlay.outsideCount
+      if (outside === 0) return { members: others, received: 0, failures: [], unconfirmed: others }
+      try {
+        await this.host.broadcast(this.channel, body, this.broadcastStream, copySeq, 'outside', false)
+        return { members: others, received: 0, failures: [], unconfirmed: others }
+      } catch {
+        return { members: others, received: 0, failures: [], unconfirmed: Math.max(0, others - outside), outsideNotSent: outside }
+      }
+    }
+    // Outside the overlay a member sends as in a full mesh (a copy per member, acknowledged); above 512 members, through the node's fan-out.
+    // Soon after its last overlay message, each copy names it: a member gets it after that one.
+    const tail = this.overlayTail
+    const copy = tail && this.rt.clock.now() - tail.at < AFTER_OVERLAY_MS ? { ...body, after: tail.after } : body
+    if (!this.roster.exact) {
+      const others = Math.max(0, this.roster.count - 1)
+      await this.host.broadcast(this.channel, copy, this.broadcastStream, ++this.broadcastSeq, 'all', true)
+      return { members: others, received: 0, failures: [], unconfirmed: others }
+    }
+    const sending = this.host.sendChannelCopies([...this.roster.ids], copy, size)
+    this.copiesSettling = sending
+    const done = () => {
+      if (this.copiesSettling === sending) this.copiesSettling = null
+    }
+    sending.then(done, done)
+    const copies = await sending
+    const failures = copies.filter((c) => !c.result.hasPeerReceived).map((c) => ({ memberId: c.member, state: c.result.state }))
+    return { members: copies.length, received: copies.length - failures.length, failures, unconfirmed: 0 }
+  }
+
+  /**
+   * Our direct links all failed: the node counts us outside and the overlay's members send us
+   * copies through it; what reached nobody goes to all through the node.
+   */
+  goOutside(unsent: UnlinkedMessage[]): void {
+    for (const m of unsent) {
+      const body = { channel: this.channel, kind: m.kind, text: m.text, bytes: m.bytes, description: m.description }
+      // With the seq its copy for the members outside had (if it went): they drop it as one they have.
+      // Counted against the message rate when first sent.
+      const seq = this.overlayCopySeqs.get(m.seq) ?? ++this.broadcastSeq
+      this.host.broadcast(this.channel, body, this.broadcastStream, seq, 'all', false).catch(() => undefined)
+    }
+    this.overlayCopySeqs.clear()
+  }
+
+  /** Left the channel. */
+  forgetCopySeqs(): void {
+    this.overlayCopySeqs.clear()
+  }
+
+  /** Waits for the copies of the message before (COPIES_FIRST_MS at most: a member gone does not hold the channel up). */
+  private async copiesFirst(settling: Promise<unknown>): Promise<void> {
+    let timer: TimerHandle | null = null
+    await Promise.race([settling, new Promise<void>((r) => (timer = this.rt.clock.setTimeout(r, COPIES_FIRST_MS, true)))])
+    this.rt.clock.clearTimeout(timer)
+  }
+}

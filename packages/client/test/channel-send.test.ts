@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest'
+import { MessageKind, type Clock, type OverlayAfter } from '@plaza/protocol'
+import { ChannelSender } from '../src/channels/channel-send.js'
+import type { OverlayMode } from '../src/channels/channel-overlay.js'
+import type { ChannelRoster } from '../src/channels/channel-roster.js'
+import type { ChannelHost } from '../src/channels/channel-types.js'
+import type { OutgoingBody } from '../src/delivery/outbox.js'
+import type { SendResult } from '../src/delivery/outbox-types.js'
+
+function setup() {
+  let now = 0
+  const clock: Clock = {
+    now: () => now,
+    setTimeout: () => ({}),
+    clearTimeout: () => undefined,
+    setInterval: () => ({}),
+    clearInterval: () => undefined,
+  }
+  const log: string[] = []
+  const copies: Array<{ text: string; after: OverlayAfter | null | undefined; settle: () => void }> = []
+  const overlay = { active: false, outsideCount: 0, ownStreamId: 'ov', seq: 0 }
+  const fakeOverlay = {
+    get active() {
+      return overlay.active
+    },
+    get outsideCount() {
+      return overlay.outsideCount
+    },
+    get ownStreamId() {
+      return overlay.ownStreamId
+    },
+    publish: async (_kind: MessageKind, body: Uint8Array) => {
+      log.push(`overlay ${new TextDecoder().decode(body)}`)
+      return ++overlay.seq
+    },
+  } as unknown as OverlayMode
+  const host = {
+    overlay: { takeMessageToken: () => undefined },
+    sendChannelCopies: (members: string[], body: OutgoingBody) =>
+      new Promise<{ member: string; result: SendResult }[]>((resolve) => {
+        log.push(`copies ${body.text}`)
+        copies.push({ text: body.text, after: body.after, settle: () => resolve(members.map((member) => ({ member, result: { state: 'RECEIVED_BY_PEER', hasPeerReceived: true } as unknown as SendResult }))) })
+      }),
+    broadcast: async () => undefined,
+  } as unknown as ChannelHost
+  const roster = { count: 3, exact: true, ids: new Set(['b', 'c']) } as unknown as ChannelRoster
+  const sender = new ChannelSender('room', host, { clock, random: Math.random, randomId: () => 'r' }, fakeOverlay, roster)
+  const send = (text: string) => sender.send({ channel: 'room', kind: MessageKind.TEXT, text, bytes: new Uint8Array(0), description: '' }, text.length)
+  return { sender, send, overlay, copies, log, advance: (ms: number) => (now += ms) }
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r))
+
+describe('a channel’s sending paths', () => {
+  it('names its last overlay message on the copies it sends in the 30 s after it, and on none later', async () => {
+    const { send, overlay, copies, advance } = setup()
+    overlay.active = true
+    await send('one')
+    await send('two')
+    overlay.active = false
+    void send('three')
+    advance(29_999)
+    void send('four')
+    advance(1)
+    void send('five')
+    await tick()
+    expect(copies.map((c) => [c.text, c.after ?? null])).toEqual([
+      ['three', { stream: 'ov', seq: 2 }],
+      ['four', { stream: 'ov', seq: 2 }],
+      ['five', null],
+    ])
+  })
+
+  it('sends its first overlay message only once the copies of the message before are settled', async () => {
+    const { send, overlay, copies, log } = setup()
+    void send('one')
+    await tick()
+    overlay.active = true
+    const two = send('two')
+    await tick()
+    expect(log).toEqual(['copies one'])
+    copies[0]!.settle()
+    await two
+    expect(log).toEqual(['copies one', 'overlay two'])
+  })
+})
