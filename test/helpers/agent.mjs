@@ -50,6 +50,14 @@ const commands = {
   async leave({ channel }) {
     await channels.get(channel).leave()
   },
+  /** Sends `count` channel messages at once and calls leave() at once, not waiting for them; answers how many resolved and the errors. */
+  async sendThenLeave({ channel, count, prefix }) {
+    const ch = channels.get(channel)
+    const sends = Array.from({ length: count }, (_, i) => ch.sendMessage({ text: `${prefix}${i}` }))
+    await ch.leave()
+    const results = await Promise.allSettled(sends)
+    return { resolved: results.filter((r) => r.status === 'fulfilled').length, errors: results.filter((r) => r.status === 'rejected').map((r) => String(r.reason)) }
+  },
   async members({ channel }) {
     return (await channels.get(channel).getMembers()).sort()
   },

@@ -87,6 +87,18 @@ describe('a channel’s overlay mode', () => {
     expect(ids()).toBe(1)
   })
 
+  it('gives the seq of a message stopped while it was being signed to the next one: no member waits for a message that never went', async () => {
+    const { mode, cert } = await overlayMode()
+    const publish = (s: string) => mode.publish(MessageKind.TEXT, new TextEncoder().encode(s))
+    mode.joined(cert, 10)
+    expect(await publish('a')).toBe(1)
+    const b = publish('b') // still being signed (WebCrypto) when the overlay stops
+    mode.stop()
+    await expect(b).rejects.toThrow(/stopped/)
+    mode.joined(cert, 10)
+    expect(await publish('c')).toBe(2)
+  })
+
   it('asks the node for candidates once a second at most, whatever it answers', async () => {
     const { mode, cert, asked } = await overlayMode()
     mode.joined(cert, 10)

@@ -80,8 +80,9 @@ describe('channel overlay over real WebRTC links, one process per member', () =>
   }, 150_000)
 
   it('delivers what a member sent just before it left: its messages on their way are still forwarded and taken', async () => {
-    // 10 members above a threshold of 8; one sends 40 messages and leaves as soon as the overlay
-    // has taken them (no acknowledgement there): the others hear it left while copies still travel.
+    // 10 members above a threshold of 8; one sends 40 messages and leaves at once, not waiting for
+    // them (some are still being signed): they go out first, and the others hear it left while
+    // copies still travel.
     const n = 10
     const per = 40
     const agents = await Promise.all(Array.from({ length: n }, (_, i) => Agent.start(node, `lv-${i}`, { options: { overlayThreshold: THRESHOLD, rtcConfig: { iceServers: [] } } })))
@@ -89,8 +90,7 @@ describe('channel overlay over real WebRTC links, one process per member', () =>
     try {
       for (const a of agents) await a.call('join', { channel: 'lv-room' })
       await until(async () => (await Promise.all(agents.map((a) => a.call<string[]>('overlayLinks', { channel: 'lv-room' })))).every((l) => l.length >= 2), 30_000, 'overlay links')
-      await leaver.call('sendBurst', { channel: 'lv-room', count: per, prefix: 'last:' })
-      await leaver.call('leave', { channel: 'lv-room' })
+      expect(await leaver.call('sendThenLeave', { channel: 'lv-room', count: per, prefix: 'last:' })).toEqual({ resolved: per, errors: [] })
       const texts = (a: Agent) => a.events.filter((e) => e.event === 'message' && e.from === leaver.uid).map((e) => e.text)
       await Promise.all(rest.map((a) => a.until((ev) => ev.filter((e) => e.event === 'message' && e.from === leaver.uid).length >= per, 45_000, 'the messages of the member that left')))
       for (const a of rest) expect(texts(a)).toEqual(Array.from({ length: per }, (_, i) => `last:${i}`))

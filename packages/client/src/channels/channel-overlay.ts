@@ -497,8 +497,6 @@ export class OverlayMode {
     this.linklessTimer = null
     this.stopDraining()
     this.draining = runner
-    // It sends none of its own while it drains.
-    this.own = runner.ownStream
     runner.drain()
     this.drainTimer = this.deps.rt.clock.setTimeout(() => this.stopDraining(), DRAIN_MS, true)
   }
@@ -506,6 +504,7 @@ export class OverlayMode {
   private stopDraining(): void {
     this.deps.rt.clock.clearTimeout(this.drainTimer)
     this.drainTimer = null
+    if (this.draining) this.own = this.draining.ownStream
     this.draining?.stop()
     this.draining = null
   }
@@ -540,6 +539,11 @@ export class OverlayMode {
       // Left meanwhile: nothing to send.
       if (this.gaveUp) this.deps.goOutside(runner.takeUnlinked())
     })
+  }
+
+  /** Until the messages being signed now have gone out (or failed): a member leaving lets them go first. */
+  async flushPublishing(): Promise<void> {
+    await Promise.allSettled([...this.publishing])
   }
 
   /** While this member moves outside: its messages that reached nobody are not sent yet (later ones wait for them). */

@@ -59,6 +59,8 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   /** The count MemberCountUpdated last reported. */
   private reported = 0
   private refreshing = false
+  /** leave() was called: its messages still being signed go out first, and no new one is taken. */
+  private leaving = false
   /** We left here; the node may not know yet. */
   private leaveUnconfirmed = false
   /** A join again after a reconnect under way (the channel stays joined for the app meanwhile). */
@@ -235,7 +237,15 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
   }
 
   async leave(): Promise<void> {
-    if (this.state === 'left') throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, `not in ${this.channelId}`)
+    if (this.state === 'left' || this.leaving) throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, `not in ${this.channelId}`)
+    // Messages sent before the leave and still being signed for the overlay go out first.
+    this.leaving = true
+    try {
+      await this.overlay.flushPublishing()
+    } finally {
+      this.leaving = false
+    }
+    if ((this.state as string) === 'left') return
     this.leaveLocally()
     this.leaveUnconfirmed = true
     try {
@@ -256,7 +266,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
    * of each copy (see ChannelSendResult). Throws NOT_IN_CHANNEL, INVALID_MESSAGE or TOO_OFTEN.
    */
   async sendMessage(message: RtmMessage): Promise<ChannelSendResult> {
-    if (this.state !== 'joined') throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, `not in ${this.channelId}`)
+    if (this.state !== 'joined' || this.leaving) throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, `not in ${this.channelId}`)
     if (!channelAllowed(this.host.grants.publish, this.channelId)) throw new PlazaError(ErrorCode.NOT_PERMITTED, `this token may not publish in ${this.channelId}`)
     if (this.standing.get(this.host.uid)?.muted) throw new PlazaError(ErrorCode.NOT_PERMITTED, `muted in ${this.channelId}`)
     const body = toBody(message, this.channelId)

@@ -61,6 +61,8 @@ export class ChannelOverlay {
   private readonly joinedAt: number
   private seq = 0
   private lastSentTs = 0
+  /** This member's last message that went out (signed and sent); seqs given after it went nowhere if this overlay stopped. */
+  private sent: OwnStream
   private publishing: Promise<void> | null = null
   private wakeTimer: TimerHandle | null = null
   private wakeAt = 0
@@ -110,8 +112,9 @@ export class ChannelOverlay {
     this.certs = new CertVerifier(deps.crypto, deps.nodeKey, deps.app, deps.channel, this.cfg.certCacheSize)
     this.joinedAt = deps.joinedAt ?? deps.clock.now()
     this.cert = deps.cert
-    this.seq = deps.resume?.seq ?? 0
-    this.lastSentTs = deps.resume?.lastSentTs ?? 0
+    this.sent = deps.resume ?? { seq: 0, lastSentTs: 0 }
+    this.seq = this.sent.seq
+    this.lastSentTs = this.sent.lastSentTs
   }
 
   /** Whether `origin`'s message `seq` of `stream` was delivered or skipped here; null: this member does not get that stream. */
@@ -121,9 +124,9 @@ export class ChannelOverlay {
     return order.next > 0 && seq < order.next
   }
 
-  /** Where this member's own stream stands (for the overlay that goes on from this one: deps.resume). */
+  /** Where this member's own stream stands: its last message that went out (the overlay that goes on from this one starts there: deps.resume). */
   get ownStream(): OwnStream {
-    return { seq: this.seq, lastSentTs: this.lastSentTs }
+    return { ...this.sent }
   }
 
   /** A fresh certificate from the node (same key): messages published from now on carry it. */
@@ -191,7 +194,10 @@ export class ChannelOverlay {
     this.lastSentTs = sentTs
     const sig = this.deps.crypto.sign(overlayMessageSigningBytes(fields))
     const go = (s: Uint8Array): number => {
+      // Stopped while it was being signed: it never went (the next overlay of this client reuses its seq).
+      if (this.stopped) throw new PlazaError(ErrorCode.INVALID_STATE, 'overlay stopped')
       this.originate({ type: OverlayFrameType.GOSSIP, ...fields, hops: 0, flags: 0, sig: s, cert: this.cert })
+      this.sent = { seq, lastSentTs: sentTs }
       return seq
     }
     if (!(sig instanceof Promise) && this.publishing === null) return go(sig)
