@@ -565,6 +565,31 @@ describe('channel overlay', () => {
     expect(m('d').overlay.stats.sent[OverlayFrameType.GRAFT]).toBe(grafts + 1)
   })
 
+  it('holds a message off its parent for as long as the parent’s answer may take once it asked (not only the hops’ short hold)', async () => {
+    // As above, but the parent's link is slow (30 ms): its repair copy comes 60 ms after the
+    // GRAFT, well after the 20 ms the detour's hops alone would hold it.
+    const { net, m } = await linked([['a', 'p'], ['p', 'd'], ['a', 'x'], ['x', 'y'], ['y', 'j'], ['j', 'd'], ['d', 'e']], { floodHoldMs: 20 })
+    net.latency = (f, t) => (f === 'p' || t === 'p' ? 30 : 3)
+    let lose = 0
+    net.filter = (from, to, bytes) => {
+      const f = decodeOverlayFrame(bytes)
+      if (from === 'd' && to === 'j' && f.type === OverlayFrameType.PRUNE) return false
+      if (lose > 0 && from === 'p' && to === 'd' && f.type === OverlayFrameType.GOSSIP) return --lose < 0
+      return true
+    }
+    await publish(m('a').overlay, 'one')
+    await net.run(1000)
+    expect(m('d').got.map((d) => d.hops)).toEqual([4])
+    lose = 1
+    await publish(m('a').overlay, 'two')
+    await net.run(40)
+    // The detour's copy came at 12 ms; its own hold would have ended at 32 ms.
+    expect(m('d').got.map(text)).toEqual(['one', 'two'])
+    expect(m('e').got).toHaveLength(1)
+    await net.run(60)
+    expect(m('e').got.map((d) => [text(d), d.hops])).toEqual([['one', 5], ['two', 3]])
+  })
+
   it('never holds a message longer than an announcement and a GRAFT take, whatever hops its sender claims', () => {
     const cfg = overlayConfig()
     const most = cfg.ihaveIntervalMs + cfg.graftTimeoutMs

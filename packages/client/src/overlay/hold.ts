@@ -90,6 +90,19 @@ export class ForwardHolds {
     return true
   }
 
+  /**
+   * The held copy (by the hops it has now) waits at least `ms` from its arrival: a shorter one was
+   * asked for (its parent's), and is worth that wait. A shorter copy still ends the hold as its hops allow.
+   */
+  waitLonger(key: string, ms: number): void {
+    const h = this.held.get(key)
+    const deep = this.hopsOf(key)
+    if (!h || deep === undefined) return
+    const rule = h.holdFor
+    h.holdFor = (hops) => (hops >= deep ? Math.max(rule(hops), ms) : rule(hops))
+    this.update(key, h.from)
+  }
+
   /** A copy of a held message came from `from` by fewer hops: its hold is set anew. */
   update(key: string, from: string): void {
     const h = this.held.get(key)

@@ -423,7 +423,11 @@ export class ChannelOverlay {
     // Held off the parent: the parent's push is late or lost (loss, a busy parent). Asked for at
     // once, its repair copy ends the hold with the tree's depth — not the detour's, which the
     // whole subtree below would otherwise inherit.
-    else if (parent !== undefined && parent !== from && this.views.active.has(parent)) this.tree.graft(parent, [{ origin: f.origin, stream: f.stream, seq: f.seq }])
+    else if (parent !== undefined && parent !== from && this.views.active.has(parent)) {
+      this.tree.graft(parent, [{ origin: f.origin, stream: f.stream, seq: f.seq }])
+      // As long as a member below would wait before asking for it elsewhere itself.
+      this.holds.waitLonger(key, this.cfg.ihaveIntervalMs + this.cfg.graftTimeoutMs)
+    }
     // Announced by a shorter path before the copy came (the tree's path was longer but faster).
     if (announcedBefore && !this.cfg.flood) {
       let best: { peer: string; hops: number } | undefined
