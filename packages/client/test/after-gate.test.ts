@@ -1,29 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import type { Clock, OverlayAfter } from '@plaza/protocol'
+import type { OverlayAfter } from '@plaza/protocol'
 import { AfterGate } from '../src/channels/after-gate.js'
+import { manualClock } from './manual-clock.js'
 
 function setup(waitMs = 10_000) {
-  let now = 0
-  let timers: Array<{ at: number; fn: () => void; live: boolean }> = []
-  const clock: Clock = {
-    now: () => now,
-    setTimeout: (fn, ms) => {
-      const t = { at: now + ms, fn, live: true }
-      timers.push(t)
-      return t
-    },
-    clearTimeout: (h) => {
-      if (h) (h as { live: boolean }).live = false
-    },
-    setInterval: () => ({}),
-    clearInterval: () => undefined,
-  }
-  const advance = (ms: number) => {
-    now += ms
-    const due = timers.filter((t) => t.at <= now && t.live)
-    timers = timers.filter((t) => !due.includes(t))
-    for (const t of due) t.fn()
-  }
+  const { clock, advance } = manualClock()
   // The overlay's order per origin stream: the next seq it will deliver (absent: it does not get the stream).
   const next = new Map<string, number>()
   const got: string[] = []

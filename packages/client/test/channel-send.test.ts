@@ -1,21 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { MessageKind, type Clock, type OverlayAfter } from '@plaza/protocol'
+import { MessageKind, type OverlayAfter } from '@plaza/protocol'
 import { ChannelSender } from '../src/channels/channel-send.js'
 import type { OverlayMode } from '../src/channels/channel-overlay.js'
 import type { ChannelRoster } from '../src/channels/channel-roster.js'
 import type { ChannelHost } from '../src/channels/channel-types.js'
 import type { OutgoingBody } from '../src/delivery/outbox.js'
 import type { SendResult } from '../src/delivery/outbox-types.js'
+import { manualClock } from './manual-clock.js'
 
 function setup() {
-  let now = 0
-  const clock: Clock = {
-    now: () => now,
-    setTimeout: () => ({}),
-    clearTimeout: () => undefined,
-    setInterval: () => ({}),
-    clearInterval: () => undefined,
-  }
+  const { clock, advance } = manualClock()
   const log: string[] = []
   const copies: Array<{ text: string; after: OverlayAfter | null | undefined; settle: () => void }> = []
   const overlay = { active: false, outsideCount: 0, ownStreamId: 'ov', seq: 0 }
@@ -46,7 +40,7 @@ function setup() {
   const roster = { count: 3, exact: true, ids: new Set(['b', 'c']) } as unknown as ChannelRoster
   const sender = new ChannelSender('room', host, { clock, random: Math.random, randomId: () => 'r' }, fakeOverlay, roster)
   const send = (text: string) => sender.send({ channel: 'room', kind: MessageKind.TEXT, text, bytes: new Uint8Array(0), description: '' }, text.length)
-  return { sender, send, overlay, copies, log, advance: (ms: number) => (now += ms) }
+  return { sender, send, overlay, copies, log, advance }
 }
 
 const tick = () => new Promise<void>((r) => setImmediate(r))

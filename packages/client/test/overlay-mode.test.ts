@@ -1,34 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { MessageKind, type Clock, type MemberCert } from '@plaza/protocol'
+import { MessageKind, type MemberCert } from '@plaza/protocol'
 import { OverlayMode, type OverlayHost, type OverlayKeyPair } from '../src/channels/channel-overlay.js'
 import { generateOverlayKey } from '../src/overlay/index.js'
-
-/** Timers that fire only when the test says so (fire()): intervals never. */
-function manualClock() {
-  let timers: Array<{ fn: () => void; live: boolean }> = []
-  const clock: Clock = {
-    now: () => Date.now(),
-    setTimeout: (fn) => {
-      const t = { fn, live: true }
-      timers.push(t)
-      return t
-    },
-    clearTimeout: (h) => {
-      if (h) (h as { live: boolean }).live = false
-    },
-    setInterval: () => ({}),
-    clearInterval: () => undefined,
-  }
-  const fire = () => {
-    const due = timers
-    timers = []
-    for (const t of due) if (t.live) t.fn()
-  }
-  return { clock, fire }
-}
+import { manualClock } from './manual-clock.js'
 
 async function overlayMode() {
-  const time = manualClock()
+  const time = manualClock(Date.now())
     const keys: OverlayKeyPair = await generateOverlayKey()
     const asked = { candidates: 0 }
     const host: OverlayHost = {

@@ -538,11 +538,14 @@ describe('channel overlay', () => {
     expect(m('e').got.map((d) => [text(d), d.hops])).toEqual([['one', 5], ['two', 3]])
   })
 
-  it('asks the stream’s parent for a message held off it at once, so a lost push does not leave the subtree below at the detour’s depth', async () => {
-    // d's parent for a's stream is p (a–p–d); j keeps pushing to d by a 4-hop detour (d's PRUNEs
-    // to it are lost). p's push of 'two' is lost, and nobody else announces it to d.
-    const { net, m } = await linked([['a', 'p'], ['p', 'd'], ['a', 'x'], ['x', 'y'], ['y', 'j'], ['j', 'd'], ['d', 'e']], { floodHoldMs: 200 })
-    net.latency = (f, t) => (f === 'p' || t === 'p' ? 10 : 3)
+  /**
+   * d's parent for a's stream is p (a–p–d, p's links `parentMs` one way); j keeps pushing to d by
+   * a 4-hop detour of 3 ms links (d's PRUNEs to it are lost); e hangs below d. After 'one', p's
+   * push of the next message to d is lost, and nobody else announces it to d.
+   */
+  async function parentPushLost(floodHoldMs: number, parentMs: number) {
+    const { net, m } = await linked([['a', 'p'], ['p', 'd'], ['a', 'x'], ['x', 'y'], ['y', 'j'], ['j', 'd'], ['d', 'e']], { floodHoldMs })
+    net.latency = (f, t) => (f === 'p' || t === 'p' ? parentMs : 3)
     let lose = 0
     net.filter = (from, to, bytes) => {
       const f = decodeOverlayFrame(bytes)
@@ -553,8 +556,13 @@ describe('channel overlay', () => {
     await publish(m('a').overlay, 'one')
     await net.run(1000)
     expect(m('d').got.map((d) => d.hops)).toEqual([4])
-    const grafts = m('d').overlay.stats.sent[OverlayFrameType.GRAFT] ?? 0
     lose = 1
+    return { net, m }
+  }
+
+  it('asks the stream’s parent for a message held off it at once, so a lost push does not leave the subtree below at the detour’s depth', async () => {
+    const { net, m } = await parentPushLost(200, 10)
+    const grafts = m('d').overlay.stats.sent[OverlayFrameType.GRAFT] ?? 0
     await publish(m('a').overlay, 'two')
     await net.run(13)
     // Delivered at once by the detour and held (until 212 ms); the GRAFT reaches p at ~22 ms, its repair copy d at ~32 ms.
@@ -566,21 +574,9 @@ describe('channel overlay', () => {
   })
 
   it('holds a message off its parent for as long as the parent’s answer may take once it asked (not only the hops’ short hold)', async () => {
-    // As above, but the parent's link is slow (30 ms): its repair copy comes 60 ms after the
-    // GRAFT, well after the 20 ms the detour's hops alone would hold it.
-    const { net, m } = await linked([['a', 'p'], ['p', 'd'], ['a', 'x'], ['x', 'y'], ['y', 'j'], ['j', 'd'], ['d', 'e']], { floodHoldMs: 20 })
-    net.latency = (f, t) => (f === 'p' || t === 'p' ? 30 : 3)
-    let lose = 0
-    net.filter = (from, to, bytes) => {
-      const f = decodeOverlayFrame(bytes)
-      if (from === 'd' && to === 'j' && f.type === OverlayFrameType.PRUNE) return false
-      if (lose > 0 && from === 'p' && to === 'd' && f.type === OverlayFrameType.GOSSIP) return --lose < 0
-      return true
-    }
-    await publish(m('a').overlay, 'one')
-    await net.run(1000)
-    expect(m('d').got.map((d) => d.hops)).toEqual([4])
-    lose = 1
+    // The parent's links are slow (30 ms): its repair copy comes 60 ms after the GRAFT, well
+    // after the 20 ms the detour's hops alone would hold it.
+    const { net, m } = await parentPushLost(20, 30)
     await publish(m('a').overlay, 'two')
     await net.run(40)
     // The detour's copy came at 12 ms; its own hold would have ended at 32 ms.
