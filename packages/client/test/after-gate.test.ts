@@ -62,12 +62,16 @@ describe('copies behind the overlay message they follow', () => {
     expect(got).toEqual(['a:c1', 'a:ov4'])
   })
 
-  it('drops what it holds when the channel is left', () => {
+  it('hands over at once what it holds when the channel is left (each copy was acknowledged when it came), and nothing later', () => {
     const { gate, got, next, advance } = setup()
     next.set('a/s', 3)
     gate.admit('a', 'a:c1', after(3))
-    gate.clear()
+    gate.admit('a', 'a:c2', null)
+    const flushed: string[] = []
+    gate.flush((m) => flushed.push(m))
     advance(20_000)
+    expect(flushed).toEqual(['a:c1', 'a:c2'])
     expect(got).toEqual([])
+    expect(gate.heldCount).toBe(0)
   })
 })

@@ -37,10 +37,17 @@ export class AfterGate<M> {
     if (this.held.has(origin)) this.release(origin, false)
   }
 
-  /** Left the channel: what is held goes nowhere. */
-  clear(): void {
-    for (const h of this.held.values()) this.clock.clearTimeout(h.timer)
+  /**
+   * Left the channel: what is held goes to `deliver` now, without waiting any more (each was
+   * acknowledged to its sender when it came: it must reach the app, even a little out of order).
+   */
+  flush(deliver: (m: M, from: string) => void): void {
+    const held = [...this.held]
     this.held.clear()
+    for (const [from, h] of held) {
+      this.clock.clearTimeout(h.timer)
+      for (const { m } of h.queue) deliver(m, from)
+    }
   }
 
   get heldCount(): number {

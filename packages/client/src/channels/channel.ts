@@ -161,7 +161,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     } catch (err) {
       this.state = 'left'
       this.overlay.stop()
-      this.gate.clear()
+      this.flushHeld()
       this.doc.stop()
       this.roster.clear()
       this.standing.clear()
@@ -404,6 +404,11 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     return true
   }
 
+  /** Out of the channel: copies still held for an overlay message go to the app now (see AfterGate.flush). */
+  private flushHeld(): void {
+    this.gate.flush((m, from) => this.emit('ChannelMessage', m, from))
+  }
+
   private emitMessage(message: ReceivedMessage, from: string): void {
     if (this.state !== 'left') this.emit('ChannelMessage', message, from)
   }
@@ -498,7 +503,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.released = true
     this.state = 'left'
     this.overlay.stop()
-    this.gate.clear()
+    this.flushHeld()
     this.doc.stop()
     this.roster.clear()
     this.standing.clear()
@@ -521,7 +526,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.states.withdraw() // tells the others, before we stop listening
     this.state = 'left'
     this.overlay.stop()
-    this.gate.clear()
+    this.flushHeld()
     this.doc.stop()
     this.host.dropMember(this.channelId, null)
     this.roster.clear()
@@ -540,7 +545,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.state = 'left'
     this.leaveUnconfirmed = false
     this.overlay.stop()
-    this.gate.clear()
+    this.flushHeld()
     this.doc.stop()
     this.roster.clear()
     this.standing.clear()
