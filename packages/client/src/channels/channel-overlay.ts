@@ -532,10 +532,13 @@ export class OverlayMode {
 
   private giveUp(): void {
     const runner = this.runner!
+    if (this.gaveUp) return
     this.gaveUp = true
-    this.stopRunner()
+    // Messages being signed go into the overlay first (to nobody: they are among those taken
+    // below); a runner stopped under them would refuse them. New ones wait for `settling`.
     this.givingUp = Promise.allSettled([...this.publishing]).then(() => {
       this.givingUp = null
+      if (this.runner === runner) this.stopRunner()
       // Left meanwhile: nothing to send.
       if (this.gaveUp) this.deps.goOutside(runner.takeUnlinked())
     })
