@@ -1,4 +1,4 @@
-import { encodeOverlayBody, type OverlayAfter, type TimerHandle } from '@plaza/protocol'
+import { ErrorCode, PlazaError, encodeOverlayBody, type OverlayAfter, type TimerHandle } from '@plaza/protocol'
 import type { OutgoingBody } from '../delivery/outbox.js'
 import type { Runtime } from '../runtime.js'
 import type { OverlayMode, UnlinkedMessage } from './channel-overlay.js'
@@ -47,7 +47,11 @@ export class ChannelSender {
     if (this.overlay.active) {
       this.host.overlay.takeMessageToken()
       const others = Math.max(0, this.roster.count - 1)
-      const seq = await this.overlay.publish(body.kind, encodeOverlayBody(body.kind, body.text, body.bytes, body.description))
+      const seq = await this.overlay.publish(body.kind, encodeOverlayBody(body.kind, body.text, body.bytes, body.description)).catch((err: unknown) => {
+        // The overlay stopped while the message was being signed (removed from the channel, logged out): it went nowhere.
+        if (err instanceof PlazaError && err.code === ErrorCode.INVALID_STATE) throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, `out of ${this.channel} before the message went out`)
+        throw err
+      })
       const stream = this.overlay.ownStreamId
       if (stream !== null) this.overlayTail = { after: { stream, seq }, at: this.rt.clock.now() }
       // Every overlay message has a seq in the broadcast stream, sent or not (see goOutside).
