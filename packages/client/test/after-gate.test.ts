@@ -53,6 +53,18 @@ describe('copies behind the overlay message they follow', () => {
     expect(got).toEqual(['a:c1', 'a:c2'])
   })
 
+  it('keeps a held copy’s deadline while earlier overlay messages of that member come (they do not restart its wait)', () => {
+    const { gate, got, next, overlay, advance } = setup(10_000)
+    next.set('a/s', 2)
+    gate.admit('a', 'a:c1', after(3))
+    advance(6_000)
+    overlay('a', 's', 2) // 3 is still missing
+    advance(3_999)
+    expect(got).toEqual(['a:ov2'])
+    advance(1)
+    expect(got).toEqual(['a:ov2', 'a:c1'])
+  })
+
   it('lets held copies go before a later overlay message of the same stream (the sender came back to the overlay)', () => {
     const { gate, got, next, overlay } = setup()
     next.set('a/s', 3)

@@ -76,11 +76,11 @@ describe('a channel’s overlay mode', () => {
     expect(await publish('c')).toBe(2)
   })
 
-  it('asks the node for candidates once a second at most, whatever it answers', async () => {
+  it('asks the node for candidates one at a time and twice a second at most, whatever it answers', async () => {
     const { mode, cert, asked } = await overlayMode()
     mode.joined(cert, 10)
     for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r))
-    // The node answered at once with nobody to link to: not asked again until the next second.
+    // The node answered at once with nobody to link to: not asked again until 500 ms have passed.
     expect(asked.candidates).toBe(1)
   })
 })

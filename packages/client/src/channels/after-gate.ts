@@ -7,7 +7,7 @@ import type { Clock, OverlayAfter, TimerHandle } from '@plaza/protocol'
  * Messages of that member that come meanwhile wait behind them, so its order holds.
  */
 export class AfterGate<M> {
-  private readonly held = new Map<string, { queue: Array<{ m: M; after: OverlayAfter | null }>; timer: TimerHandle | null }>()
+  private readonly held = new Map<string, { queue: Array<{ m: M; after: OverlayAfter | null }>; timer: TimerHandle | null; until: number }>()
 
   constructor(
     private readonly clock: Clock,
@@ -56,9 +56,10 @@ export class AfterGate<M> {
     return n
   }
 
-  private hold(from: string, queue: Array<{ m: M; after: OverlayAfter | null }>): void {
-    const timer = this.clock.setTimeout(() => this.release(from, true), this.waitMs, true)
-    this.held.set(from, { queue, timer })
+  /** Holds `queue` until `until` (its front's wait ends then, whatever comes meanwhile). */
+  private hold(from: string, queue: Array<{ m: M; after: OverlayAfter | null }>, until = this.clock.now() + this.waitMs): void {
+    const timer = this.clock.setTimeout(() => this.release(from, true), Math.max(0, until - this.clock.now()), true)
+    this.held.set(from, { queue, timer, until })
   }
 
   /** Delivers from the front while nothing is waited for; `force`: the front's wait is over. */
@@ -71,7 +72,8 @@ export class AfterGate<M> {
     for (let i = 0; i < queue.length; i++) {
       const { m, after } = queue[i]!
       if (after && !(force && i === 0) && this.passed(from, after) === false) {
-        this.hold(from, queue.slice(i))
+        // The same front waits on to its first deadline (an earlier overlay message coming does not restart it); a new front gets its own.
+        this.hold(from, queue.slice(i), i === 0 ? h.until : undefined)
         return
       }
       this.deliver(m, from)

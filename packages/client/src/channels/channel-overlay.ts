@@ -65,8 +65,8 @@ interface Pending {
   timer: TimerHandle
 }
 
-/** The node is asked for candidates to link to at most this often. */
-const CANDIDATES_EVERY_MS = 1000
+/** The node is asked for candidates to link to at most this often (under the 1 s maintenance tick, which would else skip every other ask). */
+const CANDIDATES_EVERY_MS = 500
 
 /**
  * A channel's part in its overlay (PROTOCOL.md, "Channel overlay") over the client's direct
@@ -218,7 +218,7 @@ export class ChannelOverlayRunner {
   }
 
   private askCandidates(): void {
-    // One request at a time, one a second at most: an answer with no member to link to would
+    // One request at a time, two a second at most: an answer with no member to link to would
     // else be asked again at once (the overlay still lacks links), round trip after round trip.
     const now = this.rt.clock.now()
     if (this.askingCandidates || now - this.candidatesAskedAt < CANDIDATES_EVERY_MS) return
