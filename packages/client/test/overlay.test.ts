@@ -594,9 +594,13 @@ describe('channel overlay', () => {
     expect(first(cfg.floodHoldFrom)).toBe(cfg.floodHoldMs)
     expect(detour(3 + cfg.detourHoldBy)).toBe(cfg.floodHoldMs)
     expect(detour(4)).toBe(0)
+    const announced = holdRule(cfg, { first: false, lastHops: 3, offParent: false, announced: 2 })!
+    expect(announced(2 + cfg.detourHoldBy)).toBe(cfg.floodHoldMs)
+    expect(announced(3)).toBe(0)
     for (const hops of [40, 1e6, 2 ** 40]) {
       expect(first(hops)).toBe(most)
       expect(detour(hops)).toBe(most)
+      expect(announced(hops)).toBe(most)
     }
     expect(holdRule(cfg, { first: false, lastHops: 3, offParent: false })).toBeNull()
   })
@@ -641,6 +645,31 @@ describe('channel overlay', () => {
     // By the tree at once (a repair would wait for an announcement, then the GRAFT timeout).
     await net.run(60)
     expect(m('d').got.map((d) => [text(d), d.hops])).toEqual([['one', 1], ['two', 2]])
+  })
+
+  it('holds a late tree copy that came by 2+ hops more than a path a neighbour announced before it, asks that neighbour, and lets its copy end the hold', async () => {
+    // d's parent for a's stream is p (a–x–y–p–d, 4 hops); q (a–q–d, 2 hops) was pruned while its
+    // link was slow; e hangs below d. Then the tree's push is late (y–p slow) and q fast: q's
+    // announcement reaches d ~200 ms before the tree's copy (d has not asked anyone yet).
+    const run = async (detourHoldBy: number) => {
+      const { net, m } = await linked([['a', 'x'], ['x', 'y'], ['y', 'p'], ['p', 'd'], ['a', 'q'], ['q', 'd'], ['d', 'e']], { detourHoldBy, adoptShorterBy: 99, shortenBy: 99 })
+      const pair = (f: string, t: string) => [f, t].sort().join('')
+      let late = false
+      net.latency = (f, t) => (pair(f, t) === 'dq' ? (late ? 5 : 300) : pair(f, t) === 'py' && late ? 300 : 5)
+      await publish(m('a').overlay, 'one')
+      await net.run(1000)
+      expect(m('d').got.map((d) => d.hops)).toEqual([4])
+      late = true
+      const qGossip = m('q').overlay.stats.sent[OverlayFrameType.GOSSIP] ?? 0
+      await publish(m('a').overlay, 'two')
+      await net.run(1000)
+      expect(m('d').got.map((d) => [text(d), d.hops])).toEqual([['one', 4], ['two', 4]])
+      return { e: m('e').got.map((d) => [text(d), d.hops]), qSent: (m('q').overlay.stats.sent[OverlayFrameType.GOSSIP] ?? 0) - qGossip }
+    }
+    // Held: q's copy (asked for when the tree's came) ends the hold; e gets 'two' by q's path.
+    expect(await run(2)).toEqual({ e: [['one', 5], ['two', 3]], qSent: 1 })
+    // Never held: e gets the late tree's depth, and q sends nothing.
+    expect(await run(0)).toEqual({ e: [['one', 5], ['two', 5]], qSent: 0 })
   })
 
   it('applies mutes at every hop', async () => {

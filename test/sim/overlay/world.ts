@@ -196,6 +196,9 @@ export function runOverlaySim(opts: OverlaySimOptions): OverlaySimResult {
    * R for a repair).
    */
   const DBG = !!process.env.SIM_DEBUG_PATH
+  /** SIM_DEBUG_KEY="origin stream seq": also the announcements each member got of that message. */
+  const DBG_KEY = process.env.SIM_DEBUG_KEY ?? ''
+  const ihaves = new Map<string, string[]>()
   /** message key|member → the first copy it got (DBG). */
   const firstCopy = new Map<string, { from: string; at: number; hops: number; flags: number; lat: number }>()
   /** message key → the member of its last delivery (DBG). */
@@ -216,6 +219,16 @@ export function runOverlaySim(opts: OverlaySimOptions): OverlaySimResult {
           time.at(churnRng.int(2000, 8000), () => from.alive && from.overlay.linkDown(to))
         }
         return
+      }
+      if (DBG_KEY && bytes[0] === OverlayFrameType.IHAVE) {
+        const f = decodeOverlayFrame(bytes) as { ids: Array<{ origin: string; stream: string; seq: number; hops: number }> }
+        for (const id of f.ids) {
+          if (`${id.origin} ${id.stream} ${id.seq}` !== DBG_KEY) continue
+          const k = `${to}`
+          const list = ihaves.get(k) ?? []
+          list.push(`${from.uid}:h${id.hops}@t${time.now}`)
+          ihaves.set(k, list)
+        }
       }
       if (bytes[0] === OverlayFrameType.GOSSIP) {
         const g = peekGossip(bytes)
@@ -470,7 +483,16 @@ export function runOverlaySim(opts: OverlaySimOptions): OverlaySimResult {
           chain.push(`${cur} (no copy seen)`)
           break
         }
-        chain.push(`${cur}<-${c.from} h${c.hops} t${c.at - info.sentTs} lat${c.lat}${c.flags ? ' R' : ''}`)
+        const [o, st, sq] = key.split('\n') as [string, string, string]
+        const near = [-2, -1, 1, 2].map((d) => {
+          const n = firstCopy.get(`${o}\n${st}\n${Number(sq) + d}|${cur}`)
+          return n ? `${d > 0 ? '+' : ''}${d}:${n.from}/h${n.hops}` : `${d}:-`
+        })
+        const mem = members.get(cur!)
+        const ih = ihaves.get(cur!)
+        chain.push(
+          `${cur}<-${c.from} h${c.hops} t${c.at - info.sentTs} lat${c.lat}${c.flags ? ' R' : ''}  [${near.join(' ')}]${mem && !mem.initial ? ` joined t${mem.joinedAt - info.sentTs}` : ''}${ih ? ` ihave ${ih.map((x) => x.replace(/@t(\d+)/, (_, t) => `@${Number(t) - info.sentTs}`)).join(',')}` : ''}`,
+        )
         cur = c.from
       }
       console.log(`path of ${key.replace(/\n/g, ' ')}: last delivery ${info.lastHops} hops at +${info.lastAt - info.sentTs} ms:\n  ${chain.join('\n  ')}`)

@@ -12,13 +12,20 @@ export interface StreamAtMember {
   lastHops: number
   /** The copy came over a link other than the stream's parent, and that parent is still linked. */
   offParent: boolean
+  /**
+   * A neighbour announced the message before this copy came: the hops a copy from it would come
+   * by (undefined: none did, or nobody below would get this copy: holding it gains nothing).
+   */
+  announced?: number
 }
 
 /**
  * Which messages wait before they go on (PROTOCOL.md, "Dissemination"); null: none. A stream's
  * first message that came by floodHoldFrom hops or more waits floodHoldMs per hop past it, so that
  * a shorter path overtakes it. A later one that came off the stream's parent by detourHoldBy hops
- * more than the last one waits likewise, for the parent's copy.
+ * more than the last one waits likewise, for the parent's copy; and so does any copy that came by
+ * detourHoldBy hops more than a path a neighbour announced before it (the tree's push was late: a
+ * parent gone, the subtree above repaired), for that neighbour's copy.
  */
 export function holdRule(cfg: OverlayConfig, s: StreamAtMember): HoldFor | null {
   const ms = cfg.floodHoldMs
@@ -27,13 +34,18 @@ export function holdRule(cfg: OverlayConfig, s: StreamAtMember): HoldFor | null 
   // `hops` comes from the sender of the copy, which may say anything.
   const most = cfg.ihaveIntervalMs + cfg.graftTimeoutMs
   const wait = (extraHops: number) => Math.min(most, Math.max(0, extraHops) * ms)
-  if (s.first) {
-    const from = cfg.floodHoldFrom
-    return from > 0 ? (hops) => wait(hops - from + 1) : null
-  }
   const by = cfg.detourHoldBy
-  if (by <= 0 || !s.offParent) return null
-  return (hops) => wait(hops - s.lastHops - by + 1)
+  const announced = s.announced
+  const rule = ((): HoldFor | null => {
+    if (s.first) {
+      const from = cfg.floodHoldFrom
+      return from > 0 ? (hops) => wait(hops - from + 1) : null
+    }
+    return by > 0 && s.offParent ? (hops) => wait(hops - s.lastHops - by + 1) : null
+  })()
+  if (by <= 0 || announced === undefined) return rule
+  const byAnnounced: HoldFor = (hops) => wait(hops - announced - by + 1)
+  return rule ? (hops) => Math.max(rule(hops), byAnnounced(hops)) : byAnnounced
 }
 
 interface Held {

@@ -23,7 +23,7 @@ import {
 import { MessageCache, SeenSet } from './cache.js'
 import { overlayConfig, type OverlayConfig } from './config.js'
 import { StreamOrder } from './order.js'
-import { Plumtree, messageKey, streamKey } from './plumtree.js'
+import { Plumtree, messageKey, streamKey, type Announcer } from './plumtree.js'
 import { CertVerifier, andThen } from './signing.js'
 import { GapPuller } from './gaps.js'
 import { ForwardHolds, holdRule } from './hold.js'
@@ -336,9 +336,11 @@ export class ChannelOverlay {
    * hold sooner: asked for at once (GRAFT; the answer is a repair copy) rather than waiting for a
    * parent's copy that may not come — a parent gone, a push lost.
    */
-  private askHeld(from: string, id: OverlayIHaveEntry): void {
+  private askHeld(from: string, id: OverlayIHaveEntry, askedAlready = false): boolean {
     const key = messageKey(id.origin, id.stream, id.seq)
-    if (this.views.active.has(from) && this.holds.askFor(key, id.hops)) this.tree.graft(from, [{ origin: id.origin, stream: id.stream, seq: id.seq }])
+    if (!this.views.active.has(from) || !this.holds.askFor(key, id.hops)) return false
+    if (!askedAlready) this.tree.graft(from, [{ origin: id.origin, stream: id.stream, seq: id.seq }])
+    return true
   }
 
   /** A repair copy of a message held here, by fewer hops: it goes on with those hops, as soon as they allow. */
@@ -409,10 +411,14 @@ export class ChannelOverlay {
     const sk = streamKey(f.origin, f.stream)
     const parent = this.shape.parent(sk)
     const lastHops = this.shape.hops(sk)
+    // Announced by a path shorter than the one the copy came by (the tree's push was late).
+    let best: Announcer | undefined
+    if (announcedBefore && !this.cfg.flood) for (const a of announcedBefore) if (this.views.active.has(a.peer) && (!best || a.hops < best.hops)) best = a
     const holdFor = holdRule(this.cfg, {
       first: !this.orders.has(sk) || lastHops === undefined,
       lastHops: lastHops ?? 0,
       offParent: parent !== undefined && parent !== from && this.views.active.has(parent),
+      announced: best && this.tree.hasEager(this.views.active, f, from) ? best.hops + 1 : undefined,
     })
     this.shape.cameFrom(sk, from, f.hops)
     let order = this.orders.get(sk)
@@ -428,16 +434,15 @@ export class ChannelOverlay {
       // As long as a member below would wait before asking for it elsewhere itself.
       this.holds.waitLonger(key, this.cfg.ihaveIntervalMs + this.cfg.graftTimeoutMs)
     }
-    // Announced by a shorter path before the copy came (the tree's path was longer but faster).
+    // Announced by a shorter path before the copy came (the tree's path was longer but faster, or late).
     if (announcedBefore && !this.cfg.flood) {
-      let best: { peer: string; hops: number } | undefined
-      for (const a of announcedBefore) {
-        this.shape.note(sk, a.peer, a.hops)
-        if (!best || a.hops < best.hops) best = a
-      }
+      for (const a of announcedBefore) this.shape.note(sk, a.peer, a.hops)
       if (best) {
         this.shape.shortenTo(sk, best.peer, best.hops, f)
-        if (held) this.askHeld(best.peer, { ...f, hops: best.hops })
+        // Asked already (the announcement came long enough before the copy): its answer is on its way.
+        if (held && this.askHeld(best.peer, { ...f, hops: best.hops }, best.asked === true)) {
+          this.holds.waitLonger(key, this.cfg.ihaveIntervalMs + this.cfg.graftTimeoutMs)
+        }
       }
     }
     if (r.status === 'ok') {

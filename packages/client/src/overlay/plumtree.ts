@@ -12,10 +12,16 @@ import type { OverlayConfig } from './config.js'
 export const streamKey = (origin: string, stream: string): string => `${origin}\n${stream}`
 export const messageKey = (origin: string, stream: string, seq: number): string => `${origin}\n${stream}\n${seq}`
 
+export interface Announcer {
+  peer: string
+  hops: number
+  asked?: boolean
+}
+
 interface Missing {
   id: OverlayMessageId
-  /** Members that announced it, not yet asked, with the hops it took to reach them. */
-  announcers: Array<{ peer: string; hops: number }>
+  /** Members that announced it, with the hops it took to reach them (`asked`: a GRAFT went to it). */
+  announcers: Announcer[]
   due: number
 }
 
@@ -48,8 +54,15 @@ export class Plumtree {
     return eager
   }
 
-  /** A message arrived: nothing is missing any more. Returns who announced it before it came (with their hops). */
-  received(key: string): ReadonlyArray<{ peer: string; hops: number }> | undefined {
+  /** Whether a message of the stream would go eagerly to any of `links` but `except` (someone below to hand it to). */
+  hasEager(links: Iterable<string>, ref: OverlayStreamRef, except: string): boolean {
+    const lazy = this.cfg.flood ? undefined : this.lazy.get(streamKey(ref.origin, ref.stream))
+    for (const p of links) if (p !== except && !lazy?.has(p)) return true
+    return false
+  }
+
+  /** A message arrived: nothing is missing any more. Returns who announced it before it came (with their hops, and whether asked). */
+  received(key: string): ReadonlyArray<Announcer> | undefined {
     const m = this.missing.get(key)
     this.missing.delete(key)
     return m?.announcers
@@ -143,10 +156,11 @@ export class Plumtree {
         next = next === 0 ? m.due : Math.min(next, m.due)
         continue
       }
-      // The announcer closest to the origin: a repaired member and what hangs below it stay shallow.
-      let best = -1
-      for (let i = 0; i < m.announcers.length; i++) if (best < 0 || m.announcers[i]!.hops < m.announcers[best]!.hops) best = i
-      const peer = best < 0 ? undefined : m.announcers.splice(best, 1)[0]!.peer
+      // The announcer closest to the origin not asked yet: a repaired member and what hangs below it stay shallow.
+      let best: Announcer | undefined
+      for (const a of m.announcers) if (!a.asked && (!best || a.hops < best.hops)) best = a
+      if (best) best.asked = true
+      const peer = best?.peer
       if (peer === undefined) {
         // Nobody left to ask: the origin's order notices the gap and pulls it.
         this.missing.delete(key)
