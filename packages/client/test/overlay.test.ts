@@ -9,6 +9,7 @@ import {
   overlayCertSigningBytes,
   type Clock,
   type MemberCert,
+  type OverlayGossipFrame,
 } from '@plaza/protocol'
 import {
   ChannelOverlay,
@@ -23,6 +24,7 @@ import {
   type OverlayEvent,
 } from '../src/overlay/index.js'
 import { holdRule } from '../src/overlay/hold.js'
+import { GapPuller } from '../src/overlay/gaps.js'
 
 // fast-check's seed, printed so that a failure can be replayed (FC_SEED=…).
 const SEED = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -106,6 +108,44 @@ describe('per-origin order', () => {
     expect(s.skipped).toEqual({ from: 2, to: 3 })
     expect(s.deliver.map((m) => m.seq)).toEqual([4])
     expect(order.accept(msgs[1]!, 10)).toEqual({ status: 'duplicate' })
+  })
+
+  it('pulls every hole of a stream at once, and skips a hole behind a skipped one counting from when it was seen, not from the skip', () => {
+    const cfg = overlayConfig()
+    const msgs = stream(7)
+    const order = new StreamOrder<M & OverlayGossipFrame>(0, 0)
+    const pulls: Array<[string, number, number, number]> = []
+    const skipped: Array<{ at: number; range: { from: number; to: number } | null; deliver: number[] }> = []
+    let now = 0
+    const puller = new GapPuller(cfg, {
+      active: new Set(['p', 'q']),
+      order: () => order,
+      parent: () => 'p',
+      random: () => 0,
+      pull: (peer, _o, _s, from, to) => pulls.push([peer, from, to, now]),
+      skipped: (_o, _s, range, deliver) => skipped.push({ at: now, range, deliver: deliver.map((m) => m.seq) }),
+      wake: () => {},
+    })
+    const take = (i: number) => {
+      order.accept(msgs[i] as M & OverlayGossipFrame, now)
+      puller.note('o\ns', order, now)
+    }
+    take(0)
+    now = 10
+    take(2) // 2 missing
+    now = 20
+    take(4) // 4 missing
+    take(6) // 6 missing
+    now = 10 + cfg.gapTimeoutMs
+    puller.tick(now)
+    expect(pulls).toEqual([['p', 2, 2, now], ['p', 4, 4, now], ['p', 6, 6, now]])
+    now = 10 + cfg.gapGiveUpMs
+    puller.tick(now)
+    // 2 skipped; 4 and 6 were known (and pulled) since 20 ms: their wait ends 10 ms later, not a whole gapGiveUpMs.
+    expect(skipped).toEqual([{ at: now, range: { from: 2, to: 2 }, deliver: [3] }])
+    now = 20 + cfg.gapGiveUpMs
+    puller.tick(now)
+    expect(skipped.slice(1)).toEqual([{ at: now, range: { from: 4, to: 4 }, deliver: [5] }, { at: now, range: { from: 6, to: 6 }, deliver: [7] }])
   })
 })
 

@@ -43,6 +43,8 @@ export const OVERLAY_LIMITS = {
   latestOnLinkMs: 30_000,
   /** A gap in an origin's sequence waits this long before a PULL from a neighbour. */
   gapTimeoutMs: 1000,
+  /** Missing ranges of one stream asked for at once (the lowest first). */
+  pullHoles: 4,
   /** A PULL unanswered this long goes to another neighbour. */
   gapRetryMs: 1000,
   /** A gap still open after this long is skipped (reported), so later messages flow. */

@@ -27,7 +27,8 @@ interface GapState {
 
 /**
  * Gaps in origins' sequences: after gapTimeoutMs each is pulled (PULL) from the stream's parent,
- * then from other neighbours in turn, every gapRetryMs; open gapGiveUpMs, it is skipped.
+ * then from other neighbours in turn, every gapRetryMs (every hole of the stream at once, up to
+ * pullHoles); open gapGiveUpMs, it is skipped — a hole behind it counts from when it was seen.
  */
 export class GapPuller {
   private readonly gaps = new Map<string, GapState>()
@@ -67,9 +68,8 @@ export class GapPuller {
         continue
       }
       if (g.due <= now) {
-        const gap = order.gap(MAX_PULL_SPAN)
         const peer = this.pullPeer(sk, g)
-        if (gap && peer !== null) this.host.pull(peer, origin, stream, gap.from, Math.min(gap.to, gap.from + MAX_PULL_SPAN - 1))
+        if (peer !== null) for (const h of order.holes(MAX_PULL_SPAN, this.cfg.pullHoles)) this.host.pull(peer, origin, stream, h.from, h.to)
         g.tries++
         g.due = now + this.cfg.gapRetryMs
       }

@@ -31,6 +31,8 @@ export class StreamOrder<M extends Ordered> {
   /** The next seq to deliver; 0 while the start is unknown. */
   next = 0
   private readonly waiting = new Map<number, M>()
+  /** When each waiting message came: a gap is known since the earliest of them came. */
+  private readonly arrived = new Map<number, number>()
   /** When the current gap was first seen (0: none). */
   gapSince = 0
   /** The highest seq accepted. */
@@ -56,26 +58,35 @@ export class StreamOrder<M extends Ordered> {
     if (m.seq > this.top) this.top = m.seq
     if (this.next === 0 && (m.seq === 1 || m.prevTs < this.joinedAt || now - m.prevTs >= this.forgetAfterMs)) {
       this.next = m.seq
-      for (const s of this.waiting.keys()) if (s < m.seq) this.waiting.delete(s)
+      for (const s of this.waiting.keys()) if (s < m.seq) this.unwait(s)
     }
     this.waiting.set(m.seq, m)
-    const deliver: M[] = []
-    if (this.next > 0) {
-      for (;;) {
-        const w = this.waiting.get(this.next)
-        if (!w) break
-        this.waiting.delete(this.next)
-        deliver.push(w)
-        this.next++
-      }
-    }
-    if (deliver.length > 0 || this.gapSince === 0) this.gapSince = this.waiting.size > 0 ? now : 0
+    this.arrived.set(m.seq, now)
+    const deliver = this.next > 0 ? this.takeInOrder() : []
+    if (deliver.length > 0 || this.gapSince === 0) this.gapSince = this.earliestArrival()
     return { status: 'ok', deliver }
   }
 
   /** Whether `seq` was delivered or skipped (or is waiting). */
   has(seq: number): boolean {
     return (this.next > 0 && seq < this.next) || this.waiting.has(seq)
+  }
+
+  /**
+   * Every missing range below the highest waiting message, lowest first, at most `max` (each at
+   * most `span` long): all are asked for at once, so a second gap is not first noticed (and
+   * waited for anew) only when the first one is filled or skipped.
+   */
+  holes(span: number, max: number): Gap[] {
+    const first = this.gap(span)
+    if (!first) return []
+    const out = [{ from: first.from, to: Math.min(first.to, first.from + span - 1) }]
+    const seqs = [...this.waiting.keys()].sort((a, b) => a - b)
+    for (let i = 1; i < seqs.length && out.length < max; i++) {
+      const below = seqs[i - 1]!
+      if (seqs[i]! > below + 1) out.push({ from: below + 1, to: Math.min(seqs[i]! - 1, below + span) })
+    }
+    return out
   }
 
   /** The missing seqs below the lowest waiting message (null: none). `span` caps an unknown start. */
@@ -94,16 +105,34 @@ export class StreamOrder<M extends Ordered> {
     for (const s of this.waiting.keys()) if (s < low) low = s
     const skipped = this.next > 0 && low > this.next ? { from: this.next, to: low - 1 } : null
     this.next = low
-    this.gapSince = 0
+    const deliver = this.takeInOrder()
+    // A gap behind this one has been known since what waits above it came (and asked for since: holes()).
+    this.gapSince = this.earliestArrival()
+    return { skipped, deliver }
+  }
+
+  /** Takes the waiting messages from `next` on, as long as they follow each other. */
+  private takeInOrder(): M[] {
     const deliver: M[] = []
     for (;;) {
       const w = this.waiting.get(this.next)
       if (!w) break
-      this.waiting.delete(this.next)
+      this.unwait(this.next)
       deliver.push(w)
       this.next++
     }
-    if (this.waiting.size > 0) this.gapSince = now
-    return { skipped, deliver }
+    return deliver
+  }
+
+  private unwait(seq: number): void {
+    this.waiting.delete(seq)
+    this.arrived.delete(seq)
+  }
+
+  /** When the earliest waiting message came (0: none waits). */
+  private earliestArrival(): number {
+    let at = 0
+    for (const t of this.arrived.values()) if (at === 0 || t < at) at = t
+    return at
   }
 }
