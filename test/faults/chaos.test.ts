@@ -62,8 +62,21 @@ class AgentProc {
       { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
     )
     this.proc = proc
-    this.ready = new Promise((r) => proc.on('message', (m: { ready?: boolean }) => m.ready && r()))
+    // A process that ends without being killed here (a crash) fails what waits on it, at once.
+    this.died = new Promise((_, reject) =>
+      proc.once('exit', (code, signal) => {
+        if (this.proc !== proc) return
+        const e = new Error(`${this.uid} (process ${this.instance}) exited on its own: code ${code}, signal ${signal}`)
+        console.error(`chaos: ${e.message}`)
+        reject(e)
+      }),
+    )
+    this.died.catch(() => undefined)
+    this.ready = Promise.race([new Promise<void>((r) => proc.on('message', (m: { ready?: boolean }) => m.ready && r())), this.died])
   }
+
+  /** Rejects if the current process exits without kill() (never resolves). */
+  died: Promise<never> = new Promise(() => undefined)
 
   kill(): Promise<void> {
     const proc = this.proc
@@ -78,7 +91,7 @@ class AgentProc {
 
   ask<T>(cmd: string, key: string): Promise<T> {
     const proc = this.proc!
-    return new Promise((r) => {
+    const answer = new Promise<T>((r) => {
       const fn = (m: Record<string, unknown>) => {
         if (!(key in m)) return
         proc.off('message', fn)
@@ -87,6 +100,7 @@ class AgentProc {
       proc.on('message', fn)
       proc.send({ cmd })
     })
+    return Promise.race([answer, this.died])
   }
 }
 
