@@ -147,6 +147,41 @@ describe('per-origin order', () => {
     puller.tick(now)
     expect(skipped.slice(1)).toEqual([{ at: now, range: { from: 4, to: 4 }, deliver: [5] }, { at: now, range: { from: 6, to: 6 }, deliver: [7] }])
   })
+
+  it('never skips a hole it has not pulled: one beyond the pullHoles asked for is pulled when it comes up, and waits a retry for the answer', () => {
+    const cfg = overlayConfig()
+    const msgs = stream(13)
+    const order = new StreamOrder<M & OverlayGossipFrame>(0, 0)
+    const pulled = new Map<number, number>()
+    const skips: Array<[number, number]> = []
+    // Times from 1 (0 is "no gap" to the order).
+    let now = 1
+    const puller = new GapPuller(cfg, {
+      active: new Set(['p']),
+      order: () => order,
+      parent: () => 'p',
+      random: () => 0,
+      pull: (_p, _o, _s, from) => pulled.has(from) || pulled.set(from, now),
+      skipped: (_o, _s, range) => range && skips.push([range.from, now]),
+      wake: () => {},
+    })
+    // Holes 2, 4, 6, 8, 10, 12: six, over the four pulled at once.
+    for (const i of [0, 2, 4, 6, 8, 10, 12]) {
+      order.accept(msgs[i] as M & OverlayGossipFrame, now)
+      puller.note('o\ns', order, now)
+    }
+    expect(cfg.pullHoles).toBe(4)
+    for (now = 1 + cfg.gapTimeoutMs; now <= 1 + cfg.gapGiveUpMs + 5 * cfg.gapRetryMs; now += 100) puller.tick(now)
+    expect(skips.map(([from]) => from)).toEqual([2, 4, 6, 8, 10, 12])
+    for (const [from, at] of skips) {
+      expect(pulled.get(from)).toBeDefined()
+      expect(at - pulled.get(from)!).toBeGreaterThanOrEqual(cfg.gapRetryMs)
+    }
+    // The four asked at first are skipped when their 30 s are over, the others a retry after they were asked.
+    const end = 1 + cfg.gapGiveUpMs
+    expect(skips.slice(0, 4).map(([, at]) => at)).toEqual([end, end, end, end])
+    expect(skips.slice(4).map(([, at]) => at)).toEqual([end + cfg.gapRetryMs, end + cfg.gapRetryMs])
+  })
 })
 
 /** A few overlays over an in-memory network in virtual time, with real (WebCrypto) Ed25519. */

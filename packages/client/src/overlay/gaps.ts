@@ -23,12 +23,15 @@ interface GapState {
   tries: number
   due: number
   asked: Set<string>
+  /** When each hole (by its first seq) was first pulled: kept from one gap to the next of the stream. */
+  pulledAt: Map<number, number>
 }
 
 /**
  * Gaps in origins' sequences: after gapTimeoutMs each is pulled (PULL) from the stream's parent,
  * then from other neighbours in turn, every gapRetryMs (every hole of the stream at once, up to
- * pullHoles); open gapGiveUpMs, it is skipped — a hole behind it counts from when it was seen.
+ * pullHoles); open gapGiveUpMs, it is skipped — a hole behind it counts from when it was seen,
+ * and is skipped only once it was pulled.
  */
 export class GapPuller {
   private readonly gaps = new Map<string, GapState>()
@@ -45,9 +48,14 @@ export class GapPuller {
       return
     }
     const g = this.gaps.get(sk)
-    const due = order.gapSince + this.cfg.gapTimeoutMs
-    if (!g || g.since !== order.gapSince) this.gaps.set(sk, { since: order.gapSince, tries: 0, due, asked: new Set() })
-    this.host.wake(Math.max(now, due))
+    if (!g || g.since !== order.gapSince) this.start(sk, order, g?.pulledAt)
+    this.host.wake(Math.max(now, order.gapSince + this.cfg.gapTimeoutMs))
+  }
+
+  /** A new gap of the stream, waited for afresh; what was pulled of its holes before is remembered. */
+  private start(sk: string, order: StreamOrder<OverlayGossipFrame>, pulledAt = new Map<number, number>()): void {
+    for (const from of pulledAt.keys()) if (from < order.next) pulledAt.delete(from)
+    this.gaps.set(sk, { since: order.gapSince, tries: 0, due: order.gapSince + this.cfg.gapTimeoutMs, asked: new Set(), pulledAt })
   }
 
   /** Pulls open gaps from neighbours' caches, or skips those open too long. Returns the next due time (0: none). */
@@ -60,23 +68,41 @@ export class GapPuller {
         continue
       }
       const [origin, stream] = sk.split('\n') as [string, string]
-      if (now - order.gapSince >= this.cfg.gapGiveUpMs) {
+      const giveUpAt = this.giveUpAt(order, g)
+      if (now >= giveUpAt) {
         const r = order.skip(now)
         this.gaps.delete(sk)
         this.host.skipped(origin, stream, r.skipped, r.deliver)
-        if (order.gapSince > 0) this.note(sk, order, now)
+        // The next hole, if any, is visited again in this loop (a Map iterates what is added meanwhile).
+        if (order.gapSince > 0) this.start(sk, order, g.pulledAt)
         continue
       }
       if (g.due <= now) {
         const peer = this.pullPeer(sk, g)
-        if (peer !== null) for (const h of order.holes(MAX_PULL_SPAN, this.cfg.pullHoles)) this.host.pull(peer, origin, stream, h.from, h.to)
+        for (const h of order.holes(MAX_PULL_SPAN, this.cfg.pullHoles)) {
+          // No link to ask counts as asked: the hole is skipped in time all the same.
+          if (peer !== null) this.host.pull(peer, origin, stream, h.from, h.to)
+          if (!g.pulledAt.has(h.from)) g.pulledAt.set(h.from, now)
+        }
         g.tries++
         g.due = now + this.cfg.gapRetryMs
       }
-      const due = Math.min(g.due, order.gapSince + this.cfg.gapGiveUpMs)
+      const due = Math.min(g.due, this.giveUpAt(order, g))
       next = next === 0 ? due : Math.min(next, due)
     }
     return next
+  }
+
+  /**
+   * When the stream's lowest hole is skipped: gapGiveUpMs after it was seen, but never before it
+   * was pulled and a retry's wait passed (a hole first seen behind others may not have been among
+   * the pullHoles asked for; Infinity: not pulled yet).
+   */
+  private giveUpAt(order: StreamOrder<OverlayGossipFrame>, g: GapState): number {
+    const front = order.gap(MAX_PULL_SPAN)
+    const pulled = front ? g.pulledAt.get(front.from) : undefined
+    if (pulled === undefined) return Infinity
+    return Math.max(order.gapSince + this.cfg.gapGiveUpMs, pulled + this.cfg.gapRetryMs)
   }
 
   /** The link the stream's latest message came over, then links not yet asked, at random. */
