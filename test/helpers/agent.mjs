@@ -1,15 +1,18 @@
 // A Plaza client in its own process, driven by its parent over IPC (child_process.fork).
 // Commands: { id, cmd, ...args } -> { id, ok, value | error }. Events: { event, ... }.
-import { createClient } from '@plaza/client'
+import { createClient, createNativeLink } from '@plaza/client'
 import { report, serve } from './ipc-child.mjs'
 import { sendPaced } from './send-paced.mjs'
 
 let client = null
 const channels = new Map()
+/** With `spyLinks` at login: every WebRTC link the client made, for `abuseLinks`. */
+const links = []
 
 const commands = {
-  async login({ url, appId, uid, token, options }) {
-    client = createClient(appId, { rendezvousUrl: url, ...(options ?? {}) })
+  async login({ url, appId, uid, token, options, spyLinks }) {
+    const deps = spyLinks ? { createLink: (o) => (links.push(createNativeLink(o)), links.at(-1)) } : {}
+    client = createClient(appId, { rendezvousUrl: url, ...(options ?? {}) }, deps)
     client.on('ConnectionStateChanged', (state, reason) => report({ event: 'state', state, reason }))
     client.on('MessageFromPeer', (m, from, props) => report({ event: 'peerMessage', from, text: m.text, path: props.path }))
     await client.login({ uid, token })
@@ -73,6 +76,28 @@ const commands = {
   },
   async linkState({ peer }) {
     return client.getPeerLinkState(peer)
+  },
+  /**
+   * A hostile peer: for `durationMs`, every `everyMs`, sends `bytes` of zeros straight on each of its
+   * links' data channels (past the SDK). Answers how many links were made and how many sends threw.
+   */
+  async abuseLinks({ bytes, everyMs, durationMs }) {
+    const junk = new Uint8Array(bytes)
+    let refused = 0
+    const end = Date.now() + durationMs
+    let made = 0
+    while (Date.now() < end) {
+      if (links.length !== made) report({ event: 'links', made: (made = links.length) })
+      for (const l of links) {
+        try {
+          l.channel?.send(junk)
+        } catch {
+          refused++
+        }
+      }
+      await new Promise((r) => setTimeout(r, everyMs))
+    }
+    return { links: links.length, refused }
   },
   async logout() {
     await client.logout()

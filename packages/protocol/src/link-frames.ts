@@ -3,12 +3,14 @@
  * frames: HELLO says what the sender's end of the link understands, BATCH carries several frames
  * in one data channel message. Each data channel send costs a thread hop in WebRTC (hundreds of µs
  * in @roamhq/wrtc under load), so frames made in one turn go together once the other end said it
- * takes batches. Type numbers 14 and 15 sit between peer/media frames (1–9) and overlay frames (16+).
+ * takes batches. BYE says this end is closing the link and sends nothing more on it. Type numbers
+ * 13–15 sit between peer/media frames (1–9) and overlay frames (16+).
  */
 import { Decoder, Encoder } from './binary.js'
 import { ErrorCode, ProtocolError } from './errors.js'
 
 export enum LinkFrameType {
+  BYE = 13,
   HELLO = 14,
   BATCH = 15,
 }
@@ -24,7 +26,12 @@ export const MAX_LINK_BATCH_BYTES = 64 * 1024
 
 export function isLinkFrameBytes(bytes: Uint8Array): boolean {
   const t = bytes[0]
-  return t === LinkFrameType.HELLO || t === LinkFrameType.BATCH
+  return t === LinkFrameType.HELLO || t === LinkFrameType.BATCH || t === LinkFrameType.BYE
+}
+
+/** BYE: the tag alone. */
+export function encodeLinkBye(): Uint8Array {
+  return Uint8Array.of(LinkFrameType.BYE)
 }
 
 export function encodeLinkHello(features: number): Uint8Array {

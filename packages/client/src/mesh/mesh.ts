@@ -7,12 +7,14 @@ import {
   decodeLinkHello,
   deferOn,
   encodeLinkBatch,
+  encodeLinkBye,
   encodeLinkHello,
   type TimerHandle,
 } from '@plaza/protocol'
 import { Emitter } from '../emitter.js'
 import type { Runtime } from '../runtime.js'
 import type { CreateLink, PeerLink } from './link.js'
+import { LinkBackoff } from './link-backoff.js'
 import { createNativeLink } from './native-link.js'
 
 export interface MeshOptions {
@@ -42,7 +44,8 @@ type LinkState = 'connecting' | 'open'
  * so that the window, not this cap, is what holds a bulk transfer back.
  */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024
-const MAX_REMEMBERED_FAILURES = 1024
+/** After BYE, how long the far end has to close the link before this end does. */
+const BYE_WAIT_MS = 1000
 
 interface Link {
   uid: string
@@ -86,7 +89,7 @@ export class Mesh extends Emitter<MeshEvents> {
   private readonly links = new Map<string, Link>()
   /** Users whose links something keeps open (a channel overlay's neighbours), with how many holders. */
   private readonly held = new Map<string, number>()
-  private readonly failures = new Map<string, { until: number; delayMs: number }>()
+  private readonly backoff: LinkBackoff
   private idleTimer: TimerHandle | null = null
   /** Links that sent in this turn (their `out` goes at its end). */
   private busyLinks: Link[] = []
@@ -102,6 +105,7 @@ export class Mesh extends Emitter<MeshEvents> {
   ) {
     super()
     this.createLink = opts.createLink ?? createNativeLink
+    this.backoff = new LinkBackoff(opts.retryAfterFailureMs)
   }
 
   isOpen(uid: string): boolean {
@@ -196,6 +200,11 @@ export class Mesh extends Emitter<MeshEvents> {
       }
       return true
     }
+    if (type === LinkFrameType.BYE) {
+      // The far end sends nothing more: this end closes the link, so the close is never the far end's.
+      this.drop(link, false)
+      return true
+    }
     if (type !== LinkFrameType.BATCH) return false
     let frames: Uint8Array[]
     try {
@@ -224,8 +233,7 @@ export class Mesh extends Emitter<MeshEvents> {
   /** Starts building a link to `uid` unless one exists, it failed recently, or the cap is reached. */
   connect(uid: string): void {
     if (this.closed || this.links.has(uid) || uid === this.self()) return
-    const failed = this.failures.get(uid)
-    if (failed && failed.until > this.rt.clock.now()) return
+    if (!this.backoff.mayConnect(uid, this.rt.clock.now())) return
     if (!this.makeRoom()) return
     this.create(uid, this.rt.randomId(), true)
   }
@@ -250,12 +258,13 @@ export class Mesh extends Emitter<MeshEvents> {
     }
     // A new link id: only an offer starts a link; other signals belong to a link we dropped.
     if (signal.type !== 'offer') return
+    if (!this.backoff.mayAccept(from, this.rt.clock.now())) return
     if (link) {
       // Glare: both sides offered at once. The smaller uid's offer wins on both sides.
       if (link.state === 'connecting' && link.initiator && this.self() < from) return
       this.drop(link, false)
     } else if (!this.makeRoom()) return
-    this.failures.delete(from)
+    this.backoff.reachable(from)
     this.feed(this.create(from, msg.l, false), signal)
   }
 
@@ -268,15 +277,15 @@ export class Mesh extends Emitter<MeshEvents> {
   /** Closes one link (e.g. its user logged out). */
   disconnect(uid: string): void {
     const link = this.links.get(uid)
-    if (link) this.drop(link, false)
+    if (link) this.drop(link, false, true)
   }
 
   close(): void {
     this.closed = true
     this.rt.clock.clearInterval(this.idleTimer)
     this.idleTimer = null
-    for (const link of [...this.links.values()]) this.drop(link, false)
-    this.failures.clear()
+    for (const link of [...this.links.values()]) this.drop(link, false, true)
+    this.backoff.clearFailures()
   }
 
   /** Re-opens a mesh closed by logout, for the next login. */
@@ -311,7 +320,7 @@ export class Mesh extends Emitter<MeshEvents> {
       if (!this.write(link, encodeLinkHello(LinkFeature.BATCH))) return
       link.state = 'open'
       link.lastActive = clock.now()
-      this.failures.delete(uid)
+      this.backoff.reachable(uid)
       this.startIdleTimer()
       this.emit('open', uid)
     })
@@ -331,39 +340,45 @@ export class Mesh extends Emitter<MeshEvents> {
         link.disconnectedTimer = null
       }
     })
-    peer.on('close', () => {
-      if (this.links.get(uid) === link) this.drop(link, link.state === 'connecting')
-    })
-    peer.on('error', () => {
-      if (this.links.get(uid) === link) this.drop(link, true)
-    })
+    // Closed under us, with no BYE: by the far end, or the path failed (ours would have been taken
+    // out of `links` first).
+    const lost = () => {
+      if (this.links.get(uid) !== link) return
+      if (link.state === 'open') this.backoff.closedAbruptly(uid, clock.now())
+      this.drop(link, link.state === 'connecting')
+    }
+    peer.on('close', lost)
+    peer.on('error', lost)
     return link
   }
 
-  private drop(link: Link, failed: boolean): void {
+  /**
+   * Takes the link out. With `bye` (this end's own choice, the link open and the far end speaking
+   * link frames), what waits goes, then BYE, and the far end closes the link — at once, as it got
+   * BYE after everything before it — or this end does after BYE_WAIT_MS. Either way the end that
+   * sees the other close it has stopped sending on it: a far end's close while this end sends is
+   * what can crash @roamhq/wrtc (LinkBackoff).
+   */
+  private drop(link: Link, failed: boolean, bye = false): void {
+    if (this.links.get(link.uid) !== link) return
+    const wasOpen = link.state === 'open'
+    const byeSent = bye && wasOpen && link.hello && this.flush(link) && this.write(link, encodeLinkBye())
+    // A failed write dropped the link already.
     if (this.links.get(link.uid) !== link) return
     this.links.delete(link.uid)
     this.rt.clock.clearTimeout(link.connectTimer)
     this.rt.clock.clearTimeout(link.disconnectedTimer)
-    const wasOpen = link.state === 'open'
-    try {
-      link.peer.destroy()
-    } catch {
-      /* already destroyed */
+    const destroy = () => {
+      try {
+        link.peer.destroy()
+      } catch {
+        /* already destroyed */
+      }
     }
-    if (failed && !wasOpen) this.rememberFailure(link.uid)
+    if (byeSent) this.rt.clock.setTimeout(destroy, BYE_WAIT_MS)
+    else destroy()
+    if (failed && !wasOpen) this.backoff.failed(link.uid, this.rt.clock.now())
     if (wasOpen) this.emit('close', link.uid)
-  }
-
-  private rememberFailure(uid: string): void {
-    const prev = this.failures.get(uid)
-    const delayMs = prev ? Math.min(prev.delayMs * 2, 120_000) : this.opts.retryAfterFailureMs
-    this.failures.delete(uid)
-    if (this.failures.size >= MAX_REMEMBERED_FAILURES) {
-      const oldest = this.failures.keys().next().value
-      if (oldest !== undefined) this.failures.delete(oldest)
-    }
-    this.failures.set(uid, { until: this.rt.clock.now() + delayMs, delayMs })
   }
 
   /** Below the cap, or made so by closing the least recently used link idle for 5 s. */
@@ -372,7 +387,7 @@ export class Mesh extends Emitter<MeshEvents> {
     let lru: Link | null = null
     for (const l of this.links.values()) if (l.state === 'open' && !this.held.has(l.uid) && (!lru || l.lastActive < lru.lastActive)) lru = l
     if (!lru || this.rt.clock.now() - lru.lastActive < 5000) return false
-    this.drop(lru, false)
+    this.drop(lru, false, true)
     return true
   }
 
@@ -382,7 +397,7 @@ export class Mesh extends Emitter<MeshEvents> {
       () => {
         const now = this.rt.clock.now()
         for (const l of [...this.links.values()]) {
-          if (l.state === 'open' && now - l.lastActive > this.opts.idleTimeoutMs && !this.held.has(l.uid)) this.drop(l, false)
+          if (l.state === 'open' && now - l.lastActive > this.opts.idleTimeoutMs && !this.held.has(l.uid)) this.drop(l, false, true)
         }
         if (this.links.size === 0 && this.idleTimer) {
           this.rt.clock.clearInterval(this.idleTimer)

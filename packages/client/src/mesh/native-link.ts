@@ -244,8 +244,12 @@ export class NativeLink implements PeerLink {
     }
   }
 
-  private signalLocalDescription(fallback: RTCSessionDescriptionInit): void {
-    const d = this.pc?.localDescription ?? fallback
+  /**
+   * The description as made, not read back from `pc.localDescription`: @roamhq/wrtc serialises that
+   * on this thread while its own thread adds gathered candidates to it, and was seen to crash there
+   * under link churn. Candidates trickle apart anyway.
+   */
+  private signalLocalDescription(d: RTCSessionDescriptionInit): void {
     this.emit('signal', { type: d.type, sdp: d.sdp })
   }
 
