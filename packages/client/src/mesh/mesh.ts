@@ -375,7 +375,8 @@ export class Mesh extends Emitter<MeshEvents> {
         /* already destroyed */
       }
     }
-    if (byeSent) this.rt.clock.setTimeout(destroy, BYE_WAIT_MS)
+    // Unref'd: never what keeps a Node process alive (if it exits, the far end sees the link go silent).
+    if (byeSent) this.rt.clock.setTimeout(destroy, BYE_WAIT_MS, true)
     else destroy()
     if (failed && !wasOpen) this.backoff.failed(link.uid, this.rt.clock.now())
     if (wasOpen) this.emit('close', link.uid)
