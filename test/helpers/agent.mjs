@@ -6,12 +6,19 @@ import { sendPaced } from './send-paced.mjs'
 
 let client = null
 const channels = new Map()
-/** With `spyLinks` at login: every WebRTC link the client made, for `abuseLinks`. */
+/** With `spyLinks` at login: every WebRTC link the client made, for `abuseLinks`, and the BYE frames they brought. */
 const links = []
+let byes = 0
+function spy(link) {
+  links.push(link)
+  const on = link.on.bind(link)
+  link.on = (event, fn) => (event === 'data' ? on(event, (b) => (b[0] === 13 && byes++, fn(b))) : on(event, fn))
+  return link
+}
 
 const commands = {
   async login({ url, appId, uid, token, options, spyLinks }) {
-    const deps = spyLinks ? { createLink: (o) => (links.push(createNativeLink(o)), links.at(-1)) } : {}
+    const deps = spyLinks ? { createLink: (o) => spy(createNativeLink(o)) } : {}
     client = createClient(appId, { rendezvousUrl: url, ...(options ?? {}) }, deps)
     client.on('ConnectionStateChanged', (state, reason) => report({ event: 'state', state, reason }))
     client.on('MessageFromPeer', (m, from, props) => report({ event: 'peerMessage', from, text: m.text, path: props.path }))
@@ -98,6 +105,10 @@ const commands = {
       await new Promise((r) => setTimeout(r, everyMs))
     }
     return { links: links.length, refused }
+  },
+  /** BYE frames (tag 13) that came on this client's links (with `spyLinks`). */
+  async byes() {
+    return byes
   },
   async logout() {
     await client.logout()

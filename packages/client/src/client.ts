@@ -68,6 +68,29 @@ const FLUSH_ROUNDS = 4
  * A Plaza client: one user's session with the rendezvous, its direct links, and its messages.
  * Create it with `createClient(appId, options)`.
  */
+/**
+ * The live clients of this page, told of pagehide; one listener for all of them, and a weak set so
+ * that a client dropped without destroy() is not kept.
+ */
+const pageHide = ((): { add(c: PlazaClient): void; delete(c: PlazaClient): void } => {
+  const g = globalThis as { addEventListener?: (type: string, fn: () => void) => void; document?: unknown }
+  if (typeof g.addEventListener !== 'function' || g.document === undefined) return { add: () => undefined, delete: () => undefined }
+  const live = new Set<WeakRef<PlazaClient>>()
+  const hide = () => {
+    for (const r of live) r.deref()?._onPageHide()
+  }
+  // beforeunload as well: on pagehide the page's connections are already being torn down, and a
+  // BYE sent then may never leave.
+  g.addEventListener('beforeunload', hide)
+  g.addEventListener('pagehide', hide)
+  return {
+    add: (c) => void live.add(new WeakRef(c)),
+    delete: (c) => {
+      for (const r of live) if (r.deref() === c || r.deref() === undefined) live.delete(r)
+    },
+  }
+})()
+
 export class PlazaClient extends Emitter<ClientEvents> {
   readonly appId: string
   private readonly session: SignalingSession
@@ -229,6 +252,9 @@ export class PlazaClient extends Emitter<ClientEvents> {
       this.delivery.onLinkClosed(uid)
       for (const ch of this.channels.values()) ch._onLinkClosed(uid)
     })
+    // A page going away closes its links with BYE (PROTOCOL.md, "Link frames"), so that a Node peer
+    // sending to it never has them closed under it.
+    pageHide.add(this)
   }
 
   /** DISCONNECTED, CONNECTING, CONNECTED, RECONNECTING or ABORTED. */
@@ -293,12 +319,22 @@ export class PlazaClient extends Emitter<ClientEvents> {
     this.destroyed = true
     await this.session.logout().catch(() => undefined)
     this.session.destroy()
+    pageHide.delete(this)
     this.mesh.close()
     this.media.close()
     for (const ch of this.channels.values()) ch._release()
     this.channels.clear()
     this.invitations.reset()
     await this.flushStorage().catch(() => undefined)
+  }
+
+  /**
+   * The page is going away (beforeunload, pagehide): its links close now, with BYE, and none is
+   * made or taken for 2 s (less than the 3 s in which the far ends make none after a BYE, so that
+   * their first offer after it, if the page stayed, is not ignored).
+   */
+  _onPageHide(): void {
+    this.mesh.closeLinks(2000)
   }
 
   /** Throws DESTROYED after destroy(). */

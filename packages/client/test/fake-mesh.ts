@@ -41,6 +41,8 @@ export class FakeLink implements PeerLink {
     this.wire.push(bytes)
     const copy = bytes.slice()
     const other = this.other!
+    // An older client ignores BYE too (an unknown frame).
+    if (!other.opts.speaksHello && bytes[0] === LinkFrameType.BYE) return
     setTimeout(() => other.destroyed || other.emit('data', copy), 0)
   }
   destroyed = false

@@ -32,16 +32,35 @@ describe('closing a link: BYE, and the far end closes it', () => {
       await until(() => b.destroyed && a.destroyed && !meshes.b!.isOpen('a'))
       expect(b.wire.some((w) => w[0] === LinkFrameType.BYE)).toBe(false)
     }
-    // Four closes, none abrupt: b links back at once, either way.
-    await linked(meshes, 'b', 'a')
+    // Four closes, none abrupt. b makes no link to a for 3 s after a's BYE (a may be going away),
+    // but takes a's offers at once.
+    meshes.b!.connect('a')
+    expect(meshes.b!.linkState('a')).toBe('none')
+    await linked(meshes)
   })
 
-  it('sends no BYE to a peer that never said HELLO (an older client): closes at once', async () => {
+  it('says BYE to a peer that never said HELLO too (an older client ignores it), and closes the link itself after 1 s', async () => {
     const { meshes, links } = pair(false)
     await linked(meshes)
+    const a = links.a!
     meshes.a!.disconnect('b')
-    expect(links.a!.wire.some((w) => w[0] === LinkFrameType.BYE)).toBe(false)
-    expect(links.a!.destroyed).toBe(true)
+    expect(a.wire.at(-1)).toEqual(Uint8Array.of(LinkFrameType.BYE))
+    expect(a.destroyed).toBe(false)
+    await until(() => a.destroyed, 1500)
+  })
+})
+
+describe('a page going away (closeLinks)', () => {
+  it('closes every link with BYE and makes or takes none for the pause; then links again', async () => {
+    const { meshes, links } = pair()
+    await linked(meshes)
+    meshes.a!.closeLinks(300)
+    expect(links.a!.wire.at(-1)).toEqual(Uint8Array.of(LinkFrameType.BYE))
+    await until(() => !meshes.b!.isOpen('a'))
+    meshes.a!.connect('b')
+    expect(meshes.a!.linkState('b')).toBe('none')
+    await settle(350)
+    await linked(meshes)
   })
 })
 

@@ -18,6 +18,8 @@ export const LINK_BACKOFF_LIMITS = {
   maxAbruptDelayMs: 60 * 60_000,
   /** An abrupt close this long after the last one starts the count again. */
   abruptForgetMs: 60 * 60_000,
+  /** After a user's BYE, no link of ours to it for this long (a page going away makes none either). */
+  afterByeMs: 3_000,
   /** Users remembered of each kind (the oldest forgotten first). */
   maxRemembered: 1024,
 } as const
@@ -36,12 +38,14 @@ interface Abrupt {
 export class LinkBackoff {
   private readonly failures = new Map<string, Failure>()
   private readonly abrupt = new Map<string, Abrupt>()
+  /** Until when no link of ours goes to a user that said BYE. */
+  private readonly byes = new Map<string, number>()
 
   constructor(private readonly retryAfterFailureMs: number) {}
 
   /** No link of ours may start to `uid` now. */
   mayConnect(uid: string, now: number): boolean {
-    return (this.failures.get(uid)?.until ?? 0) <= now && this.mayAccept(uid, now)
+    return (this.failures.get(uid)?.until ?? 0) <= now && (this.byes.get(uid) ?? 0) <= now && this.mayAccept(uid, now)
   }
 
   /** An offer from `uid` may be taken now. */
@@ -59,6 +63,12 @@ export class LinkBackoff {
   /** A link to `uid` opened (or `uid` offered one): the failures before it no longer count. */
   reachable(uid: string): void {
     this.failures.delete(uid)
+    this.byes.delete(uid)
+  }
+
+  /** `uid` said BYE: it is closing its links (it may be going away); its own offers are still taken. */
+  saidBye(uid: string, now: number): void {
+    remember(this.byes, uid, now + LINK_BACKOFF_LIMITS.afterByeMs)
   }
 
   /** `uid` closed an open link without BYE. Returns how long no link is tried with it (0: none). */
@@ -73,6 +83,7 @@ export class LinkBackoff {
   /** At logout: the failures are forgotten (the next session may find users reachable); abrupt closes are not. */
   clearFailures(): void {
     this.failures.clear()
+    this.byes.clear()
   }
 }
 

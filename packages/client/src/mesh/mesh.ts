@@ -95,6 +95,8 @@ export class Mesh extends Emitter<MeshEvents> {
   private busyLinks: Link[] = []
   private flushScheduled = false
   private closed = false
+  /** No link is made or taken before this (closeLinks). */
+  private pausedUntil = 0
   private readonly createLink: CreateLink
 
   constructor(
@@ -202,6 +204,7 @@ export class Mesh extends Emitter<MeshEvents> {
     }
     if (type === LinkFrameType.BYE) {
       // The far end sends nothing more: this end closes the link, so the close is never the far end's.
+      this.backoff.saidBye(link.uid, this.rt.clock.now())
       this.drop(link, false)
       return true
     }
@@ -233,7 +236,8 @@ export class Mesh extends Emitter<MeshEvents> {
   /** Starts building a link to `uid` unless one exists, it failed recently, or the cap is reached. */
   connect(uid: string): void {
     if (this.closed || this.links.has(uid) || uid === this.self()) return
-    if (!this.backoff.mayConnect(uid, this.rt.clock.now())) return
+    const now = this.rt.clock.now()
+    if (now < this.pausedUntil || !this.backoff.mayConnect(uid, now)) return
     if (!this.makeRoom()) return
     this.create(uid, this.rt.randomId(), true)
   }
@@ -258,7 +262,8 @@ export class Mesh extends Emitter<MeshEvents> {
     }
     // A new link id: only an offer starts a link; other signals belong to a link we dropped.
     if (signal.type !== 'offer') return
-    if (!this.backoff.mayAccept(from, this.rt.clock.now())) return
+    const now = this.rt.clock.now()
+    if (now < this.pausedUntil || !this.backoff.mayAccept(from, now)) return
     if (link) {
       // Glare: both sides offered at once. The smaller uid's offer wins on both sides.
       if (link.state === 'connecting' && link.initiator && this.self() < from) return
@@ -284,8 +289,17 @@ export class Mesh extends Emitter<MeshEvents> {
     this.closed = true
     this.rt.clock.clearInterval(this.idleTimer)
     this.idleTimer = null
-    for (const link of [...this.links.values()]) this.drop(link, false, true)
+    this.closeLinks()
     this.backoff.clearFailures()
+  }
+
+  /**
+   * Closes every link, with BYE, and makes or takes no new one for `pauseMs` (a page going away:
+   * a link made in its last moments would be closed under the far end with no BYE).
+   */
+  closeLinks(pauseMs = 0): void {
+    this.pausedUntil = Math.max(this.pausedUntil, this.rt.clock.now() + pauseMs)
+    for (const link of [...this.links.values()]) this.drop(link, false, true)
   }
 
   /** Re-opens a mesh closed by logout, for the next login. */
@@ -353,8 +367,7 @@ export class Mesh extends Emitter<MeshEvents> {
   }
 
   /**
-   * Takes the link out. With `bye` (this end's own choice, the link open and the far end speaking
-   * link frames), what waits goes, then BYE, and the far end closes the link — at once, as it got
+   * Takes the link out. With `bye` (this end's own choice, the link open), what waits goes, then BYE, and the far end closes the link — at once, as it got
    * BYE after everything before it — or this end does after BYE_WAIT_MS. Either way the end that
    * sees the other close it has stopped sending on it: a far end's close while this end sends is
    * what can crash @roamhq/wrtc (LinkBackoff).
@@ -362,7 +375,9 @@ export class Mesh extends Emitter<MeshEvents> {
   private drop(link: Link, failed: boolean, bye = false): void {
     if (this.links.get(link.uid) !== link) return
     const wasOpen = link.state === 'open'
-    const byeSent = bye && wasOpen && link.hello && this.flush(link) && this.write(link, encodeLinkBye())
+    // Not only to an end that said HELLO: its HELLO may still be on its way (an older client
+    // ignores BYE, an unknown frame, and this end closes the link after BYE_WAIT_MS).
+    const byeSent = bye && wasOpen && this.flush(link) && this.write(link, encodeLinkBye())
     // A failed write dropped the link already.
     if (this.links.get(link.uid) !== link) return
     this.links.delete(link.uid)
