@@ -43,7 +43,9 @@ describe('a page about to unload, under traffic', () => {
     const cycles = (async () => {
       for (let i = 0; i < TIMES; i++) {
         // Link set-up takes seconds here (ICE, with the machine busy); the page makes or takes no link for 2 s after each event.
-        await until(async () => (await linkState()) === 'open', 30_000, `link open before event ${i}`)
+        // Open at both ends: a link the page still sees connecting closes with no BYE (it has no open channel to say it on).
+        const pageLinkState = () => tab.page.evaluate(() => window.plaza!.client.getPeerLinkState('steady'))
+        await until(async () => (await linkState()) === 'open' && (await pageLinkState()) === 'open', 30_000, `link open before event ${i}`)
         await tab.page.evaluate((type) => dispatchEvent(new Event(type)), i % 2 ? 'pagehide' : 'beforeunload')
         await until(async () => (await steady.call('byes')) === i + 1, 5_000, `BYE ${i}`)
         await until(async () => (await linkState()) !== 'open', 5_000, `link closed after BYE ${i}`)

@@ -65,12 +65,8 @@ const MAX_UNSETTLED_BYTES = 16 * 1024 * 1024
 const FLUSH_ROUNDS = 4
 
 /**
- * A Plaza client: one user's session with the rendezvous, its direct links, and its messages.
- * Create it with `createClient(appId, options)`.
- */
-/**
- * The live clients of this page, told of pagehide; one listener for all of them, and a weak set so
- * that a client dropped without destroy() is not kept.
+ * The live clients of this page, told when it is about to go away (beforeunload, pagehide); one
+ * listener for all of them, and weak references so that a client dropped without destroy() is not kept.
  */
 const pageHide = ((): { add(c: PlazaClient): void; delete(c: PlazaClient): void } => {
   const g = globalThis as { addEventListener?: (type: string, fn: () => void) => void; document?: unknown }
@@ -91,6 +87,10 @@ const pageHide = ((): { add(c: PlazaClient): void; delete(c: PlazaClient): void 
   }
 })()
 
+/**
+ * A Plaza client: one user's session with the rendezvous, its direct links, and its messages.
+ * Create it with `createClient(appId, options)`.
+ */
 export class PlazaClient extends Emitter<ClientEvents> {
   readonly appId: string
   private readonly session: SignalingSession

@@ -43,7 +43,7 @@ export class LinkBackoff {
 
   constructor(private readonly retryAfterFailureMs: number) {}
 
-  /** No link of ours may start to `uid` now. */
+  /** A link of ours may start to `uid` now. */
   mayConnect(uid: string, now: number): boolean {
     return (this.failures.get(uid)?.until ?? 0) <= now && (this.byes.get(uid) ?? 0) <= now && this.mayAccept(uid, now)
   }

@@ -367,10 +367,11 @@ export class Mesh extends Emitter<MeshEvents> {
   }
 
   /**
-   * Takes the link out. With `bye` (this end's own choice, the link open), what waits goes, then BYE, and the far end closes the link — at once, as it got
-   * BYE after everything before it — or this end does after BYE_WAIT_MS. Either way the end that
-   * sees the other close it has stopped sending on it: a far end's close while this end sends is
-   * what can crash @roamhq/wrtc (LinkBackoff).
+   * Takes the link out. With `bye` (this end's own choice, the link open), what waits goes, then
+   * BYE, and the far end closes the link — at once, as it got BYE after everything before it — or
+   * this end does after BYE_WAIT_MS. Either way the end that sees the other close it has stopped
+   * sending on it: a far end's close while this end sends is what can crash @roamhq/wrtc
+   * (LinkBackoff).
    */
   private drop(link: Link, failed: boolean, bye = false): void {
     if (this.links.get(link.uid) !== link) return
