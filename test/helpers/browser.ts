@@ -76,4 +76,6 @@ export async function enterRoom(page: Page, url: string, name: string, room: str
   await page.getByTestId('login-role').selectOption(role)
   await page.getByTestId('login-submit').click()
   await page.locator('[data-testid="conn-state"][data-state="CONNECTED"]').waitFor({ timeout: 20_000 })
+  // Logged in is not yet in the room: the page joins the channel and asks for the whiteboard after.
+  await page.locator('[data-testid="chat-log"] li', { hasText: `You joined ${room}` }).waitFor({ timeout: 20_000 })
 }
