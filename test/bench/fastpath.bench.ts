@@ -16,7 +16,7 @@ import { closeClients } from '../helpers/clients.js'
 import { startRendezvous, stopRendezvous, type RendezvousProcess } from '../helpers/rendezvous.js'
 import { fmt, int, median, rotate } from './lib.js'
 import { BROADCAST_NODE_ARGS, broadcastRun, idleRun, relayRun, startRelayServers, startSessionServers, type IdleRun, type RelayKind, type RelayRun, type RelayServer } from './loads.js'
-import { DIRECT_NODE_ARGS, bulkRounds, bulkSummary, rttRounds, rttSummary } from './paths.js'
+import { DIRECT_NODE_ARGS, PROCESS_WARMUP, RTT_WARMUP, bulkRounds, bulkSummary, rttRounds, rttSummary } from './paths.js'
 import { ms, report } from './report.js'
 
 const env = process.env
@@ -76,7 +76,7 @@ it('fast path: issue 12 goals', async () => {
     goals.push(['direct round trip median: Plaza direct / raw data channel', fmt(s.direct.medianRatio), '≤ 1.20', met(s.direct.medianRatio <= 1.2), `Plaza ${ms(s.direct.median)}, raw ${ms(s.floor.median)}`])
     goals.push(['direct round trip p99: Plaza direct / raw data channel', fmt(s.direct.p99Ratio), '≤ 2.00', met(s.direct.p99Ratio <= 2), `Plaza ${ms(s.direct.p99)}, raw ${ms(s.floor.p99)}`])
     notes.push(
-      `Round trips: 32-byte text, one at a time, ${RTT_N} per path per round after 30 warm-up, ${ROUNDS} rounds, paths round-robin (raw channel echo, Plaza direct, Plaza relay, Socket.IO; order rotated each round); each ratio is to the same round's raw channel, then the median over rounds. For information: Plaza relay ${ms(s.relay.median)} / ${ms(s.relay.p99)} (${fmt(s.relay.medianRatio)}× / ${fmt(s.relay.p99Ratio)}×), Socket.IO ${ms(s.socketio.median)} / ${ms(s.socketio.p99)} (${fmt(s.socketio.medianRatio)}× / ${fmt(s.socketio.p99Ratio)}×), median / p99.`,
+      `Round trips: 32-byte text, one at a time, ${RTT_N} per path per round, ${ROUNDS} rounds. In each round the raw channel echo and Plaza direct take turns in blocks of 50 (which goes first alternates) so that both see the machine in the same state; Plaza relay and Socket.IO run before or after them, each alone (order rotated each round). Warm-up: ${RTT_WARMUP} round trips per path at the start of each round, and ${PROCESS_WARMUP} on the raw channel and Plaza direct before the first (a process's first few thousand messages, while V8 compiles the SDK, have a longer tail: \`npm run bench -- rtt\` reports it). Each ratio is to the same round's raw channel, then the median over rounds. For information: Plaza relay ${ms(s.relay.median)} / ${ms(s.relay.p99)} (${fmt(s.relay.medianRatio)}× / ${fmt(s.relay.p99Ratio)}×), Socket.IO ${ms(s.socketio.median)} / ${ms(s.socketio.p99)} (${fmt(s.socketio.medianRatio)}× / ${fmt(s.socketio.p99Ratio)}×), median / p99.`,
     )
   }
   await closeClients()

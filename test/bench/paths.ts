@@ -15,9 +15,10 @@ import { stats, type Stats } from './report.js'
 
 /**
  * A node that lets any two logged-in users open a direct link. Its default policy (contacts: a
- * shared channel, or messages both ways) would keep a one-way sender on the relay.
+ * shared channel, or messages both ways) would keep a one-way sender on the relay. Its message
+ * rate limit is not what is measured either.
  */
-export const DIRECT_NODE_ARGS = ['--link-policy', 'always']
+export const DIRECT_NODE_ARGS = ['--link-policy', 'always', '--rate-limit', 'messages=100000000/1000']
 
 /** 32 bytes of text, on every path. */
 export const PAYLOAD = 'x'.repeat(32)
@@ -55,6 +56,8 @@ export async function rawPair(onB: (ch: RTCDataChannel) => void): Promise<{ ch: 
 
 export type RttPath = 'floor' | 'direct' | 'relay' | 'socketio'
 export const RTT_PATHS: RttPath[] = ['floor', 'direct', 'relay', 'socketio']
+/** Round trips per path before each round's measured ones (the JIT has compiled the code by then). */
+export const RTT_WARMUP = 200
 export const RTT_NAMES: Record<RttPath, string> = {
   floor: 'raw @roamhq/wrtc data channel, echo (the floor)',
   direct: 'Plaza direct (WebRTC, with acknowledgement)',
@@ -72,22 +75,58 @@ async function timed(n: number, warmup: number, once: (i: number) => Promise<voi
   return samples
 }
 
-async function plazaRtt(node: RendezvousProcess, tag: string, direct: boolean, n: number, warmup: number): Promise<number[]> {
-  const opts = direct ? {} : { directLinks: false }
+/** Round trips in a row when the raw channel and Plaza direct take turns (see rttRounds). */
+const PAIRED_BLOCK = 50
+
+/** Two Plaza clients with `tag`; with `direct`, their direct link open. */
+async function plazaPair(node: RendezvousProcess, tag: string, direct: boolean) {
+  // The SDK's own message rate limit is not what is measured.
+  const opts = { messageRateLimit: { count: 1_000_000, windowMs: 1000 }, ...(direct ? {} : { directLinks: false }) }
   const a = await loggedIn(node, `${tag}-a`, opts)
   const b = await loggedIn(node, `${tag}-b`, opts)
   const expect = direct ? 'direct' : 'relay'
-  try {
-    if (direct) {
-      await a.sendMessageToPeer({ text: 'open the link' }, `${tag}-b`)
-      await linkOpen(a, `${tag}-b`)
-    }
-    return await timed(n, warmup, async (i) => {
+  if (direct) {
+    await a.sendMessageToPeer({ text: 'open the link' }, `${tag}-b`)
+    await linkOpen(a, `${tag}-b`)
+  }
+  return {
+    once: async (i: number) => {
       const r = await a.sendMessageToPeer({ text: PAYLOAD }, `${tag}-b`)
       if (r.state !== PeerMessageState.RECEIVED_BY_PEER || r.path !== expect) throw new Error(`message ${i}: ${r.state} via ${r.path}, expected ${expect}`)
-    })
+    },
+    logout: () => Promise.all([a.logout(), b.logout()].map((p) => p.catch(() => undefined))),
+  }
+}
+
+async function plazaRtt(node: RendezvousProcess, tag: string, direct: boolean, n: number, warmup: number): Promise<number[]> {
+  const pair = await plazaPair(node, tag, direct)
+  try {
+    return await timed(n, warmup, pair.once)
   } finally {
-    await Promise.all([a.logout(), b.logout()].map((p) => p.catch(() => undefined)))
+    await pair.logout()
+  }
+}
+
+/**
+ * The raw channel and Plaza direct measured together: both warmed up, then PAIRED_BLOCK round
+ * trips of one, PAIRED_BLOCK of the other, and so on (which goes first alternates), so that both
+ * see the machine in the same state; Plaza's two clients stay logged in throughout.
+ */
+async function pairedRtt(node: RendezvousProcess, floorOnce: () => Promise<void>, tag: string, n: number, warmup: number, r: number): Promise<{ floor: number[]; direct: number[] }> {
+  const pair = await plazaPair(node, tag, true)
+  try {
+    await timed(0, warmup, floorOnce)
+    await timed(0, warmup, pair.once)
+    const floor: number[] = []
+    const direct: number[] = []
+    for (let done = 0, k = r; done < n; done += PAIRED_BLOCK, k++) {
+      const m = Math.min(PAIRED_BLOCK, n - done)
+      const runs = [async () => floor.push(...(await timed(m, 0, floorOnce))), async () => direct.push(...(await timed(m, 0, pair.once)))]
+      for (const run of k % 2 === 0 ? runs : runs.reverse()) await run()
+    }
+    return { floor, direct }
+  } finally {
+    await pair.logout()
   }
 }
 
@@ -95,12 +134,20 @@ export interface RttRound {
   path: Record<RttPath, Stats>
 }
 
+export interface RttRun {
+  rounds: RttRound[]
+  /** The raw channel and Plaza direct in a process that has run no Plaza code yet, before any warm-up. */
+  cold: { floor: Stats; direct: Stats }
+}
+
 /**
- * `rounds` rounds; in each, every path in turn (the order rotated each round), `n` round trips
- * after `warmup`, one at a time. Plaza's clients log in for their own path only and log out after
- * it, so the raw channel and Socket.IO run with no Plaza client in the process.
+ * `rounds` rounds of `n` round trips per path, one at a time, after `warmup`. In each round the
+ * raw channel and Plaza direct (the pair the goals compare) take turns in blocks (pairedRtt); the
+ * Plaza relay and Socket.IO go before or after them (the order rotated each round), each alone:
+ * Plaza's clients log in for their own path only and log out after it, so Socket.IO runs with no
+ * Plaza client in the process.
  */
-export async function rttRounds(node: RendezvousProcess, rounds: number, n: number, warmup = 30): Promise<RttRound[]> {
+export async function rttRounds(node: RendezvousProcess, rounds: number, n: number, warmup = RTT_WARMUP): Promise<RttRun> {
   const raw = await rawPair((ch) => (ch.onmessage = (m) => ch.send(m.data as string)))
   const server = await startServer([process.execPath, resolve(__dirname, 'servers/socketio-relay.mjs')])
   const connect = async (uid: string) => {
@@ -113,38 +160,68 @@ export async function rttRounds(node: RendezvousProcess, rounds: number, n: numb
   const sb = await connect('b')
   sb.on('msg', (from: string, payload: string) => sb.emit('msg', from, `ack:${payload.length}`))
   await sleep(100) // let both joins land
-  const run: Record<RttPath, (r: number) => Promise<number[]>> = {
-    floor: () =>
-      timed(n, warmup, () => new Promise<void>((r) => {
-        raw.ch.onmessage = () => r()
-        raw.ch.send(PAYLOAD)
-      })),
-    socketio: () =>
-      timed(n, warmup, () => new Promise<void>((r) => {
-        sa.once('msg', () => r())
-        sa.emit('msg', 'b', PAYLOAD)
-      })),
-    direct: (r) => plazaRtt(node, `rtt-d${r}`, true, n, warmup),
-    relay: (r) => plazaRtt(node, `rtt-r${r}`, false, n, warmup),
-  }
+  const floorOnce = () =>
+    new Promise<void>((r) => {
+      raw.ch.onmessage = () => r()
+      raw.ch.send(PAYLOAD)
+    })
   const out: RttRound[] = []
   try {
+    // A cold process first (for information), then the warm-up the rounds start from.
+    const cold = await pairedRtt(node, floorOnce, 'rtt-cold', n, 0, 0)
+    await processWarmup(node, floorOnce)
     for (let r = 0; r < rounds; r++) {
       const path = {} as Record<RttPath, Stats>
-      for (const p of rotate(RTT_PATHS, r)) path[p] = stats(await run[p](r))
+      const run: Record<'paired' | 'relay' | 'socketio', () => Promise<void>> = {
+        paired: async () => {
+          const { floor, direct } = await pairedRtt(node, floorOnce, `rtt-d${r}`, n, warmup, r)
+          path.floor = stats(floor)
+          path.direct = stats(direct)
+        },
+        relay: async () => void (path.relay = stats(await plazaRtt(node, `rtt-r${r}`, false, n, warmup))),
+        socketio: async () =>
+          void (path.socketio = stats(
+            await timed(n, warmup, () => new Promise<void>((res) => {
+              sa.once('msg', () => res())
+              sa.emit('msg', 'b', PAYLOAD)
+            })),
+          )),
+      }
+      for (const p of rotate(['paired', 'relay', 'socketio'] as const, r)) await run[p]()
       out.push({ path })
     }
+    return { rounds: out, cold: { floor: stats(cold.floor), direct: stats(cold.direct) } }
   } finally {
     sa.close()
     sb.close()
     server.stop()
     raw.close()
   }
-  return out
+}
+
+/**
+ * Round trips on each path before the rounds, once per process: until V8 has compiled the SDK's
+ * code, a few thousand messages in, Plaza's round trips have a longer tail (see RttRun.cold).
+ */
+export const PROCESS_WARMUP = 5000
+
+async function processWarmup(node: RendezvousProcess, floorOnce: () => Promise<void>): Promise<void> {
+  const direct = await plazaPair(node, 'rtt-warm-d', true)
+  const relay = await plazaPair(node, 'rtt-warm-r', false)
+  try {
+    for (let i = 0; i < PROCESS_WARMUP; i++) {
+      await floorOnce()
+      await direct.once(i)
+      if (i % 5 === 0) await relay.once(i)
+    }
+  } finally {
+    await direct.logout()
+    await relay.logout()
+  }
 }
 
 /** Per path: median over rounds of its median, p99, and their ratios to the same round's floor. */
-export function rttSummary(rounds: RttRound[]): Record<RttPath, { median: number; p99: number; medianRatio: number; p99Ratio: number; n: number }> {
+export function rttSummary({ rounds }: RttRun): Record<RttPath, { median: number; p99: number; medianRatio: number; p99Ratio: number; n: number }> {
   const out = {} as ReturnType<typeof rttSummary>
   for (const p of RTT_PATHS) {
     out[p] = {
