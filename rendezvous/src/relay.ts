@@ -23,7 +23,9 @@ import {
 } from '@plaza/protocol'
 import type { NodeContext } from './context.js'
 import type { Session } from './session.js'
-import type { ChannelAudience } from './engine/engine.js'
+import type { ChannelAudience, Reach } from './engine/engine.js'
+
+type MessageHeader = NonNullable<ReturnType<typeof peekMessageHeader>>
 
 const OFFLINE_CHUNK = 50
 /**
@@ -63,17 +65,16 @@ export class RelayService {
     private readonly hooks: RelayHooks,
   ) {}
 
-  async onRelay(s: Session, f: RelayToFrame): Promise<void> {
+  /**
+   * A RELAY_TO: checked, then relayed, or stored for an offline receiver. With an engine that
+   * delivers at once, a peer message or acknowledgement is handled without a promise.
+   */
+  onRelay(s: Session, f: RelayToFrame): Promise<void> | void {
     const now = this.ctx.rt.clock.now()
     const kind = f.payload[0]
     const isMessage = kind === PeerFrameType.MESSAGE
-    const reply = (status: RelayStatus) => {
-      if (!f.reqId) return
-      if (status === RelayStatus.RELAYED && s.protocol >= 3) this.answerRelayed(s, f.reqId)
-      else s.sendNow(encodeFrame({ type: FrameType.RELAY_RESULT, reqId: f.reqId, status, serverTs: now }))
-    }
     if (f.to === s.uid) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.INVALID_USER_ID, 'cannot relay to yourself'))
-    if (kind !== undefined && isMediaFrameType(kind)) return this.relayMedia(s, f, reply)
+    if (kind !== undefined && isMediaFrameType(kind)) return this.relayMedia(s, f, (status) => this.reply(s, f, status, now))
     if (!isMessage && kind !== PeerFrameType.ACK) {
       return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.INVALID_ARGUMENT, 'only messages, acknowledgements and media transfer frames are relayed'))
     }
@@ -84,43 +85,72 @@ export class RelayService {
     if (header?.stream.startsWith(NODE_STREAM_PREFIX)) {
       return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.MALFORMED_FRAME, `streams starting with ${NODE_STREAM_PREFIX} are the node's`))
     }
-    const channel = header?.channel ?? ''
-    if (channel) {
-      // A channel message goes only between members of that channel. Its copies share one
-      // message's worth of budget (1/(members − 1) each), so the node never refuses what the
-      // SDK's own limit allows; twice that leaves room for retransmissions.
-      if (!s.channels.has(channel) || !(await this.ctx.engine.member(s.appId, channel, f.to))) {
-        return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'sender and receiver must both be members'))
-      }
-      if (!channelAllowed(s.grants.publish, channel) || this.ctx.moderation.isMuted(s.appId, channel, s.uid)) {
-        return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_PERMITTED, `this user may not publish in ${channel}`))
-      }
-      const others = Math.max(1, (await this.ctx.engine.channelCount(s.appId, channel)) - 1)
-      if (!s.buckets.channelRelay.take(now, 1 / others)) {
-        return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'channel messages too often'))
-      }
-    } else if (!(isMessage ? s.buckets.messages : s.buckets.channelRelay).take(now)) {
+    if (header?.channel) return this.relayChannelMessage(s, f, header, now)
+    if (!(isMessage ? s.buckets.messages : s.buckets.channelRelay).take(now)) {
       return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often'))
     }
-    if (isMessage && !channel && s.noteContact(f.to)) this.ctx.background(this.ctx.engine.noteSent(s.appId, s.uid, f.to), 'contacts')
+    if (isMessage && s.noteContact(f.to)) this.ctx.background(this.ctx.engine.noteSent(s.appId, s.uid, f.to), 'contacts')
     // Acknowledgements of messages the node sent for an app's server (REST) end here.
     if (!isMessage && this.hooks.onNodeStreamAck(f.payload)) return
+    return this.pass(s, f, header, now)
+  }
+
+  /** A channel message goes only between members of that channel. */
+  private async relayChannelMessage(s: Session, f: RelayToFrame, header: MessageHeader, now: number): Promise<void> {
+    const channel = header.channel
+    if (!s.channels.has(channel) || !(await this.ctx.engine.member(s.appId, channel, f.to))) {
+      return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_IN_CHANNEL, 'sender and receiver must both be members'))
+    }
+    if (!channelAllowed(s.grants.publish, channel) || this.ctx.moderation.isMuted(s.appId, channel, s.uid)) {
+      return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.NOT_PERMITTED, `this user may not publish in ${channel}`))
+    }
+    // Its copies share one message's worth of budget (1/(members − 1) each), so the node never
+    // refuses what the SDK's own limit allows; twice that leaves room for retransmissions.
+    const others = Math.max(1, (await this.ctx.engine.channelCount(s.appId, channel)) - 1)
+    if (!s.buckets.channelRelay.take(now, 1 / others)) {
+      return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'channel messages too often'))
+    }
+    return this.pass(s, f, header, now)
+  }
+
+  /** Answers a RELAY_TO that asked for an answer (a reqId). */
+  private reply(s: Session, f: RelayToFrame, status: RelayStatus, now: number): void {
+    if (!f.reqId) return
+    if (status === RelayStatus.RELAYED && s.protocol >= 3) this.answerRelayed(s, f.reqId)
+    else s.sendNow(encodeFrame({ type: FrameType.RELAY_RESULT, reqId: f.reqId, status, serverTs: now }))
+  }
+
+  /** A checked frame: to the receiver's session, or (a peer message that may be) stored. */
+  private pass(s: Session, f: RelayToFrame, header: MessageHeader | null, now: number): Promise<void> | void {
     const frame = encodeFrame({ type: FrameType.RELAY_FROM, from: s.uid, serverTs: now, payload: f.payload })
     if (this.relayedDueByUser.size > 0) this.flushRelayedTo(s.appId, f.to)
     // A message that may be stored is stored rather than relayed to a session that is away (its
     // connection dropped or silent): queued for it, it would be lost if the session never came back.
-    const storable = f.offline && header && !channel
-    const reach = storable
-      ? await this.ctx.engine.deliverIfConnected(s.appId, f.to, frame)
-      : (await this.ctx.engine.deliver(s.appId, f.to, frame)) ? 'delivered' : 'none'
+    const storable = f.offline && header !== null && !header.channel
+    const engine = this.ctx.engine
+    if (engine.deliverNow && engine.deliverIfConnectedNow) {
+      const reach = storable ? engine.deliverIfConnectedNow(s.appId, f.to, frame) : engine.deliverNow(s.appId, f.to, frame) ? 'delivered' : 'none'
+      return this.reached(s, f, header, storable, reach, now)
+    }
+    const reach = storable ? engine.deliverIfConnected(s.appId, f.to, frame) : engine.deliver(s.appId, f.to, frame).then((ok): Reach => (ok ? 'delivered' : 'none'))
+    return reach.then((r) => this.reached(s, f, header, storable, r, now))
+  }
+
+  private reached(s: Session, f: RelayToFrame, header: MessageHeader | null, storable: boolean, reach: Reach, now: number): Promise<void> | void {
     if (reach === 'delivered') {
-      this.ctx.metrics.relayed.inc({ kind: channel ? 'channel' : isMessage ? 'peer' : 'ack' })
-      return reply(RelayStatus.RELAYED)
+      this.ctx.metrics.relayed.inc({ kind: header?.channel ? 'channel' : header ? 'peer' : 'ack' })
+      return this.reply(s, f, RelayStatus.RELAYED, now)
     }
     if (!storable || !header) {
-      if (header && !channel) s.noteUnreachable(f.to, header.stream, header.seq)
-      return reply(RelayStatus.PEER_OFFLINE)
+      if (header && !header.channel) s.noteUnreachable(f.to, header.stream, header.seq)
+      return this.reply(s, f, RelayStatus.PEER_OFFLINE, now)
     }
+    return this.store(s, f, header, now)
+  }
+
+  /** A peer message for a receiver that is offline or away, into the offline store. */
+  private async store(s: Session, f: RelayToFrame, header: MessageHeader, now: number): Promise<void> {
+    const reply = (status: RelayStatus) => this.reply(s, f, status, now)
     // A file's message is stored only with its file: else the sender is asked to upload it first.
     if (!(await this.mediaHeld(s, f.payload, now))) {
       this.ctx.metrics.mediaRefusals.inc({ code: 'MEDIA_WANTED' })

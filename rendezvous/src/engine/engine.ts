@@ -129,6 +129,13 @@ export interface Engine {
    * unreachable threshold, or its node died — 'none' when it has no session.
    */
   deliverIfConnected(appId: string, uid: string, frame: Uint8Array): Promise<Reach>
+  /**
+   * deliver and deliverIfConnected at once, from an engine that holds every session itself (the
+   * embedded one): the relay then handles a frame without a promise. Absent where delivery waits
+   * for another process (Redis); calls mixed with the asynchronous ones keep their order.
+   */
+  readonly deliverNow?: (appId: string, uid: string, frame: Uint8Array) => boolean
+  readonly deliverIfConnectedNow?: (appId: string, uid: string, frame: Uint8Array) => Reach
   /** The session's connection dropped (false), or it is connected (true: it resumed, or the node finds it connected). */
   setConnected(appId: string, uid: string, sessionId: string, connected: boolean): Promise<void>
   /** Sends a command to the uid's session; false when the uid has none. */

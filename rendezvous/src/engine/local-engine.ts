@@ -121,6 +121,10 @@ export class LocalEngine implements Engine {
   }
 
   async deliver(appId: string, uid: string, frame: Uint8Array): Promise<boolean> {
+    return this.deliverNow(appId, uid, frame)
+  }
+
+  readonly deliverNow = (appId: string, uid: string, frame: Uint8Array): boolean => {
     const s = this.sessions.get(key(appId, uid))
     if (!s) return false
     this.toSession(s.sessionId, frame)
@@ -128,6 +132,10 @@ export class LocalEngine implements Engine {
   }
 
   async deliverIfConnected(appId: string, uid: string, frame: Uint8Array): Promise<Reach> {
+    return this.deliverIfConnectedNow(appId, uid, frame)
+  }
+
+  readonly deliverIfConnectedNow = (appId: string, uid: string, frame: Uint8Array): Reach => {
     const s = this.sessions.get(key(appId, uid))
     if (!s) return 'none'
     if (s.away || s.presence !== PeerOnlineState.ONLINE) return 'away'
