@@ -1,7 +1,11 @@
 /**
  * The native link (RTCPeerConnection and one data channel, the default) and simple-peer speak the
- * same signaling: a client on either links with a client on the other, whichever side offers.
+ * same signaling: a client on either links with a client on the other, whichever side offers. And
+ * a Node client's WebRTC may be node-datachannel's polyfill instead of @roamhq/wrtc (README: Node
+ * clients facing untrusted users): it links with either.
  */
+import { createHash, randomBytes } from 'node:crypto'
+import { createRequire } from 'node:module'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { PeerMessageState, createClient, createNativeLink, type CreateLink, type PlazaClient } from '@plaza/client'
 import { createSimplePeerLink } from '@plaza/client/simple-peer'
@@ -20,8 +24,11 @@ afterEach(async () => {
   await closeClients()
 })
 
-async function client(uid: string, createLink: CreateLink): Promise<PlazaClient> {
-  const c = createClient(APP_ID, { rendezvousUrl: node.url }, { createLink })
+const ndc = createRequire(import.meta.url)('node-datachannel/polyfill') as object
+
+async function client(uid: string, createLink: CreateLink, wrtc?: object): Promise<PlazaClient> {
+  // No STUN servers: none is reachable from here, and node-datachannel waits for them.
+  const c = createClient(APP_ID, { rendezvousUrl: node.url, ...(wrtc ? { wrtc, rtcConfig: { iceServers: [] } } : {}) }, { createLink })
   made.push(c)
   await c.login({ uid, token: await node.token(uid) })
   return c
@@ -71,5 +78,38 @@ describe('native link and simple-peer on the same wire', () => {
     const deadline = Date.now() + 10_000
     while (a.getPeerLinkState('cl-b') !== 'none' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     expect(a.getPeerLinkState('cl-b')).toBe('none')
+  })
+})
+
+describe('node-datachannel as the WebRTC of a Node client', () => {
+  it('node-datachannel with node-datachannel', async () => {
+    const a = await client('nd-a', createNativeLink, ndc)
+    const b = await client('nd-b', createNativeLink, ndc)
+    await exchange(a, 'nd-a', b, 'nd-b')
+  })
+
+  it('node-datachannel offers, @roamhq/wrtc answers', async () => {
+    const a = await client('ndw-a', createNativeLink, ndc)
+    const b = await client('ndw-b', createNativeLink)
+    await exchange(a, 'ndw-a', b, 'ndw-b')
+  })
+
+  it('@roamhq/wrtc offers, node-datachannel answers', async () => {
+    const a = await client('wnd-a', createNativeLink)
+    const b = await client('wnd-b', createNativeLink, ndc)
+    await exchange(a, 'wnd-a', b, 'wnd-b')
+  })
+
+  it('a file from a node-datachannel sender to an @roamhq/wrtc receiver over their link: SHA-256 equal', async () => {
+    const a = await client('ndm-a', createNativeLink, ndc)
+    const b = await client('ndm-b', createNativeLink)
+    await a.sendMessageToPeer({ text: 'hello' }, 'ndm-b')
+    await Promise.all([linkOpen(a, 'ndm-b'), linkOpen(b, 'ndm-a')])
+    const data = new Uint8Array(randomBytes(8 * 1024 * 1024 + 7))
+    const msg = await a.createMediaMessage(data, { messageType: 'FILE', fileName: 'x.bin' })
+    expect(await a.sendMessageToPeer(msg, 'ndm-b')).toMatchObject({ state: PeerMessageState.RECEIVED_BY_PEER, path: 'direct' })
+    const blob = await b.downloadMedia(msg.mediaId)
+    expect(createHash('sha256').update(new Uint8Array(await blob.arrayBuffer())).digest('hex')).toBe(msg.sha256)
+    expect(a.getPeerLinkState('ndm-b')).toBe('open')
   })
 })

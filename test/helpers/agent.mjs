@@ -1,5 +1,6 @@
 // A Plaza client in its own process, driven by its parent over IPC (child_process.fork).
 // Commands: { id, cmd, ...args } -> { id, ok, value | error }. Events: { event, ... }.
+import { createRequire } from 'node:module'
 import { createClient, createNativeLink } from '@plaza/client'
 import { report, serve } from './ipc-child.mjs'
 import { sendPaced } from './send-paced.mjs'
@@ -16,10 +17,16 @@ function spy(link) {
   return link
 }
 
+/** `webrtc: 'node-datachannel'`: its polyfill instead of @roamhq/wrtc (no STUN servers: none is reachable here). */
+function webrtcOptions(webrtc) {
+  if (webrtc !== 'node-datachannel') return {}
+  return { wrtc: createRequire(import.meta.url)('node-datachannel/polyfill'), rtcConfig: { iceServers: [] } }
+}
+
 const commands = {
-  async login({ url, appId, uid, token, options, spyLinks }) {
+  async login({ url, appId, uid, token, options, spyLinks, webrtc }) {
     const deps = spyLinks ? { createLink: (o) => spy(createNativeLink(o)) } : {}
-    client = createClient(appId, { rendezvousUrl: url, ...(options ?? {}) }, deps)
+    client = createClient(appId, { rendezvousUrl: url, ...webrtcOptions(webrtc), ...(options ?? {}) }, deps)
     client.on('ConnectionStateChanged', (state, reason) => report({ event: 'state', state, reason }))
     client.on('MessageFromPeer', (m, from, props) => report({ event: 'peerMessage', from, text: m.text, path: props.path }))
     await client.login({ uid, token })
@@ -105,6 +112,40 @@ const commands = {
       await new Promise((r) => setTimeout(r, everyMs))
     }
     return { links: links.length, refused }
+  },
+  /**
+   * A hostile peer with many accounts (the link backoff is per user): for `durationMs`, logs in as
+   * the next of `accounts` ({ uid, token }), joins `channel`, and `closeAfterMs` after its first
+   * link opens closes every link it has with RTCPeerConnection.close() (no BYE), then logs out.
+   * Answers how many accounts it used and how many links it closed.
+   */
+  async abuseFresh({ url, appId, accounts, channel, closeAfterMs, durationMs }) {
+    const end = Date.now() + durationMs
+    let used = 0
+    let closed = 0
+    for (const { uid, token } of accounts) {
+      if (Date.now() >= end) break
+      used++
+      const mine = []
+      const c = createClient(appId, { rendezvousUrl: url }, { createLink: (o) => (mine.push(createNativeLink(o)), mine.at(-1)) })
+      try {
+        await c.login({ uid, token })
+        await c.createChannel(channel).join()
+        const until = Date.now() + 3000
+        while (Date.now() < until && !mine.some((l) => l.connected)) await new Promise((r) => setTimeout(r, 20))
+        await new Promise((r) => setTimeout(r, closeAfterMs))
+        for (const l of mine) {
+          if (!l.connected) continue
+          l.pc?.close()
+          closed++
+        }
+        report({ event: 'closed', closed })
+      } catch {
+        // refused, timed out: the next account
+      }
+      await c.destroy().catch(() => undefined)
+    }
+    return { used, closed }
   },
   /** BYE frames (tag 13) that came on this client's links (with `spyLinks`). */
   async byes() {

@@ -15,12 +15,12 @@ export class Agent extends IpcChild {
    * `prefix` runs it inside e.g. a network namespace (`ip netns exec NS`); `options` go to createClient;
    * `spyLinks` keeps its WebRTC links within reach of `abuseLinks`.
    */
-  static async start(node: RendezvousProcess, uid: string, opts: { prefix?: string[]; options?: Record<string, unknown>; spyLinks?: boolean } = {}): Promise<Agent> {
+  static async start(node: RendezvousProcess, uid: string, opts: { prefix?: string[]; options?: Record<string, unknown>; spyLinks?: boolean; webrtc?: 'node-datachannel' } = {}): Promise<Agent> {
     const { proc, ready } = IpcChild.fork(resolve(__dirname, 'agent.mjs'), opts.prefix)
     const agent = new Agent(uid, proc)
     try {
       await ready
-      await agent.call('login', { url: node.url, appId: APP_ID, uid, token: await node.token(uid), options: opts.options ?? {}, spyLinks: opts.spyLinks ?? false })
+      await agent.call('login', { url: node.url, appId: APP_ID, uid, token: await node.token(uid), options: opts.options ?? {}, spyLinks: opts.spyLinks ?? false, webrtc: opts.webrtc })
     } catch (err) {
       await agent.kill()
       throw err

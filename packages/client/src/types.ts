@@ -86,7 +86,11 @@ export interface ClientOptions {
    * to the next one and resumes there.
    */
   rendezvousUrl: string | string[]
-  /** WebRTC for Node (`@roamhq/wrtc`); browsers use their own. */
+  /**
+   * WebRTC for Node: `@roamhq/wrtc` when installed, or another implementation of the same API, such
+   * as `require('node-datachannel/polyfill')` (README: Node clients facing untrusted users). Browsers
+   * use their own.
+   */
   wrtc?: object
   /** WebSocket constructor; defaults to the global one (the `node` entry supplies `ws`). */
   WebSocket?: WebSocketConstructor
