@@ -136,7 +136,7 @@ export interface RttRound {
 
 export interface RttRun {
   rounds: RttRound[]
-  /** The raw channel and Plaza direct in a process that has run no Plaza code yet, before any warm-up. */
+  /** The raw channel and Plaza direct before the process warm-up (in the rtt bench: a process that has run no Plaza code yet). */
   cold: { floor: Stats; direct: Stats }
 }
 

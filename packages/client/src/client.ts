@@ -80,9 +80,13 @@ const pageHide = ((): { add(c: PlazaClient): void; delete(c: PlazaClient): void 
   g.addEventListener('beforeunload', hide)
   g.addEventListener('pagehide', hide)
   return {
-    add: (c) => void live.add(new WeakRef(c)),
+    add: (c) => {
+      // References whose client was collected (never destroyed) go here, so the set stays bounded.
+      for (const r of live) if (r.deref() === undefined) live.delete(r)
+      live.add(new WeakRef(c))
+    },
     delete: (c) => {
-      for (const r of live) if (r.deref() === c || r.deref() === undefined) live.delete(r)
+      for (const r of live) if (r.deref() === c) live.delete(r)
     },
   }
 })()
