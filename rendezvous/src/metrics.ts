@@ -6,15 +6,28 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
  */
 const EVENT_LOOP_SAMPLE_MS = 100
 
+const RELAYED_KINDS = ['peer', 'channel', 'ack', 'media'] as const
+export type RelayedKind = (typeof RELAYED_KINDS)[number]
+
 /** The node's Prometheus metrics, on a registry of its own (several nodes may share a process in tests). */
 export class NodeMetrics {
   readonly registry = new Registry()
+  /** Relayed frames by kind, counted in plain numbers (a labelled inc() hashes its labels, per frame) and read at scrape time. */
+  private readonly relayedCounts: Record<RelayedKind, number> = { peer: 0, channel: 0, ack: 0, media: 0 }
   readonly relayed = new Counter({
     name: 'plaza_messages_relayed_total',
-    help: 'Peer frames relayed through the node, by kind (peer message, channel message, acknowledgement)',
+    help: 'Peer frames relayed through the node, by kind (peer message, channel message, acknowledgement, media transfer frame)',
     labelNames: ['kind'] as const,
     registers: [this.registry],
+    collect: () => {
+      this.relayed.reset()
+      for (const kind of RELAYED_KINDS) this.relayed.inc({ kind }, this.relayedCounts[kind])
+    },
   })
+
+  countRelayed(kind: RelayedKind, n = 1): void {
+    this.relayedCounts[kind] += n
+  }
   readonly offlineStored = new Counter({ name: 'plaza_offline_messages_stored_total', help: 'Offline messages written durably', registers: [this.registry] })
   readonly offlineDelivered = new Counter({
     name: 'plaza_offline_messages_delivered_total',

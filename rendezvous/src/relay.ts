@@ -138,7 +138,7 @@ export class RelayService {
 
   private reached(s: Session, f: RelayToFrame, header: MessageHeader | null, storable: boolean, reach: Reach, now: number): Promise<void> | void {
     if (reach === 'delivered') {
-      this.ctx.metrics.relayed.inc({ kind: header?.channel ? 'channel' : header ? 'peer' : 'ack' })
+      this.ctx.metrics.countRelayed(header?.channel ? 'channel' : header ? 'peer' : 'ack')
       return this.reply(s, f, RelayStatus.RELAYED, now)
     }
     if (!storable || !header) {
@@ -193,7 +193,7 @@ export class RelayService {
     const frame = encodeFrame({ type: FrameType.RELAY_FROM, from: s.uid, serverTs: now, payload: f.payload })
     if (this.relayedDueByUser.size > 0) this.flushRelayedTo(s.appId, f.to)
     if (!(await this.ctx.engine.deliver(s.appId, f.to, frame))) return reply(RelayStatus.PEER_OFFLINE)
-    this.ctx.metrics.relayed.inc({ kind: 'media' })
+    this.ctx.metrics.countRelayed('media')
     reply(RelayStatus.RELAYED)
   }
 
@@ -281,7 +281,7 @@ export class RelayService {
     if (!s.buckets.messages.take(now)) return this.ctx.result(s, f.reqId, new PlazaError(ErrorCode.TOO_OFTEN, 'messages too often'))
     const frame = encodeFrame({ type: FrameType.RELAY_FROM, from: s.uid, serverTs: now, payload: f.payload })
     await this.ctx.engine.sendToChannel(s.appId, f.channel, frame, s.uid, audience)
-    this.ctx.metrics.relayed.inc({ kind: 'channel' }, receivers)
+    this.ctx.metrics.countRelayed('channel', receivers)
     this.ctx.result(s, f.reqId, null)
   }
 

@@ -322,7 +322,7 @@ export class RestApi {
       if (!delivered) done(null)
     }
     if (delivered) {
-      this.node.metrics.relayed.inc({ kind: 'peer' })
+      this.node.metrics.countRelayed('peer')
       return { state: (await acknowledged)!, serverReceivedTs: serverTs }
     }
     if (b.enableOfflineMessaging !== true) return { state: PeerMessageState.PEER_UNREACHABLE, serverReceivedTs: serverTs }
@@ -350,7 +350,7 @@ export class RestApi {
     const members = (await this.node.engine.channelMembers(appId, channel)).filter((m) => m.uid !== from)
     const frame = encodeFrame({ type: FrameType.RELAY_FROM, from, serverTs, payload: bytes })
     await Promise.all(members.map((m) => this.node.engine.deliver(appId, m.uid, frame)))
-    this.node.metrics.relayed.inc({ kind: 'channel' }, members.length)
+    this.node.metrics.countRelayed('channel', members.length)
     return { members: members.length, serverReceivedTs: serverTs }
   }
 

@@ -280,7 +280,9 @@ export class Session {
       this.lostFrames = true
       return
     }
-    pending.push(frame)
+    // A frame from the shared pool (see bin.ts) would keep its whole 8 KiB slab alive while queued.
+    // (Uint8Array's slice: a Buffer's own slice() is a view.)
+    pending.push(frame.byteLength === frame.buffer.byteLength ? frame : Uint8Array.prototype.slice.call(frame))
     q.pendingBytes = bytes + frame.length
   }
 

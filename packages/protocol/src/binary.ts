@@ -30,6 +30,18 @@ let spare: Uint8Array | null = new Uint8Array(SPARE_BYTES)
 /** A borrowed buffer that grew past this is not kept. */
 const MAX_SPARE_BYTES = 64 * 1024
 
+/**
+ * Where finished frames get their bytes. A Node process may pass `Buffer.allocUnsafe`: frames
+ * under 4 KiB then come from Node's shared 8 KiB pool instead of a malloc each (the node relays
+ * thousands a second). A frame may then share its ArrayBuffer with others: no caller may rely on
+ * owning `frame.buffer`.
+ */
+let allocate: (n: number) => Uint8Array = (n) => new Uint8Array(n)
+
+export function setByteAllocator(fn: (n: number) => Uint8Array): void {
+  allocate = fn
+}
+
 /** Growable byte writer in the manner of lib0/encoding: write, then `finish()`. */
 export class Encoder {
   private buf: Uint8Array
@@ -104,7 +116,8 @@ export class Encoder {
   }
   /** The bytes written (a copy: the encoder's buffer goes back to the spare). */
   finish(): Uint8Array {
-    const out = this.buf.slice(0, this.pos)
+    const out = allocate(this.pos)
+    out.set(this.buf.subarray(0, this.pos))
     if (this.borrowed) {
       this.borrowed = false
       spare = this.buf.length <= MAX_SPARE_BYTES ? this.buf : new Uint8Array(SPARE_BYTES)

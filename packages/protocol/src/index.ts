@@ -1,4 +1,4 @@
-export { Encoder, Decoder, utf8Length } from './binary.js'
+export { Encoder, Decoder, utf8Length, setByteAllocator } from './binary.js'
 export { deferOn, systemClock } from './clock.js'
 export type { Clock, TimerHandle, TurnScheduler } from './clock.js'
 export type { SeqRange } from './ranges.js'

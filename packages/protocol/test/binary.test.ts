@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { Decoder, Encoder, utf8Length } from '../src/index.js'
+import { Decoder, Encoder, setByteAllocator, utf8Length } from '../src/index.js'
+import { FrameType, decodeFrame, encodeFrame } from '../src/index.js'
 
 describe('utf8Length', () => {
   it('counts what TextEncoder writes, lone surrogates included (U+FFFD, 3 bytes)', () => {
@@ -57,5 +58,31 @@ describe('Encoder and Decoder strings', () => {
     next.string('second!')
     next.finish()
     expect(new Decoder(firstBytes).string(100)).toBe('first')
+  })
+})
+
+describe('setByteAllocator', () => {
+  it('puts finished frames where the allocator says (a shared pool), each whole and apart from the others', () => {
+    const pool = new Uint8Array(4096)
+    let used = 0
+    setByteAllocator((n) => {
+      const out = pool.subarray(used, used + n)
+      used += n
+      return out
+    })
+    try {
+      const frames = Array.from({ length: 20 }, (_, i) => encodeFrame({ type: FrameType.RELAY_FROM, from: `user-${i}`, serverTs: 1_700_000_000_000 + i, payload: new Uint8Array(i * 7).fill(i) }))
+      expect(used).toBe(frames.reduce((n, f) => n + f.length, 0))
+      frames.forEach((f, i) => {
+        expect(f.buffer).toBe(pool.buffer)
+        const d = decodeFrame(f)
+        expect(d).toMatchObject({ type: FrameType.RELAY_FROM, from: `user-${i}`, serverTs: 1_700_000_000_000 + i })
+        expect([...(d as { payload: Uint8Array }).payload]).toEqual(Array(i * 7).fill(i))
+      })
+    } finally {
+      setByteAllocator((n) => new Uint8Array(n))
+    }
+    const f = encodeFrame({ type: FrameType.PING, ts: 5 })
+    expect(f.buffer.byteLength).toBe(f.length)
   })
 })
