@@ -97,6 +97,9 @@ export class PeerDelivery {
   private acksSending = new Map<string, [from: string, stream: string]>()
   /** The end of the turn will send the ACKs due (see ackChanged). */
   private acksScheduled = false
+  /** Acknowledgements that came due in this turn, and in the last (see ackChanged). */
+  private turnAcks = 0
+  private lastTurnAcks = 0
   /** Stored copies this inbox is past: the node may delete them (once our record is saved). */
   private offlineDone: number[] = []
   /** When a copy last went through the relay again (see OutboxTransport.withinRate). */
@@ -316,15 +319,24 @@ export class PeerDelivery {
     if (!this.durable) {
       // Acknowledgements are cumulative: what arrives in one turn (one socket read, or every
       // data channel message WebRTC hands over at one wake-up) is acknowledged once per stream,
-      // at its end — microseconds later, and half the data channel sends of a bulk transfer.
-      this.acksDue.set(`${from}\u0000${stream}`, [from, stream])
-      if (!this.acksScheduled) {
+      // at its end — half the data channel sends of a bulk transfer. But a lone message (the turn
+      // before held at most one: request and answer, not a stream) is acknowledged at once: its
+      // sender waits on it, and the turn's end can come late on a busy event loop (round trips
+      // over a direct link, median / p99 against the raw channel: 1.18–1.22 / 1.40–1.47 with
+      // every ACK at the turn's end, 1.09–1.15 / 0.95–1.18 so; bulk unchanged).
+      const first = !this.acksScheduled
+      if (first) {
         this.acksScheduled = true
+        this.turnAcks = 0
         deferOn(this.rt, () => {
           this.acksScheduled = false
+          this.lastTurnAcks = this.turnAcks
           this.sendDueAcks()
         })
       }
+      this.turnAcks++
+      if (first && this.lastTurnAcks <= 1) return this.sendAck(from, stream)
+      this.acksDue.set(`${from}\u0000${stream}`, [from, stream])
       return
     }
     this.acksDue.set(`${from}\u0000${stream}`, [from, stream])

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest'
+import { MessageKind, PeerFrameType, decodePeerFrame, encodePeerFrame, type ClientFrame } from '@plaza/protocol'
+import { PeerDelivery, type DeliveryHost } from '../src/delivery/peer-delivery.js'
+import { MemoryStorage } from '../src/storage/storage.js'
+import { manualClock } from './manual-clock.js'
+
+const textFrame = (stream: string, seq: number, text: string) =>
+  encodePeerFrame({ type: PeerFrameType.MESSAGE, stream, channel: '', seq, floor: 1, sentTs: 0, kind: MessageKind.TEXT, text, bytes: new Uint8Array(0), description: '' })
+
+/** A receiver whose turns end only when the test says so; the ACKs it sends over the link, as sent. */
+function receiver() {
+  const { clock } = manualClock(1_000)
+  const turnEnd: (() => void)[] = []
+  const acks: { stream: string; upTo: number }[] = []
+  const host = {
+    appId: 'app',
+    linkSend: (_uid: string, bytes: Uint8Array) => {
+      const f = decodePeerFrame(bytes)
+      if (f.type === PeerFrameType.ACK) acks.push({ stream: f.stream, upTo: f.upTo })
+      return true
+    },
+    linkOpen: () => true,
+    linkWanted: () => undefined,
+    linkGone: () => undefined,
+    relay: async () => {
+      throw new Error('not over the relay')
+    },
+    sendToNode: (_f: ClientFrame) => true,
+    deliver: () => true,
+    restoredSettled: () => undefined,
+    offlineDropped: () => undefined,
+    nodeNow: () => null,
+    isMember: () => true,
+    withinRate: () => true,
+    acceptsChannelMessage: () => true,
+  } satisfies DeliveryHost
+  const d = new PeerDelivery(host, new MemoryStorage(), { clock, random: Math.random, randomId: () => 'rid', defer: (fn) => void turnEnd.push(fn) }, { messageTimeoutMs: 10_000 })
+  let seq = 0
+  return {
+    acks,
+    /** Messages from `a` in one turn, then the turn's end. */
+    turn(n: number, endTurn = true) {
+      for (let i = 0; i < n; i++) d.onPeerBytes('a', textFrame('s1', ++seq, `m${seq}`), { path: 'direct', serverTs: 0 })
+      if (endTurn) for (const fn of turnEnd.splice(0)) fn()
+    },
+    endTurn: () => turnEnd.splice(0).forEach((fn) => fn()),
+  }
+}
+
+describe('acknowledgements of messages over a direct link', () => {
+  it('a lone message (after a turn of at most one) is acknowledged at once, not at the turn’s end', () => {
+    const r = receiver()
+    r.turn(1, false)
+    expect(r.acks).toEqual([{ stream: 's1', upTo: 1 }])
+    r.endTurn()
+    expect(r.acks.length).toBe(1) // nothing more at the end
+    r.turn(1, false)
+    expect(r.acks).toEqual([{ stream: 's1', upTo: 1 }, { stream: 's1', upTo: 2 }])
+  })
+
+  it('a burst in one turn is acknowledged once at its end, and so is the first message of the turn after a burst', () => {
+    const r = receiver()
+    r.turn(1) // a lone message first: its ACK at once
+    r.acks.length = 0
+    r.turn(1, false) // the first of a burst: at once (the turn before held one)
+    r.turn(4, false)
+    expect(r.acks).toEqual([{ stream: 's1', upTo: 2 }])
+    r.endTurn()
+    expect(r.acks).toEqual([{ stream: 's1', upTo: 2 }, { stream: 's1', upTo: 6 }])
+    r.acks.length = 0
+    // After a turn of five, a busy stream: the next turn waits for its end, one ACK for all.
+    r.turn(3, false)
+    expect(r.acks).toEqual([])
+    r.endTurn()
+    expect(r.acks).toEqual([{ stream: 's1', upTo: 9 }])
+  })
+})
