@@ -319,9 +319,17 @@ export class RelayService {
       do {
         s.offlineAgain = false
         await this.ctx.engine.offline.settled(s.appId, s.uid)
-        await s.offlineRemoving
+        const removing = s.offlineRemoving
+        await removing
         const listing = await this.ctx.engine.offline.list(s.appId, s.uid, this.ctx.config.offlinePerReceiver)
         if (s.ended || !s.socket) break
+        // An acknowledgement came while the store was read: what it acknowledged (messages, drop
+        // notices) may be in this listing, and would go again (its drop notices counted twice, by
+        // the app and in the node's metric). Listed again once its deletions are done.
+        if (s.offlineRemoving !== removing) {
+          s.offlineAgain = true
+          continue
+        }
         // What is out already (a client holds a stored message until an earlier one arrives) is not sent twice.
         const messages = listing.messages.filter((m) => !s.offlineInFlight.has(m.id))
         const dropped = s.offlineDrops.length ? [] : listing.dropped
