@@ -34,7 +34,7 @@ const tick = () => new Promise((r) => setImmediate(r))
 describe('stored messages handed to a session', () => {
   it('are listed again when an acknowledgement came while the store was read: nothing acknowledged goes twice, drops are counted once', async () => {
     const offline = store()
-    const metrics = new NodeMetrics()
+    const metrics = new NodeMetrics(() => ({ sessions: 0, mediaBytes: 0, channels: 0, connections: 0, subscriptions: 0, documents: 0, engineUp: true }), false)
     const ctx = {
       engine: { offline },
       config: { offlinePerReceiver: 200 },
