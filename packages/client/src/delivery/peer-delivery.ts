@@ -9,6 +9,7 @@ import {
   encodePeerFrame,
   isValidId,
   type ClientFrame,
+  type OfflineDrop,
   type OfflineMessagesFrame,
   decodePeerFrame,
   decodeMediaInfo,
@@ -41,6 +42,8 @@ const OUTBOX_IDLE_MS = 10 * 60_000
 const MAX_SAVED_STREAMS = 512
 /** Seqs reserved (saved) at a time per outbound stream. */
 const SEQ_RESERVATION = 1024
+/** Sender streams whose last drop notice is remembered (see newDropNotice). */
+const MAX_DROPS_TOLD = 1024
 
 /** What delivery needs from the client around it. */
 export interface DeliveryHost {
@@ -97,6 +100,8 @@ export class PeerDelivery {
   private acksSending = new Map<string, [from: string, stream: string]>()
   /** The end of the turn will send the ACKs due (see ackChanged). */
   private acksScheduled = false
+  /** The last drop notice told to the app per sender stream (see newDropNotice), oldest first. */
+  private readonly dropsTold = new Map<string, string>()
   /** Acknowledgements that came due in this turn, and in the last (see ackChanged). */
   private turnAcks = 0
   private lastTurnAcks = 0
@@ -135,6 +140,7 @@ export class PeerDelivery {
     if (uid === this.uid) return
     this.uid = uid
     this.inbox.clear()
+    this.dropsTold.clear()
     this.outboxes.clear()
     if (!this.durable) return
     const [outboxBytes, inboxBytes] = await Promise.all([
@@ -203,7 +209,7 @@ export class PeerDelivery {
   onOffline(f: OfflineMessagesFrame): void {
     const now = this.rt.clock.now()
     const counts = new Map<string, number>()
-    for (const d of f.dropped) counts.set(d.from, (counts.get(d.from) ?? 0) + d.count)
+    for (const d of f.dropped) if (this.newDropNotice(d)) counts.set(d.from, (counts.get(d.from) ?? 0) + d.count)
     // A record may only name seqs to skip (plain messages answered PEER_OFFLINE): nothing dropped.
     for (const [from, count] of counts) if (count > 0) this.host.offlineDropped(from, count)
     for (const d of f.dropped) this.inbox.onDropped(d.from, d.stream, d.ranges, now)
@@ -212,6 +218,21 @@ export class PeerDelivery {
     this.inbox.tick(now)
     // Only what the inbox is past is acknowledged: a message waiting for an earlier one stays stored.
     this.ackOffline(f.dropped.length > 0)
+  }
+
+  /**
+   * False for a drop notice told already: the node sends its notices again after a reconnect
+   * when the first copy came but its acknowledgement was lost with the old socket. (A notice
+   * that grew meanwhile is told whole again: rare, and not worth guessing at.)
+   */
+  private newDropNotice(d: OfflineDrop): boolean {
+    const key = `${d.from}\u0000${d.stream}`
+    const said = `${d.count}:${d.ranges.join(';')}`
+    if (this.dropsTold.get(key) === said) return false
+    this.dropsTold.delete(key)
+    this.dropsTold.set(key, said)
+    if (this.dropsTold.size > MAX_DROPS_TOLD) this.dropsTold.delete(this.dropsTold.keys().next().value!)
+    return true
   }
 
   /** Tells the store which stored copies it may delete, once our record of them is safe. */
