@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { MessageKind, PeerFrameType, decodePeerFrame, encodePeerFrame, type ClientFrame } from '@plaza/protocol'
-import { PeerDelivery, type DeliveryHost } from '../src/delivery/peer-delivery.js'
+import { MessageKind, PeerFrameType, decodePeerFrame, encodePeerFrame } from '@plaza/protocol'
+import { PeerDelivery } from '../src/delivery/peer-delivery.js'
+import { directHost } from './delivery-host.js'
 import { MemoryStorage } from '../src/storage/storage.js'
 import { manualClock } from './manual-clock.js'
 
@@ -12,28 +13,13 @@ function receiver() {
   const { clock } = manualClock(1_000)
   const turnEnd: (() => void)[] = []
   const acks: { stream: string; upTo: number }[] = []
-  const host = {
-    appId: 'app',
-    linkSend: (_uid: string, bytes: Uint8Array) => {
+  const host = directHost({
+    linkSend: (_uid, bytes) => {
       const f = decodePeerFrame(bytes)
       if (f.type === PeerFrameType.ACK) acks.push({ stream: f.stream, upTo: f.upTo })
       return true
     },
-    linkOpen: () => true,
-    linkWanted: () => undefined,
-    linkGone: () => undefined,
-    relay: async () => {
-      throw new Error('not over the relay')
-    },
-    sendToNode: (_f: ClientFrame) => true,
-    deliver: () => true,
-    restoredSettled: () => undefined,
-    offlineDropped: () => undefined,
-    nodeNow: () => null,
-    isMember: () => true,
-    withinRate: () => true,
-    acceptsChannelMessage: () => true,
-  } satisfies DeliveryHost
+  })
   const d = new PeerDelivery(host, new MemoryStorage(), { clock, random: Math.random, randomId: () => 'rid', defer: (fn) => void turnEnd.push(fn) }, { messageTimeoutMs: 10_000 })
   let seq = 0
   return {

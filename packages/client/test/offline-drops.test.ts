@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { FrameType, MessageKind, PeerFrameType, encodePeerFrame, type ClientFrame, type OfflineDrop, type OfflineMessagesFrame } from '@plaza/protocol'
-import { PeerDelivery, type DeliveryHost } from '../src/delivery/peer-delivery.js'
+import { FrameType, MessageKind, PeerFrameType, encodePeerFrame, type OfflineDrop, type OfflineMessagesFrame } from '@plaza/protocol'
+import { PeerDelivery } from '../src/delivery/peer-delivery.js'
+import { directHost } from './delivery-host.js'
 import { MemoryStorage } from '../src/storage/storage.js'
 import { manualClock } from './manual-clock.js'
 
@@ -11,24 +12,10 @@ function receiver() {
   const { clock } = manualClock(1_000)
   const told: [string, number][] = []
   const delivered: string[] = []
-  const host = {
-    appId: 'app',
-    linkSend: () => true,
-    linkOpen: () => true,
-    linkWanted: () => undefined,
-    linkGone: () => undefined,
-    relay: async () => {
-      throw new Error('not over the relay')
-    },
-    sendToNode: (_f: ClientFrame) => true,
-    deliver: (_from: string, f: { text: string }) => (delivered.push(f.text), true),
-    restoredSettled: () => undefined,
-    offlineDropped: (from: string, count: number) => void told.push([from, count]),
-    nodeNow: () => null,
-    isMember: () => true,
-    withinRate: () => true,
-    acceptsChannelMessage: () => true,
-  } satisfies DeliveryHost
+  const host = directHost({
+    deliver: (_from, f) => (delivered.push(f.text), true),
+    offlineDropped: (from, count) => void told.push([from, count]),
+  })
   const d = new PeerDelivery(host, new MemoryStorage(), { clock, random: Math.random, randomId: () => 'rid', defer: (fn) => fn() }, { messageTimeoutMs: 10_000 })
   let id = 0
   const batch = (seqs: number[], dropped: OfflineDrop[]): OfflineMessagesFrame => ({
