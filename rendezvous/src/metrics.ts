@@ -12,9 +12,13 @@ export type RelayedKind = (typeof RELAYED_KINDS)[number]
 /** The node's Prometheus metrics, on a registry of its own (several nodes may share a process in tests). */
 export class NodeMetrics {
   readonly registry = new Registry()
-  /** Relayed frames by kind, counted in plain numbers (a labelled inc() hashes its labels, per frame) and read at scrape time. */
+  /**
+   * Relayed frames by kind, counted in plain numbers (a labelled inc() hashes its labels, per
+   * frame) and read at scrape time: count with countRelayed (the counter is reset to these at
+   * every scrape, so an inc() on it would be lost).
+   */
   private readonly relayedCounts: Record<RelayedKind, number> = { peer: 0, channel: 0, ack: 0, media: 0 }
-  readonly relayed = new Counter({
+  private readonly relayed: Counter<'kind'> = new Counter({
     name: 'plaza_messages_relayed_total',
     help: 'Peer frames relayed through the node, by kind (peer message, channel message, acknowledgement, media transfer frame)',
     labelNames: ['kind'] as const,
