@@ -8,15 +8,29 @@ function setup(waitMs = 10_000) {
   // The overlay's order per origin stream: the next seq it will deliver (absent: it does not get the stream).
   const next = new Map<string, number>()
   const got: string[] = []
-  const gate = new AfterGate<string>(clock, waitMs, (origin, a) => {
-    const n = next.get(`${origin}/${a.stream}`)
-    return n === undefined ? null : a.seq < n
-  }, (m) => got.push(m))
+  const skips: string[] = []
+  // What the overlay delivers when told to skip through a seq (messages that waited behind a gap).
+  const onSkip = new Map<string, number[]>()
+  const gate = new AfterGate<string>(
+    clock,
+    waitMs,
+    (origin, a) => {
+      const n = next.get(`${origin}/${a.stream}`)
+      return n === undefined ? null : a.seq < n
+    },
+    (m) => got.push(m),
+    (origin, a) => {
+      skips.push(`${origin}/${a.stream}:${a.seq}`)
+      const waiting = onSkip.get(origin) ?? []
+      next.set(`${origin}/${a.stream}`, Math.max(a.seq, ...waiting) + 1)
+      for (const seq of waiting) gate.overlayDelivered(origin, a.stream, seq, () => got.push(`${origin}:ov${seq}`))
+    },
+  )
   const overlay = (origin: string, stream: string, seq: number) => {
     next.set(`${origin}/${stream}`, seq + 1)
     gate.overlayDelivered(origin, stream, seq, () => got.push(`${origin}:ov${seq}`))
   }
-  return { gate, got, next, overlay, advance }
+  return { gate, got, next, overlay, advance, skips, onSkip }
 }
 
 const after = (seq: number): OverlayAfter => ({ stream: 's', seq })
@@ -42,15 +56,27 @@ describe('copies behind the overlay message they follow', () => {
     expect(got).toEqual(['a:c1', 'x:c1'])
   })
 
-  it('gives the wait up after waitMs: the overlay message may never come', () => {
-    const { gate, got, next, advance } = setup(10_000)
+  it('gives the wait up after waitMs (the overlay message may never come), and has the overlay skip through it, so a late copy of it is dropped there', () => {
+    const { gate, got, next, advance, skips } = setup(10_000)
     next.set('a/s', 3)
     gate.admit('a', 'a:c1', after(3))
     advance(9_999)
     expect(got).toEqual([])
     gate.admit('a', 'a:c2', null)
     advance(1)
+    expect(skips).toEqual(['a/s:3'])
     expect(got).toEqual(['a:c1', 'a:c2'])
+  })
+
+  it('on giving the wait up, delivers first what the overlay had waiting up to the named message, then the copies, then later overlay messages', () => {
+    const { gate, got, next, advance, onSkip } = setup(10_000)
+    next.set('a/s', 2)
+    onSkip.set('a', [3, 4, 6]) // 2 is lost; 3 waited behind it; 4 is the one named; 6 came later, after the copies
+    gate.admit('a', 'a:c1', after(4))
+    gate.admit('a', 'a:c2', after(4))
+    advance(10_000)
+    expect(got).toEqual(['a:ov3', 'a:ov4', 'a:c1', 'a:c2', 'a:ov6'])
+    expect(gate.heldCount).toBe(0)
   })
 
   it('keeps a held copy’s deadline while earlier overlay messages of that member come (they do not restart its wait)', () => {
@@ -72,6 +98,16 @@ describe('copies behind the overlay message they follow', () => {
     // 3 was skipped by the overlay: 4, sent after the copies, is delivered next.
     overlay('a', 's', 4)
     expect(got).toEqual(['a:c1', 'a:ov4'])
+  })
+
+  it('lets copies go right after the message they name when the overlay hands over several at once (it counts them all passed before the first)', () => {
+    const { gate, got, next } = setup()
+    next.set('a/s', 3)
+    gate.admit('a', 'a:c1', after(3))
+    gate.admit('a', 'a:c2', after(4))
+    next.set('a/s', 6) // 3, 4 and 5 filled a gap together
+    for (const seq of [3, 4, 5]) gate.overlayDelivered('a', 's', seq, () => got.push(`a:ov${seq}`))
+    expect(got).toEqual(['a:ov3', 'a:c1', 'a:ov4', 'a:c2', 'a:ov5'])
   })
 
   it('hands over at once what it holds when the channel is left (each copy was acknowledged when it came), and nothing later', () => {

@@ -12,7 +12,7 @@ function setup() {
   const { clock, advance } = manualClock()
   const log: string[] = []
   const copies: Array<{ text: string; after: OverlayAfter | null | undefined; settle: () => void }> = []
-  const overlay = { active: false, outsideCount: 0, ownStreamId: 'ov', seq: 0 }
+  const overlay = { active: false, outsideCount: 0, ownStreamId: 'ov', seq: 0, signing: null as Promise<void> | null }
   const fakeOverlay = {
     get active() {
       return overlay.active
@@ -24,8 +24,10 @@ function setup() {
       return overlay.ownStreamId
     },
     publish: async (_kind: MessageKind, body: Uint8Array) => {
+      const seq = ++overlay.seq
+      if (overlay.signing) await overlay.signing
       log.push(`overlay ${new TextDecoder().decode(body)}`)
-      return ++overlay.seq
+      return seq
     },
   } as unknown as OverlayMode
   const host = {
@@ -76,5 +78,23 @@ describe('a channel’s sending paths', () => {
     copies[0]!.settle()
     await two
     expect(log).toEqual(['copies one', 'overlay two'])
+  })
+
+  it('a copy sent while its overlay message before is still being signed (the channel went back to the full mesh meanwhile) names that message', async () => {
+    const { send, overlay, copies, log } = setup()
+    overlay.active = true
+    await send('one')
+    let signed!: () => void
+    overlay.signing = new Promise<void>((r) => (signed = r))
+    const two = send('two')
+    overlay.active = false
+    void send('three')
+    await tick()
+    expect(copies).toEqual([])
+    signed()
+    await two
+    await tick()
+    expect(log).toEqual(['overlay one', 'overlay two', 'copies three'])
+    expect(copies.map((c) => [c.text, c.after ?? null])).toEqual([['three', { stream: 'ov', seq: 2 }]])
   })
 })

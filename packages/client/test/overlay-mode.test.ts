@@ -64,6 +64,16 @@ describe('a channel’s overlay mode', () => {
     expect(ids()).toBe(1)
   })
 
+  it('names its stream while the overlay drains (a message whose signing ended after the switch is named by the copies after it)', async () => {
+    const { mode, cert, fire } = await overlayMode()
+    mode.joined(cert, 10)
+    expect(await mode.publish(MessageKind.TEXT, new TextEncoder().encode('a'))).toBe(1)
+    mode.update(3)
+    fire() // back to the full mesh: the first overlay drains
+    expect(mode.active).toBe(false)
+    expect(mode.ownStreamId).toBe('id1')
+  })
+
   it('gives the seq of a message stopped while it was being signed to the next one: no member waits for a message that never went', async () => {
     const { mode, cert } = await overlayMode()
     const publish = (s: string) => mode.publish(MessageKind.TEXT, new TextEncoder().encode(s))

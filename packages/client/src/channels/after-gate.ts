@@ -2,9 +2,11 @@ import type { Clock, OverlayAfter, TimerHandle } from '@plaza/protocol'
 
 /**
  * A member's channel messages that came as copies are held behind the overlay message they
- * follow (PeerMessageFrame.after) until this member's overlay has delivered it — or skipped it,
- * or `waitMs` passed: the sender went from the overlay to copies, and a copy's path is shorter.
- * Messages of that member that come meanwhile wait behind them, so its order holds.
+ * follow (PeerMessageFrame.after) until this member's overlay has delivered it — or skipped it:
+ * the sender went from the overlay to copies, and a copy's path is shorter. Messages of that
+ * member that come meanwhile wait behind them, so its order holds. After `waitMs` the overlay is
+ * told to skip what is still missing up to there (`skip`): a late overlay copy of it is dropped
+ * rather than delivered after what follows it.
  */
 export class AfterGate<M> {
   private readonly held = new Map<string, { queue: Array<{ m: M; after: OverlayAfter | null }>; timer: TimerHandle | null; until: number }>()
@@ -15,6 +17,8 @@ export class AfterGate<M> {
     /** Whether this member's overlay delivered or skipped it; null when it does not get that stream (nothing to wait for). */
     private readonly passed: (origin: string, after: OverlayAfter) => boolean | null,
     private readonly deliver: (m: M, from: string) => void,
+    /** The wait for `origin`'s overlay message `after` is over: the overlay gives it (and any missing before it) up. */
+    private readonly skip: (origin: string, after: OverlayAfter) => void = () => undefined,
   ) {}
 
   /** A message of `from`'s: delivered now, or held. */
@@ -28,13 +32,14 @@ export class AfterGate<M> {
   /**
    * `origin`'s overlay delivered its message `seq` of `stream` (emit hands it to the app). Copies
    * held for an earlier one of that stream were sent before it: they go first. Then what waited
-   * for this one goes.
+   * for this one goes. The overlay may deliver several at once and counts them all passed before
+   * the first is handed over, so on this stream only what names `seq` or earlier goes.
    */
   overlayDelivered(origin: string, stream: string, seq: number, emit: () => void): void {
     const front = this.held.get(origin)?.queue[0]?.after
-    if (front && front.stream === stream && seq > front.seq) this.release(origin, true)
+    if (front && front.stream === stream && seq > front.seq) this.release(origin, true, { stream, seq: seq - 1 })
     emit()
-    if (this.held.has(origin)) this.release(origin, false)
+    if (this.held.has(origin)) this.release(origin, false, { stream, seq })
   }
 
   /**
@@ -58,12 +63,29 @@ export class AfterGate<M> {
 
   /** Holds `queue` until `until` (its front's wait ends then, whatever comes meanwhile). */
   private hold(from: string, queue: Array<{ m: M; after: OverlayAfter | null }>, until = this.clock.now() + this.waitMs): void {
-    const timer = this.clock.setTimeout(() => this.release(from, true), Math.max(0, until - this.clock.now()), true)
+    const timer = this.clock.setTimeout(() => this.expire(from), Math.max(0, until - this.clock.now()), true)
     this.held.set(from, { queue, timer, until })
   }
 
-  /** Delivers from the front while nothing is waited for; `force`: the front's wait is over. */
-  private release(from: string, force: boolean): void {
+  /**
+   * The front's wait is over: the overlay skips through the message it names. What the overlay
+   * delivers meanwhile (messages up to it that waited behind a gap) comes first and releases the
+   * copies in order (overlayDelivered); whatever is still held after that goes now.
+   */
+  private expire(from: string): void {
+    const h = this.held.get(from)
+    const front = h?.queue[0]?.after
+    if (!h || !front) return this.release(from, true)
+    h.timer = null
+    if (this.passed(from, front) === false) this.skip(from, front)
+    if (this.held.get(from) === h) this.release(from, true)
+  }
+
+  /**
+   * Delivers from the front while nothing is waited for; `force`: the front's wait is over;
+   * `through`: the overlay has handed over that stream up to there (and no further, whatever it counts passed).
+   */
+  private release(from: string, force: boolean, through?: OverlayAfter): void {
     const h = this.held.get(from)
     if (!h) return
     this.clock.clearTimeout(h.timer)
@@ -71,7 +93,8 @@ export class AfterGate<M> {
     const queue = h.queue
     for (let i = 0; i < queue.length; i++) {
       const { m, after } = queue[i]!
-      if (after && !(force && i === 0) && this.passed(from, after) === false) {
+      const waits = after && (through && after.stream === through.stream ? after.seq > through.seq : this.passed(from, after) === false)
+      if (waits && !(force && i === 0)) {
         // The same front waits on to its first deadline (an earlier overlay message coming does not restart it); a new front gets its own.
         this.hold(from, queue.slice(i), i === 0 ? h.until : undefined)
         return

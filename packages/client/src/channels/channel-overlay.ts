@@ -122,6 +122,10 @@ export class ChannelOverlayRunner {
     return this.overlay.passed(origin, stream, seq)
   }
 
+  skipThrough(origin: string, stream: string, seq: number): void {
+    this.overlay.skipThrough(origin, stream, seq)
+  }
+
   /** This member's stream as it stands now (the next overlay of this client goes on from it). */
   get ownStream(): OwnStream & { stream: string } {
     return { stream: this.own.stream, ...this.overlay.ownStream }
@@ -359,12 +363,17 @@ export class OverlayMode {
 
   /** This client's overlay stream in the channel (null: no overlay ran yet). */
   get ownStreamId(): string | null {
-    return this.runner?.ownStream.stream ?? this.own?.stream ?? null
+    return (this.runner ?? this.draining)?.ownStream.stream ?? this.own?.stream ?? null
   }
 
   /** Whether the overlay (running or draining) delivered or skipped `origin`'s message; null: it does not get that stream. */
   passed(origin: string, stream: string, seq: number): boolean | null {
     return (this.runner ?? this.draining)?.passed(origin, stream, seq) ?? null
+  }
+
+  /** Gives up waiting for `origin`'s messages up to `seq` (see ChannelOverlay.skipThrough). */
+  skipThrough(origin: string, stream: string, seq: number): void {
+    ;(this.runner ?? this.draining)?.skipThrough(origin, stream, seq)
   }
 
   /** Joined (again): the node's certificate for our key, if it gave one. */

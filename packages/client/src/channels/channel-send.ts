@@ -28,6 +28,8 @@ export class ChannelSender {
   private readonly broadcastStream: string
   /** This member's last overlay message, while copies sent after it must name it (see AFTER_OVERLAY_MS). */
   private overlayTail: { after: OverlayAfter; at: number } | null = null
+  /** This member's overlay messages being signed, until the last is out: a copy waits for them, to name the last (see send). */
+  private publishing: Promise<unknown> | null = null
   /** The last message's copies, until each is settled: the next overlay message waits for them (see COPIES_FIRST_MS). */
   private copiesSettling: Promise<unknown> | null = null
 
@@ -47,11 +49,20 @@ export class ChannelSender {
     if (this.overlay.active) {
       this.host.overlay.takeMessageToken()
       const others = Math.max(0, this.roster.count - 1)
-      const seq = await this.overlay.publish(body.kind, encodeOverlayBody(body.kind, body.text, body.bytes, body.description)).catch((err: unknown) => {
-        // The overlay stopped while the message was being signed (removed from the channel, logged out): it went nowhere.
-        if (err instanceof PlazaError && err.code === ErrorCode.INVALID_STATE) throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, `out of ${this.channel} before the message went out`)
-        throw err
-      })
+      const publishing = Promise.resolve(this.overlay.publish(body.kind, encodeOverlayBody(body.kind, body.text, body.bytes, body.description)))
+      this.publishing = publishing
+      const seq = await publishing.then(
+        (seq) => {
+          if (this.publishing === publishing) this.publishing = null
+          return seq
+        },
+        (err: unknown) => {
+          if (this.publishing === publishing) this.publishing = null
+          // The overlay stopped while the message was being signed (removed from the channel, logged out): it went nowhere.
+          if (err instanceof PlazaError && err.code === ErrorCode.INVALID_STATE) throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, `out of ${this.channel} before the message went out`)
+          throw err
+        },
+      )
       const stream = this.overlay.ownStreamId
       if (stream !== null) this.overlayTail = { after: { stream, seq }, at: this.rt.clock.now() }
       // Every overlay message has a seq in the broadcast stream, sent or not (see goOutside).
@@ -67,6 +78,12 @@ export class ChannelSender {
       } catch {
         return { members: others, received: 0, failures: [], unconfirmed: Math.max(0, others - outside), outsideNotSent: outside }
       }
+    }
+    // Back to copies while an overlay message before this one is still being signed: the copy must
+    // name that one (a member holds it until the overlay delivered it), so it waits for it to go out.
+    if (this.publishing) {
+      await this.publishing.catch(() => undefined)
+      return this.send(body, size)
     }
     // Outside the overlay a member sends as in a full mesh (a copy per member, acknowledged); above 512 members, through the node's fan-out.
     // Soon after its last overlay message, each copy names it: a member gets it after that one.

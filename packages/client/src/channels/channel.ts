@@ -82,7 +82,13 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     super()
     assertChannelId(channelId)
     this.channelId = channelId
-    this.gate = new AfterGate<ReceivedMessage>(rt.clock, AFTER_WAIT_MS, (origin, a) => this.overlay.passed(origin, a.stream, a.seq), (m, from) => this.emitMessage(m, from))
+    this.gate = new AfterGate<ReceivedMessage>(
+      rt.clock,
+      AFTER_WAIT_MS,
+      (origin, a) => this.overlay.passed(origin, a.stream, a.seq),
+      (m, from) => this.emitMessage(m, from),
+      (origin, a) => this.overlay.skipThrough(origin, a.stream, a.seq),
+    )
     this.roster = new ChannelRoster(() => host.uid, rt.clock, {
       joined: (uid, announce) => {
         if (announce) this.emit('MemberJoined', uid)

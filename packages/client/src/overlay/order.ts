@@ -111,6 +111,32 @@ export class StreamOrder<M extends Ordered> {
     return { skipped, deliver }
   }
 
+  /**
+   * Gives up on everything up to `seq` (a later message that came another way follows it): what
+   * waits up to there is delivered in order, the holes between are skipped, and delivery goes on
+   * from `seq + 1`. With the start unknown, holes count from the lowest message waiting.
+   */
+  skipThrough(seq: number, now: number): { skipped: Gap[]; deliver: M[] } {
+    const upTo = [...this.waiting.keys()].filter((s) => s <= seq).sort((a, b) => a - b)
+    let from = this.next > 0 ? this.next : (upTo[0] ?? seq)
+    if (from > seq) return { skipped: [], deliver: [] }
+    const skipped: Gap[] = []
+    const deliver: M[] = []
+    for (const s of upTo) {
+      if (s > from) skipped.push({ from, to: s - 1 })
+      deliver.push(this.waiting.get(s)!)
+      this.unwait(s)
+      from = s + 1
+    }
+    if (from <= seq) skipped.push({ from, to: seq })
+    this.next = seq + 1
+    if (seq > this.top) this.top = seq
+    this.lastActive = now
+    deliver.push(...this.takeInOrder())
+    this.gapSince = this.earliestArrival()
+    return { skipped, deliver }
+  }
+
   /** Takes the waiting messages from `next` on, as long as they follow each other. */
   private takeInOrder(): M[] {
     const deliver: M[] = []

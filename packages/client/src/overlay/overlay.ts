@@ -95,10 +95,7 @@ export class ChannelOverlay {
       random: () => deps.random(),
       pull: (peer, origin, stream, from, to) => this.sendFrame(peer, { type: OverlayFrameType.PULL, channel: deps.channel, origin, stream, from, to }),
       skipped: (origin, stream, range, deliver) => {
-        if (range) {
-          this.stats.skipped += range.to - range.from + 1
-          this.deps.onEvent?.({ type: 'skipped', origin, stream, ...range })
-        }
+        if (range) this.noteSkipped(origin, stream, range)
         for (const m of deliver) this.deliver(m)
       },
       wake: (at) => this.wake(at),
@@ -122,6 +119,22 @@ export class ChannelOverlay {
     const order = this.orders.get(streamKey(origin, stream))
     if (!order) return null
     return order.next > 0 && seq < order.next
+  }
+
+  /**
+   * A copy that follows `origin`'s message `seq` of `stream` waited for it long enough: that message
+   * and any before it still missing are skipped (reported like a gap given up), what waited behind
+   * them is delivered, and a late copy of one of them is dropped: the member's order holds.
+   */
+  skipThrough(origin: string, stream: string, seq: number): void {
+    const sk = streamKey(origin, stream)
+    const order = this.orders.get(sk)
+    if (!order || (order.next > 0 && seq < order.next)) return
+    const now = this.deps.clock.now()
+    const r = order.skipThrough(seq, now)
+    for (const range of r.skipped) this.noteSkipped(origin, stream, range)
+    for (const m of r.deliver) this.deliver(m)
+    this.gaps.note(sk, order, now)
   }
 
   /** Where this member's own stream stands: its last message that went out (the overlay that goes on from this one starts there: deps.resume). */
@@ -511,6 +524,11 @@ export class ChannelOverlay {
   private repair(to: string, key: string): void {
     const m = this.cache.get(key)
     if (m) this.sendFrame(to, { ...m, hops: m.hops + 1, flags: GossipFlag.REPAIR })
+  }
+
+  private noteSkipped(origin: string, stream: string, range: { from: number; to: number }): void {
+    this.stats.skipped += range.to - range.from + 1
+    this.deps.onEvent?.({ type: 'skipped', origin, stream, ...range })
   }
 
   private deliver(m: OverlayGossipFrame): void {
