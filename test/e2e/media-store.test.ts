@@ -147,8 +147,11 @@ suite('media store over HTTP', () => {
       sock.end(body)
     })
     // The first 1000 bytes are the body (their hashes do not make the id: MEDIA_INTEGRITY if that
-    // answer comes first); the rest is not HTTP, and Node's parser answers 400 and drops the socket.
-    expect(reply).toMatch(/^HTTP\/1\.1 400 /)
+    // answer comes first); the rest is not HTTP, and Node's parser answers 400 and drops the socket
+    // — or the client gets nothing: Node writes no 400 once the first request's answer has begun,
+    // and destroys the socket at once, before that answer is out (seen once on a loaded machine).
+    // Never a success.
+    expect(reply === '' || /^HTTP\/1\.1 4\d\d /.test(reply), `reply: ${JSON.stringify(reply.slice(0, 80))}`).toBe(true)
     await until(tmpEmpty, 5000, 'no temp file')
     expect(existsSync(dataPath(SMALL.appId, info.mediaId))).toBe(false)
     expect((await fetchMedia(node.httpUrl, '/healthz')).status).toBe(200)
