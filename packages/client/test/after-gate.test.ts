@@ -48,12 +48,14 @@ describe('copies behind the overlay message they follow', () => {
     expect(gate.heldCount).toBe(0)
   })
 
-  it('delivers at once what names a message already delivered, or a stream this member does not get', () => {
-    const { gate, got, next } = setup()
+  it('delivers at once what names a message already delivered, or a stream this member does not get — and has the overlay skip the latter from now', () => {
+    const { gate, got, next, skips } = setup()
     next.set('a/s', 8)
     gate.admit('a', 'a:c1', after(7))
     gate.admit('x', 'x:c1', after(2))
     expect(got).toEqual(['a:c1', 'x:c1'])
+    // Had x's message 2 come later through an overlay this member started meanwhile, it would follow x:c1.
+    expect(skips).toEqual(['x/s:2'])
   })
 
   it('gives the wait up after waitMs (the overlay message may never come), and has the overlay skip through it, so a late copy of it is dropped there', () => {

@@ -74,6 +74,20 @@ describe('a channel’s overlay mode', () => {
     expect(mode.ownStreamId).toBe('id1')
   })
 
+  it('remembers overlay messages skipped for a copy that went first, in the overlay it runs later too', async () => {
+    const { mode, cert } = await overlayMode()
+    mode.joined(cert, 3) // below the threshold: no overlay runs
+    expect(mode.passed('x', 's', 5)).toBe(null)
+    mode.skipThrough('x', 's', 5)
+    expect(mode.passed('x', 's', 5)).toBe(true)
+    expect(mode.passed('x', 's', 6)).toBe(null)
+    mode.update(10)
+    expect(mode.active).toBe(true)
+    expect(mode.passed('x', 's', 4)).toBe(true)
+    // The overlay now waits for x's message 6, and takes no copy of 1–5.
+    expect(mode.passed('x', 's', 6)).toBe(false)
+  })
+
   it('gives the seq of a message stopped while it was being signed to the next one: no member waits for a message that never went', async () => {
     const { mode, cert } = await overlayMode()
     const publish = (s: string) => mode.publish(MessageKind.TEXT, new TextEncoder().encode(s))

@@ -26,7 +26,13 @@ export class AfterGate<M> {
     const h = this.held.get(from)
     if (h) h.queue.push({ m, after: after ?? null })
     else if (after && this.passed(from, after) === false) this.hold(from, [{ m, after }])
-    else this.deliver(m, from)
+    else this.handOver(from, m, after ?? null)
+  }
+
+  /** To the app; an overlay message it names that was not passed (not a stream this member got) is skipped from now. */
+  private handOver(from: string, m: M, after: OverlayAfter | null): void {
+    if (after && this.passed(from, after) !== true) this.skip(from, after)
+    this.deliver(m, from)
   }
 
   /**
@@ -99,7 +105,7 @@ export class AfterGate<M> {
         this.hold(from, queue.slice(i), i === 0 ? h.until : undefined)
         return
       }
-      this.deliver(m, from)
+      this.handOver(from, m, after)
     }
   }
 }

@@ -292,6 +292,8 @@ const STOP_AFTER_MS = 15_000
  * that switched first. As long as a gap is waited for (the overlay's gapGiveUpMs).
  */
 const DRAIN_MS = 30_000
+/** Origin streams whose skipped overlay messages a channel remembers (see OverlayMode.skipThrough). */
+const MAX_COPIED_THROUGH = 4096
 /** A certificate is renewed this long before it expires. */
 const RENEW_BEFORE_MS = 10 * 60_000
 /**
@@ -320,6 +322,8 @@ export class OverlayMode {
   private own: (OwnStream & { stream: string }) | null = null
   /** The overlay after the channel went back to the full mesh, for DRAIN_MS (see there). */
   private draining: ChannelOverlayRunner | null = null
+  /** Per origin stream, the overlay messages skipped because a copy after them went first (see skipThrough). */
+  private readonly copiedThrough = new Map<string, number>()
   private drainTimer: TimerHandle | null = null
   /** The node key the runner verifies with. */
   private runnerNodeKey: Uint8Array | null = null
@@ -368,11 +372,21 @@ export class OverlayMode {
 
   /** Whether the overlay (running or draining) delivered or skipped `origin`'s message; null: it does not get that stream. */
   passed(origin: string, stream: string, seq: number): boolean | null {
+    if ((this.copiedThrough.get(`${origin}\n${stream}`) ?? 0) >= seq) return true
     return (this.runner ?? this.draining)?.passed(origin, stream, seq) ?? null
   }
 
-  /** Gives up waiting for `origin`'s messages up to `seq` (see ChannelOverlay.skipThrough). */
+  /**
+   * A copy that follows `origin`'s overlay message `seq` goes to the app without it (its wait is
+   * over, or no overlay here got that stream): that message and those before it are skipped, now
+   * and by any overlay this channel runs later, so a late one is not delivered out of order.
+   */
   skipThrough(origin: string, stream: string, seq: number): void {
+    const k = `${origin}\n${stream}`
+    if ((this.copiedThrough.get(k) ?? 0) >= seq) return
+    this.copiedThrough.delete(k)
+    this.copiedThrough.set(k, seq)
+    if (this.copiedThrough.size > MAX_COPIED_THROUGH) this.copiedThrough.delete(this.copiedThrough.keys().next().value!)
     ;(this.runner ?? this.draining)?.skipThrough(origin, stream, seq)
   }
 
@@ -490,6 +504,10 @@ export class OverlayMode {
     }
     const own = this.own ?? { stream: this.deps.rt.randomId(), seq: 0, lastSentTs: 0 }
     this.runner = new ChannelOverlayRunner(this.deps.channel, this.deps.host, this.deps.rt, keys, nodeKey, this.cert, this.joinedAt, own, deliver, this.deps.originAllowed)
+    for (const [k, seq] of this.copiedThrough) {
+      const [origin, stream] = k.split('\n') as [string, string]
+      this.runner.skipThrough(origin, stream, seq)
+    }
     this.runnerNodeKey = nodeKey
     this.runner.start(this.deps.members())
     this.linklessSince = 0

@@ -122,15 +122,18 @@ export class ChannelOverlay {
   }
 
   /**
-   * A copy that follows `origin`'s message `seq` of `stream` waited for it long enough: that message
-   * and any before it still missing are skipped (reported like a gap given up), what waited behind
-   * them is delivered, and a late copy of one of them is dropped: the member's order holds.
+   * A copy that follows `origin`'s message `seq` of `stream` went to the app without it (it waited
+   * long enough, or this member had not got that stream): that message and any before it still
+   * missing are skipped (reported like a gap given up), what waited behind them is delivered, and
+   * a late copy of one of them is dropped: the member's order holds.
    */
   skipThrough(origin: string, stream: string, seq: number): void {
     const sk = streamKey(origin, stream)
-    const order = this.orders.get(sk)
-    if (!order || (order.next > 0 && seq < order.next)) return
     const now = this.deps.clock.now()
+    let order = this.orders.get(sk)
+    // Not a stream this member got yet: its messages up to `seq` are not delivered when they come.
+    if (!order) this.orders.set(sk, (order = new StreamOrder(this.joinedAt, now, this.cfg.streamTtlMs)))
+    if (order.next > 0 && seq < order.next) return
     const r = order.skipThrough(seq, now)
     for (const range of r.skipped) this.noteSkipped(origin, stream, range)
     for (const m of r.deliver) this.deliver(m)
