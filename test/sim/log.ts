@@ -38,6 +38,7 @@ export interface ChannelSend {
   n: number
   at: number
   result?: ChannelSendResult
+  settledAt?: number
   error?: string
 }
 

@@ -1,17 +1,26 @@
 import { check } from './checker.js'
-import { World, optionsFor, type SimOptions } from './world.js'
+import { World, optionsFor, overlayOptionsFor, type SimOptions } from './world.js'
 
 export interface SeedReport {
   seed: number
   violations: string[]
   events: number
-  stats: { peerSends: number; deliveries: number; channelSends: number; virtualMs: number; dropNotices: number; compactions: number; downloads: number; downloadsOk: number }
+  stats: { peerSends: number; deliveries: number; channelSends: number; overlaySends: number; virtualMs: number; dropNotices: number; compactions: number; downloads: number; downloadsOk: number }
   trace: string[]
 }
 
 /** Runs one seed from scratch; the same seed gives the same run. */
 export async function runSeed(seed: number, overrides: Partial<SimOptions> = {}): Promise<SeedReport> {
-  const world = new World({ ...optionsFor(seed), ...overrides })
+  return runWorld(seed, { ...optionsFor(seed), ...overrides })
+}
+
+/** A seed of the overlay world (overlayOptionsFor): the channel switches to its overlay and back. */
+export function runOverlaySeed(seed: number, overrides: Partial<SimOptions> = {}): Promise<SeedReport> {
+  return runWorld(seed, { ...overlayOptionsFor(seed), ...overrides })
+}
+
+async function runWorld(seed: number, opts: SimOptions): Promise<SeedReport> {
+  const world = new World(opts)
   const t0 = world.sched.now
   await world.run()
   const violations = await check(world)
@@ -26,6 +35,8 @@ export async function runSeed(seed: number, overrides: Partial<SimOptions> = {})
       downloadsOk: world.log.downloads.filter((d) => d.outcome === 'ok').length,
       deliveries: world.log.deliveries.length,
       channelSends: world.log.channelSends.size,
+      // Sent into the overlay: no per-member confirmation (copies are confirmed or failed, member by member).
+      overlaySends: [...world.log.channelSends.values()].filter((s) => (s.result?.unconfirmed ?? 0) > 0).length,
       virtualMs: world.sched.now - t0,
       dropNotices: [...world.log.dropped.values()].reduce((n, m) => n + [...m.values()].reduce((a, b) => a + b, 0), 0),
       compactions: world.compactions + (await counter('plaza_channel_document_compactions_total')),

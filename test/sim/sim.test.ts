@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { runSeed } from './run.js'
+import { runOverlaySeed, runSeed } from './run.js'
 
 /**
  * The simulation in `npm test`: SIM_SEEDS seeds (default 500) from SIM_FROM (default 1), in
@@ -8,6 +8,8 @@ import { runSeed } from './run.js'
 const FROM = Number(process.env.SIM_FROM ?? 1)
 const SEEDS = Number(process.env.SIM_SEEDS ?? 500)
 const CHUNK = 25
+/** The overlay world (world.ts, overlayOptionsFor): OVERLAY_SEEDS seeds (default 40) from SIM_FROM. */
+const OVERLAY_SEEDS = Number(process.env.SIM_OVERLAY_SEEDS ?? 40)
 
 describe('seeded simulation of clients and a node under faults', () => {
   for (let start = FROM; start < FROM + SEEDS; start += CHUNK) {
@@ -31,4 +33,22 @@ describe('seeded simulation of clients and a node under faults', () => {
     expect(again.events).toBe(first.events)
     expect(again.trace).toEqual(first.trace)
   }, 60_000)
+})
+
+describe('seeded simulation of a channel switching between copies and its overlay', () => {
+  for (let start = FROM; start < FROM + OVERLAY_SEEDS; start += CHUNK) {
+    const end = Math.min(start + CHUNK, FROM + OVERLAY_SEEDS) - 1
+    it(`keeps every guarantee across the switches for seeds ${start}–${end}`, async () => {
+      const failures: string[] = []
+      let overlaySends = 0
+      for (let seed = start; seed <= end; seed++) {
+        const r = await runOverlaySeed(seed)
+        overlaySends += r.stats.overlaySends
+        if (r.violations.length) failures.push(`seed ${seed} (replay: npm run sim -- --seed ${seed} --overlay):\n    ${r.violations.slice(0, 10).join('\n    ')}`)
+      }
+      expect(failures.join('\n')).toBe('')
+      // The worlds did run their overlays (not only copies).
+      expect(overlaySends).toBeGreaterThan(0)
+    }, 120_000)
+  }
 })

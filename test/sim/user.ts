@@ -13,12 +13,14 @@ import {
   type RemoteInvitation,
   type Runtime,
 } from '@plaza/client'
+import type { OverlayCrypto } from '@plaza/client/overlay'
 import { createHash } from 'node:crypto'
 import type { Prng } from './prng.js'
 import { Domain, type Scheduler } from './scheduler.js'
 import type { SimNetwork, SimUserNet } from './network.js'
 import { SimClientStorage } from './store.js'
 import type { MediaDownload, SimLog } from './log.js'
+import { keyFromSeed, simCrypto } from './overlay/crypto.js'
 
 export const APP = 'sim'
 const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
@@ -63,6 +65,10 @@ export interface UserWorld {
   channels: string[]
   /** False once the world heals: the app stops doing new things. */
   active: boolean
+  /** Channels run their overlay above this many members (null: no overlay keys, copies only). */
+  overlayThreshold: number | null
+  /** Users kept out of the channels for now (a swing of the member count: see World.swing). */
+  swungOut: ReadonlySet<string>
 }
 
 export class SimUser {
@@ -88,10 +94,11 @@ export class SimUser {
     const domain = new Domain(`${this.uid}#${n}`)
     const net = w.net.user(this.uid, domain)
     const rng = this.prng.fork()
-    const runtime: Runtime = { clock: w.sched.clock(domain), random: () => rng.next(), randomId: () => rng.id(), virtualTime: true, overlayKeys: () => null }
+    const runtime: Runtime = { clock: w.sched.clock(domain), random: () => rng.next(), randomId: () => rng.id(), virtualTime: true, overlayKeys: () => this.overlayKeys(domain, rng) }
     const client = new PlazaClient(
       APP,
       {
+        ...(w.overlayThreshold !== null ? { overlayThreshold: w.overlayThreshold } : {}),
         rendezvousUrl: 'ws://sim',
         WebSocket: net.WebSocket(),
         storage: this.storage.forPage(w.sched, domain, rng),
@@ -116,6 +123,53 @@ export class SimUser {
       w.sched.at(domain, rng.int(100, 1200), act)
     }
     w.sched.at(domain, rng.int(100, 1200), act)
+  }
+
+  /**
+   * A page's overlay key, from the simulation's randomness (null: overlays off). Signing takes
+   * 0–40 ms of virtual time, as WebCrypto's does not come back at once: a page sends on while its
+   * overlay messages are being signed (and the channel may switch meanwhile).
+   */
+  private overlayKeys(domain: Domain, rng: Prng): { publicKey: Uint8Array; crypto: OverlayCrypto } | null {
+    if (this.w.overlayThreshold === null) return null
+    const seed = new Uint8Array(32)
+    for (let i = 0; i < 32; i++) seed[i] = rng.int(0, 255)
+    const key = keyFromSeed(seed)
+    const crypto = simCrypto(key)
+    const sched = this.w.sched
+    return {
+      publicKey: key.publicKey,
+      crypto: {
+        verify: crypto.verify,
+        sign: (data) => {
+          const sig = crypto.sign(data) as Uint8Array
+          return new Promise<Uint8Array>((resolve) => sched.at(domain, rng.int(0, 40), () => resolve(sig)))
+        },
+      },
+    }
+  }
+
+  /** The app leaves every channel (a swing of the member count: see World.swing). */
+  swingOut(): void {
+    const inst = this.instance
+    this.wants.clear()
+    if (inst) for (const id of this.w.channels) void this.leave(inst, id)
+  }
+
+  /** Back in every channel after a swing. */
+  swingBack(): void {
+    for (const id of this.w.channels) this.wants.add(id)
+    const inst = this.instance
+    if (inst && !inst.loggedOut) for (const id of this.w.channels) void this.join(inst, id)
+  }
+
+  /** `count` channel messages, one every `everyMs`, not awaited (a chat's burst around a switch). */
+  burst(count: number, everyMs: number): void {
+    const inst = this.instance
+    if (!inst || count <= 0) return
+    const view = [...inst.channels.values()].find((v) => v.channel.joined)
+    if (view && this.instance === inst && !inst.loggedOut) this.sendChannel(inst, view)
+    this.w.sched.at(inst.domain, everyMs, () => this.burst(count - 1, everyMs))
   }
 
   /**
@@ -214,6 +268,7 @@ export class SimUser {
       channel.on('ChannelMessage', (m, from) => {
         const mid = m.messageType === 'TEXT' ? m.text : ''
         log.deliveries.push({ id: mid, from, to: this.uid, instance: inst.n, at: this.w.sched.now, path: '', channel: id })
+        log.note(`${this.uid}#${inst.n} got ${mid} in ${id}`)
       })
       channel.on('MemberJoined', (uid) => {
         view.members?.add(uid)
@@ -303,6 +358,24 @@ export class SimUser {
     return new Uint8Array(words.buffer, 0, size)
   }
 
+  private sendChannel(inst: Instance, view: ChannelView): void {
+    const w = this.w
+    const id = `c:${this.uid}:${this.channelCount}`
+    const send = { id, from: this.uid, instance: inst.n, epoch: inst.epoch, channel: view.channel.channelId, n: this.channelCount++, at: w.sched.now }
+    w.log.channelSends.set(id, send)
+    w.log.note(`${this.uid}#${inst.n} sends ${id} in ${view.channel.channelId}`)
+    view.channel.sendMessage({ text: id }).then(
+      (result) => {
+        Object.assign(w.log.channelSends.get(id)!, { result, settledAt: w.sched.now })
+        w.log.note(`${id}: ${result.unconfirmed > 0 ? 'overlay' : 'copies'} ${JSON.stringify(result)}`)
+      },
+      (err: unknown) => {
+        Object.assign(w.log.channelSends.get(id)!, { error: err instanceof PlazaError ? err.codeName : String(err) })
+        w.log.note(`${id}: failed ${err instanceof PlazaError ? err.codeName : String(err)}`)
+      },
+    )
+  }
+
   /** One random thing an app would do. */
   private act(inst: Instance): void {
     const w = this.w
@@ -327,19 +400,12 @@ export class SimUser {
     } else if (r < 0.55) {
       const joined = [...inst.channels.values()].filter((v) => v.channel.joined)
       if (!joined.length) return
-      const view = rng.pick(joined)
-      const id = `c:${this.uid}:${this.channelCount}`
-      const send = { id, from: this.uid, instance: inst.n, epoch: inst.epoch, channel: view.channel.channelId, n: this.channelCount++, at: w.sched.now }
-      w.log.channelSends.set(id, send)
-      view.channel.sendMessage({ text: id }).then(
-        (result) => Object.assign(w.log.channelSends.get(id)!, { result }),
-        (err: unknown) => Object.assign(w.log.channelSends.get(id)!, { error: err instanceof PlazaError ? err.codeName : String(err) }),
-      )
+      this.sendChannel(inst, rng.pick(joined))
     } else if (r < 0.63) {
       const id = rng.pick(w.channels)
       if (inst.channels.get(id)!.channel.joined) {
         if (rng.chance(0.4)) void this.leave(inst, id)
-      } else {
+      } else if (!w.swungOut.has(this.uid)) {
         this.wants.add(id)
         void this.join(inst, id)
       }

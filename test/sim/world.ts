@@ -30,6 +30,8 @@ export interface SimOptions {
   offlinePerReceiver: number
   /** Document compaction slack (small, so that generations change often). */
   compactSlackBytes: number
+  /** Channels run their overlay above this many members, and the member count swings across it (null: copies only). */
+  overlayThreshold: number | null
 }
 
 export function optionsFor(seed: number): SimOptions {
@@ -46,8 +48,22 @@ export function optionsFor(seed: number): SimOptions {
     offlinePerReceiver: p.pick([3, 10, 200]),
     // Negative: nearly every write starts a new generation (stresses the switch between them).
     compactSlackBytes: p.pick([-400, 0, 512, 4096]),
+    overlayThreshold: null,
   }
 }
+
+/**
+ * A world whose channel goes into its overlay and back: enough users to pass the threshold, one
+ * channel, and swings of the member count (World.swing) across the threshold and down to where
+ * it goes back to one copy per member, with bursts of messages around each switch.
+ */
+export function overlayOptionsFor(seed: number): SimOptions {
+  const p = new Prng(seed ^ 0x0ee71a)
+  return { ...optionsFor(seed), users: p.int(9, 11), channels: ['room'], activeMs: p.int(70_000, 110_000), overlayThreshold: p.pick([6, 7]) }
+}
+
+/** The overlay's hysteresis (channel-overlay.ts): back to copies at the threshold less this. */
+const OVERLAY_HYSTERESIS = 4
 
 export class World implements UserWorld {
   readonly sched = new Scheduler()
@@ -57,6 +73,8 @@ export class World implements UserWorld {
   readonly log: SimLog
   readonly users: SimUser[] = []
   readonly channels: string[]
+  readonly overlayThreshold: number | null
+  readonly swungOut = new Set<string>()
   active = true
   node: RendezvousNode | null = null
   /** The node's engine, for the checker to read between steps. */
@@ -70,8 +88,9 @@ export class World implements UserWorld {
 
   constructor(readonly opts: SimOptions) {
     this.prng = new Prng(opts.seed)
-    this.log = new SimLog(() => this.sched.now)
+    this.log = new SimLog(() => this.sched.now, Number(process.env.SIM_TRACE_LIMIT ?? 4000))
     this.channels = opts.channels
+    this.overlayThreshold = opts.overlayThreshold
     this.net = new SimNetwork(this.sched, this.prng.fork(), { wsLatency: [1, 30], linkLatency: [1, 15], lossyLinks: opts.lossyLinks })
     for (let i = 0; i < opts.users; i++) this.users.push(new SimUser(`u${i}`, this, this.prng.fork()))
     if (process.env.SIM_FRAMES) {
@@ -136,6 +155,7 @@ export class World implements UserWorld {
     await this.startNode()
     for (const u of this.users) u.start()
     if (this.opts.faults) this.scheduleFault()
+    if (this.overlayThreshold !== null) this.scheduleSwing()
     await this.sched.runUntil(this.sched.now + this.opts.activeMs)
     this.active = false
     await this.heal()
@@ -153,6 +173,42 @@ export class World implements UserWorld {
       inst.net.healLinks()
       if (inst.loggedOut) void u.login(inst)
     }
+  }
+
+  private scheduleSwing(): void {
+    this.sched.at(this.god, this.prng.int(12_000, 25_000), () => {
+      if (this.active) this.swing()
+    })
+  }
+
+  /**
+   * All but a few users leave the channels (the count falls to where the channel goes back to one
+   * copy per member, 15 s later); those left send bursts around that switch; then the others come
+   * back (above the threshold: the overlay again) and everyone sends a burst.
+   */
+  private swing(): void {
+    const rng = this.prng
+    const later = (ms: number, fn: () => void) => this.sched.at(this.god, ms, fn)
+    const order = [...this.users].sort(() => rng.next() - 0.5)
+    const stayers = order.slice(0, rng.int(1, this.overlayThreshold! - OVERLAY_HYSTERESIS))
+    const leavers = order.slice(stayers.length)
+    this.log.note(`swing: ${leavers.map((u) => u.uid).join(' ')} leave; ${stayers.map((u) => u.uid).join(' ')} stay`)
+    for (const u of leavers) {
+      this.swungOut.add(u.uid)
+      u.swingOut()
+    }
+    later(rng.int(12_000, 17_000), () => {
+      for (const u of stayers) u.burst(rng.int(10, 50), rng.int(5, 40))
+    })
+    later(rng.int(18_000, 45_000), () => {
+      this.log.note('swing: back')
+      this.swungOut.clear()
+      for (const u of leavers) later(rng.int(0, 3000), () => u.swingBack())
+      later(rng.int(0, 5000), () => {
+        for (const u of this.users) u.burst(rng.int(5, 30), rng.int(5, 40))
+      })
+      if (this.active) this.scheduleSwing()
+    })
   }
 
   private scheduleFault(): void {

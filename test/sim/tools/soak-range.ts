@@ -1,7 +1,9 @@
-import { runSeed } from '../run.js'
+import { runOverlaySeed, runSeed } from '../run.js'
 
 // Seeds SIM_FROM..SIM_TO, one line per failing seed, progress every 1,000 and a summary (read by
 // scripts/sim.mjs soak, which runs this bundled: the soak's seeds then cost no test runner).
+// SIM_OVERLAY: the overlay world's seeds (runOverlaySeed).
+const run = process.env.SIM_OVERLAY ? runOverlaySeed : runSeed
 const from = Number(process.env.SIM_FROM ?? 1)
 const to = Number(process.env.SIM_TO ?? 1000)
 const t0 = Date.now()
@@ -10,7 +12,7 @@ let failed = 0
 for (let seed = from; seed <= to; seed++) {
   let violations: string[]
   try {
-    const r = await runSeed(seed)
+    const r = await run(seed)
     totals.events += r.events
     for (const k of ['peerSends', 'deliveries', 'channelSends', 'dropNotices', 'compactions', 'downloads', 'downloadsOk'] as const) totals[k] += r.stats[k]
     violations = r.violations
