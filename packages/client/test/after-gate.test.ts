@@ -112,6 +112,22 @@ describe('copies behind the overlay message they follow', () => {
     expect(got).toEqual(['a:ov3', 'a:c1', 'a:ov4', 'a:c2', 'a:ov5'])
   })
 
+  it('says which messages it holds, and tells each one’s `reached` once the app has it (it is acknowledged then)', () => {
+    const { gate, got, next, overlay } = setup()
+    next.set('a/s', 3)
+    const reached: string[] = []
+    expect(gate.admit('a', 'a:c0', after(2), () => reached.push('c0'))).toBe(false)
+    expect(gate.admit('a', 'a:c1', after(3), () => reached.push('c1'))).toBe(true)
+    expect(gate.admit('a', 'a:c2', null, () => reached.push('c2'))).toBe(true)
+    expect(reached).toEqual([])
+    overlay('a', 's', 3)
+    expect(got).toEqual(['a:c0', 'a:ov3', 'a:c1', 'a:c2'])
+    expect(reached).toEqual(['c1', 'c2'])
+    gate.admit('a', 'a:c3', after(9), () => reached.push('c3'))
+    gate.flush(() => undefined)
+    expect(reached).toEqual(['c1', 'c2', 'c3'])
+  })
+
   it('hands over at once what it holds when the channel is left (each copy was acknowledged when it came), and nothing later', () => {
     const { gate, got, next, advance } = setup()
     next.set('a/s', 3)

@@ -251,6 +251,22 @@ describe('Inbox', () => {
     expect(got.filter((g) => g.startsWith('honest:'))).toEqual(['honest:1'])
   })
 
+  it('acknowledges a message the app has not got yet (held: a channel copy behind its overlay message) only once it is released, and saves it as not delivered', () => {
+    const changed: string[] = []
+    const inbox = new Inbox((_from, m) => (m.text === '2' ? 'held' : true), (from, stream) => changed.push(`${from}/${stream}`))
+    for (const seq of [1, 2, 3]) inbox.onMessage('a', msg(seq, 1), relay, 0)
+    expect(inbox.ackState('a', 's')).toEqual({ upTo: 1, missing: [], known: 1 })
+    // A reload now (the page died with 2 held): 2 and 3 are not taken as delivered; the sender sends them again.
+    const second = collect()
+    second.inbox.restore(inbox.snapshot(512))
+    second.inbox.onMessage('a', msg(2, 1), relay, 0)
+    expect(second.got).toEqual(['a:2'])
+    changed.length = 0
+    inbox.release('a', 's', 2)
+    expect(changed).toEqual(['a/s'])
+    expect(inbox.ackState('a', 's')).toEqual({ upTo: 3, missing: [], known: 1 })
+  })
+
   it('remembers what it delivered across a restore (a reload with durable storage)', () => {
     const first = collect()
     for (const seq of [1, 2, 3]) first.inbox.onMessage('a', msg(seq, 1), relay, 0)

@@ -8,8 +8,15 @@ import type { Clock, OverlayAfter, TimerHandle } from '@plaza/protocol'
  * told to skip what is still missing up to there (`skip`): a late overlay copy of it is dropped
  * rather than delivered after what follows it.
  */
+/** A message held, and what to call once the app has it (the message is acknowledged then). */
+interface Held<M> {
+  m: M
+  after: OverlayAfter | null
+  reached?: () => void
+}
+
 export class AfterGate<M> {
-  private readonly held = new Map<string, { queue: Array<{ m: M; after: OverlayAfter | null }>; timer: TimerHandle | null; until: number }>()
+  private readonly held = new Map<string, { queue: Array<Held<M>>; timer: TimerHandle | null; until: number }>()
 
   constructor(
     private readonly clock: Clock,
@@ -21,18 +28,24 @@ export class AfterGate<M> {
     private readonly skip: (origin: string, after: OverlayAfter) => void = () => undefined,
   ) {}
 
-  /** A message of `from`'s: delivered now, or held. */
-  admit(from: string, m: M, after: OverlayAfter | null | undefined): void {
+  /** A message of `from`'s: delivered now (false), or held (true; `reached` is called when it is delivered). */
+  admit(from: string, m: M, after: OverlayAfter | null | undefined, reached?: () => void): boolean {
     const h = this.held.get(from)
-    if (h) h.queue.push({ m, after: after ?? null })
-    else if (after && this.passed(from, after) === false) this.hold(from, [{ m, after }])
-    else this.handOver(from, m, after ?? null)
+    const item = { m, after: after ?? null, reached }
+    if (h) h.queue.push(item)
+    else if (after && this.passed(from, after) === false) this.hold(from, [item])
+    else {
+      this.handOver(from, { m, after: after ?? null })
+      return false
+    }
+    return true
   }
 
   /** To the app; an overlay message it names that was not passed (not a stream this member got) is skipped from now. */
-  private handOver(from: string, m: M, after: OverlayAfter | null): void {
+  private handOver(from: string, { m, after, reached }: Held<M>): void {
     if (after && this.passed(from, after) !== true) this.skip(from, after)
     this.deliver(m, from)
+    reached?.()
   }
 
   /**
@@ -57,7 +70,10 @@ export class AfterGate<M> {
     this.held.clear()
     for (const [from, h] of held) {
       this.clock.clearTimeout(h.timer)
-      for (const { m } of h.queue) deliver(m, from)
+      for (const { m, reached } of h.queue) {
+        deliver(m, from)
+        reached?.()
+      }
     }
   }
 
@@ -68,7 +84,7 @@ export class AfterGate<M> {
   }
 
   /** Holds `queue` until `until` (its front's wait ends then, whatever comes meanwhile). */
-  private hold(from: string, queue: Array<{ m: M; after: OverlayAfter | null }>, until = this.clock.now() + this.waitMs): void {
+  private hold(from: string, queue: Array<Held<M>>, until = this.clock.now() + this.waitMs): void {
     const timer = this.clock.setTimeout(() => this.expire(from), Math.max(0, until - this.clock.now()), true)
     this.held.set(from, { queue, timer, until })
   }
@@ -98,14 +114,15 @@ export class AfterGate<M> {
     this.held.delete(from)
     const queue = h.queue
     for (let i = 0; i < queue.length; i++) {
-      const { m, after } = queue[i]!
+      const item = queue[i]!
+      const after = item.after
       const waits = after && (through && after.stream === through.stream ? after.seq > through.seq : this.passed(from, after) === false)
       if (waits && !(force && i === 0)) {
         // The same front waits on to its first deadline (an earlier overlay message coming does not restart it); a new front gets its own.
         this.hold(from, queue.slice(i), i === 0 ? h.until : undefined)
         return
       }
-      this.handOver(from, m, after)
+      this.handOver(from, item)
     }
   }
 }

@@ -403,11 +403,13 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.doc.interrupted()
   }
 
-  /** A message for this channel (a copy, or the node's fan-out); false (refused) when not a member. */
-  _onMessage(message: ReceivedMessage, from: string, after?: OverlayAfter | null): boolean {
+  /**
+   * A message for this channel (a copy, or the node's fan-out); false (refused) when not a member;
+   * 'held' when it waits for the overlay message it follows (`reached` is called once the app has it).
+   */
+  _onMessage(message: ReceivedMessage, from: string, after?: OverlayAfter | null, reached?: () => void): boolean | 'held' {
     if (this.state === 'left') return false
-    this.gate.admit(from, message, after)
-    return true
+    return this.gate.admit(from, message, after, reached) ? 'held' : true
   }
 
   /** Out of the channel: copies still held for an overlay message go to the app now (see AfterGate.flush). */

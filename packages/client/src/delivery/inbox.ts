@@ -41,6 +41,11 @@ interface StreamState {
   dropped: SeqRange[]
   /** The highest floor the sender announced. */
   senderFloor: number
+  /**
+   * Seqs handed over but not yet to the app (a channel holds a copy behind the overlay message it
+   * follows): not acknowledged, nor saved as delivered, until released (null: none).
+   */
+  held: Set<number> | null
   /** Since when (on the gap clock) the stream has been waiting at `expected` with later seqs in hand (null: no gap). */
   gapSince: number | null
   lastActive: number
@@ -92,10 +97,11 @@ export class Inbox {
 
   /**
    * `deliver` hands a message to the app and says whether it was taken (false: refused, e.g. a
-   * channel this client is not in). `changed` says a stream's ACK should go out.
+   * channel this client is not in; 'held': taken, but it reaches the app later — release() says
+   * when). `changed` says a stream's ACK should go out.
    */
   constructor(
-    private readonly deliver: (from: string, frame: PeerMessageFrame, arrival: Arrival) => boolean,
+    private readonly deliver: (from: string, frame: PeerMessageFrame, arrival: Arrival) => boolean | 'held',
     private readonly changed: (from: string, stream: string) => void,
     /** This copy is behind us (handed over, skipped, or a duplicate): the store may forget it. */
     private readonly passed: (arrival: Arrival) => void = () => undefined,
@@ -192,11 +198,12 @@ export class Inbox {
   /** What the ACK of a stream says now; null if nothing was handed out yet. */
   ackState(from: string, stream: string): AckState | null {
     const st = this.senders.get(from)?.get(stream)
-    if (!st || st.expected <= 1) return null
-    const upTo = st.expected - 1
+    if (!st) return null
+    const upTo = this.doneBelow(st) - 1
+    if (upTo < 1) return null
     if (st.missing.length === 0) return { upTo, missing: [], known: st.known }
-    // Ranges the sender may still care about: at or above its floor.
-    const relevant = st.missing.filter((r) => r[1] >= st.senderFloor)
+    // Ranges the sender may still care about: at or above its floor (and none past what is acknowledged).
+    const relevant = st.missing.filter((r) => r[1] >= st.senderFloor && r[0] <= upTo).map((r): SeqRange => [r[0], Math.min(r[1], upTo)])
     const missing = relevant.slice(-MAX_ACK_RANGES)
     let known = st.known
     if (missing.length < relevant.length) known = Math.max(known, relevant[relevant.length - MAX_ACK_RANGES - 1][1] + 1)
@@ -208,12 +215,30 @@ export class Inbox {
     const out: StreamRecord[] = []
     for (const [from, streams] of this.senders) {
       for (const [stream, st] of streams) {
-        if (stream.startsWith(BROADCAST_STREAM_PREFIX) || st.expected <= 1) continue
-        out.push({ from, stream, expected: st.expected, known: st.known, missing: st.missing.slice(-MAX_ACK_RANGES), lastActive: st.lastActive })
+        const expected = this.doneBelow(st)
+        if (stream.startsWith(BROADCAST_STREAM_PREFIX) || expected <= 1) continue
+        const missing = st.missing.filter((r) => r[0] < expected).map((r): SeqRange => [r[0], Math.min(r[1], expected - 1)])
+        out.push({ from, stream, expected, known: st.known, missing: missing.slice(-MAX_ACK_RANGES), lastActive: st.lastActive })
       }
     }
     out.sort((a, b) => b.lastActive - a.lastActive)
     return out.slice(0, limit)
+  }
+
+  /** A held message (see the constructor's `deliver`) reached the app: it is acknowledged now. */
+  release(from: string, stream: string, seq: number): void {
+    const st = this.senders.get(from)?.get(stream)
+    if (!st?.held?.delete(seq)) return
+    if (st.held.size === 0) st.held = null
+    this.changed(from, stream)
+  }
+
+  /** Every seq below this reached the app, or was skipped (a held one has not: it is not acknowledged, nor saved as delivered). */
+  private doneBelow(st: StreamState): number {
+    if (!st.held) return st.expected
+    let low = st.expected
+    for (const s of st.held) if (s < low) low = s
+    return low
   }
 
   /** Takes back saved stream states (before any frame arrives). */
@@ -244,7 +269,9 @@ export class Inbox {
       this.passed(held.arrival)
     }
     st.expected = f.seq + 1
-    if (!this.deliver(from, f, arrival)) this.addMissing(st, f.seq, f.seq)
+    const taken = this.deliver(from, f, arrival)
+    if (taken === false) this.addMissing(st, f.seq, f.seq)
+    else if (taken === 'held') (st.held ??= new Set()).add(f.seq)
     this.passed(arrival)
   }
 
@@ -326,7 +353,7 @@ export class Inbox {
     let st = streams.get(stream)
     if (st) streams.delete(stream)
     else {
-      st = { expected: 0, waiting: new Map(), missing: [], known: 0, dropped: [], senderFloor: 0, gapSince: null, lastActive: now }
+      st = { expected: 0, waiting: new Map(), missing: [], known: 0, dropped: [], senderFloor: 0, held: null, gapSince: null, lastActive: now }
       if (streams.size >= MAX_STREAMS_PER_SENDER) {
         const oldest = streams.keys().next().value!
         this.forget(streams.get(oldest)!)

@@ -58,8 +58,11 @@ export interface DeliveryHost {
   linkGone(uid: string): void
   relay(to: string, bytes: Uint8Array, offline: boolean): Promise<RelayStatus>
   sendToNode(frame: ClientFrame): boolean
-  /** Hands a message to the app; false if it is refused (a channel this client is not in). */
-  deliver(from: string, frame: PeerMessageFrame, arrival: Arrival): boolean
+  /**
+   * Hands a message to the app; false if it is refused (a channel this client is not in); 'held'
+   * if it reaches the app later (then PeerDelivery.released says when).
+   */
+  deliver(from: string, frame: PeerMessageFrame, arrival: Arrival): boolean | 'held'
   /** A message restored after a reload settled (its original promise is gone). */
   restoredSettled(peer: string, message: ReceivedMessage, result: SendResult): void
   /** The node's per-receiver cap dropped `count` stored messages from `from`. */
@@ -203,6 +206,11 @@ export class PeerDelivery {
     this.inbox.onMessage(from, f, arrival, this.rt.clock.now())
     if (this.offlineDone.length && arrival.path !== 'offline') this.ackOffline(false)
     return null
+  }
+
+  /** A message the host held (its deliver said 'held') reached the app: it is acknowledged now. */
+  released(from: string, stream: string, seq: number): void {
+    this.inbox.release(from, stream, seq)
   }
 
   /** Stored messages from the node: drop notices first (they are older), then the messages, oldest first. */

@@ -46,10 +46,10 @@ export function peerRoutes(c: ClientParts): PeerRoutes {
     await c.media().uploadFor(bytes)
     return relayOnce(to, bytes, offline)
   }
-  const deliverToApp = (from: string, f: PeerMessageFrame, arrival: Arrival): boolean => {
+  const deliverToApp = (from: string, f: PeerMessageFrame, arrival: Arrival): boolean | 'held' => {
     const message = toReceived(from, f, c.media())
     if (!message) return false
-    if (f.channel) return c.channels.get(f.channel)?._onMessage(message, from, f.after) ?? false
+    if (f.channel) return c.channels.get(f.channel)?._onMessage(message, from, f.after, () => c.delivery().released(from, f.stream, f.seq)) ?? false
     c.emit('MessageFromPeer', message, from, {
       serverReceivedTs: arrival.serverTs,
       isOfflineMessage: arrival.path === 'offline',
