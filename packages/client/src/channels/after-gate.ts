@@ -1,13 +1,5 @@
 import type { Clock, OverlayAfter, TimerHandle } from '@plaza/protocol'
 
-/**
- * A member's channel messages that came as copies are held behind the overlay message they
- * follow (PeerMessageFrame.after) until this member's overlay has delivered it — or skipped it:
- * the sender went from the overlay to copies, and a copy's path is shorter. Messages of that
- * member that come meanwhile wait behind them, so its order holds. After `waitMs` the overlay is
- * told to skip what is still missing up to there (`skip`): a late overlay copy of it is dropped
- * rather than delivered after what follows it.
- */
 /** A message held, and what to call once the app has it (the message is acknowledged then). */
 interface Held<M> {
   m: M
@@ -15,6 +7,15 @@ interface Held<M> {
   reached?: () => void
 }
 
+/**
+ * A member's channel messages that came as copies are held behind the overlay message they
+ * follow (PeerMessageFrame.after) until this member's overlay has delivered it — or skipped it:
+ * the sender went from the overlay to copies, and a copy's path is shorter. Messages of that
+ * member that come meanwhile wait behind them, so its order holds. After `waitMs` the overlay is
+ * told to skip what is still missing up to there (`skip`): a late overlay copy of it is dropped
+ * rather than delivered after what follows it. A held copy is acknowledged to its sender only once
+ * the app has it (`reached`): a page that dies meanwhile has not received it.
+ */
 export class AfterGate<M> {
   private readonly held = new Map<string, { queue: Array<Held<M>>; timer: TimerHandle | null; until: number }>()
 
