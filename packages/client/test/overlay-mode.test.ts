@@ -6,6 +6,7 @@ import { manualClock } from './manual-clock.js'
 
 async function overlayMode() {
   const time = manualClock(Date.now())
+  const node = { now: 1_000_000 }
     const keys: OverlayKeyPair = await generateOverlayKey()
     const asked = { candidates: 0 }
     const host: OverlayHost = {
@@ -21,7 +22,7 @@ async function overlayMode() {
         if (++asked.candidates > 100) throw new Error('asked too often')
         return []
       },
-      nodeNow: () => Date.now(),
+      nodeNow: () => node.now,
     }
     let ids = 0
     const cert: MemberCert = { app: 'app', channel: 'room', uid: 'me', pubkey: keys.publicKey, expiry: Date.now() + 3_600_000, sig: new Uint8Array(64) }
@@ -38,7 +39,7 @@ async function overlayMode() {
       renewCert: () => undefined,
       goOutside: () => undefined,
     })
-    return { mode, cert, asked, ids: () => ids, fire: time.fire }
+    return { mode, cert, asked, ids: () => ids, fire: time.fire, node }
 }
 
 describe('a channel’s overlay mode', () => {
@@ -86,6 +87,27 @@ describe('a channel’s overlay mode', () => {
     expect(mode.passed('x', 's', 4)).toBe(true)
     // The overlay now waits for x's message 6, and takes no copy of 1–5.
     expect(mode.passed('x', 's', 6)).toBe(false)
+  })
+
+  it('takes members’ streams from where its last overlay stopped (not from the join): a stream’s first message after that starts it at once', async () => {
+    const { mode, cert, fire, node } = await overlayMode()
+    node.now = 1_000_000
+    mode.joined(cert, 10)
+    expect(mode.streamsFrom).toBe(1_000_000)
+    node.now = 1_040_000
+    mode.update(3)
+    fire() // back to the full mesh: the overlay drains
+    node.now = 1_070_000
+    fire() // the drain is over
+    expect(mode.streamsFrom).toBe(null)
+    node.now = 1_120_000
+    mode.update(10)
+    expect(mode.streamsFrom).toBe(1_070_000)
+    // Left and joined again: from the new join.
+    mode.stop()
+    node.now = 1_130_000
+    mode.joined(cert, 10)
+    expect(mode.streamsFrom).toBe(1_130_000)
   })
 
   it('gives the seq of a message stopped while it was being signed to the next one: no member waits for a message that never went', async () => {

@@ -90,7 +90,8 @@ export class ChannelOverlayRunner {
     keys: OverlayKeyPair,
     nodeKey: Uint8Array,
     cert: MemberCert,
-    joinedAt: number,
+    /** Members' messages sent from then on are this overlay's to deliver (node time). */
+    readonly joinedAt: number,
     /** This member's stream: its id, and where an earlier overlay of this client left it. */
     private readonly own: OwnStream & { stream: string },
     private readonly deliver: (m: OverlayMessage) => void,
@@ -314,6 +315,13 @@ const LINKLESS_CHECK_MS = 2_000
 export class OverlayMode {
   private cert: MemberCert | null = null
   private joinedAt = 0
+  /**
+   * When this member's last overlay stopped (its drain over) while it stayed in the channel; 0:
+   * none. The next overlay takes its members' streams from there: what was sent before was the
+   * last one's to deliver, so a stream's first message after it starts the stream here — it does
+   * not wait (gapGiveUpMs) for messages no cache holds any more.
+   */
+  private stoppedAt = 0
   private runner: ChannelOverlayRunner | null = null
   /**
    * This client's stream where the last runner left it: the next one goes on with it (after a
@@ -363,6 +371,11 @@ export class OverlayMode {
 
   get links(): string[] {
     return this.runner?.links ?? []
+  }
+
+  /** From when the running overlay takes its members' streams (node time; null: none runs). */
+  get streamsFrom(): number | null {
+    return this.runner?.joinedAt ?? null
   }
 
   /** This client's overlay stream in the channel (null: no overlay ran yet). */
@@ -475,6 +488,7 @@ export class OverlayMode {
     this.renewTimer = null
     this.cert = null
     this.joinedAt = 0
+    this.stoppedAt = 0
     this.count = 0
     this.renewFailures = 0
     this.outside = { count: 0, version: -1 }
@@ -503,7 +517,8 @@ export class OverlayMode {
       if (this.deps.originAllowed(m.origin)) this.deps.deliver(m)
     }
     const own = this.own ?? { stream: this.deps.rt.randomId(), seq: 0, lastSentTs: 0 }
-    this.runner = new ChannelOverlayRunner(this.deps.channel, this.deps.host, this.deps.rt, keys, nodeKey, this.cert, this.joinedAt, own, deliver, this.deps.originAllowed)
+    const from = Math.max(this.joinedAt, this.stoppedAt)
+    this.runner = new ChannelOverlayRunner(this.deps.channel, this.deps.host, this.deps.rt, keys, nodeKey, this.cert, from, own, deliver, this.deps.originAllowed)
     for (const [k, seq] of this.copiedThrough) {
       const [origin, stream] = k.split('\n') as [string, string]
       this.runner.skipThrough(origin, stream, seq)
@@ -531,14 +546,20 @@ export class OverlayMode {
   private stopDraining(): void {
     this.deps.rt.clock.clearTimeout(this.drainTimer)
     this.drainTimer = null
-    if (this.draining) this.own = this.draining.ownStream
+    if (this.draining) {
+      this.own = this.draining.ownStream
+      this.stoppedAt = this.deps.host.nodeNow()
+    }
     this.draining?.stop()
     this.draining = null
   }
 
   private stopRunner(): void {
     this.keepRunning()
-    if (this.runner) this.own = this.runner.ownStream
+    if (this.runner) {
+      this.own = this.runner.ownStream
+      this.stoppedAt = this.deps.host.nodeNow()
+    }
     this.runner?.stop()
     this.runner = null
     this.deps.rt.clock.clearInterval(this.linklessTimer)
