@@ -128,6 +128,28 @@ describe('per-origin order', () => {
     expect(order.skipThrough(3, 4)).toEqual({ skipped: [], deliver: [] })
   })
 
+  it('a start known from an earlier membership (skipThrough) moves past what was sent before this join: no gap waits for it', () => {
+    const msgs = stream(9)
+    // Joined again just after message 6 was sent; a copy of the last membership named message 2.
+    const order = new StreamOrder<M>(6001, 0)
+    order.skipThrough(2, 0)
+    expect(order.next).toBe(3)
+    // Message 8 comes first (7 on its way): 3–7 are asked for (which of them are this member's is not known yet).
+    expect(order.accept(msgs[7]!, 1)).toEqual({ status: 'ok', deliver: [] })
+    expect(order.gap(16)).toEqual({ from: 3, to: 7 })
+    // 7 follows a message sent before the join: delivery starts there.
+    expect(order.accept(msgs[6]!, 2)).toEqual({ status: 'ok', deliver: [msgs[6], msgs[7]] })
+    expect(order.gap(16)).toBeNull()
+    // Only an early message comes (a pull's answer): the start moves past it, what waits behind goes.
+    const again = new StreamOrder<M>(6001, 0)
+    again.skipThrough(2, 0)
+    again.accept(msgs[7]!, 1)
+    expect(again.accept(msgs[5]!, 2)).toEqual({ status: 'ok', deliver: [] })
+    expect(again.gap(16)).toEqual({ from: 7, to: 7 })
+    expect(again.gapSince).toBe(1)
+    expect(again.accept(msgs[3]!, 3)).toEqual({ status: 'duplicate' })
+  })
+
   it('pulls every hole of a stream at once, and skips a hole behind a skipped one counting from when it was seen, not from the skip', () => {
     const cfg = overlayConfig()
     const msgs = stream(7)

@@ -54,17 +54,33 @@ export class StreamOrder<M extends Ordered> {
   accept(m: M, now: number): Accepted<M> {
     this.lastActive = now
     if ((this.next > 0 && m.seq < this.next) || this.waiting.has(m.seq)) return { status: 'duplicate' }
-    if (m.sentTs < this.joinedAt) return { status: 'early' }
-    if (m.seq > this.top) this.top = m.seq
-    if (this.next === 0 && (m.seq === 1 || m.prevTs < this.joinedAt || now - m.prevTs >= this.forgetAfterMs)) {
-      this.next = m.seq
-      for (const s of this.waiting.keys()) if (s < m.seq) this.unwait(s)
+    if (m.sentTs < this.joinedAt) {
+      // A start known already (skipThrough: a copy named a message of an earlier membership) moves
+      // past it: neither it nor any before it (a stream's send times only grow) is this member's.
+      if (this.next === 0) return { status: 'early' }
+      const deliver = this.startAt(m.seq + 1)
+      this.gapSince = this.earliestArrival()
+      return { status: 'ok', deliver }
     }
+    if (m.seq > this.top) this.top = m.seq
+    const starts = m.seq === 1 || m.prevTs < this.joinedAt || now - m.prevTs >= this.forgetAfterMs
+    // The same for a known start below the message before this one (sent before the join).
+    if (starts && (this.next === 0 || (m.prevTs < this.joinedAt && m.seq > this.next))) this.startAt(m.seq)
     this.waiting.set(m.seq, m)
     this.arrived.set(m.seq, now)
     const deliver = this.next > 0 ? this.takeInOrder() : []
     if (deliver.length > 0 || this.gapSince === 0) this.gapSince = this.earliestArrival()
     return { status: 'ok', deliver }
+  }
+
+  /**
+   * Delivery goes on from `seq`: what came before it was sent before the join (not this member's,
+   * no gap). Returns what now follows in order.
+   */
+  private startAt(seq: number): M[] {
+    this.next = seq
+    for (const s of this.waiting.keys()) if (s < seq) this.unwait(s)
+    return this.takeInOrder()
   }
 
   /** Whether `seq` was delivered or skipped (or is waiting). */
