@@ -14,7 +14,7 @@ function setup() {
   const copies: Array<{ text: string; after: OverlayAfter | null | undefined; settle: () => void }> = []
   const overlay = { active: false, outsideCount: 0, ownStreamId: 'ov', seq: 0, signing: null as Promise<void> | null }
   const fakeOverlay = {
-    get active() {
+    get publishes() {
       return overlay.active
     },
     get outsideCount() {
@@ -96,5 +96,27 @@ describe('a channel’s sending paths', () => {
     await tick()
     expect(log).toEqual(['overlay one', 'overlay two', 'copies three'])
     expect(copies.map((c) => [c.text, c.after ?? null])).toEqual([['three', { stream: 'ov', seq: 2 }]])
+  })
+
+  it('a message waiting for the copies before it is not overtaken by the next one, whichever way each goes; a leave waits for both', async () => {
+    const { sender, send, overlay, copies, log } = setup()
+    void send('one')
+    await tick()
+    overlay.active = true
+    void send('two') // waits for one's copies (copiesFirst)
+    overlay.active = false
+    void send('three') // would go as a copy at once
+    let flushed = false
+    void sender.flushSends().then(() => (flushed = true))
+    await tick()
+    expect(log).toEqual(['copies one'])
+    expect(flushed).toBe(false)
+    copies[0]!.settle()
+    await tick()
+    await tick()
+    // The channel went back to copies while two waited: it goes as a copy, then three.
+    expect(log).toEqual(['copies one', 'copies two', 'copies three'])
+    await tick()
+    expect(flushed).toBe(true)
   })
 })

@@ -43,14 +43,41 @@ export class ChannelSender {
     this.broadcastStream = `*${rt.randomId()}`
   }
 
+  /** Sends on their way to the overlay or the copies (waiting for signing, for the copies before them, or for the send before): a leave waits for them. */
+  private readonly dispatching = new Set<Promise<void>>()
+
   async send(body: OutgoingBody, size: number): Promise<ChannelSendResult> {
+    // One at a time, in the order sent: a message waiting for the copies before it (copiesFirst)
+    // must not be overtaken by the next one, which the channel's mode may send another way.
+    const earlier = [...this.dispatching]
+    const sentAt = this.rt.clock.now()
+    let dispatched = () => {}
+    const p = new Promise<void>((r) => (dispatched = r))
+    this.dispatching.add(p)
+    void p.then(() => this.dispatching.delete(p))
+    try {
+      if (earlier.length > 0) await Promise.all(earlier)
+      return await this.dispatch(body, size, sentAt, dispatched)
+    } finally {
+      dispatched()
+    }
+  }
+
+  /** Until every message sent so far has gone into the overlay or out as copies (not until they are acknowledged). */
+  async flushSends(): Promise<void> {
+    await Promise.allSettled([...this.dispatching])
+  }
+
+  private async dispatch(body: OutgoingBody, size: number, sentAt: number, dispatched: () => void): Promise<ChannelSendResult> {
     // Just back from copies to the overlay: a member must have the copies before the overlay message (its path is longer).
-    if (this.overlay.active && this.copiesSettling) await this.copiesFirst(this.copiesSettling)
-    if (this.overlay.active) {
+    if (this.overlay.publishes && this.copiesSettling) await this.copiesFirst(this.copiesSettling)
+    if (this.overlay.publishes) {
       this.host.overlay.takeMessageToken()
       const others = Math.max(0, this.roster.count - 1)
       const publishing = Promise.resolve(this.overlay.publish(body.kind, encodeOverlayBody(body.kind, body.text, body.bytes, body.description)))
       this.publishing = publishing
+      // A leave waits for the signing from here on (OverlayMode.flushPublishing).
+      dispatched()
       const seq = await publishing.then(
         (seq) => {
           if (this.publishing === publishing) this.publishing = null
@@ -83,18 +110,21 @@ export class ChannelSender {
     // name that one (a member holds it until the overlay delivered it), so it waits for it to go out.
     if (this.publishing) {
       await this.publishing.catch(() => undefined)
-      return this.send(body, size)
+      return this.dispatch(body, size, sentAt, dispatched)
     }
     // Outside the overlay a member sends as in a full mesh (a copy per member, acknowledged); above 512 members, through the node's fan-out.
     // Soon after its last overlay message, each copy names it: a member gets it after that one.
     const tail = this.overlayTail
-    const copy = tail && this.rt.clock.now() - tail.at < AFTER_OVERLAY_MS ? { ...body, after: tail.after } : body
+    const copy = tail && sentAt - tail.at < AFTER_OVERLAY_MS ? { ...body, after: tail.after } : body
     if (!this.roster.exact) {
       const others = Math.max(0, this.roster.count - 1)
-      await this.host.broadcast(this.channel, copy, this.broadcastStream, ++this.broadcastSeq, 'all', true)
+      const sent = this.host.broadcast(this.channel, copy, this.broadcastStream, ++this.broadcastSeq, 'all', true)
+      dispatched()
+      await sent
       return { members: others, received: 0, failures: [], unconfirmed: others }
     }
     const sending = this.host.sendChannelCopies([...this.roster.ids], copy, size)
+    dispatched()
     this.copiesSettling = sending
     const done = () => {
       if (this.copiesSettling === sending) this.copiesSettling = null
