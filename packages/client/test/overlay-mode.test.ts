@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MessageKind, type MemberCert } from '@plaza/protocol'
+import { MessageKind, OverlayFrameType, decodeOverlayFrame, encodeOverlayFrame, type MemberCert } from '@plaza/protocol'
 import { OverlayMode, type OverlayHost, type OverlayKeyPair } from '../src/channels/channel-overlay.js'
 import { generateOverlayKey } from '../src/overlay/index.js'
 import { manualClock } from './manual-clock.js'
@@ -9,10 +9,14 @@ async function overlayMode() {
   const node = { now: 1_000_000 }
     const keys: OverlayKeyPair = await generateOverlayKey()
     const asked = { candidates: 0 }
+    const sent: Array<{ to: string; type: OverlayFrameType }> = []
     const host: OverlayHost = {
       app: 'app',
       uid: 'me',
-      linkSend: () => true,
+      linkSend: (to, bytes) => {
+        sent.push({ to, type: decodeOverlayFrame(bytes).type })
+        return true
+      },
       linkOpen: () => true,
       anyLinkOpen: () => true,
       linkConnect: () => undefined,
@@ -39,7 +43,7 @@ async function overlayMode() {
       renewCert: () => undefined,
       goOutside: () => undefined,
     })
-    return { mode, cert, asked, ids: () => ids, fire: time.fire, node }
+    return { mode, cert, asked, sent, ids: () => ids, fire: time.fire, node }
 }
 
 describe('a channel’s overlay mode', () => {
@@ -120,6 +124,39 @@ describe('a channel’s overlay mode', () => {
     await expect(b).rejects.toThrow(/stopped/)
     mode.joined(cert, 10)
     expect(await publish('c')).toBe(2)
+  })
+
+  it('asks a member that joins at or below the threshold to link (it cannot tell that the overlay runs), and none above it', async () => {
+    const { mode, cert, sent } = await overlayMode()
+    mode.joined(cert, 10)
+    mode.update(8) // at the threshold: the overlay runs on (hysteresis)
+    mode.memberJoined('x')
+    expect(sent).toContainEqual({ to: 'x', type: OverlayFrameType.NEIGHBOR })
+    mode.update(10)
+    mode.memberJoined('y')
+    expect(sent.filter((f) => f.to === 'y')).toEqual([])
+  })
+
+  it('far below the threshold, asked to link by a member whose overlay runs: takes the overlay’s messages (drains) and sends its own as copies', async () => {
+    const { mode, cert, sent } = await overlayMode()
+    mode.joined(cert, 3)
+    expect(mode.passed('x', 's', 1)).toBe(null)
+    mode.onFrame('x', encodeOverlayFrame({ type: OverlayFrameType.NEIGHBOR, channel: 'room', urgent: false }))
+    // An overlay runs here (it answered), draining: it publishes nothing.
+    expect(sent).toContainEqual({ to: 'x', type: OverlayFrameType.NEIGHBOR_REPLY })
+    expect(mode.active).toBe(false)
+    expect(mode.publishes).toBe(false)
+  })
+
+  it('publishes at or below the threshold only once it has a link: a message would otherwise reach nobody (it goes as copies)', async () => {
+    const { mode, cert } = await overlayMode()
+    mode.joined(cert, 10)
+    expect(mode.links).toEqual([])
+    // Above the threshold the overlay is the way, links or not (they are forming).
+    expect(mode.publishes).toBe(true)
+    mode.update(7)
+    expect(mode.active).toBe(true)
+    expect(mode.publishes).toBe(false)
   })
 
   it('asks the node for candidates one at a time and twice a second at most, whatever it answers', async () => {

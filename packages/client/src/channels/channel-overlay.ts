@@ -142,6 +142,11 @@ export class ChannelOverlayRunner {
     this.askCandidates()
   }
 
+  /** Asks `uid` (a member that just joined) to link: see ChannelOverlay.invite. */
+  invite(uid: string): void {
+    this.overlay.invite(uid)
+  }
+
   /** The channel went back to the full mesh: no more links are sought while it drains (resume() undoes it). */
   drain(): void {
     this.overlay.quiesce()
@@ -315,6 +320,8 @@ const LINKLESS_CHECK_MS = 2_000
 export class OverlayMode {
   private cert: MemberCert | null = null
   private joinedAt = 0
+  /** When the node last answered a join again within this membership (this client's clock): a restarted node's count is low for a while after. */
+  private joinedAgainAt = -Infinity
   /**
    * When this member's last overlay stopped (its drain over) while it stayed in the channel; 0:
    * none. The next overlay takes its members' streams from there: what was sent before was the
@@ -373,6 +380,20 @@ export class OverlayMode {
     return this.runner?.links ?? []
   }
 
+  /**
+   * Whether this member's messages go into the overlay: while it runs, except at or below the
+   * threshold with no link yet (a member that just joined may not run it yet, and a copy per member
+   * costs no more than the full mesh there: such a message would reach nobody until a link came),
+   * and except far below it (most members just left: the few left may not be linked to each other
+   * any more, and the overlay is going back to the full mesh) unless this member joined again
+   * lately (a restarted node counts its members again as they come back; see stopSoon).
+   */
+  get publishes(): boolean {
+    if (!this.runner) return false
+    const few = this.count <= this.deps.threshold - HYSTERESIS && this.deps.rt.clock.now() - this.joinedAgainAt >= STOP_AFTER_MS
+    return !few && (this.count > this.deps.threshold || this.runner.links.length > 0)
+  }
+
   /** From when the running overlay takes its members' streams (node time; null: none runs). */
   get streamsFrom(): number | null {
     return this.runner?.joinedAt ?? null
@@ -405,7 +426,9 @@ export class OverlayMode {
 
   /** Joined (again): the node's certificate for our key, if it gave one. */
   joined(cert: MemberCert | undefined, count: number): void {
+    // Joined again within one membership: the session came back (the node may have restarted), or a renewal.
     if (this.joinedAt === 0) this.joinedAt = this.deps.host.nodeNow()
+    else this.joinedAgainAt = this.deps.rt.clock.now()
     if (cert) {
       this.cert = cert
       this.renewFailures = 0
@@ -465,10 +488,28 @@ export class OverlayMode {
     return p
   }
 
+  /**
+   * A member joined. At or below the threshold it cannot tell that the overlay runs (the count
+   * does not say which side of the hysteresis the channel is on, nor whether it is about to go
+   * back to the full mesh), so a running overlay asks it to link: its overlay starts on that.
+   */
+  memberJoined(uid: string): void {
+    if (this.runner && this.count <= this.deps.threshold) this.runner.invite(uid)
+  }
+
   /** An overlay frame from a member over a direct link. */
   onFrame(from: string, bytes: Uint8Array): void {
-    // A member that counts a little differently (a member event on its way) already runs it; far below the threshold nobody should.
-    if (!this.runner && this.count > this.deps.threshold - HYSTERESIS) this.start()
+    if (!this.runner && !this.draining) {
+      // A member that counts a little differently (a member event on its way) already runs it.
+      if (this.count > this.deps.threshold - HYSTERESIS) this.start()
+      // Far below the threshold the channel is going back to the full mesh: this member (one that
+      // just joined, asked to link) only takes the overlay's last messages — it drains (DRAIN_MS)
+      // and sends its own as copies, as the others soon will.
+      else {
+        this.start()
+        this.drainRunner()
+      }
+    } else if (!this.runner && this.count > this.deps.threshold - HYSTERESIS) this.start()
     ;(this.runner ?? this.draining)?.receive(from, bytes)
   }
 
@@ -488,6 +529,7 @@ export class OverlayMode {
     this.renewTimer = null
     this.cert = null
     this.joinedAt = 0
+    this.joinedAgainAt = -Infinity
     this.stoppedAt = 0
     this.count = 0
     this.renewFailures = 0

@@ -91,6 +91,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     )
     this.roster = new ChannelRoster(() => host.uid, rt.clock, {
       joined: (uid, announce) => {
+        this.overlay.memberJoined(uid)
         if (announce) this.emit('MemberJoined', uid)
       },
       gone: (uid, announce) => {
@@ -244,9 +245,11 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
 
   async leave(): Promise<void> {
     if (this.state === 'left' || this.leaving) throw new PlazaError(ErrorCode.NOT_IN_CHANNEL, `not in ${this.channelId}`)
-    // Messages sent before the leave and still being signed for the overlay go out first.
+    // Messages sent before the leave go out first: those waiting for the copies before them, and
+    // those still being signed for the overlay.
     this.leaving = true
     try {
+      await this.sender.flushSends()
       await this.overlay.flushPublishing()
     } finally {
       this.leaving = false

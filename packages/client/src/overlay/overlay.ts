@@ -189,6 +189,15 @@ export class ChannelOverlay {
     if (this.views.wanted() > 0 && !this.stopped && this.maintainTimer !== null) this.maintain()
   }
 
+  /**
+   * Asks `uid` to link now, whether or not this member needs a link: a member that just joined
+   * cannot always tell that the channel runs its overlay, and starts its own on this request.
+   */
+  invite(uid: string): void {
+    if (this.stopped || !this.views.ask(uid, this.deps.clock.now() + this.cfg.neighborTimeoutMs)) return
+    this.sendFrame(uid, { type: OverlayFrameType.NEIGHBOR, channel: this.deps.channel, urgent: false })
+  }
+
   /** The host's link to `peer` opened: a request sent over it is answered from now (a link over TURN may take longer than the request's timeout). */
   linkReady(peer: string): void {
     this.views.extendPending(peer, this.deps.clock.now() + this.cfg.neighborTimeoutMs)

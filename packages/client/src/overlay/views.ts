@@ -73,6 +73,14 @@ export class Views {
     return out
   }
 
+  /** `uid` is asked now (not picked from the candidates: see ChannelOverlay.invite); false if linked or asked already. */
+  ask(uid: string, expires: number): boolean {
+    if (uid === this.self || this.active.has(uid) || this.pending.has(uid) || this.active.size >= this.cfg.D_accept) return false
+    this.removeCandidate(uid)
+    this.pending.set(uid, expires)
+    return true
+  }
+
   /** A request still waiting is answered by `expires` at the earliest. */
   extendPending(uid: string, expires: number): void {
     const t = this.pending.get(uid)
