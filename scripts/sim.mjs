@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run sim -- --seed N [--overlay] [--grep REGEX] [--lines N] [--frames UID-REGEX]: replays one seed of the simulation with its trace (--overlay: of its overlay world).
 // npm run sim -- --members N [--seed S] [--senders K] [--messages M] [--churn F] [--loss P] [--latency pair|metric] [--flood 1|0|only] [--config JSON]: the channel overlay's simulation (then the same run as a flood).
-// npm run soak -- --seeds N [--from F] [--jobs J] [--overlay]: runs N seeds (J processes), prints failing seeds and totals (--overlay: of the overlay world).
+// npm run soak -- --seeds N [--from F] [--jobs J] [--overlay | --calm]: runs N seeds (J processes), prints failing seeds and totals (--overlay: of the overlay world; --calm: without faults).
 import { spawn } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -32,6 +32,7 @@ if (mode === 'replay' && opt('members')) {
   const env = { SIM_SEED: opt('seed', '1'), SIM_GREP: opt('grep', '.'), SIM_LINES: opt('lines', '400') }
   if (opt('frames')) env.SIM_FRAMES = opt('frames')
   if (args.includes('--overlay')) env.SIM_OVERLAY = '1'
+  if (args.includes('--calm')) env.SIM_OVERLAY = 'calm'
   const p = vitest('test/sim/tools/replay.sim.ts', env)
   p.stdout.pipe(process.stdout)
   p.on('exit', (code) => process.exit(code ?? 1))
@@ -57,7 +58,7 @@ if (mode === 'replay' && opt('members')) {
   }
   for (const [a, b] of ranges) {
     let summarised = false
-    const p = spawn(process.execPath, [bundle], { env: { ...process.env, SIM_FROM: String(a), SIM_TO: String(b), ...(args.includes('--overlay') ? { SIM_OVERLAY: '1' } : {}) }, stdio: ['ignore', 'pipe', 'inherit'] })
+    const p = spawn(process.execPath, [bundle], { env: { ...process.env, SIM_FROM: String(a), SIM_TO: String(b), ...(args.includes('--calm') ? { SIM_OVERLAY: 'calm' } : args.includes('--overlay') ? { SIM_OVERLAY: '1' } : {}) }, stdio: ['ignore', 'pipe', 'inherit'] })
     let buf = ''
     p.stdout.on('data', (d) => {
       buf += d

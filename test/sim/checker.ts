@@ -28,7 +28,7 @@ const CRASH_WINDOW_MS = 1000
 const COPIES_FIRST_MS = 5000
 
 export async function check(w: World): Promise<string[]> {
-  return [...checkMessages(w), ...checkChannels(w), ...(await checkDocuments(w)), ...checkInvitations(w), ...checkPresence(w), ...checkMedia(w)]
+  return [...checkMessages(w), ...checkChannels(w), ...(w.opts.faults ? [] : checkChannelCompleteness(w)), ...(await checkDocuments(w)), ...checkInvitations(w), ...checkPresence(w), ...checkMedia(w)]
 }
 
 function byId(deliveries: Delivery[]): Map<string, Delivery[]> {
@@ -153,6 +153,50 @@ function checkChannels(w: World): string[] {
     for (const id of w.channels) {
       const inst = u.instance
       if (isMember(id, u.uid) && !inst?.channels.get(id)?.channel.joined) out.push(`the node counts ${u.uid} in ${id}; its client is not in it`)
+    }
+  }
+  return out
+}
+
+/** A member counts as one for a message from this long after its join's answer (its sender may not know of it sooner). */
+const KNOWN_AFTER_MS = 3000
+/** And if it stays in the channel at least this long after the send. */
+const STAYS_FOR_MS = 20_000
+/** A sender that left this soon after an overlay message may have taken it along (see checkChannelCompleteness). */
+const SENDER_LEFT_MS = 1000
+/** The overlay's gapGiveUpMs. */
+const GAP_GIVE_UP_MS = 30_000
+/** Without faults, every delivery comes within this long of the send (a longer wait is a stall). */
+const CALM_LATENCY_MS = 12_000
+
+/**
+ * Without faults (no crashes, no network faults, no logouts; members still join and leave), every
+ * channel message reaches every member that was in the channel when it was sent and stayed, and soon:
+ * no gap skipped, no stream that waits for a start it cannot find.
+ */
+function checkChannelCompleteness(w: World): string[] {
+  const out: string[] = []
+  const got = byId(w.log.deliveries.filter((d) => d.channel !== ''))
+  const leftAfter = (s: ChannelSend) => w.log.memberships.some((m) => m.uid === s.from && m.instance === s.instance && m.channel === s.channel && m.to !== undefined && m.to >= s.at && m.to - s.at <= SENDER_LEFT_MS)
+  /** Per sender, until when its messages may wait for one lost that way (gapGiveUpMs after it). */
+  const waitUntil = new Map<string, number>()
+  for (const s of w.log.channelSends.values()) {
+    if (s.error !== undefined) continue
+    // Its sender left right after it, with its overlay neighbours (a swing): an overlay message
+    // may die with them, and the sender's next ones wait for it at the others until skipped.
+    if ((s.result?.unconfirmed ?? 0) > 0 && leftAfter(s)) {
+      waitUntil.set(s.from, s.at + GAP_GIVE_UP_MS + 5000)
+      continue
+    }
+    const mayWait = (waitUntil.get(s.from) ?? 0) >= s.at
+    const failed = new Set(s.result?.failures.map((f) => f.memberId) ?? [])
+    const ds = got.get(s.id) ?? []
+    for (const m of w.log.memberships) {
+      if (m.channel !== s.channel || m.uid === s.from || failed.has(m.uid)) continue
+      if (m.from > s.at - KNOWN_AFTER_MS || (m.to ?? Infinity) < s.at + STAYS_FOR_MS) continue
+      const d = ds.find((x) => x.to === m.uid && x.instance === m.instance)
+      if (!d) out.push(`${s.id} (${(s.result?.unconfirmed ?? 0) > 0 ? 'overlay' : 'copies'}) never reached ${m.uid}#${m.instance}, a member from ${m.from - s.at} ms to ${m.to === undefined ? 'the end' : `${m.to - s.at} ms`}`)
+      else if (d.at - s.at > CALM_LATENCY_MS && !mayWait) out.push(`${s.id} reached ${m.uid}#${m.instance} ${d.at - s.at} ms after it was sent`)
     }
   }
   return out

@@ -61,6 +61,15 @@ export interface InstanceEnd {
   crash: boolean
 }
 
+/** A page's time in a channel: from its join's answer to the start of its leave (or the page's end). */
+export interface Membership {
+  uid: string
+  instance: number
+  channel: string
+  from: number
+  to?: number
+}
+
 export class SimLog {
   readonly peerSends = new Map<string, PeerSend>()
   readonly deliveries: Delivery[] = []
@@ -71,6 +80,7 @@ export class SimLog {
   /** Media id -> SHA-256 (hex) of the file its sender made. */
   readonly mediaFiles = new Map<string, string>()
   readonly downloads: MediaDownload[] = []
+  readonly memberships: Membership[] = []
   /** A line per notable event, printed when a seed fails. */
   readonly trace: string[] = []
   private readonly limit: number
@@ -85,6 +95,15 @@ export class SimLog {
   note(line: string): void {
     this.trace.push(`${((this.now() - 1_700_000_000_000) / 1000).toFixed(3)} ${line}`)
     if (this.trace.length > this.limit) this.trace.shift()
+  }
+
+  joined(uid: string, instance: number, channel: string): void {
+    this.memberships.push({ uid, instance, channel, from: this.now() })
+  }
+
+  /** `channel` empty: every channel of that page. */
+  left(uid: string, instance: number, channel = ''): void {
+    for (const m of this.memberships) if (m.uid === uid && m.instance === instance && (channel === '' || m.channel === channel) && m.to === undefined) m.to = this.now()
   }
 
   dropNotice(to: string, from: string, count: number): void {

@@ -1,5 +1,5 @@
 import { check } from './checker.js'
-import { World, optionsFor, overlayOptionsFor, type SimOptions } from './world.js'
+import { World, calmOverlayOptionsFor, optionsFor, overlayOptionsFor, type SimOptions } from './world.js'
 
 export interface SeedReport {
   seed: number
@@ -17,6 +17,16 @@ export async function runSeed(seed: number, overrides: Partial<SimOptions> = {})
 /** A seed of the overlay world (overlayOptionsFor): the channel switches to its overlay and back. */
 export function runOverlaySeed(seed: number, overrides: Partial<SimOptions> = {}): Promise<SeedReport> {
   return runWorld(seed, { ...overlayOptionsFor(seed), ...overrides })
+}
+
+/** A seed of the calm overlay world (calmOverlayOptionsFor): the switches and members coming and going, no faults; every message must arrive, soon. */
+export function runCalmOverlaySeed(seed: number, overrides: Partial<SimOptions> = {}): Promise<SeedReport> {
+  return runWorld(seed, { ...calmOverlayOptionsFor(seed), ...overrides })
+}
+
+/** The world SIM_OVERLAY names: unset the ordinary one, `calm` the calm overlay world, anything else the overlay world. */
+export function runnerFromEnv(v = process.env.SIM_OVERLAY): (seed: number) => Promise<SeedReport> {
+  return !v ? runSeed : v === 'calm' ? runCalmOverlaySeed : runOverlaySeed
 }
 
 async function runWorld(seed: number, opts: SimOptions): Promise<SeedReport> {

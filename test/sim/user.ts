@@ -183,6 +183,7 @@ export class SimUser {
     if (!crash) await inst.client.flushStorage()
     this.w.log.note(`${this.uid}#${inst.n} ${crash ? 'crashes' : 'goes away'}`)
     this.w.log.ends.push({ uid: this.uid, instance: inst.n, at: this.w.sched.now, crash })
+    this.w.log.left(this.uid, inst.n)
     inst.domain.kill()
     inst.net.gone(nodeHearsClose)
   }
@@ -220,6 +221,7 @@ export class SimUser {
     inst.loggedOut = true
     inst.subscribed = false
     inst.epoch++
+    this.w.log.left(this.uid, inst.n)
     await inst.client.logout().catch(() => undefined)
   }
 
@@ -289,6 +291,7 @@ export class SimUser {
       view.members = null
       await view.channel.join()
       this.w.log.note(`${this.uid}#${inst.n} joined ${id}`)
+      this.w.log.joined(this.uid, inst.n, id)
       const list = await view.channel.getMembers()
       view.members = new Set(list.filter((m) => m !== this.uid))
     } catch (err) {
@@ -316,6 +319,7 @@ export class SimUser {
     if (!view.channel.joined || inst.busy.has(id)) return
     inst.busy.add(id)
     this.wants.delete(id)
+    this.w.log.left(this.uid, inst.n, id)
     try {
       await view.channel.leave()
     } catch {

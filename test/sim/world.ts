@@ -62,6 +62,11 @@ export function overlayOptionsFor(seed: number): SimOptions {
   return { ...optionsFor(seed), users: p.int(9, 11), channels: ['room'], activeMs: p.int(70_000, 110_000), overlayThreshold: p.pick([6, 7]) }
 }
 
+/** The overlay world without faults (nor lossy links): members still join and leave, and every message must reach every member, soon (checker.ts). */
+export function calmOverlayOptionsFor(seed: number): SimOptions {
+  return { ...overlayOptionsFor(seed), faults: false, lossyLinks: false }
+}
+
 /** The overlay's hysteresis (channel-overlay.ts): back to copies at the threshold less this. */
 const OVERLAY_HYSTERESIS = 4
 

@@ -1,9 +1,9 @@
-import { runOverlaySeed, runSeed } from '../run.js'
+import { runnerFromEnv } from '../run.js'
 
 // Seeds SIM_FROM..SIM_TO, one line per failing seed, progress every 1,000 and a summary (read by
 // scripts/sim.mjs soak, which runs this bundled: the soak's seeds then cost no test runner).
-// SIM_OVERLAY: the overlay world's seeds (runOverlaySeed).
-const run = process.env.SIM_OVERLAY ? runOverlaySeed : runSeed
+// SIM_OVERLAY: the overlay world's seeds (`calm`: the calm overlay world's; run.ts, runnerFromEnv).
+const run = runnerFromEnv()
 const from = Number(process.env.SIM_FROM ?? 1)
 const to = Number(process.env.SIM_TO ?? 1000)
 const t0 = Date.now()
