@@ -162,7 +162,7 @@ function checkChannels(w: World): string[] {
 const KNOWN_AFTER_MS = 3000
 /** And if it stays in the channel at least this long after the send. */
 const STAYS_FOR_MS = 20_000
-/** A sender that left this soon after an overlay message may have taken it along (see checkChannelCompleteness). */
+/** A sender (or most members) that left this soon after an overlay message may have taken it along (see checkChannelCompleteness). */
 const SENDER_LEFT_MS = 1000
 /** The overlay's gapGiveUpMs. */
 const GAP_GIVE_UP_MS = 30_000
@@ -178,16 +178,19 @@ function checkChannelCompleteness(w: World): string[] {
   const out: string[] = []
   const got = byId(w.log.deliveries.filter((d) => d.channel !== ''))
   const leftAfter = (s: ChannelSend) => w.log.memberships.some((m) => m.uid === s.from && m.instance === s.instance && m.channel === s.channel && m.to !== undefined && m.to >= s.at && m.to - s.at <= SENDER_LEFT_MS)
-  /** Per sender, until when its messages may wait for one lost that way (gapGiveUpMs after it). */
+  /** Per sender, until when its messages may wait for one lost that way (gapGiveUpMs after the next one). */
   const waitUntil = new Map<string, number>()
   for (const s of w.log.channelSends.values()) {
     if (s.error !== undefined) continue
-    // Its sender left right after it, with its overlay neighbours (a swing): an overlay message
-    // may die with them, and the sender's next ones wait for it at the others until skipped.
-    if ((s.result?.unconfirmed ?? 0) > 0 && leftAfter(s)) {
-      waitUntil.set(s.from, s.at + GAP_GIVE_UP_MS + 5000)
+    // Its sender, or most members, left right after it (a swing): an overlay message is not
+    // acknowledged, and dies with the members that had it; the sender's next ones wait for it at
+    // the others until it is skipped.
+    if ((s.result?.unconfirmed ?? 0) > 0 && (leftAfter(s) || w.log.massLeaves.some((t) => t >= s.at && t - s.at <= SENDER_LEFT_MS))) {
+      // Its gap shows (and is waited for) when the sender's next message comes, however late.
+      waitUntil.set(s.from, Infinity)
       continue
     }
+    if (waitUntil.get(s.from) === Infinity) waitUntil.set(s.from, s.at + GAP_GIVE_UP_MS + 5000)
     const mayWait = (waitUntil.get(s.from) ?? 0) >= s.at
     const failed = new Set(s.result?.failures.map((f) => f.memberId) ?? [])
     const ds = got.get(s.id) ?? []

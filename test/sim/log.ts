@@ -81,6 +81,8 @@ export class SimLog {
   readonly mediaFiles = new Map<string, string>()
   readonly downloads: MediaDownload[] = []
   readonly memberships: Membership[] = []
+  /** When most members left a channel at once (World.swing). */
+  readonly massLeaves: number[] = []
   /** A line per notable event, printed when a seed fails. */
   readonly trace: string[] = []
   private readonly limit: number

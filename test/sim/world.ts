@@ -198,6 +198,7 @@ export class World implements UserWorld {
     const stayers = order.slice(0, rng.int(1, this.overlayThreshold! - OVERLAY_HYSTERESIS))
     const leavers = order.slice(stayers.length)
     this.log.note(`swing: ${leavers.map((u) => u.uid).join(' ')} leave; ${stayers.map((u) => u.uid).join(' ')} stay`)
+    this.log.massLeaves.push(this.sched.now)
     for (const u of leavers) {
       this.swungOut.add(u.uid)
       u.swingOut()

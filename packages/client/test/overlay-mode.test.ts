@@ -148,13 +148,17 @@ describe('a channel’s overlay mode', () => {
     expect(mode.publishes).toBe(false)
   })
 
-  it('publishes at or below the threshold only once it has a link: a message would otherwise reach nobody (it goes as copies)', async () => {
+  it('publishes only once it has a link: a message would otherwise reach nobody, and be lost if this member left first (it goes as copies)', async () => {
     const { mode, cert } = await overlayMode()
     mode.joined(cert, 10)
+    expect(mode.active).toBe(true)
     expect(mode.links).toEqual([])
-    // Above the threshold the overlay is the way, links or not (they are forming).
+    expect(mode.publishes).toBe(false)
+    mode.onFrame('x', encodeOverlayFrame({ type: OverlayFrameType.NEIGHBOR, channel: 'room', urgent: false }))
+    expect(mode.links).toEqual(['x'])
     expect(mode.publishes).toBe(true)
-    mode.update(7)
+    // Far below the threshold (most members left): copies at once, though the overlay runs on for a while.
+    mode.update(3)
     expect(mode.active).toBe(true)
     expect(mode.publishes).toBe(false)
   })

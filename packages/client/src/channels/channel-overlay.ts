@@ -381,17 +381,15 @@ export class OverlayMode {
   }
 
   /**
-   * Whether this member's messages go into the overlay: while it runs, except at or below the
-   * threshold with no link yet (a member that just joined may not run it yet, and a copy per member
-   * costs no more than the full mesh there: such a message would reach nobody until a link came),
-   * and except far below it (most members just left: the few left may not be linked to each other
-   * any more, and the overlay is going back to the full mesh) unless this member joined again
-   * lately (a restarted node counts its members again as they come back; see stopSoon).
+   * Whether this member's messages go into the overlay: while it runs and has a link (a message
+   * would reach nobody until a link came, and be lost if this member left first: without one it
+   * sends copies), except far below the threshold (most members just left: the few left may not
+   * be linked to each other any more, and the overlay is going back to the full mesh) unless this
+   * member joined again lately (a restarted node counts its members again as they come back; see stopSoon).
    */
   get publishes(): boolean {
-    if (!this.runner) return false
-    const few = this.count <= this.deps.threshold - HYSTERESIS && this.deps.rt.clock.now() - this.joinedAgainAt >= STOP_AFTER_MS
-    return !few && (this.count > this.deps.threshold || this.runner.links.length > 0)
+    if (!this.runner || this.runner.links.length === 0) return false
+    return this.count > this.deps.threshold - HYSTERESIS || this.deps.rt.clock.now() - this.joinedAgainAt < STOP_AFTER_MS
   }
 
   /** From when the running overlay takes its members' streams (node time; null: none runs). */
@@ -632,6 +630,11 @@ export class OverlayMode {
       // Left meanwhile: nothing to send.
       if (this.gaveUp) this.deps.goOutside(runner.takeUnlinked())
     })
+  }
+
+  /** This member's overlay messages that reached nobody (it had no link yet), oldest first: a member leaving sends them through the node. */
+  takeUnlinked(): UnlinkedMessage[] {
+    return (this.runner ?? this.draining)?.takeUnlinked() ?? []
   }
 
   /** Until the messages being signed now have gone out (or failed): a member leaving lets them go first. */

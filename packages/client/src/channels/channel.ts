@@ -255,6 +255,9 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
       this.leaving = false
     }
     if ((this.state as string) === 'left') return
+    // Overlay messages that reached nobody (no link had formed yet) would leave with us: they go to all through the node.
+    const unsent = this.overlay.takeUnlinked()
+    if (unsent.length > 0) this.sender.goOutside(unsent)
     this.leaveLocally()
     this.leaveUnconfirmed = true
     try {
