@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { ErrorCode, MessageKind, PeerFrameType, PeerMessageState, PlazaError, RelayStatus, decodePeerFrame } from '@plaza/protocol'
+import { Encoder, ErrorCode, MessageKind, PeerFrameType, PeerMessageState, PlazaError, RelayStatus, decodePeerFrame } from '@plaza/protocol'
 import { GAP_TIMEOUT_MS, Inbox } from '../src/delivery/inbox.js'
 import { PeerOutbox, type SendResult } from '../src/delivery/outbox.js'
+import { decodeInbox, encodeInbox } from '../src/delivery/persist.js'
 
 /** mulberry32: a seeded PRNG, so a failing seed can be replayed. */
 function prng(seed: number) {
@@ -256,15 +257,29 @@ describe('Inbox', () => {
     const inbox = new Inbox((_from, m) => (m.text === '2' ? 'held' : true), (from, stream) => changed.push(`${from}/${stream}`))
     for (const seq of [1, 2, 3]) inbox.onMessage('a', msg(seq, 1), relay, 0)
     expect(inbox.ackState('a', 's')).toEqual({ upTo: 1, missing: [], known: 1 })
-    // A reload now (the page died with 2 held): 2 and 3 are not taken as delivered; the sender sends them again.
+    // A reload now (the page died with 2 held): 2 is not taken as delivered, 3 is; the sender sends both again (neither was acknowledged).
     const second = collect()
-    second.inbox.restore(inbox.snapshot(512))
+    second.inbox.restore(decodeInbox(encodeInbox(inbox.snapshot(512))))
+    expect(second.inbox.ackState('a', 's')).toEqual({ upTo: 1, missing: [], known: 1 })
+    second.inbox.onMessage('a', msg(2, 1), relay, 0)
+    second.inbox.onMessage('a', msg(3, 1), relay, 0)
     second.inbox.onMessage('a', msg(2, 1), relay, 0)
     expect(second.got).toEqual(['a:2'])
+    expect(second.inbox.ackState('a', 's')).toEqual({ upTo: 3, missing: [], known: 1 })
     changed.length = 0
     inbox.release('a', 's', 2)
     expect(changed).toEqual(['a/s'])
     expect(inbox.ackState('a', 's')).toEqual({ upTo: 3, missing: [], known: 1 })
+  })
+
+  it('reads what an earlier version saved (no held seqs then)', () => {
+    const e = new Encoder(64)
+    e.uint8(1)
+    e.varuint(1)
+    e.string('a')
+    e.string('s')
+    for (const v of [5, 1, 1000, 0]) e.varuint(v) // expected, known, lastActive, no missing range
+    expect(decodeInbox(e.finish())).toEqual([{ from: 'a', stream: 's', expected: 5, known: 1, lastActive: 1000, missing: [], held: [] }])
   })
 
   it('remembers what it delivered across a restore (a reload with durable storage)', () => {

@@ -26,6 +26,8 @@ export interface StreamRecord {
   known: number
   missing: SeqRange[]
   lastActive: number
+  /** Seqs below `expected` handed over that had not reached the app (held) when saved: delivered when they come again. */
+  held: number[]
 }
 
 interface StreamState {
@@ -46,11 +48,15 @@ interface StreamState {
    * follows): not acknowledged, nor saved as delivered, until released (null: none).
    */
   held: Set<number> | null
+  /** Held seqs of the last page (StreamRecord.held): delivered when they come again, until then not acknowledged (null: none). */
+  redeliver: Set<number> | null
   /** Since when (on the gap clock) the stream has been waiting at `expected` with later seqs in hand (null: no gap). */
   gapSince: number | null
   lastActive: number
 }
 
+/** Held seqs saved per stream (a channel holds at most its copies of one sender behind one overlay message, for 10 s). */
+export const MAX_SAVED_HELD = 256
 /** Distinct senders remembered; past it the least recently heard sender is forgotten. */
 const MAX_SENDERS = 4096
 /** Streams remembered per sender: one sender can only push out its own older streams. */
@@ -125,6 +131,13 @@ export class Inbox {
     if (f.floor > st.expected) this.skipTo(st, from, f.floor)
     if (f.seq === st.expected) {
       this.hand(st, from, f, arrival)
+    } else if (f.seq < st.expected && st.redeliver?.delete(f.seq)) {
+      // Held when the last page went: it never reached the app.
+      if (st.redeliver.size === 0) st.redeliver = null
+      const taken = this.deliver(from, f, arrival)
+      if (taken === false) this.addMissing(st, f.seq, f.seq)
+      else if (taken === 'held') (st.held ??= new Set()).add(f.seq)
+      this.passed(arrival)
     } else if (f.seq < st.expected) {
       this.passed(arrival) // a duplicate
     } else if (!st.waiting.has(f.seq) && st.waiting.size < MAX_WAITING_PER_STREAM && this.waitingTotal < MAX_WAITING_TOTAL) {
@@ -215,10 +228,13 @@ export class Inbox {
     const out: StreamRecord[] = []
     for (const [from, streams] of this.senders) {
       for (const [stream, st] of streams) {
-        const expected = this.doneBelow(st)
+        const expected = st.expected
         if (stream.startsWith(BROADCAST_STREAM_PREFIX) || expected <= 1) continue
-        const missing = st.missing.filter((r) => r[0] < expected).map((r): SeqRange => [r[0], Math.min(r[1], expected - 1)])
-        out.push({ from, stream, expected, known: st.known, missing: missing.slice(-MAX_ACK_RANGES), lastActive: st.lastActive })
+        const missing = st.missing.slice(-MAX_ACK_RANGES)
+        // Held ones had not reached the app: the next page takes them when they come again (and
+        // only them: what came after them reached the app).
+        const held = [...(st.held ?? []), ...(st.redeliver ?? [])].sort((a, b) => a - b).slice(-MAX_SAVED_HELD)
+        out.push({ from, stream, expected, known: st.known, missing, lastActive: st.lastActive, held })
       }
     }
     out.sort((a, b) => b.lastActive - a.lastActive)
@@ -235,9 +251,9 @@ export class Inbox {
 
   /** Every seq below this reached the app, or was skipped (a held one has not: it is not acknowledged, nor saved as delivered). */
   private doneBelow(st: StreamState): number {
-    if (!st.held) return st.expected
     let low = st.expected
-    for (const s of st.held) if (s < low) low = s
+    if (st.held) for (const s of st.held) if (s < low) low = s
+    if (st.redeliver) for (const s of st.redeliver) if (s < low) low = s
     return low
   }
 
@@ -248,6 +264,7 @@ export class Inbox {
       st.expected = Math.max(st.expected, r.expected)
       st.known = r.known
       st.missing = r.missing.map((m) => [m[0], m[1]] as SeqRange)
+      st.redeliver = r.held.length > 0 ? new Set(r.held.filter((seq) => seq < st.expected)) : null
       st.senderFloor = 0
     }
   }
@@ -353,7 +370,7 @@ export class Inbox {
     let st = streams.get(stream)
     if (st) streams.delete(stream)
     else {
-      st = { expected: 0, waiting: new Map(), missing: [], known: 0, dropped: [], senderFloor: 0, held: null, gapSince: null, lastActive: now }
+      st = { expected: 0, waiting: new Map(), missing: [], known: 0, dropped: [], senderFloor: 0, held: null, redeliver: null, gapSince: null, lastActive: now }
       if (streams.size >= MAX_STREAMS_PER_SENDER) {
         const oldest = streams.keys().next().value!
         this.forget(streams.get(oldest)!)

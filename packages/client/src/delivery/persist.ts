@@ -4,12 +4,13 @@
  */
 import { Decoder, Encoder, MAX_DESCRIPTION_BYTES, MAX_ID_BYTES, MAX_MESSAGE_BYTES, MAX_STREAM_ID_BYTES, MessageKind } from '@plaza/protocol'
 import type { OutboxSnapshot } from './outbox.js'
-import type { StreamRecord } from './inbox.js'
+import { MAX_SAVED_HELD, type StreamRecord } from './inbox.js'
 
 const OUTBOX_VERSION = 4
 /** Version 3 also kept whether a copy had left; it is not trusted any more (see PeerOutbox.restore). */
 const OUTBOX_VERSION_3 = 3
-const INBOX_VERSION = 1
+/** 2: with each stream's held seqs (StreamRecord.held); version 1 is read as none held. */
+const INBOX_VERSION = 2
 /** Our own data, read back generously but never without a bound. */
 const MAX_SAVED = 1 << 16
 
@@ -84,6 +85,8 @@ export function encodeInbox(records: StreamRecord[]): Uint8Array {
       e.varuint(a)
       e.varuint(b)
     }
+    e.varuint(r.held.length)
+    for (const seq of r.held) e.varuint(seq)
   }
   return e.finish()
 }
@@ -91,11 +94,13 @@ export function encodeInbox(records: StreamRecord[]): Uint8Array {
 export function decodeInbox(bytes: Uint8Array): StreamRecord[] {
   try {
     const d = new Decoder(bytes)
-    if (d.uint8() !== INBOX_VERSION) return []
+    const version = d.uint8()
+    if (version !== 1 && version !== INBOX_VERSION) return []
     const out: StreamRecord[] = []
     for (let n = d.count(MAX_SAVED); n > 0; n--) {
-      const r: StreamRecord = { from: d.string(MAX_ID_BYTES), stream: d.string(MAX_STREAM_ID_BYTES), expected: d.varuint(), known: d.varuint(), lastActive: d.varuint(), missing: [] }
+      const r: StreamRecord = { from: d.string(MAX_ID_BYTES), stream: d.string(MAX_STREAM_ID_BYTES), expected: d.varuint(), known: d.varuint(), lastActive: d.varuint(), missing: [], held: [] }
       for (let k = d.count(64); k > 0; k--) r.missing.push([d.varuint(), d.varuint()])
+      if (version >= 2) for (let k = d.count(MAX_SAVED_HELD); k > 0; k--) r.held.push(d.varuint())
       out.push(r)
     }
     return out
