@@ -27,6 +27,8 @@ export class AfterGate<M> {
     private readonly deliver: (m: M, from: string) => void,
     /** The wait for `origin`'s overlay message `after` is over: the overlay gives it (and any missing before it) up. */
     private readonly skip: (origin: string, after: OverlayAfter) => void = () => undefined,
+    /** A copy starts waiting for `origin`'s overlay message `after`: the overlay asks for it (no later overlay message may come to show the gap). */
+    private readonly want: (origin: string, after: OverlayAfter) => void = () => undefined,
   ) {}
 
   /** A message of `from`'s: delivered now (false), or held (true; `reached` is called when it is delivered). */
@@ -86,6 +88,8 @@ export class AfterGate<M> {
 
   /** Holds `queue` until `until` (its front's wait ends then, whatever comes meanwhile). */
   private hold(from: string, queue: Array<Held<M>>, until = this.clock.now() + this.waitMs): void {
+    const front = queue[0]?.after
+    if (front) this.want(from, front)
     const timer = this.clock.setTimeout(() => this.expire(from), Math.max(0, until - this.clock.now()), true)
     this.held.set(from, { queue, timer, until })
   }

@@ -142,6 +142,11 @@ export class ChannelOverlayRunner {
     this.askCandidates()
   }
 
+  /** Asks `origin` for its overlay messages up to `seq` (see ChannelOverlay.askOrigin). */
+  askOrigin(origin: string, stream: string, seq: number): void {
+    this.overlay.askOrigin(origin, stream, seq)
+  }
+
   /** Asks `uid` (a member that just joined) to link: see ChannelOverlay.invite. */
   invite(uid: string): void {
     this.overlay.invite(uid)
@@ -406,6 +411,11 @@ export class OverlayMode {
   passed(origin: string, stream: string, seq: number): boolean | null {
     if ((this.copiedThrough.get(`${origin}\n${stream}`) ?? 0) >= seq) return true
     return (this.runner ?? this.draining)?.passed(origin, stream, seq) ?? null
+  }
+
+  /** A copy waits for `origin`'s overlay message `seq`: asks `origin` for it (and what this member lacks before it). */
+  askOrigin(origin: string, stream: string, seq: number): void {
+    ;(this.runner ?? this.draining)?.askOrigin(origin, stream, seq)
   }
 
   /**

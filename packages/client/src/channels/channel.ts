@@ -88,6 +88,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
       (origin, a) => this.overlay.passed(origin, a.stream, a.seq),
       (m, from) => this.emitMessage(m, from),
       (origin, a) => this.overlay.skipThrough(origin, a.stream, a.seq),
+      (origin, a) => this.overlay.askOrigin(origin, a.stream, a.seq),
     )
     this.roster = new ChannelRoster(() => host.uid, rt.clock, {
       joined: (uid, announce) => {

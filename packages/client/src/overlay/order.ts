@@ -19,8 +19,6 @@ export type Accepted<M> =
   | { status: 'ok'; deliver: M[] }
   /** Already delivered, skipped or waiting. */
   | { status: 'duplicate' }
-  /** Sent before this member joined: not for it. */
-  | { status: 'early' }
 
 export interface Gap {
   from: number
@@ -55,9 +53,9 @@ export class StreamOrder<M extends Ordered> {
     this.lastActive = now
     if ((this.next > 0 && m.seq < this.next) || this.waiting.has(m.seq)) return { status: 'duplicate' }
     if (m.sentTs < this.joinedAt) {
-      // A start known already (skipThrough: a copy named a message of an earlier membership) moves
-      // past it: neither it nor any before it (a stream's send times only grow) is this member's.
-      if (this.next === 0) return { status: 'early' }
+      // Neither it nor any before it (a stream's send times only grow) is this member's: the one
+      // after it starts the stream here — also past a start known already (skipThrough: a copy
+      // named a message of an earlier membership).
       const deliver = this.startAt(m.seq + 1)
       this.gapSince = this.earliestArrival()
       return { status: 'ok', deliver }

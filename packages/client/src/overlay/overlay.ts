@@ -6,6 +6,7 @@
 import {
   ErrorCode,
   GossipFlag,
+  MAX_PULL_SPAN,
   OverlayFrameType,
   PlazaError,
   ProtocolError,
@@ -114,11 +115,11 @@ export class ChannelOverlay {
     this.lastSentTs = this.sent.lastSentTs
   }
 
-  /** Whether `origin`'s message `seq` of `stream` was delivered or skipped here; null: this member does not get that stream. */
-  passed(origin: string, stream: string, seq: number): boolean | null {
+  /** Whether `origin`'s message `seq` of `stream` was delivered or skipped here (or sent before this member's overlay began). */
+  passed(origin: string, stream: string, seq: number): boolean {
     const order = this.orders.get(streamKey(origin, stream))
-    if (!order) return null
-    return order.next > 0 && seq < order.next
+    // A stream not seen yet: its messages may still come (askOrigin asks for them).
+    return order !== undefined && order.next > 0 && seq < order.next
   }
 
   /**
@@ -138,6 +139,19 @@ export class ChannelOverlay {
     for (const range of r.skipped) this.noteSkipped(origin, stream, range)
     for (const m of r.deliver) this.deliver(m)
     this.gaps.note(sk, order, now)
+  }
+
+  /**
+   * Asks `origin` itself for its messages of `stream` up to `seq` that this member has not had (a
+   * copy named `seq`: the sender went back to copies, and no later overlay message may show the
+   * gap): it keeps them in its cache. The answer comes over a direct link, neighbour or not.
+   */
+  askOrigin(origin: string, stream: string, seq: number): void {
+    if (this.stopped || origin === this.deps.self) return
+    const order = this.orders.get(streamKey(origin, stream))
+    if (order && order.next > 0 && seq < order.next) return
+    const from = order && order.next > 0 ? Math.max(order.next, seq - MAX_PULL_SPAN + 1) : seq
+    this.sendFrame(origin, { type: OverlayFrameType.PULL, channel: this.deps.channel, origin, stream, from, to: seq })
   }
 
   /** Where this member's own stream stands: its last message that went out (the overlay that goes on from this one starts there: deps.resume). */
