@@ -9,6 +9,7 @@ function setup(waitMs = 10_000) {
   const next = new Map<string, number>()
   const got: string[] = []
   const skips: string[] = []
+  const wants: string[] = []
   // What the overlay delivers when told to skip through a seq (messages that waited behind a gap).
   const onSkip = new Map<string, number[]>()
   const gate = new AfterGate<string>(
@@ -25,12 +26,13 @@ function setup(waitMs = 10_000) {
       next.set(`${origin}/${a.stream}`, Math.max(a.seq, ...waiting) + 1)
       for (const seq of waiting) gate.overlayDelivered(origin, a.stream, seq, () => got.push(`${origin}:ov${seq}`))
     },
+    (origin, a) => wants.push(`${origin}/${a.stream}:${a.seq}`),
   )
   const overlay = (origin: string, stream: string, seq: number) => {
     next.set(`${origin}/${stream}`, seq + 1)
     gate.overlayDelivered(origin, stream, seq, () => got.push(`${origin}:ov${seq}`))
   }
-  return { gate, got, next, overlay, advance, skips, onSkip }
+  return { gate, got, next, overlay, advance, skips, onSkip, wants }
 }
 
 const after = (seq: number): OverlayAfter => ({ stream: 's', seq })
@@ -139,5 +141,17 @@ describe('copies behind the overlay message they follow', () => {
     expect(flushed).toEqual(['a:c1', 'a:c2'])
     expect(got).toEqual([])
     expect(gate.heldCount).toBe(0)
+  })
+
+  it('asks the overlay for the message a held copy waits for, once per front (its sender may have gone on with copies: no later overlay message shows the gap)', () => {
+    const { gate, next, overlay, wants } = setup()
+    next.set('a/s', 1)
+    gate.admit('a', 'c1', after(2))
+    gate.admit('a', 'c2', after(2))
+    expect(wants).toEqual(['a/s:2'])
+    gate.admit('a', 'c3', after(4))
+    overlay('a', 's', 1)
+    overlay('a', 's', 2) // c1, c2 go; c3 now waits for 4
+    expect(wants).toEqual(['a/s:2', 'a/s:4'])
   })
 })

@@ -86,10 +86,12 @@ export class AfterGate<M> {
     return n
   }
 
-  /** Holds `queue` until `until` (its front's wait ends then, whatever comes meanwhile). */
-  private hold(from: string, queue: Array<Held<M>>, until = this.clock.now() + this.waitMs): void {
+  /** Holds `queue` until its front's wait ends (`sameFrontUntil` for a front held on: whatever comes meanwhile). */
+  private hold(from: string, queue: Array<Held<M>>, sameFrontUntil?: number): void {
     const front = queue[0]?.after
-    if (front) this.want(from, front)
+    // A new front: the overlay is asked for what it waits for (once: a front held on keeps its deadline).
+    if (front && sameFrontUntil === undefined) this.want(from, front)
+    const until = sameFrontUntil ?? this.clock.now() + this.waitMs
     const timer = this.clock.setTimeout(() => this.expire(from), Math.max(0, until - this.clock.now()), true)
     this.held.set(from, { queue, timer, until })
   }
