@@ -1,8 +1,9 @@
 /**
  * Per-origin order: each origin's messages reach the app once each and in the origin's order.
  * A member delivers an origin's messages sent since it joined: a message whose previous one was
- * sent before the join (`prevTs < joinedAt`), or the first of a stream, starts its sequence; so
- * does one whose previous one is older than `forgetAfterMs` (a stream idle that long is forgotten
+ * sent before the join (`prevTs < joinedAt`), or the first of a stream, starts its sequence, as
+ * does the one after a message sent before the join (a pull's answer, say); so does one whose
+ * previous one is older than `forgetAfterMs` (a stream idle that long is forgotten
  * here, so this member cannot tell whether it had it; and no cache holds it any more to pull).
  * Out-of-order arrivals wait in a buffer; a gap is reported (the overlay pulls it from
  * neighbours' caches) and, if never filled, skipped so the stream keeps flowing.
