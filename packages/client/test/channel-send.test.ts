@@ -12,7 +12,7 @@ function setup() {
   const { clock, advance } = manualClock()
   const log: string[] = []
   const copies: Array<{ text: string; after: OverlayAfter | null | undefined; settle: () => void }> = []
-  const overlay = { active: false, outsideCount: 0, ownStreamId: 'ov', seq: 0, signing: null as Promise<void> | null }
+  const overlay = { active: false, outsideCount: 0, ownStreamId: 'ov', seq: 0, signing: null as Promise<void> | null, unlinkedTaken: 0 }
   const fakeOverlay = {
     get publishes() {
       return overlay.active
@@ -22,6 +22,10 @@ function setup() {
     },
     get ownStreamId() {
       return overlay.ownStreamId
+    },
+    takeUnlinked: () => {
+      overlay.unlinkedTaken++
+      return []
     },
     publish: async (_kind: MessageKind, body: Uint8Array) => {
       const seq = ++overlay.seq
@@ -118,5 +122,16 @@ describe('a channel’s sending paths', () => {
     expect(log).toEqual(['copies one', 'copies two', 'copies three'])
     await tick()
     expect(flushed).toBe(true)
+  })
+
+  it('gives up pushing its overlay messages that reached nobody once it sends a copy (they would come after it)', async () => {
+    const { send, overlay } = setup()
+    overlay.active = true
+    await send('one')
+    expect(overlay.unlinkedTaken).toBe(0)
+    overlay.active = false
+    void send('two')
+    await tick()
+    expect(overlay.unlinkedTaken).toBe(1)
   })
 })

@@ -112,6 +112,9 @@ export class ChannelSender {
       await this.publishing.catch(() => undefined)
       return this.dispatch(body, size, sentAt, dispatched)
     }
+    // Overlay messages that reached nobody (no link yet) are not pushed later any more: they would
+    // come after this one. Members get them by asking (the copy names the last; AfterGate).
+    this.overlay.takeUnlinked()
     // Outside the overlay a member sends as in a full mesh (a copy per member, acknowledged); above 512 members, through the node's fan-out.
     // Soon after its last overlay message, each copy names it: a member gets it after that one.
     const tail = this.overlayTail
