@@ -162,7 +162,7 @@ function checkChannels(w: World): string[] {
 const KNOWN_AFTER_MS = 3000
 /** And if it stays in the channel at least this long after the send. */
 const STAYS_FOR_MS = 20_000
-/** A sender (or most members) that left this soon after an overlay message may have taken it along (see checkChannelCompleteness). */
+/** A sender (or most members) that left this soon after (most members: or before) an overlay message may have taken it along (see checkChannelCompleteness). */
 const SENDER_LEFT_MS = 1000
 /** The overlay's gapGiveUpMs. */
 const GAP_GIVE_UP_MS = 30_000
@@ -182,10 +182,10 @@ function checkChannelCompleteness(w: World): string[] {
   const waitUntil = new Map<string, number>()
   for (const s of w.log.channelSends.values()) {
     if (s.error !== undefined) continue
-    // Its sender, or most members, left right after it (a swing): an overlay message is not
+    // Its sender, or most members, left right after it (a swing; or right before it, not yet heard of): an overlay message is not
     // acknowledged, and dies with the members that had it; the sender's next ones wait for it at
     // the others until it is skipped.
-    if ((s.result?.unconfirmed ?? 0) > 0 && (leftAfter(s) || w.log.massLeaves.some((t) => t >= s.at && t - s.at <= SENDER_LEFT_MS))) {
+    if ((s.result?.unconfirmed ?? 0) > 0 && (leftAfter(s) || w.log.massLeaves.some((t) => Math.abs(t - s.at) <= SENDER_LEFT_MS))) {
       // Its gap shows (and is waited for) when the sender's next message comes, however late.
       waitUntil.set(s.from, Infinity)
       continue
