@@ -163,6 +163,16 @@ describe('a channel’s overlay mode', () => {
     expect(mode.publishes).toBe(false)
   })
 
+  it('asks an origin for the overlay message a copy waits for only at or below the threshold (above it the node’s fan-out names it to every member at once)', async () => {
+    const { mode, cert, sent } = await overlayMode()
+    mode.joined(cert, 10)
+    mode.askOrigin('x', 's', 3)
+    expect(sent.filter((f) => f.type === OverlayFrameType.PULL)).toEqual([])
+    mode.update(7)
+    mode.askOrigin('x', 's', 3)
+    expect(sent.filter((f) => f.type === OverlayFrameType.PULL)).toEqual([{ to: 'x', type: OverlayFrameType.PULL }])
+  })
+
   it('asks the node for candidates one at a time and twice a second at most, whatever it answers', async () => {
     const { mode, cert, asked } = await overlayMode()
     mode.joined(cert, 10)

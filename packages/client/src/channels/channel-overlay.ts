@@ -413,9 +413,13 @@ export class OverlayMode {
     return (this.runner ?? this.draining)?.passed(origin, stream, seq) ?? null
   }
 
-  /** A copy waits for `origin`'s overlay message `seq`: asks `origin` for it (and what this member lacks before it). */
+  /**
+   * A copy waits for `origin`'s overlay message `seq`: asks `origin` for it (and what this member
+   * lacks before it) — at or below the threshold only, where copies go member by member: above it
+   * every member might ask one origin at once (the node's fan-out names the message to all).
+   */
   askOrigin(origin: string, stream: string, seq: number): void {
-    ;(this.runner ?? this.draining)?.askOrigin(origin, stream, seq)
+    if (this.count <= this.deps.threshold) (this.runner ?? this.draining)?.askOrigin(origin, stream, seq)
   }
 
   /**

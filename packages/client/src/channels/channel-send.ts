@@ -43,20 +43,30 @@ export class ChannelSender {
     this.broadcastStream = `*${rt.randomId()}`
   }
 
-  /** Sends on their way to the overlay or the copies (waiting for signing, for the copies before them, or for the send before): a leave waits for them. */
-  private readonly dispatching = new Set<Promise<void>>()
+  /**
+   * Resolves when the last message sent has gone into the overlay or out as copies (each send
+   * waits for the one before it, so this one for all); sends not out yet: a leave waits for them.
+   */
+  private lastDispatch: Promise<void> = Promise.resolve()
+  private notOut = 0
 
   async send(body: OutgoingBody, size: number): Promise<ChannelSendResult> {
     // One at a time, in the order sent: a message waiting for the copies before it (copiesFirst)
     // must not be overtaken by the next one, which the channel's mode may send another way.
-    const earlier = [...this.dispatching]
+    const before = this.notOut > 0 ? this.lastDispatch : null
     const sentAt = this.rt.clock.now()
-    let dispatched = () => {}
-    const p = new Promise<void>((r) => (dispatched = r))
-    this.dispatching.add(p)
-    void p.then(() => this.dispatching.delete(p))
+    let out = false
+    let markOut = () => {}
+    this.lastDispatch = new Promise<void>((r) => (markOut = r))
+    this.notOut++
+    const dispatched = () => {
+      if (out) return
+      out = true
+      this.notOut--
+      markOut()
+    }
     try {
-      if (earlier.length > 0) await Promise.all(earlier)
+      if (before) await before
       return await this.dispatch(body, size, sentAt, dispatched)
     } finally {
       dispatched()
@@ -65,7 +75,7 @@ export class ChannelSender {
 
   /** Until every message sent so far has gone into the overlay or out as copies (not until they are acknowledged). */
   async flushSends(): Promise<void> {
-    await Promise.allSettled([...this.dispatching])
+    await this.lastDispatch
   }
 
   private async dispatch(body: OutgoingBody, size: number, sentAt: number, dispatched: () => void): Promise<ChannelSendResult> {
