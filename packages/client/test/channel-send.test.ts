@@ -11,7 +11,7 @@ import { manualClock } from './manual-clock.js'
 function setup() {
   const { clock, advance } = manualClock()
   const log: string[] = []
-  const copies: Array<{ text: string; after: OverlayAfter | null | undefined; settle: () => void }> = []
+  const copies: Array<{ text: string; after: OverlayAfter | null | undefined; to: Record<string, OverlayAfter | null>; settle: () => void }> = []
   const overlay = { active: false, outsideCount: 0, ownStreamId: 'ov', seq: 0, signing: null as Promise<void> | null, unlinkedTaken: 0 }
   const fakeOverlay = {
     get publishes() {
@@ -36,17 +36,21 @@ function setup() {
   } as unknown as OverlayMode
   const host = {
     overlay: { takeMessageToken: () => undefined },
-    sendChannelCopies: (members: string[], body: OutgoingBody) =>
+    sendChannelCopies: (members: string[], bodyFor: OutgoingBody | ((member: string) => OutgoingBody)) =>
       new Promise<{ member: string; result: SendResult }[]>((resolve) => {
+        const bodies = members.map((m) => (typeof bodyFor === 'function' ? bodyFor(m) : bodyFor))
+        const body = bodies[0]!
         log.push(`copies ${body.text}`)
-        copies.push({ text: body.text, after: body.after, settle: () => resolve(members.map((member) => ({ member, result: { state: 'RECEIVED_BY_PEER', hasPeerReceived: true } as unknown as SendResult }))) })
+        const to = Object.fromEntries(members.map((m, i) => [m, bodies[i]!.after ?? null]))
+        copies.push({ text: body.text, after: body.after, to, settle: () => resolve(members.map((member) => ({ member, result: { state: 'RECEIVED_BY_PEER', hasPeerReceived: true } as unknown as SendResult }))) })
       }),
     broadcast: async () => undefined,
   } as unknown as ChannelHost
-  const roster = { count: 3, exact: true, ids: new Set(['b', 'c']) } as unknown as ChannelRoster
-  const sender = new ChannelSender('room', host, { clock, random: Math.random, randomId: () => 'r' }, fakeOverlay, roster)
+  const joinHeard = new Map<string, number>()
+  const roster = { count: 3, exact: true, ids: new Set(['b', 'c']), joinHeardAt: (uid: string) => joinHeard.get(uid) } as unknown as { -readonly [K in keyof ChannelRoster]: ChannelRoster[K] }
+  const sender = new ChannelSender('room', host, { clock, random: Math.random, randomId: () => 'r' }, fakeOverlay, roster as ChannelRoster)
   const send = (text: string) => sender.send({ channel: 'room', kind: MessageKind.TEXT, text, bytes: new Uint8Array(0), description: '' }, text.length)
-  return { sender, send, overlay, copies, log, advance }
+  return { sender, send, overlay, copies, log, advance, joinHeard, clock, roster }
 }
 
 const tick = () => new Promise<void>((r) => setImmediate(r))
@@ -69,6 +73,34 @@ describe('a channel’s sending paths', () => {
       ['four', { stream: 'ov', seq: 2 }],
       ['five', null],
     ])
+  })
+
+  it('does not name its last overlay message to a member it heard join more than 2 s after it (that member never gets it)', async () => {
+    const { send, overlay, copies, advance, joinHeard, clock } = setup()
+    overlay.active = true
+    await send('one')
+    overlay.active = false
+    joinHeard.set('b', clock.now() + 2000) // within the margin: it may have been in when 'one' went
+    joinHeard.set('c', clock.now() + 2001)
+    advance(3000)
+    void send('two')
+    await tick()
+    expect(copies.map((c) => [c.text, c.to])).toEqual([['two', { b: { stream: 'ov', seq: 1 }, c: null }]])
+  })
+
+  it('after it left and joined again, names an overlay message from before it left only to those that were members when it left', async () => {
+    const { sender, send, overlay, copies, advance, roster } = setup()
+    overlay.active = true
+    await send('one')
+    overlay.active = false
+    advance(500)
+    sender.forgetCopySeqs() // leaves: b and c are members
+    advance(10_000)
+    // Joined again: b stayed (it may have missed 'one', and wait for it), d joined meanwhile (it never gets 'one').
+    roster.ids = new Set(['b', 'd'])
+    void send('two')
+    await tick()
+    expect(copies.map((c) => [c.text, c.to])).toEqual([['two', { b: { stream: 'ov', seq: 1 }, d: null }]])
   })
 
   it('sends its first overlay message only once the copies of the message before are settled', async () => {

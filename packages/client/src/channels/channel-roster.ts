@@ -62,6 +62,8 @@ export class ChannelRoster {
   private readonly left = new Map<string, number>()
   /** Member events logged for member-list requests under way (see track). */
   private readonly logs = new Set<MemberEvent[]>()
+  /** When the node's event said a member in `ids` joined (this clock); not for members first known from a list. */
+  private readonly joinEvents = new Map<string, number>()
 
   constructor(
     /** This member's uid. */
@@ -100,6 +102,7 @@ export class ChannelRoster {
       this.unlisted.done(uid)
       if (this.ids.has(uid)) return
       this.ids.add(uid)
+      this.joinEvents.set(uid, this.clock.now())
       this.hooks.joined(uid, this.count <= MAX_MEMBERS_LISTED)
     } else this.remove(uid, this.count < MAX_MEMBERS_LISTED)
   }
@@ -131,6 +134,14 @@ export class ChannelRoster {
   }
 
   /**
+   * When the node's event said `uid` joined (this clock), for a member that joined while this one
+   * was in; undefined for one first known from a member list (it may have been in for long).
+   */
+  joinHeardAt(uid: string): number | undefined {
+    return this.joinEvents.get(uid)
+  }
+
+  /**
    * `uid` is not a member any more. Copies to it are not given up here: when it drops out of a
    * new member list (after a node restart, before it joined again) it may be back within their
    * timeout; the outbox ends them FAILURE at the timeout if it is not.
@@ -138,6 +149,7 @@ export class ChannelRoster {
   remove(uid: string, announce: boolean): void {
     this.unlisted.done(uid)
     if (!this.ids.delete(uid)) return
+    this.joinEvents.delete(uid)
     this.left.delete(uid)
     if (this.left.size >= MAX_LEFT_REMEMBERED) this.left.delete(this.left.keys().next().value!)
     this.left.set(uid, this.clock.now())
@@ -161,6 +173,7 @@ export class ChannelRoster {
   /** Out of the channel: every member forgotten (no events). */
   clear(): void {
     this.ids.clear()
+    this.joinEvents.clear()
     this.left.clear()
     this.unlisted.clear()
     this.count = 0

@@ -14,6 +14,14 @@ const MAX_OVERLAY_COPY_SEQS = 4096
 const AFTER_OVERLAY_MS = 30_000
 /** An overlay message waits at most this long for the copies of the message before it to be settled. */
 const COPIES_FIRST_MS = 5_000
+/**
+ * A copy does not name an overlay message sent more than this long before the member it goes to
+ * joined (as this member heard it): that member never gets it (its StreamOrder counts a message
+ * sent before its join as not its own) and would hold the copy for nothing — 10 s with no direct
+ * link to ask this member for it. The margin covers the member event's way from the node and the
+ * clocks' offsets.
+ */
+const JOINED_AFTER_MARGIN_MS = 2_000
 
 /**
  * The ways a channel message leaves this member: through the overlay (and the node's copy for
@@ -28,6 +36,9 @@ export class ChannelSender {
   private readonly broadcastStream: string
   /** This member's last overlay message, while copies sent after it must name it (see AFTER_OVERLAY_MS). */
   private overlayTail: { after: OverlayAfter; at: number } | null = null
+  /** When this member last left the channel, and the members then (an overlay message before it is named only to them: see dispatch). */
+  private leftAt = -Infinity
+  private membersAtLeave: ReadonlySet<string> = new Set()
   /** This member's overlay messages being signed, until the last is out: a copy waits for them, to name the last (see send). */
   private publishing: Promise<unknown> | null = null
   /** The last message's copies, until each is settled: the next overlay message waits for them (see COPIES_FIRST_MS). */
@@ -127,8 +138,12 @@ export class ChannelSender {
     this.overlay.takeUnlinked()
     // Outside the overlay a member sends as in a full mesh (a copy per member, acknowledged); above 512 members, through the node's fan-out.
     // Soon after its last overlay message, each copy names it: a member gets it after that one.
-    const tail = this.overlayTail
-    const copy = tail && sentAt - tail.at < AFTER_OVERLAY_MS ? { ...body, after: tail.after } : body
+    // Not to a member that joined since (it never gets it): one this member heard join well after
+    // it, or, when it was sent before this member last left, one that was not a member then.
+    const tail = this.overlayTail && sentAt - this.overlayTail.at < AFTER_OVERLAY_MS ? this.overlayTail : null
+    const copy = tail ? { ...body, after: tail.after } : body
+    const joinedAfterTail = (member: string) =>
+      tail !== null && ((this.roster.joinHeardAt(member) ?? -Infinity) - JOINED_AFTER_MARGIN_MS > tail.at || (tail.at < this.leftAt && !this.membersAtLeave.has(member)))
     if (!this.roster.exact) {
       const others = Math.max(0, this.roster.count - 1)
       const sent = this.host.broadcast(this.channel, copy, this.broadcastStream, ++this.broadcastSeq, 'all', true)
@@ -136,7 +151,7 @@ export class ChannelSender {
       await sent
       return { members: others, received: 0, failures: [], unconfirmed: others }
     }
-    const sending = this.host.sendChannelCopies([...this.roster.ids], copy, size)
+    const sending = this.host.sendChannelCopies([...this.roster.ids], copy === body ? body : (member) => (joinedAfterTail(member) ? body : copy), size)
     dispatched()
     this.copiesSettling = sending
     const done = () => {
@@ -163,8 +178,11 @@ export class ChannelSender {
     this.overlayCopySeqs.clear()
   }
 
-  /** Left the channel. */
+  /** Leaving the channel (called before its members are forgotten). */
   forgetCopySeqs(): void {
+    this.leftAt = this.rt.clock.now()
+    // Only while a copy may still name this member's last overlay message.
+    this.membersAtLeave = this.overlayTail && this.leftAt - this.overlayTail.at < AFTER_OVERLAY_MS ? new Set(this.roster.ids) : new Set()
     this.overlayCopySeqs.clear()
   }
 

@@ -58,7 +58,7 @@ export interface ChannelHost {
   /** Sends to the node now; false when not connected. */
   sendToNode(frame: ClientFrame): boolean
   /** One copy per member over the mesh or the relay; throws TOO_OFTEN over the client's limit. */
-  sendChannelCopies(members: string[], body: OutgoingBody, size: number): Promise<{ member: string; result: SendResult }[]>
+  sendChannelCopies(members: string[], body: OutgoingBody | ((member: string) => OutgoingBody), size: number): Promise<{ member: string; result: SendResult }[]>
   /**
    * One message (seq of a broadcast stream) the node fans out to every member (large channels),
    * or only to the members outside the overlay (the copy of an overlay message). `count`: take a

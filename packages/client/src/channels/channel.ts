@@ -544,9 +544,9 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.flushHeld()
     this.doc.stop()
     this.host.dropMember(this.channelId, null)
+    this.sender.forgetCopySeqs()
     this.roster.clear()
     this.standing.clear()
-    this.sender.forgetCopySeqs()
     // Others' states go too: a later join gets them afresh from the node.
     this.states.forgetOthers()
     this.reported = 0

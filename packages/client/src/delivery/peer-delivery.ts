@@ -164,12 +164,12 @@ export class PeerDelivery {
     return this.outboxFor(peer).send(body, size, { offline })
   }
 
-  /** One copy of a channel message per member; resolves with each copy's outcome. */
-  sendChannelCopies(members: string[], body: OutgoingBody, size: number): Promise<{ member: string; result: SendResult }[]> {
+  /** One copy of a channel message per member (`body`, or what it gives for that member); resolves with each copy's outcome. */
+  sendChannelCopies(members: string[], body: OutgoingBody | ((member: string) => OutgoingBody), size: number): Promise<{ member: string; result: SendResult }[]> {
     return Promise.all(
       members.map((member) =>
         this.outboxFor(member)
-          .send(body, size, { offline: false, timeoutMs: DEFAULT_LIMITS.channelRecoveryMs, recoverable: true })
+          .send(typeof body === 'function' ? body(member) : body, size, { offline: false, timeoutMs: DEFAULT_LIMITS.channelRecoveryMs, recoverable: true })
           .then((result) => ({ member, result })),
       ),
     )
