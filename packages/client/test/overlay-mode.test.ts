@@ -173,6 +173,17 @@ describe('a channel’s overlay mode', () => {
     expect(sent.filter((f) => f.type === OverlayFrameType.PULL)).toEqual([{ to: 'x', type: OverlayFrameType.PULL }])
   })
 
+  it('asks one neighbour too for the overlay message a copy waits for (the origin may be out of reach of a direct link)', async () => {
+    const { mode, cert, sent } = await overlayMode()
+    mode.joined(cert, 7)
+    mode.onFrame('y', encodeOverlayFrame({ type: OverlayFrameType.NEIGHBOR, channel: 'room', urgent: false }))
+    mode.askOrigin('x', 's', 3)
+    expect(sent.filter((f) => f.type === OverlayFrameType.PULL)).toEqual([
+      { to: 'x', type: OverlayFrameType.PULL },
+      { to: 'y', type: OverlayFrameType.PULL },
+    ])
+  })
+
   it('asks the node for candidates one at a time and twice a second at most, whatever it answers', async () => {
     const { mode, cert, asked } = await overlayMode()
     mode.joined(cert, 10)

@@ -163,6 +163,7 @@ describe('per-origin order', () => {
       parent: () => 'p',
       random: () => 0,
       pull: (peer, _o, _s, from, to) => pulls.push([peer, from, to, now]),
+      pullOrigin: () => {},
       skipped: (_o, _s, range, deliver) => skipped.push({ at: now, range, deliver: deliver.map((m) => m.seq) }),
       wake: () => {},
     })
@@ -188,6 +189,31 @@ describe('per-origin order', () => {
     expect(skipped.slice(1)).toEqual([{ at: now, range: { from: 4, to: 4 }, deliver: [5] }, { at: now, range: { from: 6, to: 6 }, deliver: [7] }])
   })
 
+  it('asks the origin itself for a gap once, after originPullAfterTries pulls from neighbours (they may have left with it)', () => {
+    const cfg = overlayConfig()
+    const msgs = stream(4)
+    const order = new StreamOrder<M & OverlayGossipFrame>(0, 0)
+    const pulls: string[] = []
+    let now = 1
+    const puller = new GapPuller(cfg, {
+      active: new Set(['p', 'q']),
+      order: () => order,
+      parent: () => 'p',
+      random: () => 0,
+      pull: (peer, _o, _s, from, to) => pulls.push(`${peer} ${from}-${to}`),
+      pullOrigin: (origin, _s, from, to) => pulls.push(`origin ${origin} ${from}-${to}`),
+      skipped: () => {},
+      wake: () => {},
+    })
+    for (const i of [0, 3]) {
+      order.accept(msgs[i] as M & OverlayGossipFrame, now)
+      puller.note('o\ns', order, now)
+    }
+    for (now = 1 + cfg.gapTimeoutMs; now < 1 + cfg.gapTimeoutMs + 6 * cfg.gapRetryMs; now += cfg.gapRetryMs) puller.tick(now)
+    expect(cfg.originPullAfterTries).toBe(3)
+    expect(pulls).toEqual(['p 2-3', 'q 2-3', 'p 2-3', 'q 2-3', 'origin o 2-3', 'p 2-3', 'q 2-3'])
+  })
+
   it('never skips a hole it has not pulled: one beyond the pullHoles asked for is pulled when it comes up, and waits a retry for the answer', () => {
     const cfg = overlayConfig()
     const msgs = stream(13)
@@ -202,6 +228,7 @@ describe('per-origin order', () => {
       parent: () => 'p',
       random: () => 0,
       pull: (_p, _o, _s, from) => pulled.has(from) || pulled.set(from, now),
+      pullOrigin: () => {},
       skipped: (_o, _s, range) => range && skips.push([range.from, now]),
       wake: () => {},
     })

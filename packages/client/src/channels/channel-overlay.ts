@@ -96,6 +96,7 @@ export class ChannelOverlayRunner {
     private readonly own: OwnStream & { stream: string },
     private readonly deliver: (m: OverlayMessage) => void,
     originAllowed: (origin: string) => boolean,
+    pullsOrigin: () => boolean = () => false,
     private readonly onEvent: (e: OverlayEvent) => void = () => undefined,
   ) {
     this.overlay = new ChannelOverlay({
@@ -111,6 +112,7 @@ export class ChannelOverlayRunner {
       deliver: (d) => this.onDelivery(d),
       requestCandidates: () => this.askCandidates(),
       originAllowed,
+      pullsOrigin,
       onEvent: (e) => this.onOverlayEvent(e),
       linkOpening: (peer) => this.pending.has(peer),
       joinedAt,
@@ -316,6 +318,8 @@ const RENEW_BEFORE_MS = 10 * 60_000
 export const LINKLESS_MS = 30_000
 const LINKLESS_FAILURES = 3
 const LINKLESS_CHECK_MS = 2_000
+/** Above the threshold, how many of a channel's members on average may ask an origin for a gap (see OverlayConfig.originPullAfterTries). */
+const ORIGIN_PULLERS = 8
 
 /**
  * Whether a channel runs its overlay, and the overlay while it does: on above the threshold
@@ -572,7 +576,11 @@ export class OverlayMode {
     }
     const own = this.own ?? { stream: this.deps.rt.randomId(), seq: 0, lastSentTs: 0 }
     const from = Math.max(this.joinedAt, this.stoppedAt)
-    this.runner = new ChannelOverlayRunner(this.deps.channel, this.deps.host, this.deps.rt, keys, nodeKey, this.cert, from, own, deliver, this.deps.originAllowed)
+    // A gap its neighbours cannot fill is asked of its origin by every member at or below the
+    // threshold, above it by ORIGIN_PULLERS of the members on average (each missing member asks
+    // with that chance): those that get it fill their neighbours' gaps in turn.
+    const pullsOrigin = () => this.count <= this.deps.threshold || this.deps.rt.random() * this.count < ORIGIN_PULLERS
+    this.runner = new ChannelOverlayRunner(this.deps.channel, this.deps.host, this.deps.rt, keys, nodeKey, this.cert, from, own, deliver, this.deps.originAllowed, pullsOrigin)
     for (const [k, seq] of this.copiedThrough) {
       const [origin, stream] = k.split('\n') as [string, string]
       this.runner.skipThrough(origin, stream, seq)

@@ -47,6 +47,12 @@ export const OVERLAY_LIMITS = {
   pullHoles: 4,
   /** A PULL unanswered this long goes to another neighbour. */
   gapRetryMs: 1000,
+  /**
+   * After this many PULLs to neighbours a gap is also asked of its origin, once (it keeps its
+   * messages cacheTtlMs; the neighbours that had them may have left) — if the host lets this
+   * member ask (OverlayDeps.pullsOrigin bounds how many do).
+   */
+  originPullAfterTries: 3,
   /** A gap still open after this long is skipped (reported), so later messages flow. */
   gapGiveUpMs: 30_000,
   /** Message ids remembered as seen. */

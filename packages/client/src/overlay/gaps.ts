@@ -11,6 +11,8 @@ export interface GapHost {
   parent(sk: string): string | undefined
   random(): number
   pull(peer: string, origin: string, stream: string, from: number, to: number): void
+  /** Asks the origin itself (see OverlayConfig.originPullAfterTries); the host may decline. */
+  pullOrigin(origin: string, stream: string, from: number, to: number): void
   /** A gap open gapGiveUpMs was skipped: `range` (if any) is reported, `deliver` (what waited behind it) goes to the app. */
   skipped(origin: string, stream: string, range: { from: number; to: number } | null, deliver: OverlayGossipFrame[]): void
   /** Call tick() again at `at`. */
@@ -30,7 +32,7 @@ interface GapState {
 /**
  * Gaps in origins' sequences: after gapTimeoutMs each is pulled (PULL) from the stream's parent,
  * then from other neighbours in turn, every gapRetryMs (every hole of the stream at once, up to
- * pullHoles); open gapGiveUpMs, it is skipped — a hole behind it counts from when it was seen,
+ * pullHoles), and once from the origin itself (originPullAfterTries); open gapGiveUpMs, it is skipped — a hole behind it counts from when it was seen,
  * and is skipped only once it was pulled.
  */
 export class GapPuller {
@@ -79,9 +81,11 @@ export class GapPuller {
       }
       if (g.due <= now) {
         const peer = this.pullPeer(sk, g)
+        const askOrigin = g.tries === this.cfg.originPullAfterTries
         for (const h of order.holes(MAX_PULL_SPAN, this.cfg.pullHoles)) {
           // No link to ask counts as asked: the hole is skipped in time all the same.
           if (peer !== null) this.host.pull(peer, origin, stream, h.from, h.to)
+          if (askOrigin) this.host.pullOrigin(origin, stream, h.from, h.to)
           if (!g.pulledAt.has(h.from)) g.pulledAt.set(h.from, now)
         }
         g.tries++

@@ -95,6 +95,9 @@ export class ChannelOverlay {
       parent: (sk) => this.shape.parent(sk),
       random: () => deps.random(),
       pull: (peer, origin, stream, from, to) => this.sendFrame(peer, { type: OverlayFrameType.PULL, channel: deps.channel, origin, stream, from, to }),
+      pullOrigin: (origin, stream, from, to) => {
+        if (origin !== deps.self && !this.views.active.has(origin) && deps.pullsOrigin?.()) this.sendFrame(origin, { type: OverlayFrameType.PULL, channel: deps.channel, origin, stream, from, to })
+      },
       skipped: (origin, stream, range, deliver) => {
         if (range) this.noteSkipped(origin, stream, range)
         for (const m of deliver) this.deliver(m)
@@ -144,14 +147,23 @@ export class ChannelOverlay {
   /**
    * Asks `origin` itself for its messages of `stream` up to `seq` that this member has not had (a
    * copy named `seq`: the sender went back to copies, and no later overlay message may show the
-   * gap): it keeps them in its cache. The answer comes over a direct link, neighbour or not.
+   * gap): it keeps them in its cache. The answer comes over a direct link, neighbour or not. One
+   * neighbour is asked too (the stream's parent, else one at random): no direct link may reach
+   * the origin, and the message may have reached this member's neighbours only.
    */
   askOrigin(origin: string, stream: string, seq: number): void {
     if (this.stopped || origin === this.deps.self) return
-    const order = this.orders.get(streamKey(origin, stream))
+    const sk = streamKey(origin, stream)
+    const order = this.orders.get(sk)
     if (order && order.next > 0 && seq < order.next) return
     const from = order && order.next > 0 ? Math.max(order.next, seq - MAX_PULL_SPAN + 1) : seq
-    this.sendFrame(origin, { type: OverlayFrameType.PULL, channel: this.deps.channel, origin, stream, from, to: seq })
+    const pull = { type: OverlayFrameType.PULL, channel: this.deps.channel, origin, stream, from, to: seq } as const
+    this.sendFrame(origin, pull)
+    const active = this.views.active
+    const parent = this.shape.parent(sk)
+    const others = [...active].filter((p) => p !== origin)
+    const neighbour = parent !== undefined && parent !== origin && active.has(parent) ? parent : others[Math.floor(this.deps.random() * others.length)]
+    if (neighbour !== undefined) this.sendFrame(neighbour, pull)
   }
 
   /** Where this member's own stream stands: its last message that went out (the overlay that goes on from this one starts there: deps.resume). */

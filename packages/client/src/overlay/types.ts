@@ -62,6 +62,12 @@ export interface OverlayDeps {
    * opens (linkDown) — and its answer is awaited from when the link opens (linkReady).
    */
   linkOpening?(peer: string): boolean
+  /**
+   * Whether this member may ask an origin itself for a gap its neighbours could not fill (see
+   * originPullAfterTries): the host bounds how many members do, so that a message lost in a
+   * large channel does not send every member (and a link set-up each) to one origin.
+   */
+  pullsOrigin?(): boolean
   /** When this member joined (default now): messages sent before it are not delivered. */
   joinedAt?: number
   /** This origin's stream id (random per client instance). */
