@@ -159,7 +159,7 @@ function checkChannels(w: World): string[] {
 }
 
 /** A member counts as one for a message from this long after its join's answer (its sender may not know of it sooner). */
-const KNOWN_AFTER_MS = 3000
+const KNOWN_AFTER_MS = Number(process.env.SIM_KNOWN_AFTER_MS ?? 3000)
 /** And if it stays in the channel at least this long after the send. */
 const STAYS_FOR_MS = 20_000
 /** A sender (or most members) that left this soon after (most members: or before) an overlay message may have taken it along (see checkChannelCompleteness). */
@@ -167,7 +167,7 @@ const SENDER_LEFT_MS = 1000
 /** The overlay's gapGiveUpMs. */
 const GAP_GIVE_UP_MS = 30_000
 /** Without faults, every delivery comes within this long of the send (a longer wait is a stall). */
-const CALM_LATENCY_MS = 12_000
+const CALM_LATENCY_MS = Number(process.env.SIM_CALM_LATENCY_MS ?? 12_000)
 
 /**
  * Without faults (no crashes, no network faults, no logouts; members still join and leave), every
