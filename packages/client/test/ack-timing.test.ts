@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MessageKind, PeerFrameType, decodePeerFrame, encodePeerFrame } from '@plaza/protocol'
+import { FrameType, MessageKind, PeerFrameType, decodePeerFrame, encodePeerFrame } from '@plaza/protocol'
 import { PeerDelivery } from '../src/delivery/peer-delivery.js'
 import { directHost } from './delivery-host.js'
 import { MemoryStorage } from '../src/storage/storage.js'
@@ -59,5 +59,22 @@ describe('acknowledgements of messages over a direct link', () => {
     expect(r.acks).toEqual([])
     r.endTurn()
     expect(r.acks).toEqual([{ stream: 's1', upTo: 9 }])
+  })
+})
+
+describe('the path of an acknowledgement', () => {
+  it('acknowledges a stream whose last message came through the relay through the relay, though a link to its sender looks open (the sender may have been killed and started again)', () => {
+    const { clock } = manualClock(1_000)
+    const sent: string[] = []
+    const host = directHost({
+      linkOpen: () => true,
+      linkSend: (_uid, bytes) => (decodePeerFrame(bytes).type === PeerFrameType.ACK && sent.push('link'), true),
+      sendToNode: (f) => (f.type === FrameType.RELAY_TO && decodePeerFrame(f.payload).type === PeerFrameType.ACK && sent.push('node'), true),
+    })
+    const d = new PeerDelivery(host, new MemoryStorage(), { clock, random: Math.random, randomId: () => 'rid', defer: (fn) => fn() }, { messageTimeoutMs: 10_000 })
+    d.onPeerBytes('a', textFrame('s1', 1, 'one'), { path: 'relay', serverTs: 0 })
+    d.onPeerBytes('a', textFrame('s1', 2, 'two'), { path: 'direct', serverTs: 0 })
+    d.onPeerBytes('a', textFrame('s1', 3, 'three'), { path: 'relay', serverTs: 0 })
+    expect(sent).toEqual(['node', 'link', 'node'])
   })
 })
