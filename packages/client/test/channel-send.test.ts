@@ -94,7 +94,7 @@ describe('a channel’s sending paths', () => {
     await send('one')
     overlay.active = false
     advance(500)
-    sender.forgetCopySeqs() // leaves: b and c are members
+    sender.leaving() // leaves: b and c are members
     advance(10_000)
     // Joined again: b stayed (it may have missed 'one', and wait for it), d joined meanwhile (it never gets 'one').
     roster.ids = new Set(['b', 'd'])

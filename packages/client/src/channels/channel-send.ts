@@ -178,8 +178,8 @@ export class ChannelSender {
     this.overlayCopySeqs.clear()
   }
 
-  /** Leaving the channel (called before its members are forgotten). */
-  forgetCopySeqs(): void {
+  /** Out of the channel: left, removed, or logged out (called before its members are forgotten). */
+  leaving(): void {
     this.leftAt = this.rt.clock.now()
     // Only while a copy may still name this member's last overlay message.
     this.membersAtLeave = this.overlayTail && this.leftAt - this.overlayTail.at < AFTER_OVERLAY_MS ? new Set(this.roster.ids) : new Set()

@@ -544,7 +544,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.flushHeld()
     this.doc.stop()
     this.host.dropMember(this.channelId, null)
-    this.sender.forgetCopySeqs()
+    this.sender.leaving()
     this.roster.clear()
     this.standing.clear()
     // Others' states go too: a later join gets them afresh from the node.
@@ -562,6 +562,7 @@ export class PlazaChannel extends Emitter<ChannelEvents> {
     this.overlay.stop()
     this.flushHeld()
     this.doc.stop()
+    this.sender.leaving()
     this.roster.clear()
     this.standing.clear()
     this.reported = 0

@@ -53,6 +53,8 @@ interface StreamState {
   /** Since when (on the gap clock) the stream has been waiting at `expected` with later seqs in hand (null: no gap). */
   gapSince: number | null
   lastActive: number
+  /** The last message came through the relay (see cameByRelay). */
+  viaRelay: boolean
 }
 
 /** Held seqs saved per stream (a channel holds at most its copies of one sender behind one overlay message, for 10 s). */
@@ -117,6 +119,7 @@ export class Inbox {
 
   onMessage(from: string, f: PeerMessageFrame, arrival: Arrival, now: number): void {
     const st = this.state(from, f.stream, now)
+    if (arrival.path !== 'offline') st.viaRelay = arrival.path === 'relay'
     if (f.stream.startsWith(BROADCAST_STREAM_PREFIX)) {
       // Fanned out by the node, never acknowledged: in order, once, no waiting.
       if (f.seq >= st.expected) {
@@ -221,6 +224,14 @@ export class Inbox {
     let known = st.known
     if (missing.length < relevant.length) known = Math.max(known, relevant[relevant.length - MAX_ACK_RANGES - 1][1] + 1)
     return { upTo, missing, known }
+  }
+
+  /**
+   * The stream's last message came through the relay: its sender has no link to us, whatever
+   * ours says (a sender killed and started again leaves a link here that looks open for seconds).
+   */
+  cameByRelay(from: string, stream: string): boolean {
+    return this.senders.get(from)?.get(stream)?.viaRelay ?? false
   }
 
   /** The streams worth keeping across a reload, most recently heard first. */
@@ -370,7 +381,7 @@ export class Inbox {
     let st = streams.get(stream)
     if (st) streams.delete(stream)
     else {
-      st = { expected: 0, waiting: new Map(), missing: [], known: 0, dropped: [], senderFloor: 0, held: null, redeliver: null, gapSince: null, lastActive: now }
+      st = { expected: 0, waiting: new Map(), missing: [], known: 0, dropped: [], senderFloor: 0, held: null, redeliver: null, gapSince: null, lastActive: now, viaRelay: false }
       if (streams.size >= MAX_STREAMS_PER_SENDER) {
         const oldest = streams.keys().next().value!
         this.forget(streams.get(oldest)!)

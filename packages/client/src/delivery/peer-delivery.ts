@@ -44,8 +44,6 @@ const MAX_SAVED_STREAMS = 512
 const SEQ_RESERVATION = 1024
 /** Sender streams whose last drop notice is remembered (see newDropNotice). */
 const MAX_DROPS_TOLD = 1024
-/** Sender streams whose last message came through the relay, remembered (see sendAck). */
-const MAX_RELAYED_STREAMS = 4096
 
 /** What delivery needs from the client around it. */
 export interface DeliveryHost {
@@ -114,8 +112,6 @@ export class PeerDelivery {
   private offlineDone: number[] = []
   /** When a copy last went through the relay again (see OutboxTransport.withinRate). */
   private lastRelayResend = -Infinity
-  /** Sender streams (from, stream) whose last message came through the relay: acknowledged that way (see sendAck). */
-  private readonly relayedStreams = new Set<string>()
 
   constructor(
     private readonly host: DeliveryHost,
@@ -206,12 +202,6 @@ export class PeerDelivery {
       if (!this.host.isMember(f.channel, from)) return null
       arrival = { path: 'direct', serverTs: f.sentTs, refused: !this.host.acceptsChannelMessage(f.channel, from) }
     } else if (arrival.path === 'direct') arrival = { path: 'direct', serverTs: f.sentTs }
-    const key = `${from}\u0000${f.stream}`
-    if (arrival.path === 'relay') {
-      this.relayedStreams.delete(key)
-      this.relayedStreams.add(key)
-      if (this.relayedStreams.size > MAX_RELAYED_STREAMS) this.relayedStreams.delete(this.relayedStreams.values().next().value!)
-    } else if (arrival.path === 'direct') this.relayedStreams.delete(key)
     this.startTick()
     this.inbox.onMessage(from, f, arrival, this.rt.clock.now())
     if (this.offlineDone.length && arrival.path !== 'offline') this.ackOffline(false)
@@ -396,10 +386,9 @@ export class PeerDelivery {
     if (!state) return
     const bytes = encodePeerFrame({ type: PeerFrameType.ACK, stream, upTo: state.upTo, missing: state.missing, known: state.known })
     // Streams of the node (messages from an app's server) are acknowledged through the node; so
-    // is a stream whose last message came through it: its sender has no link to us, whatever
-    // ours says — a sender killed and started again leaves a link here that looks open for
-    // seconds, and an ACK sent into it is lost (its messages then waited 5 s for a retransmission).
-    if (stream.startsWith(NODE_STREAM_PREFIX) || this.relayedStreams.has(`${to}\u0000${stream}`) || !this.host.linkSend(to, bytes)) {
+    // is a stream whose last message came through it (Inbox.cameByRelay: an ACK sent into a dead
+    // sender's link is lost, and its messages waited 5 s for a retransmission).
+    if (stream.startsWith(NODE_STREAM_PREFIX) || this.inbox.cameByRelay(to, stream) || !this.host.linkSend(to, bytes)) {
       this.host.sendToNode({ type: FrameType.RELAY_TO, reqId: 0, to, offline: false, payload: bytes })
     }
   }

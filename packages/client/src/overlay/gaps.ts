@@ -32,8 +32,8 @@ interface GapState {
 /**
  * Gaps in origins' sequences: after gapTimeoutMs each is pulled (PULL) from the stream's parent,
  * then from other neighbours in turn, every gapRetryMs (every hole of the stream at once, up to
- * pullHoles), and once from the origin itself (originPullAfterTries); open gapGiveUpMs, it is skipped — a hole behind it counts from when it was seen,
- * and is skipped only once it was pulled.
+ * pullHoles), and once from the origin itself (originPullAfterTries); open gapGiveUpMs, it is
+ * skipped — a hole behind it counts from when it was seen, and is skipped only once it was pulled.
  */
 export class GapPuller {
   private readonly gaps = new Map<string, GapState>()
